@@ -1,0 +1,131 @@
+//! The one cursor every message decoder reads through.
+//!
+//! Every read is bounds-checked and returns a [`DecodeError`] naming the
+//! message; decoders never index slices directly, so no input can make them
+//! panic.
+
+use bytes::{Buf, Bytes};
+
+use super::{ByteStr, DecodeError};
+
+/// A bounds-checked cursor over one message body.
+pub(crate) struct Reader {
+    buf: Bytes,
+    message: &'static str,
+}
+
+pub(crate) type DecodeResult<T> = Result<T, DecodeError>;
+
+impl Reader {
+    pub(crate) fn new(buf: Bytes, message: &'static str) -> Self {
+        Reader { buf, message }
+    }
+
+    pub(crate) fn truncated(&self) -> DecodeError {
+        DecodeError::Truncated {
+            message: self.message,
+        }
+    }
+
+    pub(crate) fn invalid(&self, what: &'static str, value: i64) -> DecodeError {
+        DecodeError::InvalidValue {
+            message: self.message,
+            what,
+            value,
+        }
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn u8(&mut self) -> DecodeResult<u8> {
+        if self.buf.is_empty() {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.get_u8())
+    }
+
+    pub(crate) fn i16(&mut self) -> DecodeResult<i16> {
+        if self.buf.len() < 2 {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.get_i16())
+    }
+
+    pub(crate) fn i32(&mut self) -> DecodeResult<i32> {
+        if self.buf.len() < 4 {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.get_i32())
+    }
+
+    pub(crate) fn u32(&mut self) -> DecodeResult<u32> {
+        if self.buf.len() < 4 {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.get_u32())
+    }
+
+    /// A non-negative Int16 count.
+    pub(crate) fn count16(&mut self, what: &'static str) -> DecodeResult<usize> {
+        let n = self.i16()?;
+        if n < 0 {
+            return Err(self.invalid(what, n.into()));
+        }
+        Ok(n as usize)
+    }
+
+    /// The next `n` bytes, shared with the input buffer.
+    pub(crate) fn take(&mut self, n: usize) -> DecodeResult<Bytes> {
+        if self.buf.len() < n {
+            return Err(self.truncated());
+        }
+        Ok(self.buf.split_to(n))
+    }
+
+    /// A NUL-terminated byte string (the NUL is consumed, not returned).
+    pub(crate) fn cstr_bytes(&mut self) -> DecodeResult<Bytes> {
+        match self.buf.iter().position(|&b| b == 0) {
+            Some(end) => {
+                let s = self.buf.split_to(end);
+                self.buf.advance(1);
+                Ok(s)
+            }
+            None => Err(DecodeError::MissingNul {
+                message: self.message,
+            }),
+        }
+    }
+
+    /// A NUL-terminated UTF-8 string.
+    pub(crate) fn cstr(&mut self) -> DecodeResult<ByteStr> {
+        let raw = self.cstr_bytes()?;
+        ByteStr::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8 {
+            message: self.message,
+        })
+    }
+
+    /// Everything left.
+    pub(crate) fn rest(&mut self) -> Bytes {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Fails if bytes are left over.
+    pub(crate) fn finish(self) -> DecodeResult<()> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes {
+                message: self.message,
+            })
+        }
+    }
+}
+
+impl Reader {
+    /// The unread bytes, without consuming them.
+    pub(crate) fn peek_rest(&self) -> &[u8] {
+        &self.buf
+    }
+}

@@ -1,0 +1,40 @@
+//! Query ('Q'): the simple query protocol.
+
+use bytes::{Bytes, BytesMut};
+
+use super::frame::put_cstr;
+use super::reader::Reader;
+use super::{ByteStr, DecodeError, Message};
+
+/// Query ('Q'): one or more SQL statements separated by semicolons, run
+/// with the simple query protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The query string.
+    pub query: ByteStr,
+}
+
+impl Query {
+    /// A Query message for `query`.
+    pub fn new(query: impl Into<ByteStr>) -> Self {
+        Query {
+            query: query.into(),
+        }
+    }
+}
+
+impl Message for Query {
+    const NAME: &'static str = "Query";
+    const TAG: Option<u8> = Some(b'Q');
+
+    fn encode_body(&self, buf: &mut BytesMut) {
+        put_cstr(buf, self.query.as_bytes());
+    }
+
+    fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(body, Self::NAME);
+        let query = r.cstr()?;
+        r.finish()?;
+        Ok(Query { query })
+    }
+}
