@@ -5,3 +5,12 @@
 #![warn(missing_docs)]
 
 pub mod messages;
+
+#[cfg(feature = "server")]
+pub mod api;
+#[cfg(feature = "server")]
+pub mod error;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod types;

@@ -3,9 +3,9 @@
 use bytes::BytesMut;
 
 use super::{
-    Authentication, BackendKeyData, BindComplete, CloseComplete, CommandComplete,
-    CopyBothResponse, CopyData, CopyDone, CopyInResponse, CopyOutResponse, DEFAULT_MAX_MESSAGE_LEN,
-    DataRow, DecodeError, EmptyQueryResponse, ErrorResponse, FunctionCallResponse, Message,
+    Authentication, BackendKeyData, BindComplete, CloseComplete, CommandComplete, CopyBothResponse,
+    CopyData, CopyDone, CopyInResponse, CopyOutResponse, DEFAULT_MAX_MESSAGE_LEN, DataRow,
+    DecodeError, EmptyQueryResponse, ErrorResponse, FunctionCallResponse, Message,
     NegotiateProtocolVersion, NoData, NoticeResponse, NotificationResponse, ParameterDescription,
     ParameterStatus, ParseComplete, PortalSuspended, ReadyForQuery, RowDescription,
     split_typed_frame,
@@ -169,9 +169,9 @@ impl BackendDecoder {
             b'I' => BackendMessage::EmptyQueryResponse(EmptyQueryResponse::decode_body(body)?),
             b'E' => BackendMessage::ErrorResponse(ErrorResponse::decode_body(body)?),
             b'V' => BackendMessage::FunctionCallResponse(FunctionCallResponse::decode_body(body)?),
-            b'v' => {
-                BackendMessage::NegotiateProtocolVersion(NegotiateProtocolVersion::decode_body(body)?)
-            }
+            b'v' => BackendMessage::NegotiateProtocolVersion(
+                NegotiateProtocolVersion::decode_body(body)?,
+            ),
             b'n' => BackendMessage::NoData(NoData::decode_body(body)?),
             b'N' => BackendMessage::NoticeResponse(NoticeResponse::decode_body(body)?),
             b'A' => BackendMessage::NotificationResponse(NotificationResponse::decode_body(body)?),

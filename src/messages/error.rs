@@ -112,12 +112,14 @@ impl fmt::Display for DecodeError {
                 f,
                 "invalid message format: unterminated string in {message}"
             ),
-            DecodeError::TrailingBytes { message } => write!(
-                f,
-                "invalid message format: trailing bytes after {message}"
-            ),
+            DecodeError::TrailingBytes { message } => {
+                write!(f, "invalid message format: trailing bytes after {message}")
+            }
             DecodeError::InvalidUtf8 { message } => {
-                write!(f, "invalid byte sequence for encoding \"UTF8\" in {message}")
+                write!(
+                    f,
+                    "invalid byte sequence for encoding \"UTF8\" in {message}"
+                )
             }
             DecodeError::InvalidValue {
                 message,

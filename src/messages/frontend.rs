@@ -4,11 +4,11 @@ use bytes::{Buf, BytesMut};
 
 use super::startup::{CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, SSL_REQUEST_CODE};
 use super::{
-    Bind, CancelRequest, Close, CopyData, CopyDone, CopyFail, DEFAULT_MAX_MESSAGE_LEN,
-    DecodeError, Describe, Execute, Flush, FunctionCall, GssEncRequest, GssResponse,
-    MAX_AUTH_MESSAGE_LEN, MAX_SMALL_MESSAGE_LEN, MAX_STARTUP_PACKET_LEN, Message, Parse,
-    PasswordMessage, Query, SaslInitialResponse, SaslResponse, SslRequest, StartupMessage, Sync,
-    Terminate, split_typed_frame,
+    Bind, CancelRequest, Close, CopyData, CopyDone, CopyFail, DEFAULT_MAX_MESSAGE_LEN, DecodeError,
+    Describe, Execute, Flush, FunctionCall, GssEncRequest, GssResponse, MAX_AUTH_MESSAGE_LEN,
+    MAX_SMALL_MESSAGE_LEN, MAX_STARTUP_PACKET_LEN, Message, Parse, PasswordMessage, Query,
+    SaslInitialResponse, SaslResponse, SslRequest, StartupMessage, Sync, Terminate,
+    split_typed_frame,
 };
 
 /// A message sent by the client.
@@ -224,7 +224,10 @@ impl FrontendDecoder {
         }
     }
 
-    fn decode_startup(&mut self, buf: &mut BytesMut) -> Result<Option<FrontendMessage>, DecodeError> {
+    fn decode_startup(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<FrontendMessage>, DecodeError> {
         let Some(&[l0, l1, l2, l3]) = buf.get(..4) else {
             return Ok(None);
         };
@@ -253,8 +256,12 @@ impl FrontendDecoder {
         body.advance(4);
         let msg = match code {
             SSL_REQUEST_CODE => FrontendMessage::SslRequest(SslRequest::decode_body(body)?),
-            GSSENC_REQUEST_CODE => FrontendMessage::GssEncRequest(GssEncRequest::decode_body(body)?),
-            CANCEL_REQUEST_CODE => FrontendMessage::CancelRequest(CancelRequest::decode_body(body)?),
+            GSSENC_REQUEST_CODE => {
+                FrontendMessage::GssEncRequest(GssEncRequest::decode_body(body)?)
+            }
+            CANCEL_REQUEST_CODE => {
+                FrontendMessage::CancelRequest(CancelRequest::decode_body(body)?)
+            }
             c if (c >> 16) == 1234 => return Err(DecodeError::UnknownRequestCode(c)),
             _ => {
                 let startup = StartupMessage::decode_body(body)?;
@@ -300,7 +307,9 @@ impl FrontendDecoder {
                 AuthResponseKind::Sasl => {
                     FrontendMessage::SaslResponse(SaslResponse::decode_body(body)?)
                 }
-                AuthResponseKind::Gss => FrontendMessage::GssResponse(GssResponse::decode_body(body)?),
+                AuthResponseKind::Gss => {
+                    FrontendMessage::GssResponse(GssResponse::decode_body(body)?)
+                }
             },
             other => return Err(DecodeError::UnknownMessageType(other)),
         };
@@ -311,6 +320,18 @@ impl FrontendDecoder {
 fn is_frontend_tag(tag: u8) -> bool {
     matches!(
         tag,
-        b'Q' | b'P' | b'B' | b'D' | b'E' | b'C' | b'S' | b'H' | b'd' | b'c' | b'f' | b'F' | b'X' | b'p'
+        b'Q' | b'P'
+            | b'B'
+            | b'D'
+            | b'E'
+            | b'C'
+            | b'S'
+            | b'H'
+            | b'd'
+            | b'c'
+            | b'f'
+            | b'F'
+            | b'X'
+            | b'p'
     )
 }

@@ -98,8 +98,8 @@ impl Message for ReadyForQuery {
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body, Self::NAME);
         let b = r.u8()?;
-        let status =
-            TransactionStatus::from_byte(b).ok_or_else(|| r.invalid("transaction status", b.into()))?;
+        let status = TransactionStatus::from_byte(b)
+            .ok_or_else(|| r.invalid("transaction status", b.into()))?;
         r.finish()?;
         Ok(ReadyForQuery { status })
     }
@@ -135,7 +135,9 @@ impl ErrorFields {
 
     /// Severity (`V`, or `S` if `V` is absent).
     pub fn severity(&self) -> Option<&str> {
-        self.get(b'V').or_else(|| self.get(b'S')).map(|v| v.as_str())
+        self.get(b'V')
+            .or_else(|| self.get(b'S'))
+            .map(|v| v.as_str())
     }
 
     fn encode(&self, buf: &mut BytesMut) {

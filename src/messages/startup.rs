@@ -508,4 +508,3 @@ impl Message for NegotiateProtocolVersion {
         })
     }
 }
-

@@ -76,7 +76,9 @@ impl FormatCodes {
 
     pub(crate) fn decode(r: &mut Reader) -> DecodeResult<Self> {
         let n = r.count16("format code count")?;
-        Ok(FormatCodes { raw: r.take(n * 2)? })
+        Ok(FormatCodes {
+            raw: r.take(n * 2)?,
+        })
     }
 
     pub(crate) fn encode(&self, buf: &mut BytesMut) {

@@ -1,0 +1,242 @@
+//! Prepared statements and portals as handlers see them.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use postgres_types::{FromSql, Type};
+
+use super::rows::Rows;
+use crate::error::{ErrorInfo, SqlState};
+use crate::messages::{Bind, ByteStr, FormatCodes, Oid, ValueList};
+use crate::types::{FieldFormat, Schema, text};
+
+/// A prepared statement: the SQL text, the parameter types the client gave
+/// in Parse, and the handler's own parsed form.
+#[derive(Debug)]
+pub struct StoredStatement<S> {
+    pub(crate) name: ByteStr,
+    pub(crate) sql: ByteStr,
+    pub(crate) param_types: Vec<Oid>,
+    pub(crate) statement: S,
+}
+
+impl<S> StoredStatement<S> {
+    /// The statement name (empty for the unnamed statement).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The SQL text.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// Parameter type OIDs as the client gave them in Parse (0 =
+    /// unspecified); may be shorter than the statement's parameter list.
+    pub fn param_types(&self) -> &[Oid] {
+        &self.param_types
+    }
+
+    /// The type the client gave for parameter `i` (0-based), if any.
+    pub fn param_type(&self, i: usize) -> Option<Type> {
+        self.param_types
+            .get(i)
+            .copied()
+            .filter(|&oid| oid != 0)
+            .and_then(Type::from_oid)
+    }
+
+    /// The handler's parsed statement.
+    pub fn statement(&self) -> &S {
+        &self.statement
+    }
+}
+
+/// Where a portal stands between Execute messages (kept by the server
+/// beside the portal, which handlers see and which must stay `Sync`).
+pub(crate) enum PortalState {
+    /// Not executed yet.
+    Ready,
+    /// An Execute hit its row limit; these rows remain.
+    Suspended {
+        schema: Schema,
+        rows: Rows,
+        command: std::borrow::Cow<'static, str>,
+        /// Rows sent by earlier Executes.
+        sent: u64,
+    },
+    /// Ran to completion.
+    Done,
+}
+
+/// A portal: a statement bound to parameter values and result formats,
+/// ready to run.
+pub struct Portal<S> {
+    pub(crate) name: ByteStr,
+    pub(crate) statement: Arc<StoredStatement<S>>,
+    pub(crate) param_formats: FormatCodes,
+    pub(crate) params: ValueList,
+    pub(crate) result_formats: FormatCodes,
+}
+
+impl<S> std::fmt::Debug for Portal<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Portal")
+            .field("name", &self.name)
+            .field("sql", &self.statement.sql)
+            .field("params", &self.params)
+            .field("result_formats", &self.result_formats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Portal<S> {
+    pub(crate) fn new(bind: Bind, statement: Arc<StoredStatement<S>>) -> Self {
+        Portal {
+            name: bind.portal,
+            statement,
+            param_formats: bind.param_formats,
+            params: bind.params,
+            result_formats: bind.result_formats,
+        }
+    }
+
+    /// The portal name (empty for the unnamed portal).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The statement this portal was bound from.
+    pub fn statement(&self) -> &StoredStatement<S> {
+        &self.statement
+    }
+
+    /// The parameter values, `None` for NULL, in their wire format.
+    pub fn params(&self) -> &ValueList {
+        &self.params
+    }
+
+    /// Number of parameter values bound.
+    pub fn param_count(&self) -> usize {
+        self.params.len()
+    }
+
+    /// The format parameter `i` was sent in.
+    pub fn param_format(&self, i: usize) -> FieldFormat {
+        self.param_formats
+            .format_for(i, self.params.len())
+            .and_then(FieldFormat::from_code)
+            .unwrap_or(FieldFormat::Text)
+    }
+
+    /// The result column format codes from Bind (empty = all text).
+    pub fn result_formats(&self) -> &FormatCodes {
+        &self.result_formats
+    }
+
+    /// The format result column `i` of `columns` is to be sent in.
+    pub fn result_format(&self, i: usize, columns: usize) -> FieldFormat {
+        self.result_formats
+            .format_for(i, columns)
+            .and_then(FieldFormat::from_code)
+            .unwrap_or(FieldFormat::Text)
+    }
+
+    /// Fails with PostgreSQL's error unless exactly `expected` parameters
+    /// were bound.
+    pub fn check_param_count(&self, expected: usize) -> Result<(), ErrorInfo> {
+        if self.params.len() == expected {
+            return Ok(());
+        }
+        Err(ErrorInfo::new(
+            SqlState::PROTOCOL_VIOLATION,
+            format!(
+                "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
+                self.params.len(),
+                self.statement.name(),
+                expected
+            ),
+        ))
+    }
+
+    /// Parameter `i` (0-based) as type `T`, read as a value of type `ty`
+    /// whichever format the client sent it in; `None` for NULL.
+    ///
+    /// Binary values go straight to `FromSql`; text values are first parsed
+    /// as PostgreSQL would parse them for `ty`.
+    pub fn parameter<'a, T: FromSql<'a>>(
+        &'a self,
+        i: usize,
+        ty: &Type,
+        scratch: &'a mut BytesMut,
+    ) -> Result<Option<T>, ErrorInfo> {
+        let value = self.params.get(i).ok_or_else(|| {
+            ErrorInfo::new(
+                SqlState::UNDEFINED_PARAMETER,
+                format!("there is no parameter ${}", i + 1),
+            )
+        })?;
+        let Some(raw) = value else {
+            return Ok(None);
+        };
+        let bin: &'a [u8] = match self.param_format(i) {
+            FieldFormat::Binary => raw,
+            FieldFormat::Text => {
+                let s = std::str::from_utf8(raw).map_err(|_| {
+                    ErrorInfo::new(
+                        SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+                        "invalid byte sequence for encoding \"UTF8\"",
+                    )
+                })?;
+                scratch.clear();
+                text::text_to_binary(ty, s, scratch)?;
+                &scratch[..]
+            }
+        };
+        if !T::accepts(ty) {
+            return Err(ErrorInfo::new(
+                SqlState::DATATYPE_MISMATCH,
+                format!(
+                    "parameter ${} of type {} cannot be read as requested",
+                    i + 1,
+                    ty.name()
+                ),
+            ));
+        }
+        T::from_sql(ty, bin).map(Some).map_err(|e| {
+            ErrorInfo::new(
+                SqlState::INVALID_BINARY_REPRESENTATION,
+                format!(
+                    "incorrect binary data format in bind parameter {}: {e}",
+                    i + 1
+                ),
+            )
+        })
+    }
+
+    /// Parameter `i` as text if it was sent in text format (`None` for
+    /// NULL); an error if it was sent in binary.
+    pub fn parameter_text(&self, i: usize) -> Result<Option<&str>, ErrorInfo> {
+        match self.params.get(i) {
+            None => Err(ErrorInfo::new(
+                SqlState::UNDEFINED_PARAMETER,
+                format!("there is no parameter ${}", i + 1),
+            )),
+            Some(None) => Ok(None),
+            Some(Some(raw)) => {
+                if self.param_format(i) == FieldFormat::Binary {
+                    return Err(ErrorInfo::new(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        format!("parameter ${} was sent in binary format", i + 1),
+                    ));
+                }
+                std::str::from_utf8(raw).map(Some).map_err(|_| {
+                    ErrorInfo::new(
+                        SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+                        "invalid byte sequence for encoding \"UTF8\"",
+                    )
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! What handlers answer with: [`Response`], [`QueryResponse`], [`Tag`] and
+//! [`StatementDescription`].
+
+use std::borrow::Cow;
+
+use bytes::{BufMut, BytesMut};
+
+use super::copy::{CopyBoth, CopyIn, CopyOut};
+use super::rows::Rows;
+use crate::error::ErrorInfo;
+use crate::types::{Schema, Type, text::write_int};
+
+/// A command tag, sent in CommandComplete: the command name, then for
+/// `INSERT` an OID (always 0 nowadays), then a row count where the command
+/// has one. `Tag::new("INSERT").with_oid(0).with_rows(1)` is `INSERT 0 1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    command: Cow<'static, str>,
+    oid: Option<u32>,
+    rows: Option<u64>,
+}
+
+impl Tag {
+    /// A tag with just a command name (`CREATE TABLE`, `BEGIN`, `SET`).
+    pub fn new(command: impl Into<Cow<'static, str>>) -> Self {
+        Tag {
+            command: command.into(),
+            oid: None,
+            rows: None,
+        }
+    }
+
+    /// Adds a row count (`UPDATE 3`).
+    pub fn with_rows(mut self, rows: u64) -> Self {
+        self.rows = Some(rows);
+        self
+    }
+
+    /// Adds an OID (only `INSERT` has one, always 0 in PostgreSQL 12+).
+    pub fn with_oid(mut self, oid: u32) -> Self {
+        self.oid = Some(oid);
+        self
+    }
+
+    /// `INSERT 0 rows`.
+    pub fn insert(rows: u64) -> Self {
+        Tag::new("INSERT").with_oid(0).with_rows(rows)
+    }
+
+    /// `SELECT rows`.
+    pub fn select(rows: u64) -> Self {
+        Tag::new("SELECT").with_rows(rows)
+    }
+
+    /// `UPDATE rows`.
+    pub fn update(rows: u64) -> Self {
+        Tag::new("UPDATE").with_rows(rows)
+    }
+
+    /// `DELETE rows`.
+    pub fn delete(rows: u64) -> Self {
+        Tag::new("DELETE").with_rows(rows)
+    }
+
+    /// The command name.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// The row count, if any.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+
+    /// Appends a CommandComplete message carrying this tag.
+    pub(crate) fn encode(&self, buf: &mut BytesMut) {
+        encode_command_complete(buf, &self.command, self.oid, self.rows);
+    }
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.command)?;
+        if let Some(oid) = self.oid {
+            write!(f, " {oid}")?;
+        }
+        if let Some(rows) = self.rows {
+            write!(f, " {rows}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends CommandComplete(`command [oid] [rows]`) without building a
+/// string.
+pub(crate) fn encode_command_complete(
+    buf: &mut BytesMut,
+    command: &str,
+    oid: Option<u32>,
+    rows: Option<u64>,
+) {
+    buf.put_u8(b'C');
+    let at = buf.len();
+    buf.put_u32(0);
+    buf.put_slice(command.as_bytes());
+    if let Some(oid) = oid {
+        buf.put_u8(b' ');
+        write_int(buf, oid as i64);
+    }
+    if let Some(rows) = rows {
+        buf.put_u8(b' ');
+        write_int(buf, rows.min(i64::MAX as u64) as i64);
+    }
+    buf.put_u8(0);
+    let len = (buf.len() - at) as u32;
+    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+/// Rows for the client: the columns and a source of rows.
+///
+/// The command tag is `SELECT n` by default, n counted by the server as
+/// rows are sent; [`QueryResponse::with_command`] changes the name for
+/// statements that return rows but are not SELECTs (`INSERT ... RETURNING`
+/// gives `INSERT 0 n`, `FETCH`, `SHOW`...).
+pub struct QueryResponse {
+    pub(crate) schema: Schema,
+    pub(crate) rows: Rows,
+    pub(crate) command: Cow<'static, str>,
+}
+
+impl QueryResponse {
+    /// A result with columns `schema` and rows from `rows`.
+    pub fn new(schema: Schema, rows: Rows) -> Self {
+        QueryResponse {
+            schema,
+            rows,
+            command: Cow::Borrowed("SELECT"),
+        }
+    }
+
+    /// Sets the command name of the tag. `INSERT` gets the `0` OID field
+    /// before the row count, as PostgreSQL sends it; `SHOW` gets no count.
+    pub fn with_command(mut self, command: impl Into<Cow<'static, str>>) -> Self {
+        self.command = command.into();
+        self
+    }
+
+    /// The columns.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The OID and row count fields of the tag for `command` after `rows`
+    /// rows.
+    pub(crate) fn tag_parts_for(command: &str, rows: u64) -> (Option<u32>, Option<u64>) {
+        match command {
+            "INSERT" => (Some(0), Some(rows)),
+            "SHOW" | "EXPLAIN" => (None, None),
+            _ => (None, Some(rows)),
+        }
+    }
+}
+
+impl std::fmt::Debug for QueryResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryResponse")
+            .field("schema", &self.schema)
+            .field("command", &self.command)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer to one statement.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Response {
+    /// Rows (RowDescription, DataRows, CommandComplete).
+    Query(QueryResponse),
+    /// A statement without rows (CommandComplete with its tag).
+    Execution(Tag),
+    /// The query string was empty (EmptyQueryResponse).
+    EmptyQuery,
+    /// A transaction block began (`BEGIN`): the status becomes "in
+    /// transaction".
+    TransactionStart(Tag),
+    /// A transaction block ended (`COMMIT`, `ROLLBACK`): the status becomes
+    /// idle.
+    TransactionEnd(Tag),
+    /// The statement failed. In a multi-statement query, later statements
+    /// are not run; inside a transaction block the status becomes "failed".
+    Error(ErrorInfo),
+    /// COPY FROM STDIN: the client sends data, handled by
+    /// [`CopyHandler`](super::CopyHandler).
+    CopyIn(CopyIn),
+    /// COPY TO STDOUT: data flows to the client.
+    CopyOut(CopyOut),
+    /// COPY in both directions (replication).
+    CopyBoth(CopyBoth),
+}
+
+impl From<ErrorInfo> for Response {
+    fn from(e: ErrorInfo) -> Self {
+        Response::Error(e)
+    }
+}
+
+impl From<QueryResponse> for Response {
+    fn from(q: QueryResponse) -> Self {
+        Response::Query(q)
+    }
+}
+
+impl From<Tag> for Response {
+    fn from(t: Tag) -> Self {
+        Response::Execution(t)
+    }
+}
+
+/// What Describe of a statement answers: the parameter types
+/// (ParameterDescription) and the result columns (RowDescription), or no
+/// columns (NoData) for statements that return no rows.
+#[derive(Debug, Clone, Default)]
+pub struct StatementDescription {
+    /// One type per parameter (`$1`, `$2`, ...).
+    pub parameters: Vec<Type>,
+    /// The result columns; `None` if the statement returns no rows.
+    pub fields: Option<Schema>,
+}
+
+impl StatementDescription {
+    /// A description with `parameters` and result columns `fields`.
+    pub fn new(parameters: Vec<Type>, fields: Option<Schema>) -> Self {
+        StatementDescription { parameters, fields }
+    }
+}

@@ -1,0 +1,368 @@
+//! Row sources: how a handler's rows reach the connection's write buffer.
+//!
+//! The server pulls rows from a [`RowSource`] only while the client keeps
+//! up: each poll writes rows straight into the connection's buffer through
+//! a [`RowSink`] until the sink reports it is full (the buffer passed its
+//! high-water mark, or the Execute's row limit was reached); the server then
+//! writes the buffer to the socket and polls again. Memory per connection
+//! stays bounded however many rows there are, and no row is ever allocated
+//! on its own.
+//!
+//! [`Rows`] wraps the common sources: an iterator, a stream, a batch of
+//! pre-encoded rows, or your own [`RowSource`].
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_core::Stream;
+
+use crate::error::ErrorInfo;
+use crate::messages::FormatCodes;
+use crate::types::{DataRowEncoder, EncodeRow, FieldInfo, RowBatch};
+
+/// Where a [`RowSource`] writes rows: the connection's write buffer, with
+/// the columns and result formats of the current portal.
+pub struct RowSink<'a> {
+    buf: &'a mut BytesMut,
+    fields: &'a [FieldInfo],
+    formats: &'a FormatCodes,
+    scratch: &'a mut BytesMut,
+    rows: u64,
+    limit: u64,
+    high_water: usize,
+}
+
+impl<'a> RowSink<'a> {
+    /// A sink writing into `buf`, accepting at most `limit` rows and
+    /// reporting full once `buf` holds `high_water` bytes.
+    pub fn new(
+        buf: &'a mut BytesMut,
+        fields: &'a [FieldInfo],
+        formats: &'a FormatCodes,
+        scratch: &'a mut BytesMut,
+        limit: u64,
+        high_water: usize,
+    ) -> Self {
+        RowSink {
+            buf,
+            fields,
+            formats,
+            scratch,
+            rows: 0,
+            limit,
+            high_water,
+        }
+    }
+
+    /// Whether the source should stop writing and return
+    /// [`RowsProgress::More`].
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.rows >= self.limit || self.buf.len() >= self.high_water
+    }
+
+    /// Rows written through this sink.
+    pub fn rows_written(&self) -> u64 {
+        self.rows
+    }
+
+    /// The result columns.
+    pub fn fields(&self) -> &[FieldInfo] {
+        self.fields
+    }
+
+    /// The result format codes (as sent in Bind; empty = all text).
+    pub fn formats(&self) -> &FormatCodes {
+        self.formats
+    }
+
+    /// Encodes and writes one row.
+    #[inline]
+    pub fn push<R: EncodeRow + ?Sized>(&mut self, row: &R) -> Result<(), ErrorInfo> {
+        let mut enc = DataRowEncoder::new(self.buf, self.fields, self.formats, self.scratch);
+        row.encode_row(&mut enc)?;
+        enc.finish()?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Starts a row to fill value by value. After
+    /// [`DataRowEncoder::finish`] succeeds, call [`RowSink::commit_row`].
+    pub fn encoder(&mut self) -> DataRowEncoder<'_> {
+        DataRowEncoder::new(self.buf, self.fields, self.formats, self.scratch)
+    }
+
+    /// Counts a row written through [`RowSink::encoder`].
+    pub fn commit_row(&mut self) {
+        self.rows += 1;
+    }
+
+    /// Copies pre-encoded DataRow frames from the front of `frames`,
+    /// stopping when the sink is full; what was copied is removed from
+    /// `frames`. Returns the number of rows copied.
+    pub fn push_encoded(&mut self, frames: &mut Bytes) -> u64 {
+        let mut copied = 0;
+        let mut end = 0usize;
+        let room = self.limit - self.rows;
+        while copied < room && self.buf.len() + end < self.high_water {
+            let Some(&[_, a, b, c, d]) = frames.get(end..end + 5) else {
+                break;
+            };
+            let len = u32::from_be_bytes([a, b, c, d]) as usize;
+            if frames.len() < end + 1 + len {
+                break;
+            }
+            end += 1 + len;
+            copied += 1;
+        }
+        self.buf.extend_from_slice(&frames[..end]);
+        frames.advance(end);
+        self.rows += copied;
+        copied
+    }
+}
+
+/// What a [`RowSource`] poll achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowsProgress {
+    /// The sink is full; more rows may follow.
+    More,
+    /// No rows remain.
+    Done,
+}
+
+/// Something that produces rows on demand.
+///
+/// `poll_rows` writes rows into `sink` while `!sink.is_full()`, then
+/// returns `Ready(Ok(More))`; `Ready(Ok(Done))` once exhausted (rows written
+/// in the same call count); `Pending` when waiting for data (after
+/// arranging a wake-up; rows written before count); `Ready(Err(e))` to fail
+/// the query. It is not polled again after `Done` or an error.
+pub trait RowSource: Send {
+    /// Writes available rows into `sink`.
+    fn poll_rows(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut RowSink<'_>,
+    ) -> Poll<Result<RowsProgress, ErrorInfo>>;
+}
+
+enum RowsInner {
+    Empty,
+    Encoded(Bytes),
+    Source(Box<dyn RowSource>),
+}
+
+/// The rows of a [`QueryResponse`](super::QueryResponse).
+pub struct Rows {
+    inner: RowsInner,
+}
+
+impl fmt::Debug for Rows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            RowsInner::Empty => f.write_str("Rows::Empty"),
+            RowsInner::Encoded(b) => write!(f, "Rows::Encoded({} bytes)", b.len()),
+            RowsInner::Source(_) => f.write_str("Rows::Source"),
+        }
+    }
+}
+
+impl Rows {
+    /// No rows.
+    pub fn empty() -> Self {
+        Rows {
+            inner: RowsInner::Empty,
+        }
+    }
+
+    /// Rows from an iterator of rows (tuples of `ToSql` values, or anything
+    /// that implements [`EncodeRow`]), encoded as they are sent.
+    pub fn from_iterator<I>(rows: I) -> Self
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: EncodeRow,
+    {
+        Self::from_source(IterSource(rows.into_iter()))
+    }
+
+    /// Rows from an iterator that can fail; an error ends the query with
+    /// that error after the rows before it.
+    pub fn from_try_iterator<I, R>(rows: I) -> Self
+    where
+        I: IntoIterator<Item = Result<R, ErrorInfo>>,
+        I::IntoIter: Send + 'static,
+        R: EncodeRow,
+    {
+        Self::from_source(TryIterSource(rows.into_iter()))
+    }
+
+    /// Rows from an asynchronous stream.
+    pub fn from_stream<S, R>(rows: S) -> Self
+    where
+        S: Stream<Item = Result<R, ErrorInfo>> + Send + 'static,
+        R: EncodeRow + 'static,
+    {
+        Self::from_source(StreamSource(Box::pin(rows)))
+    }
+
+    /// Rows encoded ahead of time.
+    pub fn from_batch(batch: RowBatch) -> Self {
+        let (frames, _) = batch.into_encoded();
+        Rows {
+            inner: if frames.is_empty() {
+                RowsInner::Empty
+            } else {
+                RowsInner::Encoded(frames)
+            },
+        }
+    }
+
+    /// Rows arriving as a stream of pre-encoded batches (from a worker
+    /// thread, for example).
+    pub fn from_batches<S>(batches: S) -> Self
+    where
+        S: Stream<Item = Result<RowBatch, ErrorInfo>> + Send + 'static,
+    {
+        Self::from_source(BatchStreamSource {
+            stream: Box::pin(batches),
+            current: Bytes::new(),
+        })
+    }
+
+    /// Rows from your own [`RowSource`].
+    pub fn from_source<S: RowSource + 'static>(source: S) -> Self {
+        Rows {
+            inner: RowsInner::Source(Box::new(source)),
+        }
+    }
+
+    pub(crate) fn poll_rows(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut RowSink<'_>,
+    ) -> Poll<Result<RowsProgress, ErrorInfo>> {
+        match &mut self.inner {
+            RowsInner::Empty => Poll::Ready(Ok(RowsProgress::Done)),
+            RowsInner::Encoded(frames) => {
+                sink.push_encoded(frames);
+                Poll::Ready(Ok(if frames.is_empty() {
+                    RowsProgress::Done
+                } else {
+                    RowsProgress::More
+                }))
+            }
+            RowsInner::Source(s) => s.poll_rows(cx, sink),
+        }
+    }
+}
+
+struct IterSource<I>(I);
+
+impl<I> RowSource for IterSource<I>
+where
+    I: Iterator + Send,
+    I::Item: EncodeRow,
+{
+    fn poll_rows(
+        &mut self,
+        _cx: &mut Context<'_>,
+        sink: &mut RowSink<'_>,
+    ) -> Poll<Result<RowsProgress, ErrorInfo>> {
+        while !sink.is_full() {
+            match self.0.next() {
+                Some(row) => {
+                    if let Err(e) = sink.push(&row) {
+                        return Poll::Ready(Err(e));
+                    }
+                }
+                None => return Poll::Ready(Ok(RowsProgress::Done)),
+            }
+        }
+        Poll::Ready(Ok(RowsProgress::More))
+    }
+}
+
+struct TryIterSource<I>(I);
+
+impl<I, R> RowSource for TryIterSource<I>
+where
+    I: Iterator<Item = Result<R, ErrorInfo>> + Send,
+    R: EncodeRow,
+{
+    fn poll_rows(
+        &mut self,
+        _cx: &mut Context<'_>,
+        sink: &mut RowSink<'_>,
+    ) -> Poll<Result<RowsProgress, ErrorInfo>> {
+        while !sink.is_full() {
+            match self.0.next() {
+                Some(Ok(row)) => {
+                    if let Err(e) = sink.push(&row) {
+                        return Poll::Ready(Err(e));
+                    }
+                }
+                Some(Err(e)) => return Poll::Ready(Err(e)),
+                None => return Poll::Ready(Ok(RowsProgress::Done)),
+            }
+        }
+        Poll::Ready(Ok(RowsProgress::More))
+    }
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send>>;
+
+struct StreamSource<R>(BoxStream<Result<R, ErrorInfo>>);
+
+impl<R: EncodeRow> RowSource for StreamSource<R> {
+    fn poll_rows(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut RowSink<'_>,
+    ) -> Poll<Result<RowsProgress, ErrorInfo>> {
+        while !sink.is_full() {
+            match self.0.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(row))) => {
+                    if let Err(e) = sink.push(&row) {
+                        return Poll::Ready(Err(e));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => return Poll::Ready(Ok(RowsProgress::Done)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(RowsProgress::More))
+    }
+}
+
+struct BatchStreamSource {
+    stream: BoxStream<Result<RowBatch, ErrorInfo>>,
+    current: Bytes,
+}
+
+impl RowSource for BatchStreamSource {
+    fn poll_rows(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut RowSink<'_>,
+    ) -> Poll<Result<RowsProgress, ErrorInfo>> {
+        loop {
+            if !self.current.is_empty() {
+                sink.push_encoded(&mut self.current);
+                if !self.current.is_empty() || sink.is_full() {
+                    return Poll::Ready(Ok(RowsProgress::More));
+                }
+            }
+            match self.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(batch))) => self.current = batch.into_encoded().0,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => return Poll::Ready(Ok(RowsProgress::Done)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! The per-connection session: who the client is, the session's state, and
+//! the ways to reach it from a handler or from another task.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
+
+use bytes::Bytes;
+
+use crate::error::ErrorInfo;
+use crate::messages::{ByteStr, ProtocolVersion, TransactionStatus};
+
+/// What the client told us at startup and how it is connected. Immutable
+/// for the life of the connection.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub(crate) process_id: i32,
+    pub(crate) protocol_version: ProtocolVersion,
+    pub(crate) parameters: Vec<(ByteStr, ByteStr)>,
+    pub(crate) peer_addr: Option<SocketAddr>,
+    pub(crate) tls: Option<TlsInfo>,
+}
+
+/// What is known about the TLS layer of a connection.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// The ALPN protocol negotiated (`postgresql` for direct TLS).
+    pub alpn: Option<Vec<u8>>,
+    /// The TLS server name the client asked for (SNI).
+    pub server_name: Option<String>,
+    /// The client's certificate chain (DER), end-entity first, if the
+    /// client presented one and it was verified.
+    pub peer_certificates: Vec<Vec<u8>>,
+    /// `tls-server-end-point` channel binding data (RFC 5929): the hash of
+    /// the server certificate, for SCRAM-SHA-256-PLUS.
+    pub server_end_point: Option<Vec<u8>>,
+    /// Whether the connection began with TLS directly (PostgreSQL 17+
+    /// `sslnegotiation=direct`) rather than after an SSLRequest.
+    pub direct: bool,
+}
+
+impl ClientInfo {
+    /// The value of startup parameter `name`, if the client sent it.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k.as_str() == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every startup parameter, in the order sent (protocol options
+    /// `_pq_.*` included).
+    pub fn parameters(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.parameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The user name (`user` startup parameter).
+    pub fn user(&self) -> &str {
+        self.parameter("user").unwrap_or("")
+    }
+
+    /// The database: the `database` startup parameter, or the user name if
+    /// it is absent or empty, as PostgreSQL does.
+    pub fn database(&self) -> &str {
+        match self.parameter("database") {
+            Some(d) if !d.is_empty() => d,
+            _ => self.user(),
+        }
+    }
+
+    /// The `application_name` startup parameter.
+    pub fn application_name(&self) -> Option<&str> {
+        self.parameter("application_name")
+    }
+
+    /// The protocol version in use (3.0 or 3.2).
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.protocol_version
+    }
+
+    /// This session's process ID, as sent in BackendKeyData.
+    pub fn process_id(&self) -> i32 {
+        self.process_id
+    }
+
+    /// The client's address, if the transport has one.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer_addr
+    }
+
+    /// Whether the connection is encrypted with TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Details of the TLS layer, if any.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
+    }
+}
+
+/// A message a session delivers to its client outside of a query's own
+/// results.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AsyncMessage {
+    /// A NoticeResponse (delivered at the next message boundary).
+    Notice(ErrorInfo),
+    /// A ParameterStatus (delivered at the next message boundary).
+    ParameterStatus {
+        /// Parameter name.
+        name: String,
+        /// New value.
+        value: String,
+    },
+    /// A NotificationResponse, delivered only when the session is not in a
+    /// transaction block, as PostgreSQL does.
+    Notification {
+        /// Process ID of the notifying session.
+        process_id: i32,
+        /// Channel name.
+        channel: String,
+        /// Payload.
+        payload: String,
+    },
+}
+
+/// Why a message could not be queued for a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The session has ended.
+    #[error("the session has ended")]
+    Closed,
+    /// The session's queue of undelivered messages is full (its client is
+    /// not reading).
+    #[error("the session's message queue is full")]
+    Full,
+}
+
+/// Maximum number of undelivered asynchronous messages per session.
+pub(crate) const OUTBOX_CAPACITY: usize = 4096;
+
+/// State shared between a connection's task, its handles and the server's
+/// session registry.
+#[derive(Debug)]
+pub(crate) struct SessionShared {
+    pub(crate) process_id: i32,
+    pub(crate) secret_key: Bytes,
+    /// A query is running: a CancelRequest now has an effect.
+    pub(crate) busy: AtomicBool,
+    pub(crate) cancel_requested: AtomicBool,
+    pub(crate) closed: AtomicBool,
+    pub(crate) outbox: Mutex<VecDeque<AsyncMessage>>,
+    /// The connection task's waker, woken on cancel and on new messages.
+    waker: Mutex<Option<Waker>>,
+    /// Wakes handler code awaiting [`CancelToken::cancelled`].
+    cancel_notify: tokio::sync::Notify,
+}
+
+impl SessionShared {
+    pub(crate) fn new(process_id: i32, secret_key: Bytes) -> Self {
+        SessionShared {
+            process_id,
+            secret_key,
+            busy: AtomicBool::new(false),
+            cancel_requested: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            outbox: Mutex::new(VecDeque::new()),
+            waker: Mutex::new(None),
+            cancel_notify: tokio::sync::Notify::new(),
+        }
+    }
+
+    pub(crate) fn register_waker(&self, waker: &Waker) {
+        if let Ok(mut w) = self.waker.lock() {
+            match &*w {
+                Some(old) if old.will_wake(waker) => {}
+                _ => *w = Some(waker.clone()),
+            }
+        }
+    }
+
+    fn wake(&self) {
+        if let Ok(w) = self.waker.lock() {
+            if let Some(w) = &*w {
+                w.wake_by_ref();
+            }
+        }
+    }
+
+    /// Marks a query as running (cancels now count) or finished (a pending
+    /// cancel is forgotten, as PostgreSQL ignores a cancel that arrives
+    /// between queries).
+    pub(crate) fn set_busy(&self, busy: bool) {
+        self.cancel_requested.store(false, Ordering::SeqCst);
+        self.busy.store(busy, Ordering::SeqCst);
+    }
+
+    pub(crate) fn request_cancel(&self) {
+        if self.busy.load(Ordering::SeqCst) {
+            self.cancel_requested.store(true, Ordering::SeqCst);
+            self.cancel_notify.notify_waiters();
+            self.wake();
+        }
+    }
+
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        self.cancel_requested.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn push(&self, msg: AsyncMessage) -> Result<(), SendError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(SendError::Closed);
+        }
+        {
+            let mut q = self.outbox.lock().map_err(|_| SendError::Closed)?;
+            if q.len() >= OUTBOX_CAPACITY {
+                return Err(SendError::Full);
+            }
+            q.push_back(msg);
+        }
+        self.wake();
+        Ok(())
+    }
+
+    pub(crate) fn has_messages(&self) -> bool {
+        self.outbox.lock().map(|q| !q.is_empty()).unwrap_or(false)
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if let Ok(mut q) = self.outbox.lock() {
+            q.clear();
+        }
+        self.cancel_notify.notify_waiters();
+    }
+}
+
+/// Observes cancellation of the running query (a CancelRequest from the
+/// client, matched by process ID and secret key).
+///
+/// Handlers doing long work check [`CancelToken::is_cancelled`] or race
+/// their work against [`CancelToken::cancelled`], and answer with SQLSTATE
+/// 57014 ([`ErrorInfo::query_canceled`]). The server also stops streaming
+/// rows on its own when a cancel arrives.
+#[derive(Debug, Clone)]
+pub struct CancelToken {
+    shared: Arc<SessionShared>,
+}
+
+impl CancelToken {
+    /// Whether the running query has been asked to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.is_cancel_requested()
+    }
+
+    /// Completes when the running query is cancelled (or the session ends).
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.shared.cancel_notify.notified();
+            if self.is_cancelled() || self.shared.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A handle to a session usable from any task: push notices,
+/// notifications and parameter changes to its client (LISTEN/NOTIFY between
+/// sessions, for example). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    shared: Arc<SessionShared>,
+}
+
+impl SessionHandle {
+    pub(crate) fn from_shared(shared: Arc<SessionShared>) -> Self {
+        SessionHandle { shared }
+    }
+
+    /// The session's process ID.
+    pub fn process_id(&self) -> i32 {
+        self.shared.process_id
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    /// Queues a NotificationResponse; it is delivered when the session is
+    /// idle or at the end of its current transaction.
+    pub fn notify(
+        &self,
+        sender_process_id: i32,
+        channel: impl Into<String>,
+        payload: impl Into<String>,
+    ) -> Result<(), SendError> {
+        self.shared.push(AsyncMessage::Notification {
+            process_id: sender_process_id,
+            channel: channel.into(),
+            payload: payload.into(),
+        })
+    }
+
+    /// Queues a NoticeResponse, delivered at the next message boundary.
+    pub fn notice(&self, notice: ErrorInfo) -> Result<(), SendError> {
+        self.shared.push(AsyncMessage::Notice(notice))
+    }
+
+    /// Queues a ParameterStatus, delivered at the next message boundary.
+    pub fn parameter_status(
+        &self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<(), SendError> {
+        self.shared.push(AsyncMessage::ParameterStatus {
+            name: name.into(),
+            value: value.into(),
+        })
+    }
+
+    /// Queues any asynchronous message.
+    pub fn send(&self, msg: AsyncMessage) -> Result<(), SendError> {
+        self.shared.push(msg)
+    }
+}
+
+/// The run-time parameters PostgreSQL reports to clients with
+/// ParameterStatus (`GUC_REPORT`), so setting them queues a ParameterStatus.
+pub(crate) const REPORTED_PARAMETERS: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "integer_datetimes",
+    "IntervalStyle",
+    "is_superuser",
+    "scram_iterations",
+    "search_path",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "standard_conforming_strings",
+    "TimeZone",
+];
+
+/// Whether PostgreSQL reports parameter `name` with ParameterStatus.
+pub(crate) fn is_reported_parameter(name: &str) -> bool {
+    REPORTED_PARAMETERS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// A connected session, handed to every handler call: the client's
+/// startup information, the transaction status, the session's run-time
+/// parameters, and ways to send notices and observe cancellation.
+#[derive(Debug)]
+pub struct Session {
+    client: ClientInfo,
+    transaction_status: TransactionStatus,
+    parameters: Vec<(String, String)>,
+    shared: Arc<SessionShared>,
+}
+
+impl Session {
+    pub(crate) fn new(client: ClientInfo, shared: Arc<SessionShared>) -> Self {
+        Session {
+            client,
+            transaction_status: TransactionStatus::Idle,
+            parameters: Vec::new(),
+            shared,
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SessionShared> {
+        &self.shared
+    }
+
+    /// The client's startup information.
+    pub fn client(&self) -> &ClientInfo {
+        &self.client
+    }
+
+    /// The transaction status reported in ReadyForQuery.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.transaction_status
+    }
+
+    /// Sets the transaction status. The server also derives it from the
+    /// responses (`TransactionStart` → in transaction, `TransactionEnd` →
+    /// idle, an error inside a transaction → failed); set it yourself when
+    /// your engine knows better.
+    pub fn set_transaction_status(&mut self, status: TransactionStatus) {
+        self.transaction_status = status;
+    }
+
+    /// The current value of run-time parameter `name` (case-insensitive),
+    /// as last set by the server or with [`Session::set_parameter`].
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every run-time parameter with its value.
+    pub fn parameters(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.parameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Sets run-time parameter `name` (`SET name = value`). If the
+    /// parameter is one PostgreSQL reports to clients (`client_encoding`,
+    /// `DateStyle`, `TimeZone`, `application_name`, ...), a ParameterStatus
+    /// is sent before the current response completes.
+    pub fn set_parameter(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        let canonical = REPORTED_PARAMETERS
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(name))
+            .copied();
+        let stored_name = canonical
+            .map(str::to_owned)
+            .unwrap_or_else(|| name.to_owned());
+        match self
+            .parameters
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            Some((_, v)) => *v = value.clone(),
+            None => self.parameters.push((stored_name.clone(), value.clone())),
+        }
+        if canonical.is_some() {
+            let _ = self.shared.push(AsyncMessage::ParameterStatus {
+                name: stored_name,
+                value,
+            });
+        }
+    }
+
+    /// Sets a parameter without reporting it (the server's initial values).
+    pub(crate) fn init_parameter(&mut self, name: &str, value: &str) {
+        match self
+            .parameters
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            Some((_, v)) => *v = value.to_owned(),
+            None => self.parameters.push((name.to_owned(), value.to_owned())),
+        }
+    }
+
+    /// Sends a NoticeResponse to the client before the current response
+    /// completes (a warning, a progress message, `RAISE NOTICE`).
+    pub fn send_notice(&self, notice: ErrorInfo) {
+        let _ = self.shared.push(AsyncMessage::Notice(notice));
+    }
+
+    /// A token that tells whether the running query has been cancelled.
+    pub fn cancel_token(&self) -> CancelToken {
+        CancelToken {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Whether the running query has been cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.is_cancel_requested()
+    }
+
+    /// A handle other tasks can use to send messages to this session.
+    pub fn handle(&self) -> SessionHandle {
+        SessionHandle {
+            shared: self.shared.clone(),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The server: accepts connections and runs the protocol over them,
+//! calling the [`ServerHandlers`] you provide.
+//!
+//! [`serve`] is the whole thing for a TCP listener. A [`Server`] lets you
+//! own the accept loop (`server.process_socket(io, peer)` for any
+//! `AsyncRead + AsyncWrite` transport), reach sessions by process ID, and
+//! shut down gracefully.
+
+mod config;
+mod connection;
+mod io;
+mod registry;
+mod startup;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
+
+pub use config::ServerConfig;
+#[cfg(feature = "tls")]
+pub use tls::TlsAcceptor;
+
+use crate::api::{ServerHandlers, SessionHandle};
+use crate::error::PgWireError;
+use registry::Registry;
+
+pub(crate) struct ServerInner<H> {
+    pub(crate) handlers: H,
+    pub(crate) config: ServerConfig,
+    pub(crate) registry: Registry,
+    /// Connections being served (authenticated or not).
+    pub(crate) connections: AtomicUsize,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) idle: Notify,
+}
+
+/// A PostgreSQL-protocol server: the handlers, the configuration and the
+/// sessions it runs. Cheap to clone (an `Arc` inside).
+///
+/// ```no_run
+/// use pgwire::server::{Server, ServerConfig};
+/// # use pgwire::api::*;
+/// # struct H; impl ServerHandlers for H { type Handler = C;
+/// #   async fn connect(&self, _: &mut Session) -> Result<C, pgwire::error::ErrorInfo> { Ok(C) } }
+/// # struct C;
+/// # impl SimpleQueryHandler for C { async fn do_query(&mut self, _: &mut Session, _: &str) -> Vec<Response> { vec![] } }
+/// # impl QueryParser for C { type Statement = (); async fn parse_sql(&mut self, _: &mut Session, _: &str, _: &[u32]) -> Result<(), pgwire::error::ErrorInfo> { Ok(()) } }
+/// # impl ExtendedQueryHandler for C {
+/// #   async fn do_describe_statement(&mut self, _: &mut Session, _: &StoredStatement<()>) -> Result<StatementDescription, pgwire::error::ErrorInfo> { Ok(Default::default()) }
+/// #   async fn do_describe_portal(&mut self, _: &mut Session, _: &Portal<()>) -> Result<Option<pgwire::types::Schema>, pgwire::error::ErrorInfo> { Ok(None) }
+/// #   async fn do_query(&mut self, _: &mut Session, _: &Portal<()>, _: usize) -> Response { Response::EmptyQuery } }
+/// # impl CopyHandler for C {}
+/// # async fn run() -> std::io::Result<()> {
+/// let server = Server::new(H, ServerConfig::default());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:5432").await?;
+/// loop {
+///     let (socket, peer) = listener.accept().await?;
+///     let server = server.clone();
+///     tokio::spawn(async move {
+///         let _ = server.process_socket(socket, Some(peer)).await;
+///     });
+/// }
+/// # }
+/// ```
+pub struct Server<H: ServerHandlers> {
+    inner: Arc<ServerInner<H>>,
+}
+
+impl<H: ServerHandlers> Clone for Server<H> {
+    fn clone(&self) -> Self {
+        Server {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<H: ServerHandlers> Server<H> {
+    /// A server with `handlers` and `config`.
+    pub fn new(handlers: H, config: ServerConfig) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        Server {
+            inner: Arc::new(ServerInner {
+                handlers,
+                config,
+                registry: Registry::new(),
+                connections: AtomicUsize::new(0),
+                shutdown,
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    /// The handlers.
+    pub fn handlers(&self) -> &H {
+        &self.inner.handlers
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// Serves one connection until it ends. `peer` is reported in
+    /// [`ClientInfo::peer_addr`](crate::api::ClientInfo::peer_addr).
+    pub async fn process_socket<S>(
+        &self,
+        io: S,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), PgWireError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        inner.connections.fetch_add(1, Ordering::SeqCst);
+        let _guard = ConnectionGuard(&inner);
+        let span = tracing::info_span!("connection", peer = ?peer, pid = tracing::field::Empty);
+        startup::run(&inner, io, peer).instrument(span).await
+    }
+
+    /// Accepts connections from `listener` and serves each on its own
+    /// task, until [`Server::shutdown`] is called; then waits (up to the
+    /// configured shutdown timeout) for the sessions to end.
+    pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        let mut shutdown = self.inner.shutdown.subscribe();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (socket, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // Out of file descriptors and the like: keep
+                            // serving the connections we have.
+                            tracing::warn!("accept failed: {e}");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = socket.set_nodelay(true);
+                    let server = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = server.process_socket(socket, Some(peer)).await {
+                            tracing::debug!("connection ended: {e}");
+                        }
+                    });
+                }
+                _ = shutdown.wait_for(|s| *s) => break,
+            }
+        }
+        drop(listener);
+        let deadline = tokio::time::sleep(self.inner.config.shutdown_timeout);
+        tokio::pin!(deadline);
+        loop {
+            let idle = self.inner.idle.notified();
+            if self.inner.connections.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            tokio::select! {
+                _ = idle => {}
+                _ = &mut deadline => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a graceful shutdown: [`Server::serve`] stops accepting, idle
+    /// sessions are told `57P01 terminating connection due to administrator
+    /// command` and closed, and busy sessions are closed the same way once
+    /// their current query ends.
+    pub fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+    }
+
+    /// Number of connections being served.
+    pub fn connection_count(&self) -> usize {
+        self.inner.connections.load(Ordering::SeqCst)
+    }
+
+    /// A handle to the session with `process_id`, if it is connected: to
+    /// deliver NOTIFY to another session, for example.
+    pub fn session(&self, process_id: i32) -> Option<SessionHandle> {
+        self.inner.registry.handle(process_id)
+    }
+
+    /// Number of authenticated sessions.
+    pub fn session_count(&self) -> usize {
+        self.inner.registry.len()
+    }
+}
+
+struct ConnectionGuard<'a, H>(&'a ServerInner<H>);
+
+impl<H> Drop for ConnectionGuard<'_, H> {
+    fn drop(&mut self) {
+        if self.0.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// Serves `handlers` on `listener` with `config` until the process ends.
+/// For graceful shutdown, use [`Server::serve`] and [`Server::shutdown`].
+pub async fn serve<H: ServerHandlers>(
+    listener: TcpListener,
+    handlers: H,
+    config: ServerConfig,
+) -> std::io::Result<()> {
+    Server::new(handlers, config).serve(listener).await
+}

@@ -1,0 +1,104 @@
+//! The sessions of one server, by process ID: where a CancelRequest
+//! arriving on a new connection finds the session it targets.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::api::auth::constant_time_eq;
+use crate::api::{SessionHandle, SessionShared};
+use crate::messages::ProtocolVersion;
+
+/// Secret key length by protocol version: 4 bytes in 3.0 (an Int32), 32
+/// bytes in 3.2 (what PostgreSQL 18 generates).
+fn key_len(version: ProtocolVersion) -> usize {
+    if version >= ProtocolVersion::V3_2 {
+        32
+    } else {
+        4
+    }
+}
+
+pub(crate) struct Registry {
+    sessions: Mutex<HashMap<i32, Arc<SessionShared>>>,
+    next_pid: AtomicI32,
+    rng: SystemRandom,
+}
+
+impl Registry {
+    pub(crate) fn new() -> Self {
+        let rng = SystemRandom::new();
+        let mut seed = [0u8; 2];
+        let _ = rng.fill(&mut seed);
+        Registry {
+            sessions: Mutex::new(HashMap::new()),
+            // Start somewhere unremarkable; uniqueness is what matters, the
+            // secret key is what protects cancellation.
+            next_pid: AtomicI32::new(1000 + u16::from_be_bytes(seed) as i32),
+            rng,
+        }
+    }
+
+    /// Creates and registers a session with a fresh process ID and a
+    /// secret key from the system CSPRNG.
+    pub(crate) fn register(&self, version: ProtocolVersion) -> Arc<SessionShared> {
+        let mut key = vec![0u8; key_len(version)];
+        if self.rng.fill(&mut key).is_err() {
+            // No randomness: the key must still be unguessable, so refuse
+            // to make cancellation possible rather than use a weak key.
+            key.clear();
+        }
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let pid = loop {
+            let pid = self
+                .next_pid
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| {
+                    Some(if p >= i32::MAX - 1 { 1000 } else { p + 1 })
+                })
+                .unwrap_or(1000);
+            if !sessions.contains_key(&pid) {
+                break pid;
+            }
+        };
+        let shared = Arc::new(SessionShared::new(pid, Bytes::from(key)));
+        sessions.insert(pid, shared.clone());
+        shared
+    }
+
+    pub(crate) fn unregister(&self, shared: &SessionShared) {
+        shared.close();
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.remove(&shared.process_id);
+    }
+
+    /// Handles a CancelRequest: if the process ID and key match a session
+    /// (the key compared in constant time), its running query is asked to
+    /// stop. A mismatch is ignored silently, as PostgreSQL does.
+    pub(crate) fn cancel(&self, process_id: i32, key: &[u8]) -> bool {
+        let target = {
+            let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            sessions.get(&process_id).cloned()
+        };
+        match target {
+            Some(s) if !s.secret_key.is_empty() && constant_time_eq(&s.secret_key, key) => {
+                s.request_cancel();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn handle(&self, process_id: i32) -> Option<SessionHandle> {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions
+            .get(&process_id)
+            .map(|s| SessionHandle::from_shared(s.clone()))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sessions.lock().map(|s| s.len()).unwrap_or(0)
+    }
+}

@@ -1,0 +1,351 @@
+//! Encoding result rows straight into DataRow frames.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use postgres_types::{IsNull, ToSql};
+
+use super::text;
+use super::{FieldFormat, FieldInfo, Schema};
+use crate::error::{ErrorInfo, SqlState};
+use crate::messages::FormatCodes;
+
+/// Writes one DataRow message, value by value, into a buffer (usually the
+/// connection's write buffer, so rows are never copied).
+///
+/// Each value is encoded for its column: the column's type picks the
+/// `ToSql` conversion and the result format the client asked for picks
+/// text or binary. A row left unfinished (dropped before [`finish`], or
+/// after an error) is removed from the buffer, so a failed row never
+/// reaches the client half-written.
+///
+/// [`finish`]: DataRowEncoder::finish
+pub struct DataRowEncoder<'a> {
+    buf: &'a mut BytesMut,
+    fields: &'a [FieldInfo],
+    formats: &'a FormatCodes,
+    scratch: &'a mut BytesMut,
+    start: usize,
+    col: usize,
+    finished: bool,
+}
+
+impl<'a> DataRowEncoder<'a> {
+    /// Starts a row at the end of `buf`. `formats` are the result format
+    /// codes as sent in Bind (empty = all text). `scratch` is reused for
+    /// text conversions.
+    pub fn new(
+        buf: &'a mut BytesMut,
+        fields: &'a [FieldInfo],
+        formats: &'a FormatCodes,
+        scratch: &'a mut BytesMut,
+    ) -> Self {
+        let start = buf.len();
+        buf.reserve(7 + fields.len() * 8);
+        buf.put_u8(b'D');
+        buf.put_u32(0);
+        buf.put_i16(fields.len().min(i16::MAX as usize) as i16);
+        DataRowEncoder {
+            buf,
+            fields,
+            formats,
+            scratch,
+            start,
+            col: 0,
+            finished: false,
+        }
+    }
+
+    fn next_field(&self) -> Result<&'a FieldInfo, ErrorInfo> {
+        self.fields.get(self.col).ok_or_else(|| {
+            ErrorInfo::new(
+                SqlState::INTERNAL_ERROR,
+                format!(
+                    "row has more values than the {} columns of its result",
+                    self.fields.len()
+                ),
+            )
+        })
+    }
+
+    /// The format of the next column.
+    pub fn next_format(&self) -> FieldFormat {
+        self.formats
+            .format_for(self.col, self.fields.len())
+            .and_then(FieldFormat::from_code)
+            .unwrap_or(FieldFormat::Text)
+    }
+
+    /// The next column, if any.
+    pub fn next_column(&self) -> Option<&'a FieldInfo> {
+        self.fields.get(self.col)
+    }
+
+    /// Encodes `value` as the next column (NULL if `value` says so, e.g.
+    /// `None::<i32>`).
+    pub fn encode_field<T: ToSql + ?Sized>(&mut self, value: &T) -> Result<(), ErrorInfo> {
+        let field = self.next_field()?;
+        let ty = field.datatype();
+        let at = self.buf.len();
+        self.buf.put_i32(0);
+        let direct = self.next_format() == FieldFormat::Binary || text::binary_is_text(ty);
+        let result = if direct {
+            value.to_sql_checked(ty, self.buf)
+        } else {
+            self.scratch.clear();
+            value.to_sql_checked(ty, self.scratch)
+        };
+        match result {
+            Ok(IsNull::Yes) => {
+                self.buf.truncate(at);
+                self.buf.put_i32(-1);
+            }
+            Ok(IsNull::No) => {
+                if !direct {
+                    if let Err(e) = text::binary_to_text(ty, self.scratch, self.buf) {
+                        self.buf.truncate(at);
+                        return Err(e);
+                    }
+                }
+                patch_len(self.buf, at);
+            }
+            Err(e) => {
+                self.buf.truncate(at);
+                return Err(ErrorInfo::new(
+                    SqlState::DATATYPE_MISMATCH,
+                    format!("cannot encode value for column \"{}\": {e}", field.name()),
+                ));
+            }
+        }
+        self.col += 1;
+        Ok(())
+    }
+
+    /// Encodes NULL as the next column.
+    pub fn encode_null(&mut self) -> Result<(), ErrorInfo> {
+        self.next_field()?;
+        self.buf.put_i32(-1);
+        self.col += 1;
+        Ok(())
+    }
+
+    /// Encodes a value given in PostgreSQL's text form (`"42"`, `"t"`,
+    /// `"2024-01-31"`). In text format it is sent as is; in binary format it
+    /// is parsed for the column's type first.
+    pub fn encode_text(&mut self, value: &str) -> Result<(), ErrorInfo> {
+        let field = self.next_field()?;
+        let at = self.buf.len();
+        self.buf.put_i32(0);
+        if self.next_format() == FieldFormat::Text {
+            self.buf.put_slice(value.as_bytes());
+        } else if let Err(e) = text::text_to_binary(field.datatype(), value, self.buf) {
+            self.buf.truncate(at);
+            return Err(e);
+        }
+        patch_len(self.buf, at);
+        self.col += 1;
+        Ok(())
+    }
+
+    /// Writes the next column's bytes as given (`None` = NULL). The caller
+    /// is responsible for them being in the column's format.
+    pub fn encode_raw(&mut self, value: Option<&[u8]>) -> Result<(), ErrorInfo> {
+        self.next_field()?;
+        match value {
+            None => self.buf.put_i32(-1),
+            Some(v) => {
+                self.buf.put_i32(v.len() as i32);
+                self.buf.put_slice(v);
+            }
+        }
+        self.col += 1;
+        Ok(())
+    }
+
+    /// Completes the row. Fails (and removes the row) if fewer values than
+    /// columns were written.
+    pub fn finish(mut self) -> Result<(), ErrorInfo> {
+        if self.col != self.fields.len() {
+            return Err(ErrorInfo::new(
+                SqlState::INTERNAL_ERROR,
+                format!(
+                    "row has {} values but its result has {} columns",
+                    self.col,
+                    self.fields.len()
+                ),
+            ));
+        }
+        let len = (self.buf.len() - self.start - 1) as u32;
+        self.buf[self.start + 1..self.start + 5].copy_from_slice(&len.to_be_bytes());
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for DataRowEncoder<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.buf.truncate(self.start);
+        }
+    }
+}
+
+#[inline]
+fn patch_len(buf: &mut BytesMut, at: usize) {
+    let len = (buf.len() - at - 4) as i32;
+    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+/// A row that knows how to encode itself: tuples of `ToSql` values, slices
+/// of `&dyn ToSql`, or your own types.
+///
+/// ```
+/// use pgwire::types::{EncodeRow, FieldInfo, RowBatch, Type};
+///
+/// let schema = vec![FieldInfo::new("id", Type::INT4), FieldInfo::new("name", Type::TEXT)];
+/// let mut batch = RowBatch::new(schema.into(), Default::default());
+/// batch.push(&(1i32, "one")).unwrap();
+/// batch.push(&(2i32, None::<&str>)).unwrap();
+/// assert_eq!(batch.len(), 2);
+/// ```
+pub trait EncodeRow {
+    /// Encodes every column of the row through `row`.
+    fn encode_row(&self, row: &mut DataRowEncoder<'_>) -> Result<(), ErrorInfo>;
+}
+
+impl<R: EncodeRow + ?Sized> EncodeRow for &R {
+    fn encode_row(&self, row: &mut DataRowEncoder<'_>) -> Result<(), ErrorInfo> {
+        (**self).encode_row(row)
+    }
+}
+
+impl EncodeRow for [&(dyn ToSql + Sync)] {
+    fn encode_row(&self, row: &mut DataRowEncoder<'_>) -> Result<(), ErrorInfo> {
+        for v in self {
+            row.encode_field(*v)?;
+        }
+        Ok(())
+    }
+}
+
+impl EncodeRow for Vec<Box<dyn ToSql + Send + Sync>> {
+    fn encode_row(&self, row: &mut DataRowEncoder<'_>) -> Result<(), ErrorInfo> {
+        for v in self {
+            row.encode_field(v.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! tuple_rows {
+    ($(($($name:ident),+))*) => {
+        $(
+            impl<$($name: ToSql),+> EncodeRow for ($($name,)+) {
+                #[allow(non_snake_case)]
+                fn encode_row(&self, row: &mut DataRowEncoder<'_>) -> Result<(), ErrorInfo> {
+                    let ($($name,)+) = self;
+                    $(row.encode_field($name)?;)+
+                    Ok(())
+                }
+            }
+        )*
+    };
+}
+
+tuple_rows! {
+    (A)
+    (A, B)
+    (A, B, C)
+    (A, B, C, D)
+    (A, B, C, D, E)
+    (A, B, C, D, E, F)
+    (A, B, C, D, E, F, G)
+    (A, B, C, D, E, F, G, H)
+    (A, B, C, D, E, F, G, H, I)
+    (A, B, C, D, E, F, G, H, I, J)
+    (A, B, C, D, E, F, G, H, I, J, K)
+    (A, B, C, D, E, F, G, H, I, J, K, L)
+    (A, B, C, D, E, F, G, H, I, J, K, L, M)
+    (A, B, C, D, E, F, G, H, I, J, K, L, M, N)
+    (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O)
+    (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P)
+}
+
+/// Rows encoded ahead of time into one buffer of DataRow frames: what a
+/// handler builds when it produces rows synchronously (an embedded engine's
+/// cursor, for example) and hands them over in one piece.
+#[derive(Debug)]
+pub struct RowBatch {
+    schema: Schema,
+    formats: FormatCodes,
+    buf: BytesMut,
+    scratch: BytesMut,
+    rows: u64,
+}
+
+impl RowBatch {
+    /// An empty batch for rows of `schema`, in the result formats `formats`
+    /// (as sent in Bind; empty = all text).
+    pub fn new(schema: Schema, formats: FormatCodes) -> Self {
+        RowBatch {
+            schema,
+            formats,
+            buf: BytesMut::new(),
+            scratch: BytesMut::new(),
+            rows: 0,
+        }
+    }
+
+    /// Appends one row.
+    pub fn push<R: EncodeRow + ?Sized>(&mut self, row: &R) -> Result<(), ErrorInfo> {
+        let mut enc = DataRowEncoder::new(
+            &mut self.buf,
+            &self.schema,
+            &self.formats,
+            &mut self.scratch,
+        );
+        row.encode_row(&mut enc)?;
+        enc.finish()?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Starts a row to fill value by value; call
+    /// [`DataRowEncoder::finish`] and then [`RowBatch::commit_row`].
+    pub fn encoder(&mut self) -> DataRowEncoder<'_> {
+        DataRowEncoder::new(
+            &mut self.buf,
+            &self.schema,
+            &self.formats,
+            &mut self.scratch,
+        )
+    }
+
+    /// Counts a row written through [`RowBatch::encoder`].
+    pub fn commit_row(&mut self) {
+        self.rows += 1;
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> u64 {
+        self.rows
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The encoded DataRow frames and the row count.
+    pub fn into_encoded(self) -> (Bytes, u64) {
+        (self.buf.freeze(), self.rows)
+    }
+}

@@ -1,0 +1,17 @@
+//! Values on the wire: column descriptions ([`FieldInfo`]), the
+//! [`DataRowEncoder`] that writes result rows straight into DataRow frames,
+//! and the text/binary conversions of the built-in types.
+//!
+//! Values are encoded through `postgres_types::ToSql` (binary format). When
+//! a column is requested in text format, the binary value is converted to
+//! PostgreSQL's text output for its type, so any `ToSql` type works in both
+//! formats without a second trait to implement.
+
+mod encoder;
+mod field;
+pub mod text;
+
+pub use encoder::{DataRowEncoder, EncodeRow, RowBatch};
+pub(crate) use field::encode_row_description_into;
+pub use field::{FieldFormat, FieldInfo, Schema, type_size};
+pub use postgres_types::{FromSql, IsNull, Kind, ToSql, Type};
