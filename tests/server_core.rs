@@ -1,0 +1,396 @@
+//! The connection state machine driven by real clients and by raw bytes,
+//! against a small scripted engine (no SQL): each statement is a command.
+//!
+//! Commands: `select N` (one int4 column), `series N` (N int8 rows),
+//! `begin`/`commit`/`rollback`, `fail` (error 42601), `fatal` (FATAL),
+//! `notice` (a NoticeResponse then `DO`), `wait` (runs until cancelled),
+//! `echo $1` (extended: returns parameter 1 as int4).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use pgwire::api::{
+    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
+    ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement, Tag,
+};
+use pgwire::error::{ErrorInfo, SqlState};
+use pgwire::server::ServerConfig;
+use pgwire::types::{FieldInfo, Schema, Type};
+
+struct Scripted;
+
+struct ScriptedConn {
+    int4: Schema,
+    int8: Schema,
+}
+
+impl ServerHandlers for Scripted {
+    type Handler = ScriptedConn;
+
+    async fn connect(&self, session: &mut Session) -> Result<ScriptedConn, ErrorInfo> {
+        if session.client().database() == "missing" {
+            return Err(ErrorInfo::new(
+                SqlState::INVALID_CATALOG_NAME,
+                "database \"missing\" does not exist",
+            ));
+        }
+        Ok(ScriptedConn {
+            int4: Arc::from(vec![FieldInfo::new("?column?", Type::INT4)]),
+            int8: Arc::from(vec![FieldInfo::new("n", Type::INT8)]),
+        })
+    }
+}
+
+impl ScriptedConn {
+    async fn run(&self, session: &mut Session, stmt: &str, param: Option<i32>) -> Response {
+        let mut words = stmt.split_whitespace();
+        let cmd = words.next().unwrap_or("").to_ascii_lowercase();
+        let arg = words.next();
+        match cmd.as_str() {
+            "select" => match arg.and_then(|a| a.parse::<i32>().ok()) {
+                Some(n) => Response::Query(QueryResponse::new(self.int4.clone(), Rows::from_iterator([(n,)]))),
+                None => ErrorInfo::new(SqlState::SYNTAX_ERROR, "bad select").into(),
+            },
+            "echo" => Response::Query(QueryResponse::new(
+                self.int4.clone(),
+                Rows::from_iterator([(param,)]),
+            )),
+            "series" => {
+                let n: i64 = arg.and_then(|a| a.parse().ok()).unwrap_or(0);
+                Response::Query(QueryResponse::new(self.int8.clone(), Rows::from_iterator((1..=n).map(|i| (i,)))))
+            }
+            "begin" | "start" => Response::TransactionStart(Tag::new("BEGIN")),
+            "commit" => Response::TransactionEnd(Tag::new("COMMIT")),
+            "rollback" => Response::TransactionEnd(Tag::new("ROLLBACK")),
+            "fail" => ErrorInfo::new(SqlState::SYNTAX_ERROR, "syntax error at or near \"fail\"").into(),
+            "fatal" => ErrorInfo::fatal(SqlState::ADMIN_SHUTDOWN, "going away").into(),
+            "notice" => {
+                session.send_notice(ErrorInfo::notice("hello from the handler"));
+                Response::Execution(Tag::new("DO"))
+            }
+            "wait" => {
+                session.cancel_token().cancelled().await;
+                ErrorInfo::query_canceled().into()
+            }
+            _ => ErrorInfo::new(SqlState::SYNTAX_ERROR, format!("unknown command {cmd}")).into(),
+        }
+    }
+}
+
+impl SimpleQueryHandler for ScriptedConn {
+    async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
+        let mut out = Vec::new();
+        for stmt in query.split(';').filter(|s| !s.trim().is_empty()) {
+            let r = self.run(session, stmt, None).await;
+            let failed = matches!(r, Response::Error(_));
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        out
+    }
+}
+
+impl QueryParser for ScriptedConn {
+    type Statement = String;
+
+    async fn parse_sql(&mut self, _: &mut Session, sql: &str, _: &[u32]) -> Result<String, ErrorInfo> {
+        if sql.trim() == "bad" {
+            return Err(ErrorInfo::new(SqlState::SYNTAX_ERROR, "syntax error at or near \"bad\""));
+        }
+        Ok(sql.to_owned())
+    }
+}
+
+impl ExtendedQueryHandler for ScriptedConn {
+    async fn do_describe_statement(
+        &mut self,
+        _: &mut Session,
+        stmt: &StoredStatement<String>,
+    ) -> Result<StatementDescription, ErrorInfo> {
+        let sql = stmt.statement().to_ascii_lowercase();
+        let params = if sql.contains("$1") { vec![Type::INT4] } else { vec![] };
+        let fields = if sql.starts_with("series") {
+            Some(self.int8.clone())
+        } else if sql.starts_with("select") || sql.starts_with("echo") {
+            Some(self.int4.clone())
+        } else {
+            None
+        };
+        Ok(StatementDescription::new(params, fields))
+    }
+
+    async fn do_describe_portal(&mut self, s: &mut Session, portal: &Portal<String>) -> Result<Option<Schema>, ErrorInfo> {
+        Ok(self.do_describe_statement(s, portal.statement()).await?.fields)
+    }
+
+    async fn do_query(&mut self, session: &mut Session, portal: &Portal<String>, _: usize) -> Response {
+        let sql = portal.statement().statement().clone();
+        let param = if sql.contains("$1") {
+            if let Err(e) = portal.check_param_count(1) {
+                return e.into();
+            }
+            let mut scratch = bytes::BytesMut::new();
+            match portal.parameter::<i32>(0, &Type::INT4, &mut scratch) {
+                Ok(v) => v,
+                Err(e) => return e.into(),
+            }
+        } else {
+            None
+        };
+        self.run(session, &sql, param).await
+    }
+}
+
+impl CopyHandler for ScriptedConn {}
+
+fn server() -> TestServer<Scripted> {
+    TestServer::start(Scripted, ServerConfig::default())
+}
+
+#[tokio::test]
+async fn simple_query_results_and_tags() {
+    let s = server();
+    let client = s.connect().await;
+    let msgs = client.simple_query("select 7; series 3").await.unwrap();
+    use tokio_postgres::SimpleQueryMessage::*;
+    let mut rows = Vec::new();
+    let mut tags = Vec::new();
+    for m in &msgs {
+        match m {
+            Row(r) => rows.push(r.get(0).unwrap().to_owned()),
+            CommandComplete(n) => tags.push(*n),
+            _ => {}
+        }
+    }
+    assert_eq!(rows, ["7", "1", "2", "3"]);
+    assert_eq!(tags, [1, 3]);
+}
+
+#[tokio::test]
+async fn error_stops_the_rest_and_connection_survives() {
+    let s = server();
+    let client = s.connect().await;
+    let err = client.simple_query("select 1; fail; select 2").await.unwrap_err();
+    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::SYNTAX_ERROR));
+    let rows = client.simple_query("select 5").await.unwrap();
+    assert!(matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("5")));
+}
+
+#[tokio::test]
+async fn transaction_status_in_ready_for_query() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    let status = |msgs: &[RawMessage]| msgs.last().unwrap().body[0];
+    c.send(&message(b'Q', b"begin\0")).await;
+    assert_eq!(status(&c.read_until(b'Z').await), b'T');
+    c.send(&message(b'Q', b"fail\0")).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "EZ");
+    assert_eq!(status(&msgs), b'E');
+    c.send(&message(b'Q', b"rollback\0")).await;
+    assert_eq!(status(&c.read_until(b'Z').await), b'I');
+}
+
+#[tokio::test]
+async fn empty_query_gets_empty_query_response() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    c.send(&message(b'Q', b"  \0")).await;
+    assert_eq!(tags(&c.read_until(b'Z').await), "IZ");
+}
+
+#[tokio::test]
+async fn notice_from_handler_precedes_completion() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    c.send(&message(b'Q', b"notice\0")).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "NCZ");
+    assert_eq!(msgs[0].field(b'M').as_deref(), Some("hello from the handler"));
+}
+
+#[tokio::test]
+async fn fatal_error_closes() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    c.send(&message(b'Q', b"fatal\0")).await;
+    let m = c.read_message().await.unwrap();
+    assert_eq!(m.tag, b'E');
+    assert_eq!(m.field(b'S').as_deref(), Some("FATAL"));
+    assert!(c.is_closed().await);
+}
+
+#[tokio::test]
+async fn connect_can_refuse_the_session() {
+    let s = server();
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(3, 0, &[("user", "u"), ("database", "missing")])).await;
+    let msgs = c.read_until(b'E').await;
+    assert_eq!(tags(&msgs), "RE");
+    assert_eq!(msgs[1].sqlstate().as_deref(), Some("3D000"));
+    assert!(c.is_closed().await);
+}
+
+#[tokio::test]
+async fn extended_query_with_params_and_statement_reuse() {
+    let s = server();
+    let client = s.connect().await;
+    let stmt = client.prepare("echo $1").await.unwrap();
+    assert_eq!(stmt.params(), &[tokio_postgres::types::Type::INT4]);
+    for i in [1, -5, i32::MAX] {
+        let row = client.query_one(&stmt, &[&i]).await.unwrap();
+        assert_eq!(row.get::<_, i32>(0), i);
+    }
+    let row = client.query_one(&stmt, &[&None::<i32>]).await.unwrap();
+    assert_eq!(row.get::<_, Option<i32>>(0), None);
+}
+
+#[tokio::test]
+async fn portal_with_row_limit_inside_transaction() {
+    let s = server();
+    let mut client = s.connect().await;
+    let tx = client.transaction().await.unwrap();
+    let stmt = tx.prepare("series 10").await.unwrap();
+    let portal = tx.bind(&stmt, &[]).await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let rows = tx.query_portal(&portal, 3).await.unwrap();
+        if rows.is_empty() {
+            break;
+        }
+        seen.extend(rows.iter().map(|r| r.get::<_, i64>(0)));
+    }
+    assert_eq!(seen, (1..=10).collect::<Vec<_>>());
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn extended_errors_skip_to_sync() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    // Parse fails; Bind/Execute are discarded; Sync answers.
+    let mut pipeline = message(b'P', b"\0bad\0\0\0");
+    pipeline.extend(message(b'B', b"\0\0\0\0\0\0\0\0"));
+    pipeline.extend(message(b'E', b"\0\0\0\0\0"));
+    pipeline.extend(message(b'S', b""));
+    // Then a good one in the same write.
+    pipeline.extend(message(b'P', b"\0select 3\0\0\0"));
+    pipeline.extend(message(b'B', b"\0\0\0\0\0\0\0\0"));
+    pipeline.extend(message(b'E', b"\0\0\0\0\0"));
+    pipeline.extend(message(b'S', b""));
+    c.send(&pipeline).await;
+    let first = c.read_until(b'Z').await;
+    assert_eq!(tags(&first), "EZ");
+    assert_eq!(first[0].sqlstate().as_deref(), Some("42601"));
+    let second = c.read_until(b'Z').await;
+    assert_eq!(tags(&second), "12DCZ");
+}
+
+#[tokio::test]
+async fn describe_unknown_statement_and_close_missing_portal() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    let mut p = message(b'C', b"Pnope\0");
+    p.extend(message(b'S', b""));
+    c.send(&p).await;
+    assert_eq!(tags(&c.read_until(b'Z').await), "3Z");
+    let mut p = message(b'D', b"Snope\0");
+    p.extend(message(b'S', b""));
+    c.send(&p).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "EZ");
+    assert_eq!(msgs[0].sqlstate().as_deref(), Some("26000"));
+    let mut p = message(b'E', b"nope\0\0\0\0\0");
+    p.extend(message(b'S', b""));
+    c.send(&p).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(msgs[0].sqlstate().as_deref(), Some("34000"));
+}
+
+#[tokio::test]
+async fn flush_without_sync_sends_pending_output() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    let mut p = message(b'P', b"s1\0select 9\0\0\0");
+    p.extend(message(b'H', b""));
+    c.send(&p).await;
+    assert_eq!(c.read_message().await.unwrap().tag, b'1');
+    let mut p = message(b'D', b"Ss1\0");
+    p.extend(message(b'H', b""));
+    c.send(&p).await;
+    assert_eq!(c.read_message().await.unwrap().tag, b't');
+    assert_eq!(c.read_message().await.unwrap().tag, b'T');
+}
+
+#[tokio::test]
+async fn suspended_portal_resumes_with_raw_messages() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    let mut p = message(b'Q', b"begin\0");
+    p.extend(message(b'P', b"\0series 5\0\0\0"));
+    p.extend(message(b'B', b"cur\0\0\0\0\0\0\0\0"));
+    p.extend(message(b'E', b"cur\0\0\0\0\x02"));
+    p.extend(message(b'E', b"cur\0\0\0\0\x02"));
+    p.extend(message(b'E', b"cur\0\0\0\0\x02"));
+    p.extend(message(b'S', b""));
+    c.send(&p).await;
+    c.read_until(b'Z').await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "12DDsDDsDCZ");
+    assert_eq!(msgs.last().unwrap().body, b"T");
+}
+
+#[tokio::test]
+async fn cancel_request_stops_a_running_query() {
+    let s = server();
+    let client = s.connect().await;
+    let token = client.cancel_token();
+    let q = tokio::spawn(async move { client.simple_query("wait").await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    let err = q.await.unwrap().unwrap_err();
+    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::QUERY_CANCELED));
+}
+
+#[tokio::test]
+async fn garbage_startup_is_refused_without_panic() {
+    let s = server();
+    for bytes in [&b"\x00\x00\x00\x02xx"[..], b"GET / HTTP/1.1\r\n\r\n", b"\x00\x00\x00\x08\x00\x02\x00\x00"] {
+        let mut c = RawClient::connect(s.addr).await;
+        c.send(bytes).await;
+        assert!(c.is_closed().await);
+    }
+    // The server still works.
+    let client = s.connect().await;
+    client.simple_query("select 1").await.unwrap();
+}
+
+#[tokio::test]
+async fn protocol_3_2_and_negotiation() {
+    let s = server();
+    // 3.2: a 32-byte cancel key.
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(3, 2, &[("user", "u")])).await;
+    let msgs = c.read_until(b'Z').await;
+    let key = msgs.iter().find(|m| m.tag == b'K').unwrap();
+    assert_eq!(key.body.len(), 4 + 32);
+    // 3.9999 with a _pq_ option: NegotiateProtocolVersion first, 3.2.
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(3, 9999, &[("user", "u"), ("_pq_.test_protocol_negotiation", "x")])).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(msgs[0].tag, b'v');
+    assert_eq!(&msgs[0].body[..4], &0x0003_0002u32.to_be_bytes());
+    assert_eq!(&msgs[0].body[4..8], &1u32.to_be_bytes());
+    assert_eq!(&msgs[0].body[8..], b"_pq_.test_protocol_negotiation\0");
+    assert_eq!(msgs[1].tag, b'R');
+    // Major version 2: FATAL 0A000.
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(2, 0, &[])).await;
+    let m = c.read_message().await.unwrap();
+    assert_eq!(m.sqlstate().as_deref(), Some("0A000"));
+    assert!(c.is_closed().await);
+}
