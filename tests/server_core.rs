@@ -50,7 +50,10 @@ impl ScriptedConn {
         let arg = words.next();
         match cmd.as_str() {
             "select" => match arg.and_then(|a| a.parse::<i32>().ok()) {
-                Some(n) => Response::Query(QueryResponse::new(self.int4.clone(), Rows::from_iterator([(n,)]))),
+                Some(n) => Response::Query(QueryResponse::new(
+                    self.int4.clone(),
+                    Rows::from_iterator([(n,)]),
+                )),
                 None => ErrorInfo::new(SqlState::SYNTAX_ERROR, "bad select").into(),
             },
             "echo" => Response::Query(QueryResponse::new(
@@ -59,12 +62,17 @@ impl ScriptedConn {
             )),
             "series" => {
                 let n: i64 = arg.and_then(|a| a.parse().ok()).unwrap_or(0);
-                Response::Query(QueryResponse::new(self.int8.clone(), Rows::from_iterator((1..=n).map(|i| (i,)))))
+                Response::Query(QueryResponse::new(
+                    self.int8.clone(),
+                    Rows::from_iterator((1..=n).map(|i| (i,))),
+                ))
             }
             "begin" | "start" => Response::TransactionStart(Tag::new("BEGIN")),
             "commit" => Response::TransactionEnd(Tag::new("COMMIT")),
             "rollback" => Response::TransactionEnd(Tag::new("ROLLBACK")),
-            "fail" => ErrorInfo::new(SqlState::SYNTAX_ERROR, "syntax error at or near \"fail\"").into(),
+            "fail" => {
+                ErrorInfo::new(SqlState::SYNTAX_ERROR, "syntax error at or near \"fail\"").into()
+            }
             "fatal" => ErrorInfo::fatal(SqlState::ADMIN_SHUTDOWN, "going away").into(),
             "notice" => {
                 session.send_notice(ErrorInfo::notice("hello from the handler"));
@@ -97,9 +105,17 @@ impl SimpleQueryHandler for ScriptedConn {
 impl QueryParser for ScriptedConn {
     type Statement = String;
 
-    async fn parse_sql(&mut self, _: &mut Session, sql: &str, _: &[u32]) -> Result<String, ErrorInfo> {
+    async fn parse_sql(
+        &mut self,
+        _: &mut Session,
+        sql: &str,
+        _: &[u32],
+    ) -> Result<String, ErrorInfo> {
         if sql.trim() == "bad" {
-            return Err(ErrorInfo::new(SqlState::SYNTAX_ERROR, "syntax error at or near \"bad\""));
+            return Err(ErrorInfo::new(
+                SqlState::SYNTAX_ERROR,
+                "syntax error at or near \"bad\"",
+            ));
         }
         Ok(sql.to_owned())
     }
@@ -112,7 +128,11 @@ impl ExtendedQueryHandler for ScriptedConn {
         stmt: &StoredStatement<String>,
     ) -> Result<StatementDescription, ErrorInfo> {
         let sql = stmt.statement().to_ascii_lowercase();
-        let params = if sql.contains("$1") { vec![Type::INT4] } else { vec![] };
+        let params = if sql.contains("$1") {
+            vec![Type::INT4]
+        } else {
+            vec![]
+        };
         let fields = if sql.starts_with("series") {
             Some(self.int8.clone())
         } else if sql.starts_with("select") || sql.starts_with("echo") {
@@ -123,11 +143,23 @@ impl ExtendedQueryHandler for ScriptedConn {
         Ok(StatementDescription::new(params, fields))
     }
 
-    async fn do_describe_portal(&mut self, s: &mut Session, portal: &Portal<String>) -> Result<Option<Schema>, ErrorInfo> {
-        Ok(self.do_describe_statement(s, portal.statement()).await?.fields)
+    async fn do_describe_portal(
+        &mut self,
+        s: &mut Session,
+        portal: &Portal<String>,
+    ) -> Result<Option<Schema>, ErrorInfo> {
+        Ok(self
+            .do_describe_statement(s, portal.statement())
+            .await?
+            .fields)
     }
 
-    async fn do_query(&mut self, session: &mut Session, portal: &Portal<String>, _: usize) -> Response {
+    async fn do_query(
+        &mut self,
+        session: &mut Session,
+        portal: &Portal<String>,
+        _: usize,
+    ) -> Response {
         let sql = portal.statement().statement().clone();
         let param = if sql.contains("$1") {
             if let Err(e) = portal.check_param_count(1) {
@@ -174,10 +206,18 @@ async fn simple_query_results_and_tags() {
 async fn error_stops_the_rest_and_connection_survives() {
     let s = server();
     let client = s.connect().await;
-    let err = client.simple_query("select 1; fail; select 2").await.unwrap_err();
-    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::SYNTAX_ERROR));
+    let err = client
+        .simple_query("select 1; fail; select 2")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::SYNTAX_ERROR)
+    );
     let rows = client.simple_query("select 5").await.unwrap();
-    assert!(matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("5")));
+    assert!(
+        matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("5"))
+    );
 }
 
 #[tokio::test]
@@ -210,7 +250,10 @@ async fn notice_from_handler_precedes_completion() {
     c.send(&message(b'Q', b"notice\0")).await;
     let msgs = c.read_until(b'Z').await;
     assert_eq!(tags(&msgs), "NCZ");
-    assert_eq!(msgs[0].field(b'M').as_deref(), Some("hello from the handler"));
+    assert_eq!(
+        msgs[0].field(b'M').as_deref(),
+        Some("hello from the handler")
+    );
 }
 
 #[tokio::test]
@@ -228,7 +271,12 @@ async fn fatal_error_closes() {
 async fn connect_can_refuse_the_session() {
     let s = server();
     let mut c = RawClient::connect(s.addr).await;
-    c.send(&startup_packet(3, 0, &[("user", "u"), ("database", "missing")])).await;
+    c.send(&startup_packet(
+        3,
+        0,
+        &[("user", "u"), ("database", "missing")],
+    ))
+    .await;
     let msgs = c.read_until(b'E').await;
     assert_eq!(tags(&msgs), "RE");
     assert_eq!(msgs[1].sqlstate().as_deref(), Some("3D000"));
@@ -353,13 +401,20 @@ async fn cancel_request_stops_a_running_query() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     token.cancel_query(tokio_postgres::NoTls).await.unwrap();
     let err = q.await.unwrap().unwrap_err();
-    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::QUERY_CANCELED));
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED)
+    );
 }
 
 #[tokio::test]
 async fn garbage_startup_is_refused_without_panic() {
     let s = server();
-    for bytes in [&b"\x00\x00\x00\x02xx"[..], b"GET / HTTP/1.1\r\n\r\n", b"\x00\x00\x00\x08\x00\x02\x00\x00"] {
+    for bytes in [
+        &b"\x00\x00\x00\x02xx"[..],
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"\x00\x00\x00\x08\x00\x02\x00\x00",
+    ] {
         let mut c = RawClient::connect(s.addr).await;
         c.send(bytes).await;
         assert!(c.is_closed().await);
@@ -380,7 +435,12 @@ async fn protocol_3_2_and_negotiation() {
     assert_eq!(key.body.len(), 4 + 32);
     // 3.9999 with a _pq_ option: NegotiateProtocolVersion first, 3.2.
     let mut c = RawClient::connect(s.addr).await;
-    c.send(&startup_packet(3, 9999, &[("user", "u"), ("_pq_.test_protocol_negotiation", "x")])).await;
+    c.send(&startup_packet(
+        3,
+        9999,
+        &[("user", "u"), ("_pq_.test_protocol_negotiation", "x")],
+    ))
+    .await;
     let msgs = c.read_until(b'Z').await;
     assert_eq!(msgs[0].tag, b'v');
     assert_eq!(&msgs[0].body[..4], &0x0003_0002u32.to_be_bytes());

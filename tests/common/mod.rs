@@ -34,11 +34,14 @@ impl<H: ServerHandlers> TestServer<H> {
                 .expect("runtime");
             rt.block_on(async move {
                 let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                tx.send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
                 let _ = s.serve(listener).await;
             });
         });
-        let addr = rx.recv_timeout(Duration::from_secs(10)).expect("server started");
+        let addr = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server started");
         TestServer {
             addr,
             server,
@@ -117,7 +120,17 @@ pub fn python_with_psycopg() -> Option<&'static str> {
 /// args say otherwise. Returns the output.
 pub fn psql(port: u16, user: &str, args: &[&str]) -> Output {
     Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", user, "-d", "test"])
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            user,
+            "-d",
+            "test",
+        ])
         .args(args)
         .env("PGSSLMODE", "disable")
         .env("PGCONNECT_TIMEOUT", "10")
@@ -209,8 +222,12 @@ impl RawClient {
     /// Connects and completes a trust startup up to ReadyForQuery.
     pub async fn startup(addr: SocketAddr) -> Self {
         let mut c = Self::connect(addr).await;
-        c.send(&startup_packet(3, 0, &[("user", "postgres"), ("database", "test")]))
-            .await;
+        c.send(&startup_packet(
+            3,
+            0,
+            &[("user", "postgres"), ("database", "test")],
+        ))
+        .await;
         c.read_until(b'Z').await;
         c
     }
@@ -236,7 +253,8 @@ impl RawClient {
     pub async fn read_message(&mut self) -> Option<RawMessage> {
         loop {
             if self.buf.len() >= 5 {
-                let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+                let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]])
+                    as usize;
                 if self.buf.len() >= 1 + len {
                     let tag = self.buf[0];
                     let body = self.buf[5..1 + len].to_vec();
