@@ -255,7 +255,7 @@ impl RawClient {
             if self.buf.len() >= 5 {
                 let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]])
                     as usize;
-                if self.buf.len() >= 1 + len {
+                if self.buf.len() > len {
                     let tag = self.buf[0];
                     let body = self.buf[5..1 + len].to_vec();
                     self.buf.drain(..1 + len);
