@@ -3,6 +3,8 @@
 //! psycopg) and run them, and speak raw protocol bytes.
 #![allow(dead_code)]
 
+pub mod scripted;
+
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -1,0 +1,181 @@
+//! A small scripted engine for protocol tests (no SQL): each statement is
+//! a command.
+//!
+//! Commands: `select N` (one int4 column), `series N` (N int8 rows),
+//! `begin`/`start`/`commit`/`rollback`, `fail` (error 42601), `fatal`
+//! (FATAL), `notice` (a NoticeResponse then `DO`), `wait` (runs until
+//! cancelled), `sleep MS`, `echo $1` (extended: returns parameter 1 as int4).
+
+use std::sync::Arc;
+
+use pgwire::api::{
+    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
+    ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement, Tag,
+};
+use pgwire::error::{ErrorInfo, SqlState};
+use pgwire::types::{FieldInfo, Schema, Type};
+
+pub struct Scripted;
+
+pub struct ScriptedConn {
+    int4: Schema,
+    int8: Schema,
+}
+
+impl ServerHandlers for Scripted {
+    type Handler = ScriptedConn;
+
+    async fn connect(&self, session: &mut Session) -> Result<ScriptedConn, ErrorInfo> {
+        if session.client().database() == "missing" {
+            return Err(ErrorInfo::new(
+                SqlState::INVALID_CATALOG_NAME,
+                "database \"missing\" does not exist",
+            ));
+        }
+        Ok(ScriptedConn {
+            int4: Arc::from(vec![FieldInfo::new("?column?", Type::INT4)]),
+            int8: Arc::from(vec![FieldInfo::new("n", Type::INT8)]),
+        })
+    }
+}
+
+impl ScriptedConn {
+    async fn run(&self, session: &mut Session, stmt: &str, param: Option<i32>) -> Response {
+        let mut words = stmt.split_whitespace();
+        let cmd = words.next().unwrap_or("").to_ascii_lowercase();
+        let arg = words.next();
+        match cmd.as_str() {
+            "select" => match arg.and_then(|a| a.parse::<i32>().ok()) {
+                Some(n) => Response::Query(QueryResponse::new(
+                    self.int4.clone(),
+                    Rows::from_iterator([(n,)]),
+                )),
+                None => ErrorInfo::new(SqlState::SYNTAX_ERROR, "bad select").into(),
+            },
+            "echo" => Response::Query(QueryResponse::new(
+                self.int4.clone(),
+                Rows::from_iterator([(param,)]),
+            )),
+            "series" => {
+                let n: i64 = arg.and_then(|a| a.parse().ok()).unwrap_or(0);
+                Response::Query(QueryResponse::new(
+                    self.int8.clone(),
+                    Rows::from_iterator((1..=n).map(|i| (i,))),
+                ))
+            }
+            "begin" | "start" => Response::TransactionStart(Tag::new("BEGIN")),
+            "commit" => Response::TransactionEnd(Tag::new("COMMIT")),
+            "rollback" => Response::TransactionEnd(Tag::new("ROLLBACK")),
+            "fail" => {
+                ErrorInfo::new(SqlState::SYNTAX_ERROR, "syntax error at or near \"fail\"").into()
+            }
+            "fatal" => ErrorInfo::fatal(SqlState::ADMIN_SHUTDOWN, "going away").into(),
+            "notice" => {
+                session.send_notice(ErrorInfo::notice("hello from the handler"));
+                Response::Execution(Tag::new("DO"))
+            }
+            "sleep" => {
+                let ms: u64 = arg.and_then(|a| a.parse().ok()).unwrap_or(0);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                Response::Execution(Tag::new("SLEEP"))
+            }
+            "wait" => {
+                session.cancel_token().cancelled().await;
+                ErrorInfo::query_canceled().into()
+            }
+            _ => ErrorInfo::new(SqlState::SYNTAX_ERROR, format!("unknown command {cmd}")).into(),
+        }
+    }
+}
+
+impl SimpleQueryHandler for ScriptedConn {
+    async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
+        let mut out = Vec::new();
+        for stmt in query.split(';').filter(|s| !s.trim().is_empty()) {
+            let r = self.run(session, stmt, None).await;
+            let failed = matches!(r, Response::Error(_));
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        out
+    }
+}
+
+impl QueryParser for ScriptedConn {
+    type Statement = String;
+
+    async fn parse_sql(
+        &mut self,
+        _: &mut Session,
+        sql: &str,
+        _: &[u32],
+    ) -> Result<String, ErrorInfo> {
+        if sql.trim() == "bad" {
+            return Err(ErrorInfo::new(
+                SqlState::SYNTAX_ERROR,
+                "syntax error at or near \"bad\"",
+            ));
+        }
+        Ok(sql.to_owned())
+    }
+}
+
+impl ExtendedQueryHandler for ScriptedConn {
+    async fn do_describe_statement(
+        &mut self,
+        _: &mut Session,
+        stmt: &StoredStatement<String>,
+    ) -> Result<StatementDescription, ErrorInfo> {
+        let sql = stmt.statement().to_ascii_lowercase();
+        let params = if sql.contains("$1") {
+            vec![Type::INT4]
+        } else {
+            vec![]
+        };
+        let fields = if sql.starts_with("series") {
+            Some(self.int8.clone())
+        } else if sql.starts_with("select") || sql.starts_with("echo") {
+            Some(self.int4.clone())
+        } else {
+            None
+        };
+        Ok(StatementDescription::new(params, fields))
+    }
+
+    async fn do_describe_portal(
+        &mut self,
+        s: &mut Session,
+        portal: &Portal<String>,
+    ) -> Result<Option<Schema>, ErrorInfo> {
+        Ok(self
+            .do_describe_statement(s, portal.statement())
+            .await?
+            .fields)
+    }
+
+    async fn do_query(
+        &mut self,
+        session: &mut Session,
+        portal: &Portal<String>,
+        _: usize,
+    ) -> Response {
+        let sql = portal.statement().statement().clone();
+        let param = if sql.contains("$1") {
+            if let Err(e) = portal.check_param_count(1) {
+                return e.into();
+            }
+            let mut scratch = bytes::BytesMut::new();
+            match portal.parameter::<i32>(0, &Type::INT4, &mut scratch) {
+                Ok(v) => v,
+                Err(e) => return e.into(),
+            }
+        } else {
+            None
+        };
+        self.run(session, &sql, param).await
+    }
+}
+
+impl CopyHandler for ScriptedConn {}
