@@ -157,6 +157,8 @@ pub(crate) struct SessionShared {
     pub(crate) cancel_requested: AtomicBool,
     pub(crate) closed: AtomicBool,
     pub(crate) outbox: Mutex<VecDeque<AsyncMessage>>,
+    /// `outbox` is not empty: checked on every message without locking.
+    pending: AtomicBool,
     /// The connection task's waker, woken on cancel and on new messages.
     waker: Mutex<Option<Waker>>,
     /// Wakes handler code awaiting [`CancelToken::cancelled`].
@@ -172,6 +174,7 @@ impl SessionShared {
             cancel_requested: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             outbox: Mutex::new(VecDeque::new()),
+            pending: AtomicBool::new(false),
             waker: Mutex::new(None),
             cancel_notify: tokio::sync::Notify::new(),
         }
@@ -224,19 +227,44 @@ impl SessionShared {
                 return Err(SendError::Full);
             }
             q.push_back(msg);
+            self.pending.store(true, Ordering::Release);
         }
         self.wake();
         Ok(())
     }
 
     pub(crate) fn has_messages(&self) -> bool {
-        self.outbox.lock().map(|q| !q.is_empty()).unwrap_or(false)
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Takes the queued messages that `take` selects (in order), leaving the
+    /// others queued.
+    pub(crate) fn drain_outbox(
+        &self,
+        mut take: impl FnMut(&AsyncMessage) -> bool,
+    ) -> Vec<AsyncMessage> {
+        let Ok(mut q) = self.outbox.lock() else {
+            return Vec::new();
+        };
+        let mut taken = Vec::new();
+        let mut kept = VecDeque::new();
+        while let Some(m) = q.pop_front() {
+            if take(&m) {
+                taken.push(m);
+            } else {
+                kept.push_back(m);
+            }
+        }
+        *q = kept;
+        self.pending.store(!q.is_empty(), Ordering::Release);
+        taken
     }
 
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         if let Ok(mut q) = self.outbox.lock() {
             q.clear();
+            self.pending.store(false, Ordering::Release);
         }
         self.cancel_notify.notify_waiters();
     }

@@ -43,7 +43,7 @@ mod startup;
 mod terminate;
 mod values;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 pub use backend::{BackendDecoder, BackendMessage};
 pub use bytestr::ByteStr;
@@ -187,7 +187,8 @@ fn split_typed_frame(
     if buf.len() < total {
         return Ok(None);
     }
-    let mut frame = buf.split_to(total).freeze();
-    let body = frame.split_off(5);
+    // One split for the body; the header is just skipped.
+    buf.advance(5);
+    let body = buf.split_to(total - 5).freeze();
     Ok(Some((tag, body)))
 }

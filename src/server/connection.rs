@@ -73,6 +73,8 @@ pub(crate) struct Connection<H: ServerHandlers, S> {
     handler: Option<H::Handler>,
     statements: HashMap<ByteStr, Arc<StoredStatement<Stmt<H>>>>,
     unnamed_statement: Option<Arc<StoredStatement<Stmt<H>>>>,
+    /// The named statement used last (see `statement`).
+    last_statement: Option<Arc<StoredStatement<Stmt<H>>>>,
     portals: HashMap<ByteStr, PortalEntry<Stmt<H>>>,
     unnamed_portal: Option<PortalEntry<Stmt<H>>>,
     /// After an error in the extended protocol: discard until Sync.
@@ -118,6 +120,7 @@ where
             handler: Some(handler),
             statements: HashMap::new(),
             unnamed_statement: None,
+            last_statement: None,
             portals: HashMap::new(),
             unnamed_portal: None,
             skip_to_sync: false,
@@ -324,11 +327,7 @@ where
         if !self.shared.has_messages() {
             return;
         }
-        let drained: Vec<AsyncMessage> = match self.shared.outbox.lock() {
-            Ok(mut q) => q.drain(..).collect(),
-            Err(_) => return,
-        };
-        for m in drained {
+        for m in self.shared.drain_outbox(|_| true) {
             if matches!(m, AsyncMessage::Notification { .. }) && !deliver_notifications {
                 if self.held_notifications.len() < crate::api::OUTBOX_CAPACITY {
                     self.held_notifications.push_back(m);
@@ -483,12 +482,14 @@ where
                 tag.encode(&mut self.transport.wbuf);
                 self.session.set_transaction_status(TransactionStatus::Idle);
             }
-            Response::CopyIn(c) => return self.copy_in(&c.format, extended).await,
-            Response::CopyOut(c) => return self.copy_out(&c.format, c.data, b'H').await,
+            // COPY is rare next to queries: boxing its futures keeps every
+            // query's future (and each idle session's memory) small.
+            Response::CopyIn(c) => return Box::pin(self.copy_in(&c.format, extended)).await,
+            Response::CopyOut(c) => return Box::pin(self.copy_out(&c.format, c.data, b'H')).await,
             Response::CopyBoth(c) => {
                 // Both directions: announce, then stream ours; the client's
                 // data arrives through the COPY-in loop afterwards.
-                match self.copy_out(&c.format, c.data, b'W').await? {
+                match Box::pin(self.copy_out(&c.format, c.data, b'W')).await? {
                     Ok(()) => {}
                     Err(e) => return Ok(Err(e)),
                 }
@@ -756,7 +757,7 @@ where
         CopyDone.encode(&mut self.transport.wbuf);
         if tag == b'W' {
             // COPY BOTH: now receive the client's side.
-            return self.copy_in_after_both().await;
+            return Box::pin(self.copy_in_after_both()).await;
         }
         encode_command_complete(&mut self.transport.wbuf, "COPY", None, Some(rows));
         Ok(Ok(()))
@@ -820,12 +821,22 @@ where
 
     // ---------------------------------------------------- extended query
 
-    fn statement(&self, name: &ByteStr) -> Option<&Arc<StoredStatement<Stmt<H>>>> {
+    fn statement(&mut self, name: &ByteStr) -> Option<Arc<StoredStatement<Stmt<H>>>> {
         if name.is_empty() {
-            self.unnamed_statement.as_ref()
-        } else {
-            self.statements.get(name)
+            return self.unnamed_statement.clone();
         }
+        // Clients usually run the same named statement again and again: a
+        // one-entry cache saves hashing the name each time.
+        if let Some(hit) = &self.last_statement {
+            if hit.name == *name {
+                return Some(hit.clone());
+            }
+        }
+        let found = self.statements.get(name).cloned();
+        if found.is_some() {
+            self.last_statement.clone_from(&found);
+        }
+        found
     }
 
     fn take_portal(&mut self, name: &ByteStr) -> Option<PortalEntry<Stmt<H>>> {
@@ -891,7 +902,7 @@ where
     }
 
     async fn bind(&mut self, b: Bind) -> Flow {
-        let Some(statement) = self.statement(&b.statement).cloned() else {
+        let Some(statement) = self.statement(&b.statement) else {
             let msg = if b.statement.is_empty() {
                 "unnamed prepared statement does not exist".to_owned()
             } else {
@@ -961,7 +972,7 @@ where
     async fn describe(&mut self, d: Describe) -> Flow {
         match d.kind {
             TargetKind::Statement => {
-                let Some(statement) = self.statement(&d.name).cloned() else {
+                let Some(statement) = self.statement(&d.name) else {
                     return self.extended_error(&ErrorInfo::new(
                         SqlState::INVALID_SQL_STATEMENT_NAME,
                         if d.name.is_empty() {
@@ -1144,6 +1155,7 @@ where
                 let removed = if c.name.is_empty() {
                     self.unnamed_statement.take()
                 } else {
+                    self.last_statement = None;
                     self.statements.remove(&c.name)
                 };
                 // Closing a statement closes the portals made from it.
@@ -1233,16 +1245,8 @@ fn watch_connection<S: AsyncRead + AsyncWrite + Unpin>(
 /// Writes queued notices and parameter changes (not notifications: those
 /// wait for the end of the query).
 fn drain_notices(shared: &SessionShared, wbuf: &mut BytesMut) {
-    if let Ok(mut q) = shared.outbox.lock() {
-        let mut kept = VecDeque::new();
-        while let Some(m) = q.pop_front() {
-            if matches!(m, AsyncMessage::Notification { .. }) {
-                kept.push_back(m);
-            } else {
-                encode_async(&m, wbuf);
-            }
-        }
-        *q = kept;
+    for m in shared.drain_outbox(|m| !matches!(m, AsyncMessage::Notification { .. })) {
+        encode_async(&m, wbuf);
     }
 }
 

@@ -508,9 +508,7 @@ impl<H> Drop for RegistrationGuard<'_, H> {
 }
 
 fn drain_parameter_reports(shared: &SessionShared) {
-    if let Ok(mut q) = shared.outbox.lock() {
-        q.retain(|m| !matches!(m, crate::api::AsyncMessage::ParameterStatus { .. }));
-    }
+    shared.drain_outbox(|m| matches!(m, crate::api::AsyncMessage::ParameterStatus { .. }));
 }
 
 fn is_supported_client_encoding(enc: &str) -> bool {
