@@ -249,53 +249,51 @@ where
                 }
             };
             self.ready = false;
-            self.handle(msg).await?;
-        }
-    }
-
-    async fn handle(&mut self, msg: FrontendMessage) -> Flow {
-        if self.skip_to_sync
-            && !matches!(
-                msg,
-                FrontendMessage::Sync(_) | FrontendMessage::Terminate(_)
-            )
-        {
-            return Ok(());
-        }
-        match msg {
-            FrontendMessage::Query(q) => self.simple_query(&q.query).await,
-            FrontendMessage::Parse(p) => self.parse(p).await,
-            FrontendMessage::Bind(b) => self.bind(b).await,
-            FrontendMessage::Describe(d) => self.describe(d).await,
-            FrontendMessage::Execute(e) => self.execute(e).await,
-            FrontendMessage::Close(c) => self.close(c),
-            FrontendMessage::Sync(_) => self.sync().await,
-            FrontendMessage::Flush(_) => {
-                self.deliver_async();
-                self.transport.flush().await.map_err(io_stop)
+            // Dispatched inline rather than through another async fn: each
+            // nested future is one more copy of the message per query.
+            if self.skip_to_sync
+                && !matches!(
+                    msg,
+                    FrontendMessage::Sync(_) | FrontendMessage::Terminate(_)
+                )
+            {
+                continue;
             }
-            FrontendMessage::Terminate(_) => Err(Stop::Close(None)),
-            // Outside COPY these are leftovers of a COPY that failed:
-            // ignored, as PostgreSQL does.
-            FrontendMessage::CopyData(_)
-            | FrontendMessage::CopyDone(_)
-            | FrontendMessage::CopyFail(_) => Ok(()),
-            FrontendMessage::FunctionCall(_) => {
-                self.send_error(&ErrorInfo::new(
-                    SqlState::FEATURE_NOT_SUPPORTED,
-                    "the function call protocol is not supported",
-                ))?;
-                self.ready_for_query();
-                Ok(())
-            }
-            other => {
-                let e = ErrorInfo::fatal(
-                    SqlState::PROTOCOL_VIOLATION,
-                    format!("unexpected {} message", other.name()),
-                );
-                send_fatal(&mut self.transport, &e).await;
-                Err(Stop::Close(Some(PgWireError::Fatal(e))))
-            }
+            match msg {
+                FrontendMessage::Query(q) => self.simple_query(&q.query).await,
+                FrontendMessage::Parse(p) => self.parse(p).await,
+                FrontendMessage::Bind(b) => self.bind(b).await,
+                FrontendMessage::Describe(d) => self.describe(d).await,
+                FrontendMessage::Execute(e) => self.execute(e).await,
+                FrontendMessage::Close(c) => self.close(c),
+                FrontendMessage::Sync(_) => self.sync().await,
+                FrontendMessage::Flush(_) => {
+                    self.deliver_async();
+                    self.transport.flush().await.map_err(io_stop)
+                }
+                FrontendMessage::Terminate(_) => Err(Stop::Close(None)),
+                // Outside COPY these are leftovers of a COPY that failed:
+                // ignored, as PostgreSQL does.
+                FrontendMessage::CopyData(_)
+                | FrontendMessage::CopyDone(_)
+                | FrontendMessage::CopyFail(_) => Ok(()),
+                FrontendMessage::FunctionCall(_) => {
+                    self.send_error(&ErrorInfo::new(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "the function call protocol is not supported",
+                    ))?;
+                    self.ready_for_query();
+                    Ok(())
+                }
+                other => {
+                    let e = ErrorInfo::fatal(
+                        SqlState::PROTOCOL_VIOLATION,
+                        format!("unexpected {} message", other.name()),
+                    );
+                    send_fatal(&mut self.transport, &e).await;
+                    Err(Stop::Close(Some(PgWireError::Fatal(e))))
+                }
+            }?;
         }
     }
 
