@@ -20,7 +20,7 @@ pub struct ClientInfo {
     pub(crate) protocol_version: ProtocolVersion,
     pub(crate) parameters: Vec<(ByteStr, ByteStr)>,
     pub(crate) peer_addr: Option<SocketAddr>,
-    pub(crate) tls: Option<TlsInfo>,
+    pub(crate) tls: Option<Box<TlsInfo>>,
 }
 
 /// What is known about the TLS layer of a connection.
@@ -100,7 +100,7 @@ impl ClientInfo {
 
     /// Details of the TLS layer, if any.
     pub fn tls(&self) -> Option<&TlsInfo> {
-        self.tls.as_ref()
+        self.tls.as_deref()
     }
 }
 
@@ -395,7 +395,9 @@ pub(crate) fn is_reported_parameter(name: &str) -> bool {
 pub struct Session {
     client: ClientInfo,
     transaction_status: TransactionStatus,
-    parameters: Vec<(String, String)>,
+    /// Shared with the server configuration until changed: sessions do not
+    /// each allocate the dozen default values.
+    parameters: Vec<(Arc<str>, Arc<str>)>,
     shared: Arc<SessionShared>,
 }
 
@@ -437,14 +439,12 @@ impl Session {
         self.parameters
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 
     /// Every run-time parameter with its value.
     pub fn parameters(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.parameters
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+        self.parameters.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// Sets run-time parameter `name` (`SET name = value`). If the
@@ -465,8 +465,10 @@ impl Session {
             .iter_mut()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
         {
-            Some((_, v)) => *v = value.clone(),
-            None => self.parameters.push((stored_name.clone(), value.clone())),
+            Some((_, v)) => *v = Arc::from(value.as_str()),
+            None => self
+                .parameters
+                .push((Arc::from(stored_name.as_str()), Arc::from(value.as_str()))),
         }
         if canonical.is_some() {
             let _ = self.shared.push(AsyncMessage::ParameterStatus {
@@ -477,14 +479,14 @@ impl Session {
     }
 
     /// Sets a parameter without reporting it (the server's initial values).
-    pub(crate) fn init_parameter(&mut self, name: &str, value: &str) {
+    pub(crate) fn init_parameter(&mut self, name: &Arc<str>, value: &Arc<str>) {
         match self
             .parameters
             .iter_mut()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
         {
-            Some((_, v)) => *v = value.to_owned(),
-            None => self.parameters.push((name.to_owned(), value.to_owned())),
+            Some((_, v)) => *v = value.clone(),
+            None => self.parameters.push((name.clone(), value.clone())),
         }
     }
 

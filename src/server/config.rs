@@ -1,5 +1,6 @@
 //! Server limits, timeouts and defaults.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::messages::DEFAULT_MAX_MESSAGE_LEN;
@@ -27,7 +28,7 @@ pub struct ServerConfig {
     pub(crate) max_portals: usize,
     pub(crate) write_high_water: usize,
     pub(crate) shutdown_timeout: Duration,
-    pub(crate) parameters: Vec<(String, String)>,
+    pub(crate) parameters: Vec<(Arc<str>, Arc<str>)>,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<super::tls::TlsAcceptor>,
     pub(crate) require_tls: bool,
@@ -55,7 +56,7 @@ impl std::fmt::Debug for ServerConfig {
 /// The ParameterStatus values sent at startup, as PostgreSQL 18 sends them
 /// for a UTF-8 database. `application_name` and `session_authorization`
 /// come from the client.
-fn default_parameters() -> Vec<(String, String)> {
+fn default_parameters() -> Vec<(Arc<str>, Arc<str>)> {
     [
         ("client_encoding", "UTF8"),
         ("DateStyle", "ISO, MDY"),
@@ -71,7 +72,7 @@ fn default_parameters() -> Vec<(String, String)> {
         ("TimeZone", "UTC"),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .map(|(k, v)| (Arc::from(k), Arc::from(v)))
     .collect()
 }
 
@@ -155,8 +156,8 @@ impl ServerConfig {
     /// Sets a parameter reported with ParameterStatus at startup
     /// (`server_version`, `TimeZone`, ...), adding it if new.
     pub fn with_parameter(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let name = name.into();
-        let value = value.into();
+        let name: Arc<str> = Arc::from(name.into());
+        let value: Arc<str> = Arc::from(value.into());
         match self
             .parameters
             .iter_mut()
@@ -196,8 +197,6 @@ impl ServerConfig {
 
     /// The parameters reported at startup.
     pub fn parameters(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.parameters
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+        self.parameters.iter().map(|(k, v)| (&**k, &**v))
     }
 }

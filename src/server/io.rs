@@ -13,9 +13,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Initial (and idle) size of each buffer: small, so idle sessions cost
 /// little; they grow with the traffic and shrink back when idle.
-pub(crate) const INITIAL_BUFFER: usize = 2 * 1024;
+pub(crate) const INITIAL_BUFFER: usize = 512;
 /// Above this capacity an idle buffer is replaced by a small one.
-const SHRINK_ABOVE: usize = 64 * 1024;
+const SHRINK_ABOVE: usize = 16 * 1024;
 /// While a query runs, read ahead at most this much (to notice a
 /// disconnect) before leaving the socket alone.
 pub(crate) const READ_AHEAD_LIMIT: usize = 64 * 1024;
@@ -43,7 +43,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
         if self.eof {
             return Poll::Ready(Ok(0));
         }
-        if self.rbuf.capacity() - self.rbuf.len() < 1024 {
+        if self.rbuf.capacity() - self.rbuf.len() < 128 {
             // Grow by at least what we had: amortised doubling for large
             // messages, and a whole small buffer otherwise.
             let extra = self.rbuf.len().max(INITIAL_BUFFER);

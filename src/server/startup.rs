@@ -42,7 +42,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = &server.config;
-    let started = async {
+    // Boxed: the startup futures (TLS handshake, authentication, the
+    // handler's `connect`) are large and live only until the session
+    // starts; inline they would stay part of every idle session's memory.
+    let started = Box::pin(async {
         let (transport, decoder, startup, tls) = negotiate(server, io).await?;
         let Some(startup) = startup else {
             return Ok(None);
@@ -50,7 +53,7 @@ where
         begin_session(server, transport, decoder, startup, tls, peer)
             .await
             .map(Some)
-    };
+    });
     let started = match config.startup_timeout {
         Some(t) => match tokio::time::timeout(t, started).await {
             Ok(r) => r,
@@ -425,9 +428,9 @@ where
     let client = ClientInfo {
         process_id: shared.process_id,
         protocol_version: version,
-        parameters: startup.parameters,
+        parameters: compact_parameters(startup.parameters),
         peer_addr: peer,
-        tls,
+        tls: tls.map(Box::new),
     };
 
     let registered = RegistrationGuard {
@@ -460,8 +463,14 @@ where
         session.init_parameter(k, v);
     }
     let client = session.client().clone();
-    session.init_parameter("application_name", client.application_name().unwrap_or(""));
-    session.init_parameter("session_authorization", client.user());
+    session.init_parameter(
+        &Arc::from("application_name"),
+        &Arc::from(client.application_name().unwrap_or("")),
+    );
+    session.init_parameter(
+        &Arc::from("session_authorization"),
+        &Arc::from(client.user()),
+    );
     apply_startup_settings(&mut session, &client);
     // The initial values are all reported below; drop the queued reports.
     drain_parameter_reports(&shared);
@@ -505,6 +514,32 @@ impl<H> Drop for RegistrationGuard<'_, H> {
     fn drop(&mut self) {
         self.server.registry.unregister(self.shared);
     }
+}
+
+/// Copies the startup parameters into one allocation of their own: as
+/// views of the read buffer they would keep that whole buffer alive for the
+/// life of the session.
+fn compact_parameters(params: Vec<(ByteStr, ByteStr)>) -> Vec<(ByteStr, ByteStr)> {
+    let total: usize = params.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let mut buf = bytes::BytesMut::with_capacity(total);
+    let mut ranges = Vec::with_capacity(params.len());
+    for (k, v) in &params {
+        let ks = buf.len();
+        buf.extend_from_slice(k.as_bytes());
+        let vs = buf.len();
+        buf.extend_from_slice(v.as_bytes());
+        ranges.push((ks..vs, vs..buf.len()));
+    }
+    let buf = buf.freeze();
+    ranges
+        .into_iter()
+        .map(|(k, v)| {
+            // The slices are copies of valid UTF-8 strings.
+            let k = ByteStr::from_utf8(buf.slice(k)).unwrap_or_default();
+            let v = ByteStr::from_utf8(buf.slice(v)).unwrap_or_default();
+            (k, v)
+        })
+        .collect()
 }
 
 fn drain_parameter_reports(shared: &SessionShared) {
