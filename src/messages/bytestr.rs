@@ -1,4 +1,5 @@
-//! `ByteStr`: a UTF-8 string that shares the buffer it was received in.
+//! `ByteStr`: a UTF-8 string that shares the buffer it was received in, or
+//! holds a short one inline.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -9,59 +10,131 @@ use bytes::Bytes;
 /// An immutable UTF-8 string backed by [`Bytes`].
 ///
 /// Decoded messages hand out their string fields (query text, statement
-/// and portal names, parameter names) as `ByteStr` views of the read buffer,
-/// so decoding does not copy them. The contents are checked to be UTF-8 when
-/// the value is created.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ByteStr(Bytes);
+/// and portal names, parameter names) as `ByteStr`s. Long ones are views of
+/// the read buffer, so decoding does not copy them; short ones (names, most
+/// of the time) are copied inline, which is cheaper than sharing the buffer
+/// (no reference count to touch) and does not keep it alive. The contents
+/// are checked to be UTF-8 when the value is created.
+#[derive(Clone)]
+pub struct ByteStr(Repr);
+
+/// Strings up to this many bytes are stored inline.
+const INLINE_CAP: usize = 22;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Shared(Bytes),
+}
+
+impl Default for ByteStr {
+    fn default() -> Self {
+        ByteStr::new()
+    }
+}
 
 impl ByteStr {
     /// An empty string (the unnamed statement or portal, for example).
     pub const fn new() -> Self {
-        ByteStr(Bytes::new())
+        ByteStr(Repr::Inline {
+            len: 0,
+            buf: [0; INLINE_CAP],
+        })
     }
 
     /// A string from a `'static` literal, without copying.
     pub const fn from_static(s: &'static str) -> Self {
-        ByteStr(Bytes::from_static(s.as_bytes()))
+        ByteStr(Repr::Shared(Bytes::from_static(s.as_bytes())))
     }
 
     /// Checks that `bytes` is UTF-8 and wraps it.
     pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
         std::str::from_utf8(&bytes)?;
-        Ok(ByteStr(bytes))
+        Ok(ByteStr(Repr::Shared(bytes)))
+    }
+
+    /// Checks that `bytes` is UTF-8 and copies it, if it is short enough
+    /// to be stored inline; `None` if it is too long.
+    pub(crate) fn inline_from_utf8(bytes: &[u8]) -> Option<Result<Self, std::str::Utf8Error>> {
+        if bytes.len() > INLINE_CAP {
+            return None;
+        }
+        if let Err(e) = std::str::from_utf8(bytes) {
+            return Some(Err(e));
+        }
+        let mut buf = [0u8; INLINE_CAP];
+        buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(Ok(ByteStr(Repr::Inline {
+            len: bytes.len() as u8,
+            buf,
+        })))
     }
 
     /// The string.
     #[inline]
     #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
-        debug_assert!(std::str::from_utf8(&self.0).is_ok());
+        let bytes = self.as_bytes();
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
         // SAFETY: every constructor checks (or is given, as `&str`/`String`)
         // valid UTF-8, and the bytes are immutable. Checking again on every
         // access cost about 6% of the instructions of a simple query in the
         // benchmark server (callgrind): query text is read several times.
-        unsafe { std::str::from_utf8_unchecked(&self.0) }
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
     /// The underlying bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, buf } => buf.get(..*len as usize).unwrap_or(&[]),
+            Repr::Shared(b) => b,
+        }
     }
 
-    /// The underlying [`Bytes`], without copying.
+    /// The contents as [`Bytes`] (without copying when they are shared).
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        match self.0 {
+            Repr::Inline { .. } => Bytes::copy_from_slice(self.as_bytes()),
+            Repr::Shared(b) => b,
+        }
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_bytes().len()
     }
 
     /// Whether the string is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_bytes().is_empty()
+    }
+}
+
+impl PartialEq for ByteStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for ByteStr {}
+
+impl std::hash::Hash for ByteStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Hash as `str` does, so `Borrow<str>` lookups work.
+        self.as_str().hash(state)
+    }
+}
+
+impl PartialOrd for ByteStr {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByteStr {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
@@ -80,7 +153,7 @@ impl AsRef<str> for ByteStr {
 
 impl AsRef<[u8]> for ByteStr {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self.as_bytes()
     }
 }
 
@@ -98,13 +171,19 @@ impl From<&'static str> for ByteStr {
 
 impl From<String> for ByteStr {
     fn from(s: String) -> Self {
-        ByteStr(Bytes::from(s))
+        match ByteStr::inline_from_utf8(s.as_bytes()) {
+            Some(Ok(b)) => b,
+            _ => ByteStr(Repr::Shared(Bytes::from(s))),
+        }
     }
 }
 
 impl From<&String> for ByteStr {
     fn from(s: &String) -> Self {
-        ByteStr(Bytes::copy_from_slice(s.as_bytes()))
+        match ByteStr::inline_from_utf8(s.as_bytes()) {
+            Some(Ok(b)) => b,
+            _ => ByteStr(Repr::Shared(Bytes::copy_from_slice(s.as_bytes()))),
+        }
     }
 }
 
@@ -116,13 +195,13 @@ impl From<ByteStr> for String {
 
 impl PartialEq<str> for ByteStr {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for ByteStr {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }
 

@@ -84,26 +84,41 @@ impl Reader {
         Ok(self.buf.split_to(n))
     }
 
-    /// A NUL-terminated byte string (the NUL is consumed, not returned).
-    pub(crate) fn cstr_bytes(&mut self) -> DecodeResult<Bytes> {
-        match self.buf.iter().position(|&b| b == 0) {
-            Some(end) => {
-                let s = self.buf.split_to(end);
-                self.buf.advance(1);
-                Ok(s)
-            }
-            None => Err(DecodeError::MissingNul {
+    /// A NUL-terminated UTF-8 string (short ones copied inline, long ones
+    /// shared with the input buffer).
+    pub(crate) fn cstr(&mut self) -> DecodeResult<ByteStr> {
+        let Some(end) = self.buf.iter().position(|&b| b == 0) else {
+            return Err(DecodeError::MissingNul {
                 message: self.message,
-            }),
-        }
+            });
+        };
+        let invalid = |_| DecodeError::InvalidUtf8 {
+            message: self.message,
+        };
+        let s = match self.buf.get(..end).and_then(ByteStr::inline_from_utf8) {
+            Some(inline) => {
+                let s = inline.map_err(invalid)?;
+                self.buf.advance(end + 1);
+                s
+            }
+            None => {
+                let raw = self.buf.split_to(end);
+                self.buf.advance(1);
+                ByteStr::from_utf8(raw).map_err(invalid)?
+            }
+        };
+        Ok(s)
     }
 
-    /// A NUL-terminated UTF-8 string.
-    pub(crate) fn cstr(&mut self) -> DecodeResult<ByteStr> {
-        let raw = self.cstr_bytes()?;
-        ByteStr::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8 {
-            message: self.message,
-        })
+    /// The next `n` bytes, copied to a small stack array (`n` at most 16).
+    pub(crate) fn take_slice(&mut self, n: usize) -> DecodeResult<[u8; 16]> {
+        let mut out = [0u8; 16];
+        let (Some(src), Some(dst)) = (self.buf.get(..n), out.get_mut(..n)) else {
+            return Err(self.truncated());
+        };
+        dst.copy_from_slice(src);
+        self.buf.advance(n);
+        Ok(out)
     }
 
     /// Everything left.

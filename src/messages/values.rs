@@ -12,15 +12,52 @@ use super::reader::{DecodeResult, Reader};
 
 /// A list of Int16 format codes (0 = text, 1 = binary), as in Bind,
 /// FunctionCall and the COPY responses.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct FormatCodes {
-    raw: Bytes,
+    repr: CodesRepr,
+}
+
+/// Lists up to this many codes (nearly all of them) are stored inline.
+const INLINE_CODES: usize = 8;
+
+#[derive(Clone)]
+enum CodesRepr {
+    Inline {
+        len: u8,
+        raw: [u8; INLINE_CODES * 2],
+    },
+    Shared(Bytes),
+}
+
+impl Default for FormatCodes {
+    fn default() -> Self {
+        FormatCodes::new()
+    }
+}
+
+impl PartialEq for FormatCodes {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw()
+    }
+}
+
+impl Eq for FormatCodes {}
+
+impl std::hash::Hash for FormatCodes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.raw().hash(state)
+    }
 }
 
 impl FormatCodes {
     /// An empty list (meaning "all text" in Bind).
     pub const fn new() -> Self {
-        FormatCodes { raw: Bytes::new() }
+        FormatCodes {
+            repr: CodesRepr::Inline {
+                len: 0,
+                raw: [0; INLINE_CODES * 2],
+            },
+        }
     }
 
     /// A list holding `codes`.
@@ -29,23 +66,49 @@ impl FormatCodes {
         for c in codes {
             b.put_i16(*c);
         }
-        FormatCodes { raw: b.freeze() }
+        Self::from_raw(&b)
+    }
+
+    fn from_raw(raw: &[u8]) -> Self {
+        if raw.len() <= INLINE_CODES * 2 {
+            let mut inline = [0u8; INLINE_CODES * 2];
+            if let Some(dst) = inline.get_mut(..raw.len()) {
+                dst.copy_from_slice(raw);
+                return FormatCodes {
+                    repr: CodesRepr::Inline {
+                        len: raw.len() as u8,
+                        raw: inline,
+                    },
+                };
+            }
+        }
+        FormatCodes {
+            repr: CodesRepr::Shared(Bytes::copy_from_slice(raw)),
+        }
+    }
+
+    /// The codes as sent: big-endian Int16s.
+    fn raw(&self) -> &[u8] {
+        match &self.repr {
+            CodesRepr::Inline { len, raw } => raw.get(..*len as usize).unwrap_or(&[]),
+            CodesRepr::Shared(b) => b,
+        }
     }
 
     /// Number of codes.
     pub fn len(&self) -> usize {
-        self.raw.len() / 2
+        self.raw().len() / 2
     }
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
+        self.raw().is_empty()
     }
 
     /// The `i`-th code.
     pub fn get(&self, i: usize) -> Option<i16> {
         let start = i.checked_mul(2)?;
-        let &[a, b] = self.raw.get(start..start.checked_add(2)?)? else {
+        let &[a, b] = self.raw().get(start..start.checked_add(2)?)? else {
             return None;
         };
         Some(i16::from_be_bytes([a, b]))
@@ -53,7 +116,7 @@ impl FormatCodes {
 
     /// The codes in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = i16> + '_ {
-        self.raw
+        self.raw()
             .chunks_exact(2)
             .map(|c| i16::from_be_bytes([c[0], c[1]]))
     }
@@ -76,14 +139,18 @@ impl FormatCodes {
 
     pub(crate) fn decode(r: &mut Reader) -> DecodeResult<Self> {
         let n = r.count16("format code count")?;
+        if n <= INLINE_CODES {
+            let raw = r.take_slice(n * 2)?;
+            return Ok(Self::from_raw(raw.get(..n * 2).unwrap_or(&[])));
+        }
         Ok(FormatCodes {
-            raw: r.take(n * 2)?,
+            repr: CodesRepr::Shared(r.take(n * 2)?),
         })
     }
 
     pub(crate) fn encode(&self, buf: &mut BytesMut) {
         put_count16(buf, self.len());
-        buf.put_slice(&self.raw);
+        buf.put_slice(self.raw());
     }
 }
 
