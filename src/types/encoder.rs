@@ -25,6 +25,9 @@ pub struct DataRowEncoder<'a> {
     scratch: &'a mut BytesMut,
     start: usize,
     col: usize,
+    /// The format of every column, when the codes say one for all (the
+    /// usual case), so it is not looked up per value.
+    uniform: Option<FieldFormat>,
     finished: bool,
 }
 
@@ -43,6 +46,11 @@ impl<'a> DataRowEncoder<'a> {
         buf.put_u8(b'D');
         buf.put_u32(0);
         buf.put_i16(fields.len().min(i16::MAX as usize) as i16);
+        let uniform = match formats.len() {
+            0 => Some(FieldFormat::Text),
+            1 => formats.get(0).and_then(FieldFormat::from_code),
+            _ => None,
+        };
         DataRowEncoder {
             buf,
             fields,
@@ -50,6 +58,7 @@ impl<'a> DataRowEncoder<'a> {
             scratch,
             start,
             col: 0,
+            uniform,
             finished: false,
         }
     }
@@ -67,7 +76,11 @@ impl<'a> DataRowEncoder<'a> {
     }
 
     /// The format of the next column.
+    #[inline]
     pub fn next_format(&self) -> FieldFormat {
+        if let Some(f) = self.uniform {
+            return f;
+        }
         self.formats
             .format_for(self.col, self.fields.len())
             .and_then(FieldFormat::from_code)

@@ -25,7 +25,13 @@ pub fn binary_is_text(ty: &Type) -> bool {
             | Type::JSON
             | Type::XML
             | Type::CSTRING
-    ) || ty.name() == "citext"
+    )
+}
+
+/// Extension types whose binary form is their text (checked after the
+/// built-in types, so the common cases never compare names).
+fn extension_binary_is_text(ty: &Type) -> bool {
+    ty.name() == "citext"
 }
 
 fn unsupported(ty: &Type, what: &str) -> ErrorInfo {
@@ -77,6 +83,7 @@ pub fn binary_to_text(ty: &Type, bin: &[u8], out: &mut BytesMut) -> Result<(), E
             Some((1, json)) => out.put_slice(json),
             _ => return Err(bad_binary(ty)),
         },
+        _ if extension_binary_is_text(ty) => out.put_slice(bin),
         _ => return Err(unsupported(ty, "text output")),
     }
     Ok(())
@@ -103,20 +110,92 @@ pub fn write_bytea_hex(out: &mut BytesMut, bytes: &[u8]) {
 /// Appends the decimal form of `v`.
 pub fn write_int(out: &mut BytesMut, v: i64) {
     let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    let mut u = v.unsigned_abs();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
+    let start = format_u64(v.unsigned_abs(), &mut tmp);
     if v < 0 {
         out.put_u8(b'-');
     }
-    out.put_slice(&tmp[i..]);
+    out.put_slice(tmp.get(start..).unwrap_or(&[]));
+}
+
+/// Two decimal digits for every value below 100.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes the decimal digits of `u` at the end of `tmp` (two at a time);
+/// returns where they start.
+#[inline]
+fn format_u64(mut u: u64, tmp: &mut [u8; 20]) -> usize {
+    let mut i = tmp.len();
+    while u >= 100 {
+        let pair = (u % 100) as usize * 2;
+        u /= 100;
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if u >= 10 {
+        let pair = u as usize * 2;
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        i -= 1;
+        tmp[i] = b'0' + u as u8;
+    }
+    i
+}
+
+/// Powers of ten for the decimal fast path of float output.
+const POW10: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
+
+/// Float output for values with at most three decimals and well inside
+/// the fixed-notation range (prices, counts, halves): there the exact
+/// decimal is the only short one that reads back to `v`, because the
+/// spacing of floats (at most 2^-12 below 2^40) is finer than 0.001.
+/// Returns false, writing nothing, otherwise.
+#[inline]
+fn write_short_decimal(out: &mut BytesMut, v: f64) -> bool {
+    let a = v.abs();
+    if !(a < 1_099_511_627_776.0) {
+        return false;
+    }
+    for (k, &p) in POW10.iter().enumerate() {
+        let scaled = v * p;
+        if scaled == scaled.trunc() && scaled / p == v {
+            let n = scaled.abs() as u64;
+            let mut tmp = [0u8; 20];
+            let start = format_u64(n, &mut tmp);
+            let digits = tmp.get(start..).unwrap_or(&[]);
+            if v < 0.0 {
+                out.put_u8(b'-');
+            }
+            if k == 0 {
+                out.put_slice(digits);
+                return true;
+            }
+            // `n` is |v| * 10^k: its last k digits are the fraction, with
+            // leading zeros when |v| < 1.
+            let (int_part, frac, lead_zeros) = match digits.len().checked_sub(k) {
+                Some(int_len) if int_len > 0 => {
+                    let (i, f) = digits.split_at(int_len);
+                    (i, f, 0)
+                }
+                _ => (&b"0"[..], digits, k - digits.len()),
+            };
+            out.put_slice(int_part);
+            if let Some(last) = frac.iter().rposition(|&d| d != b'0') {
+                out.put_u8(b'.');
+                for _ in 0..lead_zeros {
+                    out.put_u8(b'0');
+                }
+                out.put_slice(frac.get(..=last).unwrap_or(frac));
+            }
+            return true;
+        }
+    }
+    false
 }
 
 /// Appends `v` as PostgreSQL's `float8out` prints it with the default
@@ -133,6 +212,9 @@ pub fn write_float8(out: &mut BytesMut, v: f64) {
     ) {
         // Ryu gives the shortest round-trip digits, as PostgreSQL 12+ uses;
         // core::fmt's `{:e}` gives the same digits about 5x slower.
+        if write_short_decimal(out, v) {
+            return;
+        }
         let mut buf = ryu::Buffer::new();
         let text = buf.format_finite(v).as_bytes();
         if !fixed_as_postgres(out, text, 15) {
@@ -480,6 +562,7 @@ pub fn text_to_binary(ty: &Type, text: &str, out: &mut BytesMut) -> Result<(), E
             out.put_u8(1);
             out.put_slice(text.as_bytes());
         }
+        _ if extension_binary_is_text(ty) => out.put_slice(text.as_bytes()),
         _ => return Err(unsupported(ty, "text input")),
     }
     Ok(())
@@ -636,5 +719,38 @@ mod float_layout_tests {
         let mut b = BytesMut::new();
         write_float8(&mut b, f64::from_bits(4833918939356295637));
         assert_eq!(&b[..], b"1.5150347037809812e+15");
+    }
+}
+
+#[cfg(test)]
+mod short_decimal_tests {
+    use super::*;
+
+    #[test]
+    fn matches_ryu_layout() {
+        let mut values = vec![
+            0.5, 1.0, 1.5, 0.001, 0.01, 0.1, 0.125, 12.34, -7.25, 999999.999, 1e11, 0.3,
+        ];
+        for i in -20_000i64..20_000 {
+            values.push(i as f64 * 0.5);
+            values.push(i as f64 * 0.001);
+            values.push(i as f64 / 3.0);
+        }
+        for v in values {
+            let mut fast = BytesMut::new();
+            write_float8(&mut fast, v);
+            let mut slow = BytesMut::new();
+            if !special_float(
+                &mut slow,
+                v.is_nan(),
+                v.is_infinite(),
+                v.is_sign_negative(),
+                v == 0.0,
+            ) {
+                let mut buf = ryu::Buffer::new();
+                layout_float(&mut slow, buf.format_finite(v).as_bytes(), 15);
+            }
+            assert_eq!(fast, slow, "{v:e}");
+        }
     }
 }
