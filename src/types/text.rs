@@ -158,7 +158,7 @@ const POW10: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
 #[inline]
 fn write_short_decimal(out: &mut BytesMut, v: f64) -> bool {
     let a = v.abs();
-    if !(a < 1_099_511_627_776.0) {
+    if a.is_nan() || a >= 1_099_511_627_776.0 {
         return false;
     }
     for (k, &p) in POW10.iter().enumerate() {
