@@ -2,6 +2,7 @@
 
 use std::borrow::Borrow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use bytes::Bytes;
@@ -12,7 +13,7 @@ use bytes::Bytes;
 /// and portal names, parameter names) as `ByteStr` views of the read buffer,
 /// so decoding does not copy them. The contents are checked to be UTF-8 when
 /// the value is created.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ByteStr(Bytes);
 
 impl ByteStr {
@@ -69,6 +70,15 @@ impl Deref for ByteStr {
     type Target = str;
     fn deref(&self) -> &str {
         self.as_str()
+    }
+}
+
+// Hashed as the `str` it is, not as its `Bytes` (which hash like `[u8]`,
+// length first): `Borrow<str>` requires equal hashes, or a
+// `HashMap<ByteStr, _>` never finds a key looked up by `&str`.
+impl Hash for ByteStr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
