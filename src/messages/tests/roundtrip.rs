@@ -345,7 +345,7 @@ fn authentication_every_variant() {
     for (auth, code) in cases {
         let wire = be_roundtrip(BackendMessage::Authentication(auth));
         assert_eq!(wire[0], b'R');
-        assert_eq!(&wire[5..9], &(code as i32).to_be_bytes());
+        assert_eq!(&wire[5..9], &i32::to_be_bytes(code));
     }
 }
 
