@@ -7,6 +7,10 @@
 //!   fed to every decoder configuration in arbitrary chunks, never panic,
 //!   always terminate, and keep the decoders' contract: `Ok(None)` leaves
 //!   the buffer untouched, a message or a recoverable error consumes bytes.
+//!
+//! Case counts are kept small so `cargo test` stays fast; for a longer
+//! run, `PROPTEST_CASES=100000 cargo test --release --test codec_proptest`
+//! (the variable overrides the count of every block but the large-count one).
 
 use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
@@ -288,6 +292,32 @@ fn backend_message() -> BoxedStrategy<BackendMessage> {
 
 // ---- helpers ----
 
+/// `n` cases, or `PROPTEST_CASES` if set.
+fn cases(n: u32) -> ProptestConfig {
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
+    ProptestConfig::with_cases(n)
+}
+
+const AUTH_KINDS: [AuthResponseKind; 4] = [
+    AuthResponseKind::Password,
+    AuthResponseKind::SaslInitial,
+    AuthResponseKind::Sasl,
+    AuthResponseKind::Gss,
+];
+
+/// Every frontend decoder configuration: both phases, each 'p' kind.
+fn feed_every_frontend(chunks: &[Vec<u8>], max: usize) -> Result<(), TestCaseError> {
+    for startup in [true, false] {
+        for kind in AUTH_KINDS {
+            feed_frontend(chunks, startup, kind, max)?;
+        }
+    }
+    Ok(())
+}
+
 fn is_startup_phase(m: &FrontendMessage) -> bool {
     matches!(
         m,
@@ -458,7 +488,7 @@ fn mutate(data: &mut Vec<u8>, mutations: &[Mutation]) {
 // ---- properties ----
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(cases(512))]
 
     #[test]
     fn frontend_roundtrip(m in frontend_message()) {
@@ -480,7 +510,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(cases(256))]
 
     /// A whole session's worth of client messages (startup packets, then
     /// typed ones), in one stream cut at arbitrary points.
@@ -548,18 +578,16 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(cases(512))]
 
     #[test]
     fn arbitrary_bytes_never_panic(
         data in vec(any::<u8>(), 0..256),
         cuts in vec(any::<Index>(), 0..8),
-        startup in any::<bool>(),
-        kind in auth_kind(),
         max in max_len(),
     ) {
         let chunks = chunks(&data, &cuts);
-        feed_frontend(&chunks, startup, kind, max)?;
+        feed_every_frontend(&chunks, max)?;
         feed_backend(&chunks, max)?;
     }
 
@@ -567,11 +595,10 @@ proptest! {
     fn framed_garbage_never_panics(
         data in framed_garbage(),
         cuts in vec(any::<Index>(), 0..8),
-        kind in auth_kind(),
         max in max_len(),
     ) {
         let chunks = chunks(&data, &cuts);
-        feed_frontend(&chunks, false, kind, max)?;
+        feed_every_frontend(&chunks, max)?;
         feed_backend(&chunks, max)?;
     }
 
@@ -592,7 +619,6 @@ proptest! {
         msgs in vec(frontend_message(), 1..4),
         mutations in vec(mutation(), 1..4),
         cuts in vec(any::<Index>(), 0..4),
-        kind in auth_kind(),
     ) {
         let mut data = BytesMut::new();
         for m in &msgs {
@@ -600,10 +626,7 @@ proptest! {
         }
         let mut data = data.to_vec();
         mutate(&mut data, &mutations);
-        let chunks = chunks(&data, &cuts);
-        let startup = is_startup_phase(&msgs[0]);
-        feed_frontend(&chunks, startup, kind, DEFAULT_MAX_MESSAGE_LEN)?;
-        feed_frontend(&chunks, !startup, kind, DEFAULT_MAX_MESSAGE_LEN)?;
+        feed_every_frontend(&chunks(&data, &cuts), DEFAULT_MAX_MESSAGE_LEN)?;
     }
 
     #[test]
@@ -619,5 +642,51 @@ proptest! {
         let mut data = data.to_vec();
         mutate(&mut data, &mutations);
         feed_backend(&chunks(&data, &cuts), DEFAULT_MAX_MESSAGE_LEN)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Counts anywhere in the Int16 range, up to i16::MAX elements.
+    #[test]
+    fn large_counts_roundtrip(n in 0..=i16::MAX as usize, seed in any::<u32>()) {
+        let types: Vec<u32> = (0..n as u32).map(|i| i ^ seed).collect();
+        let row: Vec<Option<[u8; 1]>> = (0..n)
+            .map(|i| if (i as u32 ^ seed) % 3 == 0 { None } else { Some([i as u8]) })
+            .collect();
+        let codes: Vec<i16> = (0..n).map(|i| (i % 2) as i16).collect();
+        let backend = [
+            BackendMessage::ParameterDescription(ParameterDescription { types: types.clone() }),
+            BackendMessage::DataRow(DataRow::new(row.clone())),
+            BackendMessage::CopyOutResponse(CopyOutResponse {
+                format: 1,
+                column_formats: FormatCodes::from_codes(&codes),
+            }),
+        ];
+        for m in backend {
+            let mut buf = BytesMut::new();
+            m.encode(&mut buf);
+            prop_assert_eq!(BackendDecoder::new().decode(&mut buf), Ok(Some(m)));
+        }
+        let frontend = [
+            FrontendMessage::Parse(Parse {
+                name: "s".into(),
+                query: "q".into(),
+                param_types: types,
+            }),
+            FrontendMessage::Bind(Bind {
+                portal: "".into(),
+                statement: "s".into(),
+                param_formats: FormatCodes::from_codes(&codes),
+                params: ValueList::from_values(row),
+                result_formats: FormatCodes::from_codes(&codes),
+            }),
+        ];
+        for m in frontend {
+            let mut buf = BytesMut::new();
+            m.encode(&mut buf);
+            prop_assert_eq!(FrontendDecoder::new_typed().decode(&mut buf), Ok(Some(m)));
+        }
     }
 }
