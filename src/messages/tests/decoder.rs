@@ -955,3 +955,32 @@ fn row_description_field_cut_short() {
     assert_eq!(rd.fields.len(), 1);
     assert_eq!(rd.fields[0].name, "id");
 }
+
+#[test]
+fn tls_client_hello_in_the_startup_phase_fails_fast() {
+    // Direct SSL (PostgreSQL 17+) starts with a TLS record header; read as
+    // a startup length it is far above the limit, so the decoder refuses
+    // at once instead of waiting for ~370 MB.
+    let hello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc];
+    assert!(matches!(
+        fe_decode_startup(&hello),
+        Err(DecodeError::TooLarge { tag: None, .. })
+    ));
+}
+
+#[test]
+fn error_field_code_zero_is_not_encoded() {
+    // 0 ends the field list on the wire, so it cannot be a field code.
+    let m = BackendMessage::ErrorResponse(crate::messages::ErrorResponse(
+        [(b'S', "ERROR"), (0, "dropped"), (b'M', "m")]
+            .into_iter()
+            .map(|(c, v)| (c, crate::messages::ByteStr::from(v)))
+            .collect(),
+    ));
+    let wire = be_bytes(&m);
+    assert_eq!(&wire[5..], b"SERROR\0Mm\0\0");
+    let Some(BackendMessage::ErrorResponse(e)) = be_decode(&wire).unwrap() else {
+        panic!("not an ErrorResponse");
+    };
+    assert_eq!(e.0.fields.len(), 2);
+}
