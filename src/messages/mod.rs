@@ -192,3 +192,6 @@ fn split_typed_frame(
     let body = buf.split_to(total - 5).freeze();
     Ok(Some((tag, body)))
 }
+
+#[cfg(test)]
+mod tests;
