@@ -258,14 +258,12 @@ fn backend_message() -> BoxedStrategy<BackendMessage> {
         error_fields().prop_map(|f| BackendMessage::ErrorResponse(ErrorResponse(f))),
         option::of(payload())
             .prop_map(|value| BackendMessage::FunctionCallResponse(FunctionCallResponse { value })),
-        (any::<u32>(), vec(text(), 0..4)).prop_map(
-            |(newest_minor_version, unrecognized_options)| {
-                BackendMessage::NegotiateProtocolVersion(NegotiateProtocolVersion {
-                    newest_minor_version,
-                    unrecognized_options,
-                })
-            }
-        ),
+        (any::<u32>(), vec(text(), 0..4)).prop_map(|(code, unrecognized_options)| {
+            BackendMessage::NegotiateProtocolVersion(NegotiateProtocolVersion {
+                version: ProtocolVersion::from_code(code),
+                unrecognized_options,
+            })
+        }),
         Just(BackendMessage::NoData(NoData)),
         error_fields().prop_map(|f| BackendMessage::NoticeResponse(NoticeResponse(f))),
         (any::<i32>(), text(), text()).prop_map(|(process_id, channel, payload)| {

@@ -142,6 +142,11 @@ impl BackendDecoder {
         self
     }
 
+    /// The maximum message length.
+    pub fn max_message_len(&self) -> usize {
+        self.max_message_len
+    }
+
     /// Decodes the next message from the front of `buf`, consuming it;
     /// `Ok(None)` if `buf` does not yet hold a whole message.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<BackendMessage>, DecodeError> {

@@ -95,7 +95,7 @@ impl fmt::Display for DecodeError {
                 tag_name(*tag)
             ),
             DecodeError::UnknownMessageType(t) => {
-                write!(f, "invalid frontend message type {t}")
+                write!(f, "invalid message type {}", tag_name(Some(*t)))
             }
             DecodeError::UnknownRequestCode(c) => {
                 write!(

@@ -466,9 +466,11 @@ impl Message for ParameterStatus {
 /// version or some `_pq_.` options the client asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NegotiateProtocolVersion {
-    /// Newest minor version the server supports for the requested major
-    /// version.
-    pub newest_minor_version: u32,
+    /// The protocol version the server will speak: the newest it supports
+    /// for the major version the client asked for. The documentation calls
+    /// this Int32 the "newest minor protocol version"; PostgreSQL sends the
+    /// whole version number (`3 << 16 | minor`), and libpq reads it so.
+    pub version: ProtocolVersion,
     /// Protocol options in the StartupMessage the server did not recognise.
     pub unrecognized_options: Vec<ByteStr>,
 }
@@ -478,7 +480,7 @@ impl Message for NegotiateProtocolVersion {
     const TAG: Option<u8> = Some(b'v');
 
     fn encode_body(&self, buf: &mut BytesMut) {
-        buf.put_u32(self.newest_minor_version);
+        buf.put_u32(self.version.code());
         buf.put_i32(self.unrecognized_options.len() as i32);
         for o in &self.unrecognized_options {
             put_cstr(buf, o.as_bytes());
@@ -487,7 +489,7 @@ impl Message for NegotiateProtocolVersion {
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body, Self::NAME);
-        let newest_minor_version = r.u32()?;
+        let version = ProtocolVersion::from_code(r.u32()?);
         let n = r.i32()?;
         if n < 0 {
             return Err(r.invalid("option count", n.into()));
@@ -503,7 +505,7 @@ impl Message for NegotiateProtocolVersion {
         }
         r.finish()?;
         Ok(NegotiateProtocolVersion {
-            newest_minor_version,
+            version,
             unrecognized_options,
         })
     }

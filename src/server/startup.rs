@@ -370,7 +370,7 @@ where
         .collect();
     if requested.minor > LATEST.minor || !unknown_options.is_empty() {
         NegotiateProtocolVersion {
-            newest_minor_version: version.code(),
+            version,
             unrecognized_options: unknown_options,
         }
         .encode(&mut transport.wbuf);

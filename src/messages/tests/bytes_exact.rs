@@ -209,12 +209,12 @@ fn authentication_ok() {
 fn negotiate_protocol_version() {
     let mut wire = vec![
         b'v', 0, 0, 0, 21, // length: 4 + 4 + 4 + 9
-        0, 0, 0, 0, // newest minor version supported: 0
+        0, 3, 0, 2, // the version the server speaks: 3.2
         0, 0, 0, 1, // one unrecognized option
     ];
     wire.extend_from_slice(b"_pq_.foo\0");
     let m = NegotiateProtocolVersion {
-        newest_minor_version: 0,
+        version: ProtocolVersion::V3_2,
         unrecognized_options: vec!["_pq_.foo".into()],
     };
     assert_be_wire(BackendMessage::NegotiateProtocolVersion(m), &wire);

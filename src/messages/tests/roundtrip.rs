@@ -513,13 +513,13 @@ fn function_call_response() {
 fn negotiate_protocol_version() {
     be_roundtrip(BackendMessage::NegotiateProtocolVersion(
         NegotiateProtocolVersion {
-            newest_minor_version: 2,
+            version: ProtocolVersion::V3_2,
             unrecognized_options: vec!["_pq_.compression".into(), "_pq_.x".into()],
         },
     ));
     be_roundtrip(BackendMessage::NegotiateProtocolVersion(
         NegotiateProtocolVersion {
-            newest_minor_version: 0,
+            version: ProtocolVersion::V3_0,
             unrecognized_options: vec![],
         },
     ));
