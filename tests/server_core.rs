@@ -8,7 +8,7 @@ use common::*;
 use pgwire::server::ServerConfig;
 
 fn server() -> TestServer<Scripted> {
-    TestServer::start(Scripted, ServerConfig::default())
+    TestServer::start(Scripted::default(), ServerConfig::default())
 }
 
 #[tokio::test]
@@ -281,4 +281,81 @@ async fn protocol_3_2_and_negotiation() {
     let m = c.read_message().await.unwrap();
     assert_eq!(m.sqlstate().as_deref(), Some("0A000"));
     assert!(c.is_closed().await);
+}
+
+/// A CancelRequest packet for `pid` and `key` (any key length: 3.2).
+fn cancel_packet(pid: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut p = ((12 + key.len()) as u32).to_be_bytes().to_vec();
+    p.extend_from_slice(&80_877_102u32.to_be_bytes());
+    p.extend_from_slice(pid);
+    p.extend_from_slice(key);
+    p
+}
+
+#[tokio::test]
+async fn cancel_with_protocol_3_2_keys() {
+    let s = server();
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(3, 2, &[("user", "u")])).await;
+    let msgs = c.read_until(b'Z').await;
+    let k = msgs.iter().find(|m| m.tag == b'K').unwrap().body.clone();
+    let (pid, key) = k.split_at(4);
+    assert_eq!(key.len(), 32);
+    c.send(&message(b'Q', b"wait\0")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    // A wrong key is ignored silently (and gets no reply).
+    let mut wrong = key.to_vec();
+    wrong[31] ^= 1;
+    let mut other = RawClient::connect(s.addr).await;
+    other.send(&cancel_packet(pid, &wrong)).await;
+    assert!(other.is_closed().await);
+    // A truncated key (3.0 length for a 3.2 session) is wrong too.
+    let mut other = RawClient::connect(s.addr).await;
+    other.send(&cancel_packet(pid, &key[..4])).await;
+    assert!(other.is_closed().await);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    // The right one cancels.
+    let mut other = RawClient::connect(s.addr).await;
+    other.send(&cancel_packet(pid, key)).await;
+    assert!(other.is_closed().await);
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "EZ");
+    assert_eq!(msgs[0].sqlstate().as_deref(), Some("57014"));
+    // The session is still usable, and a late cancel does not hit the
+    // next query.
+    let mut other = RawClient::connect(s.addr).await;
+    other.send(&cancel_packet(pid, key)).await;
+    assert!(other.is_closed().await);
+    c.send(&message(b'Q', b"sleep 50\0")).await;
+    assert_eq!(tags(&c.read_until(b'Z').await), "CZ");
+}
+
+#[tokio::test]
+async fn cancel_stops_row_streaming() {
+    let s = server();
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(3, 0, &[("user", "u")])).await;
+    let msgs = c.read_until(b'Z').await;
+    let k = msgs.iter().find(|m| m.tag == b'K').unwrap().body.clone();
+    // Ask for far more rows than the client will read: the server blocks
+    // on a full socket, and a cancel must still end the query.
+    c.send(&message(b'Q', b"series 100000000\0")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut other = RawClient::connect(s.addr).await;
+    other.send(&cancel_packet(&k[..4], &k[4..])).await;
+    let mut seen_error = None;
+    let mut rows = 0u64;
+    loop {
+        let m = c.read_message().await.expect("connection closed");
+        match m.tag {
+            b'D' => rows += 1,
+            b'E' => seen_error = m.sqlstate(),
+            b'Z' => break,
+            _ => {}
+        }
+    }
+    assert_eq!(seen_error.as_deref(), Some("57014"));
+    assert!(rows < 100_000_000);
 }

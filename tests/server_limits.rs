@@ -12,7 +12,7 @@ use pgwire::server::ServerConfig;
 #[tokio::test]
 async fn too_many_connections_gets_53300() {
     let s = TestServer::start(
-        Scripted,
+        Scripted::default(),
         ServerConfig::default().with_max_connections(Some(2)),
     );
     let _a = RawClient::startup(s.addr).await;
@@ -33,7 +33,7 @@ async fn too_many_connections_gets_53300() {
 #[tokio::test]
 async fn slow_startup_is_dropped_at_the_timeout() {
     let s = TestServer::start(
-        Scripted,
+        Scripted::default(),
         ServerConfig::default().with_startup_timeout(Some(Duration::from_millis(800))),
     );
     let mut c = RawClient::connect(s.addr).await;
@@ -66,7 +66,7 @@ async fn slow_startup_is_dropped_at_the_timeout() {
 #[tokio::test]
 async fn idle_session_timeout_closes_with_57p05() {
     let s = TestServer::start(
-        Scripted,
+        Scripted::default(),
         ServerConfig::default().with_idle_session_timeout(Some(Duration::from_millis(300))),
     );
     let mut c = RawClient::startup(s.addr).await;
@@ -84,7 +84,10 @@ async fn idle_session_timeout_closes_with_57p05() {
 
 #[tokio::test]
 async fn oversized_message_is_refused_before_its_body() {
-    let s = TestServer::start(Scripted, ServerConfig::default().with_max_message_len(1024));
+    let s = TestServer::start(
+        Scripted::default(),
+        ServerConfig::default().with_max_message_len(1024),
+    );
     let mut c = RawClient::startup(s.addr).await;
     // Declares 1 MiB but sends only the header.
     let mut header = vec![b'Q'];
@@ -97,7 +100,7 @@ async fn oversized_message_is_refused_before_its_body() {
 
 #[tokio::test]
 async fn graceful_shutdown_lets_running_queries_finish() {
-    let s = TestServer::start(Scripted, ServerConfig::default());
+    let s = TestServer::start(Scripted::default(), ServerConfig::default());
     let mut idle = RawClient::startup(s.addr).await;
     let mut busy = RawClient::startup(s.addr).await;
     busy.send(&message(b'Q', b"sleep 400\0")).await;

@@ -4,9 +4,16 @@
 //! Commands: `select N` (one int4 column), `series N` (N int8 rows),
 //! `begin`/`start`/`commit`/`rollback`, `fail` (error 42601), `fatal`
 //! (FATAL), `notice` (a NoticeResponse then `DO`), `wait` (runs until
-//! cancelled), `sleep MS`, `echo $1` (extended: returns parameter 1 as int4).
+//! cancelled), `sleep MS`, `echo $1` (extended: returns parameter 1 as int4),
+//! `copy_in` (COPY FROM STDIN of text lines, `copy_in fail` rejects data),
+//! `copied` (the lines of the last COPY IN), `copy_out N` (COPY TO STDOUT of
+//! N lines), `listen CH`, `notify CH PAYLOAD`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use pgwire::api::{CopyFormat, CopyIn, CopyOut, SessionHandle};
 
 use pgwire::api::{
     CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
@@ -15,11 +22,21 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::types::{FieldInfo, Schema, Type};
 
-pub struct Scripted;
+/// The server-wide state: who listens to which channel.
+#[derive(Default, Clone)]
+pub struct Scripted {
+    listeners: Arc<Mutex<HashMap<String, Vec<SessionHandle>>>>,
+}
 
 pub struct ScriptedConn {
     int4: Schema,
     int8: Schema,
+    text: Schema,
+    listeners: Arc<Mutex<HashMap<String, Vec<SessionHandle>>>>,
+    /// COPY IN in progress: lines received so far, and whether to reject.
+    copy_buf: Vec<u8>,
+    copy_reject: bool,
+    copied: Vec<String>,
 }
 
 impl ServerHandlers for Scripted {
@@ -35,12 +52,17 @@ impl ServerHandlers for Scripted {
         Ok(ScriptedConn {
             int4: Arc::from(vec![FieldInfo::new("?column?", Type::INT4)]),
             int8: Arc::from(vec![FieldInfo::new("n", Type::INT8)]),
+            text: Arc::from(vec![FieldInfo::new("line", Type::TEXT)]),
+            listeners: self.listeners.clone(),
+            copy_buf: Vec::new(),
+            copy_reject: false,
+            copied: Vec::new(),
         })
     }
 }
 
 impl ScriptedConn {
-    async fn run(&self, session: &mut Session, stmt: &str, param: Option<i32>) -> Response {
+    async fn run(&mut self, session: &mut Session, stmt: &str, param: Option<i32>) -> Response {
         let mut words = stmt.split_whitespace();
         let cmd = words.next().unwrap_or("").to_ascii_lowercase();
         let arg = words.next();
@@ -82,6 +104,39 @@ impl ScriptedConn {
             "wait" => {
                 session.cancel_token().cancelled().await;
                 ErrorInfo::query_canceled().into()
+            }
+            "copy_in" => {
+                self.copy_buf.clear();
+                self.copy_reject = arg == Some("fail");
+                Response::CopyIn(CopyIn::new(CopyFormat::text(1)))
+            }
+            "copied" => Response::Query(QueryResponse::new(
+                self.text.clone(),
+                Rows::from_iterator(self.copied.clone().into_iter().map(|l| (l,))),
+            )),
+            "copy_out" => {
+                let n: u64 = arg.and_then(|a| a.parse().ok()).unwrap_or(0);
+                let lines = (1..=n).map(|i| Ok::<_, ErrorInfo>(Bytes::from(format!("{i}\n"))));
+                Response::CopyOut(CopyOut::new(
+                    CopyFormat::text(1),
+                    futures_util::stream::iter(lines),
+                ))
+            }
+            "listen" => {
+                let channel = arg.unwrap_or("").to_owned();
+                let mut l = self.listeners.lock().unwrap();
+                l.entry(channel).or_default().push(session.handle());
+                Response::Execution(Tag::new("LISTEN"))
+            }
+            "notify" => {
+                let channel = arg.unwrap_or("");
+                let payload = words.next().unwrap_or("");
+                let pid = session.client().process_id();
+                let l = self.listeners.lock().unwrap();
+                for h in l.get(channel).into_iter().flatten() {
+                    let _ = h.notify(pid, channel, payload);
+                }
+                Response::Execution(Tag::new("NOTIFY"))
             }
             _ => ErrorInfo::new(SqlState::SYNTAX_ERROR, format!("unknown command {cmd}")).into(),
         }
@@ -178,4 +233,29 @@ impl ExtendedQueryHandler for ScriptedConn {
     }
 }
 
-impl CopyHandler for ScriptedConn {}
+impl CopyHandler for ScriptedConn {
+    async fn copy_data(&mut self, _: &mut Session, data: Bytes) -> Result<(), ErrorInfo> {
+        if self.copy_reject {
+            return Err(ErrorInfo::new(
+                SqlState::BAD_COPY_FILE_FORMAT,
+                "rejected by the test",
+            ));
+        }
+        self.copy_buf.extend_from_slice(&data);
+        Ok(())
+    }
+
+    async fn copy_done(&mut self, _: &mut Session) -> Result<Tag, ErrorInfo> {
+        let text = String::from_utf8_lossy(&self.copy_buf).into_owned();
+        self.copied = text.lines().map(str::to_owned).collect();
+        Ok(Tag::new("COPY").with_rows(self.copied.len() as u64))
+    }
+
+    async fn copy_fail(&mut self, _: &mut Session, message: &str) -> ErrorInfo {
+        self.copy_buf.clear();
+        ErrorInfo::new(
+            SqlState::QUERY_CANCELED,
+            format!("COPY from stdin failed: {message}"),
+        )
+    }
+}
