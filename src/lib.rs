@@ -1,6 +1,125 @@
 //! # pgwire
 //!
-//! The PostgreSQL frontend/backend wire protocol (versions 3.0 and 3.2).
+//! The PostgreSQL frontend/backend wire protocol (versions 3.0 and 3.2), to
+//! put a PostgreSQL-compatible front door on your own data service: psql,
+//! libpq, JDBC, psycopg, asyncpg, node-postgres, tokio-postgres and pgbench
+//! talk to it as to PostgreSQL.
+//!
+//! ## Layers
+//!
+//! - [`messages`]: the codec. Every protocol message as a typed value, a
+//!   stateful decoder for each direction, zero-copy decoding, encoding into
+//!   a caller's buffer. Pure: no I/O, depends only on `bytes` (plus
+//!   `tokio-util` codecs with the `codec` feature), so a proxy or a client
+//!   can use it alone (`default-features = false`).
+//! - [`server`]: accepts connections and runs the protocol: TLS and
+//!   encryption negotiation, startup and authentication, simple and extended
+//!   query, COPY, cancellation, notifications, limits, graceful shutdown.
+//! - [`api`]: what you implement ([`api::ServerHandlers`] and the
+//!   per-connection [`api::SimpleQueryHandler`],
+//!   [`api::ExtendedQueryHandler`], [`api::QueryParser`],
+//!   [`api::CopyHandler`]) and what your handlers get and return
+//!   ([`api::Session`], [`api::Response`], [`api::Rows`]).
+//! - [`types`]: column descriptions and value encoding: any
+//!   `postgres_types::ToSql` value in text or binary format, straight into
+//!   the connection's write buffer.
+//! - [`error`]: [`error::ErrorInfo`] (what a client sees: severity,
+//!   SQLSTATE, message, detail...) and [`error::PgWireError`].
+//!
+//! ## A server in one page
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use pgwire::api::{
+//!     CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
+//!     ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement,
+//! };
+//! use pgwire::error::ErrorInfo;
+//! use pgwire::server::{ServerConfig, serve};
+//! use pgwire::types::{FieldInfo, Schema, Type};
+//!
+//! /// Shared by all connections: creates one handler per connection.
+//! struct Hello;
+//!
+//! /// One per connection: per-session state lives here.
+//! struct HelloSession {
+//!     schema: Schema,
+//! }
+//!
+//! impl ServerHandlers for Hello {
+//!     type Handler = HelloSession;
+//!
+//!     async fn connect(&self, _session: &mut Session) -> Result<HelloSession, ErrorInfo> {
+//!         let schema = Arc::from(vec![FieldInfo::new("greeting", Type::TEXT)]);
+//!         Ok(HelloSession { schema })
+//!     }
+//! }
+//!
+//! impl HelloSession {
+//!     fn hello(&self) -> Response {
+//!         let rows = Rows::from_iterator([("hello, world",)]);
+//!         Response::Query(QueryResponse::new(self.schema.clone(), rows))
+//!     }
+//! }
+//!
+//! impl SimpleQueryHandler for HelloSession {
+//!     async fn do_query(&mut self, _: &mut Session, _query: &str) -> Vec<Response> {
+//!         vec![self.hello()]
+//!     }
+//! }
+//!
+//! impl QueryParser for HelloSession {
+//!     type Statement = String;
+//!
+//!     async fn parse_sql(&mut self, _: &mut Session, sql: &str, _: &[u32]) -> Result<String, ErrorInfo> {
+//!         Ok(sql.to_owned())
+//!     }
+//! }
+//!
+//! impl ExtendedQueryHandler for HelloSession {
+//!     async fn do_describe_statement(
+//!         &mut self,
+//!         _: &mut Session,
+//!         _: &StoredStatement<String>,
+//!     ) -> Result<StatementDescription, ErrorInfo> {
+//!         Ok(StatementDescription::new(vec![], Some(self.schema.clone())))
+//!     }
+//!
+//!     async fn do_describe_portal(&mut self, _: &mut Session, _: &Portal<String>) -> Result<Option<Schema>, ErrorInfo> {
+//!         Ok(Some(self.schema.clone()))
+//!     }
+//!
+//!     async fn do_query(&mut self, _: &mut Session, _: &Portal<String>, _max_rows: usize) -> Response {
+//!         self.hello()
+//!     }
+//! }
+//!
+//! impl CopyHandler for HelloSession {}
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:5432").await?;
+//!     serve(listener, Hello, ServerConfig::default()).await
+//! }
+//! ```
+//!
+//! Then `psql -h 127.0.0.1 -U anyone -c 'select 1'` prints `hello, world`.
+//! The `examples/` directory has complete servers: `server.rs` (this one),
+//! `sqlite/` (a real SQL engine with transactions, COPY, LISTEN/NOTIFY and
+//! cancellation), `gluesql/`, and `bench_server.rs`.
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `server` | yes | the server, handler API, authentication |
+//! | `tls` | yes | TLS with rustls (ring provider), PEM loading |
+//! | `codec` | with `server` | tokio-util `Decoder`/`Encoder` impls |
+//! | `client` | no | the client-side codec (`ClientCodec`) |
+//!
+//! With `default-features = false` the crate is only the codec, over
+//! `bytes`.
 // One audited exception: `messages::ByteStr::as_str` (see its comment).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
