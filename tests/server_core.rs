@@ -359,3 +359,18 @@ async fn cancel_stops_row_streaming() {
     assert_eq!(seen_error.as_deref(), Some("57014"));
     assert!(rows < 100_000_000);
 }
+
+#[tokio::test]
+async fn startup_packet_with_bad_layout_gets_08p01() {
+    let s = server();
+    let mut c = RawClient::connect(s.addr).await;
+    // Version 3.0, then "user\0u" without the value's NUL or the final NUL.
+    let mut p = 15u32.to_be_bytes().to_vec();
+    p.extend_from_slice(&196_608u32.to_be_bytes());
+    p.extend_from_slice(b"user\0u\0");
+    c.send(&p).await;
+    let m = c.read_message().await.unwrap();
+    assert_eq!(m.sqlstate().as_deref(), Some("08P01"));
+    assert_eq!(m.field(b'S').as_deref(), Some("FATAL"));
+    assert!(c.is_closed().await);
+}

@@ -149,13 +149,26 @@ where
             Ok(Some(m)) => m,
             Ok(None) => return Ok((transport, decoder, None, tls_info)),
             Err(e) => {
-                // A malformed startup packet: PostgreSQL reports only
-                // protocol-version errors to the client; the rest it logs.
-                if let PgWireError::Decode(crate::messages::DecodeError::UnknownRequestCode(code)) =
-                    &e
-                {
-                    let v = ProtocolVersion::from_code(*code);
-                    send_fatal(&mut transport, &unsupported_version(v)).await;
+                // As PostgreSQL: a bad length (not a PostgreSQL client, or
+                // a broken one) closes silently; a well-framed packet with
+                // a bad version or layout gets a FATAL error.
+                use crate::messages::DecodeError;
+                match &e {
+                    PgWireError::Decode(DecodeError::UnknownRequestCode(code)) => {
+                        let v = ProtocolVersion::from_code(*code);
+                        send_fatal(&mut transport, &unsupported_version(v)).await;
+                    }
+                    PgWireError::Decode(
+                        DecodeError::InvalidLength { .. } | DecodeError::TooLarge { .. },
+                    ) => {}
+                    PgWireError::Decode(d) => {
+                        let info = ErrorInfo::fatal(
+                            SqlState::PROTOCOL_VIOLATION,
+                            format!("invalid startup packet layout: {d}"),
+                        );
+                        send_fatal(&mut transport, &info).await;
+                    }
+                    _ => {}
                 }
                 return Err(e);
             }
