@@ -374,3 +374,93 @@ async fn startup_packet_with_bad_layout_gets_08p01() {
     assert_eq!(m.field(b'S').as_deref(), Some("FATAL"));
     assert!(c.is_closed().await);
 }
+
+async fn run(c: &mut RawClient, parts: Vec<Vec<u8>>) -> Vec<RawMessage> {
+    c.send(&parts.concat()).await;
+    c.read_until(b'Z').await
+}
+
+/// Sequences whose answers were recorded from PostgreSQL 15 with the same
+/// messages (`select generate_series(1,5)` in place of `series 5`).
+#[tokio::test]
+async fn portal_lifetimes_match_postgres() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    let p = |q: &str| {
+        let mut b = b"\0".to_vec();
+        b.extend_from_slice(q.as_bytes());
+        b.extend_from_slice(b"\0\0\0");
+        message(b'P', &b)
+    };
+    let bind = |portal: &str, stmt: &str| {
+        let mut b = portal.as_bytes().to_vec();
+        b.push(0);
+        b.extend_from_slice(stmt.as_bytes());
+        b.extend_from_slice(b"\0\0\0\0\0\0\0");
+        message(b'B', &b)
+    };
+    let exec = |portal: &str, n: i32| {
+        let mut b = portal.as_bytes().to_vec();
+        b.push(0);
+        b.extend_from_slice(&n.to_be_bytes());
+        message(b'E', &b)
+    };
+    let sync = message(b'S', b"");
+    let tags_and_commands = |msgs: &[RawMessage]| -> String {
+        msgs.iter()
+            .map(|m| match m.tag {
+                b'C' => format!("C:{}", String::from_utf8_lossy(&m.body[..m.body.len() - 1])),
+                t => (t as char).to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Suspension: CommandComplete counts the rows of the last Execute only;
+    // executing a finished portal gives SELECT 0.
+    run(&mut c, vec![message(b'Q', b"begin\0")]).await;
+    let msgs = run(
+        &mut c,
+        vec![
+            p("series 5"),
+            bind("cur", ""),
+            exec("cur", 2),
+            exec("cur", 2),
+            exec("cur", 2),
+            exec("cur", 2),
+            sync.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        tags_and_commands(&msgs),
+        "1 2 D D s D D s D C:SELECT 1 C:SELECT 0 Z"
+    );
+    // A limit equal to the row count still suspends.
+    let msgs = run(
+        &mut c,
+        vec![
+            p("series 2"),
+            bind("q", ""),
+            exec("q", 2),
+            exec("q", 2),
+            sync.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(tags_and_commands(&msgs), "1 2 D D s C:SELECT 0 Z");
+    // Closing the statement leaves the portal usable.
+    let mut named = message(b'P', b"s5\0select 1\0\0\0");
+    named.extend(bind("p5", "s5"));
+    let msgs = run(
+        &mut c,
+        vec![named, message(b'C', b"Ss5\0"), exec("p5", 0), sync.clone()],
+    )
+    .await;
+    assert_eq!(tags_and_commands(&msgs), "1 2 3 D C:SELECT 1 Z");
+    run(&mut c, vec![message(b'Q', b"rollback\0")]).await;
+    // Outside a transaction the unnamed portal dies at Sync.
+    run(&mut c, vec![p("select 1"), bind("", ""), sync.clone()]).await;
+    let msgs = run(&mut c, vec![exec("", 0), sync.clone()]).await;
+    assert_eq!(tags(&msgs), "EZ");
+    assert_eq!(msgs[0].sqlstate().as_deref(), Some("34000"));
+}

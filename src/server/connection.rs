@@ -1150,23 +1150,15 @@ where
     fn close(&mut self, c: Close) -> Flow {
         match c.kind {
             TargetKind::Statement => {
-                let removed = if c.name.is_empty() {
-                    self.unnamed_statement.take()
+                // Portals bound from the statement stay usable: the
+                // protocol chapter says closing a statement closes them, but
+                // PostgreSQL 15 keeps them (checked), and that is what
+                // clients meet.
+                if c.name.is_empty() {
+                    self.unnamed_statement = None;
                 } else {
                     self.last_statement = None;
-                    self.statements.remove(&c.name)
-                };
-                // Closing a statement closes the portals made from it.
-                if let Some(stmt) = removed {
-                    self.portals
-                        .retain(|_, e| !Arc::ptr_eq(&e.portal.statement, &stmt));
-                    if self
-                        .unnamed_portal
-                        .as_ref()
-                        .is_some_and(|e| Arc::ptr_eq(&e.portal.statement, &stmt))
-                    {
-                        self.unnamed_portal = None;
-                    }
+                    self.statements.remove(&c.name);
                 }
             }
             TargetKind::Portal => {
