@@ -184,9 +184,9 @@ impl Rows {
     where
         I: IntoIterator,
         I::IntoIter: Send + 'static,
-        I::Item: EncodeRow,
+        I::Item: EncodeRow + 'static,
     {
-        Self::from_source(IterSource(rows.into_iter()))
+        Self::from_source(TryIterSource(rows.into_iter().map(Ok::<_, ErrorInfo>)))
     }
 
     /// Rows from an iterator that can fail; an error ends the query with
@@ -257,32 +257,6 @@ impl Rows {
             }
             RowsInner::Source(s) => s.poll_rows(cx, sink),
         }
-    }
-}
-
-struct IterSource<I>(I);
-
-impl<I> RowSource for IterSource<I>
-where
-    I: Iterator + Send,
-    I::Item: EncodeRow,
-{
-    fn poll_rows(
-        &mut self,
-        _cx: &mut Context<'_>,
-        sink: &mut RowSink<'_>,
-    ) -> Poll<Result<RowsProgress, ErrorInfo>> {
-        while !sink.is_full() {
-            match self.0.next() {
-                Some(row) => {
-                    if let Err(e) = sink.push(&row) {
-                        return Poll::Ready(Err(e));
-                    }
-                }
-                None => return Poll::Ready(Ok(RowsProgress::Done)),
-            }
-        }
-        Poll::Ready(Ok(RowsProgress::More))
     }
 }
 

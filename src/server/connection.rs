@@ -449,7 +449,7 @@ where
                     return Ok(());
                 }
                 other => {
-                    if let Err(e) = self.send_plain_response(other, false).await? {
+                    if let Err(e) = self.send_plain_response(other).await? {
                         self.send_error(&e)?;
                         return Ok(());
                     }
@@ -461,11 +461,7 @@ where
 
     /// Sends a response that is not rows or an error (the same in both
     /// protocols). The inner error is a statement failure to report.
-    async fn send_plain_response(
-        &mut self,
-        response: Response,
-        extended: bool,
-    ) -> Flow<Result<(), ErrorInfo>> {
+    async fn send_plain_response(&mut self, response: Response) -> Flow<Result<(), ErrorInfo>> {
         match response {
             Response::Execution(tag) => tag.encode(&mut self.transport.wbuf),
             Response::EmptyQuery => self.transport.wbuf.put_slice(&[b'I', 0, 0, 0, 4]),
@@ -482,7 +478,7 @@ where
             }
             // COPY is rare next to queries: boxing its futures keeps every
             // query's future (and each idle session's memory) small.
-            Response::CopyIn(c) => return Box::pin(self.copy_in(&c.format, extended)).await,
+            Response::CopyIn(c) => return Box::pin(self.copy_in(&c.format)).await,
             Response::CopyOut(c) => return Box::pin(self.copy_out(&c.format, c.data, b'H')).await,
             Response::CopyBoth(c) => {
                 // Both directions: announce, then stream ours; the client's
@@ -591,16 +587,18 @@ where
     /// COPY FROM STDIN: CopyInResponse, then the client's data to the
     /// handler until CopyDone or CopyFail. Flush and Sync are ignored while
     /// copying, as PostgreSQL does.
-    async fn copy_in(
-        &mut self,
-        format: &CopyFormat,
-        extended: bool,
-    ) -> Flow<Result<(), ErrorInfo>> {
+    async fn copy_in(&mut self, format: &CopyFormat) -> Flow<Result<(), ErrorInfo>> {
         crate::messages::CopyInResponse {
             format: format.format().code() as i8,
             column_formats: format.column_formats(),
         }
         .encode(&mut self.transport.wbuf);
+        self.receive_copy_data().await
+    }
+
+    /// The client's side of COPY FROM STDIN (and of COPY BOTH): CopyData to
+    /// the handler until CopyDone or CopyFail.
+    async fn receive_copy_data(&mut self) -> Flow<Result<(), ErrorInfo>> {
         self.transport.flush().await.map_err(io_stop)?;
         let mut failed: Option<ErrorInfo> = None;
         loop {
@@ -676,7 +674,6 @@ where
                         CopyHandler::copy_fail(handler, &mut self.session, "protocol violation"),
                     )
                     .await?;
-                    let _ = extended;
                     return Ok(Err(ErrorInfo::new(
                         SqlState::PROTOCOL_VIOLATION,
                         format!(
@@ -755,66 +752,10 @@ where
         CopyDone.encode(&mut self.transport.wbuf);
         if tag == b'W' {
             // COPY BOTH: now receive the client's side.
-            return Box::pin(self.copy_in_after_both()).await;
+            return Box::pin(self.receive_copy_data()).await;
         }
         encode_command_complete(&mut self.transport.wbuf, "COPY", None, Some(rows));
         Ok(Ok(()))
-    }
-
-    async fn copy_in_after_both(&mut self) -> Flow<Result<(), ErrorInfo>> {
-        self.transport.flush().await.map_err(io_stop)?;
-        loop {
-            let msg = loop {
-                match self.decoder.decode(&mut self.transport.rbuf) {
-                    Ok(Some(m)) => break m,
-                    Ok(None) => {}
-                    Err(e) => {
-                        let info = ErrorInfo::from(e.clone());
-                        send_fatal(&mut self.transport, &info).await;
-                        return Err(Stop::Close(Some(PgWireError::Decode(e))));
-                    }
-                }
-                match self.transport.fill().await {
-                    Ok(0) => return Err(Stop::Close(None)),
-                    Ok(_) => {}
-                    Err(e) => return Err(io_stop(e)),
-                }
-            };
-            let handler = handler!(self);
-            match msg {
-                FrontendMessage::CopyData(CopyData { data }) => {
-                    let r = Self::drive(
-                        &mut self.transport,
-                        &self.shared,
-                        CopyHandler::copy_data(handler, &mut self.session, data),
-                    )
-                    .await?;
-                    if let Err(e) = r {
-                        return Ok(Err(e));
-                    }
-                }
-                FrontendMessage::CopyDone(_) => {
-                    let r = Self::drive(
-                        &mut self.transport,
-                        &self.shared,
-                        CopyHandler::copy_done(handler, &mut self.session),
-                    )
-                    .await?;
-                    return Ok(r.map(|tag| tag.encode(&mut self.transport.wbuf)));
-                }
-                FrontendMessage::CopyFail(f) => {
-                    let e = Self::drive(
-                        &mut self.transport,
-                        &self.shared,
-                        CopyHandler::copy_fail(handler, &mut self.session, &f.message),
-                    )
-                    .await?;
-                    return Ok(Err(e));
-                }
-                FrontendMessage::Terminate(_) => return Err(Stop::Close(None)),
-                _ => {}
-            }
-        }
     }
 
     // ---------------------------------------------------- extended query
@@ -1121,7 +1062,7 @@ where
                         (q.schema, q.rows, q.command, 0)
                     }
                     Response::Error(e) => return Ok(Err(e)),
-                    other => return self.send_plain_response(other, true).await,
+                    other => return self.send_plain_response(other).await,
                 }
             }
         };
