@@ -262,9 +262,40 @@ where
             match msg {
                 FrontendMessage::Query(q) => self.simple_query(&q.query).await,
                 FrontendMessage::Parse(p) => self.parse(p).await,
-                FrontendMessage::Bind(b) => self.bind(b).await,
+                FrontendMessage::Bind(b) => match self.check_bind(b) {
+                    Err(e) => self.extended_error(&e),
+                    Ok(portal) => {
+                        let handler = handler!(self);
+                        let checked = Self::drive(
+                            &mut self.transport,
+                            &self.shared,
+                            ExtendedQueryHandler::do_bind(handler, &mut self.session, &portal),
+                        )
+                        .await?;
+                        self.finish_bind(portal, checked)
+                    }
+                },
                 FrontendMessage::Describe(d) => self.describe(d).await,
-                FrontendMessage::Execute(e) => self.execute(e).await,
+                FrontendMessage::Execute(e) => match self.portal_for_execute(&e) {
+                    Err(err) => self.extended_error(&err),
+                    Ok(mut entry) => {
+                        let limit = if e.max_rows <= 0 {
+                            u64::MAX
+                        } else {
+                            e.max_rows as u64
+                        };
+                        self.shared.set_busy(true);
+                        let result = self
+                            .execute_portal(&mut entry, limit, e.max_rows.max(0) as usize)
+                            .await;
+                        self.shared.set_busy(false);
+                        self.put_portal(entry);
+                        match result? {
+                            Ok(()) => Ok(()),
+                            Err(err) => self.extended_error(&err),
+                        }
+                    }
+                },
                 FrontendMessage::Close(c) => self.close(c),
                 FrontendMessage::Sync(_) => self.sync().await,
                 FrontendMessage::Flush(_) => {
@@ -840,19 +871,22 @@ where
         Ok(())
     }
 
-    async fn bind(&mut self, b: Bind) -> Flow {
+    /// The checks of Bind that need no handler: the statement exists, the
+    /// format codes are consistent, the portal name is free. Done outside
+    /// an async fn: the hot path of every extended query.
+    fn check_bind(&mut self, b: Bind) -> Result<Portal<Stmt<H>>, ErrorInfo> {
         let Some(statement) = self.statement(&b.statement) else {
             let msg = if b.statement.is_empty() {
                 "unnamed prepared statement does not exist".to_owned()
             } else {
                 format!("prepared statement \"{}\" does not exist", b.statement)
             };
-            return self.extended_error(&ErrorInfo::new(SqlState::INVALID_SQL_STATEMENT_NAME, msg));
+            return Err(ErrorInfo::new(SqlState::INVALID_SQL_STATEMENT_NAME, msg));
         };
         let nparams = b.params.len();
         let nformats = b.param_formats.len();
         if nformats > 1 && nformats != nparams {
-            return self.extended_error(&ErrorInfo::new(
+            return Err(ErrorInfo::new(
                 SqlState::PROTOCOL_VIOLATION,
                 format!("bind message has {nformats} parameter formats but {nparams} parameters"),
             ));
@@ -863,20 +897,20 @@ where
             .chain(b.result_formats.iter())
             .find(|c| !matches!(c, 0 | 1))
         {
-            return self.extended_error(&ErrorInfo::new(
+            return Err(ErrorInfo::new(
                 SqlState::INVALID_PARAMETER_VALUE,
                 format!("unsupported format code: {bad}"),
             ));
         }
         if !b.portal.is_empty() {
             if self.portals.contains_key(&b.portal) {
-                return self.extended_error(&ErrorInfo::new(
+                return Err(ErrorInfo::new(
                     SqlState::DUPLICATE_CURSOR,
                     format!("cursor \"{}\" already exists", b.portal),
                 ));
             }
             if self.portals.len() >= self.server.config.max_portals {
-                return self.extended_error(&ErrorInfo::new(
+                return Err(ErrorInfo::new(
                     SqlState::PROGRAM_LIMIT_EXCEEDED,
                     format!(
                         "too many portals (the limit is {})",
@@ -889,14 +923,11 @@ where
         if b.portal.is_empty() {
             self.unnamed_portal = None;
         }
-        let portal = Portal::new(b, statement);
-        let handler = handler!(self);
-        let checked = Self::drive(
-            &mut self.transport,
-            &self.shared,
-            ExtendedQueryHandler::do_bind(handler, &mut self.session, &portal),
-        )
-        .await?;
+        Ok(Portal::new(b, statement))
+    }
+
+    /// Stores a bound portal once the handler accepted it.
+    fn finish_bind(&mut self, portal: Portal<Stmt<H>>, checked: Result<(), ErrorInfo>) -> Flow {
         if let Err(e) = checked {
             return self.extended_error(&e);
         }
@@ -1001,28 +1032,15 @@ where
         }
     }
 
-    async fn execute(&mut self, e: Execute) -> Flow {
-        let Some(mut entry) = self.take_portal(&e.portal) else {
-            return self.extended_error(&ErrorInfo::new(
+    /// Finds the portal of an Execute; the error to report if there is
+    /// none.
+    fn portal_for_execute(&mut self, e: &Execute) -> Result<PortalEntry<Stmt<H>>, ErrorInfo> {
+        self.take_portal(&e.portal).ok_or_else(|| {
+            ErrorInfo::new(
                 SqlState::INVALID_CURSOR_NAME,
                 format!("portal \"{}\" does not exist", e.portal),
-            ));
-        };
-        let limit = if e.max_rows <= 0 {
-            u64::MAX
-        } else {
-            e.max_rows as u64
-        };
-        self.shared.set_busy(true);
-        let result = self
-            .execute_portal(&mut entry, limit, e.max_rows.max(0) as usize)
-            .await;
-        self.shared.set_busy(false);
-        self.put_portal(entry);
-        match result? {
-            Ok(()) => Ok(()),
-            Err(err) => self.extended_error(&err),
-        }
+            )
+        })
     }
 
     async fn execute_portal(
