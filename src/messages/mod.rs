@@ -187,8 +187,12 @@ fn split_typed_frame(
     if buf.len() < total {
         return Ok(None);
     }
-    // One split for the body; the header is just skipped.
+    // One split for the body; the header is just skipped. Sync, Flush and
+    // the other bodiless messages need no split at all.
     buf.advance(5);
+    if total == 5 {
+        return Ok(Some((tag, Bytes::new())));
+    }
     let body = buf.split_to(total - 5).freeze();
     Ok(Some((tag, body)))
 }
