@@ -221,6 +221,12 @@ where
     /// Processes every complete message in the read buffer.
     async fn process_buffered(&mut self) -> Flow {
         loop {
+            // A pipeline of small requests can ask for large answers
+            // (Describe of a wide table, say): write them out as they pile
+            // up, so output stays bounded whatever the input.
+            if self.transport.wbuf.len() >= self.server.config.write_high_water {
+                self.transport.flush().await.map_err(io_stop)?;
+            }
             let msg = match self.decoder.decode(&mut self.transport.rbuf) {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
