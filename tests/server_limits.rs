@@ -117,3 +117,24 @@ async fn graceful_shutdown_lets_running_queries_finish() {
     assert_eq!(m.sqlstate().as_deref(), Some("57P01"));
     assert!(busy.is_closed().await);
 }
+
+#[tokio::test]
+async fn shutdown_past_its_grace_period_ends_running_queries() {
+    let s = TestServer::start(
+        Scripted::default(),
+        ServerConfig::default().with_shutdown_timeout(Duration::from_millis(300)),
+    );
+    let mut busy = RawClient::startup(s.addr).await;
+    busy.send(&message(b'Q', b"sleep 60000\0")).await;
+    let mut streaming = RawClient::startup(s.addr).await;
+    // Rows the client never reads: the server blocks on a full socket.
+    streaming.send(&message(b'Q', b"series 100000000\0")).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let start = Instant::now();
+    s.server.shutdown();
+    let m = busy.read_message().await.unwrap();
+    assert_eq!(m.sqlstate().as_deref(), Some("57P01"));
+    assert!(busy.is_closed().await);
+    assert!(streaming.is_closed().await);
+    assert!(start.elapsed() < Duration::from_secs(5));
+}

@@ -155,6 +155,9 @@ pub(crate) struct SessionShared {
     /// A query is running: a CancelRequest now has an effect.
     pub(crate) busy: AtomicBool,
     pub(crate) cancel_requested: AtomicBool,
+    /// The server is shutting down and its grace period is over: end the
+    /// session now, even mid-query.
+    terminate: AtomicBool,
     pub(crate) closed: AtomicBool,
     pub(crate) outbox: Mutex<VecDeque<AsyncMessage>>,
     /// `outbox` is not empty: checked on every message without locking.
@@ -172,6 +175,7 @@ impl SessionShared {
             secret_key,
             busy: AtomicBool::new(false),
             cancel_requested: AtomicBool::new(false),
+            terminate: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             outbox: Mutex::new(VecDeque::new()),
             pending: AtomicBool::new(false),
@@ -201,6 +205,9 @@ impl SessionShared {
     /// cancel is forgotten, as PostgreSQL ignores a cancel that arrives
     /// between queries).
     pub(crate) fn set_busy(&self, busy: bool) {
+        if self.is_terminating() {
+            return;
+        }
         self.cancel_requested.store(false, Ordering::SeqCst);
         self.busy.store(busy, Ordering::SeqCst);
     }
@@ -215,6 +222,20 @@ impl SessionShared {
 
     pub(crate) fn is_cancel_requested(&self) -> bool {
         self.cancel_requested.load(Ordering::SeqCst)
+    }
+
+    /// Asks the session to end at once (a shutdown past its grace period):
+    /// its connection stops what it is doing, sends 57P01 and closes; a
+    /// handler awaiting cancellation is woken too.
+    pub(crate) fn request_terminate(&self) {
+        self.terminate.store(true, Ordering::SeqCst);
+        self.cancel_requested.store(true, Ordering::SeqCst);
+        self.cancel_notify.notify_waiters();
+        self.wake();
+    }
+
+    pub(crate) fn is_terminating(&self) -> bool {
+        self.terminate.load(Ordering::Relaxed)
     }
 
     pub(crate) fn push(&self, msg: AsyncMessage) -> Result<(), SendError> {

@@ -40,6 +40,8 @@ type Stmt<H> = <<H as ServerHandlers>::Handler as QueryParser>::Statement;
 enum Stop {
     /// The connection must close (EOF, Terminate, I/O error, FATAL).
     Close(Option<PgWireError>),
+    /// The server is shutting down now: say so (57P01) and close.
+    Terminate,
 }
 
 type Flow<T = ()> = Result<T, Stop>;
@@ -150,8 +152,14 @@ where
         self.ready_for_query();
         let mut shutdown = self.server.shutdown.subscribe();
         loop {
-            if let Err(Stop::Close(e)) = self.process_buffered().await {
-                return e.map_or(Ok(()), Err);
+            match self.process_buffered().await {
+                Ok(()) => {}
+                Err(Stop::Close(e)) => return e.map_or(Ok(()), Err),
+                Err(Stop::Terminate) => {
+                    self.transport.wbuf.clear();
+                    send_fatal(&mut self.transport, &admin_shutdown()).await;
+                    return Ok(());
+                }
             }
             self.deliver_async();
             if let Err(e) = self.transport.flush().await {
@@ -180,10 +188,11 @@ where
             let wait = async {
                 tokio::select! {
                     r = self.transport.fill() => Wake::Input(r),
-                    _ = poll_fn(|cx| {
+                    terminate = poll_fn(|cx| {
                         shared.register_waker(cx.waker());
-                        if shared.has_messages() { Poll::Ready(()) } else { Poll::Pending }
-                    }) => Wake::Async,
+                        if shared.is_terminating() { return Poll::Ready(true) }
+                        if shared.has_messages() { Poll::Ready(false) } else { Poll::Pending }
+                    }) => if terminate { Wake::Shutdown } else { Wake::Async },
                     _ = shutdown.wait_for(|s| *s), if ready => Wake::Shutdown,
                     _ = sleep_opt(idle_timeout) => Wake::IdleTimeout,
                 }
@@ -199,11 +208,7 @@ where
                     };
                 }
                 Wake::Shutdown => {
-                    let e = ErrorInfo::fatal(
-                        SqlState::ADMIN_SHUTDOWN,
-                        "terminating connection due to administrator command",
-                    );
-                    send_fatal(&mut self.transport, &e).await;
+                    send_fatal(&mut self.transport, &admin_shutdown()).await;
                     return Ok(());
                 }
                 Wake::IdleTimeout => {
@@ -405,6 +410,9 @@ where
     ) -> Flow<F::Output> {
         let mut fut = pin!(fut);
         poll_fn(|cx| {
+            if shared.is_terminating() {
+                return Poll::Ready(Err(Stop::Terminate));
+            }
             if let Poll::Ready(v) = fut.as_mut().poll(cx) {
                 return Poll::Ready(Ok(v));
             }
@@ -552,6 +560,9 @@ where
         poll_fn(|cx| {
             loop {
                 if shared.is_cancel_requested() {
+                    if shared.is_terminating() {
+                        return Poll::Ready(Err(Stop::Terminate));
+                    }
                     return Poll::Ready(Ok((RowsEnd::Failed(ErrorInfo::query_canceled()), sent)));
                 }
                 if transport.wbuf.len() >= high_water {
@@ -751,6 +762,9 @@ where
         let end: Result<(), ErrorInfo> = poll_fn(|cx| {
             loop {
                 if shared.is_cancel_requested() {
+                    if shared.is_terminating() {
+                        return Poll::Ready(Err(Stop::Terminate));
+                    }
                     return Poll::Ready(Ok(Err(ErrorInfo::query_canceled())));
                 }
                 if transport.wbuf.len() >= high_water {
@@ -1151,6 +1165,13 @@ where
         self.ready_for_query();
         Ok(())
     }
+}
+
+fn admin_shutdown() -> ErrorInfo {
+    ErrorInfo::fatal(
+        SqlState::ADMIN_SHUTDOWN,
+        "terminating connection due to administrator command",
+    )
 }
 
 enum Wake {

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tracing::Instrument;
 
 pub use config::ServerConfig;
@@ -37,7 +37,6 @@ pub(crate) struct ServerInner<H> {
     /// Connections being served (authenticated or not).
     pub(crate) connections: AtomicUsize,
     pub(crate) shutdown: watch::Sender<bool>,
-    pub(crate) idle: Notify,
 }
 
 /// A PostgreSQL-protocol server: the handlers, the configuration and the
@@ -91,7 +90,6 @@ impl<H: ServerHandlers> Server<H> {
                 registry: Registry::new(),
                 connections: AtomicUsize::new(0),
                 shutdown,
-                idle: Notify::new(),
             }),
         }
     }
@@ -125,9 +123,11 @@ impl<H: ServerHandlers> Server<H> {
 
     /// Accepts connections from `listener` and serves each on its own
     /// task, until [`Server::shutdown`] is called; then waits (up to the
-    /// configured shutdown timeout) for the sessions to end.
+    /// configured shutdown timeout) for the sessions to end, and closes
+    /// those still running after it.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         let mut shutdown = self.inner.shutdown.subscribe();
+        let mut sessions = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
@@ -143,26 +143,37 @@ impl<H: ServerHandlers> Server<H> {
                     };
                     let _ = socket.set_nodelay(true);
                     let server = self.clone();
-                    tokio::spawn(async move {
+                    sessions.spawn(async move {
                         if let Err(e) = server.process_socket(socket, Some(peer)).await {
                             tracing::debug!("connection ended: {e}");
                         }
                     });
+                    // Reap finished sessions so the set stays the size of
+                    // the live ones.
+                    while sessions.try_join_next().is_some() {}
                 }
                 _ = shutdown.wait_for(|s| *s) => break,
             }
         }
         drop(listener);
-        let deadline = tokio::time::sleep(self.inner.config.shutdown_timeout);
-        tokio::pin!(deadline);
-        loop {
-            let idle = self.inner.idle.notified();
-            if self.inner.connections.load(Ordering::SeqCst) == 0 {
-                break;
-            }
-            tokio::select! {
-                _ = idle => {}
-                _ = &mut deadline => break,
+        let drained = tokio::time::timeout(self.inner.config.shutdown_timeout, async {
+            while sessions.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::info!(
+                remaining = sessions.len(),
+                "shutdown timeout: terminating the remaining sessions"
+            );
+            // Sessions stop what they run and say so (57P01); a handler
+            // that ignores cancellation is cut off a moment later.
+            self.inner.registry.terminate_all();
+            let ended = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+                while sessions.join_next().await.is_some() {}
+            })
+            .await;
+            if ended.is_err() {
+                sessions.shutdown().await;
             }
         }
         Ok(())
@@ -197,9 +208,7 @@ struct ConnectionGuard<'a, H>(&'a ServerInner<H>);
 
 impl<H> Drop for ConnectionGuard<'_, H> {
     fn drop(&mut self) {
-        if self.0.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

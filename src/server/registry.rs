@@ -91,6 +91,14 @@ impl Registry {
         }
     }
 
+    /// Asks every session to end now (shutdown past its grace period).
+    pub(crate) fn terminate_all(&self) {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        for s in sessions.values() {
+            s.request_terminate();
+        }
+    }
+
     pub(crate) fn handle(&self, process_id: i32) -> Option<SessionHandle> {
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         sessions
