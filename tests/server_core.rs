@@ -464,3 +464,28 @@ async fn portal_lifetimes_match_postgres() {
     assert_eq!(tags(&msgs), "EZ");
     assert_eq!(msgs[0].sqlstate().as_deref(), Some("34000"));
 }
+
+#[tokio::test]
+async fn bind_with_the_wrong_parameter_count() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    // echo $1 takes one parameter; bind none. PostgreSQL 15 answers the same
+    // text at Bind: `bind message supplies 0 parameters, but prepared
+    // statement "" requires 1`.
+    let msgs = run(
+        &mut c,
+        vec![
+            message(b'P', b"\0echo $1\0\0\0"),
+            message(b'B', b"\0\0\0\0\0\0\0\0"),
+            message(b'E', b"\0\0\0\0\0"),
+            message(b'S', b""),
+        ],
+    )
+    .await;
+    assert_eq!(tags(&msgs), "1EZ");
+    assert_eq!(msgs[1].sqlstate().as_deref(), Some("08P01"));
+    assert_eq!(
+        msgs[1].field(b'M').as_deref(),
+        Some("bind message supplies 0 parameters, but prepared statement \"\" requires 1")
+    );
+}

@@ -96,6 +96,17 @@ pub trait ExtendedQueryHandler: QueryParser {
         max_rows: usize,
     ) -> impl Future<Output = Response> + Send;
 
+    /// The number of parameters `statement` takes, if the handler knows it.
+    /// The server then refuses a Bind that supplies another number, with
+    /// PostgreSQL's 08P01 error, before calling [`do_bind`]. By default the
+    /// count is not checked.
+    ///
+    /// [`do_bind`]: ExtendedQueryHandler::do_bind
+    fn parameter_count(&self, statement: &Self::Statement) -> Option<usize> {
+        let _ = statement;
+        None
+    }
+
     /// Called for Bind, after the server checked the statement exists and
     /// the format codes are consistent. Validate parameters here to report
     /// errors at Bind as PostgreSQL does; by default nothing is checked

@@ -904,6 +904,25 @@ where
             return Err(ErrorInfo::new(SqlState::INVALID_SQL_STATEMENT_NAME, msg));
         };
         let nparams = b.params.len();
+        if let Some(expected) = self
+            .handler
+            .as_ref()
+            .and_then(|h| h.parameter_count(&statement.statement))
+        {
+            if expected != nparams {
+                let name = if b.statement.is_empty() {
+                    ""
+                } else {
+                    &*b.statement
+                };
+                return Err(ErrorInfo::new(
+                    SqlState::PROTOCOL_VIOLATION,
+                    format!(
+                        "bind message supplies {nparams} parameters, but prepared statement \"{name}\" requires {expected}"
+                    ),
+                ));
+            }
+        }
         let nformats = b.param_formats.len();
         if nformats > 1 && nformats != nparams {
             return Err(ErrorInfo::new(

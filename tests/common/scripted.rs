@@ -178,6 +178,10 @@ impl QueryParser for ScriptedConn {
 }
 
 impl ExtendedQueryHandler for ScriptedConn {
+    fn parameter_count(&self, sql: &String) -> Option<usize> {
+        Some(if sql.contains("$1") { 1 } else { 0 })
+    }
+
     async fn do_describe_statement(
         &mut self,
         _: &mut Session,
