@@ -497,3 +497,37 @@ fn client_that_never_reads_keeps_server_memory_bounded() {
         }
     });
 }
+
+#[tokio::test]
+async fn invalid_utf8_outside_the_extended_protocol_does_not_wedge_the_session() {
+    // Found by the wrong-phase property tests: an invalid UTF-8 string in a
+    // message that is not Query used to be handled as an extended-query
+    // error (skip to Sync). A client that sends no Sync (a password
+    // message outside authentication, a CopyFail) then waited forever for
+    // the answer to its next Query.
+    let s = server();
+    let mut bystander = RawClient::startup(s.addr).await;
+    // A password message outside authentication is FATAL, whatever it
+    // holds (as PostgreSQL: an invalid message type there).
+    let mut bad = message(b'p', b"\xff\0");
+    bad.extend(message(b'Q', b"select 1\0"));
+    expect_fatal(&s, &bad, "08P01").await;
+    // A CopyFail outside COPY is ignored, whatever it holds.
+    let mut c = RawClient::startup(s.addr).await;
+    c.send(&message(b'f', b"\xff\0")).await;
+    still_works(&mut c).await;
+    // A CopyFail inside COPY ends it, whatever it holds.
+    c.send(&message(b'Q', b"copy_in\0")).await;
+    assert_eq!(c.read_message().await.unwrap().tag, b'G');
+    let mut p = message(b'd', b"row\n");
+    p.extend(message(b'f', b"\xc3\0"));
+    c.send(&p).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "EZ");
+    assert_eq!(msgs[1].body, b"I");
+    still_works(&mut c).await;
+    // Nothing of the failed COPY was kept.
+    c.send(&message(b'Q', b"copied\0")).await;
+    assert_eq!(tags(&c.read_until(b'Z').await), "TCZ");
+    others_keep_working(&s, &mut bystander).await;
+}
