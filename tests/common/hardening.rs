@@ -685,7 +685,11 @@ async fn write_chunks<W: AsyncWrite + Unpin>(
 /// Reads the server's output to EOF, decoding it when `decode`: it must be
 /// a sequence of well-formed backend messages, with nothing after a FATAL
 /// error. Returns (messages, bytes).
-async fn read_output<R: AsyncRead + Unpin>(r: &mut R, decode: bool) -> (usize, usize) {
+async fn read_output<R: AsyncRead + Unpin>(
+    r: &mut R,
+    decode: bool,
+    answered: Option<&tokio::sync::Notify>,
+) -> (usize, usize) {
     let mut buf = BytesMut::with_capacity(4096);
     let mut decoder = BackendDecoder::new();
     let mut messages = 0;
@@ -712,6 +716,11 @@ async fn read_output<R: AsyncRead + Unpin>(r: &mut R, decode: bool) -> (usize, u
                 m.name()
             );
             messages += 1;
+            if let (BackendMessage::DataRow(row), Some(n)) = (&m, answered) {
+                if row.values.get(0).flatten() == Some(SENTINEL_VALUE) {
+                    n.notify_one();
+                }
+            }
             if let BackendMessage::ErrorResponse(e) = &m {
                 let severity = e.0.severity();
                 assert!(severity.is_some(), "ErrorResponse without severity");
@@ -723,6 +732,9 @@ async fn read_output<R: AsyncRead + Unpin>(r: &mut R, decode: bool) -> (usize, u
     }
     if decode {
         assert!(buf.is_empty(), "the server's output ends mid-message");
+    }
+    if let Some(n) = answered {
+        n.notify_one();
     }
     (messages, received)
 }
@@ -758,6 +770,22 @@ async fn server_session(opts: u8, input: &[u8]) -> SessionStats {
         stream = startup_bytes(minor, &[("user", user), ("database", "fuzz")]);
     }
     stream.extend_from_slice(input);
+    // After whole messages, in any state, Query gets an answer: in COPY a
+    // first Query ends the COPY (an error) and a second one is answered.
+    // Only an extended-query error skips messages, up to a Sync: the
+    // sentinel has one when the input used the extended protocol (and not
+    // otherwise, so that nothing else may make the server skip).
+    let frames = whole_frames(input);
+    let sentinel = drain && !raw && frames.is_some();
+    if sentinel {
+        let extended = frames.is_some_and(|tags| tags.iter().any(|t| b"PBDECHS".contains(t)));
+        for _ in 0..2 {
+            if extended {
+                stream.extend_from_slice(b"S\0\0\0\x04");
+            }
+            stream.extend_from_slice(b"Q\0\0\0\x12select 424242\0");
+        }
+    }
     let chunks = chunked(&stream, opts >> 2);
 
     let measure = CountingAlloc::installed();
@@ -770,12 +798,20 @@ async fn server_session(opts: u8, input: &[u8]) -> SessionStats {
     let session = async {
         let mut served = pin!(served);
         if drain {
+            let answered = tokio::sync::Notify::new();
             let client = async {
                 let writer = async {
                     write_chunks(&mut wr, &chunks, None).await;
+                    if sentinel {
+                        // The server must answer (or close): a session
+                        // waiting for input the client will never send
+                        // is wedged.
+                        answered.notified().await;
+                    }
                     let _ = wr.shutdown().await;
                 };
-                let ((), out) = tokio::join!(writer, read_output(&mut rd, !raw));
+                let reader = read_output(&mut rd, !raw, sentinel.then_some(&answered));
+                let ((), out) = tokio::join!(writer, reader);
                 out
             };
             let (_, (messages, received)) = tokio::join!(served.as_mut(), client);
@@ -813,7 +849,9 @@ async fn server_session(opts: u8, input: &[u8]) -> SessionStats {
         .await
         .is_err()
     {
-        panic!("the session did not end within {SESSION_DEADLINE:?} of its input's end");
+        panic!(
+            "the session did not end within {SESSION_DEADLINE:?} of its input's end (or did not answer a Query after it: wedged)"
+        );
     }
     stats.peak_heap = stats.peak_heap.max(CountingAlloc::peak() - start);
     if measure {
@@ -870,6 +908,27 @@ async fn check_server_still_serves(server: &Server<FuzzEngine>) {
         "the follow-up session got {:?}",
         String::from_utf8_lossy(&tags)
     );
+}
+
+/// The value the liveness check's `select` returns.
+const SENTINEL_VALUE: &[u8] = b"424242";
+
+/// The type bytes of `input`'s frames if it is a sequence of whole typed
+/// frames.
+fn whole_frames(mut input: &[u8]) -> Option<Vec<u8>> {
+    let mut tags = Vec::new();
+    while !input.is_empty() {
+        let &[tag, a, b, c, d] = input.get(..5)? else {
+            return None;
+        };
+        let len = u32::from_be_bytes([a, b, c, d]) as usize;
+        if len < 4 || len + 1 > input.len() {
+            return None;
+        }
+        tags.push(tag);
+        input = &input[len + 1..];
+    }
+    Some(tags)
 }
 
 /// A startup packet (no dependency on the test helpers, so the fuzz crate
