@@ -242,6 +242,25 @@ where
                         _ => "",
                     };
                     let info = ErrorInfo::from(e);
+                    match message {
+                        // Ignored outside COPY whatever it holds, as a
+                        // well-formed one is.
+                        "CopyFail" => continue,
+                        // Refused whatever they hold, as well-formed ones
+                        // are: no Sync will follow to end a skip.
+                        "PasswordMessage"
+                        | "SASLInitialResponse"
+                        | "SASLResponse"
+                        | "GSSResponse" => {
+                            let e = ErrorInfo::fatal(
+                                SqlState::PROTOCOL_VIOLATION,
+                                format!("unexpected {message} message"),
+                            );
+                            send_fatal(&mut self.transport, &e).await;
+                            return Err(Stop::Close(Some(PgWireError::Fatal(e))));
+                        }
+                        _ => {}
+                    }
                     if self.skip_to_sync {
                         continue;
                     }
@@ -657,8 +676,22 @@ where
                     Err(e) => {
                         let info = ErrorInfo::from(e.clone());
                         if e.is_recoverable() {
-                            failed.get_or_insert(info);
-                            continue;
+                            // Only CopyFail and messages that have no place
+                            // in COPY carry strings: either way the COPY
+                            // ends here (going on would wait for a CopyDone
+                            // the client will not send).
+                            let handler = handler!(self);
+                            let _ = Self::drive(
+                                &mut self.transport,
+                                &self.shared,
+                                CopyHandler::copy_fail(
+                                    handler,
+                                    &mut self.session,
+                                    "invalid message",
+                                ),
+                            )
+                            .await?;
+                            return Ok(Err(failed.unwrap_or(info)));
                         }
                         send_fatal(&mut self.transport, &info).await;
                         return Err(Stop::Close(Some(PgWireError::Decode(e))));
