@@ -17,6 +17,8 @@ const SIGN_NEG: u16 = 0x4000;
 const SIGN_NAN: u16 = 0xC000;
 const SIGN_PINF: u16 = 0xD000;
 const SIGN_NINF: u16 = 0xF000;
+/// What PostgreSQL sends as the dscale of +-Infinity.
+const INFINITY_DSCALE: u16 = 32;
 /// The largest display scale the binary form can carry.
 const DSCALE_MAX: i64 = 0x3FFF;
 /// The weight of a base-10000 digit is an i16.
@@ -168,12 +170,14 @@ pub(super) fn text_to_numeric(text: &str, out: &mut BytesMut) -> Result<(), Erro
         put_header(out, 0, 0, SIGN_NAN, 0);
         return Ok(());
     }
+    // numeric_send writes 32 in the dscale field of an infinity (the bits
+    // of its short header), so the same bytes are produced here.
     if special("infinity") || special("+infinity") || special("inf") || special("+inf") {
-        put_header(out, 0, 0, SIGN_PINF, 0);
+        put_header(out, 0, 0, SIGN_PINF, INFINITY_DSCALE);
         return Ok(());
     }
     if special("-infinity") || special("-inf") {
-        put_header(out, 0, 0, SIGN_NINF, 0);
+        put_header(out, 0, 0, SIGN_NINF, INFINITY_DSCALE);
         return Ok(());
     }
     let b = t.as_bytes();
@@ -336,7 +340,7 @@ mod tests {
             bin(4, 2, SIGN_POS, 4, &[1, 0, 0, 1])
         );
         assert_eq!(to_bin("NaN"), bin(0, 0, SIGN_NAN, 0, &[]));
-        assert_eq!(to_bin("-inf"), bin(0, 0, SIGN_NINF, 0, &[]));
+        assert_eq!(to_bin("-inf"), bin(0, 0, SIGN_NINF, 32, &[]));
     }
 
     #[test]

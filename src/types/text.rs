@@ -523,39 +523,60 @@ fn parse_hex_digit(c: u8) -> Option<u8> {
     }
 }
 
-/// Parses bytea input, hex (`\x0102`) or escape (`a\\b\001`) format.
+/// Parses bytea input, hex (`\\x0102`) or escape (`a\\\\b\\001`) format.
 pub fn parse_bytea(text: &str) -> Option<Vec<u8>> {
+    let mut out = BytesMut::new();
+    put_bytea(text, &mut out).ok()?;
+    Some(out.to_vec())
+}
+
+/// `byteain`, appending the bytes to `out`.
+fn put_bytea(text: &str, out: &mut BytesMut) -> Result<(), ErrorInfo> {
     let b = text.as_bytes();
     if let Some(hex) = b.strip_prefix(b"\\x") {
-        let mut out = Vec::with_capacity(hex.len() / 2);
-        let mut it = hex.iter().copied().filter(|c| !c.is_ascii_whitespace());
+        let hex_err = |msg: String| ErrorInfo::new(SqlState::INVALID_PARAMETER_VALUE, msg);
+        out.reserve(hex.len() / 2);
+        let mut it = hex.iter().copied();
+        // White space may separate bytes, not the two digits of one.
         while let Some(h) = it.next() {
-            let l = it.next()?;
-            out.push(parse_hex_digit(h)? << 4 | parse_hex_digit(l)?);
+            if matches!(h, b' ' | b'\n' | b'\t' | b'\r') {
+                continue;
+            }
+            let digit = |c: u8| {
+                parse_hex_digit(c).ok_or_else(|| {
+                    let shown = String::from_utf8_lossy(&[c]).into_owned();
+                    hex_err(format!("invalid hexadecimal digit: \"{shown}\""))
+                })
+            };
+            let hi = digit(h)?;
+            let lo = it.next().ok_or_else(|| {
+                hex_err("invalid hexadecimal data: odd number of digits".to_owned())
+            })?;
+            out.put_u8(hi << 4 | digit(lo)?);
         }
-        return Some(out);
+        return Ok(());
     }
-    let mut out = Vec::with_capacity(b.len());
+    out.reserve(b.len());
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c != b'\\' {
-            out.push(c);
+            out.put_u8(c);
             i += 1;
             continue;
         }
         match b.get(i + 1..i + 4) {
             Some([o1 @ b'0'..=b'3', o2 @ b'0'..=b'7', o3 @ b'0'..=b'7']) => {
-                out.push((o1 - b'0') << 6 | (o2 - b'0') << 3 | (o3 - b'0'));
+                out.put_u8((o1 - b'0') << 6 | (o2 - b'0') << 3 | (o3 - b'0'));
                 i += 4;
             }
             _ if b.get(i + 1) == Some(&b'\\') => {
-                out.push(b'\\');
+                out.put_u8(b'\\');
                 i += 2;
             }
-            _ => return None,
+            _ => return Err(invalid_input(&Type::BYTEA, text)),
         }
     }
-    Some(out)
+    Ok(())
 }
 
 fn parse_uuid(text: &str) -> Option<[u8; 16]> {
@@ -618,7 +639,7 @@ pub fn text_to_binary(ty: &Type, text: &str, out: &mut BytesMut) -> Result<(), E
         Type::INTERVAL => interval::text_to_interval(text, out)?,
         Type::INET => network::text_to_inet(text, false, out)?,
         Type::CIDR => network::text_to_inet(text, true, out)?,
-        Type::BYTEA => out.put_slice(&parse_bytea(text).ok_or_else(|| invalid_input(ty, text))?),
+        Type::BYTEA => put_bytea(text, out)?,
         Type::UUID => out.put_slice(&parse_uuid(text).ok_or_else(|| invalid_input(ty, text))?),
         Type::JSONB => {
             out.put_u8(1);
