@@ -914,6 +914,168 @@ fn random_values(rng: &mut Rng) -> Vec<(&'static str, Type, Vec<u8>)> {
     v
 }
 
+/// Random literals built from the pieces real inputs are made of, for a
+/// differential check of the parsers: PostgreSQL and we must agree on
+/// accepting (same binary) or refusing (same SQLSTATE).
+fn random_literals(rng: &mut Rng) -> Vec<(&'static str, Type, String)> {
+    fn pick<'a>(rng: &mut Rng, xs: &[&'a str]) -> &'a str {
+        xs[rng.below(xs.len() as u64) as usize]
+    }
+    fn digits(rng: &mut Rng, max: u64) -> String {
+        (0..rng.below(max + 1))
+            .map(|_| char::from(b'0' + rng.below(10) as u8))
+            .collect()
+    }
+    fn num(rng: &mut Rng, lo: i64, hi: i64, width: usize) -> String {
+        format!("{:0width$}", rng.range(lo, hi))
+    }
+    let rounds = std::env::var("PGWIRE_TYPES_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(200);
+    let mut v = Vec::new();
+    for _ in 0..rounds {
+        // numeric
+        let mut n = String::new();
+        n.push_str(pick(rng, &["", "", " ", "\t"]));
+        n.push_str(pick(rng, &["", "", "-", "+"]));
+        n.push_str(&digits(rng, 22));
+        if rng.below(2) == 0 {
+            n.push('.');
+            n.push_str(&digits(rng, 22));
+        }
+        if rng.below(3) == 0 {
+            n.push_str(pick(rng, &["e", "E"]));
+            n.push_str(pick(rng, &["", "-", "+"]));
+            n.push_str(&digits(rng, 3));
+        }
+        n.push_str(pick(rng, &["", "", " "]));
+        v.push(("numeric", Type::NUMERIC, n));
+
+        // interval
+        let mut iv = String::new();
+        if rng.below(8) == 0 {
+            iv.push_str("@ ");
+        }
+        if rng.below(6) == 0 {
+            iv.push('P');
+            for d in ["Y", "M", "W", "D"] {
+                if rng.below(3) == 0 {
+                    iv.push_str(&format!("{}{d}", rng.range(-20, 200)));
+                }
+            }
+            if rng.below(2) == 0 {
+                iv.push('T');
+                for d in ["H", "M", "S"] {
+                    if rng.below(2) == 0 {
+                        iv.push_str(&rng.range(-20, 200).to_string());
+                        if rng.below(3) == 0 {
+                            iv.push_str(&format!(".{}", digits(rng, 4)));
+                        }
+                        iv.push_str(d);
+                    }
+                }
+            }
+        } else {
+            let units = [
+                "year", "years", "mon", "mons", "month", "day", "days", "hour", "hours", "min",
+                "minutes", "sec", "seconds", "ms", "us", "week", "weeks", "decade", "y", "d", "h",
+                "m", "s",
+            ];
+            let mut used = Vec::new();
+            for _ in 0..rng.range(1, 3) {
+                let u = pick(rng, &units);
+                if used.contains(&u) {
+                    continue;
+                }
+                used.push(u);
+                let mut number = rng.range(-50, 500).to_string();
+                if rng.below(4) == 0 {
+                    number.push('.');
+                    number.push_str(&digits(rng, 3));
+                    if number.ends_with('.') {
+                        number.push('5');
+                    }
+                }
+                iv.push_str(&format!("{number} {u} "));
+            }
+            if rng.below(2) == 0 {
+                iv.push_str(&format!(
+                    "{}{}:{}",
+                    pick(rng, &["", "-", "+"]),
+                    rng.range(0, 100),
+                    num(rng, 0, 59, 2)
+                ));
+                if rng.below(2) == 0 {
+                    iv.push_str(&format!(":{}", num(rng, 0, 59, 2)));
+                    if rng.below(2) == 0 {
+                        iv.push_str(&format!(".{}", digits(rng, 8)));
+                    }
+                }
+            }
+            if rng.below(6) == 0 {
+                iv.push_str(" ago");
+            }
+        }
+        v.push(("interval", Type::INTERVAL, iv.trim().to_owned()));
+
+        // date / timestamp / timestamptz / time / timetz
+        let months = [
+            "Jan", "feb", "MARCH", "Apr", "may", "June", "jul", "Aug", "Sep", "Sept", "oct",
+            "November", "dec",
+        ];
+        let y = rng.range(1, 2100);
+        let (m, d) = (rng.range(1, 12), rng.range(1, 31));
+        let date = match rng.below(6) {
+            0 => format!("{y:04}-{m:02}-{d:02}"),
+            1 => format!("{m}/{d}/{y}"),
+            2 => format!("{} {d} {y}", months[(m - 1) as usize % 13]),
+            3 => format!("{d} {} {y}", pick(rng, &months)),
+            4 => format!("{y:04}{m:02}{d:02}"),
+            _ => format!("{y}-{}-{d:02}", pick(rng, &months)),
+        };
+        let era = pick(rng, &["", "", "", " BC", " AD"]);
+        let mut time = format!("{}:{}", rng.range(0, 24), num(rng, 0, 60, 2));
+        if rng.below(2) == 0 {
+            time.push_str(&format!(":{}", num(rng, 0, 60, 2)));
+            if rng.below(2) == 0 {
+                time.push_str(&format!(".{}", digits(rng, 8)));
+            }
+        }
+        let ampm = pick(rng, &["", "", "", " am", " pm"]);
+        let zone = match rng.below(5) {
+            0 => String::new(),
+            1 => format!("{}{:02}", pick(rng, &["+", "-"]), rng.range(0, 16)),
+            2 => format!(
+                "{}{:02}:{}",
+                pick(rng, &["+", "-"]),
+                rng.range(0, 15),
+                num(rng, 0, 59, 2)
+            ),
+            3 => format!(
+                " {}",
+                pick(rng, &["UTC", "Z", "EST", "pdt", "CET", "gmt", "jst"])
+            ),
+            _ => format!(" {}", pick(rng, &["+05", "-0800", "+0530"])),
+        };
+        let sep = pick(rng, &[" ", " ", "T"]);
+        v.push(("date", Type::DATE, format!("{date}{era}")));
+        v.push((
+            "timestamp",
+            Type::TIMESTAMP,
+            format!("{date}{sep}{time}{ampm}{era}"),
+        ));
+        v.push((
+            "timestamptz",
+            Type::TIMESTAMPTZ,
+            format!("{date}{sep}{time}{ampm}{zone}{era}"),
+        ));
+        v.push(("time", Type::TIME, format!("{time}{ampm}")));
+        v.push(("timetz", Type::TIMETZ, format!("{time}{ampm}{zone}")));
+    }
+    v
+}
+
 #[tokio::test]
 async fn conversions_match_postgres_15() {
     let pg = match Postgres::start() {
@@ -971,7 +1133,12 @@ async fn conversions_match_postgres_15() {
         }
     }
 
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    // PGWIRE_TYPES_SEED and PGWIRE_TYPES_ROUNDS widen the random part.
+    let seed = std::env::var("PGWIRE_TYPES_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng(seed);
     let mut statements = std::collections::HashMap::new();
     for (cast, ty, bin) in random_values(&mut rng) {
         if !statements.contains_key(cast) {
@@ -1001,6 +1168,32 @@ async fn conversions_match_postgres_15() {
             )),
         }
         compare(&mut bad, &ty, "random", None, &text, &pg_bin);
+        checked += 1;
+    }
+
+    for (cast, ty, lit) in random_literals(&mut rng) {
+        let sql = format!("SELECT {}::{cast}", quote(&lit));
+        let ours = ours_to_binary(&ty, &lit);
+        match client.query_one(&sql, &[]).await {
+            Ok(row) => {
+                let pg_bin = row.get::<_, Raw>(0).0;
+                if ours.as_ref() != Ok(&pg_bin) {
+                    bad.push(format!(
+                        "{cast} random literal {lit:?}: text_to_binary = {ours:?}, PostgreSQL sends {pg_bin:?}"
+                    ));
+                }
+            }
+            Err(e) => {
+                let pg_code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
+                match ours {
+                    Err(ref m) if m.starts_with(&pg_code) => {}
+                    other => bad.push(format!(
+                        "{cast} random literal {lit:?}: we give {other:?}, PostgreSQL refuses with {pg_code} {}",
+                        e.as_db_error().map(|d| d.message()).unwrap_or("")
+                    )),
+                }
+            }
+        }
         checked += 1;
     }
 

@@ -116,6 +116,9 @@ pub(super) enum Token<'a> {
     Zone(&'a str),
     /// A sign then letters: `-infinity`.
     Special(&'a str),
+    /// A POSIX zone: letters, then an offset *west* of UTC (`UTC+3` is
+    /// three hours behind UTC).
+    PosixZone(&'a str, &'a str),
 }
 
 /// The fields of an input, at most [`MAX_FIELDS`] (no allocation).
@@ -187,9 +190,21 @@ pub(super) fn tokenize(text: &str) -> Result<Tokens<'_>, DtError> {
             toks.push(Token::Number(sub(start, i)?))?;
         } else if c.is_ascii_alphabetic() {
             i = scan(b, i, |c| c.is_ascii_alphabetic());
+            // `am+03` is a word and an offset, `am-03` and `foo+03` POSIX
+            // zones: PostgreSQL looks a word up before a `+` only.
+            let keyword_plus = b.get(i) == Some(&b'+') && is_core_keyword(sub(start, i)?);
+            if let Some(end) = posix_zone_end(b, i).filter(|_| !keyword_plus) {
+                let (name, offset) = (sub(start, i)?, sub(i, end)?);
+                i = end;
+                toks.push(Token::PosixZone(name, offset))?;
+                continue;
+            }
             match (b.get(i), b.get(i + 1)) {
-                (Some(&d @ (b'-' | b'/' | b'.')), Some(n)) if n.is_ascii_digit() => {
-                    i = scan_date_segments(b, i, d);
+                (Some(b'-' | b'/' | b'.'), Some(n)) if n.is_ascii_digit() => {
+                    i = scan(b, i, |c| {
+                        c.is_ascii_alphanumeric()
+                            || matches!(c, b'+' | b'-' | b'/' | b'_' | b'.' | b':')
+                    });
                     toks.push(Token::Date(sub(start, i)?))?;
                 }
                 (Some(b'/' | b'_'), Some(n)) if n.is_ascii_alphanumeric() => {
@@ -223,19 +238,37 @@ pub(super) fn tokenize(text: &str) -> Result<Tokens<'_>, DtError> {
     Ok(toks)
 }
 
-/// Scans `seg(delim seg)*` from the delimiter at `i`, each segment digits
-/// or letters (a month name).
+/// Scans the rest of a date that starts with digits, from the delimiter
+/// at `i`: `digits(delim digits)*`, except that once a segment starts with
+/// a letter (`2024-Jan-31`) letters and digits run together up to the
+/// next non-alphanumeric character, as in PostgreSQL (so
+/// `2024-Jan-31T13:45` is one field, and refused).
 fn scan_date_segments(b: &[u8], mut i: usize, delim: u8) -> usize {
     while b.get(i) == Some(&delim) {
         let s = i + 1;
-        let e = match b.get(s) {
+        i = match b.get(s) {
             Some(c) if c.is_ascii_digit() => scan(b, s, |c| c.is_ascii_digit()),
-            Some(c) if c.is_ascii_alphabetic() => scan(b, s, |c| c.is_ascii_alphabetic()),
+            Some(c) if c.is_ascii_alphabetic() => {
+                return scan(b, s, |c| c.is_ascii_alphanumeric() || c == delim);
+            }
             _ => break,
         };
-        i = e;
     }
     i
+}
+
+/// A POSIX-style zone right after letters at `i`: a sign, digits and
+/// colons, then no more letters or date punctuation (`UTC+3`, `foo-06`).
+/// Returns its end.
+fn posix_zone_end(b: &[u8], i: usize) -> Option<usize> {
+    if !matches!(b.get(i), Some(b'+' | b'-')) || !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let end = scan(b, i + 1, |c| c.is_ascii_digit() || c == b':');
+    match b.get(end) {
+        Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'/' | b'.' | b'+') => None,
+        _ => Some(end),
+    }
 }
 
 /// Parses an unsigned decimal integer of at most 18 digits.
@@ -293,6 +326,11 @@ pub(super) fn parse_time_field(s: &str) -> Result<(i64, i64, i64, i64), DtError>
 /// A zone offset field (`+02`, `-0530`, `+05:30`, `+053000`) in seconds
 /// east of UTC.
 fn parse_offset(s: &str) -> Result<i64, DtError> {
+    parse_offset_max(s, MAX_TZ_HOUR)
+}
+
+/// A zone offset with hours up to `max_hour`.
+fn parse_offset_max(s: &str, max_hour: i64) -> Result<i64, DtError> {
     let (neg, body) = match s.as_bytes().first() {
         Some(b'-') => (true, s.get(1..).unwrap_or("")),
         Some(b'+') => (false, s.get(1..).unwrap_or("")),
@@ -319,7 +357,7 @@ fn parse_offset(s: &str) -> Result<i64, DtError> {
             _ => return Err(DtError::Syntax),
         }
     };
-    if h > MAX_TZ_HOUR {
+    if h > max_hour {
         return Err(DtError::TzRange);
     }
     if m > 59 || sec > 59 {
@@ -393,6 +431,36 @@ fn zone_name(z: &str) -> Option<i64> {
         .then_some(0)
 }
 
+/// Words of PostgreSQL's own date/time vocabulary (not zone names).
+fn is_core_keyword(w: &str) -> bool {
+    month_of(w).is_some()
+        || is_weekday(w)
+        || [
+            "am",
+            "pm",
+            "ad",
+            "bc",
+            "at",
+            "on",
+            "t",
+            "j",
+            "y",
+            "m",
+            "d",
+            "h",
+            "s",
+            "epoch",
+            "infinity",
+            "now",
+            "today",
+            "tomorrow",
+            "yesterday",
+            "allballs",
+        ]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(w))
+}
+
 fn month_of(w: &str) -> Option<i64> {
     const MONTHS: [&str; 12] = [
         "january",
@@ -454,9 +522,7 @@ enum Special {
 }
 
 #[derive(Default)]
-struct Fields<'a> {
-    pending: [&'a str; 3],
-    pending_len: usize,
+struct Fields {
     year: Option<i64>,
     year_two_digits: bool,
     month: Option<i64>,
@@ -471,7 +537,7 @@ struct Fields<'a> {
     special: Option<Special>,
 }
 
-impl<'a> Fields<'a> {
+impl Fields {
     fn date_complete(&self) -> bool {
         self.julian.is_some() || (self.year.is_some() && self.month.is_some() && self.day.is_some())
     }
@@ -506,59 +572,44 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
-    /// A lone number. Compact `YYYYMMDD`/`YYMMDD` dates are decoded at
-    /// once; other numbers wait until every field is seen, because their
-    /// meaning depends on a month name that may come later (`31 Jan 2024`).
-    fn number(&mut self, digits: &'a str) -> Result<(), DtError> {
+    /// A number, decoded at once from the date parts already known (so
+    /// the order matters, as in PostgreSQL): with nothing yet, a year if it
+    /// has three digits or more, else the month (`MDY`); after a year, the
+    /// month; after a month, the day (or the year, if it has three digits
+    /// or more and the month was a name); after month and day, the year.
+    /// Compact `YYYYMMDD`/`YYMMDD` give the whole date.
+    fn number(&mut self, digits: &str) -> Result<(), DtError> {
         if self.expect_julian {
             self.expect_julian = false;
             self.julian = Some(parse_u(digits)?);
             return Ok(());
         }
-        if digits.contains('.') {
-            return Err(DtError::Syntax);
-        }
-        let no_date = self.year.is_none() && self.month.is_none() && self.day.is_none();
-        if no_date && self.pending_len == 0 && (digits.len() == 8 || digits.len() == 6) {
-            let (y, rest) = digits.split_at(digits.len() - 4);
-            self.set_year(y)?;
-            let (m, d) = rest.split_at(2);
-            self.set_month(parse_u(m)?, false)?;
-            return self.set_day(parse_u(d)?);
-        }
-        let slot = self
-            .pending
-            .get_mut(self.pending_len)
-            .ok_or(DtError::Syntax)?;
-        *slot = digits;
-        self.pending_len += 1;
-        Ok(())
-    }
-
-    /// Gives the waiting numbers their meaning: three digits or more, or
-    /// above 31 next to a month name, is a year; otherwise the next
-    /// missing part in `MDY` order.
-    fn resolve_numbers(&mut self) -> Result<(), DtError> {
-        let pending = self.pending;
-        for digits in pending.iter().take(self.pending_len) {
-            let v = parse_u(digits)?;
-            if digits.len() >= 3 || (self.month_named && v > 31) {
-                self.set_year(digits)?;
-            } else if self.month.is_none() {
-                self.set_month(v, false)?;
-            } else if self.day.is_none() {
-                self.set_day(v)?;
-            } else {
-                self.set_year(digits)?;
+        let v = parse_u(digits)?;
+        let len = digits.len();
+        match (
+            self.year.is_some(),
+            self.month.is_some(),
+            self.day.is_some(),
+        ) {
+            (false, false, false) if len == 8 || len == 6 => {
+                let (y, rest) = digits.split_at(len - 4);
+                self.set_year(y)?;
+                let (m, d) = rest.split_at(2);
+                self.set_month(parse_u(m)?, false)?;
+                self.set_day(parse_u(d)?)
             }
+            (false, false, false) if len >= 3 => self.set_year(digits),
+            (false, false, false) | (true, false, false) => self.set_month(v, false),
+            (false, true, false) if self.month_named && len >= 3 => self.set_year(digits),
+            (false, true, false) | (true, true, false) => self.set_day(v),
+            (false, true, true) => self.set_year(digits),
+            _ => Err(DtError::Syntax),
         }
-        self.pending_len = 0;
-        Ok(())
     }
 
     /// A date field: `Y-M-D` when the first part has three digits or more,
     /// otherwise `M-D-Y`; a month name may stand anywhere.
-    fn date(&mut self, s: &'a str) -> Result<(), DtError> {
+    fn date(&mut self, s: &str) -> Result<(), DtError> {
         if self.year.is_some() || self.month.is_some() || self.day.is_some() {
             return Err(DtError::Syntax);
         }
@@ -632,6 +683,13 @@ impl<'a> Fields<'a> {
             return Ok(());
         }
         if let Some(m) = month_of(w) {
+            // A number taken for the month (`31 Jan`) was the day.
+            if let (Some(n), false, None) = (self.month, self.month_named, self.day) {
+                if (1..=31).contains(&n) {
+                    self.day = Some(n);
+                    self.month = None;
+                }
+            }
             return self.set_month(m, true);
         }
         if eq("am") || eq("pm") {
@@ -679,7 +737,19 @@ pub(super) fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, DtError> {
                 if f.time.is_some() {
                     return Err(DtError::Syntax);
                 }
-                f.time = Some(parse_time_field(s)?);
+                let (h, m, sec, fsec) = parse_time_field(s)?;
+                // Checked as soon as it is read: up to 24:00:00, and a
+                // leap second only where it stays within the day.
+                let total = h
+                    .checked_mul(USECS_PER_HOUR)
+                    .map(|t| t + m * USECS_PER_MINUTE + sec * USECS_PER_SEC + fsec);
+                // (A time-only input is checked against the day length at the
+                // end, so an error in a later field may come first.)
+                let overflows = total.is_none_or(|t| t > USECS_PER_DAY);
+                if m > 59 || sec > 60 || (overflows && !kind.is_time()) {
+                    return Err(DtError::FieldRange);
+                }
+                f.time = Some((h, m, sec, fsec));
             }
             Token::Signed(s) => {
                 let z = parse_offset(s)?;
@@ -693,6 +763,10 @@ pub(super) fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, DtError> {
                 let off =
                     zone_name(z).ok_or_else(|| DtError::UnknownZone(z.to_ascii_lowercase()))?;
                 f.set_zone(off)?;
+            }
+            Token::PosixZone(_, offset) => {
+                // POSIX offsets go up to a week.
+                f.set_zone(-parse_offset_max(offset, 167)?)?;
             }
             Token::Special(s) => {
                 let sp = if s.eq_ignore_ascii_case("-infinity") {
@@ -712,11 +786,10 @@ pub(super) fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, DtError> {
     if f.expect_julian {
         return Err(DtError::Syntax);
     }
-    f.resolve_numbers()?;
     finish(kind, f)
 }
 
-fn finish(kind: DateTimeKind, mut f: Fields<'_>) -> Result<Parsed, DtError> {
+fn finish(kind: DateTimeKind, mut f: Fields) -> Result<Parsed, DtError> {
     let now = || now_usecs();
     let mut day_offset = 0;
     match f.special {
@@ -768,16 +841,11 @@ fn finish(kind: DateTimeKind, mut f: Fields<'_>) -> Result<Parsed, DtError> {
                     h = 0;
                 }
             }
-            if h > 24 || m > 59 || s > 60 || fsec > USECS_PER_SEC {
-                return Err(DtError::FieldRange);
-            }
-            if (h == 24 && (m > 0 || s > 0 || fsec > 0)) || (s == 60 && fsec > 0) {
-                return Err(DtError::FieldRange);
-            }
-            usecs = h * USECS_PER_HOUR + m * USECS_PER_MINUTE + s * USECS_PER_SEC + fsec;
-            if kind.is_time() && usecs > USECS_PER_DAY {
-                return Err(DtError::FieldRange);
-            }
+            usecs = h
+                .checked_mul(USECS_PER_HOUR)
+                .map(|t| t + m * USECS_PER_MINUTE + s * USECS_PER_SEC + fsec)
+                .filter(|&t| t <= USECS_PER_DAY)
+                .ok_or(DtError::FieldRange)?;
         }
         None if f.pm.is_some() => return Err(DtError::Syntax),
         None if kind.is_time() => return Err(DtError::Syntax),
@@ -917,6 +985,10 @@ mod tests {
         assert_eq!(v("13:45Z").2, Some(0));
         assert_eq!(v("13:45 EST").2, Some(-18000));
         assert_eq!(v("allballs"), (0, 0, Some(0)));
+        assert_eq!(v("13:45 UTC+3").2, Some(-10800));
+        // `am-07` is a POSIX zone named AM, seven hours east.
+        assert_eq!(v("7:30 am-07"), (0, t(7, 30, 0, 0), Some(25200)));
+        assert_eq!(v("22:42 pm-06"), (0, t(22, 42, 0, 0), Some(21600)));
         for (s, e) in [
             ("24:00:01", DtError::FieldRange),
             ("25:00", DtError::FieldRange),

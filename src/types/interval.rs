@@ -292,8 +292,12 @@ impl Unit {
     }
 }
 
-/// A bit for the `H:M:S` field, apart from the units.
-const TIME_BIT: u32 = 1 << 20;
+/// The units an `H:M:S` field fills: none of them may be given again.
+const TIME_BITS: u32 = (1 << Unit::Hour as u32)
+    | (1 << Unit::Minute as u32)
+    | (1 << Unit::Second as u32)
+    | (1 << Unit::Millisecond as u32)
+    | (1 << Unit::Microsecond as u32);
 
 /// A signed decimal `[+-]digits[.digits]` as whole and fractional parts of
 /// the same sign.
@@ -398,11 +402,19 @@ fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
             }
             Token::Number(s) | Token::Signed(s) => {
                 let u = unit.take().unwrap_or(bare_unit);
-                if seen & u.bit() != 0 {
+                let (v, f) = parse_signed_number(s)?;
+                // Fractional seconds fill the millisecond and microsecond
+                // places too.
+                let bits = match u {
+                    Unit::Second if s.contains('.') => {
+                        u.bit() | Unit::Millisecond.bit() | Unit::Microsecond.bit()
+                    }
+                    _ => u.bit(),
+                };
+                if seen & bits != 0 {
                     return Err(DtError::Syntax);
                 }
-                seen |= u.bit();
-                let (v, f) = parse_signed_number(s)?;
+                seen |= bits;
                 acc.add(u, v, f)?;
             }
             Token::Date(s) => {
@@ -419,7 +431,9 @@ fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
                 acc.add_years(parse_u(y)?, 0.0, 1)?;
                 acc.add_months(m)?;
             }
-            Token::Zone(_) | Token::Special(_) => return Err(DtError::Syntax),
+            Token::Zone(_) | Token::Special(_) | Token::PosixZone(..) => {
+                return Err(DtError::Syntax);
+            }
         }
     }
     if unit.is_some() {
@@ -436,10 +450,10 @@ fn time_field(
     neg: bool,
     s: &str,
 ) -> Result<(), DtError> {
-    if unit.is_some() || *seen & TIME_BIT != 0 {
+    if unit.is_some() || *seen & TIME_BITS != 0 {
         return Err(DtError::Syntax);
     }
-    *seen |= TIME_BIT;
+    *seen |= TIME_BITS;
     let (h, m, sec, fsec) = parse_time_field(s)?;
     if m > 59 || sec > 59 {
         return Err(DtError::FieldRange);
@@ -460,9 +474,9 @@ fn parse_iso(s: &str) -> Result<(Acc, bool), DtError> {
     let mut acc = Acc::default();
     let b = s.as_bytes();
     // The alternative format has no designator but the `T`.
-    let alt = b
-        .iter()
-        .all(|c| !c.is_ascii_alphabetic() || c.eq_ignore_ascii_case(&b'T'));
+    let alt = b.iter().any(u8::is_ascii_digit)
+        && b.iter()
+            .all(|c| !c.is_ascii_alphabetic() || c.eq_ignore_ascii_case(&b'T'));
     if alt {
         let (date, time) = match s.find(['T', 't']) {
             Some(p) => (s.get(..p).unwrap_or(""), s.get(p + 1..)),
@@ -487,6 +501,7 @@ fn parse_iso(s: &str) -> Result<(Acc, bool), DtError> {
         }
         return Ok((acc, false));
     }
+    // `PT` alone is a zero interval; `P` alone is refused above.
     let mut in_time = false;
     let mut seen = 0u32;
     let mut i = 0;
