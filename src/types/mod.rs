@@ -7,8 +7,14 @@
 //! PostgreSQL's text output for its type, so any `ToSql` type works in both
 //! formats without a second trait to implement.
 
+mod array;
+mod datetime;
+mod datetime_parse;
 mod encoder;
 mod field;
+mod interval;
+mod network;
+mod numeric;
 pub mod text;
 
 pub use encoder::{DataRowEncoder, EncodeRow, RowBatch};

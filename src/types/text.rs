@@ -8,8 +8,9 @@
 //! be read with `FromSql`.
 
 use bytes::{BufMut, BytesMut};
-use postgres_types::Type;
+use postgres_types::{Kind, Type};
 
+use super::{array, datetime, interval, network, numeric};
 use crate::error::{ErrorInfo, SqlState};
 
 /// Whether the type's binary form is its text form (text, varchar, json...),
@@ -42,10 +43,27 @@ fn unsupported(ty: &Type, what: &str) -> ErrorInfo {
 }
 
 fn bad_binary(ty: &Type) -> ErrorInfo {
+    bad_binary_msg(ty.name())
+}
+
+/// A binary value of the wrong length or layout for its type.
+pub(super) fn bad_binary_msg(type_name: &str) -> ErrorInfo {
     ErrorInfo::new(
         SqlState::INVALID_BINARY_REPRESENTATION,
-        format!("invalid binary value for type {}", ty.name()),
+        format!("invalid binary value for type {type_name}"),
     )
+}
+
+/// White space as PostgreSQL's input functions skip it (C `isspace`:
+/// space, `\t`, `\n`, `\v`, `\f`, `\r`).
+#[inline]
+pub(super) fn is_pg_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Trims [`is_pg_space`] white space from both ends.
+pub(super) fn trim_pg_space(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii() && is_pg_space(c as u8))
 }
 
 /// Appends the text form of the binary value `bin` of type `ty` to `out`.
@@ -68,8 +86,28 @@ pub fn binary_to_text(ty: &Type, bin: &[u8], out: &mut BytesMut) -> Result<(), E
         }
         Type::FLOAT4 => write_float4(out, f32::from_be_bytes(fixed(ty, bin)?)),
         Type::FLOAT8 => write_float8(out, f64::from_be_bytes(fixed(ty, bin)?)),
-        Type::CHAR => out.put_slice(bin),
+        Type::CHAR => match bin {
+            [] | [0] => {}
+            // charout escapes bytes with the high bit set as `\ooo`.
+            [c] if *c >= 0x80 => {
+                out.put_u8(b'\\');
+                out.put_u8(b'0' + (c >> 6));
+                out.put_u8(b'0' + ((c >> 3) & 7));
+                out.put_u8(b'0' + (c & 7));
+            }
+            [c] => out.put_u8(*c),
+            _ => return Err(bad_binary(ty)),
+        },
         Type::BYTEA => write_bytea_hex(out, bin),
+        Type::NUMERIC => numeric::numeric_to_text(bin, out)?,
+        Type::DATE => datetime::date_to_text(bin, out)?,
+        Type::TIME => datetime::time_to_text(bin, out)?,
+        Type::TIMETZ => datetime::timetz_to_text(bin, out)?,
+        Type::TIMESTAMP => datetime::timestamp_to_text(bin, false, out)?,
+        Type::TIMESTAMPTZ => datetime::timestamp_to_text(bin, true, out)?,
+        Type::INTERVAL => interval::interval_to_text(bin, out)?,
+        Type::INET => network::inet_to_text(bin, false, out)?,
+        Type::CIDR => network::inet_to_text(bin, true, out)?,
         Type::UUID => {
             let b: [u8; 16] = fixed(ty, bin)?;
             for (i, byte) in b.iter().enumerate() {
@@ -83,8 +121,13 @@ pub fn binary_to_text(ty: &Type, bin: &[u8], out: &mut BytesMut) -> Result<(), E
             Some((1, json)) => out.put_slice(json),
             _ => return Err(bad_binary(ty)),
         },
-        _ if extension_binary_is_text(ty) => out.put_slice(bin),
-        _ => return Err(unsupported(ty, "text output")),
+        _ => match ty.kind() {
+            Kind::Array(elem) if !matches!(elem.kind(), Kind::Array(_)) => {
+                array::array_to_text(elem, bin, out)?
+            }
+            _ if extension_binary_is_text(ty) => out.put_slice(bin),
+            _ => return Err(unsupported(ty, "text output")),
+        },
     }
     Ok(())
 }
@@ -118,7 +161,7 @@ pub fn write_int(out: &mut BytesMut, v: i64) {
 }
 
 /// Two decimal digits for every value below 100.
-const DIGIT_PAIRS: &[u8; 200] = b"\
+pub(super) const DIGIT_PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
 2021222324252627282930313233343536373839\
 4041424344454647484950515253545556575859\
@@ -128,7 +171,7 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 /// Writes the decimal digits of `u` at the end of `tmp` (two at a time);
 /// returns where they start.
 #[inline]
-fn format_u64(mut u: u64, tmp: &mut [u8; 20]) -> usize {
+pub(super) fn format_u64(mut u: u64, tmp: &mut [u8; 20]) -> usize {
     let mut i = tmp.len();
     while u >= 100 {
         let pair = (u % 100) as usize * 2;
@@ -406,13 +449,13 @@ pub fn pg_type_display_name(ty: &Type) -> &str {
 }
 
 fn parse_int(ty: &Type, text: &str, min: i64, max: i64) -> Result<i64, ErrorInfo> {
-    let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let t = trim_pg_space(text);
     let (neg, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    let digits = digits.replace('_', "");
+    // PostgreSQL 15 takes plain decimal digits only (no `_`, no `0x`).
     if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
         return Err(invalid_input(ty, text));
     }
@@ -480,39 +523,60 @@ fn parse_hex_digit(c: u8) -> Option<u8> {
     }
 }
 
-/// Parses bytea input, hex (`\x0102`) or escape (`a\\b\001`) format.
+/// Parses bytea input, hex (`\\x0102`) or escape (`a\\\\b\\001`) format.
 pub fn parse_bytea(text: &str) -> Option<Vec<u8>> {
+    let mut out = BytesMut::new();
+    put_bytea(text, &mut out).ok()?;
+    Some(out.to_vec())
+}
+
+/// `byteain`, appending the bytes to `out`.
+fn put_bytea(text: &str, out: &mut BytesMut) -> Result<(), ErrorInfo> {
     let b = text.as_bytes();
     if let Some(hex) = b.strip_prefix(b"\\x") {
-        let mut out = Vec::with_capacity(hex.len() / 2);
-        let mut it = hex.iter().copied().filter(|c| !c.is_ascii_whitespace());
+        let hex_err = |msg: String| ErrorInfo::new(SqlState::INVALID_PARAMETER_VALUE, msg);
+        out.reserve(hex.len() / 2);
+        let mut it = hex.iter().copied();
+        // White space may separate bytes, not the two digits of one.
         while let Some(h) = it.next() {
-            let l = it.next()?;
-            out.push(parse_hex_digit(h)? << 4 | parse_hex_digit(l)?);
+            if matches!(h, b' ' | b'\n' | b'\t' | b'\r') {
+                continue;
+            }
+            let digit = |c: u8| {
+                parse_hex_digit(c).ok_or_else(|| {
+                    let shown = String::from_utf8_lossy(&[c]).into_owned();
+                    hex_err(format!("invalid hexadecimal digit: \"{shown}\""))
+                })
+            };
+            let hi = digit(h)?;
+            let lo = it.next().ok_or_else(|| {
+                hex_err("invalid hexadecimal data: odd number of digits".to_owned())
+            })?;
+            out.put_u8(hi << 4 | digit(lo)?);
         }
-        return Some(out);
+        return Ok(());
     }
-    let mut out = Vec::with_capacity(b.len());
+    out.reserve(b.len());
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c != b'\\' {
-            out.push(c);
+            out.put_u8(c);
             i += 1;
             continue;
         }
         match b.get(i + 1..i + 4) {
             Some([o1 @ b'0'..=b'3', o2 @ b'0'..=b'7', o3 @ b'0'..=b'7']) => {
-                out.push((o1 - b'0') << 6 | (o2 - b'0') << 3 | (o3 - b'0'));
+                out.put_u8((o1 - b'0') << 6 | (o2 - b'0') << 3 | (o3 - b'0'));
                 i += 4;
             }
             _ if b.get(i + 1) == Some(&b'\\') => {
-                out.push(b'\\');
+                out.put_u8(b'\\');
                 i += 2;
             }
-            _ => return None,
+            _ => return Err(invalid_input(&Type::BYTEA, text)),
         }
     }
-    Some(out)
+    Ok(())
 }
 
 fn parse_uuid(text: &str) -> Option<[u8; 16]> {
@@ -534,6 +598,16 @@ fn parse_uuid(text: &str) -> Option<[u8; 16]> {
 
 /// Appends the binary form of the text value `text` of type `ty` to `out`.
 pub fn text_to_binary(ty: &Type, text: &str, out: &mut BytesMut) -> Result<(), ErrorInfo> {
+    if *ty == Type::NAME {
+        // Names are cut to NAMEDATALEN - 1 = 63 bytes, on a character
+        // boundary.
+        let mut end = text.len().min(63);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.put_slice(&text.as_bytes()[..end]);
+        return Ok(());
+    }
     if binary_is_text(ty) {
         out.put_slice(text.as_bytes());
         return Ok(());
@@ -555,17 +629,43 @@ pub fn text_to_binary(ty: &Type, text: &str, out: &mut BytesMut) -> Result<(), E
             out.put_f32(f)
         }
         Type::FLOAT8 => out.put_f64(parse_float(ty, text)?),
-        Type::CHAR => out.put_slice(text.as_bytes().get(..1).unwrap_or(b"")),
-        Type::BYTEA => out.put_slice(&parse_bytea(text).ok_or_else(|| invalid_input(ty, text))?),
+        Type::CHAR => out.put_slice(&parse_char(text)),
+        Type::NUMERIC => numeric::text_to_numeric(text, out)?,
+        Type::DATE => datetime::text_to_date(text, out)?,
+        Type::TIME => datetime::text_to_time(text, false, out)?,
+        Type::TIMETZ => datetime::text_to_time(text, true, out)?,
+        Type::TIMESTAMP => datetime::text_to_timestamp(text, false, out)?,
+        Type::TIMESTAMPTZ => datetime::text_to_timestamp(text, true, out)?,
+        Type::INTERVAL => interval::text_to_interval(text, out)?,
+        Type::INET => network::text_to_inet(text, false, out)?,
+        Type::CIDR => network::text_to_inet(text, true, out)?,
+        Type::BYTEA => put_bytea(text, out)?,
         Type::UUID => out.put_slice(&parse_uuid(text).ok_or_else(|| invalid_input(ty, text))?),
         Type::JSONB => {
             out.put_u8(1);
             out.put_slice(text.as_bytes());
         }
-        _ if extension_binary_is_text(ty) => out.put_slice(text.as_bytes()),
-        _ => return Err(unsupported(ty, "text input")),
+        _ => match ty.kind() {
+            Kind::Array(elem) if !matches!(elem.kind(), Kind::Array(_)) => {
+                array::text_to_array(elem, text, out)?
+            }
+            _ if extension_binary_is_text(ty) => out.put_slice(text.as_bytes()),
+            _ => return Err(unsupported(ty, "text input")),
+        },
     }
     Ok(())
+}
+
+/// `charin`: `\ooo` is the byte with that octal value, anything else its
+/// first byte (nothing for the empty string).
+fn parse_char(text: &str) -> [u8; 1] {
+    match text.as_bytes() {
+        [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7'] => {
+            [((a - b'0') << 6) | ((b - b'0') << 3) | (c - b'0')]
+        }
+        [first, ..] => [*first],
+        [] => [0],
+    }
 }
 
 #[cfg(test)]

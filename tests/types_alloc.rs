@@ -1,0 +1,90 @@
+//! Text output of the hot types writes straight into the caller's buffer:
+//! no allocation per value (counted by a global allocator of this test
+//! binary).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::BytesMut;
+use pgwire::types::Type;
+use pgwire::types::text::{binary_to_text, text_to_binary};
+
+struct Counting;
+
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwards the caller's layout unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn hot_types_do_not_allocate() {
+    let cases = [
+        (Type::INT8, "-9223372036854775808"),
+        (Type::INT4, "123456"),
+        (Type::FLOAT8, "3.141592653589793"),
+        (Type::FLOAT8, "1e+300"),
+        (Type::FLOAT4, "1.1"),
+        (Type::NUMERIC, "-12345678901234567890.123456789"),
+        (Type::NUMERIC, "0.000"),
+        (Type::TIMESTAMP, "2024-01-31 13:45:00.123456"),
+        (Type::TIMESTAMPTZ, "0044-03-15 12:00:00+00 BC"),
+        (Type::DATE, "2024-01-31"),
+        (Type::TIME, "13:45:00.5"),
+        (Type::TIMETZ, "13:45:00-05:30"),
+        (Type::INTERVAL, "-1 years +2 mons 3 days -04:05:06.5"),
+        (Type::INT4_ARRAY, "{1,2,NULL,4}"),
+    ];
+    let mut out = BytesMut::with_capacity(1024);
+    for (ty, text) in cases {
+        let mut bin = BytesMut::new();
+        text_to_binary(&ty, text, &mut bin).expect("valid");
+        // Warm up: nothing is lazily initialised on the first call either,
+        // but keep the measurement about the steady state.
+        binary_to_text(&ty, &bin, &mut out).expect("converts");
+        let before = ALLOCS.load(Ordering::Relaxed);
+        for _ in 0..100 {
+            out.clear();
+            binary_to_text(&ty, &bin, &mut out).expect("converts");
+        }
+        let n = ALLOCS.load(Ordering::Relaxed) - before;
+        assert_eq!(n, 0, "{ty}: {n} allocations for 100 values");
+        assert_eq!(&out[..], text.as_bytes(), "{ty}");
+    }
+}
+
+#[test]
+fn hot_types_parse_without_allocating() {
+    let cases = [
+        (Type::INT8, "-9223372036854775808"),
+        (Type::FLOAT8, "3.141592653589793"),
+        (Type::NUMERIC, "-12345678901234567890.123456789"),
+        (Type::TIMESTAMP, "2024-01-31 13:45:00.123456"),
+        (Type::TIMESTAMPTZ, "2024-01-31 13:45:00.123456+02"),
+        (Type::DATE, "2024-01-31"),
+        (Type::INTERVAL, "1 year 2 mons 3 days 04:05:06.5"),
+    ];
+    let mut out = BytesMut::with_capacity(1024);
+    for (ty, text) in cases {
+        text_to_binary(&ty, text, &mut out).expect("valid");
+        let before = ALLOCS.load(Ordering::Relaxed);
+        for _ in 0..100 {
+            out.clear();
+            text_to_binary(&ty, text, &mut out).expect("valid");
+        }
+        let n = ALLOCS.load(Ordering::Relaxed) - before;
+        assert_eq!(n, 0, "{ty}: {n} allocations for 100 values");
+    }
+}
