@@ -3,6 +3,7 @@
 //! psycopg) and run them, and speak raw protocol bytes.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod scripted;
 
 use std::net::SocketAddr;
