@@ -189,3 +189,54 @@ fn psycopg_direct_tls() {
     let out = psycopg("psycopg_direct_tls", QUERY, &info).unwrap();
     assert_eq!(out.unwrap(), "alice tls=on direct=true peer_certs=0");
 }
+
+#[test]
+fn psycopg_oauth_discovery() {
+    // libpq 18 speaks OAUTHBEARER: without a token it asks for discovery,
+    // checks the issuer in the server's answer against `oauth_issuer`, and
+    // then runs a flow (which this wheel's libpq does not ship). Reaching
+    // either message shows it read our discovery document.
+    const VERSION: &str = "import psycopg; print(psycopg.pq.version())";
+    let Some(version) = psycopg("psycopg_oauth_discovery", VERSION, "") else {
+        return;
+    };
+    let version: u32 = version.unwrap().parse().unwrap();
+    if version < 180000 {
+        eprintln!("SKIPPED psycopg_oauth_discovery: psycopg's libpq is {version}, OAuth needs 18");
+        return;
+    }
+    let s = TestServer::start(
+        AuthServer::oauth(pgwire::api::auth::OAuthConfig::new(
+            "https://issuer.example",
+            "openid",
+        )),
+        ServerConfig::default(),
+    );
+    let base = format!(
+        "host=127.0.0.1 port={} dbname=test user=alice sslmode=disable oauth_client_id=c",
+        s.port()
+    );
+    let err = psycopg(
+        "psycopg_oauth_discovery",
+        QUERY,
+        &format!("{base} oauth_issuer=https://other.example"),
+    )
+    .unwrap()
+    .unwrap_err();
+    assert!(
+        err.contains("server's discovery document at https://issuer.example/.well-known/openid-configuration (issuer \"https://issuer.example\") is incompatible with oauth_issuer"),
+        "{err}"
+    );
+    let err = psycopg(
+        "psycopg_oauth_discovery",
+        QUERY,
+        &format!("{base} oauth_issuer=https://issuer.example"),
+    )
+    .unwrap()
+    .unwrap_err();
+    // With a flow installed, libpq would now fetch a token from the issuer.
+    assert!(
+        err.contains("OAuth") && !err.contains("incompatible"),
+        "{err}"
+    );
+}
