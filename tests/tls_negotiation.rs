@@ -200,3 +200,24 @@ fn end_point_hash_of_the_test_certificate() {
     );
     assert_eq!(pgwire::server::tls::tls_server_end_point(b""), None);
 }
+
+#[test]
+fn end_point_hash_follows_the_signature_algorithm() {
+    // RFC 5929: SHA-384 for an ECDSA-with-SHA384 certificate; no hash (so
+    // no channel binding, as in PostgreSQL) for Ed25519.
+    let cert = |alg: &'static rcgen::SignatureAlgorithm| {
+        let key = rcgen::KeyPair::generate_for(alg).unwrap();
+        rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap()
+    };
+    let p384 = cert(&rcgen::PKCS_ECDSA_P384_SHA384);
+    let expected = ring::digest::digest(&ring::digest::SHA384, p384.der().as_ref());
+    assert_eq!(
+        pgwire::server::tls::tls_server_end_point(p384.der()).as_deref(),
+        Some(expected.as_ref())
+    );
+    let ed = cert(&rcgen::PKCS_ED25519);
+    assert_eq!(pgwire::server::tls::tls_server_end_point(ed.der()), None);
+}

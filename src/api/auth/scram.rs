@@ -262,8 +262,10 @@ struct FirstState {
 }
 
 impl ScramExchange {
-    /// An exchange checking against `verifier` (`None`: an unknown user,
-    /// `salt_hint` then names whose made-up salt to show).
+    /// An exchange checking proofs against `verifier`, or, with `None`
+    /// (an unknown user, or one without a SCRAM verifier), running to the
+    /// end with a salt made up for `user` (the same on every attempt while
+    /// the process runs) and then failing like a wrong password.
     ///
     /// `binding` is the channel binding data when the client chose
     /// SCRAM-SHA-256-PLUS; `plus_offered` whether the server offered it.
@@ -498,8 +500,14 @@ impl Authenticator<'_> {
     ///
     /// `credential` is the user's (`None` for an unknown user). A SCRAM
     /// verifier is used as is; a cleartext password gets a verifier with a
-    /// salt fixed per user and server run; an MD5 hash cannot serve SCRAM,
-    /// and fails like a wrong password, as in PostgreSQL.
+    /// salt fixed per user and server run (a PBKDF2 computation per login,
+    /// which also makes such users slower to answer than unknown ones:
+    /// store verifiers instead); an MD5 hash cannot serve SCRAM, and fails
+    /// like a wrong password, as in PostgreSQL.
+    ///
+    /// An unknown user is shown a made-up salt and PostgreSQL's default
+    /// 4096 iterations: keep real verifiers at 4096 iterations too, or the
+    /// iteration count tells which users exist.
     pub async fn scram_sha_256(
         &mut self,
         credential: Option<&Credential>,
@@ -613,6 +621,14 @@ mod tests {
         assert_eq!(first, SERVER_FIRST);
         let last = x.server_final(CLIENT_FINAL.as_bytes()).unwrap();
         assert_eq!(last.as_deref(), Some(SERVER_FINAL));
+    }
+
+    #[test]
+    fn iterations_come_from_the_verifier() {
+        let v = ScramVerifier::from_password("pencil", b"salt", 10);
+        let mut x = ScramExchange::new(Some(v), "user", None, false);
+        let first = x.server_first(CLIENT_FIRST.as_bytes(), "s").unwrap();
+        assert!(first.ends_with(",s=c2FsdA==,i=10"), "{first}");
     }
 
     #[test]

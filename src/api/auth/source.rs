@@ -192,12 +192,20 @@ pub struct InvalidVerifier;
 impl ScramVerifier {
     /// A verifier for `password` with a random salt and PostgreSQL's
     /// default 4096 iterations.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random number generator fails.
     pub fn generate(password: &str) -> ScramVerifier {
         Self::generate_with_iterations(password, DEFAULT_SCRAM_ITERATIONS)
     }
 
     /// A verifier for `password` with a random salt and `iterations`
     /// rounds of PBKDF2 (at least 1).
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random number generator fails.
     pub fn generate_with_iterations(password: &str, iterations: u32) -> ScramVerifier {
         let mut salt = [0u8; SCRAM_SALT_LEN];
         // The system generator failing leaves no safe salt to use.
