@@ -2,11 +2,10 @@
 //! the stream type a connection runs over once it may be encrypted.
 
 use std::io;
-use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
+#[cfg(feature = "tls")]
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -18,17 +17,20 @@ pub const ALPN_POSTGRESQL: &[u8] = b"postgresql";
 
 /// A stream with bytes already read from it put back in front: the first
 /// byte of a direct-TLS handshake, read to tell it from a startup packet.
+#[cfg(feature = "tls")]
 pub(crate) struct Rewind<S> {
     prefix: Bytes,
     inner: S,
 }
 
+#[cfg(feature = "tls")]
 impl<S> Rewind<S> {
     pub(crate) fn new(prefix: Bytes, inner: S) -> Self {
         Rewind { prefix, inner }
     }
 }
 
+#[cfg(feature = "tls")]
 impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -45,6 +47,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
     }
 }
 
+#[cfg(feature = "tls")]
 impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -70,6 +73,7 @@ pub(crate) enum MaybeTls<S> {
     Tls(Box<tokio_rustls::server::TlsStream<Rewind<S>>>),
     /// Transient state while the plain stream is handed to the TLS
     /// handshake.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Taken,
 }
 
@@ -127,6 +131,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTls<S> {
 
 #[cfg(feature = "tls")]
 mod tls_impl {
+    use std::path::Path;
+    use std::sync::Arc;
+
     use super::*;
     use crate::api::TlsInfo;
     use rustls_pki_types::pem::PemObject;
