@@ -221,3 +221,57 @@ fn end_point_hash_follows_the_signature_algorithm() {
     let ed = cert(&rcgen::PKCS_ED25519);
     assert_eq!(pgwire::server::tls::tls_server_end_point(ed.der()), None);
 }
+
+/// GSSENCRequest.
+const GSSENC_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30];
+
+#[tokio::test]
+async fn gssenc_refused_then_ssl_accepted() {
+    // What libpq does with gssencmode=prefer and sslmode=prefer.
+    let s = TestServer::start(AuthServer::new(AuthMethod::Trust), tls_config());
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    let mut answer = [0u8; 1];
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, &GSSENC_REQUEST)
+        .await
+        .unwrap();
+    tcp.read_exact(&mut answer).await.unwrap();
+    assert_eq!(answer[0], b'N');
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, &SSL_REQUEST)
+        .await
+        .unwrap();
+    tcp.read_exact(&mut answer).await.unwrap();
+    assert_eq!(answer[0], b'S');
+    let tls = tls_connect(tcp, pki().client_config(&[], false))
+        .await
+        .unwrap();
+    let mut c = Raw::new(tls);
+    c.send(&startup("alice")).await;
+    c.read_until(b'Z').await;
+    c.send(&message(b'Q', b"select\0")).await;
+    let msgs = c.read_until(b'Z').await;
+    let row = msgs.iter().find(|m| m.tag == b'D').expect("a row");
+    assert!(String::from_utf8_lossy(&row.body).ends_with("alice tls=on direct=false peer_certs=0"));
+}
+
+#[tokio::test]
+async fn plaintext_after_s_fails_the_handshake_and_closes() {
+    let s = TestServer::start(AuthServer::new(AuthMethod::Trust), tls_config());
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&SSL_REQUEST).await;
+    assert_eq!(c.read_byte().await, Some(b'S'));
+    // A client that ignores the `S` and speaks plaintext.
+    c.send(&startup("alice")).await;
+    // The server's TLS layer answers with an alert at most, never a
+    // protocol message, and closes.
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        c.stream.read_to_end(&mut rest),
+    )
+    .await
+    .expect("the server closes");
+    assert!(
+        rest.is_empty() || rest[0] == 0x15,
+        "unexpected bytes {rest:?}"
+    );
+}
