@@ -95,7 +95,12 @@ impl Pki {
 pub fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("pgwire-auth-tests-{}", std::process::id()));
+        // One directory per process (nextest runs each test in its own),
+        // under cargo's scratch directory for integration tests; those
+        // left by earlier runs are removed.
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale(&base);
+        let dir = base.join(format!("pgwire-auth-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
 
         let ca_key = KeyPair::generate().expect("ca key");
@@ -146,6 +151,24 @@ pub fn pki() -> &'static Pki {
             client_key_der: client_key.serialize_der(),
         }
     })
+}
+
+/// Removes certificate directories older than ten minutes.
+fn remove_stale(base: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(600));
+        if old && e.file_name().to_string_lossy().starts_with("pgwire-auth-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 // ------------------------------------------------------------ the server
