@@ -169,6 +169,21 @@ impl ServerConfig {
         self
     }
 
+    /// Accepts TLS, after an SSLRequest (answered `S`) or directly
+    /// (PostgreSQL 17+ `sslnegotiation=direct`, ALPN `postgresql`). Without
+    /// it, SSLRequest is answered `N` and direct TLS refused.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, acceptor: super::tls::TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
+    }
+
+    /// The TLS acceptor, if TLS is configured.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&super::tls::TlsAcceptor> {
+        self.tls.as_ref()
+    }
+
     /// Refuses connections that are not encrypted with TLS (FATAL 28000).
     pub fn with_require_tls(mut self, require: bool) -> Self {
         self.require_tls = require;

@@ -8,13 +8,15 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes};
+use bytes::BufMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use super::ServerInner;
 use super::connection::Connection;
 use super::io::Transport;
-use super::tls::{MaybeTls, Rewind};
+use super::tls::MaybeTls;
+#[cfg(feature = "tls")]
+use super::tls::Rewind;
 use crate::api::auth::{AuthChannel, Authenticator};
 use crate::api::{ClientInfo, ServerHandlers, Session, SessionShared, TlsInfo};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
@@ -22,6 +24,8 @@ use crate::messages::{
     AuthResponseKind, Authentication, BackendKeyData, ByteStr, FrontendDecoder, FrontendMessage,
     Message, NegotiateProtocolVersion, ParameterStatus, ProtocolVersion, StartupMessage,
 };
+#[cfg(feature = "tls")]
+use bytes::Bytes;
 
 /// The newest protocol version served.
 const LATEST: ProtocolVersion = ProtocolVersion::V3_2;
@@ -97,6 +101,7 @@ where
 {
     let config = &server.config;
     let mut decoder = FrontendDecoder::new().with_max_message_len(config.max_message_len);
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
     let mut tls_info = None;
 
     // Direct TLS (PostgreSQL 17+ `sslnegotiation=direct`) starts with a TLS

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod hardening;
+pub mod auth;
 pub mod scripted;
 
 use std::net::SocketAddr;
