@@ -711,4 +711,10 @@ async fn text_parameters_are_parsed_for_their_inferred_types() {
         msgs[1].field(b'M').as_deref(),
         Some("invalid input syntax for type integer: \"abc\"")
     );
+    // The wrong number of parameters: 08P01 at Bind.
+    raw.send(&extended("SELECT id FROM tp WHERE id = $1", &[]))
+        .await;
+    let msgs = raw.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "1EZ");
+    assert_eq!(msgs[1].sqlstate().as_deref(), Some("08P01"));
 }

@@ -307,10 +307,10 @@ impl GlueSqlSession {
     }
 }
 
-/// The parameters of a portal as GlueSQL values.
+/// The parameters of a portal as GlueSQL values (the server has checked
+/// their number, see `parameter_count`).
 fn bind_params(portal: &Portal<Prepared>) -> Result<Vec<ParamLiteral>, ErrorInfo> {
     let types = &portal.statement().statement().param_types;
-    portal.check_param_count(types.len())?;
     types
         .iter()
         .enumerate()
@@ -409,6 +409,10 @@ impl ExtendedQueryHandler for GlueSqlSession {
         portal: &Portal<Prepared>,
     ) -> Result<Option<Schema>, ErrorInfo> {
         self.fields(portal.statement().statement()).await
+    }
+
+    fn parameter_count(&self, statement: &Prepared) -> Option<usize> {
+        Some(statement.param_types.len())
     }
 
     async fn do_bind(
