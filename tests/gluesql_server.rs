@@ -245,7 +245,7 @@ async fn expression_columns_and_null_columns() {
     let sql = "SELECT 1 AS one, 'a' AS a, NULL AS nothing, 1.5 * 2 AS x";
     assert_eq!(
         simple_query_types(&s, sql).await,
-        [Type::INT8, Type::TEXT, Type::TEXT, Type::FLOAT8]
+        [Type::INT4, Type::TEXT, Type::TEXT, Type::FLOAT8]
     );
     let msgs = c.simple_query(sql).await.unwrap();
     assert_eq!(

@@ -38,8 +38,10 @@ use gluesql_core::store::Planner;
 use gluesql_memory_storage::MemoryStorage;
 use gluesql_shared_memory_storage::SharedMemoryStorage;
 use pgwire::error::{ErrorInfo, SqlState};
+use pgwire::types::Type;
 use tokio::sync::{OwnedRwLockWriteGuard, RwLock};
 
+use super::describe::column_types;
 use super::errors::glue_error;
 
 /// The database shared by every session.
@@ -70,12 +72,29 @@ fn is_read_only(stmt: &Statement) -> bool {
     )
 }
 
+/// What a statement returned.
+pub struct Executed {
+    /// GlueSQL's result.
+    pub payload: Payload,
+    /// For a query, the types of its result columns as far as the table
+    /// schemas tell (read before it ran, under the same lock).
+    pub column_types: Option<Vec<Option<Type>>>,
+}
+
 /// Plans and runs a statement on `storage`.
-fn run(storage: &mut SharedMemoryStorage, stmt: Statement) -> Result<Payload, ErrorInfo> {
+fn run(storage: &mut SharedMemoryStorage, stmt: Statement) -> Result<Executed, ErrorInfo> {
+    let column_types = match &stmt {
+        Statement::Query(q) => column_types(storage, q),
+        _ => None,
+    };
     let plan = storage
         .plan(StatementPlan::from(stmt))
         .map_err(glue_error)?;
-    execute(storage, &plan).map_err(glue_error)
+    let payload = execute(storage, &plan).map_err(glue_error)?;
+    Ok(Executed {
+        payload,
+        column_types,
+    })
 }
 
 /// Runs a statement that only reads, to learn the columns of its result.
@@ -86,7 +105,7 @@ pub fn dry_run(storage: &mut SharedMemoryStorage, stmt: Statement) -> Result<Pay
             "only queries can be run to describe their results",
         ));
     }
-    run(storage, stmt)
+    run(storage, stmt).map(|e| e.payload)
 }
 
 fn poisoned() -> ErrorInfo {
@@ -109,7 +128,7 @@ fn conflict() -> ErrorInfo {
 
 impl Database {
     /// Runs a statement outside any transaction block.
-    pub async fn execute(&self, stmt: Statement) -> Result<Payload, ErrorInfo> {
+    pub async fn execute(&self, stmt: Statement) -> Result<Executed, ErrorInfo> {
         let mut storage = self.storage.clone();
         if is_read_only(&stmt) {
             let _reading = self.version.read().await;
@@ -197,7 +216,11 @@ impl Transaction {
     }
 
     /// Runs a statement in the transaction.
-    pub async fn execute(&mut self, db: &Database, stmt: Statement) -> Result<Payload, ErrorInfo> {
+    pub async fn execute(
+        &mut self,
+        db: &Database,
+        stmt: Statement,
+    ) -> Result<Executed, ErrorInfo> {
         let writes = !is_read_only(&stmt);
         let exclusive = self.exclusive.is_some();
         let snapshot = self.snapshot(db).await?;

@@ -235,7 +235,7 @@ pub fn result_fields(
     match stmt {
         Statement::Query(q) => query_fields(storage, q).map(Some),
         Statement::ShowColumns { .. } | Statement::ShowVariable(_) | Statement::ShowIndexes(_) => {
-            Ok(payload_fields(&dry_run(storage, stmt)?))
+            Ok(payload_fields(&dry_run(storage, stmt)?, &[]))
         }
         _ => Ok(None),
     }
@@ -276,7 +276,7 @@ fn query_fields(storage: &mut SharedMemoryStorage, q: Query) -> Result<Schema, E
                     .collect::<Vec<_>>(),
             ))
         }
-        (Ok(other), _) => Ok(payload_fields(&other).unwrap_or_else(|| Arc::from(vec![]))),
+        (Ok(other), _) => Ok(payload_fields(&other, &[]).unwrap_or_else(|| Arc::from(vec![]))),
         (Err(_), Some(known)) => Ok(Arc::from(
             known
                 .iter()
@@ -332,6 +332,14 @@ impl Scope {
 
 type Fields = Vec<(String, Option<Type>)>;
 
+/// The result column types of a query as far as the schemas tell, for
+/// results not described beforehand (simple queries): both protocols then
+/// send a column with the same type.
+pub fn column_types(storage: &SharedMemoryStorage, q: &Query) -> Option<Vec<Option<Type>>> {
+    let fields = static_fields(storage, q).ok()??;
+    Some(fields.into_iter().map(|(_, t)| t).collect())
+}
+
 /// The result columns of a query as far as the schemas tell; `None` when
 /// even the column list is unknown (`SELECT *` from a subquery).
 fn static_fields(storage: &SharedMemoryStorage, q: &Query) -> Result<Option<Fields>, ErrorInfo> {
@@ -371,11 +379,18 @@ fn expr_type(scope: &Scope, e: &Expr) -> Option<Type> {
     match e {
         Expr::Identifier(c) => scope.column(None, c),
         Expr::CompoundIdentifier { alias, ident } => scope.column(Some(alias), ident),
-        Expr::Literal(Literal::Number(n)) => Some(if n.is_integer() {
-            Type::INT8
-        } else {
-            Type::FLOAT8
-        }),
+        // As in PostgreSQL, an integer literal is an integer if it fits
+        // (GlueSQL makes it a bigint, converted when sent). GlueSQL
+        // computes other numbers in floating point: double precision.
+        Expr::Literal(Literal::Number(n)) if n.is_integer() => {
+            let digits = n.to_string();
+            if digits.parse::<i32>().is_ok() {
+                Some(Type::INT4)
+            } else {
+                digits.parse::<i64>().is_ok().then_some(Type::INT8)
+            }
+        }
+        Expr::Literal(Literal::Number(_)) => Some(Type::FLOAT8),
         Expr::Literal(Literal::QuotedString(_)) => Some(Type::TEXT),
         Expr::Value(v) => value_type(v),
         Expr::TypedString { data_type, .. } => Some(pg_type_of(data_type)),

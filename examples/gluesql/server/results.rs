@@ -11,6 +11,7 @@ use pgwire::api::{QueryResponse, Response, Rows, Tag};
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::types::{FieldInfo, Schema, Type};
 
+use super::database::Executed;
 use super::values::{GlueRow, value_type};
 
 /// The column holding each row of a schemaless table (a JSON object), as
@@ -26,17 +27,21 @@ pub fn command_tag(stmt: &Statement) -> &'static str {
     }
 }
 
-/// The columns of a result: the labels, typed by the first non-NULL value
-/// of each column (text if there is none).
-fn fields_from_values(labels: &[String], rows: &[Vec<Value>]) -> Schema {
+/// The columns of a result: the labels, typed by `known` (from the
+/// schemas) or else by the first non-NULL value of each column (text if
+/// there is none).
+fn fields_from_values(labels: &[String], rows: &[Vec<Value>], known: &[Option<Type>]) -> Schema {
+    let known = if known.len() == labels.len() { known } else { &[] };
     Arc::from(
         labels
             .iter()
             .enumerate()
             .map(|(i, label)| {
-                let ty = rows
-                    .iter()
-                    .find_map(|r| r.get(i).and_then(value_type))
+                let ty = known
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| rows.iter().find_map(|r| r.get(i).and_then(value_type)))
                     .unwrap_or(Type::TEXT);
                 FieldInfo::new(label.clone(), ty)
             })
@@ -53,10 +58,10 @@ fn text_fields(names: &[&str]) -> Schema {
     )
 }
 
-/// The columns of a payload that has rows.
-pub fn payload_fields(p: &Payload) -> Option<Schema> {
+/// The columns of a payload that has rows, typed by `known` where given.
+pub fn payload_fields(p: &Payload, known: &[Option<Type>]) -> Option<Schema> {
     Some(match p {
-        Payload::Select { labels, rows } => fields_from_values(labels, rows),
+        Payload::Select { labels, rows } => fields_from_values(labels, rows, known),
         Payload::SelectMap(_) => Arc::from(vec![FieldInfo::new(DOC_COLUMN, Type::JSON)]),
         Payload::ShowColumns(_) => text_fields(&["field", "type"]),
         Payload::ShowVariable(PayloadVariable::Tables(_)) => text_fields(&["tables"]),
@@ -66,10 +71,18 @@ pub fn payload_fields(p: &Payload) -> Option<Schema> {
     })
 }
 
-/// The response to a payload. `described` are the columns announced at
-/// Describe, if any: rows are sent in those types.
-pub fn response(payload: Payload, described: Option<Schema>, create_tag: &'static str) -> Response {
-    let fields = payload_fields(&payload);
+/// The response to a statement's result. `described` are the columns
+/// announced at Describe, if any: rows are sent in those types.
+pub fn response(
+    executed: Executed,
+    described: Option<Schema>,
+    create_tag: &'static str,
+) -> Response {
+    let Executed {
+        payload,
+        column_types,
+    } = executed;
+    let fields = payload_fields(&payload, column_types.as_deref().unwrap_or(&[]));
     let command = match payload {
         Payload::ShowColumns(_) | Payload::ShowVariable(_) => "SHOW",
         _ => "SELECT",
