@@ -22,25 +22,30 @@ mod server;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use pgwire::server::{Server, ServerConfig};
 use server::{DbLocation, SqliteServer};
 
 const USAGE: &str = "\
-usage: sqlite [--listen ADDR] [--db PATH]
+usage: sqlite [--listen ADDR] [--db PATH] [--busy-timeout MS]
 
-  --listen ADDR   address to listen on (default 127.0.0.1:5432)
-  --db PATH       SQLite database file (default: in memory, gone at exit)
-  -h, --help      this help";
+  --listen ADDR        address to listen on (default 127.0.0.1:5432)
+  --db PATH            SQLite database file (default: in memory, gone at exit)
+  --busy-timeout MS    how long a statement waits for another session's
+                       lock before failing with 55P03 (default 5000)
+  -h, --help           this help";
 
 struct Args {
     listen: SocketAddr,
     db: DbLocation,
+    busy_timeout: Option<Duration>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut listen: SocketAddr = ([127, 0, 0, 1], 5432).into();
     let mut db = DbLocation::Memory;
+    let mut busy_timeout = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -61,11 +66,22 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--listen {v}: {e} (expected e.g. 127.0.0.1:5432)"))?;
             }
             "--db" => db = DbLocation::File(PathBuf::from(value("--db")?)),
+            "--busy-timeout" => {
+                let v = value("--busy-timeout")?;
+                let ms: u64 = v
+                    .parse()
+                    .map_err(|_| format!("--busy-timeout {v}: expected milliseconds"))?;
+                busy_timeout = Some(Duration::from_millis(ms));
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
     }
-    Ok(Args { listen, db })
+    Ok(Args {
+        listen,
+        db,
+        busy_timeout,
+    })
 }
 
 #[tokio::main]
@@ -90,7 +106,10 @@ async fn main() -> ExitCode {
             };
         }
     };
-    let handlers = SqliteServer::new(args.db);
+    let mut handlers = SqliteServer::new(args.db);
+    if let Some(t) = args.busy_timeout {
+        handlers = handlers.with_busy_timeout(t);
+    }
     if let Some(e) = handlers.setup_error() {
         eprintln!(
             "cannot open database {}: {e}",

@@ -34,7 +34,7 @@ use super::functions::{self, SessionInfo};
 use super::types::{encode_value, type_for_storage};
 
 /// How long a statement waits for another session's lock before failing
-/// with 55P03.
+/// with 55P03, unless the server says otherwise.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Rows are sent in batches of about this many bytes.
@@ -83,9 +83,18 @@ fn worker_gone() -> ErrorInfo {
 }
 
 thread_local! {
-    /// The worker's interrupt and when the current lock wait began, for
-    /// the busy handler (a plain `fn`, so it finds them here).
-    static BUSY: RefCell<(Option<Arc<Interrupt>>, Option<Instant>)> = const { RefCell::new((None, None)) };
+    /// The worker's interrupt, its lock timeout and when the current lock
+    /// wait began, for the busy handler (a plain `fn`, so it finds them
+    /// here).
+    static BUSY: RefCell<BusyState> = const {
+        RefCell::new(BusyState { interrupt: None, timeout: BUSY_TIMEOUT, since: None })
+    };
+}
+
+struct BusyState {
+    interrupt: Option<Arc<Interrupt>>,
+    timeout: Duration,
+    since: Option<Instant>,
 }
 
 /// Waits for another session's lock: retries with short sleeps until
@@ -93,13 +102,14 @@ thread_local! {
 fn busy_handler(count: i32) -> bool {
     let keep_waiting = BUSY.with(|b| {
         let mut b = b.borrow_mut();
-        if count == 0 || b.1.is_none() {
-            b.1 = Some(Instant::now());
+        if count == 0 || b.since.is_none() {
+            b.since = Some(Instant::now());
         }
-        if b.0.as_ref().is_some_and(|i| i.is_set()) {
+        if b.interrupt.as_ref().is_some_and(|i| i.is_set()) {
             return false;
         }
-        b.1.is_some_and(|t| t.elapsed() < BUSY_TIMEOUT)
+        let timeout = b.timeout;
+        b.since.is_some_and(|t| t.elapsed() < timeout)
     });
     if keep_waiting {
         std::thread::sleep(Duration::from_millis(1 << count.clamp(0, 3)));
@@ -108,8 +118,14 @@ fn busy_handler(count: i32) -> bool {
 }
 
 impl Engine {
-    /// Opens a connection to the database at `path` on a new worker thread.
-    pub async fn start(path: &Path, info: SessionInfo) -> Result<Engine, ErrorInfo> {
+    /// Opens a connection to the database at `path` on a new worker
+    /// thread; a statement waits up to `busy_timeout` for another session's
+    /// lock.
+    pub async fn start(
+        path: &Path,
+        info: SessionInfo,
+        busy_timeout: Duration,
+    ) -> Result<Engine, ErrorInfo> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = oneshot::channel();
         let path = path.to_owned();
@@ -123,7 +139,11 @@ impl Engine {
                         return;
                     }
                 };
-                BUSY.with(|b| b.borrow_mut().0 = Some(db.interrupt.clone()));
+                BUSY.with(|b| {
+                    let mut b = b.borrow_mut();
+                    b.interrupt = Some(db.interrupt.clone());
+                    b.timeout = busy_timeout;
+                });
                 if ready_tx.send(Ok(db.interrupt.clone())).is_err() {
                     return;
                 }

@@ -87,6 +87,28 @@ pub fn register(
             ValueRef::Blob(_) => return Err(user_error("cannot cast a blob to boolean")),
         })
     })?;
+    // Casts between the date/time types, on their text forms.
+    let casts: [(&str, fn(&str) -> String); 4] = [
+        ("pg_date", |s| date_part(s).unwrap_or(s).to_owned()),
+        ("pg_time", |s| time_part(s).to_owned()),
+        ("pg_timestamp", |s| strip_zone(s).to_owned()),
+        ("pg_timestamptz", |s| {
+            if date_part(s).is_some() && strip_zone(s).len() == s.len() {
+                let s = if s.len() == 10 { format!("{s} 00:00:00") } else { s.to_owned() };
+                format!("{s}+00")
+            } else {
+                s.to_owned()
+            }
+        }),
+    ];
+    for (name, f) in casts {
+        conn.create_scalar_function(name, 1, constant, move |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => Value::Text(f(std::str::from_utf8(t).unwrap_or(""))),
+                other => Value::try_from(other).unwrap_or(Value::Null),
+            })
+        })?;
+    }
     // Sleeps in short slices so that a cancel request stops it.
     conn.create_scalar_function("pg_sleep", 1, volatile, move |ctx| {
         let secs: f64 = ctx.get::<Option<f64>>(0)?.unwrap_or(0.0);
@@ -103,6 +125,37 @@ pub fn register(
         }
     })?;
     Ok(())
+}
+
+/// The `YYYY-MM-DD` at the start of a date or timestamp text.
+fn date_part(s: &str) -> Option<&str> {
+    let d = s.get(..10)?;
+    let b = d.as_bytes();
+    let shape = b.iter().enumerate().all(|(i, c)| match i {
+        4 | 7 => *c == b'-',
+        _ => c.is_ascii_digit(),
+    });
+    shape.then_some(d)
+}
+
+/// A timestamp text without its zone offset (`+00`, `-05:30`, `Z`).
+fn strip_zone(s: &str) -> &str {
+    let Some(time_at) = s.find([' ', 'T']) else {
+        return s;
+    };
+    match s[time_at..].rfind(['+', '-', 'Z']) {
+        Some(z) => s[..time_at + z].trim_end(),
+        None => s,
+    }
+}
+
+/// The time of day in a timestamp text (or the text, if it is a time).
+fn time_part(s: &str) -> &str {
+    let t = strip_zone(s);
+    match t.find([' ', 'T']) {
+        Some(at) if date_part(t).is_some() => &t[at + 1..],
+        _ => t,
+    }
 }
 
 /// The current time as PostgreSQL prints a `timestamptz` in UTC:
@@ -173,6 +226,16 @@ pub fn register_for_tests(conn: &Connection) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_time_casts() {
+        assert_eq!(date_part("2024-01-31 10:00:00+00"), Some("2024-01-31"));
+        assert_eq!(date_part("x"), None);
+        assert_eq!(strip_zone("2024-01-31 10:00:00.5+00"), "2024-01-31 10:00:00.5");
+        assert_eq!(strip_zone("2024-01-31 10:00:00-05:30"), "2024-01-31 10:00:00");
+        assert_eq!(strip_zone("2024-01-31"), "2024-01-31");
+        assert_eq!(time_part("2024-01-31 10:00:00+00"), "10:00:00");
+    }
 
     #[test]
     fn dates() {

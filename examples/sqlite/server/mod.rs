@@ -31,6 +31,7 @@ mod types;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use pgwire::api::{CopyHandler, ServerHandlers, Session};
@@ -55,6 +56,7 @@ pub struct SqliteServer {
     path: PathBuf,
     temporary: bool,
     setup_error: Option<String>,
+    busy_timeout: Duration,
 }
 
 impl SqliteServer {
@@ -81,7 +83,15 @@ impl SqliteServer {
             path,
             temporary,
             setup_error,
+            busy_timeout: engine::BUSY_TIMEOUT,
         }
+    }
+
+    /// How long a statement waits for a lock another session holds before
+    /// failing with 55P03 (default 5 s).
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
     }
 
     /// The database file.
@@ -167,7 +177,7 @@ impl ServerHandlers for SqliteServer {
             db = %self.path.display(),
             "opening SQLite connection"
         );
-        let engine = Engine::start(&self.path, info).await?;
+        let engine = Engine::start(&self.path, info, self.busy_timeout).await?;
         Ok(SqliteSession {
             engine,
             settings: Settings::new(session),

@@ -742,6 +742,10 @@ fn cast_sql(expr: &str, ty: &PgType) -> String {
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => "TEXT",
         Type::BYTEA => "BLOB",
         Type::BOOL => return format!("pg_bool({expr})"),
+        Type::DATE => return format!("pg_date({expr})"),
+        Type::TIME => return format!("pg_time({expr})"),
+        Type::TIMESTAMP => return format!("pg_timestamp({expr})"),
+        Type::TIMESTAMPTZ => return format!("pg_timestamptz({expr})"),
         // Stored as PostgreSQL text: the value stays as written.
         _ => return expr.to_owned(),
     };
@@ -789,7 +793,7 @@ mod tests {
         let r = rewrite("select t.a::bool, '2024-01-01'::date, x::double precision", &[]);
         assert_eq!(
             r.sql,
-            "select pg_bool(t.a), '2024-01-01', CAST(x AS REAL)"
+            "select pg_bool(t.a), pg_date('2024-01-01'), CAST(x AS REAL)"
         );
         let r = rewrite("select $1::int4", &[Some(Type::TEXT)]);
         assert_eq!(r.sql, "select CAST(?1 AS INTEGER)");

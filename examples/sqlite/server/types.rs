@@ -221,6 +221,18 @@ pub fn encode_value(
     };
     let ty = field.datatype();
     let text_format = enc.next_format() == FieldFormat::Text;
+    // numeric(p, s) prints s decimals, as PostgreSQL does.
+    if *ty == Type::NUMERIC && field.type_modifier() >= 4 {
+        let scale = ((field.type_modifier() - 4) & 0xffff) as usize;
+        let text = match v {
+            ValueRef::Integer(i) if scale > 0 => Some(format!("{i}.{:0<scale$}", "")),
+            ValueRef::Real(f) if f.is_finite() => Some(format!("{f:.scale$}")),
+            _ => None,
+        };
+        if let Some(t) = text {
+            return enc.encode_text(&t);
+        }
+    }
     match v {
         ValueRef::Null => enc.encode_null(),
         ValueRef::Integer(i) => match *ty {
