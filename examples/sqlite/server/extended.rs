@@ -1,0 +1,164 @@
+//! The extended query protocol: statements parsed and described once at
+//! Parse, run with bound parameters at Execute, and the implicit
+//! transaction of a pipeline ended at Sync.
+
+use std::sync::Arc;
+
+use pgwire::api::{
+    ExtendedQueryHandler, Portal, QueryParser, Response, Session, StatementDescription,
+    StoredStatement,
+};
+use pgwire::error::{ErrorInfo, SqlState};
+use pgwire::messages::{Oid, TransactionStatus};
+use pgwire::types::{Schema, Type};
+
+use super::SqliteSession;
+use super::describe::{self, Prepared};
+use super::engine::{Run, Source};
+use super::session_commands::{self, Command, classify};
+use super::sql::split_statements;
+use super::types::decode_param;
+
+/// A parsed statement.
+#[derive(Debug)]
+pub enum Statement {
+    /// SQL for SQLite, prepared and described.
+    Sql(Arc<Prepared>),
+    /// A statement the server answers itself.
+    Command(Command),
+    /// Nothing but spaces and comments.
+    Empty,
+}
+
+impl QueryParser for SqliteSession {
+    type Statement = Statement;
+
+    async fn parse_sql(
+        &mut self,
+        session: &mut Session,
+        sql: &str,
+        param_types: &[Oid],
+    ) -> Result<Statement, ErrorInfo> {
+        tracing::debug!(sql, ?param_types, "parse");
+        let statements = split_statements(sql);
+        let text = match statements[..] {
+            [] => return Ok(Statement::Empty),
+            [one] => one.to_owned(),
+            _ => {
+                return Err(ErrorInfo::new(
+                    SqlState::SYNTAX_ERROR,
+                    "cannot insert multiple commands into a prepared statement",
+                ));
+            }
+        };
+        let cmd = classify(&text);
+        Self::check_not_failed(session, &cmd)?;
+        if cmd != Command::Sql {
+            return Ok(Statement::Command(cmd));
+        }
+        let declared: Vec<Option<Type>> = param_types
+            .iter()
+            .map(|&oid| if oid == 0 { None } else { Type::from_oid(oid) })
+            .collect();
+        let prepared = self
+            .engine
+            .call(None, move |db| describe::prepare(&db.conn, &text, &declared))
+            .await??;
+        Ok(Statement::Sql(Arc::new(prepared)))
+    }
+}
+
+/// The parameter types and result columns of a statement.
+fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
+    let (mut params, fields) = match statement {
+        Statement::Sql(p) => (p.params.clone(), p.schema.clone()),
+        Statement::Command(c) => (Vec::new(), session_commands::describe(c)),
+        Statement::Empty => (Vec::new(), None),
+    };
+    // Parameters the client declared but the statement does not use are
+    // still described, as PostgreSQL does.
+    for (i, &oid) in declared.iter().enumerate().skip(params.len()) {
+        let _ = i;
+        params.push(Type::from_oid(oid).unwrap_or(Type::TEXT));
+    }
+    (params, fields)
+}
+
+impl ExtendedQueryHandler for SqliteSession {
+    async fn do_describe_statement(
+        &mut self,
+        _session: &mut Session,
+        statement: &StoredStatement<Statement>,
+    ) -> Result<StatementDescription, ErrorInfo> {
+        let (params, fields) = description(statement.statement(), statement.param_types());
+        Ok(StatementDescription::new(params, fields))
+    }
+
+    async fn do_describe_portal(
+        &mut self,
+        _session: &mut Session,
+        portal: &Portal<Statement>,
+    ) -> Result<Option<Schema>, ErrorInfo> {
+        Ok(description(portal.statement().statement(), &[]).1)
+    }
+
+    async fn do_query(
+        &mut self,
+        session: &mut Session,
+        portal: &Portal<Statement>,
+        max_rows: usize,
+    ) -> Response {
+        let prepared = match portal.statement().statement() {
+            Statement::Empty => return Response::EmptyQuery,
+            Statement::Command(cmd) => {
+                if let Err(e) = Self::check_not_failed(session, cmd) {
+                    return e.into();
+                }
+                return self.run_command(session, cmd).await;
+            }
+            Statement::Sql(p) => p.clone(),
+        };
+        if let Err(e) = Self::check_not_failed(session, &Command::Sql) {
+            return e.into();
+        }
+        if let Err(e) = portal.check_param_count(prepared.params.len()) {
+            return e.into();
+        }
+        let mut params = Vec::with_capacity(prepared.params.len());
+        for (i, ty) in prepared.params.iter().enumerate() {
+            match decode_param(portal, i, ty, &mut self.scratch) {
+                Ok(v) => params.push(v),
+                Err(e) => return e.into(),
+            }
+        }
+        // Outside a block, the statements up to Sync are one transaction;
+        // reads need none of their own.
+        let begin_implicit =
+            session.transaction_status() == TransactionStatus::Idle && !prepared.readonly;
+        if begin_implicit {
+            self.tx.implicit = true;
+        }
+        let run = Run {
+            source: Source::Prepared(prepared),
+            params,
+            formats: portal.result_formats().clone(),
+            // A portal run with a row limit may be suspended and resumed
+            // around other statements: read it whole. Without a limit,
+            // rows stream.
+            stream: max_rows == 0,
+            begin_implicit,
+            commit_implicit: false,
+        };
+        let cancel = session.cancel_token();
+        self.run_sql(&cancel, run).await
+    }
+
+    async fn on_sync(&mut self, _session: &mut Session, failed: bool) -> Result<(), ErrorInfo> {
+        if !std::mem::take(&mut self.tx.implicit) {
+            return Ok(());
+        }
+        self.engine
+            .call(None, move |db| db.end_implicit(!failed))
+            .await?
+    }
+}

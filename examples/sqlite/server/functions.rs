@@ -1,0 +1,246 @@
+//! SQL functions PostgreSQL clients call that SQLite lacks: `version()`,
+//! `current_database()`, `current_schema()`, `current_user`,
+//! `pg_backend_pid()`, `now()`, `gen_random_uuid()`, `pg_sleep()`, and
+//! `pg_bool()` (what `::bool` casts become).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pgwire::types::text::parse_bool;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, Error};
+
+use super::engine::Interrupt;
+
+/// Who the session is, for the functions that say so.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The user name from the startup packet.
+    pub user: String,
+    /// The database name from the startup packet.
+    pub database: String,
+    /// The session's process ID (BackendKeyData).
+    pub process_id: i32,
+    /// The `server_version` the session reports.
+    pub server_version: String,
+}
+
+fn user_error(msg: &str) -> Error {
+    Error::UserFunctionError(msg.to_owned().into())
+}
+
+/// Registers the functions on a session's connection.
+pub fn register(
+    conn: &Connection,
+    info: &SessionInfo,
+    interrupt: Arc<Interrupt>,
+) -> rusqlite::Result<()> {
+    let constant = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    let volatile = FunctionFlags::SQLITE_UTF8;
+    let version = format!(
+        "PostgreSQL {} (pgwire SQLite example, SQLite {}) on {}-{}, compiled by rustc, 64-bit",
+        info.server_version,
+        rusqlite::version(),
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+    );
+    let text_fn = |name: &str, value: String| {
+        conn.create_scalar_function(name, 0, constant, move |_| Ok(value.clone()))
+    };
+    text_fn("version", version)?;
+    text_fn("current_database", info.database.clone())?;
+    text_fn("current_catalog", info.database.clone())?;
+    text_fn("current_schema", "public".to_owned())?;
+    text_fn("current_user", info.user.clone())?;
+    text_fn("session_user", info.user.clone())?;
+    text_fn("current_role", info.user.clone())?;
+    text_fn("user", info.user.clone())?;
+    let pid = info.process_id;
+    conn.create_scalar_function("pg_backend_pid", 0, constant, move |_| Ok(pid))?;
+    for name in [
+        "now",
+        "transaction_timestamp",
+        "statement_timestamp",
+        "clock_timestamp",
+    ] {
+        conn.create_scalar_function(name, 0, volatile, |_| Ok(timestamp_now()))?;
+    }
+    conn.create_scalar_function("gen_random_uuid", 0, volatile, |_| random_uuid())?;
+    conn.create_scalar_function("pg_bool", 1, constant, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer((i != 0) as i64),
+            ValueRef::Real(f) => Value::Integer((f != 0.0) as i64),
+            ValueRef::Text(t) => {
+                let s = std::str::from_utf8(t).unwrap_or("");
+                match parse_bool(s) {
+                    Some(b) => Value::Integer(b as i64),
+                    None => {
+                        return Err(user_error(&format!(
+                            "invalid input syntax for type boolean: \"{s}\""
+                        )));
+                    }
+                }
+            }
+            ValueRef::Blob(_) => return Err(user_error("cannot cast a blob to boolean")),
+        })
+    })?;
+    // Casts between the date/time types, on their text forms.
+    let casts: [(&str, fn(&str) -> String); 4] = [
+        ("pg_date", |s| date_part(s).unwrap_or(s).to_owned()),
+        ("pg_time", |s| time_part(s).to_owned()),
+        ("pg_timestamp", |s| strip_zone(s).to_owned()),
+        ("pg_timestamptz", |s| {
+            if date_part(s).is_some() && strip_zone(s).len() == s.len() {
+                let s = if s.len() == 10 { format!("{s} 00:00:00") } else { s.to_owned() };
+                format!("{s}+00")
+            } else {
+                s.to_owned()
+            }
+        }),
+    ];
+    for (name, f) in casts {
+        conn.create_scalar_function(name, 1, constant, move |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => Value::Text(f(std::str::from_utf8(t).unwrap_or(""))),
+                other => Value::try_from(other).unwrap_or(Value::Null),
+            })
+        })?;
+    }
+    // Sleeps in short slices so that a cancel request stops it.
+    conn.create_scalar_function("pg_sleep", 1, volatile, move |ctx| {
+        let secs: f64 = ctx.get::<Option<f64>>(0)?.unwrap_or(0.0);
+        let deadline = Instant::now() + Duration::from_secs_f64(secs.clamp(0.0, 1e6));
+        loop {
+            if interrupt.flag.load(Ordering::SeqCst) {
+                return Err(user_error("canceling statement due to user request"));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Value::Null);
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
+        }
+    })?;
+    Ok(())
+}
+
+/// The `YYYY-MM-DD` at the start of a date or timestamp text.
+fn date_part(s: &str) -> Option<&str> {
+    let d = s.get(..10)?;
+    let b = d.as_bytes();
+    let shape = b.iter().enumerate().all(|(i, c)| match i {
+        4 | 7 => *c == b'-',
+        _ => c.is_ascii_digit(),
+    });
+    shape.then_some(d)
+}
+
+/// A timestamp text without its zone offset (`+00`, `-05:30`, `Z`).
+fn strip_zone(s: &str) -> &str {
+    let Some(time_at) = s.find([' ', 'T']) else {
+        return s;
+    };
+    match s[time_at..].rfind(['+', '-', 'Z']) {
+        Some(z) => s[..time_at + z].trim_end(),
+        None => s,
+    }
+}
+
+/// The time of day in a timestamp text (or the text, if it is a time).
+fn time_part(s: &str) -> &str {
+    let t = strip_zone(s);
+    match t.find([' ', 'T']) {
+        Some(at) if date_part(t).is_some() => &t[at + 1..],
+        _ => t,
+    }
+}
+
+/// The current time as PostgreSQL prints a `timestamptz` in UTC:
+/// `2024-01-31 12:34:56.789012+00`.
+pub fn timestamp_now() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (y, m, day) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02}.{:06}+00",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        d.subsec_micros()
+    )
+}
+
+/// The calendar date of a day number counted from 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    // Howard Hinnant's days-to-civil algorithm (public domain).
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn random_uuid() -> rusqlite::Result<String> {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| user_error("no randomness available"))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
+/// Registers the functions with placeholder session values (unit tests).
+#[cfg(test)]
+pub fn register_for_tests(conn: &Connection) {
+    let info = SessionInfo {
+        user: "postgres".into(),
+        database: "test".into(),
+        process_id: 1,
+        server_version: "18.0".into(),
+    };
+    let interrupt = Arc::new(Interrupt::new(conn.get_interrupt_handle()));
+    register(conn, &info, interrupt).unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_time_casts() {
+        assert_eq!(date_part("2024-01-31 10:00:00+00"), Some("2024-01-31"));
+        assert_eq!(date_part("x"), None);
+        assert_eq!(strip_zone("2024-01-31 10:00:00.5+00"), "2024-01-31 10:00:00.5");
+        assert_eq!(strip_zone("2024-01-31 10:00:00-05:30"), "2024-01-31 10:00:00");
+        assert_eq!(strip_zone("2024-01-31"), "2024-01-31");
+        assert_eq!(time_part("2024-01-31 10:00:00+00"), "10:00:00");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_753), (2024, 1, 31));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+}
