@@ -111,10 +111,7 @@ async fn main() -> ExitCode {
         handlers = handlers.with_busy_timeout(t);
     }
     if let Some(e) = handlers.setup_error() {
-        eprintln!(
-            "cannot open database {}: {e}",
-            handlers.path().display()
-        );
+        eprintln!("cannot open database {}: {e}", handlers.path().display());
         return ExitCode::FAILURE;
     }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {

@@ -413,16 +413,17 @@ impl Db {
         let mut scratch = bytes::BytesMut::new();
         let mut batch = RowBatch::new(schema.clone(), req.formats.clone());
         let interrupt = self.interrupt.clone();
-        let mut encode_row = |batch: &mut RowBatch, row: &rusqlite::Row<'_>| -> Result<(), ErrorInfo> {
-            let mut enc = batch.encoder();
-            for i in 0..ncols {
-                let v = row.get_ref(i).map_err(|e| from_sqlite(&e))?;
-                encode_value(&mut enc, v, &mut scratch)?;
-            }
-            enc.finish()?;
-            batch.commit_row();
-            Ok(())
-        };
+        let mut encode_row =
+            |batch: &mut RowBatch, row: &rusqlite::Row<'_>| -> Result<(), ErrorInfo> {
+                let mut enc = batch.encoder();
+                for i in 0..ncols {
+                    let v = row.get_ref(i).map_err(|e| from_sqlite(&e))?;
+                    encode_value(&mut enc, v, &mut scratch)?;
+                }
+                enc.finish()?;
+                batch.commit_row();
+                Ok(())
+            };
         let mut more = false;
         if let Some(row) = first {
             encode_row(&mut batch, row)?;
@@ -460,7 +461,8 @@ impl Db {
         // Streaming: answer with the first batch, then keep sending.
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         if let Some(reply) = reply.take() {
-            let rows = Rows::from_source(WorkerRows::new(first_frames, Some(rx), interrupt.clone()));
+            let rows =
+                Rows::from_source(WorkerRows::new(first_frames, Some(rx), interrupt.clone()));
             if reply
                 .send(Ok(Outcome::Rows {
                     schema: schema.clone(),

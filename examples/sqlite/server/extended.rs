@@ -62,7 +62,9 @@ impl QueryParser for SqliteSession {
             .collect();
         let prepared = self
             .engine
-            .call(None, move |db| describe::prepare(&db.conn, &text, &declared))
+            .call(None, move |db| {
+                describe::prepare(&db.conn, &text, &declared)
+            })
             .await??;
         Ok(Statement::Sql(Arc::new(prepared)))
     }

@@ -111,7 +111,10 @@ fn setup(path: &Path, temporary: bool) -> rusqlite::Result<()> {
     let conn = rusqlite::Connection::open(path)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!(mode, "the database is not in WAL mode: readers will wait for writers");
+        tracing::warn!(
+            mode,
+            "the database is not in WAL mode: readers will wait for writers"
+        );
     }
     if temporary {
         // Nothing to keep across a crash: no need to wait for the disk.

@@ -179,9 +179,11 @@ pub fn classify(text: &str) -> Command {
                 .iter()
                 .filter(|t| matches!(t.kind, Tok::Word | Tok::QuotedIdent))
                 .filter(|t| {
-                    !["table", "only", "restart", "continue", "identity", "cascade", "restrict"]
-                        .iter()
-                        .any(|k| t.is_word(k))
+                    ![
+                        "table", "only", "restart", "continue", "identity", "cascade", "restrict",
+                    ]
+                    .iter()
+                    .any(|k| t.is_word(k))
                 })
                 .map(ident_value)
                 .collect();
@@ -325,9 +327,7 @@ fn builtin_default(name: &str) -> Option<&'static str> {
         "transaction_isolation" | "default_transaction_isolation" => "serializable",
         "search_path" => "\"$user\", public",
         "max_identifier_length" => "63",
-        "lc_collate" | "lc_ctype" | "lc_messages" | "lc_monetary" | "lc_numeric" | "lc_time" => {
-            "C"
-        }
+        "lc_collate" | "lc_ctype" | "lc_messages" | "lc_monetary" | "lc_numeric" | "lc_time" => "C",
         "block_size" => "8192",
         "extra_float_digits" => "1",
         "bytea_output" => "hex",
@@ -599,6 +599,9 @@ mod tests {
             Command::Truncate(vec!["a".into(), "b".into()])
         );
         assert_eq!(classify("select 1"), Command::Sql);
-        assert_eq!(classify("DEALLOCATE ALL"), Command::Deallocate("DEALLOCATE ALL"));
+        assert_eq!(
+            classify("DEALLOCATE ALL"),
+            Command::Deallocate("DEALLOCATE ALL")
+        );
     }
 }

@@ -38,8 +38,7 @@ fn outside_block(what: &str) -> ErrorInfo {
 impl SqliteSession {
     /// Fails with 25P02 if the block has failed and `cmd` does not end it.
     pub(super) fn check_not_failed(session: &Session, cmd: &Command) -> Result<(), ErrorInfo> {
-        if session.transaction_status() == TransactionStatus::Failed && !cmd.allowed_when_failed()
-        {
+        if session.transaction_status() == TransactionStatus::Failed && !cmd.allowed_when_failed() {
             return Err(in_failed_transaction());
         }
         Ok(())

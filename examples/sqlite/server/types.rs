@@ -11,7 +11,9 @@
 use bytes::BytesMut;
 use pgwire::api::Portal;
 use pgwire::error::{ErrorInfo, SqlState};
-use pgwire::types::text::{binary_is_text, binary_to_text, parse_bool, text_to_binary, write_float8};
+use pgwire::types::text::{
+    binary_is_text, binary_to_text, parse_bool, text_to_binary, write_float8,
+};
 use pgwire::types::{DataRowEncoder, FieldFormat, Type};
 use rusqlite::types::{Value, ValueRef};
 
@@ -323,28 +325,36 @@ pub fn decode_param(
     };
     let binary = portal.param_format(i) == FieldFormat::Binary;
     let v = match *ty {
-        Type::BOOL => Value::Integer(portal.parameter::<bool>(i, ty, scratch)?.unwrap_or(false) as i64),
+        Type::BOOL => {
+            Value::Integer(portal.parameter::<bool>(i, ty, scratch)?.unwrap_or(false) as i64)
+        }
         Type::INT2 => Value::Integer(portal.parameter::<i16>(i, ty, scratch)?.unwrap_or(0).into()),
         Type::INT4 => Value::Integer(portal.parameter::<i32>(i, ty, scratch)?.unwrap_or(0).into()),
         Type::INT8 => Value::Integer(portal.parameter::<i64>(i, ty, scratch)?.unwrap_or(0)),
         Type::OID => Value::Integer(portal.parameter::<u32>(i, ty, scratch)?.unwrap_or(0).into()),
-        Type::FLOAT4 => Value::Real(portal.parameter::<f32>(i, ty, scratch)?.unwrap_or(0.0).into()),
+        Type::FLOAT4 => Value::Real(
+            portal
+                .parameter::<f32>(i, ty, scratch)?
+                .unwrap_or(0.0)
+                .into(),
+        ),
         Type::FLOAT8 => Value::Real(portal.parameter::<f64>(i, ty, scratch)?.unwrap_or(0.0)),
         Type::BYTEA => {
             if binary {
                 Value::Blob(raw.to_vec())
             } else {
-                Value::Blob(portal.parameter::<Vec<u8>>(i, ty, scratch)?.unwrap_or_default())
+                Value::Blob(
+                    portal
+                        .parameter::<Vec<u8>>(i, ty, scratch)?
+                        .unwrap_or_default(),
+                )
             }
         }
         _ if binary_is_text(ty) => Value::Text(utf8(raw)?.to_owned()),
         _ if binary => {
             scratch.clear();
             binary_to_text(ty, raw, scratch).map_err(|e| {
-                ErrorInfo::new(
-                    e.code(),
-                    format!("parameter ${}: {}", i + 1, e.message()),
-                )
+                ErrorInfo::new(e.code(), format!("parameter ${}: {}", i + 1, e.message()))
             })?;
             Value::Text(utf8(scratch)?.to_owned())
         }
@@ -389,7 +399,13 @@ mod tests {
     fn names() {
         let t = |n: &str| pg_type_from_name(n).unwrap();
         assert_eq!(t("INTEGER").ty, Type::INT4);
-        assert_eq!(t("varchar(20)"), PgType { ty: Type::VARCHAR, typmod: 24 });
+        assert_eq!(
+            t("varchar(20)"),
+            PgType {
+                ty: Type::VARCHAR,
+                typmod: 24
+            }
+        );
         assert_eq!(t("character varying (5)").typmod, 9);
         assert_eq!(t("char(3)").ty, Type::BPCHAR);
         assert_eq!(t("numeric(10,2)").typmod, (10 << 16 | 2) + 4);
