@@ -16,8 +16,10 @@
 //! `describe.rs` (parameter and column types, tags), `types.rs` (values),
 //! `errors.rs` (SQLSTATEs), `functions.rs` (`version()`, `now()`...),
 //! `session_commands.rs` (SET, SHOW, BEGIN...), `transactions.rs`,
-//! `simple.rs` and `extended.rs` (the two query protocols).
+//! `simple.rs` and `extended.rs` (the two query protocols), `auth.rs`
+//! (who may connect).
 
+mod auth;
 mod describe;
 mod engine;
 mod errors;
@@ -34,9 +36,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use pgwire::api::auth::Authenticator;
 use pgwire::api::{CopyHandler, ServerHandlers, Session};
 use pgwire::error::{ErrorInfo, SqlState};
 
+pub use auth::AuthConfig;
 use engine::Engine;
 use functions::SessionInfo;
 use session_commands::Settings;
@@ -57,6 +61,7 @@ pub struct SqliteServer {
     temporary: bool,
     setup_error: Option<String>,
     busy_timeout: Duration,
+    auth: AuthConfig,
 }
 
 impl SqliteServer {
@@ -84,6 +89,7 @@ impl SqliteServer {
             temporary,
             setup_error,
             busy_timeout: engine::BUSY_TIMEOUT,
+            auth: AuthConfig::default(),
         }
     }
 
@@ -91,6 +97,12 @@ impl SqliteServer {
     /// failing with 55P03 (default 5 s).
     pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Who may connect (default: everyone, as `trust`).
+    pub fn with_auth(mut self, auth: AuthConfig) -> Self {
+        self.auth = auth;
         self
     }
 
@@ -155,6 +167,10 @@ pub struct SqliteSession {
 
 impl ServerHandlers for SqliteServer {
     type Handler = SqliteSession;
+
+    async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
+        auth.run(self.auth.method(), self.auth.users()).await
+    }
 
     async fn connect(&self, session: &mut Session) -> Result<SqliteSession, ErrorInfo> {
         if let Some(e) = &self.setup_error {
