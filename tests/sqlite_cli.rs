@@ -31,6 +31,21 @@ struct Example {
 
 impl Drop for Example {
     fn drop(&mut self) {
+        // Ctrl-C (SIGINT) shuts the example down cleanly, which removes its
+        // temporary database file; SIGKILL would leave it behind.
+        let interrupted = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if interrupted {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
