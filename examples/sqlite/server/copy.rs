@@ -1640,8 +1640,9 @@ fn copy_out_rows(
             if i > 0 {
                 out.extend_from_slice(&[o.delimiter]);
             }
+            // FORCE_QUOTE does not apply to the header.
             if o.csv {
-                put_csv_field(&mut out, n.as_bytes(), o, plan.force_quote[i], single);
+                put_csv_field(&mut out, n.as_bytes(), o, false, single);
             } else {
                 put_text_field(&mut out, n.as_bytes(), o.delimiter);
             }
