@@ -25,6 +25,7 @@ mod engine;
 mod errors;
 mod extended;
 mod functions;
+mod notices;
 mod notify;
 mod session_commands;
 mod simple;

@@ -67,6 +67,7 @@ impl SimpleQueryHandler for SqliteSession {
                     commit_implicit: implicit && last,
                 };
                 implicit_open = implicit && !last;
+                self.drop_if_exists_notices(session, text).await;
                 self.run_sql(&cancel, run).await
             } else if let Command::Copy(c) = cmd {
                 self.copy_command(session, c, last).await
