@@ -114,6 +114,7 @@ fn psql_copy_csv_with_header() {
         s.port(),
         "postgres",
         &[
+            "-At",
             "-c",
             "CREATE TABLE c (id int, name text, note text)",
             "-c",
@@ -401,7 +402,8 @@ async fn notifications_between_tokio_postgres_sessions() {
         ]
     );
     let e = sender.query("SELECT pg_notify('', 'x')", &[]).await.unwrap_err();
-    assert!(e.to_string().contains("channel name cannot be empty"), "{e}");
+    let message = e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_default();
+    assert!(message.contains("channel name cannot be empty"), "{e:?}");
     let long = "x".repeat(8000);
     let e = sender.batch_execute(&format!("NOTIFY b, '{long}'")).await.unwrap_err();
     assert_eq!(code(&e), "22023");
