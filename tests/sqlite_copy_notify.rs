@@ -19,7 +19,10 @@ use pgwire::server::ServerConfig;
 use sqlite_server::{DbLocation, SqliteServer};
 
 fn server() -> TestServer<SqliteServer> {
-    TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default())
+    TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    )
 }
 
 fn code(e: &tokio_postgres::Error) -> String {
@@ -48,7 +51,11 @@ fn text_rows(n: usize) -> String {
             1 => "f",
             _ => "\\N",
         };
-        let score = if i % 7 == 0 { "\\N".to_owned() } else { format!("{}.5", i as i64 - 50_000) };
+        let score = if i % 7 == 0 {
+            "\\N".to_owned()
+        } else {
+            format!("{}.5", i as i64 - 50_000)
+        };
         let _ = writeln!(s, "{i}\t{text}\t{flag}\t{score}");
     }
     s
@@ -80,7 +87,10 @@ fn psql_copy_in_and_out_100k_rows_byte_for_byte() {
         "postgres",
         &[
             "-c",
-            &format!("\\copy (SELECT * FROM big ORDER BY id) to '{}'", out_path.display()),
+            &format!(
+                "\\copy (SELECT * FROM big ORDER BY id) to '{}'",
+                out_path.display()
+            ),
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -89,14 +99,21 @@ fn psql_copy_in_and_out_100k_rows_byte_for_byte() {
     let _ = std::fs::remove_file(&in_path);
     let _ = std::fs::remove_file(&out_path);
     assert_eq!(output.len(), input.len());
-    assert!(output == input.as_bytes(), "COPY TO differs from what COPY FROM read");
+    assert!(
+        output == input.as_bytes(),
+        "COPY TO differs from what COPY FROM read"
+    );
     // The whole table, not the ordered query.
     let o = psql(s.port(), "postgres", &["-At", "-c", "COPY big TO STDOUT"]);
     assert_eq!(o.stdout.len(), input.len());
     let o = psql(
         s.port(),
         "postgres",
-        &["-At", "-c", "SELECT count(*), count(t), sum(flag::int) FROM big"],
+        &[
+            "-At",
+            "-c",
+            "SELECT count(*), count(t), sum(flag::int) FROM big",
+        ],
     );
     assert_eq!(stdout(&o).trim(), "100000|80000|33334");
 }
@@ -118,7 +135,10 @@ fn psql_copy_csv_with_header() {
             "-c",
             "CREATE TABLE c (id int, name text, note text)",
             "-c",
-            &format!("\\copy c from '{}' with (format csv, header)", path.display()),
+            &format!(
+                "\\copy c from '{}' with (format csv, header)",
+                path.display()
+            ),
             "-c",
             "SELECT id, name IS NULL, note IS NULL FROM c ORDER BY id",
         ],
@@ -126,7 +146,11 @@ fn psql_copy_csv_with_header() {
     let _ = std::fs::remove_file(&path);
     assert!(o.status.success(), "{}", stderr(&o));
     // '' unquoted is NULL, "" is an empty string.
-    assert!(stdout(&o).contains("1|f|t\n2|f|f\n3|f|f\n4|t|f"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("1|f|t\n2|f|f\n3|f|f\n4|t|f"),
+        "{}",
+        stdout(&o)
+    );
     let o = psql(
         s.port(),
         "postgres",
@@ -136,7 +160,10 @@ fn psql_copy_csv_with_header() {
     let o = psql(
         s.port(),
         "postgres",
-        &["-c", "COPY (SELECT id, name FROM c WHERE id < 3 ORDER BY id) TO STDOUT CSV FORCE QUOTE *"],
+        &[
+            "-c",
+            "COPY (SELECT id, name FROM c WHERE id < 3 ORDER BY id) TO STDOUT CSV FORCE QUOTE *",
+        ],
     );
     assert_eq!(stdout(&o), "\"1\",\"plain\"\n\"2\",\"with, comma\"\n");
 }
@@ -160,7 +187,10 @@ async fn failed_copy_leaves_the_table_unchanged() {
     let e = sink.as_mut().finish().await.unwrap_err();
     assert_eq!(code(&e), "22P02", "{e:?}");
     let db = e.as_db_error().unwrap();
-    assert_eq!(db.message(), "invalid input syntax for type integer: \"oops\"");
+    assert_eq!(
+        db.message(),
+        "invalid input syntax for type integer: \"oops\""
+    );
     assert_eq!(db.where_(), Some("COPY f, line 20000, column a: \"oops\""));
     // Wrong number of columns.
     let sink = Box::pin(c.copy_in::<_, Bytes>("COPY f FROM STDIN").await.unwrap());
@@ -168,23 +198,42 @@ async fn failed_copy_leaves_the_table_unchanged() {
     sink.send(Bytes::from_static(b"5\ta\n6\n")).await.unwrap();
     let e = sink.as_mut().finish().await.unwrap_err();
     assert_eq!(code(&e), "22P04");
-    assert_eq!(e.as_db_error().unwrap().message(), "missing data for column \"b\"");
+    assert_eq!(
+        e.as_db_error().unwrap().message(),
+        "missing data for column \"b\""
+    );
     // Duplicate key in the middle, inside a transaction block: the
     // savepoint is undone, the block fails as in PostgreSQL.
-    c.batch_execute("BEGIN; INSERT INTO f VALUES (100, 'in block')").await.unwrap();
+    c.batch_execute("BEGIN; INSERT INTO f VALUES (100, 'in block')")
+        .await
+        .unwrap();
     let mut sink = Box::pin(c.copy_in::<_, Bytes>("COPY f FROM STDIN").await.unwrap());
-    sink.send(Bytes::from_static(b"7\ta\n0\tdup\n")).await.unwrap();
+    sink.send(Bytes::from_static(b"7\ta\n0\tdup\n"))
+        .await
+        .unwrap();
     let e = sink.as_mut().finish().await.unwrap_err();
     assert_eq!(code(&e), "23505");
-    assert_eq!(code(&c.simple_query("SELECT 1").await.unwrap_err()), "25P02");
+    assert_eq!(
+        code(&c.simple_query("SELECT 1").await.unwrap_err()),
+        "25P02"
+    );
     c.batch_execute("ROLLBACK").await.unwrap();
-    let rows = c.query("SELECT count(*), max(b) FROM f", &[]).await.unwrap();
+    let rows = c
+        .query("SELECT count(*), max(b) FROM f", &[])
+        .await
+        .unwrap();
     assert_eq!(rows[0].get::<_, i64>(0), 1);
     assert_eq!(rows[0].get::<_, String>(1), "kept");
     // A good COPY in a block is kept by COMMIT.
     c.batch_execute("BEGIN").await.unwrap();
-    let mut sink = Box::pin(c.copy_in::<_, Bytes>("COPY f (b, a) FROM STDIN").await.unwrap());
-    sink.send(Bytes::from_static(b"x\t1\ny\t2\n")).await.unwrap();
+    let mut sink = Box::pin(
+        c.copy_in::<_, Bytes>("COPY f (b, a) FROM STDIN")
+            .await
+            .unwrap(),
+    );
+    sink.send(Bytes::from_static(b"x\t1\ny\t2\n"))
+        .await
+        .unwrap();
     assert_eq!(sink.as_mut().finish().await.unwrap(), 2);
     c.batch_execute("COMMIT").await.unwrap();
     let rows = c.query("SELECT count(*) FROM f", &[]).await.unwrap();
@@ -195,13 +244,22 @@ async fn failed_copy_leaves_the_table_unchanged() {
 async fn tokio_postgres_copy_in_out_and_cancel() {
     let s = server();
     let c = s.connect().await;
-    c.batch_execute("CREATE TABLE k (id int8, v text, b bytea, ok bool)").await.unwrap();
-    let mut sink = Box::pin(c.copy_in::<_, Bytes>("COPY k FROM STDIN (FORMAT csv)").await.unwrap());
+    c.batch_execute("CREATE TABLE k (id int8, v text, b bytea, ok bool)")
+        .await
+        .unwrap();
+    let mut sink = Box::pin(
+        c.copy_in::<_, Bytes>("COPY k FROM STDIN (FORMAT csv)")
+            .await
+            .unwrap(),
+    );
     for chunk in ["1,a,\\x00ff,t\n2,", "\"b,\"\"c\"\"\",,f\n3,,\\x,\n"] {
         sink.send(Bytes::from(chunk)).await.unwrap();
     }
     assert_eq!(sink.as_mut().finish().await.unwrap(), 3);
-    let stream = c.copy_out("COPY (SELECT * FROM k ORDER BY id) TO STDOUT").await.unwrap();
+    let stream = c
+        .copy_out("COPY (SELECT * FROM k ORDER BY id) TO STDOUT")
+        .await
+        .unwrap();
     let chunks: Vec<Bytes> = stream.map(|r| r.unwrap()).collect().await;
     // One row per CopyData, as PostgreSQL sends them.
     assert_eq!(chunks.len(), 3);
@@ -234,9 +292,14 @@ async fn tokio_postgres_copy_in_out_and_cancel() {
         times.push(at.duration_since(sent));
     }
     times.sort();
-    eprintln!("tokio-postgres: cancel to error, median of 3: {:?}", times[1]);
+    eprintln!(
+        "tokio-postgres: cancel to error, median of 3: {:?}",
+        times[1]
+    );
     let rows = c.simple_query("SELECT count(*) FROM k").await.unwrap();
-    assert!(matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("3")));
+    assert!(
+        matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("3"))
+    );
 }
 
 const PSYCOPG_SCRIPT: &str = r#"
@@ -314,16 +377,33 @@ fn psql_receives_notifications_and_notices() {
         return;
     }
     let s = server();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (c, pid) = rt.block_on(async {
         let c = s.connect().await;
-        let pid = c.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get::<_, i32>(0);
+        let pid = c
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0);
         (c, pid)
     });
     // psql listens, waits in a shell command while the other session
     // notifies, and shows the notification after its next command.
     let mut child = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &s.port().to_string(), "-U", "postgres", "-d", "test"])
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &s.port().to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+        ])
         .env("PGSSLMODE", "disable")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -339,7 +419,9 @@ fn psql_receives_notifications_and_notices() {
     rt.block_on(async {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         // In a transaction: delivered at COMMIT; the rolled back one never.
-        c.batch_execute("BEGIN; NOTIFY ch, 'dropped'; ROLLBACK").await.unwrap();
+        c.batch_execute("BEGIN; NOTIFY ch, 'dropped'; ROLLBACK")
+            .await
+            .unwrap();
         c.batch_execute("BEGIN; NOTIFY ch, 'x'; SELECT pg_notify('ch', 'y'); COMMIT")
             .await
             .unwrap();
@@ -358,7 +440,10 @@ fn psql_receives_notifications_and_notices() {
     assert!(out.contains(&y), "{out}\n{err}");
     assert!(!out.contains("dropped"), "{out}");
     // After the SELECT that followed the notifications.
-    assert!(out.find(&x).unwrap() > out.find("(1 row)").unwrap(), "{out}");
+    assert!(
+        out.find(&x).unwrap() > out.find("(1 row)").unwrap(),
+        "{out}"
+    );
     assert!(
         err.contains("NOTICE:  table \"missing\" does not exist, skipping"),
         "{err}"
@@ -368,29 +453,50 @@ fn psql_receives_notifications_and_notices() {
 #[tokio::test]
 async fn notifications_between_tokio_postgres_sessions() {
     let s = server();
-    let (listener, mut conn) = tokio_postgres::connect(&s.conn_str("postgres"), tokio_postgres::NoTls)
-        .await
-        .unwrap();
+    let (listener, mut conn) =
+        tokio_postgres::connect(&s.conn_str("postgres"), tokio_postgres::NoTls)
+            .await
+            .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
         while let Some(Ok(m)) = messages.next().await {
             if let tokio_postgres::AsyncMessage::Notification(n) = m {
-                let _ = tx.send((n.process_id(), n.channel().to_owned(), n.payload().to_owned()));
+                let _ = tx.send((
+                    n.process_id(),
+                    n.channel().to_owned(),
+                    n.payload().to_owned(),
+                ));
             }
         }
     });
     listener.batch_execute("LISTEN a; LISTEN b").await.unwrap();
     let sender = s.connect().await;
-    let pid = sender.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get::<_, i32>(0);
-    sender.batch_execute("NOTIFY a, 'one'; NOTIFY c, 'nobody'").await.unwrap();
+    let pid = sender
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get::<_, i32>(0);
+    sender
+        .batch_execute("NOTIFY a, 'one'; NOTIFY c, 'nobody'")
+        .await
+        .unwrap();
     // Extended protocol: delivered at Sync.
-    sender.execute("SELECT pg_notify('b', $1)", &[&"two"]).await.unwrap();
+    sender
+        .execute("SELECT pg_notify('b', $1)", &[&"two"])
+        .await
+        .unwrap();
     listener.batch_execute("UNLISTEN a").await.unwrap();
-    sender.batch_execute("NOTIFY a, 'after unlisten'; NOTIFY b, 'three'").await.unwrap();
+    sender
+        .batch_execute("NOTIFY a, 'after unlisten'; NOTIFY b, 'three'")
+        .await
+        .unwrap();
     let mut got = Vec::new();
     for _ in 0..3 {
-        let n = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
         got.push(n);
     }
     assert_eq!(
@@ -401,15 +507,28 @@ async fn notifications_between_tokio_postgres_sessions() {
             (pid, "b".to_owned(), "three".to_owned()),
         ]
     );
-    let e = sender.query("SELECT pg_notify('', 'x')", &[]).await.unwrap_err();
-    let message = e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_default();
+    let e = sender
+        .query("SELECT pg_notify('', 'x')", &[])
+        .await
+        .unwrap_err();
+    let message = e
+        .as_db_error()
+        .map(|d| d.message().to_owned())
+        .unwrap_or_default();
     assert!(message.contains("channel name cannot be empty"), "{e:?}");
     let long = "x".repeat(8000);
-    let e = sender.batch_execute(&format!("NOTIFY b, '{long}'")).await.unwrap_err();
+    let e = sender
+        .batch_execute(&format!("NOTIFY b, '{long}'"))
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), "22023");
     // The listener's session ends: it leaves the hub.
     drop(listener);
     tokio::time::sleep(Duration::from_millis(200)).await;
     sender.batch_execute("NOTIFY b, 'gone'").await.unwrap();
-    assert!(tokio::time::timeout(Duration::from_millis(300), rx.recv()).await.map_or(true, |m| m.is_none()));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), rx.recv())
+            .await
+            .map_or(true, |m| m.is_none())
+    );
 }

@@ -120,8 +120,7 @@ fn syntax_error(at: Option<&Token<'_>>) -> ErrorInfo {
         Some(t) => format!("syntax error at or near \"{}\"", t.text),
         None => "syntax error at end of input".to_owned(),
     };
-    ErrorInfo::new(SqlState::SYNTAX_ERROR, m)
-        .with_position(at.map_or(0, |t| t.start as u32 + 1))
+    ErrorInfo::new(SqlState::SYNTAX_ERROR, m).with_position(at.map_or(0, |t| t.start as u32 + 1))
 }
 
 fn not_supported(m: impl Into<String>) -> ErrorInfo {
@@ -439,14 +438,20 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
                         return Err(c.error());
                     }
                 }
-                "where" => return Err(not_supported("COPY ... WHERE is not supported by this server")),
+                "where" => {
+                    return Err(not_supported(
+                        "COPY ... WHERE is not supported by this server",
+                    ));
+                }
                 _ => return Err(syntax_error(Some(&t))),
             }
         }
     }
     if let Some(t) = c.peek() {
         if t.is_word("where") {
-            return Err(not_supported("COPY ... WHERE is not supported by this server"));
+            return Err(not_supported(
+                "COPY ... WHERE is not supported by this server",
+            ));
         }
         return Err(syntax_error(Some(t)));
     }
@@ -454,10 +459,18 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
         return Err(not_supported("COPY BINARY is not supported by this server"));
     }
     o.delimiter = one_byte(
-        delimiter.as_deref().unwrap_or(if o.csv { "," } else { "\t" }),
+        delimiter
+            .as_deref()
+            .unwrap_or(if o.csv { "," } else { "\t" }),
         "delimiter",
     )?;
-    o.null = null.unwrap_or_else(|| if o.csv { String::new() } else { "\\N".to_owned() });
+    o.null = null.unwrap_or_else(|| {
+        if o.csv {
+            String::new()
+        } else {
+            "\\N".to_owned()
+        }
+    });
     if !o.csv {
         if quote.is_some() {
             return Err(not_supported("COPY quote available only in CSV mode"));
@@ -469,7 +482,9 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
             return Err(not_supported("COPY force quote available only in CSV mode"));
         }
         if o.force_not_null != Columns::None {
-            return Err(not_supported("COPY force not null available only in CSV mode"));
+            return Err(not_supported(
+                "COPY force not null available only in CSV mode",
+            ));
         }
         if o.force_null != Columns::None {
             return Err(not_supported("COPY force null available only in CSV mode"));
@@ -494,13 +509,19 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
             ));
         }
         if from && o.force_quote != Columns::None {
-            return Err(not_supported("COPY force quote only available using COPY TO"));
+            return Err(not_supported(
+                "COPY force quote only available using COPY TO",
+            ));
         }
         if !from && o.force_not_null != Columns::None {
-            return Err(not_supported("COPY force not null only available using COPY FROM"));
+            return Err(not_supported(
+                "COPY force not null only available using COPY FROM",
+            ));
         }
         if !from && o.force_null != Columns::None {
-            return Err(not_supported("COPY force null only available using COPY FROM"));
+            return Err(not_supported(
+                "COPY force null only available using COPY FROM",
+            ));
         }
     }
     if o.null.bytes().any(|b| b == b'\r' || b == b'\n') {
@@ -509,7 +530,9 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
         ));
     }
     if o.null.as_bytes().contains(&o.delimiter) {
-        return Err(not_supported("COPY delimiter must not appear in the NULL specification"));
+        return Err(not_supported(
+            "COPY delimiter must not appear in the NULL specification",
+        ));
     }
     Ok(CopyStatement {
         target,
@@ -549,8 +572,14 @@ impl Kind {
             Type::FLOAT8 => Kind::Float8,
             Type::BOOL => Kind::Bool,
             Type::BYTEA => Kind::Bytea,
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
-            | Type::JSON | Type::XML | Type::CHAR => Kind::Text,
+            Type::TEXT
+            | Type::VARCHAR
+            | Type::BPCHAR
+            | Type::NAME
+            | Type::UNKNOWN
+            | Type::JSON
+            | Type::XML
+            | Type::CHAR => Kind::Text,
             _ => Kind::Canonical(ty.clone()),
         }
     }
@@ -669,8 +698,15 @@ fn plan_in(db: &Db, stmt: &CopyStatement) -> Result<InPlan, ErrorInfo> {
     let insert = format!(
         "INSERT INTO {} ({}) VALUES ({})",
         quote_ident(table),
-        names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(", "),
-        (1..=names.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .map(|n| quote_ident(n))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (1..=names.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let o = &stmt.options;
     Ok(InPlan {
@@ -754,7 +790,10 @@ fn invalid_utf8(b: &[u8]) -> ErrorInfo {
         .collect();
     ErrorInfo::new(
         SqlState::CHARACTER_NOT_IN_REPERTOIRE,
-        format!("invalid byte sequence for encoding \"UTF8\": {}", shown.join(" ")),
+        format!(
+            "invalid byte sequence for encoding \"UTF8\": {}",
+            shown.join(" ")
+        ),
     )
 }
 
@@ -891,7 +930,10 @@ impl<'p> Reader<'p> {
                 let b = buf[i];
                 if quoted {
                     if b == o.escape && o.escape != o.quote {
-                        if buf.get(i + 1).is_some_and(|&n| n == o.quote || n == o.escape) {
+                        if buf
+                            .get(i + 1)
+                            .is_some_and(|&n| n == o.quote || n == o.escape)
+                        {
                             i += 2;
                             continue;
                         }
@@ -928,7 +970,8 @@ impl<'p> Reader<'p> {
                             match after.first() {
                                 None if !last => return Ok(None),
                                 None | Some(b'\n') => {}
-                                Some(b'\r') if after.get(1) == Some(&b'\n') || after.len() == 1 => {}
+                                Some(b'\r') if after.get(1) == Some(&b'\n') || after.len() == 1 => {
+                                }
                                 Some(_) => {
                                     self.line += 1;
                                     return Err(bad_format("end-of-copy marker corrupt")
@@ -1075,8 +1118,9 @@ impl<'p> Reader<'p> {
                 i += 1;
             }
             if quoted {
-                return Err(bad_format("unterminated CSV quoted field")
-                    .with_where(self.context_with(raw)));
+                return Err(
+                    bad_format("unterminated CSV quoted field").with_where(self.context_with(raw))
+                );
             }
             // An unquoted null string is NULL (unless FORCE_NOT_NULL: then
             // it is that string); with FORCE_NULL, a quoted one too.
@@ -1186,7 +1230,12 @@ impl<'p> Reader<'p> {
                         // Plain digits are the common case: no need for
                         // the general parser.
                         let v = match fast_int(s) {
-                            Some(v) if n == 8 || (v >= -(1 << (n * 8 - 1)) && v < (1 << (n * 8 - 1))) => v,
+                            Some(v)
+                                if n == 8
+                                    || (v >= -(1 << (n * 8 - 1)) && v < (1 << (n * 8 - 1))) =>
+                            {
+                                v
+                            }
                             _ => {
                                 self.scratch.clear();
                                 text_to_binary(&ty, s, &mut self.scratch).map_err(column_error)?;
@@ -1260,15 +1309,25 @@ fn fast_int(s: &str) -> Option<i64> {
     if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let v = digits.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+    let v = digits
+        .iter()
+        .fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
     Some(if neg { -v } else { v })
 }
 
 /// The worker's side of COPY FROM: reads the data from `rx` and inserts
 /// the rows in one transaction (or savepoint), undone on any failure.
-fn copy_in_worker(db: &mut Db, plan: &InPlan, rx: &mut mpsc::Receiver<InMsg>) -> Result<u64, ErrorInfo> {
+fn copy_in_worker(
+    db: &mut Db,
+    plan: &InPlan,
+    rx: &mut mpsc::Receiver<InMsg>,
+) -> Result<u64, ErrorInfo> {
     let nested = db.in_transaction();
-    db.batch(if nested { "SAVEPOINT pgwire_copy" } else { "BEGIN" })?;
+    db.batch(if nested {
+        "SAVEPOINT pgwire_copy"
+    } else {
+        "BEGIN"
+    })?;
     let result = copy_rows(db, plan, rx);
     let ended = match &result {
         Ok(_) if nested => db.batch("RELEASE pgwire_copy"),
@@ -1291,7 +1350,10 @@ fn copy_in_worker(db: &mut Db, plan: &InPlan, rx: &mut mpsc::Receiver<InMsg>) ->
 }
 
 fn copy_rows(db: &Db, plan: &InPlan, rx: &mut mpsc::Receiver<InMsg>) -> Result<u64, ErrorInfo> {
-    let mut insert = db.conn.prepare_cached(&plan.insert).map_err(|e| from_sqlite(&e))?;
+    let mut insert = db
+        .conn
+        .prepare_cached(&plan.insert)
+        .map_err(|e| from_sqlite(&e))?;
     let mut reader = Reader::new(plan);
     let mut carry: Vec<u8> = Vec::new();
     loop {
@@ -1389,7 +1451,9 @@ impl SqliteSession {
         };
         state.tx = None;
         match state.result.take() {
-            Some(rx) => rx.await.unwrap_or_else(|_| Err(ErrorInfo::query_canceled())),
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Err(ErrorInfo::query_canceled())),
             None => Err(no_copy()),
         }
     }
@@ -1479,7 +1543,11 @@ impl CopyHandler for SqliteSession {
     async fn copy_data(&mut self, session: &mut Session, data: Bytes) -> Result<(), ErrorInfo> {
         if session.is_cancelled() {
             self.flush_copy_in(Some(InMsg::Fail(None))).await?;
-            return Err(self.finish_copy_in().await.err().unwrap_or_else(ErrorInfo::query_canceled));
+            return Err(self
+                .finish_copy_in()
+                .await
+                .err()
+                .unwrap_or_else(ErrorInfo::query_canceled));
         }
         let Some(state) = self.copy.as_mut() else {
             return Err(no_copy());
@@ -1552,7 +1620,9 @@ fn plan_out(db: &Db, stmt: &CopyStatement) -> Result<OutPlan, ErrorInfo> {
     let prepared = describe::prepare(&db.conn, &query, &[])?;
     describe::check_no_params(&prepared)?;
     if prepared.columns.is_empty() {
-        return Err(not_supported("COPY query must have a RETURNING clause or return rows"));
+        return Err(not_supported(
+            "COPY query must have a RETURNING clause or return rows",
+        ));
     }
     let names: Vec<String> = prepared.columns.iter().map(|c| c.name.clone()).collect();
     Ok(OutPlan {
@@ -1630,7 +1700,10 @@ fn copy_out_rows(
     let ncols = plan.names.len();
     let single = ncols == 1;
     let prepared = describe::prepare(&db.conn, &plan.query, &[])?;
-    let mut stmt = db.conn.prepare_cached(&prepared.sql).map_err(|e| db.error(&e))?;
+    let mut stmt = db
+        .conn
+        .prepare_cached(&prepared.sql)
+        .map_err(|e| db.error(&e))?;
     let mut rows = stmt.raw_query();
     let mut out = BytesMut::with_capacity(CHUNK + 4096);
     let mut ends = Vec::new();
@@ -1722,11 +1795,13 @@ fn copy_out_rows(
             }
         }
     }
-    if !ends.is_empty() && !send(Batch {
-        data: out.split().freeze(),
-        ends,
-        header,
-    }) {
+    if !ends.is_empty()
+        && !send(Batch {
+            data: out.split().freeze(),
+            ends,
+            header,
+        })
+    {
         return Err(ErrorInfo::query_canceled());
     }
     Ok(())

@@ -274,7 +274,10 @@ pub fn parse(text: &str) -> (NotifyCommand, Option<String>) {
         };
         (NotifyCommand::Invalid(m), None)
     };
-    let first = toks.first().map(|t| t.text.to_ascii_lowercase()).unwrap_or_default();
+    let first = toks
+        .first()
+        .map(|t| t.text.to_ascii_lowercase())
+        .unwrap_or_default();
     let Some(ch_tok) = toks.get(1) else {
         return syntax(None);
     };
@@ -354,7 +357,10 @@ mod tests {
     #[test]
     fn parses() {
         assert_eq!(parse("LISTEN Foo").0, NotifyCommand::Listen("foo".into()));
-        assert_eq!(parse("unlisten \"Foo\"").0, NotifyCommand::Unlisten(Some("Foo".into())));
+        assert_eq!(
+            parse("unlisten \"Foo\"").0,
+            NotifyCommand::Unlisten(Some("Foo".into()))
+        );
         assert_eq!(parse("unlisten *").0, NotifyCommand::Unlisten(None));
         assert_eq!(
             parse("notify c, 'it''s'").0,
