@@ -229,7 +229,7 @@ async fn errors_have_postgres_sqlstates_and_the_session_goes_on() {
         ("SELECT $1", "42P02"),
         ("SHOW no_such_setting", "42704"),
         ("ROLLBACK TO SAVEPOINT s", "25P01"),
-        ("LISTEN ch", "0A000"),
+        ("LOCK TABLE parent", "0A000"),
     ];
     for (sql, want) in cases {
         let err = c.simple_query(sql).await.expect_err(sql);

@@ -62,14 +62,17 @@ impl Interrupt {
         self.handle.interrupt();
     }
 
-    fn is_set(&self) -> bool {
+    /// Whether the running job was asked to stop.
+    pub fn is_set(&self) -> bool {
         self.flag.load(Ordering::Relaxed)
     }
 }
 
 type Job = Box<dyn FnOnce(&mut Db) + Send>;
 
-/// The async side of a session's worker.
+/// The async side of a session's worker. Clones send to the same worker
+/// (a COPY TO stream starts its job when first polled).
+#[derive(Clone)]
 pub struct Engine {
     jobs: mpsc::Sender<Job>,
     interrupt: Arc<Interrupt>,
@@ -163,6 +166,11 @@ impl Engine {
             })?;
         let interrupt = ready_rx.await.map_err(|_| worker_gone())??;
         Ok(Engine { jobs, interrupt })
+    }
+
+    /// The session's interrupt, for work that outlives a call (streams).
+    pub fn interrupt(&self) -> Arc<Interrupt> {
+        self.interrupt.clone()
     }
 
     /// Runs `f` on the worker and returns its result. With `cancel`, a
@@ -301,9 +309,14 @@ impl Db {
         }
     }
 
+    /// The session's interrupt.
+    pub fn interrupt(&self) -> Arc<Interrupt> {
+        self.interrupt.clone()
+    }
+
     /// The PostgreSQL error for a SQLite error; 57014 if the job was
     /// interrupted, whatever SQLite said.
-    fn error(&self, e: &rusqlite::Error) -> ErrorInfo {
+    pub fn error(&self, e: &rusqlite::Error) -> ErrorInfo {
         if self.interrupt.is_set() {
             return ErrorInfo::query_canceled();
         }

@@ -16,15 +16,19 @@
 //! `describe.rs` (parameter and column types, tags), `types.rs` (values),
 //! `errors.rs` (SQLSTATEs), `functions.rs` (`version()`, `now()`...),
 //! `session_commands.rs` (SET, SHOW, BEGIN...), `transactions.rs`,
-//! `simple.rs` and `extended.rs` (the two query protocols), `auth.rs`
-//! (who may connect).
+//! `simple.rs` and `extended.rs` (the two query protocols), `copy.rs`
+//! (COPY FROM STDIN / TO STDOUT), `notify.rs` (LISTEN / NOTIFY) and
+//! `auth.rs` (who may connect).
 
 mod auth;
+mod copy;
 mod describe;
 mod engine;
 mod errors;
 mod extended;
 mod functions;
+mod notices;
+mod notify;
 mod session_commands;
 mod simple;
 mod sql;
@@ -32,12 +36,13 @@ mod transactions;
 mod types;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use pgwire::api::auth::Authenticator;
-use pgwire::api::{CopyHandler, ServerHandlers, Session};
+use pgwire::api::{ServerHandlers, Session};
 use pgwire::error::{ErrorInfo, SqlState};
 
 pub use auth::AuthConfig;
@@ -62,6 +67,8 @@ pub struct SqliteServer {
     setup_error: Option<String>,
     busy_timeout: Duration,
     auth: AuthConfig,
+    /// Who LISTENs on what, across sessions.
+    notify_hub: Arc<notify::Hub>,
 }
 
 impl SqliteServer {
@@ -90,6 +97,7 @@ impl SqliteServer {
             setup_error,
             busy_timeout: engine::BUSY_TIMEOUT,
             auth: AuthConfig::default(),
+            notify_hub: Arc::default(),
         }
     }
 
@@ -163,6 +171,10 @@ pub struct SqliteSession {
     settings: Settings,
     tx: TxState,
     scratch: BytesMut,
+    /// The COPY FROM STDIN in progress.
+    copy: Option<copy::CopyInState>,
+    /// LISTEN / NOTIFY; leaves the hub when the session ends.
+    notifier: notify::Notifier,
 }
 
 impl ServerHandlers for SqliteServer {
@@ -197,14 +209,19 @@ impl ServerHandlers for SqliteServer {
             "opening SQLite connection"
         );
         let engine = Engine::start(&self.path, info, self.busy_timeout).await?;
+        let notifier = notify::Notifier::new(self.notify_hub.clone(), session);
+        let pending = notifier.pending();
+        engine
+            .call(None, move |db| notify::register(&db.conn, pending))
+            .await?
+            .map_err(|e| errors::from_sqlite(&e))?;
         Ok(SqliteSession {
             engine,
             settings: Settings::new(session),
             tx: TxState::default(),
             scratch: BytesMut::new(),
+            copy: None,
+            notifier,
         })
     }
 }
-
-// COPY comes with a later change; the defaults answer "not supported".
-impl CopyHandler for SqliteSession {}
