@@ -85,6 +85,51 @@ async fn copy_fail_reports_the_clients_message() {
 }
 
 #[tokio::test]
+async fn statements_after_copy_in_run_after_its_data() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    // As `COPY t FROM STDIN; SELECT count(*) FROM t; COPY ...; ...`: each
+    // statement after a COPY sees the data copied before it.
+    c.send(&message(b'Q', b"copy_in; copied; copy_in; copied; select 7\0"))
+        .await;
+    assert_eq!(c.read_message().await.unwrap().tag, b'G');
+    let mut p = message(b'd', b"first\n");
+    p.extend(message(b'c', b""));
+    c.send(&p).await;
+    // The first COPY's tag and the SELECT of its lines, then the second
+    // COPY asks for data.
+    let mut msgs = Vec::new();
+    while msgs.last().is_none_or(|m: &RawMessage| m.tag != b'G') {
+        msgs.push(c.read_message().await.expect("message"));
+    }
+    assert_eq!(tags(&msgs), "CTDCG");
+    assert_eq!(msgs[0].body, b"COPY 1\0");
+    assert_eq!(&msgs[2].body[6..], b"first");
+    let mut p = message(b'd', b"second\n");
+    p.extend(message(b'd', b"third\n"));
+    p.extend(message(b'c', b""));
+    c.send(&p).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "CTDDCTDCZ");
+    assert_eq!(msgs[0].body, b"COPY 2\0");
+    assert_eq!(&msgs[2].body[6..], b"second");
+    assert_eq!(&msgs[3].body[6..], b"third");
+
+    // A failed COPY ends the query string: the rest never runs, and does
+    // not leak into the next query.
+    c.send(&message(b'Q', b"copy_in fail; select 1\0")).await;
+    assert_eq!(c.read_message().await.unwrap().tag, b'G');
+    let mut p = message(b'd', b"x\n");
+    p.extend(message(b'c', b""));
+    c.send(&p).await;
+    assert_eq!(tags(&c.read_until(b'Z').await), "EZ");
+    c.send(&message(b'Q', b"select 2\0")).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "TDCZ");
+    assert_eq!(&msgs[1].body[6..], b"2");
+}
+
+#[tokio::test]
 async fn handler_error_during_copy_in_ends_it() {
     let s = server();
     let mut c = RawClient::startup(s.addr).await;

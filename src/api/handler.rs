@@ -38,6 +38,27 @@ pub trait SimpleQueryHandler: Send {
         session: &mut Session,
         query: &str,
     ) -> impl Future<Output = Vec<Response>> + Send;
+
+    /// Runs the statements of the current query string that follow a
+    /// `COPY ... FROM STDIN`.
+    ///
+    /// Statements after a COPY FROM STDIN must run after its data has
+    /// arrived (`COPY t FROM STDIN; SELECT count(*) FROM t` counts the
+    /// copied rows), so a handler stops at the COPY, ends its responses
+    /// with [`Response::CopyIn`] and keeps the rest of the query string.
+    /// When that COPY (or a [`Response::CopyBoth`]) ends successfully, the
+    /// server calls this method and sends its responses the same way as
+    /// [`do_query`](Self::do_query)'s, calling it again if they end with
+    /// another COPY. After a failed COPY it is not called (an error ends the
+    /// query string, as in PostgreSQL): drop what was kept at the next
+    /// `do_query`. The default has nothing left to run.
+    fn do_query_after_copy(
+        &mut self,
+        session: &mut Session,
+    ) -> impl Future<Output = Vec<Response>> + Send {
+        let _ = session;
+        async { Vec::new() }
+    }
 }
 
 /// Turns SQL text into the handler's own statement type, once, when the

@@ -474,53 +474,78 @@ where
         Ok(())
     }
 
-    async fn send_simple_responses(&mut self, responses: Vec<Response>) -> Flow {
-        for response in responses {
-            self.deliver_async();
-            match response {
-                Response::Query(q) => {
-                    let QueryResponse {
-                        schema,
-                        mut rows,
-                        command,
-                    } = q;
-                    crate::types::encode_row_description_into(
-                        &mut self.transport.wbuf,
-                        &schema,
-                        &FormatCodes::new(),
-                    );
-                    let (end, sent) = self
-                        .send_rows(&mut rows, &schema, &FormatCodes::new(), u64::MAX)
-                        .await?;
-                    match end {
-                        RowsEnd::Failed(e) => {
-                            self.send_error(&e)?;
-                            return Ok(());
-                        }
-                        RowsEnd::Done | RowsEnd::Suspended => {
-                            let tag = QueryResponse::tag_parts_for(&command, sent);
-                            encode_command_complete(
-                                &mut self.transport.wbuf,
-                                &command,
-                                tag.0,
-                                tag.1,
-                            );
-                        }
-                    }
-                }
-                Response::Error(e) => {
-                    self.send_error(&e)?;
+    async fn send_simple_responses(&mut self, mut responses: Vec<Response>) -> Flow {
+        loop {
+            // Whether the last response was a COPY FROM STDIN (or BOTH) that
+            // succeeded: the statements after it run only now.
+            let mut copied_in = false;
+            for response in responses {
+                copied_in = false;
+                if !self.send_simple_response(response, &mut copied_in).await? {
                     return Ok(());
                 }
-                other => {
-                    if let Err(e) = self.send_plain_response(other).await? {
+            }
+            if !copied_in {
+                return Ok(());
+            }
+            let handler = handler!(self);
+            responses = Self::drive(
+                &mut self.transport,
+                &self.shared,
+                SimpleQueryHandler::do_query_after_copy(handler, &mut self.session),
+            )
+            .await?;
+        }
+    }
+
+    /// Sends one response of a simple query; `Ok(false)` when it was an
+    /// error, which ends the query string.
+    async fn send_simple_response(
+        &mut self,
+        response: Response,
+        copied_in: &mut bool,
+    ) -> Flow<bool> {
+        self.deliver_async();
+        match response {
+            Response::Query(q) => {
+                let QueryResponse {
+                    schema,
+                    mut rows,
+                    command,
+                } = q;
+                crate::types::encode_row_description_into(
+                    &mut self.transport.wbuf,
+                    &schema,
+                    &FormatCodes::new(),
+                );
+                let (end, sent) = self
+                    .send_rows(&mut rows, &schema, &FormatCodes::new(), u64::MAX)
+                    .await?;
+                match end {
+                    RowsEnd::Failed(e) => {
                         self.send_error(&e)?;
-                        return Ok(());
+                        return Ok(false);
+                    }
+                    RowsEnd::Done | RowsEnd::Suspended => {
+                        let tag = QueryResponse::tag_parts_for(&command, sent);
+                        encode_command_complete(&mut self.transport.wbuf, &command, tag.0, tag.1);
                     }
                 }
             }
+            Response::Error(e) => {
+                self.send_error(&e)?;
+                return Ok(false);
+            }
+            other => {
+                let copy_in = matches!(other, Response::CopyIn(_) | Response::CopyBoth(_));
+                if let Err(e) = self.send_plain_response(other).await? {
+                    self.send_error(&e)?;
+                    return Ok(false);
+                }
+                *copied_in = copy_in;
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Sends a response that is not rows or an error (the same in both

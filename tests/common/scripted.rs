@@ -37,6 +37,9 @@ pub struct ScriptedConn {
     copy_buf: Vec<u8>,
     copy_reject: bool,
     copied: Vec<String>,
+    /// Statements of the query string after a COPY IN, run once its data
+    /// is in.
+    after_copy: Vec<String>,
 }
 
 impl ServerHandlers for Scripted {
@@ -57,6 +60,7 @@ impl ServerHandlers for Scripted {
             copy_buf: Vec::new(),
             copy_reject: false,
             copied: Vec::new(),
+            after_copy: Vec::new(),
         })
     }
 }
@@ -145,15 +149,27 @@ impl ScriptedConn {
 
 impl SimpleQueryHandler for ScriptedConn {
     async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
+        self.after_copy = query
+            .split(';')
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        self.do_query_after_copy(session).await
+    }
+
+    async fn do_query_after_copy(&mut self, session: &mut Session) -> Vec<Response> {
         let mut out = Vec::new();
-        for stmt in query.split(';').filter(|s| !s.trim().is_empty()) {
-            let r = self.run(session, stmt, None).await;
-            let failed = matches!(r, Response::Error(_));
+        let statements = std::mem::take(&mut self.after_copy);
+        let mut statements = statements.into_iter();
+        for stmt in statements.by_ref() {
+            let r = self.run(session, &stmt, None).await;
+            let stop = matches!(r, Response::Error(_) | Response::CopyIn(_));
             out.push(r);
-            if failed {
+            if stop {
                 break;
             }
         }
+        self.after_copy = statements.collect();
         out
     }
 }
