@@ -90,8 +90,11 @@ async fn statements_after_copy_in_run_after_its_data() {
     let mut c = RawClient::startup(s.addr).await;
     // As `COPY t FROM STDIN; SELECT count(*) FROM t; COPY ...; ...`: each
     // statement after a COPY sees the data copied before it.
-    c.send(&message(b'Q', b"copy_in; copied; copy_in; copied; select 7\0"))
-        .await;
+    c.send(&message(
+        b'Q',
+        b"copy_in; copied; copy_in; copied; select 7\0",
+    ))
+    .await;
     assert_eq!(c.read_message().await.unwrap().tag, b'G');
     let mut p = message(b'd', b"first\n");
     p.extend(message(b'c', b""));

@@ -212,3 +212,65 @@ async fn garbage_before_and_after_startup_and_an_empty_query() {
         matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("still here"))
     );
 }
+
+/// Runs psql with `-c sql`, feeding `input` on stdin (COPY FROM STDIN data).
+fn psql_with_stdin(port: u16, sql: &str, input: &str) -> std::process::Output {
+    let mut child = std::process::Command::new("psql")
+        .args(["-X", "-At", "-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-U", "postgres", "-d", "test", "-c", sql])
+        .env("PGSSLMODE", "disable")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("feed psql");
+    child.wait_with_output().expect("psql output")
+}
+
+#[tokio::test]
+async fn statements_after_copy_from_stdin_see_its_rows() {
+    if skip_without("psql", "statements_after_copy_from_stdin_see_its_rows") {
+        return;
+    }
+    let s = server();
+    let port = s.port();
+    // The same output as PostgreSQL 15 for the same command and input.
+    let out = tokio::task::spawn_blocking(move || {
+        psql_with_stdin(
+            port,
+            "CREATE TABLE cc (a int); COPY cc FROM STDIN; SELECT count(*) FROM cc; \
+             COPY cc FROM STDIN; SELECT sum(a) FROM cc",
+            "1\n2\n3\n",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "CREATE TABLE\nCOPY 3\n3\nCOPY 0\n6\n");
+
+    // A failing COPY ends the string: the SELECT after it never runs.
+    let out = tokio::task::spawn_blocking(move || {
+        psql_with_stdin(port, "COPY cc FROM STDIN; SELECT 'not run'", "1\nx\n")
+    })
+    .await
+    .unwrap();
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("invalid input syntax for type integer: \"x\""),
+        "{}",
+        stderr(&out)
+    );
+    let client = s.connect().await;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM cc", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
+}

@@ -1460,7 +1460,8 @@ impl SqliteSession {
 
     /// Runs a COPY statement: checks it and answers CopyInResponse or
     /// CopyOutResponse. `last`: it is the last statement of its query
-    /// string (COPY FROM must be; COPY TO streams only then).
+    /// string (COPY TO streams only then; the statements after a COPY FROM
+    /// wait for its data, see `simple.rs`).
     pub(super) async fn copy_command(
         &mut self,
         session: &mut Session,
@@ -1473,12 +1474,6 @@ impl SqliteSession {
             Err(e) => return e.clone().into(),
         };
         if stmt.from {
-            if !last {
-                return not_supported(
-                    "COPY FROM STDIN must be the last statement of its query string in this server",
-                )
-                .into();
-            }
             let plan_stmt = stmt.clone();
             let plan = match self
                 .engine

@@ -173,6 +173,9 @@ pub struct SqliteSession {
     scratch: BytesMut,
     /// The COPY FROM STDIN in progress.
     copy: Option<copy::CopyInState>,
+    /// The statements of the query string after a COPY FROM STDIN, run
+    /// once its data is in.
+    after_copy: Vec<String>,
     /// LISTEN / NOTIFY; leaves the hub when the session ends.
     notifier: notify::Notifier,
 }
@@ -221,6 +224,7 @@ impl ServerHandlers for SqliteServer {
             tx: TxState::default(),
             scratch: BytesMut::new(),
             copy: None,
+            after_copy: Vec::new(),
             notifier,
         })
     }

@@ -32,22 +32,59 @@ impl SqliteSession {
 impl SimpleQueryHandler for SqliteSession {
     async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
         tracing::debug!(query, "simple query");
-        let statements = split_statements(query);
+        // What a failed COPY left behind is not to be run.
+        self.after_copy.clear();
+        let statements: Vec<String> = split_statements(query)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         if statements.is_empty() {
             return vec![Response::EmptyQuery];
         }
+        self.run_statements(session, statements).await
+    }
+
+    async fn do_query_after_copy(&mut self, session: &mut Session) -> Vec<Response> {
+        let rest = std::mem::take(&mut self.after_copy);
+        if rest.is_empty() {
+            // The COPY ended the query string, and its transaction.
+            if session.transaction_status() == TransactionStatus::Idle {
+                self.notifier.end_transaction(true);
+            }
+            return Vec::new();
+        }
+        self.run_statements(session, rest).await
+    }
+}
+
+impl SqliteSession {
+    /// Runs statements of one query string until the first error, or until
+    /// a COPY FROM STDIN: the statements after it wait in `after_copy`
+    /// for its data.
+    async fn run_statements(
+        &mut self,
+        session: &mut Session,
+        statements: Vec<String>,
+    ) -> Vec<Response> {
         let commands: Vec<Command> = statements.iter().map(|s| classify(s)).collect();
+        let copies_in = commands.iter().any(
+            |c| matches!(c, Command::Copy(copy) if copy.as_ref().as_ref().is_ok_and(|c| c.from)),
+        );
         // Outside a block, PostgreSQL runs the statements of one query
         // string as one transaction: all or nothing. A string that
-        // controls transactions itself is left to do so.
+        // controls transactions itself is left to do so, and so is one with
+        // a COPY FROM STDIN, whose data arrives between its statements
+        // (each statement commits on its own there).
         let implicit = statements.len() > 1
             && session.transaction_status() == TransactionStatus::Idle
+            && !copies_in
             && !commands.iter().any(Command::is_transaction_control);
         let cancel = session.cancel_token();
         let mut out = Vec::with_capacity(statements.len());
         // The implicit transaction may be open on the worker.
         let mut implicit_open = false;
         let mut failed = false;
+        let mut copy_pending = false;
         for (i, (text, cmd)) in statements.iter().zip(&commands).enumerate() {
             let last = i + 1 == statements.len();
             if let Err(e) = Self::check_not_failed(session, cmd) {
@@ -57,7 +94,7 @@ impl SimpleQueryHandler for SqliteSession {
             }
             let response = if *cmd == Command::Sql {
                 let run = Run {
-                    source: Source::Text((*text).to_owned()),
+                    source: Source::Text(text.clone()),
                     params: Vec::new(),
                     formats: FormatCodes::new(),
                     // Only the last statement's rows can stream: the
@@ -70,7 +107,15 @@ impl SimpleQueryHandler for SqliteSession {
                 self.drop_if_exists_notices(session, text).await;
                 self.run_sql(&cancel, run).await
             } else if let Command::Copy(c) = cmd {
-                self.copy_command(session, c, last).await
+                let copy_in = c.as_ref().as_ref().is_ok_and(|c| c.from);
+                // A COPY FROM ends this round: what follows runs once
+                // its data is in.
+                let response = self.copy_command(session, c, last || copy_in).await;
+                if copy_in && matches!(response, Response::CopyIn(_)) {
+                    self.after_copy = statements[i + 1..].to_vec();
+                    copy_pending = true;
+                }
+                response
             } else {
                 self.run_command(session, cmd).await
             };
@@ -78,6 +123,9 @@ impl SimpleQueryHandler for SqliteSession {
             out.push(response);
             if is_error {
                 failed = true;
+                break;
+            }
+            if copy_pending {
                 break;
             }
         }
@@ -95,8 +143,9 @@ impl SimpleQueryHandler for SqliteSession {
             }
         }
         // Outside a block, the query string was the transaction: its
-        // notifications go now, or never.
-        if session.transaction_status() == TransactionStatus::Idle {
+        // notifications go now, or never (after a COPY, they wait for the
+        // rest of the string).
+        if !copy_pending && session.transaction_status() == TransactionStatus::Idle {
             self.notifier.end_transaction(!failed);
         }
         out
