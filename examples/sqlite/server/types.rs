@@ -276,7 +276,21 @@ pub fn encode_value(
                     None => Err(invalid_text(ty, s)),
                 },
                 Type::BYTEA => enc.encode_field(&bytes),
-                _ if text_format => enc.encode_text(s),
+                // char(n) is blank-padded to n characters, in both formats.
+                Type::BPCHAR if field.type_modifier() > 4 => {
+                    let width = (field.type_modifier() - 4) as usize;
+                    let len = s.chars().count();
+                    if len >= width {
+                        return enc.encode_text(s);
+                    }
+                    scratch.clear();
+                    scratch.extend_from_slice(s.as_bytes());
+                    scratch.resize(s.len() + width - len, b' ');
+                    enc.encode_text(std::str::from_utf8(scratch).unwrap_or(s))
+                }
+                // Text types are sent as stored; other types' text form is
+                // parsed into binary, which ignores surrounding spaces.
+                _ if text_format || binary_is_text(ty) => enc.encode_text(s),
                 _ => enc.encode_text(s.trim_ascii()),
             }
         }
