@@ -107,6 +107,11 @@ fn asyncpg() {
 }
 
 #[test]
+fn asyncpg_types() {
+    run_python("asyncpg_types", "asyncpg", "asyncpg_types.py");
+}
+
+#[test]
 fn psycopg2() {
     run_python("psycopg2", "psycopg2", "psycopg2_smoke.py");
 }

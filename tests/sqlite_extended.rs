@@ -739,6 +739,40 @@ async fn errors_have_the_right_sqlstate() {
     assert_eq!(n, 2);
 }
 
+#[tokio::test]
+async fn current_setting_and_set_config() {
+    let s = server();
+    let c = s.connect().await;
+    let row = c
+        .query_one(
+            "SELECT current_setting('application_name') AS before, \
+             set_config('application_name', 'renamed', false) AS new",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.columns()[0].name(), "before");
+    assert_eq!(row.columns()[1].type_(), &Type::TEXT);
+    assert_eq!(row.get::<_, String>(0), "");
+    assert_eq!(row.get::<_, String>(1), "renamed");
+    let shown = c.simple_query("SHOW application_name").await.unwrap();
+    let value = shown.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+        _ => None,
+    });
+    assert_eq!(value.as_deref(), Some("renamed"));
+    let row = c
+        .query_one("SELECT current_setting('no.such', true)", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<String>>(0), None);
+    let err = c
+        .query_one("SELECT current_setting('no_such')", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "42704", "{err:?}");
+}
+
 // ----------------------------------------------------------- pgbench
 
 /// Runs pgbench with `mode` and a custom script; returns its stdout.

@@ -72,7 +72,7 @@ impl QueryParser for SqliteSession {
 fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
     let (mut params, fields) = match statement {
         Statement::Sql(p) => (p.params.clone(), p.schema.clone()),
-        Statement::Command(c) => (Vec::new(), session_commands::describe(c)),
+        Statement::Command(c) => (session_commands::param_types(c), session_commands::describe(c)),
         Statement::Empty => (Vec::new(), None),
     };
     // Parameters the client declared but the statement does not use are
@@ -113,6 +113,13 @@ impl ExtendedQueryHandler for SqliteSession {
             Statement::Command(cmd) => {
                 if let Err(e) = Self::check_not_failed(session, cmd) {
                     return e.into();
+                }
+                if *cmd == Command::TypeInfo {
+                    let oids = portal.parameter::<Vec<u32>>(0, &Type::OID_ARRAY, &mut self.scratch);
+                    return match oids {
+                        Ok(oids) => session_commands::type_info(&oids.unwrap_or_default()),
+                        Err(e) => e.into(),
+                    };
                 }
                 return self.run_command(session, cmd).await;
             }
