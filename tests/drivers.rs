@@ -147,29 +147,40 @@ fn node_pg_package() -> Option<PathBuf> {
         .find(|p| p.join("package.json").is_file())
 }
 
-#[test]
-fn node_postgres() {
-    if skip_without("node", "node_postgres") {
+/// Runs a node-postgres script, or says why it cannot.
+fn run_node(test: &str, script: &str) {
+    if skip_without("node", test) {
         return;
     }
     let Some(pg) = node_pg_package() else {
         eprintln!(
-            "SKIPPED node_postgres: the `pg` package is not installed (set \
-             PGWIRE_NODE_PATH to its node_modules directory; CI installs it)"
+            "SKIPPED {test}: the `pg` package is not installed (set PGWIRE_NODE_PATH to its \
+             node_modules directory; CI installs it)"
         );
         return;
     };
     let s = server();
     let mut cmd = Command::new("node");
-    cmd.arg(scripts().join("node_pg_smoke.js"))
+    cmd.arg(scripts().join(script))
         .arg(s.port().to_string())
         .arg(&pg);
-    assert_ok("node_postgres", &run(cmd));
+    assert_ok(test, &run(cmd));
 }
 
 #[test]
-fn pgjdbc() {
-    if skip_without("java", "pgjdbc") || skip_without("javac", "pgjdbc") {
+fn node_postgres() {
+    run_node("node_postgres", "node_pg_smoke.js");
+}
+
+#[test]
+fn node_postgres_types() {
+    run_node("node_postgres_types", "node_pg_types.js");
+}
+
+/// Compiles `tests/drivers/jdbc/{class}.java` and runs it against a new
+/// server, or says why it cannot.
+fn run_jdbc(test: &str, class: &str) {
+    if skip_without("java", test) || skip_without("javac", test) {
         return;
     }
     let jar = std::env::var_os("PGWIRE_JDBC_JAR")
@@ -177,13 +188,13 @@ fn pgjdbc() {
         .unwrap_or_else(|| PathBuf::from("/usr/share/java/postgresql.jar"));
     if !jar.is_file() {
         eprintln!(
-            "SKIPPED pgjdbc: the PostgreSQL JDBC driver is not at {} (set PGWIRE_JDBC_JAR; \
+            "SKIPPED {test}: the PostgreSQL JDBC driver is not at {} (set PGWIRE_JDBC_JAR; \
              CI installs libpostgresql-jdbc-java)",
             jar.display()
         );
         return;
     }
-    let classes = std::env::temp_dir().join(format!("pgwire-jdbc-{}", std::process::id()));
+    let classes = std::env::temp_dir().join(format!("pgwire-jdbc-{}-{class}", std::process::id()));
     std::fs::create_dir_all(&classes).expect("class dir");
     let mut javac = Command::new("javac");
     javac
@@ -191,17 +202,24 @@ fn pgjdbc() {
         .arg(&jar)
         .arg("-d")
         .arg(&classes)
-        .arg(scripts().join("jdbc/Smoke.java"));
+        .arg(scripts().join(format!("jdbc/{class}.java")));
     let out = run(javac);
     assert!(out.status.success(), "javac: {}", stderr(&out));
     let s = server();
     let cp = std::env::join_paths([jar.as_path(), classes.as_path()]).expect("classpath");
     let mut java = Command::new("java");
-    java.arg("-cp")
-        .arg(cp)
-        .arg("Smoke")
-        .arg(s.port().to_string());
+    java.arg("-cp").arg(cp).arg(class).arg(s.port().to_string());
     let out = run(java);
     let _ = std::fs::remove_dir_all(&classes);
-    assert_ok("pgjdbc", &out);
+    assert_ok(test, &out);
+}
+
+#[test]
+fn pgjdbc() {
+    run_jdbc("pgjdbc", "Smoke");
+}
+
+#[test]
+fn pgjdbc_types() {
+    run_jdbc("pgjdbc_types", "Types");
 }
