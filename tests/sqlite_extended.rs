@@ -740,6 +740,41 @@ async fn errors_have_the_right_sqlstate() {
 }
 
 #[tokio::test]
+async fn numeric_prints_no_exponent() {
+    let s = server();
+    let c = s.connect().await;
+    c.batch_execute(
+        "CREATE TABLE nums (id int4 PRIMARY KEY, n numeric); \
+         INSERT INTO nums VALUES (1, 1e19), (2, 0.0000001), (3, -0.0), (4, 2.5)",
+    )
+    .await
+    .unwrap();
+    // Stored as SQLite numbers (REAL), printed as PostgreSQL prints a
+    // numeric: never with an exponent.
+    let msgs = c
+        .simple_query("SELECT n FROM nums ORDER BY id")
+        .await
+        .unwrap();
+    let text: Vec<String> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(text, ["10000000000000000000", "0.0000001", "0", "2.5"]);
+    let rows = c
+        .query("SELECT n FROM nums ORDER BY id", &[])
+        .await
+        .unwrap();
+    let binary: Vec<Numeric> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        binary,
+        ["10000000000000000000", "0.0000001", "0", "2.5"].map(|s| Numeric(s.into()))
+    );
+}
+
+#[tokio::test]
 async fn current_setting_and_set_config() {
     let s = server();
     let c = s.connect().await;

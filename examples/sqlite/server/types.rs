@@ -8,6 +8,8 @@
 //! hex form) and booleans as 0/1; the conversions between text and binary
 //! wire formats come from `pgwire::types::text`.
 
+use std::fmt::Write as _;
+
 use bytes::BytesMut;
 use pgwire::api::Portal;
 use pgwire::error::{ErrorInfo, SqlState};
@@ -259,6 +261,13 @@ pub fn encode_value(
             }
             Type::BOOL => enc.encode_field(&(f != 0.0)),
             Type::BYTEA => enc.encode_field(&float_text(scratch, f).as_bytes()),
+            // numeric never prints an exponent: 1e19 is 10000000000000000000.
+            Type::NUMERIC if f.is_finite() => {
+                scratch.clear();
+                // (+ 0.0 turns -0 into 0: numeric has no negative zero.)
+                let _ = write!(scratch, "{}", f + 0.0);
+                enc.encode_text(std::str::from_utf8(scratch).unwrap_or("NaN"))
+            }
             _ if text_format => enc.encode_text(float_text(scratch, f)),
             _ => enc.encode_text(float_text(scratch, f)),
         },
