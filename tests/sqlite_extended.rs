@@ -617,6 +617,35 @@ async fn statement_reuse_and_query_raw() {
         .await
         .unwrap();
     assert_eq!(del, 10);
+    // `= ANY($1)` with an array parameter, `<> ALL($1)`.
+    let any = c
+        .prepare("SELECT k FROM kv WHERE k = ANY($1) ORDER BY k")
+        .await
+        .unwrap();
+    assert_eq!(any.params(), &[Type::INT8_ARRAY]);
+    let ks: Vec<i64> = c
+        .query(&any, &[&vec![55i64, 12, 99, 1000]])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ks, [12, 55, 99]);
+    assert!(
+        c.query(&any, &[&Vec::<i64>::new()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM kv WHERE v <> ALL($1)",
+            &[&vec!["value 50", "value 51", "nope"]],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 88);
     // The statement is still usable after other statements ran.
     let v: String = c.query_one(&get, &[&50i64]).await.unwrap().get(0);
     assert_eq!(v, "value 50");

@@ -72,6 +72,11 @@ async def main(port):
         seen = [r["n"] async for r in conn.cursor(
             "SELECT n FROM asyncpg_seq ORDER BY n", prefetch=9)]
         assert seen == list(range(100))
+    # `= ANY($1)` with a list: an int8[] parameter.
+    rows = await conn.fetch("SELECT n FROM asyncpg_seq WHERE n = ANY($1) ORDER BY n", [42, 3, 7, 500])
+    assert [r["n"] for r in rows] == [3, 7, 42], rows
+    rows = await conn.fetch("SELECT n FROM asyncpg_seq WHERE n = ANY($1::int8[]) AND n < $2", [1, 2], 2)
+    assert [r["n"] for r in rows] == [1], rows
     # Statement reuse with many argument sets.
     get = await conn.prepare("SELECT n * 2 FROM asyncpg_seq WHERE n = $1")
     for i in (5, 50, 99):

@@ -15,7 +15,7 @@ use rusqlite::Connection;
 
 use super::errors::from_sqlite;
 use super::sql::{self, Tok, Token, ident_value};
-use super::types::{PgType, pg_type_for_decl, pg_type_from_name};
+use super::types::{PgType, array_of, pg_type_for_decl, pg_type_from_name};
 
 /// How a statement's command tag is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -372,7 +372,15 @@ fn infer_params(toks: &[Token<'_>], tables: &TableColumns, params: &mut [Option<
         if found.is_none() {
             // `col IN ($1, $2)` and `INSERT ... VALUES ($1, $2)`
             if let Some(open) = enclosing_paren(toks, i) {
-                if open >= 2 && toks[open - 1].is_word("in") {
+                let quantified = open >= 3
+                    && (toks[open - 1].is_word("any") || toks[open - 1].is_word("all"))
+                    && is_comparison(&toks[open - 2]);
+                if quantified {
+                    // `col = ANY ($1)`: an array of the column's type.
+                    found = col(colref_ending(toks, open - 3))
+                        .and_then(|t| array_of(&t.ty))
+                        .map(PgType::plain);
+                } else if open >= 2 && toks[open - 1].is_word("in") {
                     found = col(colref_ending(toks, open - 2))
                         .or_else(|| {
                             (open >= 3 && toks[open - 2].is_word("not"))
@@ -1090,6 +1098,8 @@ mod tests {
         assert_eq!(params, [Type::TEXT, Type::BOOL, Type::TEXT, Type::DATE, Type::DATE]);
         let (_, params) = describe(&c, "insert into u values ($1, $2)");
         assert_eq!(params, [Type::INT8, Type::TEXT]);
+        let (_, params) = describe(&c, "select * from t where id = any($1) and name <> all ($2)");
+        assert_eq!(params, [Type::INT4_ARRAY, Type::VARCHAR_ARRAY]);
     }
 
     #[test]

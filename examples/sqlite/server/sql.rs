@@ -492,6 +492,11 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
     // Open parentheses: where each one's operand starts in `out` (a
     // function name before it, or the parenthesis itself).
     let mut parens: Vec<usize> = Vec::new();
+    // Depths (in `parens`) of the parentheses of `= ANY (...)` and
+    // `<> ALL (...)`, which close the subquery they became.
+    let mut any_parens: Vec<usize> = Vec::new();
+    // Where the last operator starts in `out`.
+    let mut last_op_at = 0;
     let mut prev_sig: Option<Token> = None;
     let mut i = 0;
     while i < tokens.len() {
@@ -571,8 +576,22 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
                 }
                 let lower = t.text.to_ascii_lowercase();
                 let called = next_sig.is_some_and(|n| n.kind == Tok::LParen);
+                let compared = prev_sig.filter(|p| p.kind == Tok::Op).map(|p| p.text);
                 if !chained && !called && BARE_FUNCTIONS.contains(&lower.as_str()) {
                     let _ = write!(out, "{lower}()");
+                } else if called
+                    && ((lower == "any" && compared == Some("="))
+                        || (lower == "all" && matches!(compared, Some("<>" | "!="))))
+                {
+                    // `x = ANY (array)`: x is one of the array's elements,
+                    // which `pg_array_json` lists (NULL for a NULL array).
+                    out.truncate(last_op_at);
+                    if !out.ends_with(char::is_whitespace) {
+                        out.push(' ');
+                    }
+                    out.push_str(if lower == "any" { "IN " } else { "NOT IN " });
+                    out.push_str("(SELECT value FROM json_each(pg_array_json");
+                    any_parens.push(parens.len() + 1);
                 } else if lower == "ilike" {
                     out.push_str("LIKE");
                 } else if create_table
@@ -601,6 +620,10 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
             }
             Tok::RParen => {
                 out.push(')');
+                if any_parens.last() == Some(&parens.len()) {
+                    any_parens.pop();
+                    out.push_str("))");
+                }
                 operand = parens.pop().map(|at| (at, None));
             }
             Tok::Bracket => {
@@ -611,6 +634,9 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
             Tok::Space | Tok::Comment => out.push_str(t.text),
             _ => {
                 operand = None;
+                if t.kind == Tok::Op {
+                    last_op_at = out.len();
+                }
                 out.push_str(t.text);
             }
         }
@@ -779,6 +805,21 @@ mod tests {
         let r = rewrite("select $2, '$1', \"$1\", $1 -- $3", &[]);
         assert_eq!(r.sql, "select ?2, '$1', \"$1\", ?1 -- $3");
         assert_eq!(r.param_count, 2);
+    }
+
+    #[test]
+    fn quantified_comparisons() {
+        let r = rewrite("select 1 from t where id = ANY($1) and (b <> all (f($2)))", &[]);
+        assert_eq!(
+            r.sql,
+            "select 1 from t where id IN (SELECT value FROM json_each(pg_array_json(?1))) and \
+             (b NOT IN (SELECT value FROM json_each(pg_array_json (f(?2)))))"
+        );
+        // Other uses of the words are left alone.
+        let r = rewrite("select 1 from t where id=any($1)", &[]);
+        assert!(r.sql.starts_with("select 1 from t where id IN (SELECT"), "{}", r.sql);
+        let r = rewrite("select any(x) from t where a > any ($1)", &[]);
+        assert_eq!(r.sql, "select any(x) from t where a > any (?1)");
     }
 
     #[test]
