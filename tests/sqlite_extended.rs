@@ -751,6 +751,34 @@ async fn errors_have_the_right_sqlstate() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "22003", "{err:?}");
+    // A wider declared type stored into an int4 column: range-checked and
+    // rounded as PostgreSQL's assignment cast; compared, merely unequal.
+    let wide = c
+        .prepare_typed("INSERT INTO e VALUES ($1, 'w')", &[Type::INT8])
+        .await
+        .unwrap();
+    let err = c.execute(&wide, &[&3_000_000_000i64]).await.unwrap_err();
+    assert_eq!(code(&err), "22003", "{err:?}");
+    assert_eq!(err.as_db_error().unwrap().message(), "integer out of range");
+    let float = c
+        .prepare_typed("INSERT INTO e VALUES ($1, 'f')", &[Type::FLOAT8])
+        .await
+        .unwrap();
+    // float8 to int4 rounds half to even (rint), as in PostgreSQL.
+    c.execute(&float, &[&10.5f64]).await.unwrap();
+    let cmp = c
+        .prepare_typed("SELECT count(*) FROM e WHERE id = $1", &[Type::INT8])
+        .await
+        .unwrap();
+    let n: i64 = c
+        .query_one(&cmp, &[&3_000_000_000i64])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+    let n: i64 = c.query_one(&cmp, &[&10i64]).await.unwrap().get(0);
+    assert_eq!(n, 1, "10.5 was stored as 10");
+    c.execute("DELETE FROM e WHERE id = 10", &[]).await.unwrap();
     // In a transaction: the error aborts it (25P02) until ROLLBACK.
     c.batch_execute("BEGIN").await.unwrap();
     let err = c.execute(&insert, &[&1i32, &"dup"]).await.unwrap_err();

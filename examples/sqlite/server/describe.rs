@@ -51,6 +51,11 @@ pub struct Prepared {
     pub sql: String,
     /// Parameter types.
     pub params: Vec<Type>,
+    /// For each parameter whose declared type is not the integer type of
+    /// the column it is compared with or stored into, that column type:
+    /// the value is converted to it (rounded, range-checked) as
+    /// PostgreSQL's assignment cast would.
+    pub targets: Vec<Option<Type>>,
     /// Result columns (empty if the statement returns no rows).
     pub columns: Vec<ColumnGuess>,
     /// The result columns with every unknown type as text: what the
@@ -87,10 +92,30 @@ pub fn prepare(
                 .or_else(|| rewritten.param_casts.get(i).cloned().flatten())
         })
         .collect();
+    let mut inferred: Vec<Option<PgType>> = (0..nparams)
+        .map(|i| rewritten.param_casts.get(i).cloned().flatten())
+        .collect();
+    infer_params(&toks, &tables, &mut inferred);
     infer_params(&toks, &tables, &mut params);
     let params: Vec<Type> = params
         .into_iter()
         .map(|p| p.map_or(Type::TEXT, |p| p.ty))
+        .collect();
+    // Only values stored (INSERT, UPDATE ... SET) are cast: a comparison
+    // of an int4 column with a larger int8 is merely false.
+    let tag = tag_kind(&toks);
+    let assigned = assigned_params(&toks, &tag);
+    let targets = inferred
+        .into_iter()
+        .zip(&params)
+        .enumerate()
+        .map(|(i, (t, p))| {
+            t.map(|t| t.ty).filter(|t| {
+                t != p
+                    && matches!(*t, Type::INT2 | Type::INT4 | Type::INT8)
+                    && assigned.contains(&(i + 1))
+            })
+        })
         .collect();
     let items = select_items(&toks);
     let sqlite_cols = stmt.columns();
@@ -120,11 +145,32 @@ pub fn prepare(
     Ok(Prepared {
         sql: rewritten.sql,
         params,
+        targets,
         columns,
         schema,
         readonly,
-        tag: tag_kind(&toks),
+        tag,
     })
+}
+
+/// The numbers of the parameters an INSERT or UPDATE stores: those
+/// before its first top-level WHERE.
+fn assigned_params(toks: &[Token<'_>], tag: &TagKind) -> Vec<usize> {
+    if !matches!(tag, TagKind::Insert | TagKind::Update) {
+        return Vec::new();
+    }
+    let mut depth = 0i32;
+    let mut out = Vec::new();
+    for t in toks {
+        match t.kind {
+            Tok::LParen => depth += 1,
+            Tok::RParen => depth -= 1,
+            Tok::Word if depth == 0 && t.is_word("where") => break,
+            _ => {}
+        }
+        out.extend(t.param_number());
+    }
+    out
 }
 
 /// The result columns with unknown types as text.
@@ -1098,6 +1144,11 @@ mod tests {
         assert_eq!(params, [Type::TEXT, Type::BOOL, Type::TEXT, Type::DATE, Type::DATE]);
         let (_, params) = describe(&c, "insert into u values ($1, $2)");
         assert_eq!(params, [Type::INT8, Type::TEXT]);
+        let p = prepare(&c, "update t set id = $1 where big = $2", &[Some(Type::INT8), None]).unwrap();
+        assert_eq!(p.params, [Type::INT8, Type::INT8]);
+        assert_eq!(p.targets, [Some(Type::INT4), None]);
+        let p = prepare(&c, "select * from t where id = $1", &[Some(Type::INT8)]).unwrap();
+        assert_eq!(p.targets, [None]);
         let (_, params) = describe(&c, "select * from t where id = any($1) and name <> all ($2)");
         assert_eq!(params, [Type::INT4_ARRAY, Type::VARCHAR_ARRAY]);
     }

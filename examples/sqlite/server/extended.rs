@@ -17,7 +17,7 @@ use super::describe::{self, Prepared};
 use super::engine::{Run, Source};
 use super::session_commands::{self, Command, classify};
 use super::sql::split_statements;
-use super::types::decode_param;
+use super::types::{assign_integer, decode_param};
 
 /// A parsed statement.
 #[derive(Debug)]
@@ -133,7 +133,13 @@ impl ExtendedQueryHandler for SqliteSession {
         }
         let mut params = Vec::with_capacity(prepared.params.len());
         for (i, ty) in prepared.params.iter().enumerate() {
-            match decode_param(portal, i, ty, &mut self.scratch) {
+            let v = decode_param(portal, i, ty, &mut self.scratch).and_then(|v| {
+                match prepared.targets.get(i).and_then(Option::as_ref) {
+                    Some(target) => assign_integer(v, target),
+                    None => Ok(v),
+                }
+            });
+            match v {
                 Ok(v) => params.push(v),
                 Err(e) => return e.into(),
             }

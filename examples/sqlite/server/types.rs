@@ -376,6 +376,42 @@ pub fn decode_param(
     Ok(v)
 }
 
+/// Value `v` of a parameter stored into (or compared with) a column of
+/// integer type `target`: rounded to an integer and range-checked, as
+/// PostgreSQL's cast from the parameter's type would (22003 out of range).
+/// Text that is not a number is left to SQLite.
+pub fn assign_integer(v: Value, target: &Type) -> Result<Value, ErrorInfo> {
+    let (min, max) = match *target {
+        Type::INT2 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+        Type::INT4 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        Type::INT8 => (i64::MIN, i64::MAX),
+        _ => return Ok(v),
+    };
+    // A float rounds half to even (rint), a numeric's text half away
+    // from zero, as PostgreSQL's casts from float8 and numeric do.
+    let number = match &v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(f) => Some(f.round_ties_even()),
+        Value::Text(s) => s.trim().parse::<f64>().ok().map(f64::round),
+        _ => None,
+    };
+    let exact = match &v {
+        Value::Integer(i) => Some(*i),
+        Value::Text(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    let i = match (exact, number) {
+        (Some(i), _) => i,
+        (None, Some(f)) if f.is_finite() && f >= min as f64 && f <= max as f64 => f as i64,
+        (None, Some(_)) => return Err(out_of_range(target)),
+        (None, None) => return Ok(v),
+    };
+    if i < min || i > max {
+        return Err(out_of_range(target));
+    }
+    Ok(Value::Integer(i))
+}
+
 /// PostgreSQL's own text form of text input `s` of type `ty` (`2024-1-5`
 /// becomes `2024-01-05`), so stored values compare and sort as text the
 /// way they would as values. Input the conversion layer rejects as
@@ -407,6 +443,23 @@ fn utf8(b: &[u8]) -> Result<&str, ErrorInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_assignment() {
+        let t = Type::INT4;
+        assert_eq!(assign_integer(Value::Integer(5), &t).unwrap(), Value::Integer(5));
+        assert_eq!(assign_integer(Value::Real(2.5), &t).unwrap(), Value::Integer(2));
+        assert_eq!(assign_integer(Value::Real(-3.5), &t).unwrap(), Value::Integer(-4));
+        assert_eq!(assign_integer(Value::Text("2.5".into()), &t).unwrap(), Value::Integer(3));
+        assert_eq!(assign_integer(Value::Text("12".into()), &t).unwrap(), Value::Integer(12));
+        let err = assign_integer(Value::Integer(3_000_000_000), &t).unwrap_err();
+        assert_eq!(err.code(), SqlState::NUMERIC_VALUE_OUT_OF_RANGE);
+        assert_eq!(err.message(), "integer out of range");
+        assert!(assign_integer(Value::Text("99999".into()), &Type::INT2).is_err());
+        assert!(assign_integer(Value::Real(1e19), &Type::INT8).is_err());
+        assert_eq!(assign_integer(Value::Text("x".into()), &t).unwrap(), Value::Text("x".into()));
+        assert_eq!(assign_integer(Value::Null, &t).unwrap(), Value::Null);
+    }
 
     #[test]
     fn names() {
