@@ -204,8 +204,11 @@ pub fn check_no_params(p: &Prepared) -> Result<(), ErrorInfo> {
 #[derive(Debug, Default)]
 struct TableColumns {
     /// Table (or alias) name -> its columns (name, type), in order.
-    tables: Vec<(Vec<String>, Vec<(String, PgType)>)>,
+    tables: Vec<(Vec<String>, Columns)>,
 }
+
+/// A table's columns (name, type), in order.
+type Columns = Vec<(String, PgType)>;
 
 impl TableColumns {
     fn load(conn: &Connection, toks: &[Token<'_>]) -> Self {
@@ -219,9 +222,8 @@ impl TableColumns {
             if !starts_list {
                 continue;
             }
-            loop {
-                // [schema.]name [AS] [alias]
-                let Some(name_tok) = toks.get(i) else { break };
+            // [schema.]name [AS] [alias]
+            while let Some(name_tok) = toks.get(i) {
                 if !matches!(name_tok.kind, Tok::Word | Tok::QuotedIdent) || is_keyword(name_tok)
                 {
                     break;

@@ -88,7 +88,8 @@ pub fn register(
         })
     })?;
     // Casts between the date/time types, on their text forms.
-    let casts: [(&str, fn(&str) -> String); 4] = [
+    type Cast = (&'static str, fn(&str) -> String);
+    let casts: [Cast; 4] = [
         ("pg_date", |s| date_part(s).unwrap_or(s).to_owned()),
         ("pg_time", |s| time_part(s).to_owned()),
         ("pg_timestamp", |s| strip_zone(s).to_owned()),

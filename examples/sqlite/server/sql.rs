@@ -284,7 +284,7 @@ fn dollar_quote_end(sql: &str, i: usize) -> Option<usize> {
         .char_indices()
         .find(|&(_, c)| !(c.is_alphanumeric() || c == '_'))
         .map_or(rest.len(), |(n, _)| n);
-    if rest[tag_len..].chars().next() != Some('$') {
+    if !rest[tag_len..].starts_with('$') {
         return None;
     }
     if rest.chars().next().is_some_and(|c| c.is_ascii_digit()) {
