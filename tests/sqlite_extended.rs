@@ -832,6 +832,32 @@ async fn numeric_prints_no_exponent() {
 }
 
 #[tokio::test]
+async fn defaults_that_call_functions() {
+    let s = server();
+    let c = s.connect().await;
+    c.batch_execute(
+        "CREATE TABLE d (id bigserial PRIMARY KEY, at timestamptz DEFAULT now(), \
+         u uuid DEFAULT gen_random_uuid() NOT NULL, n int4 DEFAULT 7)",
+    )
+    .await
+    .unwrap();
+    let row = c
+        .query_one("INSERT INTO d DEFAULT VALUES RETURNING id, at, u, n", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.columns()[0].type_(), &Type::INT8, "bigserial is int8");
+    assert_eq!(row.get::<_, i64>(0), 1);
+    let at: DateTime<Utc> = row.get(1);
+    assert!((Utc::now() - at).num_seconds().abs() < 60, "{at}");
+    assert_eq!(row.get::<_, uuid::Uuid>(2).get_version_num(), 4);
+    assert_eq!(row.get::<_, i32>(3), 7);
+    let star = c.prepare("SELECT * FROM d WHERE id = $1").await.unwrap();
+    assert_eq!(star.params(), &[Type::INT8]);
+    assert_eq!(star.columns()[0].type_(), &Type::INT8);
+    assert_eq!(c.query(&star, &[&1i64]).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn current_setting_and_set_config() {
     let s = server();
     let c = s.connect().await;

@@ -129,7 +129,7 @@ pub fn prepare(
             .as_ref()
             .filter(|items| items.len() == sqlite_cols.len())
             .and_then(|items| items.get(i));
-        let decl = c.decl_type().map(pg_type_for_decl);
+        let decl = c.decl_type().map(|d| tables.decl_type(d, c.name()));
         let (name, guessed) = match item {
             Some(item) => (item_name(item), ctx.expr_type(strip_alias(item).0)),
             None => (None, None),
@@ -266,7 +266,7 @@ impl TableColumns {
             else {
                 continue;
             };
-            let cols: Vec<(String, PgType)> = stmt
+            let mut cols: Vec<(String, PgType)> = stmt
                 .query_map([&table], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })
@@ -276,11 +276,27 @@ impl TableColumns {
                         .collect()
                 })
                 .unwrap_or_default();
+            if cols.iter().any(|(_, t)| t.ty == Type::INT4) {
+                mark_bigserials(conn, &table, &mut cols);
+            }
             if !cols.is_empty() {
                 out.tables.push((names, cols));
             }
         }
         out
+    }
+
+    /// The type of a result column SQLite declares `decl`: a rowid column
+    /// made from `bigserial` is declared `INTEGER` like one made from
+    /// `serial`, and only the table's definition tells them apart.
+    fn decl_type(&self, decl: &str, column: &str) -> PgType {
+        let t = pg_type_for_decl(decl);
+        if decl.eq_ignore_ascii_case("integer") {
+            if let Some(big) = self.column(None, column).filter(|c| c.ty == Type::INT8) {
+                return big;
+            }
+        }
+        t
     }
 
     /// The type of column `column`, of table (or alias) `table` if given.
@@ -295,6 +311,31 @@ impl TableColumns {
     /// The columns of the first table, in order.
     fn first_table(&self) -> Option<&[(String, PgType)]> {
         self.tables.first().map(|(_, c)| c.as_slice())
+    }
+}
+
+/// SQLite reports the type of every `INTEGER PRIMARY KEY` column as
+/// `INTEGER`; the table's SQL still has `bigserial`'s spelling
+/// ([`sql::BIGSERIAL_DECL`]) after the column's name: such columns are
+/// int8.
+fn mark_bigserials(conn: &Connection, table: &str, cols: &mut [(String, PgType)]) {
+    let Ok(mut stmt) =
+        conn.prepare_cached("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1")
+    else {
+        return;
+    };
+    let Ok(Some(create)) = stmt.query_row([table], |r| r.get::<_, Option<String>>(0)) else {
+        return;
+    };
+    let toks = sql::significant(&create);
+    for w in toks.windows(2) {
+        if w[1].text != sql::BIGSERIAL_DECL || !matches!(w[0].kind, Tok::Word | Tok::QuotedIdent) {
+            continue;
+        }
+        let name = ident_value(&w[0]).to_lowercase();
+        if let Some((_, t)) = cols.iter_mut().find(|(n, t)| *n == name && t.ty == Type::INT4) {
+            *t = PgType::plain(Type::INT8);
+        }
     }
 }
 

@@ -457,6 +457,11 @@ pub struct Rewritten {
     pub param_casts: Vec<Option<PgType>>,
 }
 
+/// What `bigserial` becomes in CREATE TABLE: SQLite numbers the rows of
+/// an `INTEGER PRIMARY KEY` column (any case), and this spelling tells
+/// the column's PostgreSQL type (int8, where `serial` is int4) apart.
+pub const BIGSERIAL_DECL: &str = "Integer";
+
 /// Words PostgreSQL accepts without parentheses that are functions here.
 const BARE_FUNCTIONS: &[&str] = &[
     "current_user",
@@ -497,6 +502,9 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
     let mut any_parens: Vec<usize> = Vec::new();
     // Where the last operator starts in `out`.
     let mut last_op_at = 0;
+    // Depths (in `parens`) of the calls after DEFAULT in CREATE TABLE,
+    // which SQLite wants parenthesised: `DEFAULT (now())`.
+    let mut default_calls: Vec<usize> = Vec::new();
     let mut prev_sig: Option<Token> = None;
     let mut i = 0;
     while i < tokens.len() {
@@ -592,13 +600,20 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
                     out.push_str(if lower == "any" { "IN " } else { "NOT IN " });
                     out.push_str("(SELECT value FROM json_each(pg_array_json");
                     any_parens.push(parens.len() + 1);
+                } else if create_table
+                    && called
+                    && prev_sig.is_some_and(|p| p.is_word("default"))
+                    && !chained
+                {
+                    out.push('(');
+                    out.push_str(t.text);
+                    default_calls.push(parens.len() + 1);
                 } else if lower == "ilike" {
                     out.push_str("LIKE");
+                } else if create_table && matches!(lower.as_str(), "bigserial" | "serial8") {
+                    out.push_str(BIGSERIAL_DECL);
                 } else if create_table
-                    && matches!(
-                        lower.as_str(),
-                        "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
-                    )
+                    && matches!(lower.as_str(), "serial" | "serial4" | "smallserial" | "serial2")
                 {
                     out.push_str("INTEGER");
                 } else {
@@ -623,6 +638,10 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
                 if any_parens.last() == Some(&parens.len()) {
                     any_parens.pop();
                     out.push_str("))");
+                }
+                if default_calls.last() == Some(&parens.len()) {
+                    default_calls.pop();
+                    out.push(')');
                 }
                 operand = parens.pop().map(|at| (at, None));
             }
@@ -808,6 +827,20 @@ mod tests {
     }
 
     #[test]
+    fn default_calls_are_parenthesised() {
+        let r = rewrite(
+            "create table t (a timestamptz default now(), b uuid DEFAULT gen_random_uuid() NOT NULL, \
+             c int default 1, d text default lower('X'))",
+            &[],
+        );
+        assert_eq!(
+            r.sql,
+            "create table t (a timestamptz default (now()), b uuid DEFAULT (gen_random_uuid()) NOT NULL, \
+             c int default 1, d text default (lower('X')))"
+        );
+    }
+
+    #[test]
     fn quantified_comparisons() {
         let r = rewrite("select 1 from t where id = ANY($1) and (b <> all (f($2)))", &[]);
         assert_eq!(
@@ -851,7 +884,7 @@ mod tests {
             "select version(), current_user(), 'a\nb''c', 'it''s' where x LIKE 'a'"
         );
         let r = rewrite("create table t (id serial primary key, b bigserial)", &[]);
-        assert_eq!(r.sql, "create table t (id INTEGER primary key, b INTEGER)");
+        assert_eq!(r.sql, "create table t (id INTEGER primary key, b Integer)");
     }
 
     #[test]

@@ -138,6 +138,9 @@ pub fn array_of(elem: &Type) -> Option<Type> {
 /// PostgreSQL name maps to that type, anything else by SQLite's affinity
 /// rules (a name containing INT is an integer, and so on).
 pub fn pg_type_for_decl(decl: &str) -> PgType {
+    if decl == super::sql::BIGSERIAL_DECL {
+        return PgType::plain(Type::INT8);
+    }
     if let Some(t) = pg_type_from_name(decl) {
         return t;
     }
@@ -475,6 +478,8 @@ mod tests {
         assert_eq!(t("pg_catalog.int8").ty, Type::INT8);
         assert!(pg_type_from_name("whatever").is_none());
         assert_eq!(pg_type_for_decl("UNSIGNED BIG INT").ty, Type::INT8);
+        assert_eq!(pg_type_for_decl(super::super::sql::BIGSERIAL_DECL).ty, Type::INT8);
+        assert_eq!(pg_type_for_decl("INTEGER").ty, Type::INT4);
         assert_eq!(pg_type_for_decl("NVARCHAR2").ty, Type::TEXT);
     }
 }
