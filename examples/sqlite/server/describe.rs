@@ -802,8 +802,21 @@ fn figure_name(expr: &[Token<'_>]) -> Option<String> {
         }
         return Some(name);
     }
-    if rest[0].kind == Tok::LParen && matching(rest, 0) == rest.len() - 1 {
-        return Some(name);
+    if rest[0].kind == Tok::LParen {
+        let close = matching(rest, 0);
+        // `f(...)`, `agg(...) FILTER (...)`, `f(...) OVER (...)`/`OVER w`.
+        let tail = &rest[(close + 1).min(rest.len())..];
+        let named = match tail {
+            [] => true,
+            [w, ..] if w.is_word("filter") || w.is_word("over") => {
+                tail.len() == 2
+                    || tail[1].kind == Tok::LParen && matching(tail, 1) == tail.len() - 1
+            }
+            _ => false,
+        };
+        if named {
+            return Some(name);
+        }
     }
     None
 }
@@ -998,10 +1011,22 @@ impl Ctx<'_> {
             [_, d, f, p, ..] if d.kind == Tok::Dot && p.kind == Tok::LParen => (ident_value(f), 3),
             _ => return None,
         };
-        if matching(expr, open) != expr.len() - 1 {
+        let close = matching(expr, open);
+        // An aggregate's `FILTER (WHERE ...)` or a window's `OVER (...)`
+        // keeps the call's type.
+        let tail_ok = match expr.get(close + 1) {
+            None => true,
+            Some(t) => {
+                (t.is_word("filter") || t.is_word("over"))
+                    && (expr.len() == close + 3
+                        || expr.get(close + 2).is_some_and(|p| p.kind == Tok::LParen)
+                            && matching(expr, close + 2) == expr.len() - 1)
+            }
+        };
+        if close >= expr.len() || !tail_ok {
             return None;
         }
-        let args = split_items(&expr[open + 1..expr.len() - 1]);
+        let args = split_items(&expr[open + 1..close]);
         self.function_type(&name, &args)
     }
 
@@ -1170,6 +1195,14 @@ mod tests {
         assert_eq!(cols[1], ("doubled".into(), Some(Type::FLOAT8)));
         assert_eq!(cols[2], ("sum".into(), Some(Type::INT8)));
         assert_eq!(cols[3], ("version".into(), Some(Type::TEXT)));
+        let (cols, _) = describe(
+            &c,
+            "select count(*) filter (where id > 0), sum(big) over (order by id), count(*) over w \
+             from t window w as ()",
+        );
+        assert_eq!(cols[0], ("count".into(), Some(Type::INT8)));
+        assert_eq!(cols[1], ("sum".into(), Some(Type::NUMERIC)));
+        assert_eq!(cols[2], ("count".into(), Some(Type::INT8)));
         let (cols, _) = describe(&c, "select x::double precision from (select 1 as x)");
         assert_eq!(cols[0], ("x".into(), Some(Type::FLOAT8)));
     }
