@@ -216,16 +216,15 @@ impl TableColumns {
         let mut i = 0;
         while i < toks.len() {
             let t = &toks[i];
-            let starts_list = t.is_word("from") || t.is_word("join") || t.is_word("update")
-                || t.is_word("into");
+            let starts_list =
+                t.is_word("from") || t.is_word("join") || t.is_word("update") || t.is_word("into");
             i += 1;
             if !starts_list {
                 continue;
             }
             // [schema.]name [AS] [alias]
             while let Some(name_tok) = toks.get(i) {
-                if !matches!(name_tok.kind, Tok::Word | Tok::QuotedIdent) || is_keyword(name_tok)
-                {
+                if !matches!(name_tok.kind, Tok::Word | Tok::QuotedIdent) || is_keyword(name_tok) {
                     break;
                 }
                 let mut name = ident_value(name_tok);
@@ -305,7 +304,11 @@ impl TableColumns {
         self.tables
             .iter()
             .filter(|(names, _)| table.is_none_or(|t| names.iter().any(|n| n == t)))
-            .find_map(|(_, cols)| cols.iter().find(|(n, _)| *n == column).map(|(_, t)| t.clone()))
+            .find_map(|(_, cols)| {
+                cols.iter()
+                    .find(|(n, _)| *n == column)
+                    .map(|(_, t)| t.clone())
+            })
     }
 
     /// The columns of the first table, in order.
@@ -333,7 +336,10 @@ fn mark_bigserials(conn: &Connection, table: &str, cols: &mut [(String, PgType)]
             continue;
         }
         let name = ident_value(&w[0]).to_lowercase();
-        if let Some((_, t)) = cols.iter_mut().find(|(n, t)| *n == name && t.ty == Type::INT4) {
+        if let Some((_, t)) = cols
+            .iter_mut()
+            .find(|(n, t)| *n == name && t.ty == Type::INT4)
+        {
             *t = PgType::plain(Type::INT8);
         }
     }
@@ -342,13 +348,73 @@ fn mark_bigserials(conn: &Connection, table: &str, cols: &mut [(String, PgType)]
 /// Words that end a table name or cannot be an alias.
 fn is_keyword(t: &Token<'_>) -> bool {
     const KW: &[&str] = &[
-        "select", "from", "where", "group", "order", "having", "limit", "offset", "union",
-        "intersect", "except", "join", "inner", "left", "right", "full", "outer", "cross",
-        "natural", "on", "using", "set", "values", "returning", "as", "and", "or", "not", "is",
-        "in", "like", "ilike", "between", "null", "true", "false", "case", "when", "then", "else",
-        "end", "default", "window", "for", "fetch", "distinct", "all", "exists", "collate",
-        "asc", "desc", "nulls", "escape", "glob", "regexp", "match", "over", "filter",
-        "conflict", "do", "nothing", "update", "delete", "insert", "into", "with", "only",
+        "select",
+        "from",
+        "where",
+        "group",
+        "order",
+        "having",
+        "limit",
+        "offset",
+        "union",
+        "intersect",
+        "except",
+        "join",
+        "inner",
+        "left",
+        "right",
+        "full",
+        "outer",
+        "cross",
+        "natural",
+        "on",
+        "using",
+        "set",
+        "values",
+        "returning",
+        "as",
+        "and",
+        "or",
+        "not",
+        "is",
+        "in",
+        "like",
+        "ilike",
+        "between",
+        "null",
+        "true",
+        "false",
+        "case",
+        "when",
+        "then",
+        "else",
+        "end",
+        "default",
+        "window",
+        "for",
+        "fetch",
+        "distinct",
+        "all",
+        "exists",
+        "collate",
+        "asc",
+        "desc",
+        "nulls",
+        "escape",
+        "glob",
+        "regexp",
+        "match",
+        "over",
+        "filter",
+        "conflict",
+        "do",
+        "nothing",
+        "update",
+        "delete",
+        "insert",
+        "into",
+        "with",
+        "only",
     ];
     t.kind == Tok::Word && KW.iter().any(|k| t.text.eq_ignore_ascii_case(k))
 }
@@ -416,9 +482,8 @@ fn infer_params(toks: &[Token<'_>], tables: &TableColumns, params: &mut [Option<
     if params.iter().all(Option::is_some) {
         return;
     }
-    let col = |r: Option<(Option<String>, String)>| {
-        r.and_then(|(t, c)| tables.column(t.as_deref(), &c))
-    };
+    let col =
+        |r: Option<(Option<String>, String)>| r.and_then(|(t, c)| tables.column(t.as_deref(), &c));
     // INSERT INTO t [(cols)] VALUES (...), (...)
     let insert_targets = insert_columns(toks, tables);
     let mut i = 0;
@@ -444,10 +509,7 @@ fn infer_params(toks: &[Token<'_>], tables: &TableColumns, params: &mut [Option<
                 found = Some(PgType::plain(Type::INT8));
             } else if p.is_word("between") {
                 found = col(colref_ending(toks, i.wrapping_sub(2)));
-            } else if p.is_word("and")
-                && i >= 4
-                && toks[i - 3].is_word("between")
-            {
+            } else if p.is_word("and") && i >= 4 && toks[i - 3].is_word("between") {
                 found = col(colref_ending(toks, i - 4));
             }
         }
@@ -470,12 +532,11 @@ fn infer_params(toks: &[Token<'_>], tables: &TableColumns, params: &mut [Option<
                         .and_then(|t| array_of(&t.ty))
                         .map(PgType::plain);
                 } else if open >= 2 && toks[open - 1].is_word("in") {
-                    found = col(colref_ending(toks, open - 2))
-                        .or_else(|| {
-                            (open >= 3 && toks[open - 2].is_word("not"))
-                                .then(|| col(colref_ending(toks, open - 3)))
-                                .flatten()
-                        });
+                    found = col(colref_ending(toks, open - 2)).or_else(|| {
+                        (open >= 3 && toks[open - 2].is_word("not"))
+                            .then(|| col(colref_ending(toks, open - 3)))
+                            .flatten()
+                    });
                 } else if let Some(targets) = &insert_targets {
                     if is_values_tuple(toks, open) {
                         let pos = item_index(toks, open, i);
@@ -561,7 +622,10 @@ fn is_values_tuple(toks: &[Token<'_>], open: usize) -> bool {
 /// For `INSERT INTO t [(cols)] VALUES`: the type of each target column.
 fn insert_columns(toks: &[Token<'_>], tables: &TableColumns) -> Option<Vec<Option<PgType>>> {
     let into = toks.iter().position(|t| t.is_word("into"))?;
-    if !toks.first().is_some_and(|t| t.is_word("insert") || t.is_word("replace")) {
+    if !toks
+        .first()
+        .is_some_and(|t| t.is_word("insert") || t.is_word("replace"))
+    {
         return None;
     }
     let mut i = into + 1;
@@ -602,7 +666,10 @@ fn select_items<'a, 'b>(toks: &'b [Token<'a>]) -> Option<Vec<&'b [Token<'a>]>> {
     let first = toks.get(i)?;
     let start = if first.is_word("select") {
         i += 1;
-        if toks.get(i).is_some_and(|t| t.is_word("distinct") || t.is_word("all")) {
+        if toks
+            .get(i)
+            .is_some_and(|t| t.is_word("distinct") || t.is_word("all"))
+        {
             i += 1;
         }
         i
@@ -631,8 +698,20 @@ fn select_items<'a, 'b>(toks: &'b [Token<'a>]) -> Option<Vec<&'b [Token<'a>]>> {
         found?
     };
     const END: &[&str] = &[
-        "from", "where", "group", "having", "order", "limit", "offset", "union", "intersect",
-        "except", "window", "into", "for", "fetch",
+        "from",
+        "where",
+        "group",
+        "having",
+        "order",
+        "limit",
+        "offset",
+        "union",
+        "intersect",
+        "except",
+        "window",
+        "into",
+        "for",
+        "fetch",
     ];
     let mut depth = 0i32;
     let mut end = toks.len();
@@ -648,10 +727,11 @@ fn select_items<'a, 'b>(toks: &'b [Token<'a>]) -> Option<Vec<&'b [Token<'a>]>> {
         }
     }
     let items = split_items(&toks[start..end]);
-    if items
-        .iter()
-        .any(|it| it.last().is_some_and(|t| t.kind == Tok::Op && t.text == "*") && it.len() <= 3)
-    {
+    if items.iter().any(|it| {
+        it.last()
+            .is_some_and(|t| t.kind == Tok::Op && t.text == "*")
+            && it.len() <= 3
+    }) {
         return None;
     }
     Some(items)
@@ -729,8 +809,11 @@ fn strip_alias<'a, 'b>(item: &'b [Token<'a>]) -> (&'b [Token<'a>], Option<String
                 prev.kind,
                 Tok::RParen | Tok::Str | Tok::Number | Tok::Param | Tok::QuotedIdent
             ) || (prev.kind == Tok::Word
-                && (!is_keyword(prev) || prev.is_word("end") || prev.is_word("null")
-                    || prev.is_word("true") || prev.is_word("false"))));
+                && (!is_keyword(prev)
+                    || prev.is_word("end")
+                    || prev.is_word("null")
+                    || prev.is_word("true")
+                    || prev.is_word("false"))));
         // `x::double precision` ends in two words that are not an alias.
         let in_cast = n >= 3 && item[n - 3].kind == Tok::Cast;
         if alias_like && !in_cast {
@@ -881,9 +964,11 @@ impl Ctx<'_> {
                 _ if depth != 0 || case != 0 => {}
                 _ if is_comparison(t) => return Some(PgType::plain(Type::BOOL)),
                 Tok::Word
-                    if ["and", "or", "not", "is", "in", "between", "exists", "regexp", "match"]
-                        .iter()
-                        .any(|w| t.is_word(w)) =>
+                    if [
+                        "and", "or", "not", "is", "in", "between", "exists", "regexp", "match",
+                    ]
+                    .iter()
+                    .any(|w| t.is_word(w)) =>
                 {
                     return Some(PgType::plain(Type::BOOL));
                 }
@@ -931,17 +1016,17 @@ impl Ctx<'_> {
             let (_, name) = sql::cast_type(expr, cast + 1);
             return pg_type_from_name(&name);
         }
-        let whole_paren =
-            |at: usize| expr.get(at).is_some_and(|t| t.kind == Tok::LParen) && matching(expr, at) == expr.len() - 1;
+        let whole_paren = |at: usize| {
+            expr.get(at).is_some_and(|t| t.kind == Tok::LParen)
+                && matching(expr, at) == expr.len() - 1
+        };
         if first.kind == Tok::LParen && whole_paren(0) {
             return self.expr_type(&expr[1..expr.len() - 1]);
         }
         if expr.len() == 1 {
             return match first.kind {
                 Tok::Number => Some(PgType::plain(number_type(first.text))),
-                Tok::Str if first.text.starts_with(['x', 'X']) => {
-                    Some(PgType::plain(Type::BYTEA))
-                }
+                Tok::Str if first.text.starts_with(['x', 'X']) => Some(PgType::plain(Type::BYTEA)),
                 Tok::Str => Some(PgType::plain(Type::TEXT)),
                 Tok::Param => first
                     .param_number()
@@ -1127,7 +1212,10 @@ fn tag_kind(toks: &[Token<'_>]) -> TagKind {
             if word(j) == "OR" {
                 j += 2;
             }
-            while matches!(word(j).as_str(), "TEMP" | "TEMPORARY" | "UNIQUE" | "VIRTUAL") {
+            while matches!(
+                word(j).as_str(),
+                "TEMP" | "TEMPORARY" | "UNIQUE" | "VIRTUAL"
+            ) {
                 j += 1;
             }
             let object = word(j);
@@ -1152,7 +1240,10 @@ fn tag_kind(toks: &[Token<'_>]) -> TagKind {
 fn describe(conn: &Connection, sql: &str) -> (Vec<(String, Option<Type>)>, Vec<Type>) {
     let p = prepare(conn, sql, &[]).unwrap();
     (
-        p.columns.into_iter().map(|c| (c.name, c.ty.map(|t| t.ty))).collect(),
+        p.columns
+            .into_iter()
+            .map(|c| (c.name, c.ty.map(|t| t.ty)))
+            .collect(),
         p.params,
     )
 }
@@ -1176,7 +1267,10 @@ mod tests {
     #[test]
     fn column_types_and_names() {
         let c = conn();
-        let (cols, _) = describe(&c, "select 1, 'a', 1.5, $1::int8, count(*), id, name from t");
+        let (cols, _) = describe(
+            &c,
+            "select 1, 'a', 1.5, $1::int8, count(*), id, name from t",
+        );
         let want = [
             ("?column?", Some(Type::INT4)),
             ("?column?", Some(Type::TEXT)),
@@ -1190,7 +1284,10 @@ mod tests {
             assert_eq!(cols[i].0, *name, "column {i}");
             assert_eq!(cols[i].1, *ty, "column {i}");
         }
-        let (cols, _) = describe(&c, "select id = 1 as eq, price * 2 doubled, sum(id), version() from t");
+        let (cols, _) = describe(
+            &c,
+            "select id = 1 as eq, price * 2 doubled, sum(id), version() from t",
+        );
         assert_eq!(cols[0], ("eq".into(), Some(Type::BOOL)));
         assert_eq!(cols[1], ("doubled".into(), Some(Type::FLOAT8)));
         assert_eq!(cols[2], ("sum".into(), Some(Type::INT8)));
@@ -1216,16 +1313,30 @@ mod tests {
         assert_eq!(params, [Type::VARCHAR, Type::BOOL, Type::INT4]);
         let (_, params) = describe(&c, "update t set price = $2 where t.id in ($1, $3)");
         assert_eq!(params, [Type::INT4, Type::FLOAT4, Type::INT4]);
-        let (_, params) = describe(&c, "select $1, $2::bool, $3 from t where d between $4 and $5");
-        assert_eq!(params, [Type::TEXT, Type::BOOL, Type::TEXT, Type::DATE, Type::DATE]);
+        let (_, params) = describe(
+            &c,
+            "select $1, $2::bool, $3 from t where d between $4 and $5",
+        );
+        assert_eq!(
+            params,
+            [Type::TEXT, Type::BOOL, Type::TEXT, Type::DATE, Type::DATE]
+        );
         let (_, params) = describe(&c, "insert into u values ($1, $2)");
         assert_eq!(params, [Type::INT8, Type::TEXT]);
-        let p = prepare(&c, "update t set id = $1 where big = $2", &[Some(Type::INT8), None]).unwrap();
+        let p = prepare(
+            &c,
+            "update t set id = $1 where big = $2",
+            &[Some(Type::INT8), None],
+        )
+        .unwrap();
         assert_eq!(p.params, [Type::INT8, Type::INT8]);
         assert_eq!(p.targets, [Some(Type::INT4), None]);
         let p = prepare(&c, "select * from t where id = $1", &[Some(Type::INT8)]).unwrap();
         assert_eq!(p.targets, [None]);
-        let (_, params) = describe(&c, "select * from t where id = any($1) and name <> all ($2)");
+        let (_, params) = describe(
+            &c,
+            "select * from t where id = any($1) and name <> all ($2)",
+        );
         assert_eq!(params, [Type::INT4_ARRAY, Type::VARCHAR_ARRAY]);
     }
 
@@ -1233,9 +1344,18 @@ mod tests {
     fn tags() {
         let k = |s: &str| tag_kind(&sql::significant(s));
         assert_eq!(k("select 1"), TagKind::Select);
-        assert_eq!(k("with x as (select 1) insert into t select * from x"), TagKind::Insert);
-        assert_eq!(k("create unique index i on t (a)"), TagKind::Named("CREATE INDEX".into()));
+        assert_eq!(
+            k("with x as (select 1) insert into t select * from x"),
+            TagKind::Insert
+        );
+        assert_eq!(
+            k("create unique index i on t (a)"),
+            TagKind::Named("CREATE INDEX".into())
+        );
         assert_eq!(k("create table u as select 1"), TagKind::CreateTableAs);
-        assert_eq!(k("drop table if exists t"), TagKind::Named("DROP TABLE".into()));
+        assert_eq!(
+            k("drop table if exists t"),
+            TagKind::Named("DROP TABLE".into())
+        );
     }
 }

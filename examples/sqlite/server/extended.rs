@@ -62,7 +62,9 @@ impl QueryParser for SqliteSession {
             .collect();
         let prepared = self
             .engine
-            .call(None, move |db| describe::prepare(&db.conn, &text, &declared))
+            .call(None, move |db| {
+                describe::prepare(&db.conn, &text, &declared)
+            })
             .await??;
         Ok(Statement::Sql(Arc::new(prepared)))
     }
@@ -72,7 +74,10 @@ impl QueryParser for SqliteSession {
 fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
     let (mut params, fields) = match statement {
         Statement::Sql(p) => (p.params.clone(), p.schema.clone()),
-        Statement::Command(c) => (session_commands::param_types(c), session_commands::describe(c)),
+        Statement::Command(c) => (
+            session_commands::param_types(c),
+            session_commands::describe(c),
+        ),
         Statement::Empty => (Vec::new(), None),
     };
     // Parameters the client declared but the statement does not use are

@@ -95,7 +95,11 @@ pub fn register(
         ("pg_timestamp", |s| strip_zone(s).to_owned()),
         ("pg_timestamptz", |s| {
             if date_part(s).is_some() && strip_zone(s).len() == s.len() {
-                let s = if s.len() == 10 { format!("{s} 00:00:00") } else { s.to_owned() };
+                let s = if s.len() == 10 {
+                    format!("{s} 00:00:00")
+                } else {
+                    s.to_owned()
+                };
                 format!("{s}+00")
             } else {
                 s.to_owned()
@@ -341,15 +345,24 @@ mod tests {
     fn date_time_casts() {
         assert_eq!(date_part("2024-01-31 10:00:00+00"), Some("2024-01-31"));
         assert_eq!(date_part("x"), None);
-        assert_eq!(strip_zone("2024-01-31 10:00:00.5+00"), "2024-01-31 10:00:00.5");
-        assert_eq!(strip_zone("2024-01-31 10:00:00-05:30"), "2024-01-31 10:00:00");
+        assert_eq!(
+            strip_zone("2024-01-31 10:00:00.5+00"),
+            "2024-01-31 10:00:00.5"
+        );
+        assert_eq!(
+            strip_zone("2024-01-31 10:00:00-05:30"),
+            "2024-01-31 10:00:00"
+        );
         assert_eq!(strip_zone("2024-01-31"), "2024-01-31");
         assert_eq!(time_part("2024-01-31 10:00:00+00"), "10:00:00");
     }
 
     #[test]
     fn arrays_as_json() {
-        assert_eq!(array_json("{1,-2,NULL,3.5}").as_deref(), Some("[1,-2,null,3.5]"));
+        assert_eq!(
+            array_json("{1,-2,NULL,3.5}").as_deref(),
+            Some("[1,-2,null,3.5]")
+        );
         assert_eq!(
             array_json(r#"{a,"b c","",NULL,"NULL","q\"u"}"#).as_deref(),
             Some(r#"["a","b c","",null,"NULL","q\"u"]"#)

@@ -186,9 +186,11 @@ pub fn classify(text: &str) -> Command {
                 .iter()
                 .filter(|t| matches!(t.kind, Tok::Word | Tok::QuotedIdent))
                 .filter(|t| {
-                    !["table", "only", "restart", "continue", "identity", "cascade", "restrict"]
-                        .iter()
-                        .any(|k| t.is_word(k))
+                    ![
+                        "table", "only", "restart", "continue", "identity", "cascade", "restrict",
+                    ]
+                    .iter()
+                    .any(|k| t.is_word(k))
                 })
                 .map(ident_value)
                 .collect();
@@ -203,8 +205,9 @@ pub fn classify(text: &str) -> Command {
             Command::Unsupported(w(0).to_ascii_uppercase())
         }
         "select" => classify_config(&toks),
-        "with" if toks.iter().any(|t| t.is_word("typeinfo_tree"))
-            && toks.iter().any(|t| t.is_word("pg_type")) =>
+        "with"
+            if toks.iter().any(|t| t.is_word("typeinfo_tree"))
+                && toks.iter().any(|t| t.is_word("pg_type")) =>
         {
             Command::TypeInfo
         }
@@ -338,9 +341,7 @@ fn builtin_default(name: &str) -> Option<&'static str> {
         "transaction_isolation" | "default_transaction_isolation" => "serializable",
         "search_path" => "\"$user\", public",
         "max_identifier_length" => "63",
-        "lc_collate" | "lc_ctype" | "lc_messages" | "lc_monetary" | "lc_numeric" | "lc_time" => {
-            "C"
-        }
+        "lc_collate" | "lc_ctype" | "lc_messages" | "lc_monetary" | "lc_numeric" | "lc_time" => "C",
         "block_size" => "8192",
         "extra_float_digits" => "1",
         "bytea_output" => "hex",
@@ -615,8 +616,11 @@ fn classify_config(toks: &[Token<'_>]) -> Command {
         depth == 0 && t.kind == Tok::Comma
     });
     for item in items {
-        let mut item: Vec<Token<'_>> =
-            item.iter().copied().filter(|t| t.kind != Tok::Semicolon).collect();
+        let mut item: Vec<Token<'_>> = item
+            .iter()
+            .copied()
+            .filter(|t| t.kind != Tok::Semicolon)
+            .collect();
         if item.len() >= 2 && item[0].is_word("pg_catalog") && item[1].kind == Tok::Dot {
             item.drain(..2);
         }
@@ -626,9 +630,14 @@ fn classify_config(toks: &[Token<'_>]) -> Command {
         if item.len() < 3 || item[1].kind != Tok::LParen {
             return Command::Sql;
         }
-        let args: Vec<&Token<'_>> =
-            item[2..close].iter().filter(|t| t.kind != Tok::Comma).collect();
-        let arg_commas = item[2..close].iter().filter(|t| t.kind == Tok::Comma).count();
+        let args: Vec<&Token<'_>> = item[2..close]
+            .iter()
+            .filter(|t| t.kind != Tok::Comma)
+            .collect();
+        let arg_commas = item[2..close]
+            .iter()
+            .filter(|t| t.kind == Tok::Comma)
+            .count();
         if args.len() != arg_commas + 1 {
             return Command::Sql;
         }
@@ -648,9 +657,9 @@ fn classify_config(toks: &[Token<'_>]) -> Command {
                 name,
                 missing_ok: false,
             }),
-            ("current_setting", [n, ok]) => string(n).zip(boolean(ok)).map(|(name, missing_ok)| {
-                ConfigCall::Get { name, missing_ok }
-            }),
+            ("current_setting", [n, ok]) => string(n)
+                .zip(boolean(ok))
+                .map(|(name, missing_ok)| ConfigCall::Get { name, missing_ok }),
             ("set_config", [n, v, local]) => match (string(n), string(v), boolean(local)) {
                 (Some(name), Some(value), Some(_)) => Some(ConfigCall::Set { name, value }),
                 _ => None,
@@ -709,7 +718,10 @@ fn run_config(session: &mut Session, calls: &[(String, ConfigCall)], read_only: 
         .into_iter()
         .map(|v| Box::new(v) as Box<dyn pgwire::types::ToSql + Send + Sync>)
         .collect();
-    Response::Query(QueryResponse::new(text_schema(&names), Rows::from_iterator([row])))
+    Response::Query(QueryResponse::new(
+        text_schema(&names),
+        Rows::from_iterator([row]),
+    ))
 }
 
 // ------------------------------------------------ type introspection
@@ -817,7 +829,10 @@ pub fn type_info(oids: &[u32]) -> Response {
         depth += 1;
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.10));
-    Response::Query(QueryResponse::new(type_info_schema(), Rows::from_iterator(rows)))
+    Response::Query(QueryResponse::new(
+        type_info_schema(),
+        Rows::from_iterator(rows),
+    ))
 }
 
 #[cfg(test)]
@@ -832,18 +847,36 @@ mod tests {
         assert_eq!(
             cmd,
             Command::Config(vec![
-                ("cur".into(), ConfigCall::Get { name: "jit".into(), missing_ok: false }),
-                ("new".into(), ConfigCall::Set { name: "jit".into(), value: "off".into() }),
+                (
+                    "cur".into(),
+                    ConfigCall::Get {
+                        name: "jit".into(),
+                        missing_ok: false
+                    }
+                ),
+                (
+                    "new".into(),
+                    ConfigCall::Set {
+                        name: "jit".into(),
+                        value: "off".into()
+                    }
+                ),
             ])
         );
         assert_eq!(
             classify("select pg_catalog.current_setting('x.y', true)"),
             Command::Config(vec![(
                 "current_setting".into(),
-                ConfigCall::Get { name: "x.y".into(), missing_ok: true }
+                ConfigCall::Get {
+                    name: "x.y".into(),
+                    missing_ok: true
+                }
             )])
         );
-        assert_eq!(classify("select current_setting('jit') from t"), Command::Sql);
+        assert_eq!(
+            classify("select current_setting('jit') from t"),
+            Command::Sql
+        );
         assert_eq!(classify("select set_config('a', $1, false)"), Command::Sql);
         assert_eq!(classify("select 1, current_setting('jit')"), Command::Sql);
         assert_eq!(
@@ -897,6 +930,9 @@ mod tests {
             Command::Truncate(vec!["a".into(), "b".into()])
         );
         assert_eq!(classify("select 1"), Command::Sql);
-        assert_eq!(classify("DEALLOCATE ALL"), Command::Deallocate("DEALLOCATE ALL"));
+        assert_eq!(
+            classify("DEALLOCATE ALL"),
+            Command::Deallocate("DEALLOCATE ALL")
+        );
     }
 }

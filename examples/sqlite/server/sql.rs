@@ -207,7 +207,11 @@ pub fn tokenize(sql: &str) -> Vec<Token<'_>> {
                 // Two-character operators the inference looks at.
                 let two = sql.get(i..i + 2).unwrap_or("");
                 i += if matches!(two, "<=" | ">=" | "<>" | "!=" | "||" | "==" | "->") {
-                    if sql.get(i..i + 3) == Some("->>") { 3 } else { 2 }
+                    if sql.get(i..i + 3) == Some("->>") {
+                        3
+                    } else {
+                        2
+                    }
                 } else {
                     c.len_utf8()
                 };
@@ -292,7 +296,11 @@ fn dollar_quote_end(sql: &str, i: usize) -> Option<usize> {
     }
     let delim = &sql[i..i + tag_len + 2];
     let body = i + delim.len();
-    Some(sql[body..].find(delim).map_or(sql.len(), |n| body + n + delim.len()))
+    Some(
+        sql[body..]
+            .find(delim)
+            .map_or(sql.len(), |n| body + n + delim.len()),
+    )
 }
 
 /// The value of a string literal token (`'it''s'`, `E'a\nb'`, `$$x$$`).
@@ -487,7 +495,11 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut r = Rewritten::default();
     let create_table = {
-        let sig: Vec<&Token> = tokens.iter().filter(|t| t.is_significant()).take(4).collect();
+        let sig: Vec<&Token> = tokens
+            .iter()
+            .filter(|t| t.is_significant())
+            .take(4)
+            .collect();
         sig.first().is_some_and(|t| t.is_word("create"))
             && sig.iter().skip(1).any(|t| t.is_word("table"))
     };
@@ -613,7 +625,10 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
                 } else if create_table && matches!(lower.as_str(), "bigserial" | "serial8") {
                     out.push_str(BIGSERIAL_DECL);
                 } else if create_table
-                    && matches!(lower.as_str(), "serial" | "serial4" | "smallserial" | "serial2")
+                    && matches!(
+                        lower.as_str(),
+                        "serial" | "serial4" | "smallserial" | "serial2"
+                    )
                 {
                     out.push_str("INTEGER");
                 } else {
@@ -842,7 +857,10 @@ mod tests {
 
     #[test]
     fn quantified_comparisons() {
-        let r = rewrite("select 1 from t where id = ANY($1) and (b <> all (f($2)))", &[]);
+        let r = rewrite(
+            "select 1 from t where id = ANY($1) and (b <> all (f($2)))",
+            &[],
+        );
         assert_eq!(
             r.sql,
             "select 1 from t where id IN (SELECT value FROM json_each(pg_array_json(?1))) and \
@@ -850,21 +868,31 @@ mod tests {
         );
         // Other uses of the words are left alone.
         let r = rewrite("select 1 from t where id=any($1)", &[]);
-        assert!(r.sql.starts_with("select 1 from t where id IN (SELECT"), "{}", r.sql);
+        assert!(
+            r.sql.starts_with("select 1 from t where id IN (SELECT"),
+            "{}",
+            r.sql
+        );
         let r = rewrite("select any(x) from t where a > any ($1)", &[]);
         assert_eq!(r.sql, "select any(x) from t where a > any (?1)");
     }
 
     #[test]
     fn casts() {
-        let r = rewrite("select $1::int4, $2::text, 'x'::text, (1+2)::text, f(a)::int8", &[]);
+        let r = rewrite(
+            "select $1::int4, $2::text, 'x'::text, (1+2)::text, f(a)::int8",
+            &[],
+        );
         assert_eq!(
             r.sql,
             "select ?1, ?2, CAST('x' AS TEXT), CAST((1+2) AS TEXT), CAST(f(a) AS INTEGER)"
         );
         assert_eq!(r.param_casts[0].as_ref().unwrap().ty, Type::INT4);
         assert_eq!(r.param_casts[1].as_ref().unwrap().ty, Type::TEXT);
-        let r = rewrite("select t.a::bool, '2024-01-01'::date, x::double precision", &[]);
+        let r = rewrite(
+            "select t.a::bool, '2024-01-01'::date, x::double precision",
+            &[],
+        );
         assert_eq!(
             r.sql,
             "select pg_bool(t.a), pg_date('2024-01-01'), CAST(x AS REAL)"

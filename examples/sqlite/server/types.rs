@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 use bytes::BytesMut;
 use pgwire::api::Portal;
 use pgwire::error::{ErrorInfo, SqlState};
-use pgwire::types::text::{binary_is_text, binary_to_text, parse_bool, text_to_binary, write_float8};
+use pgwire::types::text::{
+    binary_is_text, binary_to_text, parse_bool, text_to_binary, write_float8,
+};
 use pgwire::types::{DataRowEncoder, FieldFormat, Type};
 use rusqlite::types::{Value, ValueRef};
 
@@ -349,28 +351,36 @@ pub fn decode_param(
     };
     let binary = portal.param_format(i) == FieldFormat::Binary;
     let v = match *ty {
-        Type::BOOL => Value::Integer(portal.parameter::<bool>(i, ty, scratch)?.unwrap_or(false) as i64),
+        Type::BOOL => {
+            Value::Integer(portal.parameter::<bool>(i, ty, scratch)?.unwrap_or(false) as i64)
+        }
         Type::INT2 => Value::Integer(portal.parameter::<i16>(i, ty, scratch)?.unwrap_or(0).into()),
         Type::INT4 => Value::Integer(portal.parameter::<i32>(i, ty, scratch)?.unwrap_or(0).into()),
         Type::INT8 => Value::Integer(portal.parameter::<i64>(i, ty, scratch)?.unwrap_or(0)),
         Type::OID => Value::Integer(portal.parameter::<u32>(i, ty, scratch)?.unwrap_or(0).into()),
-        Type::FLOAT4 => Value::Real(portal.parameter::<f32>(i, ty, scratch)?.unwrap_or(0.0).into()),
+        Type::FLOAT4 => Value::Real(
+            portal
+                .parameter::<f32>(i, ty, scratch)?
+                .unwrap_or(0.0)
+                .into(),
+        ),
         Type::FLOAT8 => Value::Real(portal.parameter::<f64>(i, ty, scratch)?.unwrap_or(0.0)),
         Type::BYTEA => {
             if binary {
                 Value::Blob(raw.to_vec())
             } else {
-                Value::Blob(portal.parameter::<Vec<u8>>(i, ty, scratch)?.unwrap_or_default())
+                Value::Blob(
+                    portal
+                        .parameter::<Vec<u8>>(i, ty, scratch)?
+                        .unwrap_or_default(),
+                )
             }
         }
         _ if binary_is_text(ty) => Value::Text(utf8(raw)?.to_owned()),
         _ if binary => {
             scratch.clear();
             binary_to_text(ty, raw, scratch).map_err(|e| {
-                ErrorInfo::new(
-                    e.code(),
-                    format!("parameter ${}: {}", i + 1, e.message()),
-                )
+                ErrorInfo::new(e.code(), format!("parameter ${}: {}", i + 1, e.message()))
             })?;
             Value::Text(utf8(scratch)?.to_owned())
         }
@@ -450,17 +460,35 @@ mod tests {
     #[test]
     fn integer_assignment() {
         let t = Type::INT4;
-        assert_eq!(assign_integer(Value::Integer(5), &t).unwrap(), Value::Integer(5));
-        assert_eq!(assign_integer(Value::Real(2.5), &t).unwrap(), Value::Integer(2));
-        assert_eq!(assign_integer(Value::Real(-3.5), &t).unwrap(), Value::Integer(-4));
-        assert_eq!(assign_integer(Value::Text("2.5".into()), &t).unwrap(), Value::Integer(3));
-        assert_eq!(assign_integer(Value::Text("12".into()), &t).unwrap(), Value::Integer(12));
+        assert_eq!(
+            assign_integer(Value::Integer(5), &t).unwrap(),
+            Value::Integer(5)
+        );
+        assert_eq!(
+            assign_integer(Value::Real(2.5), &t).unwrap(),
+            Value::Integer(2)
+        );
+        assert_eq!(
+            assign_integer(Value::Real(-3.5), &t).unwrap(),
+            Value::Integer(-4)
+        );
+        assert_eq!(
+            assign_integer(Value::Text("2.5".into()), &t).unwrap(),
+            Value::Integer(3)
+        );
+        assert_eq!(
+            assign_integer(Value::Text("12".into()), &t).unwrap(),
+            Value::Integer(12)
+        );
         let err = assign_integer(Value::Integer(3_000_000_000), &t).unwrap_err();
         assert_eq!(err.code(), SqlState::NUMERIC_VALUE_OUT_OF_RANGE);
         assert_eq!(err.message(), "integer out of range");
         assert!(assign_integer(Value::Text("99999".into()), &Type::INT2).is_err());
         assert!(assign_integer(Value::Real(1e19), &Type::INT8).is_err());
-        assert_eq!(assign_integer(Value::Text("x".into()), &t).unwrap(), Value::Text("x".into()));
+        assert_eq!(
+            assign_integer(Value::Text("x".into()), &t).unwrap(),
+            Value::Text("x".into())
+        );
         assert_eq!(assign_integer(Value::Null, &t).unwrap(), Value::Null);
     }
 
@@ -468,7 +496,13 @@ mod tests {
     fn names() {
         let t = |n: &str| pg_type_from_name(n).unwrap();
         assert_eq!(t("INTEGER").ty, Type::INT4);
-        assert_eq!(t("varchar(20)"), PgType { ty: Type::VARCHAR, typmod: 24 });
+        assert_eq!(
+            t("varchar(20)"),
+            PgType {
+                ty: Type::VARCHAR,
+                typmod: 24
+            }
+        );
         assert_eq!(t("character varying (5)").typmod, 9);
         assert_eq!(t("char(3)").ty, Type::BPCHAR);
         assert_eq!(t("numeric(10,2)").typmod, (10 << 16 | 2) + 4);
@@ -478,7 +512,10 @@ mod tests {
         assert_eq!(t("pg_catalog.int8").ty, Type::INT8);
         assert!(pg_type_from_name("whatever").is_none());
         assert_eq!(pg_type_for_decl("UNSIGNED BIG INT").ty, Type::INT8);
-        assert_eq!(pg_type_for_decl(super::super::sql::BIGSERIAL_DECL).ty, Type::INT8);
+        assert_eq!(
+            pg_type_for_decl(super::super::sql::BIGSERIAL_DECL).ty,
+            Type::INT8
+        );
         assert_eq!(pg_type_for_decl("INTEGER").ty, Type::INT4);
         assert_eq!(pg_type_for_decl("NVARCHAR2").ty, Type::TEXT);
     }
