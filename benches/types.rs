@@ -20,11 +20,23 @@ fn cases() -> Vec<(&'static str, Type, &'static str)> {
         ("float8", Type::FLOAT8, "3.141592653589793"),
         ("float8_short", Type::FLOAT8, "19.99"),
         ("numeric", Type::NUMERIC, "-12345678.9050"),
-        ("numeric_big", Type::NUMERIC, "123456789012345678901234567890.123456789"),
+        (
+            "numeric_big",
+            Type::NUMERIC,
+            "123456789012345678901234567890.123456789",
+        ),
         ("timestamp", Type::TIMESTAMP, "2024-01-31 13:45:00.123456"),
-        ("timestamptz", Type::TIMESTAMPTZ, "2024-01-31 13:45:00.123456+00"),
+        (
+            "timestamptz",
+            Type::TIMESTAMPTZ,
+            "2024-01-31 13:45:00.123456+00",
+        ),
         ("date", Type::DATE, "2024-01-31"),
-        ("interval", Type::INTERVAL, "1 year 2 mons 3 days 04:05:06.5"),
+        (
+            "interval",
+            Type::INTERVAL,
+            "1 year 2 mons 3 days 04:05:06.5",
+        ),
         ("int4_array", Type::INT4_ARRAY, "{1,2,3,4,5,6,7,8,9,10}"),
     ]
 }

@@ -23,9 +23,11 @@ const SESSIONS: usize = 1000;
 fn ensure_open_files(needed: u64) -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    let mut nums = line
-        .split_whitespace()
-        .filter_map(|w| w.parse::<u64>().ok().or((w == "unlimited").then_some(u64::MAX)));
+    let mut nums = line.split_whitespace().filter_map(|w| {
+        w.parse::<u64>()
+            .ok()
+            .or((w == "unlimited").then_some(u64::MAX))
+    });
     let (soft, hard) = (nums.next()?, nums.next()?);
     if soft >= needed {
         return Some(soft);
@@ -127,7 +129,8 @@ fn thousand_concurrent_sessions_get_their_own_answers() {
     // Warm up (the runtime's threads, first allocations), then measure.
     for _ in 0..20 {
         let mut c = std::net::TcpStream::connect(s.addr).unwrap();
-        c.write_all(&startup_packet(3, 0, &[("user", "warm")])).unwrap();
+        c.write_all(&startup_packet(3, 0, &[("user", "warm")]))
+            .unwrap();
         read_until_ready(&mut c);
     }
     std::thread::sleep(Duration::from_millis(200));
@@ -137,8 +140,12 @@ fn thousand_concurrent_sessions_get_their_own_answers() {
         let mut c = std::net::TcpStream::connect(s.addr).unwrap();
         c.set_nodelay(true).unwrap();
         let user = format!("user{i}");
-        c.write_all(&startup_packet(3, 0, &[("user", &user), ("database", "load")]))
-            .unwrap();
+        c.write_all(&startup_packet(
+            3,
+            0,
+            &[("user", &user), ("database", "load")],
+        ))
+        .unwrap();
         let tags = read_until_ready(&mut c);
         assert_eq!(tags.first(), Some(&b'R'));
         clients.push(c);

@@ -17,18 +17,19 @@ use tokio_postgres::SimpleQueryMessage;
 use tokio_postgres::error::SqlState;
 
 fn server() -> TestServer<SqliteServer> {
-    TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default())
+    TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    )
 }
 
 /// The rows of a simple query's result, as optional strings.
 fn rows(msgs: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
     msgs.iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| r.get(i).map(str::to_owned))
-                    .collect(),
-            ),
+            SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
             _ => None,
         })
         .collect()
@@ -82,13 +83,23 @@ async fn round_trip_with_nulls_and_unicode() {
         )
         .await
         .unwrap();
-    assert!(matches!(inserted.last(), Some(SimpleQueryMessage::CommandComplete(3))));
+    assert!(matches!(
+        inserted.last(),
+        Some(SimpleQueryMessage::CommandComplete(3))
+    ));
     let got = query_rows(&c, "SELECT * FROM people ORDER BY id").await;
     let s = |v: &str| Some(v.to_owned());
     assert_eq!(
         got,
         vec![
-            vec![s("1"), s("Zoë 🦀 Ünïcødé"), s("9.5"), s("t"), s("2024-01-31"), s("\\x00ff10")],
+            vec![
+                s("1"),
+                s("Zoë 🦀 Ünïcødé"),
+                s("9.5"),
+                s("t"),
+                s("2024-01-31"),
+                s("\\x00ff10")
+            ],
             vec![s("2"), None, None, s("f"), None, None],
             vec![s("3"), s("it's"), s("-0.25"), None, s("1999-12-31"), None],
         ]
@@ -97,9 +108,18 @@ async fn round_trip_with_nulls_and_unicode() {
         .simple_query("UPDATE people SET name = 'ß' WHERE name IS NULL OR id = 3")
         .await
         .unwrap();
-    assert!(matches!(updated.last(), Some(SimpleQueryMessage::CommandComplete(2))));
-    let deleted = c.simple_query("DELETE FROM people WHERE id > 1").await.unwrap();
-    assert!(matches!(deleted.last(), Some(SimpleQueryMessage::CommandComplete(2))));
+    assert!(matches!(
+        updated.last(),
+        Some(SimpleQueryMessage::CommandComplete(2))
+    ));
+    let deleted = c
+        .simple_query("DELETE FROM people WHERE id > 1")
+        .await
+        .unwrap();
+    assert!(matches!(
+        deleted.last(),
+        Some(SimpleQueryMessage::CommandComplete(2))
+    ));
     assert_eq!(
         query_rows(&c, "SELECT count(*), max(name) FROM people").await,
         vec![vec![s("1"), s("Zoë 🦀 Ünïcødé")]]
@@ -173,7 +193,10 @@ async fn multi_statement_strings_are_all_or_nothing() {
     );
     // Empty statements are skipped.
     let msgs = c.simple_query(";;SELECT 1;; ;SELECT 2;").await.unwrap();
-    assert_eq!(rows(&msgs), vec![vec![Some("1".into())], vec![Some("2".into())]]);
+    assert_eq!(
+        rows(&msgs),
+        vec![vec![Some("1".into())], vec![Some("2".into())]]
+    );
     // A statement-only-of-comments string is an empty query.
     let mut raw = RawClient::startup(s.addr).await;
     assert_eq!(tags(&raw_query(&mut raw, "-- nothing\n;").await), "IZ");
@@ -206,12 +229,15 @@ async fn errors_have_postgres_sqlstates_and_the_session_goes_on() {
         ("SELECT $1", "42P02"),
         ("SHOW no_such_setting", "42704"),
         ("ROLLBACK TO SAVEPOINT s", "25P01"),
-        ("LISTEN ch", "0A000"),
+        ("LOCK TABLE parent", "0A000"),
     ];
     for (sql, want) in cases {
         let err = c.simple_query(sql).await.expect_err(sql);
         assert_eq!(code(&err), want, "{sql}: {err:?}");
-        assert_eq!(query_rows(&c, "SELECT 1").await, vec![vec![Some("1".into())]]);
+        assert_eq!(
+            query_rows(&c, "SELECT 1").await,
+            vec![vec![Some("1".into())]]
+        );
     }
     let err = c.simple_query("SELECT * FROM nope").await.unwrap_err();
     let db = err.as_db_error().unwrap();
@@ -225,8 +251,14 @@ async fn transaction_status_in_ready_for_query() {
     let mut c = RawClient::startup(s.addr).await;
     raw_query(&mut c, "CREATE TABLE t (a int PRIMARY KEY)").await;
     let msgs = raw_query(&mut c, "BEGIN").await;
-    assert_eq!((command_tags(&msgs), status(&msgs)), (vec!["BEGIN".into()], b'T'));
-    assert_eq!(status(&raw_query(&mut c, "INSERT INTO t VALUES (1)").await), b'T');
+    assert_eq!(
+        (command_tags(&msgs), status(&msgs)),
+        (vec!["BEGIN".into()], b'T')
+    );
+    assert_eq!(
+        status(&raw_query(&mut c, "INSERT INTO t VALUES (1)").await),
+        b'T'
+    );
     // BEGIN inside a block warns and stays in it.
     let msgs = raw_query(&mut c, "BEGIN").await;
     assert_eq!(tags(&msgs), "NCZ");
@@ -236,7 +268,10 @@ async fn transaction_status_in_ready_for_query() {
     // COMMIT answers ROLLBACK.
     raw_query(&mut c, "BEGIN; INSERT INTO t VALUES (2)").await;
     let msgs = raw_query(&mut c, "INSERT INTO t VALUES (1)").await;
-    assert_eq!((msgs[0].sqlstate().as_deref(), status(&msgs)), (Some("23505"), b'E'));
+    assert_eq!(
+        (msgs[0].sqlstate().as_deref(), status(&msgs)),
+        (Some("23505"), b'E')
+    );
     let msgs = raw_query(&mut c, "SELECT 1").await;
     assert_eq!(msgs[0].sqlstate().as_deref(), Some("25P02"));
     assert_eq!(
@@ -245,16 +280,25 @@ async fn transaction_status_in_ready_for_query() {
     );
     assert_eq!(status(&msgs), b'E');
     let msgs = raw_query(&mut c, "COMMIT").await;
-    assert_eq!((command_tags(&msgs), status(&msgs)), (vec!["ROLLBACK".into()], b'I'));
+    assert_eq!(
+        (command_tags(&msgs), status(&msgs)),
+        (vec!["ROLLBACK".into()], b'I')
+    );
     let msgs = raw_query(&mut c, "SELECT count(*) FROM t").await;
-    assert_eq!(msgs.iter().find(|m| m.tag == b'D').unwrap().body[6..], *b"1");
+    assert_eq!(
+        msgs.iter().find(|m| m.tag == b'D').unwrap().body[6..],
+        *b"1"
+    );
     // ROLLBACK outside a block warns; ROLLBACK of a block says ROLLBACK.
     let msgs = raw_query(&mut c, "ROLLBACK").await;
     assert_eq!(tags(&msgs), "NCZ");
     assert_eq!(msgs[0].sqlstate().as_deref(), Some("25P01"));
     raw_query(&mut c, "BEGIN; INSERT INTO t VALUES (3)").await;
     let msgs = raw_query(&mut c, "ROLLBACK").await;
-    assert_eq!((command_tags(&msgs), status(&msgs)), (vec!["ROLLBACK".into()], b'I'));
+    assert_eq!(
+        (command_tags(&msgs), status(&msgs)),
+        (vec!["ROLLBACK".into()], b'I')
+    );
 }
 
 #[tokio::test]
@@ -262,16 +306,27 @@ async fn savepoints_recover_a_failed_block() {
     let s = server();
     let c = s.connect().await;
     let mut raw = RawClient::startup(s.addr).await;
-    c.batch_execute("CREATE TABLE t (a int PRIMARY KEY)").await.unwrap();
+    c.batch_execute("CREATE TABLE t (a int PRIMARY KEY)")
+        .await
+        .unwrap();
     let msgs = raw_query(
         &mut raw,
         "BEGIN; INSERT INTO t VALUES (1); SAVEPOINT s1; INSERT INTO t VALUES (2)",
     )
     .await;
-    assert_eq!(command_tags(&msgs), ["BEGIN", "INSERT 0 1", "SAVEPOINT", "INSERT 0 1"]);
-    assert_eq!(status(&raw_query(&mut raw, "INSERT INTO t VALUES (1)").await), b'E');
+    assert_eq!(
+        command_tags(&msgs),
+        ["BEGIN", "INSERT 0 1", "SAVEPOINT", "INSERT 0 1"]
+    );
+    assert_eq!(
+        status(&raw_query(&mut raw, "INSERT INTO t VALUES (1)").await),
+        b'E'
+    );
     let msgs = raw_query(&mut raw, "ROLLBACK TO SAVEPOINT s1").await;
-    assert_eq!((command_tags(&msgs), status(&msgs)), (vec!["ROLLBACK".into()], b'T'));
+    assert_eq!(
+        (command_tags(&msgs), status(&msgs)),
+        (vec!["ROLLBACK".into()], b'T')
+    );
     let msgs = raw_query(&mut raw, "RELEASE s1; INSERT INTO t VALUES (3); COMMIT").await;
     assert_eq!(command_tags(&msgs), ["RELEASE", "INSERT 0 1", "COMMIT"]);
     assert_eq!(status(&msgs), b'I');
@@ -287,23 +342,44 @@ async fn sessions_are_isolated_until_commit() {
     let a = s.connect().await;
     let b = s.connect().await;
     a.batch_execute("CREATE TABLE t (a int)").await.unwrap();
-    a.batch_execute("BEGIN; INSERT INTO t VALUES (1)").await.unwrap();
+    a.batch_execute("BEGIN; INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
     // The other session neither sees the row nor waits for it.
     let started = Instant::now();
-    assert_eq!(query_rows(&b, "SELECT count(*) FROM t").await, vec![vec![Some("0".into())]]);
+    assert_eq!(
+        query_rows(&b, "SELECT count(*) FROM t").await,
+        vec![vec![Some("0".into())]]
+    );
     assert!(started.elapsed() < Duration::from_secs(1));
-    assert_eq!(query_rows(&a, "SELECT count(*) FROM t").await, vec![vec![Some("1".into())]]);
+    assert_eq!(
+        query_rows(&a, "SELECT count(*) FROM t").await,
+        vec![vec![Some("1".into())]]
+    );
     a.batch_execute("COMMIT").await.unwrap();
-    assert_eq!(query_rows(&b, "SELECT count(*) FROM t").await, vec![vec![Some("1".into())]]);
+    assert_eq!(
+        query_rows(&b, "SELECT count(*) FROM t").await,
+        vec![vec![Some("1".into())]]
+    );
     // A rolled-back write never shows.
-    a.batch_execute("BEGIN; INSERT INTO t VALUES (2); ROLLBACK").await.unwrap();
-    assert_eq!(query_rows(&b, "SELECT count(*) FROM t").await, vec![vec![Some("1".into())]]);
+    a.batch_execute("BEGIN; INSERT INTO t VALUES (2); ROLLBACK")
+        .await
+        .unwrap();
+    assert_eq!(
+        query_rows(&b, "SELECT count(*) FROM t").await,
+        vec![vec![Some("1".into())]]
+    );
     // A disconnect rolls back the open transaction.
     let c = s.connect().await;
-    c.batch_execute("BEGIN; INSERT INTO t VALUES (3)").await.unwrap();
+    c.batch_execute("BEGIN; INSERT INTO t VALUES (3)")
+        .await
+        .unwrap();
     drop(c);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(query_rows(&b, "SELECT count(*) FROM t").await, vec![vec![Some("1".into())]]);
+    assert_eq!(
+        query_rows(&b, "SELECT count(*) FROM t").await,
+        vec![vec![Some("1".into())]]
+    );
 }
 
 #[tokio::test]
@@ -319,25 +395,36 @@ async fn write_conflicts_wait_then_fail_like_postgres() {
         .unwrap();
     // Another writer waits for the lock, then gives up with 55P03.
     let started = Instant::now();
-    let err = b.simple_query("INSERT INTO t VALUES (2)").await.unwrap_err();
+    let err = b
+        .simple_query("INSERT INTO t VALUES (2)")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(&SqlState::LOCK_NOT_AVAILABLE));
     assert!(started.elapsed() >= Duration::from_millis(250));
     // It gets the lock if the holder commits in time.
-    let waiter = tokio::spawn(async move {
-        b.simple_query("INSERT INTO t VALUES (2)").await.map(|_| b)
-    });
+    let waiter =
+        tokio::spawn(async move { b.simple_query("INSERT INTO t VALUES (2)").await.map(|_| b) });
     tokio::time::sleep(Duration::from_millis(50)).await;
     a.batch_execute("COMMIT").await.unwrap();
     let b = waiter.await.unwrap().unwrap();
     // A transaction that read before another committed a write cannot
     // write on its old snapshot: 40001, as in REPEATABLE READ.
     b.batch_execute("BEGIN").await.unwrap();
-    assert_eq!(query_rows(&b, "SELECT count(*) FROM t").await, vec![vec![Some("2".into())]]);
+    assert_eq!(
+        query_rows(&b, "SELECT count(*) FROM t").await,
+        vec![vec![Some("2".into())]]
+    );
     a.batch_execute("INSERT INTO t VALUES (3)").await.unwrap();
-    let err = b.simple_query("INSERT INTO t VALUES (4)").await.unwrap_err();
+    let err = b
+        .simple_query("INSERT INTO t VALUES (4)")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(&SqlState::T_R_SERIALIZATION_FAILURE));
     b.batch_execute("ROLLBACK").await.unwrap();
-    assert_eq!(query_rows(&b, "SELECT count(*) FROM t").await, vec![vec![Some("3".into())]]);
+    assert_eq!(
+        query_rows(&b, "SELECT count(*) FROM t").await,
+        vec![vec![Some("3".into())]]
+    );
 }
 
 #[tokio::test]
@@ -381,7 +468,10 @@ async fn session_commands_drivers_send() {
     let version = query_rows(&c, "SELECT version()").await;
     let version = version[0][0].clone().unwrap();
     assert!(version.starts_with("PostgreSQL "), "{version}");
-    assert!(version.contains("pgwire") && version.contains("SQLite"), "{version}");
+    assert!(
+        version.contains("pgwire") && version.contains("SQLite"),
+        "{version}"
+    );
     assert_eq!(
         query_rows(
             &c,
@@ -422,10 +512,15 @@ async fn session_commands_drivers_send() {
         "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
         "COMMIT",
     ] {
-        c.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        c.simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     }
     // DISCARD ALL reset the application name to its startup value.
-    assert_eq!(query_rows(&c, "SHOW application_name").await, vec![vec![Some("".into())]]);
+    assert_eq!(
+        query_rows(&c, "SHOW application_name").await,
+        vec![vec![Some("".into())]]
+    );
     c.batch_execute("SET application_name = 'x'").await.unwrap();
     let shown = query_rows(
         &c,
@@ -449,12 +544,20 @@ async fn session_commands_drivers_send() {
         panic!("{msgs:?}")
     };
     assert_eq!(cols[0].name(), "TimeZone");
-    let err = c.simple_query("SET client_encoding = 'LATIN1'").await.unwrap_err();
+    let err = c
+        .simple_query("SET client_encoding = 'LATIN1'")
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "0A000");
     // A read-only transaction refuses writes.
     c.batch_execute("CREATE TABLE t (a int)").await.unwrap();
-    c.batch_execute("START TRANSACTION READ ONLY").await.unwrap();
-    let err = c.simple_query("INSERT INTO t VALUES (1)").await.unwrap_err();
+    c.batch_execute("START TRANSACTION READ ONLY")
+        .await
+        .unwrap();
+    let err = c
+        .simple_query("INSERT INTO t VALUES (1)")
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "25006");
     c.batch_execute("ROLLBACK").await.unwrap();
     c.batch_execute("INSERT INTO t VALUES (1)").await.unwrap();
@@ -475,7 +578,10 @@ async fn large_results_stream_and_types_follow_postgres() {
     let got = rows(&msgs);
     assert_eq!(got.len(), 20000);
     assert_eq!(got[19999][0].as_deref(), Some("20000"));
-    assert!(matches!(msgs.last(), Some(SimpleQueryMessage::CommandComplete(20000))));
+    assert!(matches!(
+        msgs.last(),
+        Some(SimpleQueryMessage::CommandComplete(20000))
+    ));
     // Column types: declared, inferred from the text, or from the first
     // row's storage class.
     let mut raw = RawClient::startup(s.addr).await;
@@ -484,7 +590,11 @@ async fn large_results_stream_and_types_follow_postgres() {
         "CREATE TABLE ty (a int, b bigint, c varchar(10), d numeric(8,2), e timestamptz)",
     )
     .await;
-    raw_query(&mut raw, "INSERT INTO ty VALUES (1, 2, 'c', 1.5, '2024-01-31 10:00:00+00')").await;
+    raw_query(
+        &mut raw,
+        "INSERT INTO ty VALUES (1, 2, 'c', 1.5, '2024-01-31 10:00:00+00')",
+    )
+    .await;
     let msgs = raw_query(
         &mut raw,
         "SELECT a, b, c, d, e, 1, 1.5, 'x', true, a = 1, a + b, 0.5 + 0.25, typeof(a) FROM ty",
@@ -515,7 +625,21 @@ async fn large_results_stream_and_types_follow_postgres() {
     let row: Vec<String> = data_row_values(&msgs[1].body);
     assert_eq!(
         row,
-        ["1", "2", "c", "1.50", "2024-01-31 10:00:00+00", "1", "1.5", "x", "t", "t", "3", "0.75", "integer"]
+        [
+            "1",
+            "2",
+            "c",
+            "1.50",
+            "2024-01-31 10:00:00+00",
+            "1",
+            "1.5",
+            "x",
+            "t",
+            "t",
+            "3",
+            "0.75",
+            "integer"
+        ]
     );
 }
 
@@ -587,5 +711,8 @@ async fn cancel_request_interrupts_a_running_query() {
     assert_eq!(err.code(), Some(&SqlState::QUERY_CANCELED));
     assert!(started.elapsed() < Duration::from_secs(5));
     canceller.await.unwrap().unwrap();
-    assert_eq!(query_rows(&c, "SELECT 1").await, vec![vec![Some("1".into())]]);
+    assert_eq!(
+        query_rows(&c, "SELECT 1").await,
+        vec![vec![Some("1".into())]]
+    );
 }

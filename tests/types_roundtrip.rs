@@ -87,9 +87,15 @@ fn chrono_values_print_as_postgres() {
     let paris = FixedOffset::east_opt(3600).expect("offset");
     let local: DateTime<FixedOffset> = utc.with_timezone(&paris);
     let bin = to_bin(&local, &Type::TIMESTAMPTZ);
-    assert_eq!(text_of(&Type::TIMESTAMPTZ, &bin), "2024-01-31 13:45:00.123456+00");
+    assert_eq!(
+        text_of(&Type::TIMESTAMPTZ, &bin),
+        "2024-01-31 13:45:00.123456+00"
+    );
     let back = bin_of(&Type::TIMESTAMPTZ, "2024-01-31 14:45:00.123456+01");
-    assert_eq!(DateTime::<Utc>::from_sql(&Type::TIMESTAMPTZ, &back).unwrap(), utc);
+    assert_eq!(
+        DateTime::<Utc>::from_sql(&Type::TIMESTAMPTZ, &back).unwrap(),
+        utc
+    );
 }
 
 #[test]
@@ -129,7 +135,11 @@ fn uuid_json_and_arrays_print_as_postgres() {
         Type::TIMESTAMP_ARRAY,
         r#"{"2024-01-31 13:45:00"}"#,
     );
-    check(vec![id], Type::UUID_ARRAY, "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}");
+    check(
+        vec![id],
+        Type::UUID_ARRAY,
+        "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+    );
     check(
         vec![vec![1u8, 255], vec![]],
         Type::BYTEA_ARRAY,
@@ -192,7 +202,11 @@ fn work_is_bounded() {
         let many = "1 ".repeat(500_000);
         assert!(text_to_binary(&ty, &many, &mut BytesMut::new()).is_err());
     }
-    assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 /// Every type with a conversion, and its array.
@@ -274,7 +288,10 @@ fn array_bytes() -> impl Strategy<Value = Vec<u8>> {
         0i32..3,
         prop::sample::select(vec![23u32, 25, 1700, 1114, 0]),
         prop::collection::vec((0i32..4, -3i32..3), 0..4),
-        prop::collection::vec(prop::option::of(prop::collection::vec(any::<u8>(), 0..12)), 0..10),
+        prop::collection::vec(
+            prop::option::of(prop::collection::vec(any::<u8>(), 0..12)),
+            0..10,
+        ),
     )
         .prop_map(|(ndim, flags, oid, dims, elems)| {
             let mut b = Vec::new();

@@ -14,8 +14,16 @@
 //! SELECT * FROM t;
 //! ```
 //!
-//! Any user name and no password are accepted. `RUST_LOG=debug` logs every
-//! query.
+//! Without flags any user name and no password are accepted. With
+//! passwords and TLS:
+//!
+//! ```sh
+//! cargo run --release --example sqlite -- --auth scram-sha-256 --user alice:secret \
+//!     --tls-cert server.crt --tls-key server.key
+//! psql 'host=localhost user=alice sslmode=require channel_binding=require'
+//! ```
+//!
+//! `RUST_LOG=debug` logs every query.
 
 mod server;
 
@@ -24,28 +32,44 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pgwire::server::{Server, ServerConfig};
-use server::{DbLocation, SqliteServer};
+use pgwire::server::{Server, ServerConfig, TlsAcceptor};
+use server::{AuthConfig, DbLocation, SqliteServer};
 
 const USAGE: &str = "\
 usage: sqlite [--listen ADDR] [--db PATH] [--busy-timeout MS]
+              [--auth METHOD] [--user NAME:PASSWORD]...
+              [--tls-cert PATH --tls-key PATH [--require-tls]]
 
   --listen ADDR        address to listen on (default 127.0.0.1:5432)
   --db PATH            SQLite database file (default: in memory, gone at exit)
   --busy-timeout MS    how long a statement waits for another session's
                        lock before failing with 55P03 (default 5000)
+  --auth METHOD        trust (default), password, md5 or scram-sha-256
+                       (SCRAM-SHA-256-PLUS too when TLS is on)
+  --user NAME:PASSWORD a user who may connect (repeatable; needed by
+                       every method but trust)
+  --tls-cert PATH      certificate chain (PEM) for TLS: SSLRequest and
+  --tls-key PATH       PostgreSQL 17's direct TLS (ALPN postgresql)
+  --require-tls        refuse connections without TLS (28000)
   -h, --help           this help";
 
 struct Args {
     listen: SocketAddr,
     db: DbLocation,
     busy_timeout: Option<Duration>,
+    auth: AuthConfig,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    require_tls: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut listen: SocketAddr = ([127, 0, 0, 1], 5432).into();
     let mut db = DbLocation::Memory;
     let mut busy_timeout = None;
+    let mut method = "trust".to_owned();
+    let mut users = Vec::new();
+    let (mut tls_cert, mut tls_key, mut require_tls) = (None, None, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -73,20 +97,53 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|_| format!("--busy-timeout {v}: expected milliseconds"))?;
                 busy_timeout = Some(Duration::from_millis(ms));
             }
+            "--auth" => method = value("--auth")?,
+            "--user" => {
+                let v = value("--user")?;
+                let (name, password) = v
+                    .split_once(':')
+                    .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+                    .ok_or("--user needs NAME:PASSWORD")?;
+                users.push((name.to_owned(), password.to_owned()));
+            }
+            "--tls-cert" => tls_cert = Some(PathBuf::from(value("--tls-cert")?)),
+            "--tls-key" => tls_key = Some(PathBuf::from(value("--tls-key")?)),
+            "--require-tls" => require_tls = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
+    }
+    let mut auth = AuthConfig::new(&method)?;
+    if method != "trust" && users.is_empty() {
+        return Err(format!(
+            "--auth {method} needs at least one --user NAME:PASSWORD"
+        ));
+    }
+    for (name, password) in &users {
+        auth.add_user(name, password);
+    }
+    if tls_cert.is_some() != tls_key.is_some() {
+        return Err("--tls-cert and --tls-key go together".to_owned());
+    }
+    if require_tls && tls_cert.is_none() {
+        return Err("--require-tls needs --tls-cert and --tls-key".to_owned());
     }
     Ok(Args {
         listen,
         db,
         busy_timeout,
+        auth,
+        tls_cert,
+        tls_key,
+        require_tls,
     })
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        // Colours only on a terminal, not in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -106,15 +163,22 @@ async fn main() -> ExitCode {
             };
         }
     };
-    let mut handlers = SqliteServer::new(args.db);
+    let mut config = ServerConfig::default();
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        match TlsAcceptor::from_pem_files(cert, key) {
+            Ok(tls) => config = config.with_tls(tls).with_require_tls(args.require_tls),
+            Err(e) => {
+                eprintln!("cannot load TLS certificate/key: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let mut handlers = SqliteServer::new(args.db).with_auth(args.auth);
     if let Some(t) = args.busy_timeout {
         handlers = handlers.with_busy_timeout(t);
     }
     if let Some(e) = handlers.setup_error() {
-        eprintln!(
-            "cannot open database {}: {e}",
-            handlers.path().display()
-        );
+        eprintln!("cannot open database {}: {e}", handlers.path().display());
         return ExitCode::FAILURE;
     }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
@@ -131,7 +195,7 @@ async fn main() -> ExitCode {
         args.listen.ip(),
         args.listen.port()
     );
-    let server = Server::new(handlers, ServerConfig::default());
+    let server = Server::new(handlers, config);
     let stopper = server.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

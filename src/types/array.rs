@@ -406,11 +406,12 @@ fn walk<'a>(
     }
 }
 
+/// Explicit dimensions: how many, their lower bounds and their lengths.
+type GivenDims = (usize, [i64; MAXDIM], [i64; MAXDIM]);
+
 /// Parses an optional `[lo:hi][lo:hi]=` prefix; returns the lower bounds
 /// and lengths given.
-fn dims_prefix(
-    s: &mut Scanner<'_>,
-) -> Result<Option<(usize, [i64; MAXDIM], [i64; MAXDIM])>, ErrorInfo> {
+fn dims_prefix(s: &mut Scanner<'_>) -> Result<Option<GivenDims>, ErrorInfo> {
     s.skip_space();
     if s.peek() != Some(b'[') {
         return Ok(None);
@@ -491,9 +492,9 @@ pub(super) fn text_to_array(elem: &Type, text: &str, out: &mut BytesMut) -> Resu
     out.put_i32(shape.ndim as i32);
     out.put_i32(shape.has_null as i32);
     out.put_u32(elem.oid());
-    for i in 0..shape.ndim {
-        out.put_i32(shape.dims[i] as i32);
-        out.put_i32(lbs[i] as i32);
+    for (len, lb) in shape.dims.iter().zip(&lbs).take(shape.ndim) {
+        out.put_i32(*len as i32);
+        out.put_i32(*lb as i32);
     }
     // Second pass: convert each element in place.
     let mut scratch = String::new();

@@ -475,19 +475,31 @@ fn parse_int(ty: &Type, text: &str, min: i64, max: i64) -> Result<i64, ErrorInfo
 
 fn parse_float(ty: &Type, text: &str) -> Result<f64, ErrorInfo> {
     let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
-    let lower = t.to_ascii_lowercase();
-    let v = match lower.as_str() {
-        "nan" => f64::NAN,
-        "infinity" | "+infinity" | "inf" | "+inf" => f64::INFINITY,
-        "-infinity" | "-inf" => f64::NEG_INFINITY,
-        _ => {
-            if lower.contains("inf") || lower.contains("nan") || lower.is_empty() {
-                return Err(invalid_input(ty, text));
-            }
-            lower.parse::<f64>().map_err(|_| invalid_input(ty, text))?
+    // Compared in place rather than lowercased: parameters are parsed per
+    // row, and this path must not allocate.
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let infinite =
+        unsigned.eq_ignore_ascii_case("infinity") || unsigned.eq_ignore_ascii_case("inf");
+    let v = if t.eq_ignore_ascii_case("nan") {
+        f64::NAN
+    } else if infinite {
+        if t.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
         }
+    } else {
+        // Rust also reads words like "inf" inside other spellings ("+nan");
+        // PostgreSQL takes only the ones above.
+        if t.is_empty()
+            || t.bytes()
+                .any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E'))
+        {
+            return Err(invalid_input(ty, text));
+        }
+        t.parse::<f64>().map_err(|_| invalid_input(ty, text))?
     };
-    if v.is_infinite() && !lower.contains("inf") {
+    if v.is_infinite() && !infinite {
         return Err(out_of_range(ty, text));
     }
     Ok(v)
@@ -496,21 +508,27 @@ fn parse_float(ty: &Type, text: &str) -> Result<f64, ErrorInfo> {
 /// Parses PostgreSQL's boolean input (`t`, `true`, `yes`, `on`, `1` and
 /// their negatives, any unique prefix, case-insensitive).
 pub fn parse_bool(text: &str) -> Option<bool> {
-    let t = text
-        .trim_matches(|c: char| c.is_ascii_whitespace())
-        .to_ascii_lowercase();
+    let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
     if t.is_empty() {
         return None;
     }
-    let prefix = |full: &str| full.starts_with(t.as_str());
-    match t.as_str() {
-        "1" => Some(true),
-        "0" => Some(false),
-        "on" => Some(true),
-        "of" | "off" => Some(false),
-        _ if prefix("true") || prefix("yes") => Some(true),
-        _ if prefix("false") || prefix("no") => Some(false),
-        _ => None,
+    let prefix_of = |full: &str| {
+        t.len() <= full.len() && full.as_bytes()[..t.len()].eq_ignore_ascii_case(t.as_bytes())
+    };
+    if t == "1" {
+        Some(true)
+    } else if t == "0" {
+        Some(false)
+    } else if t.eq_ignore_ascii_case("on") {
+        Some(true)
+    } else if t.eq_ignore_ascii_case("of") || t.eq_ignore_ascii_case("off") {
+        Some(false)
+    } else if prefix_of("true") || prefix_of("yes") {
+        Some(true)
+    } else if prefix_of("false") || prefix_of("no") {
+        Some(false)
+    } else {
+        None
     }
 }
 

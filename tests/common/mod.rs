@@ -3,8 +3,8 @@
 //! psycopg) and run them, and speak raw protocol bytes.
 #![allow(dead_code)]
 
-pub mod hardening;
 pub mod auth;
+pub mod hardening;
 pub mod scripted;
 
 use std::net::SocketAddr;

@@ -216,11 +216,7 @@ impl Transaction {
     }
 
     /// Runs a statement in the transaction.
-    pub async fn execute(
-        &mut self,
-        db: &Database,
-        stmt: Statement,
-    ) -> Result<Executed, ErrorInfo> {
+    pub async fn execute(&mut self, db: &Database, stmt: Statement) -> Result<Executed, ErrorInfo> {
         let writes = !is_read_only(&stmt);
         let exclusive = self.exclusive.is_some();
         let snapshot = self.snapshot(db).await?;

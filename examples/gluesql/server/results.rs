@@ -31,7 +31,11 @@ pub fn command_tag(stmt: &Statement) -> &'static str {
 /// schemas) or else by the first non-NULL value of each column (text if
 /// there is none).
 fn fields_from_values(labels: &[String], rows: &[Vec<Value>], known: &[Option<Type>]) -> Schema {
-    let known = if known.len() == labels.len() { known } else { &[] };
+    let known = if known.len() == labels.len() {
+        known
+    } else {
+        &[]
+    };
     Arc::from(
         labels
             .iter()

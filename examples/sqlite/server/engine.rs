@@ -62,14 +62,17 @@ impl Interrupt {
         self.handle.interrupt();
     }
 
-    fn is_set(&self) -> bool {
+    /// Whether the running job was asked to stop.
+    pub fn is_set(&self) -> bool {
         self.flag.load(Ordering::Relaxed)
     }
 }
 
 type Job = Box<dyn FnOnce(&mut Db) + Send>;
 
-/// The async side of a session's worker.
+/// The async side of a session's worker. Clones send to the same worker
+/// (a COPY TO stream starts its job when first polled).
+#[derive(Clone)]
 pub struct Engine {
     jobs: mpsc::Sender<Job>,
     interrupt: Arc<Interrupt>,
@@ -163,6 +166,11 @@ impl Engine {
             })?;
         let interrupt = ready_rx.await.map_err(|_| worker_gone())??;
         Ok(Engine { jobs, interrupt })
+    }
+
+    /// The session's interrupt, for work that outlives a call (streams).
+    pub fn interrupt(&self) -> Arc<Interrupt> {
+        self.interrupt.clone()
     }
 
     /// Runs `f` on the worker and returns its result. With `cancel`, a
@@ -301,9 +309,14 @@ impl Db {
         }
     }
 
+    /// The session's interrupt.
+    pub fn interrupt(&self) -> Arc<Interrupt> {
+        self.interrupt.clone()
+    }
+
     /// The PostgreSQL error for a SQLite error; 57014 if the job was
     /// interrupted, whatever SQLite said.
-    fn error(&self, e: &rusqlite::Error) -> ErrorInfo {
+    pub fn error(&self, e: &rusqlite::Error) -> ErrorInfo {
         if self.interrupt.is_set() {
             return ErrorInfo::query_canceled();
         }
@@ -413,16 +426,17 @@ impl Db {
         let mut scratch = bytes::BytesMut::new();
         let mut batch = RowBatch::new(schema.clone(), req.formats.clone());
         let interrupt = self.interrupt.clone();
-        let mut encode_row = |batch: &mut RowBatch, row: &rusqlite::Row<'_>| -> Result<(), ErrorInfo> {
-            let mut enc = batch.encoder();
-            for i in 0..ncols {
-                let v = row.get_ref(i).map_err(|e| from_sqlite(&e))?;
-                encode_value(&mut enc, v, &mut scratch)?;
-            }
-            enc.finish()?;
-            batch.commit_row();
-            Ok(())
-        };
+        let mut encode_row =
+            |batch: &mut RowBatch, row: &rusqlite::Row<'_>| -> Result<(), ErrorInfo> {
+                let mut enc = batch.encoder();
+                for i in 0..ncols {
+                    let v = row.get_ref(i).map_err(|e| from_sqlite(&e))?;
+                    encode_value(&mut enc, v, &mut scratch)?;
+                }
+                enc.finish()?;
+                batch.commit_row();
+                Ok(())
+            };
         let mut more = false;
         if let Some(row) = first {
             encode_row(&mut batch, row)?;
@@ -460,7 +474,8 @@ impl Db {
         // Streaming: answer with the first batch, then keep sending.
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         if let Some(reply) = reply.take() {
-            let rows = Rows::from_source(WorkerRows::new(first_frames, Some(rx), interrupt.clone()));
+            let rows =
+                Rows::from_source(WorkerRows::new(first_frames, Some(rx), interrupt.clone()));
             if reply
                 .send(Ok(Outcome::Rows {
                     schema: schema.clone(),

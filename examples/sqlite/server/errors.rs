@@ -29,7 +29,9 @@ pub fn from_sqlite(e: &rusqlite::Error) -> ErrorInfo {
         }
         rusqlite::Error::InvalidParameterCount(given, expected) => ErrorInfo::new(
             SqlState::PROTOCOL_VIOLATION,
-            format!("bind message supplies {given} parameters, but prepared statement requires {expected}"),
+            format!(
+                "bind message supplies {given} parameters, but prepared statement requires {expected}"
+            ),
         ),
         rusqlite::Error::MultipleStatement => ErrorInfo::new(
             SqlState::SYNTAX_ERROR,
@@ -71,8 +73,11 @@ pub fn from_code(code: i32, msg: &str) -> ErrorInfo {
             .with_detail(msg.to_owned());
         }
         ffi::SQLITE_CONSTRAINT_CHECK => {
-            return ErrorInfo::new(SqlState::CHECK_VIOLATION, "new row violates check constraint")
-                .with_detail(msg.to_owned());
+            return ErrorInfo::new(
+                SqlState::CHECK_VIOLATION,
+                "new row violates check constraint",
+            )
+            .with_detail(msg.to_owned());
         }
         ffi::SQLITE_BUSY_SNAPSHOT => {
             return ErrorInfo::new(
@@ -139,7 +144,10 @@ fn from_message(msg: &str) -> ErrorInfo {
         .with_hint("No function matches the given name (this server runs SQLite's functions).");
     }
     if let Some(s) = after("no such savepoint:") {
-        return ErrorInfo::new(invalid_savepoint(), format!("savepoint \"{s}\" does not exist"));
+        return ErrorInfo::new(
+            invalid_savepoint(),
+            format!("savepoint \"{s}\" does not exist"),
+        );
     }
     if let Some(i) = after("no such index:") {
         return ErrorInfo::new(
@@ -222,7 +230,10 @@ fn from_message(msg: &str) -> ErrorInfo {
     if msg.contains("PRIMARY KEY") || msg.contains("AUTOINCREMENT") {
         return ErrorInfo::new(invalid_table_definition(), msg.to_owned());
     }
-    ErrorInfo::new(SqlState::SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION, msg.to_owned())
+    ErrorInfo::new(
+        SqlState::SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION,
+        msg.to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -238,14 +249,24 @@ mod tests {
         assert_eq!(e.code(), SqlState::SYNTAX_ERROR);
         assert_eq!(e.message(), "syntax error at or near \"selec\"");
         assert_eq!(
-            from_code(ffi::SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: t.id").code(),
+            from_code(
+                ffi::SQLITE_CONSTRAINT_PRIMARYKEY,
+                "UNIQUE constraint failed: t.id"
+            )
+            .code(),
             SqlState::UNIQUE_VIOLATION
         );
-        let e = from_code(ffi::SQLITE_CONSTRAINT_NOTNULL, "NOT NULL constraint failed: t.b");
+        let e = from_code(
+            ffi::SQLITE_CONSTRAINT_NOTNULL,
+            "NOT NULL constraint failed: t.b",
+        );
         assert_eq!(
             e.message(),
             "null value in column \"b\" of relation \"t\" violates not-null constraint"
         );
-        assert_eq!(from_code(1, "table t already exists").code(), SqlState::DUPLICATE_TABLE);
+        assert_eq!(
+            from_code(1, "table t already exists").code(),
+            SqlState::DUPLICATE_TABLE
+        );
     }
 }

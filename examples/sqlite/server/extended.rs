@@ -171,12 +171,19 @@ impl ExtendedQueryHandler for SqliteSession {
         self.run_sql(&cancel, run).await
     }
 
-    async fn on_sync(&mut self, _session: &mut Session, failed: bool) -> Result<(), ErrorInfo> {
-        if !std::mem::take(&mut self.tx.implicit) {
-            return Ok(());
+    async fn on_sync(&mut self, session: &mut Session, failed: bool) -> Result<(), ErrorInfo> {
+        let ended = if std::mem::take(&mut self.tx.implicit) {
+            self.engine
+                .call(None, move |db| db.end_implicit(!failed))
+                .await
+                .and_then(|r| r)
+        } else {
+            Ok(())
+        };
+        // NOTIFY outside a block is delivered when its transaction ends.
+        if session.transaction_status() == TransactionStatus::Idle {
+            self.notifier.end_transaction(!failed && ended.is_ok());
         }
-        self.engine
-            .call(None, move |db| db.end_implicit(!failed))
-            .await?
+        ended
     }
 }

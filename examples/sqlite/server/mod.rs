@@ -16,13 +16,19 @@
 //! `describe.rs` (parameter and column types, tags), `types.rs` (values),
 //! `errors.rs` (SQLSTATEs), `functions.rs` (`version()`, `now()`...),
 //! `session_commands.rs` (SET, SHOW, BEGIN...), `transactions.rs`,
-//! `simple.rs` and `extended.rs` (the two query protocols).
+//! `simple.rs` and `extended.rs` (the two query protocols), `copy.rs`
+//! (COPY FROM STDIN / TO STDOUT), `notify.rs` (LISTEN / NOTIFY) and
+//! `auth.rs` (who may connect).
 
+mod auth;
+mod copy;
 mod describe;
 mod engine;
 mod errors;
 mod extended;
 mod functions;
+mod notices;
+mod notify;
 mod session_commands;
 mod simple;
 mod sql;
@@ -30,13 +36,16 @@ mod transactions;
 mod types;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use pgwire::api::{CopyHandler, ServerHandlers, Session};
+use pgwire::api::auth::Authenticator;
+use pgwire::api::{ServerHandlers, Session};
 use pgwire::error::{ErrorInfo, SqlState};
 
+pub use auth::AuthConfig;
 use engine::Engine;
 use functions::SessionInfo;
 use session_commands::Settings;
@@ -57,6 +66,9 @@ pub struct SqliteServer {
     temporary: bool,
     setup_error: Option<String>,
     busy_timeout: Duration,
+    auth: AuthConfig,
+    /// Who LISTENs on what, across sessions.
+    notify_hub: Arc<notify::Hub>,
 }
 
 impl SqliteServer {
@@ -84,6 +96,8 @@ impl SqliteServer {
             temporary,
             setup_error,
             busy_timeout: engine::BUSY_TIMEOUT,
+            auth: AuthConfig::default(),
+            notify_hub: Arc::default(),
         }
     }
 
@@ -91,6 +105,12 @@ impl SqliteServer {
     /// failing with 55P03 (default 5 s).
     pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Who may connect (default: everyone, as `trust`).
+    pub fn with_auth(mut self, auth: AuthConfig) -> Self {
+        self.auth = auth;
         self
     }
 
@@ -111,7 +131,10 @@ fn setup(path: &Path, temporary: bool) -> rusqlite::Result<()> {
     let conn = rusqlite::Connection::open(path)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!(mode, "the database is not in WAL mode: readers will wait for writers");
+        tracing::warn!(
+            mode,
+            "the database is not in WAL mode: readers will wait for writers"
+        );
     }
     if temporary {
         // Nothing to keep across a crash: no need to wait for the disk.
@@ -148,10 +171,18 @@ pub struct SqliteSession {
     settings: Settings,
     tx: TxState,
     scratch: BytesMut,
+    /// The COPY FROM STDIN in progress.
+    copy: Option<copy::CopyInState>,
+    /// LISTEN / NOTIFY; leaves the hub when the session ends.
+    notifier: notify::Notifier,
 }
 
 impl ServerHandlers for SqliteServer {
     type Handler = SqliteSession;
+
+    async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
+        auth.run(self.auth.method(), self.auth.users()).await
+    }
 
     async fn connect(&self, session: &mut Session) -> Result<SqliteSession, ErrorInfo> {
         if let Some(e) = &self.setup_error {
@@ -178,14 +209,19 @@ impl ServerHandlers for SqliteServer {
             "opening SQLite connection"
         );
         let engine = Engine::start(&self.path, info, self.busy_timeout).await?;
+        let notifier = notify::Notifier::new(self.notify_hub.clone(), session);
+        let pending = notifier.pending();
+        engine
+            .call(None, move |db| notify::register(&db.conn, pending))
+            .await?
+            .map_err(|e| errors::from_sqlite(&e))?;
         Ok(SqliteSession {
             engine,
             settings: Settings::new(session),
             tx: TxState::default(),
             scratch: BytesMut::new(),
+            copy: None,
+            notifier,
         })
     }
 }
-
-// COPY comes with a later change; the defaults answer "not supported".
-impl CopyHandler for SqliteSession {}

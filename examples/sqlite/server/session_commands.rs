@@ -65,8 +65,11 @@ pub enum Command {
     Deallocate(&'static str),
     /// `TRUNCATE [TABLE] t, ...`.
     Truncate(Vec<String>),
-    /// `UNLISTEN ...`: nothing to do without LISTEN.
-    Unlisten,
+    /// `LISTEN`, `UNLISTEN`, `NOTIFY` (see `notify.rs`), with the notice
+    /// parsing produced (a channel name truncated).
+    Notify(super::notify::NotifyCommand, Option<String>),
+    /// `COPY` (see `copy.rs`), or why it cannot run.
+    Copy(Box<Result<super::copy::CopyStatement, ErrorInfo>>),
     /// A PostgreSQL statement this server does not support.
     Unsupported(String),
     /// `SELECT current_setting('name'), set_config('name', 'value', false)`:
@@ -196,8 +199,12 @@ pub fn classify(text: &str) -> Command {
                 .collect();
             Command::Truncate(tables)
         }
-        "unlisten" => Command::Unlisten,
-        "listen" | "notify" | "copy" | "prepare" | "execute" | "declare" | "fetch" | "move"
+        "listen" | "unlisten" | "notify" => {
+            let (cmd, notice) = super::notify::parse(text);
+            Command::Notify(cmd, notice)
+        }
+        "copy" => Command::Copy(Box::new(super::copy::parse(text))),
+        "prepare" | "execute" | "declare" | "fetch" | "move"
         | "close" | "lock" | "grant" | "revoke" | "comment" | "cluster" | "checkpoint" => {
             if w(0) == "prepare" && w(1) == "transaction" {
                 return Command::Unsupported("PREPARE TRANSACTION".into());
@@ -431,7 +438,7 @@ fn show_value(session: &Session, name: &str, read_only: bool) -> Option<String> 
         .or_else(|| builtin_default(name).map(str::to_owned))
 }
 
-/// Runs SET, SHOW, RESET, DISCARD, DEALLOCATE and UNLISTEN. `in_block`:
+/// Runs SET, SHOW, RESET, DISCARD and DEALLOCATE. `in_block`:
 /// a transaction block is open; `read_only`: the transaction is read-only.
 pub fn run(
     session: &mut Session,
@@ -532,7 +539,6 @@ pub fn run(
             ErrorInfo::new(SqlState::UNDEFINED_PARAMETER, "there is no parameter $1").into()
         }
         Command::Deallocate(tag) => Tag::new(*tag).into(),
-        Command::Unlisten => Tag::new("UNLISTEN").into(),
         Command::Unsupported(what) => ErrorInfo::new(
             SqlState::FEATURE_NOT_SUPPORTED,
             format!("{what} is not supported by this server"),

@@ -67,7 +67,10 @@ impl SimpleQueryHandler for SqliteSession {
                     commit_implicit: implicit && last,
                 };
                 implicit_open = implicit && !last;
+                self.drop_if_exists_notices(session, text).await;
                 self.run_sql(&cancel, run).await
+            } else if let Command::Copy(c) = cmd {
+                self.copy_command(session, c, last).await
             } else {
                 self.run_command(session, cmd).await
             };
@@ -86,9 +89,15 @@ impl SimpleQueryHandler for SqliteSession {
                 .and_then(|r| r);
             if let Err(e) = ended {
                 if !failed {
+                    failed = true;
                     out.push(Response::Error(e));
                 }
             }
+        }
+        // Outside a block, the query string was the transaction: its
+        // notifications go now, or never.
+        if session.transaction_status() == TransactionStatus::Idle {
+            self.notifier.end_transaction(!failed);
         }
         out
     }

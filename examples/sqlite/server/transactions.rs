@@ -38,8 +38,7 @@ fn outside_block(what: &str) -> ErrorInfo {
 impl SqliteSession {
     /// Fails with 25P02 if the block has failed and `cmd` does not end it.
     pub(super) fn check_not_failed(session: &Session, cmd: &Command) -> Result<(), ErrorInfo> {
-        if session.transaction_status() == TransactionStatus::Failed && !cmd.allowed_when_failed()
-        {
+        if session.transaction_status() == TransactionStatus::Failed && !cmd.allowed_when_failed() {
             return Err(in_failed_transaction());
         }
         Ok(())
@@ -123,6 +122,7 @@ impl SqliteSession {
                 // Whatever happened, the block is over (PostgreSQL's status
                 // after a failed COMMIT is idle too).
                 session.set_transaction_status(TransactionStatus::Idle);
+                self.notifier.end_transaction(commit && ended.is_ok());
                 if !in_block {
                     session.send_notice(warning(
                         SqlState::NO_ACTIVE_SQL_TRANSACTION,
@@ -211,6 +211,10 @@ impl SqliteSession {
                     .and_then(|r| r)
                     .map(|()| Response::Execution(Tag::new("TRUNCATE TABLE")))
             }
+            Command::Notify(n, notice) => {
+                return self.notifier.run(session, n, notice.as_deref(), in_block);
+            }
+            Command::Copy(c) => return self.copy_command(session, c, true).await,
             Command::Sql => Err(ErrorInfo::new(
                 SqlState::INTERNAL_ERROR,
                 "plain SQL is not a command",
