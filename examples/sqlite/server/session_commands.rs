@@ -204,8 +204,8 @@ pub fn classify(text: &str) -> Command {
             Command::Notify(cmd, notice)
         }
         "copy" => Command::Copy(Box::new(super::copy::parse(text))),
-        "prepare" | "execute" | "declare" | "fetch" | "move"
-        | "close" | "lock" | "grant" | "revoke" | "comment" | "cluster" | "checkpoint" => {
+        "prepare" | "execute" | "declare" | "fetch" | "move" | "close" | "lock" | "grant"
+        | "revoke" | "comment" | "cluster" | "checkpoint" => {
             if w(0) == "prepare" && w(1) == "transaction" {
                 return Command::Unsupported("PREPARE TRANSACTION".into());
             }
