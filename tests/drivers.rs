@@ -221,5 +221,5 @@ fn pgjdbc() {
 
 #[test]
 fn pgjdbc_types() {
-    run_jdbc("pgjdbc_types", "Types");
+    run_jdbc("pgjdbc_types", "TypeRoundTrip");
 }

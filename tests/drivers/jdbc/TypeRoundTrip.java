@@ -2,7 +2,7 @@
 // results (binary transfer once statements are server-prepared), result
 // metadata, batches, generated keys, a fetch size (portal read in
 // chunks) and a savepoint.
-// Usage: java -cp postgresql.jar:. Types PORT. Prints OK.
+// Usage: java -cp postgresql.jar:. TypeRoundTrip PORT. Prints OK.
 import java.math.BigDecimal;
 import java.sql.*;
 import java.time.LocalDate;
@@ -13,7 +13,7 @@ import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.UUID;
 
-public class Types {
+public class TypeRoundTrip {
     static void check(boolean ok, String what) {
         if (!ok) throw new AssertionError(what);
     }
