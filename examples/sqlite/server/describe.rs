@@ -15,7 +15,7 @@ use rusqlite::Connection;
 
 use super::errors::from_sqlite;
 use super::sql::{self, Tok, Token, ident_value};
-use super::types::{PgType, pg_type_for_decl, pg_type_from_name};
+use super::types::{PgType, array_of, pg_type_for_decl, pg_type_from_name};
 
 /// How a statement's command tag is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,11 @@ pub struct Prepared {
     pub sql: String,
     /// Parameter types.
     pub params: Vec<Type>,
+    /// For each parameter whose declared type is not the integer type of
+    /// the column it is compared with or stored into, that column type:
+    /// the value is converted to it (rounded, range-checked) as
+    /// PostgreSQL's assignment cast would.
+    pub targets: Vec<Option<Type>>,
     /// Result columns (empty if the statement returns no rows).
     pub columns: Vec<ColumnGuess>,
     /// The result columns with every unknown type as text: what the
@@ -87,10 +92,30 @@ pub fn prepare(
                 .or_else(|| rewritten.param_casts.get(i).cloned().flatten())
         })
         .collect();
+    let mut inferred: Vec<Option<PgType>> = (0..nparams)
+        .map(|i| rewritten.param_casts.get(i).cloned().flatten())
+        .collect();
+    infer_params(&toks, &tables, &mut inferred);
     infer_params(&toks, &tables, &mut params);
     let params: Vec<Type> = params
         .into_iter()
         .map(|p| p.map_or(Type::TEXT, |p| p.ty))
+        .collect();
+    // Only values stored (INSERT, UPDATE ... SET) are cast: a comparison
+    // of an int4 column with a larger int8 is merely false.
+    let tag = tag_kind(&toks);
+    let assigned = assigned_params(&toks, &tag);
+    let targets = inferred
+        .into_iter()
+        .zip(&params)
+        .enumerate()
+        .map(|(i, (t, p))| {
+            t.map(|t| t.ty).filter(|t| {
+                t != p
+                    && matches!(*t, Type::INT2 | Type::INT4 | Type::INT8)
+                    && assigned.contains(&(i + 1))
+            })
+        })
         .collect();
     let items = select_items(&toks);
     let sqlite_cols = stmt.columns();
@@ -104,7 +129,7 @@ pub fn prepare(
             .as_ref()
             .filter(|items| items.len() == sqlite_cols.len())
             .and_then(|items| items.get(i));
-        let decl = c.decl_type().map(pg_type_for_decl);
+        let decl = c.decl_type().map(|d| tables.decl_type(d, c.name()));
         let (name, guessed) = match item {
             Some(item) => (item_name(item), ctx.expr_type(strip_alias(item).0)),
             None => (None, None),
@@ -120,11 +145,32 @@ pub fn prepare(
     Ok(Prepared {
         sql: rewritten.sql,
         params,
+        targets,
         columns,
         schema,
         readonly,
-        tag: tag_kind(&toks),
+        tag,
     })
+}
+
+/// The numbers of the parameters an INSERT or UPDATE stores: those
+/// before its first top-level WHERE.
+fn assigned_params(toks: &[Token<'_>], tag: &TagKind) -> Vec<usize> {
+    if !matches!(tag, TagKind::Insert | TagKind::Update) {
+        return Vec::new();
+    }
+    let mut depth = 0i32;
+    let mut out = Vec::new();
+    for t in toks {
+        match t.kind {
+            Tok::LParen => depth += 1,
+            Tok::RParen => depth -= 1,
+            Tok::Word if depth == 0 && t.is_word("where") => break,
+            _ => {}
+        }
+        out.extend(t.param_number());
+    }
+    out
 }
 
 /// The result columns with unknown types as text.
@@ -158,8 +204,11 @@ pub fn check_no_params(p: &Prepared) -> Result<(), ErrorInfo> {
 #[derive(Debug, Default)]
 struct TableColumns {
     /// Table (or alias) name -> its columns (name, type), in order.
-    tables: Vec<(Vec<String>, Vec<(String, PgType)>)>,
+    tables: Vec<(Vec<String>, Columns)>,
 }
+
+/// A table's columns (name, type), in order.
+type Columns = Vec<(String, PgType)>;
 
 impl TableColumns {
     fn load(conn: &Connection, toks: &[Token<'_>]) -> Self {
@@ -173,9 +222,8 @@ impl TableColumns {
             if !starts_list {
                 continue;
             }
-            loop {
-                // [schema.]name [AS] [alias]
-                let Some(name_tok) = toks.get(i) else { break };
+            // [schema.]name [AS] [alias]
+            while let Some(name_tok) = toks.get(i) {
                 if !matches!(name_tok.kind, Tok::Word | Tok::QuotedIdent) || is_keyword(name_tok) {
                     break;
                 }
@@ -217,7 +265,7 @@ impl TableColumns {
             else {
                 continue;
             };
-            let cols: Vec<(String, PgType)> = stmt
+            let mut cols: Vec<(String, PgType)> = stmt
                 .query_map([&table], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })
@@ -227,11 +275,27 @@ impl TableColumns {
                         .collect()
                 })
                 .unwrap_or_default();
+            if cols.iter().any(|(_, t)| t.ty == Type::INT4) {
+                mark_bigserials(conn, &table, &mut cols);
+            }
             if !cols.is_empty() {
                 out.tables.push((names, cols));
             }
         }
         out
+    }
+
+    /// The type of a result column SQLite declares `decl`: a rowid column
+    /// made from `bigserial` is declared `INTEGER` like one made from
+    /// `serial`, and only the table's definition tells them apart.
+    fn decl_type(&self, decl: &str, column: &str) -> PgType {
+        let t = pg_type_for_decl(decl);
+        if decl.eq_ignore_ascii_case("integer") {
+            if let Some(big) = self.column(None, column).filter(|c| c.ty == Type::INT8) {
+                return big;
+            }
+        }
+        t
     }
 
     /// The type of column `column`, of table (or alias) `table` if given.
@@ -250,6 +314,34 @@ impl TableColumns {
     /// The columns of the first table, in order.
     fn first_table(&self) -> Option<&[(String, PgType)]> {
         self.tables.first().map(|(_, c)| c.as_slice())
+    }
+}
+
+/// SQLite reports the type of every `INTEGER PRIMARY KEY` column as
+/// `INTEGER`; the table's SQL still has `bigserial`'s spelling
+/// ([`sql::BIGSERIAL_DECL`]) after the column's name: such columns are
+/// int8.
+fn mark_bigserials(conn: &Connection, table: &str, cols: &mut [(String, PgType)]) {
+    let Ok(mut stmt) =
+        conn.prepare_cached("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1")
+    else {
+        return;
+    };
+    let Ok(Some(create)) = stmt.query_row([table], |r| r.get::<_, Option<String>>(0)) else {
+        return;
+    };
+    let toks = sql::significant(&create);
+    for w in toks.windows(2) {
+        if w[1].text != sql::BIGSERIAL_DECL || !matches!(w[0].kind, Tok::Word | Tok::QuotedIdent) {
+            continue;
+        }
+        let name = ident_value(&w[0]).to_lowercase();
+        if let Some((_, t)) = cols
+            .iter_mut()
+            .find(|(n, t)| *n == name && t.ty == Type::INT4)
+        {
+            *t = PgType::plain(Type::INT8);
+        }
     }
 }
 
@@ -431,7 +523,15 @@ fn infer_params(toks: &[Token<'_>], tables: &TableColumns, params: &mut [Option<
         if found.is_none() {
             // `col IN ($1, $2)` and `INSERT ... VALUES ($1, $2)`
             if let Some(open) = enclosing_paren(toks, i) {
-                if open >= 2 && toks[open - 1].is_word("in") {
+                let quantified = open >= 3
+                    && (toks[open - 1].is_word("any") || toks[open - 1].is_word("all"))
+                    && is_comparison(&toks[open - 2]);
+                if quantified {
+                    // `col = ANY ($1)`: an array of the column's type.
+                    found = col(colref_ending(toks, open - 3))
+                        .and_then(|t| array_of(&t.ty))
+                        .map(PgType::plain);
+                } else if open >= 2 && toks[open - 1].is_word("in") {
                     found = col(colref_ending(toks, open - 2)).or_else(|| {
                         (open >= 3 && toks[open - 2].is_word("not"))
                             .then(|| col(colref_ending(toks, open - 3)))
@@ -785,8 +885,21 @@ fn figure_name(expr: &[Token<'_>]) -> Option<String> {
         }
         return Some(name);
     }
-    if rest[0].kind == Tok::LParen && matching(rest, 0) == rest.len() - 1 {
-        return Some(name);
+    if rest[0].kind == Tok::LParen {
+        let close = matching(rest, 0);
+        // `f(...)`, `agg(...) FILTER (...)`, `f(...) OVER (...)`/`OVER w`.
+        let tail = &rest[(close + 1).min(rest.len())..];
+        let named = match tail {
+            [] => true,
+            [w, ..] if w.is_word("filter") || w.is_word("over") => {
+                tail.len() == 2
+                    || tail[1].kind == Tok::LParen && matching(tail, 1) == tail.len() - 1
+            }
+            _ => false,
+        };
+        if named {
+            return Some(name);
+        }
     }
     None
 }
@@ -983,10 +1096,22 @@ impl Ctx<'_> {
             [_, d, f, p, ..] if d.kind == Tok::Dot && p.kind == Tok::LParen => (ident_value(f), 3),
             _ => return None,
         };
-        if matching(expr, open) != expr.len() - 1 {
+        let close = matching(expr, open);
+        // An aggregate's `FILTER (WHERE ...)` or a window's `OVER (...)`
+        // keeps the call's type.
+        let tail_ok = match expr.get(close + 1) {
+            None => true,
+            Some(t) => {
+                (t.is_word("filter") || t.is_word("over"))
+                    && (expr.len() == close + 3
+                        || expr.get(close + 2).is_some_and(|p| p.kind == Tok::LParen)
+                            && matching(expr, close + 2) == expr.len() - 1)
+            }
+        };
+        if close >= expr.len() || !tail_ok {
             return None;
         }
-        let args = split_items(&expr[open + 1..expr.len() - 1]);
+        let args = split_items(&expr[open + 1..close]);
         self.function_type(&name, &args)
     }
 
@@ -1167,6 +1292,14 @@ mod tests {
         assert_eq!(cols[1], ("doubled".into(), Some(Type::FLOAT8)));
         assert_eq!(cols[2], ("sum".into(), Some(Type::INT8)));
         assert_eq!(cols[3], ("version".into(), Some(Type::TEXT)));
+        let (cols, _) = describe(
+            &c,
+            "select count(*) filter (where id > 0), sum(big) over (order by id), count(*) over w \
+             from t window w as ()",
+        );
+        assert_eq!(cols[0], ("count".into(), Some(Type::INT8)));
+        assert_eq!(cols[1], ("sum".into(), Some(Type::NUMERIC)));
+        assert_eq!(cols[2], ("count".into(), Some(Type::INT8)));
         let (cols, _) = describe(&c, "select x::double precision from (select 1 as x)");
         assert_eq!(cols[0], ("x".into(), Some(Type::FLOAT8)));
     }
@@ -1190,6 +1323,21 @@ mod tests {
         );
         let (_, params) = describe(&c, "insert into u values ($1, $2)");
         assert_eq!(params, [Type::INT8, Type::TEXT]);
+        let p = prepare(
+            &c,
+            "update t set id = $1 where big = $2",
+            &[Some(Type::INT8), None],
+        )
+        .unwrap();
+        assert_eq!(p.params, [Type::INT8, Type::INT8]);
+        assert_eq!(p.targets, [Some(Type::INT4), None]);
+        let p = prepare(&c, "select * from t where id = $1", &[Some(Type::INT8)]).unwrap();
+        assert_eq!(p.targets, [None]);
+        let (_, params) = describe(
+            &c,
+            "select * from t where id = any($1) and name <> all ($2)",
+        );
+        assert_eq!(params, [Type::INT4_ARRAY, Type::VARCHAR_ARRAY]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::describe::{self, Prepared};
 use super::engine::{Run, Source};
 use super::session_commands::{self, Command, classify};
 use super::sql::split_statements;
-use super::types::decode_param;
+use super::types::{assign_integer, decode_param};
 
 /// A parsed statement.
 #[derive(Debug)]
@@ -74,7 +74,10 @@ impl QueryParser for SqliteSession {
 fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
     let (mut params, fields) = match statement {
         Statement::Sql(p) => (p.params.clone(), p.schema.clone()),
-        Statement::Command(c) => (Vec::new(), session_commands::describe(c)),
+        Statement::Command(c) => (
+            session_commands::param_types(c),
+            session_commands::describe(c),
+        ),
         Statement::Empty => (Vec::new(), None),
     };
     // Parameters the client declared but the statement does not use are
@@ -116,6 +119,13 @@ impl ExtendedQueryHandler for SqliteSession {
                 if let Err(e) = Self::check_not_failed(session, cmd) {
                     return e.into();
                 }
+                if *cmd == Command::TypeInfo {
+                    let oids = portal.parameter::<Vec<u32>>(0, &Type::OID_ARRAY, &mut self.scratch);
+                    return match oids {
+                        Ok(oids) => session_commands::type_info(&oids.unwrap_or_default()),
+                        Err(e) => e.into(),
+                    };
+                }
                 return self.run_command(session, cmd).await;
             }
             Statement::Sql(p) => p.clone(),
@@ -128,7 +138,13 @@ impl ExtendedQueryHandler for SqliteSession {
         }
         let mut params = Vec::with_capacity(prepared.params.len());
         for (i, ty) in prepared.params.iter().enumerate() {
-            match decode_param(portal, i, ty, &mut self.scratch) {
+            let v = decode_param(portal, i, ty, &mut self.scratch).and_then(|v| {
+                match prepared.targets.get(i).and_then(Option::as_ref) {
+                    Some(target) => assign_integer(v, target),
+                    None => Ok(v),
+                }
+            });
+            match v {
                 Ok(v) => params.push(v),
                 Err(e) => return e.into(),
             }

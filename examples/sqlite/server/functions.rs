@@ -88,7 +88,8 @@ pub fn register(
         })
     })?;
     // Casts between the date/time types, on their text forms.
-    let casts: [(&str, fn(&str) -> String); 4] = [
+    type Cast = (&'static str, fn(&str) -> String);
+    let casts: [Cast; 4] = [
         ("pg_date", |s| date_part(s).unwrap_or(s).to_owned()),
         ("pg_time", |s| time_part(s).to_owned()),
         ("pg_timestamp", |s| strip_zone(s).to_owned()),
@@ -113,6 +114,22 @@ pub fn register(
             })
         })?;
     }
+    // A PostgreSQL array's text form as a JSON array, for `x = ANY($1)`
+    // (rewritten to `x IN (SELECT value FROM json_each(...))`).
+    conn.create_scalar_function("pg_array_json", 1, constant, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => match array_json(std::str::from_utf8(t).unwrap_or("")) {
+                Some(json) => Value::Text(json),
+                None => {
+                    return Err(user_error(&format!(
+                        "malformed array literal: \"{}\"",
+                        String::from_utf8_lossy(t)
+                    )));
+                }
+            },
+            _ => Value::Null,
+        })
+    })?;
     // Sleeps in short slices so that a cancel request stops it.
     conn.create_scalar_function("pg_sleep", 1, volatile, move |ctx| {
         let secs: f64 = ctx.get::<Option<f64>>(0)?.unwrap_or(0.0);
@@ -129,6 +146,99 @@ pub fn register(
         }
     })?;
     Ok(())
+}
+
+/// The elements of a PostgreSQL array literal (`{1,NULL,"a b"}`; nested
+/// arrays are flattened) as a JSON array: numbers as numbers, NULL as
+/// null, anything else as a string. `None` if it is not an array literal.
+fn array_json(text: &str) -> Option<String> {
+    let text = text.trim();
+    // An optional dimension decoration: `[0:1]={1,2}`.
+    let text = match text.strip_prefix('[') {
+        Some(_) => text.split_once('=')?.1.trim_start(),
+        None => text,
+    };
+    if !text.starts_with('{') || !text.ends_with('}') {
+        return None;
+    }
+    let mut out = String::from("[");
+    let mut chars = text.chars().peekable();
+    let mut item = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    let mut depth = 0;
+    let push = |out: &mut String, item: &mut String, quoted: bool| {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        let t = item.trim();
+        if !quoted && t.eq_ignore_ascii_case("null") {
+            out.push_str("null");
+        } else if let Some(i) = t.parse::<i64>().ok().filter(|_| !quoted) {
+            out.push_str(&i.to_string());
+        } else if let Some(f) = t.parse::<f64>().ok().filter(|f| !quoted && f.is_finite()) {
+            // Rust prints no exponent and no bare `.5`: valid JSON.
+            out.push_str(&f.to_string());
+        } else {
+            let v = if quoted { item.as_str() } else { t };
+            out.push('"');
+            for c in v.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        item.clear();
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                if any || quoted || !item.trim().is_empty() {
+                    push(&mut out, &mut item, quoted);
+                }
+                any = false;
+                quoted = false;
+                depth -= 1;
+            }
+            ',' if depth > 0 => {
+                // (After a nested array's `}` there is no element.)
+                if any || quoted || !item.trim().is_empty() {
+                    push(&mut out, &mut item, quoted);
+                }
+                quoted = false;
+                any = false;
+            }
+            '"' => {
+                quoted = true;
+                any = true;
+                while let Some(q) = chars.next() {
+                    match q {
+                        '"' => break,
+                        '\\' => item.push(chars.next()?),
+                        q => item.push(q),
+                    }
+                }
+            }
+            '\\' => {
+                item.push(chars.next()?);
+                any = true;
+            }
+            c => {
+                any |= !c.is_whitespace();
+                item.push(c);
+            }
+        }
+    }
+    if depth != 0 {
+        return None;
+    }
+    out.push(']');
+    Some(out)
 }
 
 /// The `YYYY-MM-DD` at the start of a date or timestamp text.
@@ -245,6 +355,22 @@ mod tests {
         );
         assert_eq!(strip_zone("2024-01-31"), "2024-01-31");
         assert_eq!(time_part("2024-01-31 10:00:00+00"), "10:00:00");
+    }
+
+    #[test]
+    fn arrays_as_json() {
+        assert_eq!(
+            array_json("{1,-2,NULL,3.5}").as_deref(),
+            Some("[1,-2,null,3.5]")
+        );
+        assert_eq!(
+            array_json(r#"{a,"b c","",NULL,"NULL","q\"u"}"#).as_deref(),
+            Some(r#"["a","b c","",null,"NULL","q\"u"]"#)
+        );
+        assert_eq!(array_json("{}").as_deref(), Some("[]"));
+        assert_eq!(array_json("{{1,2},{3,4}}").as_deref(), Some("[1,2,3,4]"));
+        assert_eq!(array_json("[0:1]={1,2}").as_deref(), Some("[1,2]"));
+        assert_eq!(array_json("1,2"), None);
     }
 
     #[test]

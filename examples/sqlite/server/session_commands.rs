@@ -72,6 +72,13 @@ pub enum Command {
     Copy(Box<Result<super::copy::CopyStatement, ErrorInfo>>),
     /// A PostgreSQL statement this server does not support.
     Unsupported(String),
+    /// `SELECT current_setting('name'), set_config('name', 'value', false)`:
+    /// run-time parameters read and set in a query (output column names
+    /// and calls).
+    Config(Vec<(String, ConfigCall)>),
+    /// asyncpg's type introspection query (`WITH RECURSIVE typeinfo_tree
+    /// ... pg_type ...`), answered for the built-in types.
+    TypeInfo,
 }
 
 impl Command {
@@ -203,6 +210,13 @@ pub fn classify(text: &str) -> Command {
                 return Command::Unsupported("PREPARE TRANSACTION".into());
             }
             Command::Unsupported(w(0).to_ascii_uppercase())
+        }
+        "select" => classify_config(&toks),
+        "with"
+            if toks.iter().any(|t| t.is_word("typeinfo_tree"))
+                && toks.iter().any(|t| t.is_word("pg_type")) =>
+        {
+            Command::TypeInfo
         }
         _ => Command::Sql,
     }
@@ -519,6 +533,11 @@ pub fn run(
             }
             Tag::new(tag.clone()).into()
         }
+        Command::Config(calls) => run_config(session, calls, read_only),
+        // The extended protocol answers it with its parameter.
+        Command::TypeInfo => {
+            ErrorInfo::new(SqlState::UNDEFINED_PARAMETER, "there is no parameter $1").into()
+        }
         Command::Deallocate(tag) => Tag::new(*tag).into(),
         Command::Unsupported(what) => ErrorInfo::new(
             SqlState::FEATURE_NOT_SUPPORTED,
@@ -548,6 +567,10 @@ fn reset_all(session: &mut Session, settings: &Settings) {
 /// The result columns of a session command in the extended protocol.
 pub fn describe(cmd: &Command) -> Option<Schema> {
     match cmd {
+        Command::Config(calls) => Some(text_schema(
+            &calls.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        )),
+        Command::TypeInfo => Some(type_info_schema()),
         Command::Show(name) if name.eq_ignore_ascii_case("all") => {
             Some(text_schema(&["name", "setting", "description"]))
         }
@@ -556,9 +579,317 @@ pub fn describe(cmd: &Command) -> Option<Schema> {
     }
 }
 
+// ------------------------------------------- current_setting, set_config
+
+/// A run-time parameter function called in a `SELECT` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigCall {
+    /// `current_setting(name [, missing_ok])`.
+    Get {
+        /// Parameter name.
+        name: String,
+        /// NULL instead of an error for an unknown parameter.
+        missing_ok: bool,
+    },
+    /// `set_config(name, value, is_local)`.
+    Set {
+        /// Parameter name.
+        name: String,
+        /// New value.
+        value: String,
+    },
+}
+
+/// `SELECT` of nothing but `current_setting` and `set_config` calls with
+/// constant arguments (what drivers send around their own queries, e.g.
+/// asyncpg turning JIT off for its introspection): a [`Command::Config`].
+/// Anything else is plain SQL.
+fn classify_config(toks: &[Token<'_>]) -> Command {
+    if !toks
+        .iter()
+        .any(|t| t.is_word("current_setting") || t.is_word("set_config"))
+    {
+        return Command::Sql;
+    }
+    let mut calls = Vec::new();
+    let mut depth = 0i32;
+    let items = toks[1..].split(|t| {
+        match t.kind {
+            Tok::LParen => depth += 1,
+            Tok::RParen => depth -= 1,
+            _ => {}
+        }
+        depth == 0 && t.kind == Tok::Comma
+    });
+    for item in items {
+        let mut item: Vec<Token<'_>> = item
+            .iter()
+            .copied()
+            .filter(|t| t.kind != Tok::Semicolon)
+            .collect();
+        if item.len() >= 2 && item[0].is_word("pg_catalog") && item[1].kind == Tok::Dot {
+            item.drain(..2);
+        }
+        let Some(close) = item.iter().position(|t| t.kind == Tok::RParen) else {
+            return Command::Sql;
+        };
+        if item.len() < 3 || item[1].kind != Tok::LParen {
+            return Command::Sql;
+        }
+        let args: Vec<&Token<'_>> = item[2..close]
+            .iter()
+            .filter(|t| t.kind != Tok::Comma)
+            .collect();
+        let arg_commas = item[2..close]
+            .iter()
+            .filter(|t| t.kind == Tok::Comma)
+            .count();
+        if args.len() != arg_commas + 1 {
+            return Command::Sql;
+        }
+        let string = |t: &Token<'_>| (t.kind == Tok::Str).then(|| string_value(t.text));
+        let boolean = |t: &Token<'_>| {
+            if t.is_word("true") {
+                Some(true)
+            } else if t.is_word("false") {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let func = item[0].text.to_ascii_lowercase();
+        let call = match (func.as_str(), &args[..]) {
+            ("current_setting", [n]) => string(n).map(|name| ConfigCall::Get {
+                name,
+                missing_ok: false,
+            }),
+            ("current_setting", [n, ok]) => string(n)
+                .zip(boolean(ok))
+                .map(|(name, missing_ok)| ConfigCall::Get { name, missing_ok }),
+            ("set_config", [n, v, local]) => match (string(n), string(v), boolean(local)) {
+                (Some(name), Some(value), Some(_)) => Some(ConfigCall::Set { name, value }),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(call) = call else {
+            return Command::Sql;
+        };
+        let alias = match &item[close + 1..] {
+            [] => func.clone(),
+            [a] | [_, a] if matches!(a.kind, Tok::Word | Tok::QuotedIdent) => ident_value(a),
+            _ => return Command::Sql,
+        };
+        if item.len() == close + 3 && !item[close + 1].is_word("as") {
+            return Command::Sql;
+        }
+        calls.push((alias, call));
+    }
+    if calls.is_empty() {
+        Command::Sql
+    } else {
+        Command::Config(calls)
+    }
+}
+
+/// Runs a [`Command::Config`]: one row of the values read or set.
+fn run_config(session: &mut Session, calls: &[(String, ConfigCall)], read_only: bool) -> Response {
+    let mut row: Vec<Option<String>> = Vec::with_capacity(calls.len());
+    for (_, call) in calls {
+        match call {
+            ConfigCall::Get { name, missing_ok } => {
+                let lower = name.to_ascii_lowercase();
+                match show_value(session, &lower, read_only) {
+                    Some(v) => row.push(Some(v)),
+                    None if *missing_ok => row.push(None),
+                    None => {
+                        return ErrorInfo::new(
+                            SqlState::UNDEFINED_OBJECT,
+                            format!("unrecognized configuration parameter \"{name}\""),
+                        )
+                        .into();
+                    }
+                }
+            }
+            ConfigCall::Set { name, value } => {
+                // Session-wide even for is_local = true: this server keeps
+                // no per-transaction parameter values.
+                session.set_parameter(&canonical(name), value.clone());
+                row.push(Some(value.clone()));
+            }
+        }
+    }
+    let names: Vec<&str> = calls.iter().map(|(n, _)| n.as_str()).collect();
+    let row: Vec<Box<dyn pgwire::types::ToSql + Send + Sync>> = row
+        .into_iter()
+        .map(|v| Box::new(v) as Box<dyn pgwire::types::ToSql + Send + Sync>)
+        .collect();
+    Response::Query(QueryResponse::new(
+        text_schema(&names),
+        Rows::from_iterator([row]),
+    ))
+}
+
+// ------------------------------------------------ type introspection
+
+/// The columns of asyncpg's type introspection query, as PostgreSQL
+/// describes them.
+fn type_info_schema() -> Schema {
+    let cols: [(&str, Type); 14] = [
+        ("oid", Type::OID),
+        ("ns", Type::NAME),
+        ("name", Type::NAME),
+        ("kind", Type::CHAR),
+        ("basetype", Type::OID),
+        ("elemtype", Type::OID),
+        ("elemdelim", Type::CHAR),
+        ("range_subtype", Type::OID),
+        ("attrtypoids", Type::OID_ARRAY),
+        ("attrnames", Type::TEXT_ARRAY),
+        ("depth", Type::INT4),
+        ("basetype_name", Type::TEXT),
+        ("elemtype_name", Type::TEXT),
+        ("range_subtype_name", Type::TEXT),
+    ];
+    Arc::from(
+        cols.into_iter()
+            .map(|(n, t)| FieldInfo::new(n.to_owned(), t))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The parameter types of a session command (only asyncpg's type
+/// introspection takes one: the type OIDs, `oid[]`).
+pub fn param_types(cmd: &Command) -> Vec<Type> {
+    match cmd {
+        Command::TypeInfo => vec![Type::OID_ARRAY],
+        _ => Vec::new(),
+    }
+}
+
+/// One row of asyncpg's type introspection result.
+type TypeInfoRow = (
+    u32,
+    String,
+    String,
+    i8,
+    Option<u32>,
+    u32,
+    Option<i8>,
+    Option<u32>,
+    Option<Vec<u32>>,
+    Option<Vec<String>>,
+    i32,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+/// Answers asyncpg's type introspection for `oids` from the built-in
+/// types this server knows (what `pg_type` holds for them): each type at
+/// depth 0, then the element or range subtype it refers to one level
+/// deeper, deepest first. Unknown OIDs have no row, as in PostgreSQL.
+pub fn type_info(oids: &[u32]) -> Response {
+    use pgwire::types::Kind;
+    let mut rows: Vec<TypeInfoRow> = Vec::new();
+    let mut level: Vec<u32> = oids.to_vec();
+    let mut depth = 0;
+    while !level.is_empty() && depth < 8 {
+        let mut next = Vec::new();
+        for &oid in &level {
+            let Some(ty) = Type::from_oid(oid) else {
+                continue;
+            };
+            let (kind, elem, range) = match ty.kind() {
+                Kind::Array(e) => (b'b', Some(e.clone()), None),
+                Kind::Range(s) => (b'r', None, Some(s.clone())),
+                Kind::Multirange(s) => (b'm', None, Some(s.clone())),
+                Kind::Pseudo => (b'p', None, None),
+                _ => (b'b', None, None),
+            };
+            let regtype = |t: &Type| pgwire::types::text::pg_type_display_name(t).to_owned();
+            // box[] is the one built-in array delimited by ';'.
+            let delim = if ty == Type::BOX_ARRAY { b';' } else { b',' };
+            let row: TypeInfoRow = (
+                oid,
+                ty.schema().to_owned(),
+                ty.name().to_owned(),
+                kind as i8,
+                None,
+                elem.as_ref().map_or(0, Type::oid),
+                elem.as_ref().map(|_| delim as i8),
+                range.as_ref().map(Type::oid),
+                None,
+                None,
+                depth,
+                None,
+                elem.as_ref().map_or_else(|| "-".to_owned(), regtype),
+                range.as_ref().map(regtype),
+            );
+            if !rows.iter().any(|r| r.0 == row.0 && r.10 == row.10) {
+                rows.push(row);
+            }
+            next.extend(elem.iter().chain(range.iter()).map(Type::oid));
+        }
+        level = next;
+        depth += 1;
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.10));
+    Response::Query(QueryResponse::new(
+        type_info_schema(),
+        Rows::from_iterator(rows),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_calls_and_type_introspection() {
+        let cmd = classify(
+            "\n  SELECT\n current_setting('jit') AS cur,\n set_config('jit', 'off', false) AS new\n",
+        );
+        assert_eq!(
+            cmd,
+            Command::Config(vec![
+                (
+                    "cur".into(),
+                    ConfigCall::Get {
+                        name: "jit".into(),
+                        missing_ok: false
+                    }
+                ),
+                (
+                    "new".into(),
+                    ConfigCall::Set {
+                        name: "jit".into(),
+                        value: "off".into()
+                    }
+                ),
+            ])
+        );
+        assert_eq!(
+            classify("select pg_catalog.current_setting('x.y', true)"),
+            Command::Config(vec![(
+                "current_setting".into(),
+                ConfigCall::Get {
+                    name: "x.y".into(),
+                    missing_ok: true
+                }
+            )])
+        );
+        assert_eq!(
+            classify("select current_setting('jit') from t"),
+            Command::Sql
+        );
+        assert_eq!(classify("select set_config('a', $1, false)"), Command::Sql);
+        assert_eq!(classify("select 1, current_setting('jit')"), Command::Sql);
+        assert_eq!(
+            classify("WITH RECURSIVE typeinfo_tree(oid) AS (SELECT oid FROM pg_type) SELECT 1"),
+            Command::TypeInfo
+        );
+    }
 
     #[test]
     fn classifies() {

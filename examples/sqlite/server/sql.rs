@@ -288,7 +288,7 @@ fn dollar_quote_end(sql: &str, i: usize) -> Option<usize> {
         .char_indices()
         .find(|&(_, c)| !(c.is_alphanumeric() || c == '_'))
         .map_or(rest.len(), |(n, _)| n);
-    if rest[tag_len..].chars().next() != Some('$') {
+    if !rest[tag_len..].starts_with('$') {
         return None;
     }
     if rest.chars().next().is_some_and(|c| c.is_ascii_digit()) {
@@ -465,6 +465,11 @@ pub struct Rewritten {
     pub param_casts: Vec<Option<PgType>>,
 }
 
+/// What `bigserial` becomes in CREATE TABLE: SQLite numbers the rows of
+/// an `INTEGER PRIMARY KEY` column (any case), and this spelling tells
+/// the column's PostgreSQL type (int8, where `serial` is int4) apart.
+pub const BIGSERIAL_DECL: &str = "Integer";
+
 /// Words PostgreSQL accepts without parentheses that are functions here.
 const BARE_FUNCTIONS: &[&str] = &[
     "current_user",
@@ -504,6 +509,14 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
     // Open parentheses: where each one's operand starts in `out` (a
     // function name before it, or the parenthesis itself).
     let mut parens: Vec<usize> = Vec::new();
+    // Depths (in `parens`) of the parentheses of `= ANY (...)` and
+    // `<> ALL (...)`, which close the subquery they became.
+    let mut any_parens: Vec<usize> = Vec::new();
+    // Where the last operator starts in `out`.
+    let mut last_op_at = 0;
+    // Depths (in `parens`) of the calls after DEFAULT in CREATE TABLE,
+    // which SQLite wants parenthesised: `DEFAULT (now())`.
+    let mut default_calls: Vec<usize> = Vec::new();
     let mut prev_sig: Option<Token> = None;
     let mut i = 0;
     while i < tokens.len() {
@@ -583,14 +596,38 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
                 }
                 let lower = t.text.to_ascii_lowercase();
                 let called = next_sig.is_some_and(|n| n.kind == Tok::LParen);
+                let compared = prev_sig.filter(|p| p.kind == Tok::Op).map(|p| p.text);
                 if !chained && !called && BARE_FUNCTIONS.contains(&lower.as_str()) {
                     let _ = write!(out, "{lower}()");
+                } else if called
+                    && ((lower == "any" && compared == Some("="))
+                        || (lower == "all" && matches!(compared, Some("<>" | "!="))))
+                {
+                    // `x = ANY (array)`: x is one of the array's elements,
+                    // which `pg_array_json` lists (NULL for a NULL array).
+                    out.truncate(last_op_at);
+                    if !out.ends_with(char::is_whitespace) {
+                        out.push(' ');
+                    }
+                    out.push_str(if lower == "any" { "IN " } else { "NOT IN " });
+                    out.push_str("(SELECT value FROM json_each(pg_array_json");
+                    any_parens.push(parens.len() + 1);
+                } else if create_table
+                    && called
+                    && prev_sig.is_some_and(|p| p.is_word("default"))
+                    && !chained
+                {
+                    out.push('(');
+                    out.push_str(t.text);
+                    default_calls.push(parens.len() + 1);
                 } else if lower == "ilike" {
                     out.push_str("LIKE");
+                } else if create_table && matches!(lower.as_str(), "bigserial" | "serial8") {
+                    out.push_str(BIGSERIAL_DECL);
                 } else if create_table
                     && matches!(
                         lower.as_str(),
-                        "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
+                        "serial" | "serial4" | "smallserial" | "serial2"
                     )
                 {
                     out.push_str("INTEGER");
@@ -613,6 +650,14 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
             }
             Tok::RParen => {
                 out.push(')');
+                if any_parens.last() == Some(&parens.len()) {
+                    any_parens.pop();
+                    out.push_str("))");
+                }
+                if default_calls.last() == Some(&parens.len()) {
+                    default_calls.pop();
+                    out.push(')');
+                }
                 operand = parens.pop().map(|at| (at, None));
             }
             Tok::Bracket => {
@@ -623,6 +668,9 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
             Tok::Space | Tok::Comment => out.push_str(t.text),
             _ => {
                 operand = None;
+                if t.kind == Tok::Op {
+                    last_op_at = out.len();
+                }
                 out.push_str(t.text);
             }
         }
@@ -794,6 +842,42 @@ mod tests {
     }
 
     #[test]
+    fn default_calls_are_parenthesised() {
+        let r = rewrite(
+            "create table t (a timestamptz default now(), b uuid DEFAULT gen_random_uuid() NOT NULL, \
+             c int default 1, d text default lower('X'))",
+            &[],
+        );
+        assert_eq!(
+            r.sql,
+            "create table t (a timestamptz default (now()), b uuid DEFAULT (gen_random_uuid()) NOT NULL, \
+             c int default 1, d text default (lower('X')))"
+        );
+    }
+
+    #[test]
+    fn quantified_comparisons() {
+        let r = rewrite(
+            "select 1 from t where id = ANY($1) and (b <> all (f($2)))",
+            &[],
+        );
+        assert_eq!(
+            r.sql,
+            "select 1 from t where id IN (SELECT value FROM json_each(pg_array_json(?1))) and \
+             (b NOT IN (SELECT value FROM json_each(pg_array_json (f(?2)))))"
+        );
+        // Other uses of the words are left alone.
+        let r = rewrite("select 1 from t where id=any($1)", &[]);
+        assert!(
+            r.sql.starts_with("select 1 from t where id IN (SELECT"),
+            "{}",
+            r.sql
+        );
+        let r = rewrite("select any(x) from t where a > any ($1)", &[]);
+        assert_eq!(r.sql, "select any(x) from t where a > any (?1)");
+    }
+
+    #[test]
     fn casts() {
         let r = rewrite(
             "select $1::int4, $2::text, 'x'::text, (1+2)::text, f(a)::int8",
@@ -828,7 +912,7 @@ mod tests {
             "select version(), current_user(), 'a\nb''c', 'it''s' where x LIKE 'a'"
         );
         let r = rewrite("create table t (id serial primary key, b bigserial)", &[]);
-        assert_eq!(r.sql, "create table t (id INTEGER primary key, b INTEGER)");
+        assert_eq!(r.sql, "create table t (id INTEGER primary key, b Integer)");
     }
 
     #[test]

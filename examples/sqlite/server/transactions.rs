@@ -103,9 +103,8 @@ impl SqliteSession {
                             db.end_implicit(is_commit)
                         } else if db.in_transaction() {
                             if commit {
-                                db.batch("COMMIT").or_else(|e| {
+                                db.batch("COMMIT").inspect_err(|_| {
                                     let _ = db.batch("ROLLBACK");
-                                    Err(e)
                                 })
                             } else {
                                 db.batch("ROLLBACK")

@@ -8,6 +8,8 @@
 //! hex form) and booleans as 0/1; the conversions between text and binary
 //! wire formats come from `pgwire::types::text`.
 
+use std::fmt::Write as _;
+
 use bytes::BytesMut;
 use pgwire::api::Portal;
 use pgwire::error::{ErrorInfo, SqlState};
@@ -138,6 +140,9 @@ pub fn array_of(elem: &Type) -> Option<Type> {
 /// PostgreSQL name maps to that type, anything else by SQLite's affinity
 /// rules (a name containing INT is an integer, and so on).
 pub fn pg_type_for_decl(decl: &str) -> PgType {
+    if decl == super::sql::BIGSERIAL_DECL {
+        return PgType::plain(Type::INT8);
+    }
     if let Some(t) = pg_type_from_name(decl) {
         return t;
     }
@@ -261,6 +266,13 @@ pub fn encode_value(
             }
             Type::BOOL => enc.encode_field(&(f != 0.0)),
             Type::BYTEA => enc.encode_field(&float_text(scratch, f).as_bytes()),
+            // numeric never prints an exponent: 1e19 is 10000000000000000000.
+            Type::NUMERIC if f.is_finite() => {
+                scratch.clear();
+                // (+ 0.0 turns -0 into 0: numeric has no negative zero.)
+                let _ = write!(scratch, "{}", f + 0.0);
+                enc.encode_text(std::str::from_utf8(scratch).unwrap_or("NaN"))
+            }
             _ if text_format => enc.encode_text(float_text(scratch, f)),
             _ => enc.encode_text(float_text(scratch, f)),
         },
@@ -278,7 +290,21 @@ pub fn encode_value(
                     None => Err(invalid_text(ty, s)),
                 },
                 Type::BYTEA => enc.encode_field(&bytes),
-                _ if text_format => enc.encode_text(s),
+                // char(n) is blank-padded to n characters, in both formats.
+                Type::BPCHAR if field.type_modifier() > 4 => {
+                    let width = (field.type_modifier() - 4) as usize;
+                    let len = s.chars().count();
+                    if len >= width {
+                        return enc.encode_text(s);
+                    }
+                    scratch.clear();
+                    scratch.extend_from_slice(s.as_bytes());
+                    scratch.resize(s.len() + width - len, b' ');
+                    enc.encode_text(std::str::from_utf8(scratch).unwrap_or(s))
+                }
+                // Text types are sent as stored; other types' text form is
+                // parsed into binary, which ignores surrounding spaces.
+                _ if text_format || binary_is_text(ty) => enc.encode_text(s),
                 _ => enc.encode_text(s.trim_ascii()),
             }
         }
@@ -363,6 +389,42 @@ pub fn decode_param(
     Ok(v)
 }
 
+/// Value `v` of a parameter stored into (or compared with) a column of
+/// integer type `target`: rounded to an integer and range-checked, as
+/// PostgreSQL's cast from the parameter's type would (22003 out of range).
+/// Text that is not a number is left to SQLite.
+pub fn assign_integer(v: Value, target: &Type) -> Result<Value, ErrorInfo> {
+    let (min, max) = match *target {
+        Type::INT2 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+        Type::INT4 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        Type::INT8 => (i64::MIN, i64::MAX),
+        _ => return Ok(v),
+    };
+    // A float rounds half to even (rint), a numeric's text half away
+    // from zero, as PostgreSQL's casts from float8 and numeric do.
+    let number = match &v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(f) => Some(f.round_ties_even()),
+        Value::Text(s) => s.trim().parse::<f64>().ok().map(f64::round),
+        _ => None,
+    };
+    let exact = match &v {
+        Value::Integer(i) => Some(*i),
+        Value::Text(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    let i = match (exact, number) {
+        (Some(i), _) => i,
+        (None, Some(f)) if f.is_finite() && f >= min as f64 && f <= max as f64 => f as i64,
+        (None, Some(_)) => return Err(out_of_range(target)),
+        (None, None) => return Ok(v),
+    };
+    if i < min || i > max {
+        return Err(out_of_range(target));
+    }
+    Ok(Value::Integer(i))
+}
+
 /// PostgreSQL's own text form of text input `s` of type `ty` (`2024-1-5`
 /// becomes `2024-01-05`), so stored values compare and sort as text the
 /// way they would as values. Input the conversion layer rejects as
@@ -396,6 +458,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn integer_assignment() {
+        let t = Type::INT4;
+        assert_eq!(
+            assign_integer(Value::Integer(5), &t).unwrap(),
+            Value::Integer(5)
+        );
+        assert_eq!(
+            assign_integer(Value::Real(2.5), &t).unwrap(),
+            Value::Integer(2)
+        );
+        assert_eq!(
+            assign_integer(Value::Real(-3.5), &t).unwrap(),
+            Value::Integer(-4)
+        );
+        assert_eq!(
+            assign_integer(Value::Text("2.5".into()), &t).unwrap(),
+            Value::Integer(3)
+        );
+        assert_eq!(
+            assign_integer(Value::Text("12".into()), &t).unwrap(),
+            Value::Integer(12)
+        );
+        let err = assign_integer(Value::Integer(3_000_000_000), &t).unwrap_err();
+        assert_eq!(err.code(), SqlState::NUMERIC_VALUE_OUT_OF_RANGE);
+        assert_eq!(err.message(), "integer out of range");
+        assert!(assign_integer(Value::Text("99999".into()), &Type::INT2).is_err());
+        assert!(assign_integer(Value::Real(1e19), &Type::INT8).is_err());
+        assert_eq!(
+            assign_integer(Value::Text("x".into()), &t).unwrap(),
+            Value::Text("x".into())
+        );
+        assert_eq!(assign_integer(Value::Null, &t).unwrap(), Value::Null);
+    }
+
+    #[test]
     fn names() {
         let t = |n: &str| pg_type_from_name(n).unwrap();
         assert_eq!(t("INTEGER").ty, Type::INT4);
@@ -415,6 +512,11 @@ mod tests {
         assert_eq!(t("pg_catalog.int8").ty, Type::INT8);
         assert!(pg_type_from_name("whatever").is_none());
         assert_eq!(pg_type_for_decl("UNSIGNED BIG INT").ty, Type::INT8);
+        assert_eq!(
+            pg_type_for_decl(super::super::sql::BIGSERIAL_DECL).ty,
+            Type::INT8
+        );
+        assert_eq!(pg_type_for_decl("INTEGER").ty, Type::INT4);
         assert_eq!(pg_type_for_decl("NVARCHAR2").ty, Type::TEXT);
     }
 }
