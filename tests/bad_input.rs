@@ -330,17 +330,14 @@ async fn startup_packets_with_bad_layouts() {
     ] {
         let mut c = RawClient::connect(s.addr).await;
         c.send(&packet(&body)).await;
-        match code {
-            Some(code) => {
-                let m = c
-                    .read_message()
-                    .await
-                    .unwrap_or_else(|| panic!("{what}: closed without an error"));
-                assert_eq!(m.tag, b'E', "{what}");
-                assert_eq!(m.sqlstate().as_deref(), Some(code), "{what}: {m:?}");
-                assert_eq!(m.field(b'S').as_deref(), Some("FATAL"), "{what}");
-            }
-            None => {}
+        if let Some(code) = code {
+            let m = c
+                .read_message()
+                .await
+                .unwrap_or_else(|| panic!("{what}: closed without an error"));
+            assert_eq!(m.tag, b'E', "{what}");
+            assert_eq!(m.sqlstate().as_deref(), Some(code), "{what}: {m:?}");
+            assert_eq!(m.field(b'S').as_deref(), Some("FATAL"), "{what}");
         }
         assert!(c.is_closed().await, "{what}: not closed");
     }

@@ -1145,7 +1145,7 @@ async fn conversions_match_postgres_15() {
             let stmt = client
                 .prepare_typed(
                     &format!("SELECT $1::{cast}::text, $1::{cast}"),
-                    &[ty.clone()],
+                    std::slice::from_ref(&ty),
                 )
                 .await
                 .expect("prepare");

@@ -65,9 +65,10 @@ impl Bench {
         let result = runner.run(&strategy, |value| {
             self.rt.block_on(async {
                 test(addr, value).await?;
-                let mut guard = self.bystander.lock().unwrap();
-                let bystander = guard.as_mut().unwrap();
-                let answer = select(bystander, 5).await;
+                // Taken out of the lock: no guard is held across the await.
+                let mut bystander = self.bystander.lock().unwrap().take().unwrap();
+                let answer = select(&mut bystander, 5).await;
+                *self.bystander.lock().unwrap() = Some(bystander);
                 prop_assert_eq!(answer, vec![5]);
                 Ok(())
             })
