@@ -22,7 +22,9 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct TestServer<H: ServerHandlers> {
     pub addr: SocketAddr,
     pub server: Server<H>,
-    _runtime: std::thread::JoinHandle<()>,
+    /// Signalled when the server's runtime is gone (`serve` returned and
+    /// its sessions were dropped).
+    stopped: std::sync::mpsc::Receiver<()>,
 }
 
 impl<H: ServerHandlers> TestServer<H> {
@@ -30,7 +32,8 @@ impl<H: ServerHandlers> TestServer<H> {
         let server = Server::new(handlers, config);
         let (tx, rx) = std::sync::mpsc::channel();
         let s = server.clone();
-        let runtime = std::thread::spawn(move || {
+        let (stopped_tx, stopped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -42,6 +45,8 @@ impl<H: ServerHandlers> TestServer<H> {
                     .expect("send addr");
                 let _ = s.serve(listener).await;
             });
+            drop(rt);
+            let _ = stopped_tx.send(());
         });
         let addr = rx
             .recv_timeout(Duration::from_secs(10))
@@ -49,7 +54,7 @@ impl<H: ServerHandlers> TestServer<H> {
         TestServer {
             addr,
             server,
-            _runtime: runtime,
+            stopped,
         }
     }
 
@@ -85,6 +90,11 @@ impl<H: ServerHandlers> TestServer<H> {
 impl<H: ServerHandlers> Drop for TestServer<H> {
     fn drop(&mut self) {
         self.server.shutdown();
+        // Give the graceful shutdown a moment, so that the handlers are
+        // dropped before the test process exits (the SQLite example removes
+        // its temporary database then). Sessions still running a query keep
+        // it longer; the test does not wait for those.
+        let _ = self.stopped.recv_timeout(Duration::from_secs(3));
     }
 }
 
