@@ -24,7 +24,8 @@ pub struct TestServer<H: ServerHandlers> {
     pub server: Server<H>,
     /// Signalled when the server's runtime is gone (`serve` returned and
     /// its sessions were dropped).
-    stopped: std::sync::mpsc::Receiver<()>,
+    /// (In a mutex so that a `TestServer` stays `Sync`.)
+    stopped: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
 }
 
 impl<H: ServerHandlers> TestServer<H> {
@@ -54,7 +55,7 @@ impl<H: ServerHandlers> TestServer<H> {
         TestServer {
             addr,
             server,
-            stopped,
+            stopped: std::sync::Mutex::new(stopped),
         }
     }
 
@@ -94,7 +95,9 @@ impl<H: ServerHandlers> Drop for TestServer<H> {
         // dropped before the test process exits (the SQLite example removes
         // its temporary database then). Sessions still running a query keep
         // it longer; the test does not wait for those.
-        let _ = self.stopped.recv_timeout(Duration::from_secs(3));
+        if let Ok(stopped) = self.stopped.get_mut() {
+            let _ = stopped.recv_timeout(Duration::from_secs(3));
+        }
     }
 }
 
