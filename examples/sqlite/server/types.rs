@@ -214,6 +214,53 @@ fn float_text(scratch: &mut BytesMut, v: f64) -> &str {
     std::str::from_utf8(scratch).unwrap_or("")
 }
 
+/// Rounds a plain decimal (`-12.345`, as Rust's `{}` prints an `f64`:
+/// the shortest digits that read back the same, no exponent) to `scale`
+/// decimals, half away from zero, as PostgreSQL rounds a numeric: the REAL
+/// SQLite stores for `1.255` is a little below it, but its shortest digits
+/// are `1.255`, which PostgreSQL's `numeric(p,2)` would show as `1.26`.
+fn round_decimal(text: &str, scale: usize) -> String {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    // All the digits kept, without the point: int then `scale` decimals.
+    let mut kept: Vec<u8> = int.bytes().collect();
+    kept.extend(frac.bytes().chain(std::iter::repeat(b'0')).take(scale));
+    if frac.as_bytes().get(scale).is_some_and(|d| *d >= b'5') {
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if kept[i] == b'9' {
+                kept[i] = b'0';
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    let split = kept.len() - scale;
+    let mut out = String::with_capacity(kept.len() + 2);
+    // numeric has no negative zero.
+    if negative && kept.iter().any(|d| *d != b'0') {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&kept[..split]).unwrap_or("0"));
+    if split == 0 {
+        out.push('0');
+    }
+    if scale > 0 {
+        out.push('.');
+        out.push_str(std::str::from_utf8(&kept[split..]).unwrap_or(""));
+    }
+    out
+}
+
 /// Encodes SQLite value `v` as the next column of `enc`, converting it to
 /// the column's type in the format the client asked for. In text format
 /// a value that does not fit the column's type is sent as it is stored
@@ -233,7 +280,7 @@ pub fn encode_value(
         let scale = ((field.type_modifier() - 4) & 0xffff) as usize;
         let text = match v {
             ValueRef::Integer(i) if scale > 0 => Some(format!("{i}.{:0<scale$}", "")),
-            ValueRef::Real(f) if f.is_finite() => Some(format!("{f:.scale$}")),
+            ValueRef::Real(f) if f.is_finite() => Some(round_decimal(&format!("{f}"), scale)),
             _ => None,
         };
         if let Some(t) = text {
@@ -456,6 +503,24 @@ fn utf8(b: &[u8]) -> Result<&str, ErrorInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numeric_scale_rounds_the_shortest_digits() {
+        // As PostgreSQL's numeric(p, s) shows these values.
+        for (f, scale, shown) in [
+            (1.255, 2, "1.26"),
+            (1.245, 2, "1.25"),
+            (-1.255, 2, "-1.26"),
+            (2.5, 0, "3"),
+            (9.995, 2, "10.00"),
+            (-0.001, 2, "0.00"),
+            (0.5, 3, "0.500"),
+            (123.0, 1, "123.0"),
+            (1e20, 2, "100000000000000000000.00"),
+        ] {
+            assert_eq!(round_decimal(&format!("{}", f), scale), shown, "{f}");
+        }
+    }
 
     #[test]
     fn integer_assignment() {
