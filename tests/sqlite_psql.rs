@@ -274,3 +274,53 @@ async fn statements_after_copy_from_stdin_see_its_rows() {
         .get(0);
     assert_eq!(n, 3);
 }
+
+#[tokio::test]
+async fn casts_follow_postgres_input_rules() {
+    let s = server();
+    let client = s.connect().await;
+    // Each checked against PostgreSQL 15: SQLite's own CAST would give 0,
+    // 1 or a silently wrapped value.
+    for (sql, code, message) in [
+        (
+            "SELECT 'abc'::int4",
+            "22P02",
+            "invalid input syntax for type integer: \"abc\"",
+        ),
+        (
+            "SELECT '1.5'::int4",
+            "22P02",
+            "invalid input syntax for type integer: \"1.5\"",
+        ),
+        (
+            "SELECT 'abc'::float8",
+            "22P02",
+            "invalid input syntax for type double precision: \"abc\"",
+        ),
+        (
+            "SELECT '99999999999'::int4",
+            "22003",
+            "value \"99999999999\" is out of range for type integer",
+        ),
+        ("SELECT 40000::int2", "22003", "smallint out of range"),
+        (
+            "SELECT 'x'::bool",
+            "22P02",
+            "invalid input syntax for type boolean: \"x\"",
+        ),
+    ] {
+        let err = client.simple_query(sql).await.expect_err(sql);
+        let db = err.as_db_error().expect("a server error");
+        assert_eq!(db.code().code(), code, "{sql}");
+        assert_eq!(db.message(), message, "{sql}");
+    }
+    let rows = client
+        .simple_query("SELECT ' 7 '::int8, 2.5::int4, (-2.5)::int2, '1e3'::float4")
+        .await
+        .unwrap();
+    let tokio_postgres::SimpleQueryMessage::Row(row) = &rows[1] else {
+        panic!("a row: {rows:?}");
+    };
+    let values: Vec<_> = (0..4).map(|i| row.get(i).unwrap().to_owned()).collect();
+    assert_eq!(values, ["7", "3", "-3", "1000"]);
+}

@@ -1155,6 +1155,11 @@ impl Ctx<'_> {
             "pg_backend_pid" => Type::INT4,
             "gen_random_uuid" => Type::UUID,
             "pg_bool" => Type::BOOL,
+            "pg_int2" => Type::INT2,
+            "pg_int4" => Type::INT4,
+            "pg_int8" => Type::INT8,
+            "pg_float4" => Type::FLOAT4,
+            "pg_float8" => Type::FLOAT8,
             "last_insert_rowid" | "changes" | "total_changes" => Type::INT8,
             _ => return None,
         };

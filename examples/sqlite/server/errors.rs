@@ -209,6 +209,13 @@ fn from_message(msg: &str) -> ErrorInfo {
     if msg.starts_with("wrong number of arguments to function") {
         return ErrorInfo::new(SqlState::UNDEFINED_FUNCTION, msg.to_owned());
     }
+    // PostgreSQL's input errors, raised by the cast functions.
+    if msg.starts_with("invalid input syntax for type") {
+        return ErrorInfo::new(SqlState::INVALID_TEXT_REPRESENTATION, msg.to_owned());
+    }
+    if msg.ends_with(" out of range") || msg.contains("is out of range for type") {
+        return ErrorInfo::new(SqlState::NUMERIC_VALUE_OUT_OF_RANGE, msg.to_owned());
+    }
     if msg == "datatype mismatch" {
         return ErrorInfo::new(SqlState::DATATYPE_MISMATCH, msg.to_owned());
     }

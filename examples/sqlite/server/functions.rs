@@ -1,13 +1,17 @@
 //! SQL functions PostgreSQL clients call that SQLite lacks: `version()`,
 //! `current_database()`, `current_schema()`, `current_user`,
 //! `pg_backend_pid()`, `now()`, `gen_random_uuid()`, `pg_sleep()`, and
-//! `pg_bool()` (what `::bool` casts become).
+//! `pg_bool()`, `pg_int2/4/8()` and `pg_float4/8()` (what `::bool`,
+//! `::int4`... casts become: PostgreSQL's input rules and errors, where
+//! SQLite's CAST would turn `'abc'` into 0).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pgwire::types::text::parse_bool;
+use bytes::BytesMut;
+use pgwire::types::Type;
+use pgwire::types::text::{parse_bool, text_to_binary};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error};
@@ -29,6 +33,68 @@ pub struct SessionInfo {
 
 fn user_error(msg: &str) -> Error {
     Error::UserFunctionError(msg.to_owned().into())
+}
+
+/// `value::ty` for the integer and float types, as PostgreSQL casts: text
+/// is read with PostgreSQL's input rules (`'abc'` and `'1.5'` are not
+/// integers), numbers are range-checked, and a fractional number rounds
+/// half away from zero, as a numeric literal does.
+fn number_cast(ty: &Type, value: ValueRef<'_>) -> rusqlite::Result<Value> {
+    let integer = !matches!(*ty, Type::FLOAT4 | Type::FLOAT8);
+    let (min, max) = match *ty {
+        Type::INT2 => (i16::MIN as i64, i16::MAX as i64),
+        Type::INT4 => (i32::MIN as i64, i32::MAX as i64),
+        _ => (i64::MIN, i64::MAX),
+    };
+    let out_of_range = || {
+        user_error(match *ty {
+            Type::INT2 => "smallint out of range",
+            Type::INT4 => "integer out of range",
+            _ => "bigint out of range",
+        })
+    };
+    Ok(match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) if integer => {
+            if i < min || i > max {
+                return Err(out_of_range());
+            }
+            Value::Integer(i)
+        }
+        ValueRef::Integer(i) => Value::Real(i as f64),
+        ValueRef::Real(f) if integer => {
+            let r = f.round();
+            if !r.is_finite() || r < min as f64 || r > max as f64 {
+                return Err(out_of_range());
+            }
+            Value::Integer(r as i64)
+        }
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => {
+            let s = std::str::from_utf8(t).map_err(|_| user_error("invalid UTF-8"))?;
+            let mut bin = BytesMut::with_capacity(8);
+            text_to_binary(ty, s, &mut bin).map_err(|e| user_error(e.message()))?;
+            let b = &bin[..];
+            match b.len() {
+                2 => Value::Integer(i16::from_be_bytes([b[0], b[1]]) as i64),
+                4 if integer => Value::Integer(i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as i64),
+                4 => Value::Real(f32::from_be_bytes([b[0], b[1], b[2], b[3]]) as f64),
+                8 if integer => Value::Integer(i64::from_be_bytes(b.try_into().unwrap_or([0; 8]))),
+                8 => Value::Real(f64::from_be_bytes(b.try_into().unwrap_or([0; 8]))),
+                _ => return Err(user_error("unexpected binary form")),
+            }
+        }
+        ValueRef::Blob(_) => {
+            return Err(user_error(&format!(
+                "cannot cast type bytea to {}",
+                if integer {
+                    "integer"
+                } else {
+                    "double precision"
+                }
+            )));
+        }
+    })
 }
 
 /// Registers the functions on a session's connection.
@@ -87,6 +153,17 @@ pub fn register(
             ValueRef::Blob(_) => return Err(user_error("cannot cast a blob to boolean")),
         })
     })?;
+    for (name, ty) in [
+        ("pg_int2", Type::INT2),
+        ("pg_int4", Type::INT4),
+        ("pg_int8", Type::INT8),
+        ("pg_float4", Type::FLOAT4),
+        ("pg_float8", Type::FLOAT8),
+    ] {
+        conn.create_scalar_function(name, 1, constant, move |ctx| {
+            number_cast(&ty, ctx.get_raw(0))
+        })?;
+    }
     // Casts between the date/time types, on their text forms.
     type Cast = (&'static str, fn(&str) -> String);
     let casts: [Cast; 4] = [

@@ -796,8 +796,12 @@ pub fn cast_type(tokens: &[Token<'_>], mut i: usize) -> (usize, String) {
 fn cast_sql(expr: &str, ty: &PgType) -> String {
     let t = &ty.ty;
     let affinity = match *t {
-        Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => "INTEGER",
-        Type::FLOAT4 | Type::FLOAT8 => "REAL",
+        Type::INT2 => return format!("pg_int2({expr})"),
+        Type::INT4 => return format!("pg_int4({expr})"),
+        Type::INT8 => return format!("pg_int8({expr})"),
+        Type::FLOAT4 => return format!("pg_float4({expr})"),
+        Type::FLOAT8 => return format!("pg_float8({expr})"),
+        Type::OID => "INTEGER",
         Type::NUMERIC => "NUMERIC",
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => "TEXT",
         Type::BYTEA => "BLOB",
@@ -885,7 +889,7 @@ mod tests {
         );
         assert_eq!(
             r.sql,
-            "select ?1, ?2, CAST('x' AS TEXT), CAST((1+2) AS TEXT), CAST(f(a) AS INTEGER)"
+            "select ?1, ?2, CAST('x' AS TEXT), CAST((1+2) AS TEXT), pg_int8(f(a))"
         );
         assert_eq!(r.param_casts[0].as_ref().unwrap().ty, Type::INT4);
         assert_eq!(r.param_casts[1].as_ref().unwrap().ty, Type::TEXT);
@@ -895,10 +899,10 @@ mod tests {
         );
         assert_eq!(
             r.sql,
-            "select pg_bool(t.a), pg_date('2024-01-01'), CAST(x AS REAL)"
+            "select pg_bool(t.a), pg_date('2024-01-01'), pg_float8(x)"
         );
         let r = rewrite("select $1::int4", &[Some(Type::TEXT)]);
-        assert_eq!(r.sql, "select CAST(?1 AS INTEGER)");
+        assert_eq!(r.sql, "select pg_int4(?1)");
     }
 
     #[test]
