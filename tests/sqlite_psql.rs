@@ -324,3 +324,47 @@ async fn casts_follow_postgres_input_rules() {
     let values: Vec<_> = (0..4).map(|i| row.get(i).unwrap().to_owned()).collect();
     assert_eq!(values, ["7", "3", "-3", "1000"]);
 }
+
+#[tokio::test]
+async fn drop_if_exists_notice_in_both_protocols() {
+    use futures_util::StreamExt;
+    let s = server();
+    let (client, mut connection) =
+        tokio_postgres::connect(&s.conn_str("postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(m)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notice(n) = m {
+                let _ = tx.send((n.code().code().to_owned(), n.message().to_owned()));
+            }
+        }
+    });
+    // Extended protocol (execute) and simple protocol (batch_execute).
+    client
+        .execute("DROP TABLE IF EXISTS missing_tbl", &[])
+        .await
+        .unwrap();
+    client
+        .batch_execute("DROP INDEX IF EXISTS missing_idx")
+        .await
+        .unwrap();
+    let first = rx.recv().await.expect("a notice");
+    let second = rx.recv().await.expect("a notice");
+    assert_eq!(
+        first,
+        (
+            "00000".to_owned(),
+            "table \"missing_tbl\" does not exist, skipping".to_owned()
+        )
+    );
+    assert_eq!(
+        second,
+        (
+            "00000".to_owned(),
+            "index \"missing_idx\" does not exist, skipping".to_owned()
+        )
+    );
+}

@@ -167,6 +167,18 @@ impl ExtendedQueryHandler for SqliteSession {
             begin_implicit,
             commit_implicit: false,
         };
+        // `DROP ... IF EXISTS` of a missing object: PostgreSQL's notice (a
+        // cheap prefix test first, as this runs for every Execute).
+        let text = match &run.source {
+            Source::Prepared(p) => p.sql.trim_start(),
+            Source::Text(t) => t.trim_start(),
+        };
+        if text
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("drop"))
+        {
+            self.drop_if_exists_notices(session, text).await;
+        }
         let cancel = session.cancel_token();
         self.run_sql(&cancel, run).await
     }
