@@ -209,6 +209,13 @@ fn from_message(msg: &str) -> ErrorInfo {
     if msg.starts_with("wrong number of arguments to function") {
         return ErrorInfo::new(SqlState::UNDEFINED_FUNCTION, msg.to_owned());
     }
+    // pg_notify()'s argument errors (notify.rs), as PostgreSQL's 22023.
+    if matches!(
+        msg,
+        "channel name cannot be empty" | "channel name too long" | "payload string too long"
+    ) {
+        return ErrorInfo::new(SqlState::INVALID_PARAMETER_VALUE, msg.to_owned());
+    }
     // PostgreSQL's input errors, raised by the cast functions.
     if msg.starts_with("invalid input syntax for type") {
         return ErrorInfo::new(SqlState::INVALID_TEXT_REPRESENTATION, msg.to_owned());
