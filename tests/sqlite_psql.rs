@@ -308,6 +308,11 @@ async fn casts_follow_postgres_input_rules() {
             "22P02",
             "invalid input syntax for type boolean: \"x\"",
         ),
+        (
+            "SELECT pg_notify('', 'x')",
+            "22023",
+            "channel name cannot be empty",
+        ),
     ] {
         let err = client.simple_query(sql).await.expect_err(sql);
         let db = err.as_db_error().expect("a server error");
