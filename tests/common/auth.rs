@@ -29,7 +29,7 @@ use pgwire::types::{FieldInfo, Schema, Type};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
@@ -453,65 +453,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
 // ------------------------------------------------------------ raw bytes over any stream
 
 /// A raw protocol connection over any stream (plain TCP or TLS).
-pub struct Raw<S> {
-    pub io: S,
-    buf: Vec<u8>,
-}
+pub type Raw<S> = super::RawConn<S>;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
-    pub fn new(io: S) -> Self {
-        Raw {
-            io,
-            buf: Vec::new(),
-        }
-    }
-
-    pub async fn send(&mut self, bytes: &[u8]) {
-        self.io.write_all(bytes).await.expect("write");
-        self.io.flush().await.expect("flush");
-    }
-
-    /// The next backend message, or None at EOF or on a read error.
-    pub async fn read_message(&mut self) -> Option<RawMessage> {
-        loop {
-            if self.buf.len() >= 5 {
-                let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]])
-                    as usize;
-                if self.buf.len() > len {
-                    let tag = self.buf[0];
-                    let body = self.buf[5..1 + len].to_vec();
-                    self.buf.drain(..1 + len);
-                    return Some(RawMessage { tag, body });
-                }
-            }
-            let mut chunk = [0u8; 8192];
-            let n = tokio::time::timeout(Duration::from_secs(10), self.io.read(&mut chunk))
-                .await
-                .expect("timed out waiting for the server")
-                .unwrap_or(0);
-            if n == 0 {
-                return None;
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    /// Reads messages up to and including the first with `tag`.
-    pub async fn read_until(&mut self, tag: u8) -> Vec<RawMessage> {
-        let mut out = Vec::new();
-        loop {
-            let m = self
-                .read_message()
-                .await
-                .unwrap_or_else(|| panic!("EOF before '{}'; got {out:?}", tag as char));
-            let done = m.tag == tag;
-            out.push(m);
-            if done {
-                return out;
-            }
-        }
-    }
-
     /// The next message, which must be an error; then the connection must
     /// close. Returns (SQLSTATE, message).
     pub async fn expect_fatal(&mut self) -> (String, String) {

@@ -190,11 +190,15 @@ pub fn message(tag: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A raw protocol connection for hand-written byte sequences.
-pub struct RawClient {
-    pub stream: TcpStream,
+/// A raw protocol connection for hand-written byte sequences, over any
+/// stream (plain TCP, or TLS in the TLS tests).
+pub struct RawConn<S> {
+    pub stream: S,
     buf: Vec<u8>,
 }
+
+/// A raw protocol connection over TCP.
+pub type RawClient = RawConn<TcpStream>;
 
 /// One backend message: its tag and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,10 +234,7 @@ impl RawClient {
     pub async fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).ok();
-        RawClient {
-            stream,
-            buf: Vec::new(),
-        }
+        RawConn::new(stream)
     }
 
     /// Connects and completes a trust startup up to ReadyForQuery.
@@ -248,9 +249,19 @@ impl RawClient {
         c.read_until(b'Z').await;
         c
     }
+}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> RawConn<S> {
+    pub fn new(stream: S) -> Self {
+        RawConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
 
     pub async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.expect("write");
+        self.stream.flush().await.expect("flush");
     }
 
     /// Reads one byte (the answer to SSLRequest/GSSENCRequest).
