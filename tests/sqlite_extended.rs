@@ -16,6 +16,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use common::*;
 use futures_util::TryStreamExt;
 use pgwire::server::ServerConfig;
+use pgwire::types::text::{binary_to_text, text_to_binary};
 use sqlite_server::{DbLocation, SqliteServer};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
@@ -51,50 +52,14 @@ impl ToSql for Text<'_> {
 }
 
 /// A numeric in its decimal text form, sent and read in binary format
-/// (base-10000 digits, weight, sign, display scale).
+/// (base-10000 digits, weight, sign, display scale) through the library's
+/// conversions, which `types_postgres.rs` checks against PostgreSQL.
 #[derive(Debug, Clone, PartialEq)]
 struct Numeric(String);
 
 impl ToSql for Numeric {
     fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        let (neg, s) = match self.0.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, self.0.as_str()),
-        };
-        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-        let int = int.trim_start_matches('0');
-        // Groups of four digits aligned on the decimal point.
-        let lead = (4 - int.len() % 4) % 4;
-        let int_padded = format!("{}{int}", "0".repeat(lead));
-        let trail = (4 - frac.len() % 4) % 4;
-        let frac_padded = format!("{frac}{}", "0".repeat(trail));
-        let group = |s: &str| -> Vec<i16> {
-            s.as_bytes()
-                .chunks(4)
-                .map(|c| std::str::from_utf8(c).unwrap().parse().unwrap())
-                .collect()
-        };
-        let int_groups = group(&int_padded);
-        let mut digits = int_groups.clone();
-        digits.extend(group(&frac_padded));
-        let mut weight = int_groups.len() as i16 - 1;
-        while digits.first() == Some(&0) {
-            digits.remove(0);
-            weight -= 1;
-        }
-        while digits.last() == Some(&0) {
-            digits.pop();
-        }
-        if digits.is_empty() {
-            weight = 0;
-        }
-        out.put_i16(digits.len() as i16);
-        out.put_i16(weight);
-        out.put_u16(if neg { 0x4000 } else { 0 });
-        out.put_u16(frac.len() as u16);
-        for d in digits {
-            out.put_i16(d);
-        }
+        text_to_binary(&Type::NUMERIC, &self.0, out).map_err(|e| e.message().to_owned())?;
         Ok(IsNull::No)
     }
     fn accepts(ty: &Type) -> bool {
@@ -105,48 +70,9 @@ impl ToSql for Numeric {
 
 impl<'a> FromSql<'a> for Numeric {
     fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
-        let rd = |at: usize| i16::from_be_bytes([raw[at], raw[at + 1]]);
-        let (n, weight, sign, dscale) = (rd(0), rd(2), rd(4) as u16, rd(6) as usize);
-        if sign == 0xC000 {
-            return Ok(Numeric("NaN".into()));
-        }
-        let digits: Vec<i16> = (0..n as usize).map(|i| rd(8 + 2 * i)).collect();
-        let mut int = String::new();
-        for w in 0..=weight.max(0) {
-            let d = if weight < 0 {
-                0
-            } else {
-                digits.get(w as usize).copied().unwrap_or(0)
-            };
-            if int.is_empty() {
-                int = d.to_string();
-            } else {
-                int.push_str(&format!("{d:04}"));
-            }
-        }
-        let mut frac = String::new();
-        let mut k = weight + 1;
-        while frac.len() < dscale {
-            let d = if k < 0 {
-                0
-            } else {
-                digits.get(k as usize).copied().unwrap_or(0)
-            };
-            frac.push_str(&format!("{d:04}"));
-            k += 1;
-        }
-        frac.truncate(dscale);
-        let mut s = if sign == 0x4000 {
-            "-".to_owned()
-        } else {
-            String::new()
-        };
-        s.push_str(&int);
-        if dscale > 0 {
-            s.push('.');
-            s.push_str(&frac);
-        }
-        Ok(Numeric(s))
+        let mut text = BytesMut::new();
+        binary_to_text(&Type::NUMERIC, raw, &mut text).map_err(|e| e.message().to_owned())?;
+        Ok(Numeric(String::from_utf8(text.to_vec())?))
     }
     fn accepts(ty: &Type) -> bool {
         *ty == Type::NUMERIC
