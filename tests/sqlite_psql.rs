@@ -356,8 +356,14 @@ async fn drop_if_exists_notice_in_both_protocols() {
         .batch_execute("DROP INDEX IF EXISTS missing_idx")
         .await
         .unwrap();
-    let first = rx.recv().await.expect("a notice");
-    let second = rx.recv().await.expect("a notice");
+    let mut next = async || {
+        tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("no notice within 10 s")
+            .expect("a notice")
+    };
+    let first = next().await;
+    let second = next().await;
     assert_eq!(
         first,
         (

@@ -220,7 +220,11 @@ fn from_message(msg: &str) -> ErrorInfo {
     if msg.starts_with("invalid input syntax for type") {
         return ErrorInfo::new(SqlState::INVALID_TEXT_REPRESENTATION, msg.to_owned());
     }
-    if msg.ends_with(" out of range") || msg.contains("is out of range for type") {
+    if matches!(
+        msg,
+        "smallint out of range" | "integer out of range" | "bigint out of range"
+    ) || msg.contains("is out of range for type")
+    {
         return ErrorInfo::new(SqlState::NUMERIC_VALUE_OUT_OF_RANGE, msg.to_owned());
     }
     if msg == "datatype mismatch" {
