@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pgwire::api::{
-    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
-    ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement,
+    ExtendedQueryHandler, Portal, QueryResponse, Response, Rows, ServerHandlers, Session,
+    SimpleQueryHandler, StatementDescription, StoredStatement,
 };
+use pgwire::api::{ExtendedQuerySupport, UseExtendedQueryHandler};
 use pgwire::error::ErrorInfo;
 use pgwire::messages::Sync as SyncMessage;
 use pgwire::messages::{
@@ -77,6 +78,10 @@ struct OneRowSession {
 impl ServerHandlers for OneRow {
     type Handler = OneRowSession;
 
+    fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+        UseExtendedQueryHandler
+    }
+
     async fn connect(&self, _: &mut Session) -> Result<OneRowSession, ErrorInfo> {
         Ok(OneRowSession {
             schema: Arc::from(vec![FieldInfo::new("?column?", Type::INT4)]),
@@ -99,15 +104,13 @@ impl SimpleQueryHandler for OneRowSession {
     }
 }
 
-impl QueryParser for OneRowSession {
+impl ExtendedQueryHandler for OneRowSession {
     type Statement = ();
 
     async fn parse_sql(&mut self, _: &mut Session, _: &str, _: &[u32]) -> Result<(), ErrorInfo> {
         Ok(())
     }
-}
 
-impl ExtendedQueryHandler for OneRowSession {
     async fn do_describe_statement(
         &mut self,
         _: &mut Session,
@@ -128,8 +131,6 @@ impl ExtendedQueryHandler for OneRowSession {
         self.row()
     }
 }
-
-impl CopyHandler for OneRowSession {}
 
 /// Reads until `count` ReadyForQuery messages have arrived.
 async fn read_ready(io: &mut tokio::io::DuplexStream, buf: &mut BytesMut, count: usize) {

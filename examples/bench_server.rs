@@ -16,9 +16,10 @@ use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 use pgwire::api::{
-    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
-    ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement,
+    ExtendedQueryHandler, Portal, QueryResponse, Response, Rows, ServerHandlers, Session,
+    SimpleQueryHandler, StatementDescription, StoredStatement,
 };
+use pgwire::api::{ExtendedQuerySupport, UseExtendedQueryHandler};
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::server::{Server, ServerConfig};
 use pgwire::types::{FieldInfo, IsNull, Schema, ToSql, Type};
@@ -116,6 +117,10 @@ impl BenchConnection {
 impl ServerHandlers for BenchServer {
     type Handler = BenchConnection;
 
+    fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+        UseExtendedQueryHandler
+    }
+
     async fn connect(&self, _: &mut Session) -> Result<BenchConnection, ErrorInfo> {
         Ok(BenchConnection {
             schemas: self.schemas.clone(),
@@ -132,7 +137,7 @@ impl SimpleQueryHandler for BenchConnection {
     }
 }
 
-impl QueryParser for BenchConnection {
+impl ExtendedQueryHandler for BenchConnection {
     type Statement = Stmt;
 
     async fn parse_sql(
@@ -143,9 +148,7 @@ impl QueryParser for BenchConnection {
     ) -> Result<Stmt, ErrorInfo> {
         classify(sql)
     }
-}
 
-impl ExtendedQueryHandler for BenchConnection {
     async fn do_describe_statement(
         &mut self,
         _: &mut Session,
@@ -167,8 +170,6 @@ impl ExtendedQueryHandler for BenchConnection {
         self.run(*portal.statement().statement())
     }
 }
-
-impl CopyHandler for BenchConnection {}
 
 fn listen_addr() -> String {
     let mut args = std::env::args().skip(1);

@@ -1,22 +1,21 @@
-//! The smallest useful pgwire server: every query returns one row saying
-//! hello, over both the simple and the extended protocol.
+//! The smallest useful pgwire server: two traits. Every query returns one
+//! row saying hello, over the simple protocol and, served from the same
+//! handler, the extended one (statements without parameters).
 //!
 //! ```sh
-//! cargo run --example server            # listens on 127.0.0.1:5433
+//! cargo run --example server                     # listens on 127.0.0.1:5433
+//! cargo run --example server -- --listen 127.0.0.1:6000
 //! psql -h 127.0.0.1 -p 5433 -U anyone -c 'select anything'
 //! ```
 
 use std::sync::Arc;
 
-use pgwire::api::{
-    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
-    ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement,
-};
+use pgwire::api::{QueryResponse, Response, Rows, ServerHandlers, Session, SimpleQueryHandler};
 use pgwire::error::ErrorInfo;
 use pgwire::server::{ServerConfig, serve};
 use pgwire::types::{FieldInfo, Schema, Type};
 
-/// Creates a [`Hello`] for every connection.
+/// Shared by all connections: creates a [`Hello`] for each.
 struct HelloServer {
     schema: Schema,
 }
@@ -24,16 +23,6 @@ struct HelloServer {
 /// The per-connection handler.
 struct Hello {
     schema: Schema,
-}
-
-impl Hello {
-    fn answer(&self, query: &str) -> Response {
-        let row = (format!("hello, you said: {}", query.trim()),);
-        Response::Query(QueryResponse::new(
-            self.schema.clone(),
-            Rows::from_iterator([row]),
-        ))
-    }
 }
 
 impl ServerHandlers for HelloServer {
@@ -48,57 +37,28 @@ impl ServerHandlers for HelloServer {
 
 impl SimpleQueryHandler for Hello {
     async fn do_query(&mut self, _session: &mut Session, query: &str) -> Vec<Response> {
-        vec![self.answer(query)]
+        let row = (format!("hello, you said: {}", query.trim()),);
+        vec![Response::Query(QueryResponse::new(
+            self.schema.clone(),
+            Rows::from_iterator([row]),
+        ))]
     }
 }
-
-impl QueryParser for Hello {
-    // The statement is just its SQL text.
-    type Statement = String;
-
-    async fn parse_sql(
-        &mut self,
-        _: &mut Session,
-        sql: &str,
-        _: &[u32],
-    ) -> Result<String, ErrorInfo> {
-        Ok(sql.to_owned())
-    }
-}
-
-impl ExtendedQueryHandler for Hello {
-    async fn do_describe_statement(
-        &mut self,
-        _: &mut Session,
-        _: &StoredStatement<String>,
-    ) -> Result<StatementDescription, ErrorInfo> {
-        Ok(StatementDescription::new(vec![], Some(self.schema.clone())))
-    }
-
-    async fn do_describe_portal(
-        &mut self,
-        _: &mut Session,
-        _: &Portal<String>,
-    ) -> Result<Option<Schema>, ErrorInfo> {
-        Ok(Some(self.schema.clone()))
-    }
-
-    async fn do_query(
-        &mut self,
-        _: &mut Session,
-        portal: &Portal<String>,
-        _max_rows: usize,
-    ) -> Response {
-        self.answer(portal.statement().statement())
-    }
-}
-
-// No COPY support: the defaults answer "not supported".
-impl CopyHandler for Hello {}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:5433").await?;
+    let mut listen = "127.0.0.1:5433".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--listen", Some(addr)) => listen = addr,
+            _ => {
+                eprintln!("usage: server [--listen ADDR]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
     println!("listening on {}", listener.local_addr()?);
     let schema: Schema = Arc::from(vec![FieldInfo::new("greeting", Type::TEXT)]);
     serve(listener, HelloServer { schema }, ServerConfig::default()).await

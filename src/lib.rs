@@ -16,25 +16,29 @@
 //!   encryption negotiation, startup and authentication, simple and extended
 //!   query, COPY, cancellation, notifications, limits, graceful shutdown.
 //! - [`api`]: what you implement ([`api::ServerHandlers`] and the
-//!   per-connection [`api::SimpleQueryHandler`],
-//!   [`api::ExtendedQueryHandler`], [`api::QueryParser`],
-//!   [`api::CopyHandler`]) and what your handlers get and return
-//!   ([`api::Session`], [`api::Response`], [`api::Rows`]).
+//!   per-connection [`api::SimpleQueryHandler`]; opt in to
+//!   [`api::ExtendedQueryHandler`] and [`api::CopyHandler`] when you need
+//!   them) and what your handlers get and return ([`api::Session`],
+//!   [`api::Response`], [`api::Rows`]).
 //! - [`types`]: column descriptions and value encoding: any
 //!   `postgres_types::ToSql` value in text or binary format, straight into
 //!   the connection's write buffer.
 //! - [`error`]: [`error::ErrorInfo`] (what a client sees: severity,
 //!   SQLSTATE, message, detail...) and [`error::PgWireError`].
 //!
-//! ## A server in one page
+//! ## A server in two traits
+//!
+//! [`api::ServerHandlers`] (authentication, one handler per connection) and
+//! [`api::SimpleQueryHandler`] (run a query string) are a complete server:
+//! psql, `pgbench -M simple`, and drivers that use the extended protocol
+//! for statements without parameters (tokio-postgres, psycopg, pgJDBC)
+//! work, because the extended protocol is served from the simple handler
+//! ([`api::ServedBySimpleQuery`] says how, and what it refuses).
 //!
 //! ```no_run
 //! use std::sync::Arc;
 //!
-//! use pgwire::api::{
-//!     CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
-//!     ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement,
-//! };
+//! use pgwire::api::{QueryResponse, Response, Rows, ServerHandlers, Session, SimpleQueryHandler};
 //! use pgwire::error::ErrorInfo;
 //! use pgwire::server::{ServerConfig, serve};
 //! use pgwire::types::{FieldInfo, Schema, Type};
@@ -56,46 +60,12 @@
 //!     }
 //! }
 //!
-//! impl HelloSession {
-//!     fn hello(&self) -> Response {
-//!         let rows = Rows::from_iterator([("hello, world",)]);
-//!         Response::Query(QueryResponse::new(self.schema.clone(), rows))
-//!     }
-//! }
-//!
 //! impl SimpleQueryHandler for HelloSession {
 //!     async fn do_query(&mut self, _: &mut Session, _query: &str) -> Vec<Response> {
-//!         vec![self.hello()]
+//!         let rows = Rows::from_iterator([("hello, world",)]);
+//!         vec![Response::Query(QueryResponse::new(self.schema.clone(), rows))]
 //!     }
 //! }
-//!
-//! impl QueryParser for HelloSession {
-//!     type Statement = String;
-//!
-//!     async fn parse_sql(&mut self, _: &mut Session, sql: &str, _: &[u32]) -> Result<String, ErrorInfo> {
-//!         Ok(sql.to_owned())
-//!     }
-//! }
-//!
-//! impl ExtendedQueryHandler for HelloSession {
-//!     async fn do_describe_statement(
-//!         &mut self,
-//!         _: &mut Session,
-//!         _: &StoredStatement<String>,
-//!     ) -> Result<StatementDescription, ErrorInfo> {
-//!         Ok(StatementDescription::new(vec![], Some(self.schema.clone())))
-//!     }
-//!
-//!     async fn do_describe_portal(&mut self, _: &mut Session, _: &Portal<String>) -> Result<Option<Schema>, ErrorInfo> {
-//!         Ok(Some(self.schema.clone()))
-//!     }
-//!
-//!     async fn do_query(&mut self, _: &mut Session, _: &Portal<String>, _max_rows: usize) -> Response {
-//!         self.hello()
-//!     }
-//! }
-//!
-//! impl CopyHandler for HelloSession {}
 //!
 //! #[tokio::main]
 //! async fn main() -> std::io::Result<()> {
@@ -105,9 +75,73 @@
 //! ```
 //!
 //! Then `psql -h 127.0.0.1 -U anyone -c 'select 1'` prints `hello, world`.
-//! The `examples/` directory has complete servers: `server.rs` (this one),
-//! `sqlite/` (a real SQL engine with transactions, COPY, LISTEN/NOTIFY and
-//! cancellation), `gluesql/`, and `bench_server.rs`.
+//!
+//! ## Parameters and prepared statements: the extended protocol
+//!
+//! To bind parameters, describe statements without running them and keep
+//! your own parsed form of each prepared statement, implement
+//! [`api::ExtendedQueryHandler`] too and say so in `ServerHandlers`:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! use pgwire::api::{
+//!     ExtendedQueryHandler, ExtendedQuerySupport, Portal, QueryResponse, Response, Rows,
+//!     ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement,
+//!     UseExtendedQueryHandler,
+//! };
+//! use pgwire::error::ErrorInfo;
+//! use pgwire::types::{FieldInfo, Schema, Type};
+//! # struct Hello;
+//! # struct HelloSession { schema: Schema }
+//! # impl SimpleQueryHandler for HelloSession {
+//! #     async fn do_query(&mut self, _: &mut Session, _: &str) -> Vec<Response> { vec![] }
+//! # }
+//!
+//! impl ServerHandlers for Hello {
+//!     type Handler = HelloSession;
+//!     # async fn connect(&self, _: &mut Session) -> Result<HelloSession, ErrorInfo> {
+//!     #     Ok(HelloSession { schema: Arc::from(vec![FieldInfo::new("greeting", Type::TEXT)]) })
+//!     # }
+//!
+//!     fn extended_query() -> impl ExtendedQuerySupport<HelloSession> {
+//!         UseExtendedQueryHandler
+//!     }
+//! }
+//!
+//! impl ExtendedQueryHandler for HelloSession {
+//!     /// The parsed form of a statement: here, its SQL text.
+//!     type Statement = String;
+//!
+//!     async fn parse_sql(&mut self, _: &mut Session, sql: &str, _: &[u32]) -> Result<String, ErrorInfo> {
+//!         Ok(sql.to_owned())
+//!     }
+//!
+//!     async fn do_describe_statement(
+//!         &mut self,
+//!         _: &mut Session,
+//!         _: &StoredStatement<String>,
+//!     ) -> Result<StatementDescription, ErrorInfo> {
+//!         Ok(StatementDescription::new(vec![Type::TEXT], Some(self.schema.clone())))
+//!     }
+//!
+//!     async fn do_describe_portal(&mut self, _: &mut Session, _: &Portal<String>) -> Result<Option<Schema>, ErrorInfo> {
+//!         Ok(Some(self.schema.clone()))
+//!     }
+//!
+//!     async fn do_query(&mut self, _: &mut Session, portal: &Portal<String>, _max_rows: usize) -> Response {
+//!         let name = portal.parameter_text(0).ok().flatten().unwrap_or("world").to_owned();
+//!         let rows = Rows::from_iterator([(format!("hello, {name}"),)]);
+//!         Response::Query(QueryResponse::new(self.schema.clone(), rows))
+//!     }
+//! }
+//! ```
+//!
+//! COPY FROM STDIN works the same way: implement [`api::CopyHandler`] and
+//! return [`api::UseCopyHandler`] from [`api::ServerHandlers::copy`].
+//!
+//! The `examples/` directory has complete servers: `server.rs` (the
+//! two-trait one), `sqlite/` (a real SQL engine with transactions, COPY,
+//! LISTEN/NOTIFY and cancellation), `gluesql/`, and `bench_server.rs`.
 //!
 //! ## Features
 //!

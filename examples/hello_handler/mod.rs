@@ -1,15 +1,12 @@
 //! The query side shared by the authentication examples (`secure_server`,
 //! `scram`, `oauth`): every query answers one row greeting the
 //! authenticated user and saying whether the connection is encrypted.
-//! Not an example of its own.
+//! Only a [`SimpleQueryHandler`]: the server serves the extended protocol
+//! from it. Not an example of its own.
 
 use std::sync::Arc;
 
-use pgwire::api::{
-    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows, Session,
-    SimpleQueryHandler, StatementDescription, StoredStatement,
-};
-use pgwire::error::ErrorInfo;
+use pgwire::api::{QueryResponse, Response, Rows, Session, SimpleQueryHandler};
 use pgwire::types::{FieldInfo, Schema, Type};
 
 /// One per connection.
@@ -44,35 +41,3 @@ impl SimpleQueryHandler for Hello {
         vec![self.answer()]
     }
 }
-
-impl QueryParser for Hello {
-    type Statement = ();
-
-    async fn parse_sql(&mut self, _: &mut Session, _: &str, _: &[u32]) -> Result<(), ErrorInfo> {
-        Ok(())
-    }
-}
-
-impl ExtendedQueryHandler for Hello {
-    async fn do_describe_statement(
-        &mut self,
-        _: &mut Session,
-        _: &StoredStatement<()>,
-    ) -> Result<StatementDescription, ErrorInfo> {
-        Ok(StatementDescription::new(vec![], Some(self.schema.clone())))
-    }
-
-    async fn do_describe_portal(
-        &mut self,
-        _: &mut Session,
-        _: &Portal<()>,
-    ) -> Result<Option<Schema>, ErrorInfo> {
-        Ok(Some(self.schema.clone()))
-    }
-
-    async fn do_query(&mut self, _: &mut Session, _: &Portal<()>, _: usize) -> Response {
-        self.answer()
-    }
-}
-
-impl CopyHandler for Hello {}

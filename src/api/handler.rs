@@ -8,6 +8,7 @@ use super::auth::Authenticator;
 use super::portal::{Portal, StoredStatement};
 use super::results::{Response, StatementDescription, Tag};
 use super::session::Session;
+use super::support::{CopySupport, ExtendedQuerySupport};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::Oid;
 use crate::types::Schema;
@@ -61,11 +62,23 @@ pub trait SimpleQueryHandler: Send {
     }
 }
 
-/// Turns SQL text into the handler's own statement type, once, when the
-/// client sends Parse; the result is stored with the prepared statement and
-/// handed back on every Describe and Execute.
-pub trait QueryParser: Send {
-    /// The parsed form of a statement.
+/// Runs queries sent with the extended query protocol (Parse, Bind,
+/// Describe, Execute, Sync): what drivers use for parameterised queries
+/// and prepared statements.
+///
+/// The server keeps the statements and portals, follows their lifetimes,
+/// skips to Sync after an error, limits rows per Execute and resumes
+/// suspended portals; the handler only parses, describes and runs.
+///
+/// Opt-in: a handler that implements this trait says so in
+/// [`ServerHandlers::extended_query`] by returning
+/// [`UseExtendedQueryHandler`](super::UseExtendedQueryHandler). Without it the server serves
+/// the extended protocol from [`SimpleQueryHandler`] (see
+/// [`ServedBySimpleQuery`](super::ServedBySimpleQuery)).
+pub trait ExtendedQueryHandler: Send {
+    /// The parsed form of a statement: made once, when the client sends
+    /// Parse, stored with the prepared statement and handed back on every
+    /// Describe and Execute.
     type Statement: Send + Sync + 'static;
 
     /// Parses `sql`. `param_types` are the parameter type OIDs the client
@@ -77,16 +90,7 @@ pub trait QueryParser: Send {
         sql: &str,
         param_types: &[Oid],
     ) -> impl Future<Output = Result<Self::Statement, ErrorInfo>> + Send;
-}
 
-/// Runs queries sent with the extended query protocol (Parse, Bind,
-/// Describe, Execute, Sync): what drivers use for parameterised queries
-/// and prepared statements.
-///
-/// The server keeps the statements and portals, follows their lifetimes,
-/// skips to Sync after an error, limits rows per Execute and resumes
-/// suspended portals; the handler only describes and runs.
-pub trait ExtendedQueryHandler: QueryParser {
     /// Describes a prepared statement: its parameter types
     /// (ParameterDescription) and result columns (RowDescription, or NoData
     /// when `fields` is `None`). Parameters the client left unspecified
@@ -156,8 +160,12 @@ pub trait ExtendedQueryHandler: QueryParser {
 }
 
 /// Receives the data of COPY FROM STDIN (and of the client side of COPY
-/// BOTH). Every method has a default: a server without COPY support writes
-/// `impl CopyHandler for MyHandler {}`.
+/// BOTH).
+///
+/// Opt-in: a handler that implements this trait says so in
+/// [`ServerHandlers::copy`] by returning [`UseCopyHandler`](super::UseCopyHandler). Without it
+/// a `COPY ... FROM STDIN` answered with [`Response::CopyIn`] fails with
+/// 0A000 when its data arrives. Every method has a default.
 pub trait CopyHandler: Send {
     /// A CopyData message from the client. An error aborts the COPY: the
     /// server reports it and ignores the rest of the client's data.
@@ -216,7 +224,7 @@ pub trait CopyHandler: Send {
 /// `ServerHandlers` value, which the server keeps behind an `Arc`.
 pub trait ServerHandlers: Send + Sync + 'static {
     /// The per-connection handler.
-    type Handler: SimpleQueryHandler + ExtendedQueryHandler + CopyHandler + 'static;
+    type Handler: SimpleQueryHandler + 'static;
 
     /// Authenticates the client. The default accepts everyone (trust);
     /// see [`Authenticator`] for password, MD5 and SCRAM. Return an error
@@ -249,5 +257,32 @@ pub trait ServerHandlers: Send + Sync + 'static {
         let _ = session;
         drop(handler);
         async {}
+    }
+
+    /// How the extended query protocol (Parse, Bind, Describe, Execute) is
+    /// served for this server's handlers.
+    ///
+    /// The default, [`ServedBySimpleQuery`](super::ServedBySimpleQuery), runs statements without
+    /// parameters through [`SimpleQueryHandler::do_query`], so drivers that
+    /// always use the extended protocol (tokio-postgres, psycopg 3, pgJDBC,
+    /// `pgbench -M extended`) work with a two-trait server. Return
+    /// [`UseExtendedQueryHandler`](super::UseExtendedQueryHandler) when [`Self::Handler`]
+    /// implements [`ExtendedQueryHandler`]:
+    ///
+    /// ```text
+    /// fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+    ///     UseExtendedQueryHandler
+    /// }
+    /// ```
+    fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+        super::ServedBySimpleQuery::default()
+    }
+
+    /// How COPY FROM STDIN data is received. The default,
+    /// [`NoCopy`](super::NoCopy), refuses it with 0A000; return
+    /// [`UseCopyHandler`](super::UseCopyHandler) when [`Self::Handler`] implements
+    /// [`CopyHandler`].
+    fn copy() -> impl CopySupport<Self::Handler> {
+        super::NoCopy
     }
 }

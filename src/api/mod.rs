@@ -8,19 +8,23 @@ mod handler;
 mod portal;
 mod results;
 mod rows;
+mod served_by_simple_query;
 mod session;
+mod sql_shape;
+pub(crate) mod support;
 
 pub(crate) use copy::CopyStream as CopyStreamBox;
 pub use copy::{CopyBoth, CopyChunk, CopyFormat, CopyIn, CopyOut};
-pub use handler::{
-    CopyHandler, ExtendedQueryHandler, QueryParser, ServerHandlers, SimpleQueryHandler,
-};
-pub(crate) use portal::PortalState;
+pub use handler::{CopyHandler, ExtendedQueryHandler, ServerHandlers, SimpleQueryHandler};
 pub use portal::{Portal, StoredStatement};
 pub(crate) use results::encode_command_complete;
 pub use results::{QueryResponse, Response, StatementDescription, Tag};
 pub use rows::{RowSink, RowSource, Rows, RowsProgress};
+pub use served_by_simple_query::ServedBySimpleQuery;
 pub use session::{
     AsyncMessage, CancelToken, ClientInfo, SendError, Session, SessionHandle, TlsInfo,
 };
 pub(crate) use session::{OUTBOX_CAPACITY, SessionShared, is_reported_parameter};
+pub use support::{
+    CopySupport, ExtendedQuerySupport, NoCopy, UseCopyHandler, UseExtendedQueryHandler,
+};

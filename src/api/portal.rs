@@ -5,10 +5,9 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use postgres_types::{FromSql, Type};
 
-use super::rows::Rows;
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::{Bind, ByteStr, FormatCodes, Oid, ValueList};
-use crate::types::{FieldFormat, Schema, text};
+use crate::types::{FieldFormat, text};
 
 /// A prepared statement: the SQL text, the parameter types the client gave
 /// in Parse, and the handler's own parsed form.
@@ -50,23 +49,6 @@ impl<S> StoredStatement<S> {
     pub fn statement(&self) -> &S {
         &self.statement
     }
-}
-
-/// Where a portal stands between Execute messages (kept by the server
-/// beside the portal, which handlers see and which must stay `Sync`).
-pub(crate) enum PortalState {
-    /// Not executed yet.
-    Ready,
-    /// An Execute hit its row limit; these rows remain.
-    Suspended {
-        schema: Schema,
-        rows: Rows,
-        command: std::borrow::Cow<'static, str>,
-        /// Rows sent by earlier Executes.
-        sent: u64,
-    },
-    /// Ran to completion.
-    Done,
 }
 
 /// A portal: a statement bound to parameter values and result formats,

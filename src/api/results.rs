@@ -72,9 +72,29 @@ impl Tag {
         self.rows
     }
 
+    /// The tag of a statement that returns rows, with PostgreSQL's fields
+    /// for `command`: `INSERT` gets the `0` OID before the count, `SHOW`
+    /// and `EXPLAIN` get no count, every other command a count. The count
+    /// is the number of rows the server sends (see
+    /// [`QueryResponse::with_tag`]).
+    pub fn counting(command: impl Into<Cow<'static, str>>) -> Self {
+        let tag = Tag::new(command);
+        match &*tag.command {
+            "INSERT" => tag.with_oid(0).with_rows(0),
+            "SHOW" | "EXPLAIN" => tag,
+            _ => tag.with_rows(0),
+        }
+    }
+
     /// Appends a CommandComplete message carrying this tag.
     pub(crate) fn encode(&self, buf: &mut BytesMut) {
         encode_command_complete(buf, &self.command, self.oid, self.rows);
+    }
+
+    /// Appends a CommandComplete message carrying this tag with its row
+    /// count (if it has one) replaced by `rows`.
+    pub(crate) fn encode_with_rows(&self, buf: &mut BytesMut, rows: u64) {
+        encode_command_complete(buf, &self.command, self.oid, self.rows.map(|_| rows));
     }
 }
 
@@ -119,13 +139,13 @@ pub(crate) fn encode_command_complete(
 /// Rows for the client: the columns and a source of rows.
 ///
 /// The command tag is `SELECT n` by default, n counted by the server as
-/// rows are sent; [`QueryResponse::with_command`] changes the name for
-/// statements that return rows but are not SELECTs (`INSERT ... RETURNING`
-/// gives `INSERT 0 n`, `FETCH`, `SHOW`...).
+/// rows are sent; [`QueryResponse::with_tag`] changes it for statements
+/// that return rows but are not SELECTs (`INSERT ... RETURNING` gives
+/// `INSERT 0 n`, `FETCH`, `SHOW`...).
 pub struct QueryResponse {
     pub(crate) schema: Schema,
     pub(crate) rows: Rows,
-    pub(crate) command: Cow<'static, str>,
+    pub(crate) tag: Tag,
 }
 
 impl QueryResponse {
@@ -134,30 +154,26 @@ impl QueryResponse {
         QueryResponse {
             schema,
             rows,
-            command: Cow::Borrowed("SELECT"),
+            tag: Tag::select(0),
         }
     }
 
-    /// Sets the command name of the tag. `INSERT` gets the `0` OID field
-    /// before the row count, as PostgreSQL sends it; `SHOW` gets no count.
-    pub fn with_command(mut self, command: impl Into<Cow<'static, str>>) -> Self {
-        self.command = command.into();
+    /// Sets the command tag. Its row count, if it has one, is replaced by
+    /// the number of rows sent: `Tag::counting("INSERT")` ends as
+    /// `INSERT 0 n`, `Tag::new("SHOW")` as `SHOW`.
+    pub fn with_tag(mut self, tag: Tag) -> Self {
+        self.tag = tag;
         self
+    }
+
+    /// The command tag (its row count is filled in as rows are sent).
+    pub fn tag(&self) -> &Tag {
+        &self.tag
     }
 
     /// The columns.
     pub fn schema(&self) -> &Schema {
         &self.schema
-    }
-
-    /// The OID and row count fields of the tag for `command` after `rows`
-    /// rows.
-    pub(crate) fn tag_parts_for(command: &str, rows: u64) -> (Option<u32>, Option<u64>) {
-        match command {
-            "INSERT" => (Some(0), Some(rows)),
-            "SHOW" | "EXPLAIN" => (None, None),
-            _ => (None, Some(rows)),
-        }
     }
 }
 
@@ -165,7 +181,7 @@ impl std::fmt::Debug for QueryResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QueryResponse")
             .field("schema", &self.schema)
-            .field("command", &self.command)
+            .field("tag", &self.tag)
             .finish_non_exhaustive()
     }
 }
@@ -180,14 +196,10 @@ pub enum Response {
     Execution(Tag),
     /// The query string was empty (EmptyQueryResponse).
     EmptyQuery,
-    /// A transaction block began (`BEGIN`): the status becomes "in
-    /// transaction".
-    TransactionStart(Tag),
-    /// A transaction block ended (`COMMIT`, `ROLLBACK`): the status becomes
-    /// idle.
-    TransactionEnd(Tag),
     /// The statement failed. In a multi-statement query, later statements
-    /// are not run; inside a transaction block the status becomes "failed".
+    /// are not run; inside a transaction block (see
+    /// [`Session::set_transaction_status`](super::Session::set_transaction_status))
+    /// the server marks the transaction failed.
     Error(ErrorInfo),
     /// COPY FROM STDIN: the client sends data, handled by
     /// [`CopyHandler`](super::CopyHandler).

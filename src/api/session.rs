@@ -446,10 +446,13 @@ impl Session {
         self.transaction_status
     }
 
-    /// Sets the transaction status. The server also derives it from the
-    /// responses (`TransactionStart` → in transaction, `TransactionEnd` →
-    /// idle, an error inside a transaction → failed); set it yourself when
-    /// your engine knows better.
+    /// Sets the transaction status: the one place it comes from. A handler
+    /// sets [`InTransaction`](TransactionStatus::InTransaction) when a
+    /// transaction block begins (`BEGIN`) and
+    /// [`Idle`](TransactionStatus::Idle) when it ends (`COMMIT`,
+    /// `ROLLBACK`). The server only marks an open transaction
+    /// [`Failed`](TransactionStatus::Failed) when it reports an error inside
+    /// it, as PostgreSQL does; the handler clears that with `ROLLBACK`.
     pub fn set_transaction_status(&mut self, status: TransactionStatus) {
         self.transaction_status = status;
     }

@@ -32,6 +32,7 @@ pub struct ServerConfig {
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<super::tls::TlsAcceptor>,
     pub(crate) require_tls: bool,
+    pub(crate) cancel_on_client_disconnect: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -46,7 +47,11 @@ impl std::fmt::Debug for ServerConfig {
             .field("write_high_water", &self.write_high_water)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("parameters", &self.parameters)
-            .field("require_tls", &self.require_tls);
+            .field("require_tls", &self.require_tls)
+            .field(
+                "cancel_on_client_disconnect",
+                &self.cancel_on_client_disconnect,
+            );
         #[cfg(feature = "tls")]
         d.field("tls", &self.tls.is_some());
         d.finish()
@@ -91,6 +96,7 @@ impl Default for ServerConfig {
             #[cfg(feature = "tls")]
             tls: None,
             require_tls: false,
+            cancel_on_client_disconnect: false,
         }
     }
 }
@@ -188,6 +194,28 @@ impl ServerConfig {
     pub fn with_require_tls(mut self, require: bool) -> Self {
         self.require_tls = require;
         self
+    }
+
+    /// Whether a running statement is cancelled when its client's end of
+    /// the connection closes. Default `false`.
+    ///
+    /// By default a statement the client sent runs to its end, as in
+    /// PostgreSQL: a client that sends a query and then closes its sending
+    /// side (`shutdown(SHUT_WR)`, as some proxies and scripted clients do)
+    /// still gets its answer, and one that sends a batch followed by
+    /// Terminate has the whole batch run. Set this to stop the handler's
+    /// work (its future is dropped) as soon as the socket reports the
+    /// client's end closed, the role of PostgreSQL's
+    /// `client_connection_check_interval`. Either way a session whose
+    /// output can no longer be written ends.
+    pub fn with_cancel_on_client_disconnect(mut self, cancel: bool) -> Self {
+        self.cancel_on_client_disconnect = cancel;
+        self
+    }
+
+    /// Whether a vanished client cancels its running statement.
+    pub fn cancel_on_client_disconnect(&self) -> bool {
+        self.cancel_on_client_disconnect
     }
 
     /// The maximum message size.

@@ -8,9 +8,14 @@
 
 mod config;
 mod connection;
+mod copy;
+mod extended_query;
 mod io;
 mod registry;
+mod row_stream;
+mod simple_query;
 mod startup;
+mod statement_store;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -49,12 +54,6 @@ pub(crate) struct ServerInner<H> {
 /// #   async fn connect(&self, _: &mut Session) -> Result<C, pgwire::error::ErrorInfo> { Ok(C) } }
 /// # struct C;
 /// # impl SimpleQueryHandler for C { async fn do_query(&mut self, _: &mut Session, _: &str) -> Vec<Response> { vec![] } }
-/// # impl QueryParser for C { type Statement = (); async fn parse_sql(&mut self, _: &mut Session, _: &str, _: &[u32]) -> Result<(), pgwire::error::ErrorInfo> { Ok(()) } }
-/// # impl ExtendedQueryHandler for C {
-/// #   async fn do_describe_statement(&mut self, _: &mut Session, _: &StoredStatement<()>) -> Result<StatementDescription, pgwire::error::ErrorInfo> { Ok(Default::default()) }
-/// #   async fn do_describe_portal(&mut self, _: &mut Session, _: &Portal<()>) -> Result<Option<pgwire::types::Schema>, pgwire::error::ErrorInfo> { Ok(None) }
-/// #   async fn do_query(&mut self, _: &mut Session, _: &Portal<()>, _: usize) -> Response { Response::EmptyQuery } }
-/// # impl CopyHandler for C {}
 /// # async fn run() -> std::io::Result<()> {
 /// let server = Server::new(H, ServerConfig::default());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5432").await?;

@@ -68,9 +68,24 @@ where
         },
         None => started.await,
     };
-    let Some(mut conn) = started? else {
+    let Some(Started {
+        transport,
+        decoder,
+        session,
+        handler,
+    }) = started?
+    else {
         return Ok(());
     };
+    let mut conn = Connection::new(
+        server.clone(),
+        transport,
+        decoder,
+        session,
+        handler,
+        H::extended_query(),
+        H::copy(),
+    );
     tracing::Span::current().record("pid", conn.process_id());
     tracing::info!(
         user = conn.session.client().user(),
@@ -78,7 +93,7 @@ where
         "session started"
     );
     let result = conn.run().await;
-    conn.finish(server).await;
+    conn.finish().await;
     result
 }
 
@@ -364,7 +379,7 @@ async fn begin_session<H, S>(
     startup: StartupMessage,
     tls: Option<TlsInfo>,
     peer: Option<SocketAddr>,
-) -> Result<Connection<H, Stream<S>>, PgWireError>
+) -> Result<Started<H, Stream<S>>, PgWireError>
 where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -513,13 +528,20 @@ where
     }
     .encode(&mut transport.wbuf);
     std::mem::forget(registered);
-    Ok(Connection::new(
-        server.clone(),
+    Ok(Started {
         transport,
         decoder,
         session,
         handler,
-    ))
+    })
+}
+
+/// An authenticated session, ready for its [`Connection`].
+struct Started<H: ServerHandlers, S> {
+    transport: Transport<S>,
+    decoder: FrontendDecoder,
+    session: Session,
+    handler: H::Handler,
 }
 
 /// Unregisters a session whose startup failed.

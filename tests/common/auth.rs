@@ -20,9 +20,10 @@ use pgwire::api::auth::{
     ScramVerifier, md5_hash,
 };
 use pgwire::api::{
-    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
-    ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement,
+    ExtendedQueryHandler, Portal, QueryResponse, Response, Rows, ServerHandlers, Session,
+    SimpleQueryHandler, StatementDescription, StoredStatement,
 };
+use pgwire::api::{ExtendedQuerySupport, UseExtendedQueryHandler};
 use pgwire::error::ErrorInfo;
 use pgwire::server::TlsAcceptor;
 use pgwire::types::{FieldInfo, Schema, Type};
@@ -247,6 +248,10 @@ impl OAuthValidator for ToyValidator {
 impl ServerHandlers for AuthServer {
     type Handler = WhoAmI;
 
+    fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+        UseExtendedQueryHandler
+    }
+
     async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
         match &self.mode {
             Mode::Method(m) => auth.run(*m, &self.users).await,
@@ -291,7 +296,7 @@ impl SimpleQueryHandler for WhoAmI {
     }
 }
 
-impl QueryParser for WhoAmI {
+impl ExtendedQueryHandler for WhoAmI {
     type Statement = String;
 
     async fn parse_sql(
@@ -302,9 +307,7 @@ impl QueryParser for WhoAmI {
     ) -> Result<String, ErrorInfo> {
         Ok(sql.to_owned())
     }
-}
 
-impl ExtendedQueryHandler for WhoAmI {
     async fn do_describe_statement(
         &mut self,
         _: &mut Session,
@@ -330,8 +333,6 @@ impl ExtendedQueryHandler for WhoAmI {
         self.answer()
     }
 }
-
-impl CopyHandler for WhoAmI {}
 
 // ------------------------------------------------------------ psql
 

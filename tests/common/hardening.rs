@@ -30,11 +30,13 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use pgwire::api::auth::Authenticator;
 use pgwire::api::{
-    CopyBoth, CopyFormat, CopyHandler, CopyIn, CopyOut, ExtendedQueryHandler, Portal, QueryParser,
+    CopyBoth, CopyFormat, CopyHandler, CopyIn, CopyOut, ExtendedQueryHandler, Portal,
     QueryResponse, Response, Rows, ServerHandlers, Session, SimpleQueryHandler,
     StatementDescription, StoredStatement, Tag,
 };
+use pgwire::api::{CopySupport, ExtendedQuerySupport, UseCopyHandler, UseExtendedQueryHandler};
 use pgwire::error::{ErrorInfo, SqlState};
+use pgwire::messages::TransactionStatus;
 use pgwire::messages::{
     AuthResponseKind, BackendDecoder, BackendMessage, DecodeError, FrontendDecoder, FrontendMessage,
 };
@@ -295,6 +297,14 @@ pub struct FuzzConn {
 impl ServerHandlers for FuzzEngine {
     type Handler = FuzzConn;
 
+    fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+        UseExtendedQueryHandler
+    }
+
+    fn copy() -> impl CopySupport<Self::Handler> {
+        UseCopyHandler
+    }
+
     async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
         if auth.user() == "pw" {
             auth.cleartext(Some("pw")).await
@@ -397,9 +407,20 @@ impl FuzzConn {
                     Rows::from_iterator([WideRow(row)]),
                 ))
             }
-            "begin" | "start" => Response::TransactionStart(Tag::new("BEGIN")),
-            "commit" => Response::TransactionEnd(Tag::new("COMMIT")),
-            "rollback" => Response::TransactionEnd(Tag::new("ROLLBACK")),
+            "begin" | "start" => {
+                if session.transaction_status() == TransactionStatus::Idle {
+                    session.set_transaction_status(TransactionStatus::InTransaction);
+                }
+                Response::Execution(Tag::new("BEGIN"))
+            }
+            "commit" | "rollback" => {
+                session.set_transaction_status(TransactionStatus::Idle);
+                Response::Execution(Tag::new(if cmd == "commit" {
+                    "COMMIT"
+                } else {
+                    "ROLLBACK"
+                }))
+            }
             "fail" => ErrorInfo::new(SqlState::SYNTAX_ERROR, "syntax error").into(),
             "fatal" => ErrorInfo::fatal(SqlState::ADMIN_SHUTDOWN, "going away").into(),
             "notice" => {
@@ -488,7 +509,7 @@ impl SimpleQueryHandler for FuzzConn {
     }
 }
 
-impl QueryParser for FuzzConn {
+impl ExtendedQueryHandler for FuzzConn {
     type Statement = String;
 
     async fn parse_sql(
@@ -502,9 +523,7 @@ impl QueryParser for FuzzConn {
         }
         Ok(sql.to_owned())
     }
-}
 
-impl ExtendedQueryHandler for FuzzConn {
     async fn do_describe_statement(
         &mut self,
         _: &mut Session,

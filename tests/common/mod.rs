@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod hardening;
+pub mod postgres;
 pub mod scripted;
 
 use std::net::SocketAddr;

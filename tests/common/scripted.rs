@@ -14,10 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use pgwire::api::{CopyFormat, CopyIn, CopyOut, SessionHandle};
+use pgwire::api::{CopySupport, ExtendedQuerySupport, UseCopyHandler, UseExtendedQueryHandler};
+use pgwire::messages::TransactionStatus;
 
 use pgwire::api::{
-    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, QueryResponse, Response, Rows,
-    ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement, Tag,
+    CopyHandler, ExtendedQueryHandler, Portal, QueryResponse, Response, Rows, ServerHandlers,
+    Session, SimpleQueryHandler, StatementDescription, StoredStatement, Tag,
 };
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::types::{FieldInfo, Schema, Type};
@@ -44,6 +46,14 @@ pub struct ScriptedConn {
 
 impl ServerHandlers for Scripted {
     type Handler = ScriptedConn;
+
+    fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+        UseExtendedQueryHandler
+    }
+
+    fn copy() -> impl CopySupport<Self::Handler> {
+        UseCopyHandler
+    }
 
     async fn connect(&self, session: &mut Session) -> Result<ScriptedConn, ErrorInfo> {
         if session.client().database() == "missing" {
@@ -89,9 +99,20 @@ impl ScriptedConn {
                     Rows::from_iterator((1..=n).map(|i| (i,))),
                 ))
             }
-            "begin" | "start" => Response::TransactionStart(Tag::new("BEGIN")),
-            "commit" => Response::TransactionEnd(Tag::new("COMMIT")),
-            "rollback" => Response::TransactionEnd(Tag::new("ROLLBACK")),
+            "begin" | "start" => {
+                if session.transaction_status() == TransactionStatus::Idle {
+                    session.set_transaction_status(TransactionStatus::InTransaction);
+                }
+                Response::Execution(Tag::new("BEGIN"))
+            }
+            "commit" | "rollback" => {
+                session.set_transaction_status(TransactionStatus::Idle);
+                Response::Execution(Tag::new(if cmd == "commit" {
+                    "COMMIT"
+                } else {
+                    "ROLLBACK"
+                }))
+            }
             "fail" => {
                 ErrorInfo::new(SqlState::SYNTAX_ERROR, "syntax error at or near \"fail\"").into()
             }
@@ -174,7 +195,7 @@ impl SimpleQueryHandler for ScriptedConn {
     }
 }
 
-impl QueryParser for ScriptedConn {
+impl ExtendedQueryHandler for ScriptedConn {
     type Statement = String;
 
     async fn parse_sql(
@@ -191,9 +212,7 @@ impl QueryParser for ScriptedConn {
         }
         Ok(sql.to_owned())
     }
-}
 
-impl ExtendedQueryHandler for ScriptedConn {
     fn parameter_count(&self, sql: &String) -> Option<usize> {
         Some(if sql.contains("$1") { 1 } else { 0 })
     }

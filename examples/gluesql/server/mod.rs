@@ -67,9 +67,10 @@ use std::time::Instant;
 use gluesql_core::translate::{ParamLiteral, translate_with_params};
 use gluesql_shared_memory_storage::SharedMemoryStorage;
 use pgwire::api::{
-    CopyHandler, ExtendedQueryHandler, Portal, QueryParser, Response, ServerHandlers, Session,
-    SimpleQueryHandler, StatementDescription, StoredStatement, Tag,
+    ExtendedQueryHandler, Portal, Response, ServerHandlers, Session, SimpleQueryHandler,
+    StatementDescription, StoredStatement, Tag,
 };
+use pgwire::api::{ExtendedQuerySupport, UseExtendedQueryHandler};
 use pgwire::error::{ErrorInfo, Severity, SqlState};
 use pgwire::messages::TransactionStatus;
 use pgwire::types::{Schema, Type};
@@ -112,6 +113,10 @@ pub struct Prepared {
 
 impl ServerHandlers for GlueSqlServer {
     type Handler = GlueSqlSession;
+
+    fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+        UseExtendedQueryHandler
+    }
 
     async fn connect(&self, session: &mut Session) -> Result<GlueSqlSession, ErrorInfo> {
         Ok(GlueSqlSession {
@@ -218,6 +223,24 @@ impl GlueSqlSession {
     }
 
     async fn transaction_command(&mut self, session: &mut Session, cmd: &TxCommand) -> Response {
+        let response = self.run_transaction_command(session, cmd).await;
+        // The session's status follows the block: open (or failed) while
+        // there is one, idle once it is over.
+        match (&self.block, session.transaction_status()) {
+            (None, _) => session.set_transaction_status(TransactionStatus::Idle),
+            (Some(_), TransactionStatus::Idle) => {
+                session.set_transaction_status(TransactionStatus::InTransaction)
+            }
+            (Some(_), _) => {}
+        }
+        response
+    }
+
+    async fn run_transaction_command(
+        &mut self,
+        session: &mut Session,
+        cmd: &TxCommand,
+    ) -> Response {
         let db = self.db.clone();
         match cmd {
             TxCommand::Begin => {
@@ -229,7 +252,7 @@ impl GlueSqlSession {
                 } else {
                     self.block = Some(Transaction::block());
                 }
-                Response::TransactionStart(Tag::new("BEGIN"))
+                Response::Execution(Tag::new("BEGIN"))
             }
             TxCommand::Commit => match self.block.take() {
                 None => {
@@ -237,14 +260,14 @@ impl GlueSqlSession {
                         SqlState::NO_ACTIVE_SQL_TRANSACTION,
                         "there is no transaction in progress",
                     ));
-                    Response::TransactionEnd(Tag::new("COMMIT"))
+                    Response::Execution(Tag::new("COMMIT"))
                 }
                 // COMMIT of a failed transaction rolls it back.
                 Some(_) if session.transaction_status() == TransactionStatus::Failed => {
-                    Response::TransactionEnd(Tag::new("ROLLBACK"))
+                    Response::Execution(Tag::new("ROLLBACK"))
                 }
                 Some(tx) => match tx.commit(&db).await {
-                    Ok(()) => Response::TransactionEnd(Tag::new("COMMIT")),
+                    Ok(()) => Response::Execution(Tag::new("COMMIT")),
                     Err(e) => {
                         // The transaction is over (rolled back), not failed.
                         session.set_transaction_status(TransactionStatus::Idle);
@@ -259,7 +282,7 @@ impl GlueSqlSession {
                         "there is no transaction in progress",
                     ));
                 }
-                Response::TransactionEnd(Tag::new("ROLLBACK"))
+                Response::Execution(Tag::new("ROLLBACK"))
             }
             TxCommand::Savepoint(name) => match &mut self.block {
                 None => not_in_block("SAVEPOINT"),
@@ -356,7 +379,7 @@ impl SimpleQueryHandler for GlueSqlSession {
     }
 }
 
-impl QueryParser for GlueSqlSession {
+impl ExtendedQueryHandler for GlueSqlSession {
     type Statement = Prepared;
 
     async fn parse_sql(
@@ -390,9 +413,7 @@ impl QueryParser for GlueSqlSession {
             fields: OnceLock::new(),
         })
     }
-}
 
-impl ExtendedQueryHandler for GlueSqlSession {
     async fn do_describe_statement(
         &mut self,
         _session: &mut Session,
@@ -442,6 +463,3 @@ impl ExtendedQueryHandler for GlueSqlSession {
         self.run(session, stmt, &params, None, described).await
     }
 }
-
-// No COPY: the defaults answer "not supported".
-impl CopyHandler for GlueSqlSession {}

@@ -101,9 +101,9 @@ pub fn response(
         Payload::AlterTable => return Tag::new("ALTER TABLE").into(),
         Payload::CreateIndex => return Tag::new("CREATE INDEX").into(),
         Payload::DropIndex => return Tag::new("DROP INDEX").into(),
-        Payload::StartTransaction => return Response::TransactionStart(Tag::new("BEGIN")),
-        Payload::Commit => return Response::TransactionEnd(Tag::new("COMMIT")),
-        Payload::Rollback => return Response::TransactionEnd(Tag::new("ROLLBACK")),
+        Payload::StartTransaction => return Response::Execution(Tag::new("BEGIN")),
+        Payload::Commit => return Response::Execution(Tag::new("COMMIT")),
+        Payload::Rollback => return Response::Execution(Tag::new("ROLLBACK")),
         Payload::Select { rows, .. } => rows,
         Payload::SelectMap(rows) => rows.into_iter().map(|m| vec![Value::Map(m)]).collect(),
         Payload::ShowColumns(columns) => columns
@@ -131,6 +131,6 @@ pub fn response(
     };
     Response::Query(
         QueryResponse::new(schema, Rows::from_iterator(rows.into_iter().map(GlueRow)))
-            .with_command(command),
+            .with_tag(Tag::counting(command)),
     )
 }

@@ -353,13 +353,13 @@ fn run(
                 .map(|(k, v)| (k.to_owned(), v.to_owned(), ""))
                 .collect();
             rows_response(schema, Rows::from_iterator(rows))
-                .with_command("SHOW")
+                .with_tag(Tag::new("SHOW"))
                 .into()
         }
         SessionCommand::Show(name) => {
             let value = setting(session, name).ok_or_else(|| unrecognized(name))?;
             rows_response(schema, Rows::from_iterator([(value,)]))
-                .with_command("SHOW")
+                .with_tag(Tag::new("SHOW"))
                 .into()
         }
         SessionCommand::Select(items) => {

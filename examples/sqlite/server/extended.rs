@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use pgwire::api::{
-    ExtendedQueryHandler, Portal, QueryParser, Response, Session, StatementDescription,
-    StoredStatement,
+    ExtendedQueryHandler, Portal, Response, Session, StatementDescription, StoredStatement,
 };
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::{Oid, TransactionStatus};
@@ -30,7 +29,26 @@ pub enum Statement {
     Empty,
 }
 
-impl QueryParser for SqliteSession {
+/// The parameter types and result columns of a statement.
+fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
+    let (mut params, fields) = match statement {
+        Statement::Sql(p) => (p.params.clone(), p.schema.clone()),
+        Statement::Command(c) => (
+            session_commands::param_types(c),
+            session_commands::describe(c),
+        ),
+        Statement::Empty => (Vec::new(), None),
+    };
+    // Parameters the client declared but the statement does not use are
+    // still described, as PostgreSQL does.
+    for (i, &oid) in declared.iter().enumerate().skip(params.len()) {
+        let _ = i;
+        params.push(Type::from_oid(oid).unwrap_or(Type::TEXT));
+    }
+    (params, fields)
+}
+
+impl ExtendedQueryHandler for SqliteSession {
     type Statement = Statement;
 
     async fn parse_sql(
@@ -68,28 +86,7 @@ impl QueryParser for SqliteSession {
             .await??;
         Ok(Statement::Sql(Arc::new(prepared)))
     }
-}
 
-/// The parameter types and result columns of a statement.
-fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
-    let (mut params, fields) = match statement {
-        Statement::Sql(p) => (p.params.clone(), p.schema.clone()),
-        Statement::Command(c) => (
-            session_commands::param_types(c),
-            session_commands::describe(c),
-        ),
-        Statement::Empty => (Vec::new(), None),
-    };
-    // Parameters the client declared but the statement does not use are
-    // still described, as PostgreSQL does.
-    for (i, &oid) in declared.iter().enumerate().skip(params.len()) {
-        let _ = i;
-        params.push(Type::from_oid(oid).unwrap_or(Type::TEXT));
-    }
-    (params, fields)
-}
-
-impl ExtendedQueryHandler for SqliteSession {
     async fn do_describe_statement(
         &mut self,
         _session: &mut Session,

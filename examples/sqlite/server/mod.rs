@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use pgwire::api::auth::Authenticator;
+use pgwire::api::{CopySupport, ExtendedQuerySupport, UseCopyHandler, UseExtendedQueryHandler};
 use pgwire::api::{ServerHandlers, Session};
 use pgwire::error::{ErrorInfo, SqlState};
 
@@ -182,6 +183,14 @@ pub struct SqliteSession {
 
 impl ServerHandlers for SqliteServer {
     type Handler = SqliteSession;
+
+    fn extended_query() -> impl ExtendedQuerySupport<Self::Handler> {
+        UseExtendedQueryHandler
+    }
+
+    fn copy() -> impl CopySupport<Self::Handler> {
+        UseCopyHandler
+    }
 
     async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
         auth.run(self.auth.method(), self.auth.users()).await

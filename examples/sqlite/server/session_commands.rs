@@ -496,7 +496,7 @@ pub fn run(
             match show_value(session, &lower, read_only) {
                 Some(v) => Response::Query(
                     QueryResponse::new(text_schema(&[&column]), Rows::from_iterator([(v,)]))
-                        .with_command("SHOW"),
+                        .with_tag(Tag::new("SHOW")),
                 ),
                 None => ErrorInfo::new(
                     SqlState::UNDEFINED_OBJECT,

@@ -1,7 +1,7 @@
 //! The simple query protocol: a query string of one or more statements,
 //! run in order until the first error.
 
-use pgwire::api::{CancelToken, QueryResponse, Response, Session, SimpleQueryHandler};
+use pgwire::api::{CancelToken, QueryResponse, Response, Session, SimpleQueryHandler, Tag};
 use pgwire::messages::{FormatCodes, TransactionStatus};
 
 use super::SqliteSession;
@@ -22,7 +22,9 @@ impl SqliteSession {
                 schema,
                 rows,
                 command,
-            })) => Response::Query(QueryResponse::new(schema, rows).with_command(command)),
+            })) => {
+                Response::Query(QueryResponse::new(schema, rows).with_tag(Tag::counting(command)))
+            }
             Ok(Ok(Outcome::Done(tag))) => Response::Execution(tag),
             Ok(Err(e)) | Err(e) => Response::Error(e),
         }

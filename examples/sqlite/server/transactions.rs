@@ -61,7 +61,7 @@ impl SqliteSession {
                         SqlState::ACTIVE_SQL_TRANSACTION,
                         "there is already a transaction in progress",
                     ));
-                    return Response::TransactionStart(Tag::new(*tag));
+                    return Response::Execution(Tag::new(*tag));
                 }
                 let read_only = *read_only || self.settings.default_read_only;
                 let sqlite = *sqlite;
@@ -86,7 +86,7 @@ impl SqliteSession {
                     self.tx.read_only = read_only;
                     self.tx.implicit = false;
                     session.set_transaction_status(TransactionStatus::InTransaction);
-                    Response::TransactionStart(Tag::new(*tag))
+                    Response::Execution(Tag::new(*tag))
                 })
             }
             Command::Commit | Command::Rollback => {
@@ -134,7 +134,7 @@ impl SqliteSession {
                 } else {
                     "ROLLBACK"
                 };
-                ended.map(|()| Response::TransactionEnd(Tag::new(tag)))
+                ended.map(|()| Response::Execution(Tag::new(tag)))
             }
             Command::Savepoint(name) | Command::Release(name) | Command::RollbackTo(name) => {
                 let (what, sql, tag) = match cmd {

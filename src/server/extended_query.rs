@@ -1,0 +1,365 @@
+//! The extended query protocol: Parse, Bind, Describe, Execute, Close and
+//! Sync (Bind and Execute are dispatched inline in `connection`, their
+//! checks and bodies are here).
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::connection::{Connection, Flow, Phase};
+use super::row_stream::RowsEnd;
+use super::statement_store::{PortalEntry, PortalState};
+use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
+use crate::api::{Portal, Response, ServerHandlers, StoredStatement, encode_command_complete};
+use crate::error::{ErrorInfo, SqlState};
+use crate::messages::{
+    Bind, BindComplete, ByteStr, Close, CloseComplete, Describe, Execute, FormatCodes, Message,
+    NoData, ParameterDescription, Parse, ParseComplete, PortalSuspended, TargetKind,
+};
+
+impl<H, S, X, C> Connection<H, S, X, C>
+where
+    H: ServerHandlers,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    X: ExtendedQueryDriver<H::Handler>,
+    C: CopyDriver<H::Handler>,
+{
+    pub(super) async fn parse(&mut self, p: Parse) -> Flow {
+        if !p.name.is_empty() {
+            if self.store.has_statement(&p.name) {
+                return self.extended_error(&ErrorInfo::new(
+                    SqlState::DUPLICATE_PREPARED_STATEMENT,
+                    format!("prepared statement \"{}\" already exists", p.name),
+                ));
+            }
+            let max = self.server.config.max_prepared_statements;
+            if self.store.statement_count() >= max {
+                return self.extended_error(&ErrorInfo::new(
+                    SqlState::PROGRAM_LIMIT_EXCEEDED,
+                    format!("too many prepared statements (the limit is {max})"),
+                ));
+            }
+        }
+        let parsed = Self::drive(
+            &mut self.transport,
+            &self.shared,
+            self.server.config.cancel_on_client_disconnect,
+            self.extended.parse(
+                &mut self.handler,
+                &mut self.session,
+                &p.query,
+                &p.param_types,
+            ),
+        )
+        .await?;
+        let statement = match parsed {
+            Ok(s) => s,
+            Err(e) => return self.extended_error(&e),
+        };
+        // Copies, so that a long-lived statement does not pin the read
+        // buffer its Parse arrived in.
+        self.store.put_statement(Arc::new(StoredStatement {
+            name: ByteStr::from(p.name.as_str().to_owned()),
+            sql: ByteStr::from(p.query.as_str().to_owned()),
+            param_types: p.param_types,
+            statement,
+        }));
+        ParseComplete.encode(&mut self.transport.wbuf);
+        Ok(())
+    }
+
+    /// The checks of Bind that need no handler: the statement exists, the
+    /// format codes are consistent, the portal name is free. Done outside
+    /// an async fn: the hot path of every extended query.
+    pub(super) fn check_bind(&mut self, b: Bind) -> Result<Portal<X::Statement>, ErrorInfo> {
+        let Some(statement) = self.store.statement(&b.statement) else {
+            return Err(no_such_statement(&b.statement));
+        };
+        let nparams = b.params.len();
+        if let Some(expected) = self
+            .extended
+            .parameter_count(&self.handler, &statement.statement)
+        {
+            if expected != nparams {
+                return Err(ErrorInfo::new(
+                    SqlState::PROTOCOL_VIOLATION,
+                    format!(
+                        "bind message supplies {nparams} parameters, but prepared statement \"{}\" requires {expected}",
+                        &*b.statement
+                    ),
+                ));
+            }
+        }
+        let nformats = b.param_formats.len();
+        if nformats > 1 && nformats != nparams {
+            return Err(ErrorInfo::new(
+                SqlState::PROTOCOL_VIOLATION,
+                format!("bind message has {nformats} parameter formats but {nparams} parameters"),
+            ));
+        }
+        if let Some(bad) = b
+            .param_formats
+            .iter()
+            .chain(b.result_formats.iter())
+            .find(|c| !matches!(c, 0 | 1))
+        {
+            return Err(ErrorInfo::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("unsupported format code: {bad}"),
+            ));
+        }
+        if !b.portal.is_empty() {
+            if self.store.has_portal(&b.portal) {
+                return Err(ErrorInfo::new(
+                    SqlState::DUPLICATE_CURSOR,
+                    format!("cursor \"{}\" already exists", b.portal),
+                ));
+            }
+            let max = self.server.config.max_portals;
+            if self.store.portal_count() >= max {
+                return Err(ErrorInfo::new(
+                    SqlState::PROGRAM_LIMIT_EXCEEDED,
+                    format!("too many portals (the limit is {max})"),
+                ));
+            }
+        } else {
+            self.store.drop_unnamed_portal();
+        }
+        Ok(Portal::new(b, statement))
+    }
+
+    /// Stores a bound portal once the handler accepted it.
+    pub(super) fn finish_bind(
+        &mut self,
+        portal: Portal<X::Statement>,
+        checked: Result<(), ErrorInfo>,
+    ) -> Flow {
+        if let Err(e) = checked {
+            return self.extended_error(&e);
+        }
+        self.store.put_portal(PortalEntry {
+            portal,
+            state: PortalState::Ready,
+        });
+        BindComplete.encode(&mut self.transport.wbuf);
+        Ok(())
+    }
+
+    pub(super) async fn describe(&mut self, d: Describe) -> Flow {
+        let cancel_on_disconnect = self.server.config.cancel_on_client_disconnect;
+        match d.kind {
+            TargetKind::Statement => {
+                let Some(statement) = self.store.statement(&d.name) else {
+                    return self.extended_error(&no_such_statement(&d.name));
+                };
+                let described = Self::drive(
+                    &mut self.transport,
+                    &self.shared,
+                    cancel_on_disconnect,
+                    self.extended.describe_statement(
+                        &mut self.handler,
+                        &mut self.session,
+                        &statement,
+                    ),
+                )
+                .await?;
+                match described {
+                    Ok(desc) => {
+                        ParameterDescription {
+                            types: desc.parameters.iter().map(|t| t.oid()).collect(),
+                        }
+                        .encode(&mut self.transport.wbuf);
+                        match desc.fields {
+                            Some(fields) => crate::types::encode_row_description_into(
+                                &mut self.transport.wbuf,
+                                &fields,
+                                &FormatCodes::new(),
+                            ),
+                            None => NoData.encode(&mut self.transport.wbuf),
+                        }
+                        Ok(())
+                    }
+                    Err(e) => self.extended_error(&e),
+                }
+            }
+            TargetKind::Portal => {
+                let Some(entry) = self.store.take_portal(&d.name) else {
+                    return self.extended_error(&no_such_portal(&d.name));
+                };
+                let schema = match &entry.state {
+                    PortalState::Suspended { schema, .. } => Ok(Some(schema.clone())),
+                    _ => {
+                        Self::drive(
+                            &mut self.transport,
+                            &self.shared,
+                            cancel_on_disconnect,
+                            self.extended.describe_portal(
+                                &mut self.handler,
+                                &mut self.session,
+                                &entry.portal,
+                            ),
+                        )
+                        .await?
+                    }
+                };
+                let formats = entry.portal.result_formats.clone();
+                self.store.put_portal(entry);
+                match schema {
+                    Ok(Some(fields)) => {
+                        if let Err(e) = check_result_formats(&formats, fields.len()) {
+                            return self.extended_error(&e);
+                        }
+                        crate::types::encode_row_description_into(
+                            &mut self.transport.wbuf,
+                            &fields,
+                            &formats,
+                        );
+                        Ok(())
+                    }
+                    Ok(None) => {
+                        NoData.encode(&mut self.transport.wbuf);
+                        Ok(())
+                    }
+                    Err(e) => self.extended_error(&e),
+                }
+            }
+        }
+    }
+
+    /// Finds the portal of an Execute; the error to report if there is
+    /// none.
+    pub(super) fn portal_for_execute(
+        &mut self,
+        e: &Execute,
+    ) -> Result<PortalEntry<X::Statement>, ErrorInfo> {
+        self.store
+            .take_portal(&e.portal)
+            .ok_or_else(|| no_such_portal(&e.portal))
+    }
+
+    pub(super) async fn execute_portal(
+        &mut self,
+        entry: &mut PortalEntry<X::Statement>,
+        limit: u64,
+        max_rows: usize,
+    ) -> Flow<Result<(), ErrorInfo>> {
+        let portal = &entry.portal;
+        let state = std::mem::replace(&mut entry.state, PortalState::Done);
+        let (schema, mut rows, tag, already) = match state {
+            PortalState::Suspended {
+                schema,
+                rows,
+                tag,
+                sent,
+            } => (schema, rows, tag, sent),
+            PortalState::Done => {
+                // Running a finished portal again returns no more rows.
+                encode_command_complete(&mut self.transport.wbuf, "SELECT", None, Some(0));
+                return Ok(Ok(()));
+            }
+            PortalState::Ready => {
+                let response = Self::drive(
+                    &mut self.transport,
+                    &self.shared,
+                    self.server.config.cancel_on_client_disconnect,
+                    self.extended
+                        .execute(&mut self.handler, &mut self.session, portal, max_rows),
+                )
+                .await?;
+                match response {
+                    Response::Query(q) => {
+                        if let Err(e) = check_result_formats(&portal.result_formats, q.schema.len())
+                        {
+                            return Ok(Err(e));
+                        }
+                        (q.schema, q.rows, q.tag, 0)
+                    }
+                    Response::Error(e) => return Ok(Err(e)),
+                    other => return self.send_plain_response(other).await,
+                }
+            }
+        };
+        let formats = portal.result_formats.clone();
+        let (end, sent) = self.send_rows(&mut rows, &schema, &formats, limit).await?;
+        match end {
+            RowsEnd::Failed(e) => Ok(Err(e)),
+            RowsEnd::Done => {
+                tag.encode_with_rows(&mut self.transport.wbuf, sent);
+                Ok(Ok(()))
+            }
+            RowsEnd::Suspended => {
+                PortalSuspended.encode(&mut self.transport.wbuf);
+                entry.state = PortalState::Suspended {
+                    schema,
+                    rows,
+                    tag,
+                    sent: already + sent,
+                };
+                Ok(Ok(()))
+            }
+        }
+    }
+
+    pub(super) fn close(&mut self, c: Close) -> Flow {
+        match c.kind {
+            // Portals bound from the statement stay usable: the protocol
+            // chapter says closing a statement closes them, but PostgreSQL
+            // 15 keeps them (checked), and that is what clients meet.
+            TargetKind::Statement => self.store.close_statement(&c.name),
+            TargetKind::Portal => {
+                self.store.take_portal(&c.name);
+            }
+        }
+        // Closing something that does not exist is not an error.
+        CloseComplete.encode(&mut self.transport.wbuf);
+        Ok(())
+    }
+
+    pub(super) async fn sync(&mut self) -> Flow {
+        let failed = self.phase == Phase::SkipToSync;
+        self.phase = Phase::Busy;
+        let synced = Self::drive(
+            &mut self.transport,
+            &self.shared,
+            self.server.config.cancel_on_client_disconnect,
+            self.extended
+                .sync(&mut self.handler, &mut self.session, failed),
+        )
+        .await?;
+        if let Err(e) = synced {
+            self.send_error(&e)?;
+        }
+        self.ready_for_query();
+        Ok(())
+    }
+}
+
+fn no_such_statement(name: &ByteStr) -> ErrorInfo {
+    ErrorInfo::new(
+        SqlState::INVALID_SQL_STATEMENT_NAME,
+        if name.is_empty() {
+            "unnamed prepared statement does not exist".to_owned()
+        } else {
+            format!("prepared statement \"{name}\" does not exist")
+        },
+    )
+}
+
+fn no_such_portal(name: &ByteStr) -> ErrorInfo {
+    ErrorInfo::new(
+        SqlState::INVALID_CURSOR_NAME,
+        format!("portal \"{name}\" does not exist"),
+    )
+}
+
+/// The result formats of a portal must be none, one, or one per column.
+fn check_result_formats(formats: &FormatCodes, columns: usize) -> Result<(), ErrorInfo> {
+    let n = formats.len();
+    if n > 1 && n != columns {
+        return Err(ErrorInfo::new(
+            SqlState::PROTOCOL_VIOLATION,
+            format!("bind message has {n} result formats but query has {columns} columns"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! A session's prepared statements and portals, with PostgreSQL's
+//! lifetimes: named statements until closed, the unnamed one until the
+//! next unnamed Parse; named portals until the transaction ends, the
+//! unnamed one until the next unnamed Bind or the transaction's end.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::api::{Portal, Rows, StoredStatement, Tag};
+use crate::messages::ByteStr;
+use crate::types::Schema;
+
+/// Where a portal stands between Execute messages (kept beside the
+/// portal, which handlers see and which must stay `Sync`).
+pub(crate) enum PortalState {
+    /// Not executed yet.
+    Ready,
+    /// An Execute hit its row limit; these rows remain.
+    Suspended {
+        schema: Schema,
+        rows: Rows,
+        tag: Tag,
+        /// Rows sent by earlier Executes.
+        sent: u64,
+    },
+    /// Ran to completion.
+    Done,
+}
+
+/// A portal and where its execution stands.
+pub(crate) struct PortalEntry<S> {
+    pub(crate) portal: Portal<S>,
+    pub(crate) state: PortalState,
+}
+
+pub(crate) struct StatementStore<S> {
+    statements: HashMap<ByteStr, Arc<StoredStatement<S>>>,
+    unnamed_statement: Option<Arc<StoredStatement<S>>>,
+    /// The named statement used last (see `statement`).
+    last_statement: Option<Arc<StoredStatement<S>>>,
+    portals: HashMap<ByteStr, PortalEntry<S>>,
+    unnamed_portal: Option<PortalEntry<S>>,
+}
+
+impl<S> StatementStore<S> {
+    pub(crate) fn new() -> Self {
+        StatementStore {
+            statements: HashMap::new(),
+            unnamed_statement: None,
+            last_statement: None,
+            portals: HashMap::new(),
+            unnamed_portal: None,
+        }
+    }
+
+    pub(crate) fn statement(&mut self, name: &ByteStr) -> Option<Arc<StoredStatement<S>>> {
+        if name.is_empty() {
+            return self.unnamed_statement.clone();
+        }
+        // Clients usually run the same named statement again and again: a
+        // one-entry cache saves hashing the name each time.
+        if let Some(hit) = &self.last_statement {
+            if hit.name == *name {
+                return Some(hit.clone());
+            }
+        }
+        let found = self.statements.get(name).cloned();
+        if found.is_some() {
+            self.last_statement.clone_from(&found);
+        }
+        found
+    }
+
+    pub(crate) fn has_statement(&self, name: &ByteStr) -> bool {
+        self.statements.contains_key(name)
+    }
+
+    pub(crate) fn statement_count(&self) -> usize {
+        self.statements.len()
+    }
+
+    pub(crate) fn put_statement(&mut self, stored: Arc<StoredStatement<S>>) {
+        if stored.name.is_empty() {
+            self.unnamed_statement = Some(stored);
+        } else {
+            self.statements.insert(stored.name.clone(), stored);
+        }
+    }
+
+    pub(crate) fn close_statement(&mut self, name: &ByteStr) {
+        if name.is_empty() {
+            self.unnamed_statement = None;
+        } else {
+            self.last_statement = None;
+            self.statements.remove(name);
+        }
+    }
+
+    pub(crate) fn has_portal(&self, name: &ByteStr) -> bool {
+        self.portals.contains_key(name)
+    }
+
+    pub(crate) fn portal_count(&self) -> usize {
+        self.portals.len()
+    }
+
+    pub(crate) fn take_portal(&mut self, name: &ByteStr) -> Option<PortalEntry<S>> {
+        if name.is_empty() {
+            self.unnamed_portal.take()
+        } else {
+            self.portals.remove(name)
+        }
+    }
+
+    pub(crate) fn put_portal(&mut self, entry: PortalEntry<S>) {
+        if entry.portal.name.is_empty() {
+            self.unnamed_portal = Some(entry);
+        } else {
+            self.portals.insert(entry.portal.name.clone(), entry);
+        }
+    }
+
+    /// The unnamed portal is replaced by the next unnamed Bind.
+    pub(crate) fn drop_unnamed_portal(&mut self) {
+        self.unnamed_portal = None;
+    }
+
+    /// The transaction ended: its portals go with it.
+    pub(crate) fn end_transaction(&mut self) {
+        self.unnamed_portal = None;
+        if !self.portals.is_empty() {
+            self.portals.clear();
+        }
+    }
+}
