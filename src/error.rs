@@ -8,188 +8,9 @@ use bytes::{BufMut, BytesMut};
 
 use crate::messages::{ByteStr, DecodeError, ErrorFields};
 
-/// A five-character SQLSTATE error code.
-///
-/// The common codes are associated constants (`SqlState::SYNTAX_ERROR`, ...);
-/// any other valid code can be made with [`SqlState::new`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SqlState([u8; 5]);
+mod sql_state;
 
-impl SqlState {
-    /// A SQLSTATE from its five characters (digits and upper-case letters);
-    /// `None` if `code` is not of that form.
-    pub fn new(code: &str) -> Option<Self> {
-        let b: [u8; 5] = code.as_bytes().try_into().ok()?;
-        if b.iter()
-            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-        {
-            Some(SqlState(b))
-        } else {
-            None
-        }
-    }
-
-    /// The code as a string.
-    pub fn code(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or("XX000")
-    }
-
-    const fn from_bytes(b: &[u8; 5]) -> Self {
-        SqlState(*b)
-    }
-}
-
-macro_rules! sqlstates {
-    ($($(#[$doc:meta])* $name:ident = $code:literal;)*) => {
-        impl SqlState {
-            $(
-                $(#[$doc])*
-                pub const $name: SqlState = SqlState::from_bytes($code);
-            )*
-        }
-    };
-}
-
-sqlstates! {
-    /// 00000 successful_completion
-    SUCCESSFUL_COMPLETION = b"00000";
-    /// 01000 warning
-    WARNING = b"01000";
-    /// 08000 connection_exception
-    CONNECTION_EXCEPTION = b"08000";
-    /// 08006 connection_failure
-    CONNECTION_FAILURE = b"08006";
-    /// 08P01 protocol_violation
-    PROTOCOL_VIOLATION = b"08P01";
-    /// 0A000 feature_not_supported
-    FEATURE_NOT_SUPPORTED = b"0A000";
-    /// 21000 cardinality_violation
-    CARDINALITY_VIOLATION = b"21000";
-    /// 22000 data_exception
-    DATA_EXCEPTION = b"22000";
-    /// 22001 string_data_right_truncation
-    STRING_DATA_RIGHT_TRUNCATION = b"22001";
-    /// 22003 numeric_value_out_of_range
-    NUMERIC_VALUE_OUT_OF_RANGE = b"22003";
-    /// 22007 invalid_datetime_format
-    INVALID_DATETIME_FORMAT = b"22007";
-    /// 22008 datetime_field_overflow
-    DATETIME_FIELD_OVERFLOW = b"22008";
-    /// 22012 division_by_zero
-    DIVISION_BY_ZERO = b"22012";
-    /// 22021 character_not_in_repertoire
-    CHARACTER_NOT_IN_REPERTOIRE = b"22021";
-    /// 22023 invalid_parameter_value
-    INVALID_PARAMETER_VALUE = b"22023";
-    /// 22P02 invalid_text_representation
-    INVALID_TEXT_REPRESENTATION = b"22P02";
-    /// 22P03 invalid_binary_representation
-    INVALID_BINARY_REPRESENTATION = b"22P03";
-    /// 22P04 bad_copy_file_format
-    BAD_COPY_FILE_FORMAT = b"22P04";
-    /// 23000 integrity_constraint_violation
-    INTEGRITY_CONSTRAINT_VIOLATION = b"23000";
-    /// 23502 not_null_violation
-    NOT_NULL_VIOLATION = b"23502";
-    /// 23503 foreign_key_violation
-    FOREIGN_KEY_VIOLATION = b"23503";
-    /// 23505 unique_violation
-    UNIQUE_VIOLATION = b"23505";
-    /// 23514 check_violation
-    CHECK_VIOLATION = b"23514";
-    /// 25000 invalid_transaction_state
-    INVALID_TRANSACTION_STATE = b"25000";
-    /// 25001 active_sql_transaction
-    ACTIVE_SQL_TRANSACTION = b"25001";
-    /// 25P01 no_active_sql_transaction
-    NO_ACTIVE_SQL_TRANSACTION = b"25P01";
-    /// 25P02 in_failed_sql_transaction
-    IN_FAILED_SQL_TRANSACTION = b"25P02";
-    /// 25006 read_only_sql_transaction
-    READ_ONLY_SQL_TRANSACTION = b"25006";
-    /// 26000 invalid_sql_statement_name
-    INVALID_SQL_STATEMENT_NAME = b"26000";
-    /// 28000 invalid_authorization_specification
-    INVALID_AUTHORIZATION_SPECIFICATION = b"28000";
-    /// 28P01 invalid_password
-    INVALID_PASSWORD = b"28P01";
-    /// 34000 invalid_cursor_name
-    INVALID_CURSOR_NAME = b"34000";
-    /// 3D000 invalid_catalog_name (unknown database)
-    INVALID_CATALOG_NAME = b"3D000";
-    /// 3F000 invalid_schema_name
-    INVALID_SCHEMA_NAME = b"3F000";
-    /// 40001 serialization_failure
-    SERIALIZATION_FAILURE = b"40001";
-    /// 40P01 deadlock_detected
-    DEADLOCK_DETECTED = b"40P01";
-    /// 42000 syntax_error_or_access_rule_violation
-    SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION = b"42000";
-    /// 42501 insufficient_privilege
-    INSUFFICIENT_PRIVILEGE = b"42501";
-    /// 42601 syntax_error
-    SYNTAX_ERROR = b"42601";
-    /// 42703 undefined_column
-    UNDEFINED_COLUMN = b"42703";
-    /// 42704 undefined_object
-    UNDEFINED_OBJECT = b"42704";
-    /// 42710 duplicate_object
-    DUPLICATE_OBJECT = b"42710";
-    /// 42804 datatype_mismatch
-    DATATYPE_MISMATCH = b"42804";
-    /// 42883 undefined_function
-    UNDEFINED_FUNCTION = b"42883";
-    /// 42P01 undefined_table
-    UNDEFINED_TABLE = b"42P01";
-    /// 42P02 undefined_parameter
-    UNDEFINED_PARAMETER = b"42P02";
-    /// 42P03 duplicate_cursor
-    DUPLICATE_CURSOR = b"42P03";
-    /// 42P05 duplicate_prepared_statement
-    DUPLICATE_PREPARED_STATEMENT = b"42P05";
-    /// 42P07 duplicate_table
-    DUPLICATE_TABLE = b"42P07";
-    /// 42P18 indeterminate_datatype
-    INDETERMINATE_DATATYPE = b"42P18";
-    /// 53000 insufficient_resources
-    INSUFFICIENT_RESOURCES = b"53000";
-    /// 53100 disk_full
-    DISK_FULL = b"53100";
-    /// 53200 out_of_memory
-    OUT_OF_MEMORY = b"53200";
-    /// 53300 too_many_connections
-    TOO_MANY_CONNECTIONS = b"53300";
-    /// 54000 program_limit_exceeded
-    PROGRAM_LIMIT_EXCEEDED = b"54000";
-    /// 55000 object_not_in_prerequisite_state
-    OBJECT_NOT_IN_PREREQUISITE_STATE = b"55000";
-    /// 55P03 lock_not_available
-    LOCK_NOT_AVAILABLE = b"55P03";
-    /// 57014 query_canceled
-    QUERY_CANCELED = b"57014";
-    /// 57P01 admin_shutdown
-    ADMIN_SHUTDOWN = b"57P01";
-    /// 57P05 idle_session_timeout
-    IDLE_SESSION_TIMEOUT = b"57P05";
-    /// 58000 system_error
-    SYSTEM_ERROR = b"58000";
-    /// 58030 io_error
-    IO_ERROR = b"58030";
-    /// XX000 internal_error
-    INTERNAL_ERROR = b"XX000";
-}
-
-impl fmt::Debug for SqlState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SqlState({})", self.code())
-    }
-}
-
-impl fmt::Display for SqlState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+pub use sql_state::{InvalidSqlState, SqlState};
 
 /// The severity of an error or notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -501,7 +322,7 @@ impl ErrorInfo {
         };
         let code = fields
             .code()
-            .and_then(SqlState::new)
+            .and_then(|code| SqlState::try_from_code(code).ok())
             .unwrap_or(SqlState::INTERNAL_ERROR);
         let text = |c: u8| fields.get(c).map(|v: &ByteStr| Cow::Owned(v.to_string()));
         let num = |c: u8| fields.get(c).and_then(|v| v.parse::<u32>().ok());
@@ -556,14 +377,15 @@ impl fmt::Display for ErrorInfo {
 impl std::error::Error for ErrorInfo {}
 
 impl From<DecodeError> for ErrorInfo {
-    /// Invalid UTF-8 is an ERROR with 22021; every other decoding failure
-    /// is a FATAL protocol violation (08P01).
+    /// An error with the decoding failure's [`DecodeError::sql_state`]: an
+    /// ERROR where the framing survived ([`DecodeError::is_recoverable`]),
+    /// FATAL otherwise.
     fn from(e: DecodeError) -> Self {
-        match e {
-            DecodeError::InvalidUtf8 { .. } => {
-                ErrorInfo::new(SqlState::CHARACTER_NOT_IN_REPERTOIRE, e.to_string())
-            }
-            _ => ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, e.to_string()),
+        let info = ErrorInfo::new(e.sql_state(), e.to_string());
+        if e.is_recoverable() {
+            info
+        } else {
+            info.with_severity(Severity::Fatal)
         }
     }
 }

@@ -2,12 +2,14 @@
 
 use std::fmt;
 
+use crate::error::SqlState;
+
 /// A decoding failure: the bytes received are not a valid message.
 ///
 /// Every variant says what was wrong; the server answers them with an
-/// `ErrorResponse` (SQLSTATE 08P01 protocol_violation, or 22021 for
-/// [`DecodeError::InvalidUtf8`]) and, where the framing is lost, closes the
-/// connection. Decoding never panics, whatever the input.
+/// `ErrorResponse` with [`DecodeError::sql_state`] and, where the framing is
+/// lost ([`DecodeError::is_recoverable`] is false), closes the connection.
+/// Decoding never panics, whatever the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -72,6 +74,23 @@ impl DecodeError {
     /// i.e. the bad message was consumed whole and the next one can be read.
     pub fn is_recoverable(&self) -> bool {
         matches!(self, DecodeError::InvalidUtf8 { .. })
+    }
+
+    /// The SQLSTATE to answer this with, as PostgreSQL does: 22021
+    /// (character_not_in_repertoire) for invalid UTF-8, 08P01
+    /// (protocol_violation) for everything else.
+    pub fn sql_state(&self) -> SqlState {
+        match self {
+            DecodeError::InvalidUtf8 { .. } => SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+            DecodeError::InvalidLength { .. }
+            | DecodeError::TooLarge { .. }
+            | DecodeError::UnknownMessageType(_)
+            | DecodeError::UnknownRequestCode(_)
+            | DecodeError::Truncated { .. }
+            | DecodeError::MissingNul { .. }
+            | DecodeError::TrailingBytes { .. }
+            | DecodeError::InvalidValue { .. } => SqlState::PROTOCOL_VIOLATION,
+        }
     }
 }
 

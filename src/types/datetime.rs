@@ -218,7 +218,7 @@ pub(super) fn timetz_to_text(bin: &[u8], out: &mut BytesMut) -> Result<(), Error
 
 /// `time zone displacement out of range` (22009).
 pub(super) fn tz_displacement(text: Option<&str>) -> ErrorInfo {
-    let code = SqlState::new("22009").unwrap_or(SqlState::DATA_EXCEPTION);
+    let code = SqlState::INVALID_TIME_ZONE_DISPLACEMENT_VALUE;
     match text {
         Some(t) => ErrorInfo::new(
             code,

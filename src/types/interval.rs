@@ -335,9 +335,8 @@ fn invalid(text: &str) -> ErrorInfo {
 
 fn to_error(e: DtError, text: &str) -> ErrorInfo {
     match e {
-        // 22015 interval_field_overflow.
         DtError::FieldRange => ErrorInfo::new(
-            SqlState::new("22015").unwrap_or(SqlState::DATETIME_FIELD_OVERFLOW),
+            SqlState::INTERVAL_FIELD_OVERFLOW,
             format!("interval field value out of range: \"{text}\""),
         ),
         _ => invalid(text),
@@ -635,7 +634,7 @@ mod tests {
 
     #[test]
     fn input_errors() {
-        let field = SqlState::new("22015").unwrap();
+        let field = SqlState::INTERVAL_FIELD_OVERFLOW;
         for (s, code) in [
             ("foo", SqlState::INVALID_DATETIME_FORMAT),
             ("1 year 1 year", SqlState::INVALID_DATETIME_FORMAT),

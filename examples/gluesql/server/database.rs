@@ -283,7 +283,7 @@ impl Transaction {
             .rposition(|s| s.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 ErrorInfo::new(
-                    SqlState::new("3B001").unwrap_or(SqlState::INTERNAL_ERROR),
+                    SqlState::INVALID_SAVEPOINT_SPECIFICATION,
                     format!("savepoint \"{name}\" does not exist"),
                 )
             })

@@ -36,13 +36,13 @@ pub fn glue_error(e: Error) -> ErrorInfo {
                 format!("relation \"{t}\" already exists"),
             ),
             AlterError::DuplicateColumnName(c) => (
-                SqlState::new("42701").unwrap_or(SqlState::INTERNAL_ERROR),
+                SqlState::DUPLICATE_COLUMN,
                 format!("column \"{c}\" specified more than once"),
             ),
             _ => (SqlState::INTERNAL_ERROR, text),
         },
         Error::AlterTable(AlterTableError::AlreadyExistingColumn(c)) => (
-            SqlState::new("42701").unwrap_or(SqlState::INTERNAL_ERROR),
+            SqlState::DUPLICATE_COLUMN,
             format!("column \"{c}\" already exists"),
         ),
         Error::AlterTable(AlterTableError::DroppingColumnNotFound(c)) => (

@@ -626,7 +626,7 @@ fn select_columns(
     for n in names {
         if out.iter().any(|c| c.name.eq_ignore_ascii_case(n)) {
             return Err(ErrorInfo::new(
-                SqlState::new("42701").unwrap_or(SqlState::SYNTAX_ERROR),
+                SqlState::DUPLICATE_COLUMN,
                 format!("column \"{n}\" specified more than once"),
             ));
         }
@@ -660,7 +660,7 @@ fn flags(cols: &Columns, names: &[String], option: &str) -> Result<Vec<bool>, Er
                     Some(i) => out[i] = true,
                     None => {
                         return Err(ErrorInfo::new(
-                            SqlState::new("42P10").unwrap_or(SqlState::SYNTAX_ERROR),
+                            SqlState::INVALID_COLUMN_REFERENCE,
                             format!("{option} column \"{n}\" not referenced by COPY"),
                         ));
                     }

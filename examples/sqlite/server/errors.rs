@@ -5,21 +5,6 @@
 use pgwire::error::{ErrorInfo, SqlState};
 use rusqlite::ffi;
 
-/// 3B001 invalid_savepoint_specification.
-fn invalid_savepoint() -> SqlState {
-    SqlState::new("3B001").unwrap_or(SqlState::INVALID_TRANSACTION_STATE)
-}
-
-/// 42702 ambiguous_column.
-fn ambiguous_column() -> SqlState {
-    SqlState::new("42702").unwrap_or(SqlState::SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION)
-}
-
-/// 42P16 invalid_table_definition.
-fn invalid_table_definition() -> SqlState {
-    SqlState::new("42P16").unwrap_or(SqlState::SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION)
-}
-
 /// The PostgreSQL error for a SQLite error.
 pub fn from_sqlite(e: &rusqlite::Error) -> ErrorInfo {
     match e {
@@ -145,7 +130,7 @@ fn from_message(msg: &str) -> ErrorInfo {
     }
     if let Some(s) = after("no such savepoint:") {
         return ErrorInfo::new(
-            invalid_savepoint(),
+            SqlState::INVALID_SAVEPOINT_SPECIFICATION,
             format!("savepoint \"{s}\" does not exist"),
         );
     }
@@ -157,7 +142,7 @@ fn from_message(msg: &str) -> ErrorInfo {
     }
     if let Some(c) = after("ambiguous column name:") {
         return ErrorInfo::new(
-            ambiguous_column(),
+            SqlState::AMBIGUOUS_COLUMN,
             format!("column reference \"{c}\" is ambiguous"),
         );
     }
@@ -191,7 +176,7 @@ fn from_message(msg: &str) -> ErrorInfo {
     }
     if let Some(col) = msg.strip_prefix("duplicate column name:") {
         return ErrorInfo::new(
-            SqlState::new("42701").unwrap_or(SqlState::DUPLICATE_OBJECT),
+            SqlState::DUPLICATE_COLUMN,
             format!("column \"{}\" specified more than once", col.trim()),
         );
     }
@@ -246,7 +231,7 @@ fn from_message(msg: &str) -> ErrorInfo {
         );
     }
     if msg.contains("PRIMARY KEY") || msg.contains("AUTOINCREMENT") {
-        return ErrorInfo::new(invalid_table_definition(), msg.to_owned());
+        return ErrorInfo::new(SqlState::INVALID_TABLE_DEFINITION, msg.to_owned());
     }
     ErrorInfo::new(
         SqlState::SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION,

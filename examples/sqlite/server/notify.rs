@@ -170,9 +170,9 @@ impl Notifier {
     ) -> Response {
         // PostgreSQL's lexer warns before the statement runs.
         if let Some(n) = notice {
-            let name_too_long = SqlState::new("42622").unwrap_or(SqlState::SUCCESSFUL_COMPLETION);
             session.send_notice(
-                ErrorInfo::new(name_too_long, n.to_owned()).with_severity(Severity::Notice),
+                ErrorInfo::new(SqlState::NAME_TOO_LONG, n.to_owned())
+                    .with_severity(Severity::Notice),
             );
         }
         let (change, tag) = match cmd {
