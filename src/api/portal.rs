@@ -1,6 +1,6 @@
 //! Prepared statements and portals as handlers see them.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::BytesMut;
 use postgres_types::{FromSql, Type};
@@ -17,6 +17,12 @@ pub struct StoredStatement<S> {
     pub(crate) sql: ByteStr,
     pub(crate) param_types: Vec<Oid>,
     pub(crate) statement: S,
+    /// The parameter types from the statement's first Describe: the server
+    /// checks bound values against them at Bind.
+    pub(crate) described_params: OnceLock<Vec<Type>>,
+    /// The number of result columns, once a Describe told: the server
+    /// checks a Bind's result format count against it.
+    pub(crate) described_columns: OnceLock<usize>,
 }
 
 impl<S> StoredStatement<S> {

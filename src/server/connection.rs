@@ -244,6 +244,10 @@ where
                 FrontendMessage::Bind(b) => match self.check_bind(b) {
                     Err(e) => self.extended_error(&e),
                     Ok(portal) => {
+                        if let Err(e) = self.check_bind_result_formats(&portal).await? {
+                            self.extended_error(&e)?;
+                            continue;
+                        }
                         let checked = Self::drive(
                             &mut self.transport,
                             &self.shared,

@@ -2,10 +2,11 @@
 //! Sync (Bind and Execute are dispatched inline in `connection`, their
 //! checks and bodies are here).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::bind_check::check_parameter_values;
 use super::connection::{Connection, Flow, Phase};
 use super::row_stream::RowsEnd;
 use super::statement_store::{PortalEntry, PortalState};
@@ -63,6 +64,8 @@ where
             sql: ByteStr::from(p.query.as_str().to_owned()),
             param_types: p.param_types,
             statement,
+            described_params: OnceLock::new(),
+            described_columns: OnceLock::new(),
         }));
         ParseComplete.encode(&mut self.transport.wbuf);
         Ok(())
@@ -125,7 +128,37 @@ where
         } else {
             self.store.drop_unnamed_portal();
         }
+        if let Some(&columns) = statement.described_columns.get() {
+            check_result_formats(&b.result_formats, columns)?;
+        }
+        check_parameter_values(&b, &statement, &mut self.scratch)?;
         Ok(Portal::new(b, statement))
+    }
+
+    /// A Bind with one result format per column needs the column count,
+    /// which only a Describe tells: ask the handler now (rare: most clients
+    /// send none or one format code), so a wrong count fails the Bind as in
+    /// PostgreSQL.
+    pub(super) async fn check_bind_result_formats(
+        &mut self,
+        portal: &Portal<X::Statement>,
+    ) -> Flow<Result<(), ErrorInfo>> {
+        if portal.result_formats.len() <= 1 || portal.statement.described_columns.get().is_some() {
+            return Ok(Ok(()));
+        }
+        let described = Self::drive(
+            &mut self.transport,
+            &self.shared,
+            self.server.config.cancel_on_client_disconnect,
+            self.extended
+                .describe_portal(&mut self.handler, &mut self.session, portal),
+        )
+        .await?;
+        Ok(described.and_then(|schema| {
+            let columns = schema.map_or(0, |s| s.len());
+            let _ = portal.statement.described_columns.set(columns);
+            check_result_formats(&portal.result_formats, columns)
+        }))
     }
 
     /// Stores a bound portal once the handler accepted it.
@@ -169,6 +202,7 @@ where
                             types: desc.parameters.iter().map(|t| t.oid()).collect(),
                         }
                         .encode(&mut self.transport.wbuf);
+                        let columns = desc.fields.as_ref().map_or(0, |f| f.len());
                         match desc.fields {
                             Some(fields) => crate::types::encode_row_description_into(
                                 &mut self.transport.wbuf,
@@ -177,6 +211,8 @@ where
                             ),
                             None => NoData.encode(&mut self.transport.wbuf),
                         }
+                        let _ = statement.described_columns.set(columns);
+                        let _ = statement.described_params.set(desc.parameters);
                         Ok(())
                     }
                     Err(e) => self.extended_error(&e),

@@ -6,6 +6,7 @@
 //! `AsyncRead + AsyncWrite` transport), reach sessions by process ID, and
 //! shut down gracefully.
 
+mod bind_check;
 mod config;
 mod connection;
 mod copy;
