@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::frame::{put_count16, put_cstr};
+use super::frame::{self, put_cstr};
 use super::reader::Reader;
 use super::{ByteStr, DecodeError, Message, Oid, ValueList};
 
@@ -26,6 +26,42 @@ pub struct FieldDescription {
     pub format: i16,
 }
 
+impl FieldDescription {
+    /// The same column as borrowed data.
+    pub fn to_ref(&self) -> FieldDescriptionRef<'_> {
+        FieldDescriptionRef {
+            name: self.name.as_str(),
+            table_oid: self.table_oid,
+            column_id: self.column_id,
+            type_oid: self.type_oid,
+            type_size: self.type_size,
+            type_modifier: self.type_modifier,
+            format: self.format,
+        }
+    }
+}
+
+/// One column of a RowDescription as borrowed data, for
+/// [`RowDescription::encode_fields`]: a server describes its columns from
+/// its own schema type without building [`FieldDescription`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldDescriptionRef<'a> {
+    /// Column name.
+    pub name: &'a str,
+    /// OID of the table the column comes from, or 0.
+    pub table_oid: Oid,
+    /// Attribute number of the column in that table, or 0.
+    pub column_id: i16,
+    /// OID of the column's data type.
+    pub type_oid: Oid,
+    /// `pg_type.typlen`: the type's size, negative for variable-width types.
+    pub type_size: i16,
+    /// `pg_attribute.atttypmod`: type modifier, -1 if none.
+    pub type_modifier: i32,
+    /// Format code: 0 = text, 1 = binary.
+    pub format: i16,
+}
+
 /// RowDescription ('T'): the columns of the rows that follow.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RowDescription {
@@ -33,26 +69,56 @@ pub struct RowDescription {
     pub fields: Vec<FieldDescription>,
 }
 
+impl RowDescription {
+    /// Appends a RowDescription of `fields`, in order, straight into `buf`
+    /// (no message struct, no allocation). The field count is an unsigned
+    /// Int16: fields past the 65,535th are not written.
+    #[inline]
+    pub fn encode_fields<'a>(
+        buf: &mut BytesMut,
+        fields: impl IntoIterator<Item = FieldDescriptionRef<'a>>,
+    ) {
+        frame::write(buf, Self::TAG, |buf| encode_field_list(buf, fields));
+    }
+}
+
+/// Writes the count and the fields; the count is patched in afterwards so
+/// any iterator will do.
+fn encode_field_list<'a>(buf: &mut BytesMut, fields: impl IntoIterator<Item = FieldDescriptionRef<'a>>) {
+    let at = buf.len();
+    buf.put_u16(0);
+    let mut n: u16 = 0;
+    for f in fields {
+        if n == u16::MAX {
+            break;
+        }
+        // Name, terminator and 18 bytes of fixed fields.
+        buf.reserve(f.name.len() + 19);
+        put_cstr(buf, f.name.as_bytes());
+        buf.put_u32(f.table_oid);
+        buf.put_i16(f.column_id);
+        buf.put_u32(f.type_oid);
+        buf.put_i16(f.type_size);
+        buf.put_i32(f.type_modifier);
+        buf.put_i16(f.format);
+        n += 1;
+    }
+    if let Some(slot) = buf.get_mut(at..at + 2) {
+        slot.copy_from_slice(&n.to_be_bytes());
+    }
+}
+
 impl Message for RowDescription {
     const NAME: &'static str = "RowDescription";
     const TAG: Option<u8> = Some(b'T');
 
     fn encode_body(&self, buf: &mut BytesMut) {
-        put_count16(buf, self.fields.len());
-        for f in &self.fields {
-            put_cstr(buf, f.name.as_bytes());
-            buf.put_u32(f.table_oid);
-            buf.put_i16(f.column_id);
-            buf.put_u32(f.type_oid);
-            buf.put_i16(f.type_size);
-            buf.put_i32(f.type_modifier);
-            buf.put_i16(f.format);
-        }
+        encode_field_list(buf, self.fields.iter().map(FieldDescription::to_ref));
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
-        let n = r.count16("field count")?;
+        let mut r = Reader::of::<Self>(body);
+        let n = r.count16()?;
         // Each field takes at least 19 bytes: do not let a false count size
         // the allocation.
         if r.remaining() < n * 19 {
@@ -104,8 +170,8 @@ impl Message for DataRow {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
-        let values = ValueList::decode(&mut r, "column count")?;
+        let mut r = Reader::of::<Self>(body);
+        let values = ValueList::decode(&mut r, None)?;
         r.finish()?;
         Ok(DataRow { values })
     }

@@ -42,11 +42,47 @@ pub(crate) fn put_cstr(buf: &mut BytesMut, s: &[u8]) {
     buf.put_u8(0);
 }
 
-/// Writes a count that the protocol stores in an Int16.
+/// Writes a count that the protocol stores in an Int16, read as unsigned
+/// (0..=65535) by PostgreSQL and by this crate's decoders.
 ///
-/// Values past `i16::MAX` cannot be represented; encoding saturates rather
+/// Values past `u16::MAX` cannot be represented; encoding saturates rather
 /// than panicking, and the peer will reject the message.
 #[inline]
 pub(crate) fn put_count16(buf: &mut BytesMut, n: usize) {
-    buf.put_i16(i16::try_from(n).unwrap_or(i16::MAX));
+    buf.put_u16(u16::try_from(n).unwrap_or(u16::MAX));
+}
+
+/// Appends the decimal digits of `v`, with no allocation (command tags'
+/// row counts and OIDs).
+#[inline]
+pub(crate) fn put_decimal(buf: &mut BytesMut, mut v: u64) {
+    // u64::MAX has 20 digits. Filled from the end.
+    let mut tmp = [0u8; 20];
+    let mut start = tmp.len();
+    loop {
+        start -= 1;
+        if let Some(d) = tmp.get_mut(start) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    buf.put_slice(tmp.get(start..).unwrap_or(&[]));
+}
+
+/// Appends `s` without any NUL byte it holds, then the terminator: a NUL
+/// inside a field would end it early and desynchronise the peer.
+#[inline]
+pub(crate) fn put_cstr_lossy(buf: &mut BytesMut, s: &[u8]) {
+    if s.contains(&0) {
+        buf.reserve(s.len() + 1);
+        for part in s.split(|&b| b == 0) {
+            buf.put_slice(part);
+        }
+        buf.put_u8(0);
+    } else {
+        put_cstr(buf, s);
+    }
 }

@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::frame::put_cstr;
+use super::frame::{self, put_cstr, put_cstr_lossy, put_decimal};
 use super::reader::Reader;
 use super::terminate::empty_message;
 use super::{ByteStr, DecodeError, Message};
@@ -21,6 +21,29 @@ impl CommandComplete {
     pub fn new(tag: impl Into<ByteStr>) -> Self {
         CommandComplete { tag: tag.into() }
     }
+
+    /// Appends a CommandComplete whose tag is `command`, then `oid` and
+    /// `rows` if given, separated by spaces: `("INSERT", Some(0), Some(5))`
+    /// is `INSERT 0 5`, `("SELECT", None, Some(3))` is `SELECT 3`. Written
+    /// straight into `buf`, with no string built and no allocation beyond
+    /// `buf`'s own growth.
+    #[inline]
+    pub fn encode_parts(buf: &mut BytesMut, command: &str, oid: Option<u32>, rows: Option<u64>) {
+        frame::write(buf, Self::TAG, |buf| {
+            // 1 + 10 + 1 + 20 + 1: the longest suffix and the terminator.
+            buf.reserve(command.len() + 33);
+            buf.put_slice(command.as_bytes());
+            if let Some(oid) = oid {
+                buf.put_u8(b' ');
+                put_decimal(buf, oid.into());
+            }
+            if let Some(rows) = rows {
+                buf.put_u8(b' ');
+                put_decimal(buf, rows);
+            }
+            buf.put_u8(0);
+        });
+    }
 }
 
 impl Message for CommandComplete {
@@ -32,7 +55,7 @@ impl Message for CommandComplete {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let tag = r.cstr()?;
         r.finish()?;
         Ok(CommandComplete { tag })
@@ -87,16 +110,34 @@ pub struct ReadyForQuery {
     pub status: TransactionStatus,
 }
 
+impl ReadyForQuery {
+    /// A ReadyForQuery with `status`.
+    pub const fn new(status: TransactionStatus) -> Self {
+        ReadyForQuery { status }
+    }
+
+    /// The whole encoded message, a constant for each status.
+    pub const fn frame(status: TransactionStatus) -> [u8; 6] {
+        [b'Z', 0, 0, 0, 5, status.byte()]
+    }
+}
+
 impl Message for ReadyForQuery {
     const NAME: &'static str = "ReadyForQuery";
     const TAG: Option<u8> = Some(b'Z');
+
+    /// One `put_slice` of [`ReadyForQuery::frame`].
+    #[inline]
+    fn encode(&self, buf: &mut BytesMut) {
+        buf.put_slice(&Self::frame(self.status));
+    }
 
     fn encode_body(&self, buf: &mut BytesMut) {
         buf.put_u8(self.status.byte());
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let b = r.u8()?;
         let status = TransactionStatus::from_byte(b)
             .ok_or_else(|| r.invalid("transaction status", b.into()))?;
@@ -151,8 +192,8 @@ impl ErrorFields {
         buf.put_u8(0);
     }
 
-    fn decode(body: Bytes, message: &'static str) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, message);
+    fn decode<M: Message>(body: Bytes) -> Result<Self, DecodeError> {
+        let mut r = Reader::of::<M>(body);
         let mut fields = Vec::new();
         loop {
             let code = r.u8()?;
@@ -174,9 +215,55 @@ impl FromIterator<(u8, ByteStr)> for ErrorFields {
     }
 }
 
+/// Appends an ErrorResponse or NoticeResponse body from borrowed fields.
+fn encode_borrowed_fields<'a>(buf: &mut BytesMut, fields: impl IntoIterator<Item = (u8, &'a str)>) {
+    for (code, value) in fields {
+        // A zero code would end the list early.
+        if code == 0 {
+            continue;
+        }
+        buf.put_u8(code);
+        put_cstr_lossy(buf, value.as_bytes());
+    }
+    buf.put_u8(0);
+}
+
 /// ErrorResponse ('E').
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ErrorResponse(pub ErrorFields);
+
+impl ErrorResponse {
+    /// Appends an ErrorResponse made of `fields` (code, value) in the order
+    /// given, without building an [`ErrorFields`]: what a server that keeps
+    /// its errors in its own type calls. Fields with code 0 are skipped and
+    /// NUL bytes inside values dropped, since either would cut the message
+    /// short for the client.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use pgwire::messages::ErrorResponse;
+    ///
+    /// let mut buf = BytesMut::new();
+    /// ErrorResponse::encode_fields(
+    ///     &mut buf,
+    ///     [(b'S', "ERROR"), (b'V', "ERROR"), (b'C', "08P01"), (b'M', "invalid message format")],
+    /// );
+    /// assert_eq!(buf[0], b'E');
+    /// ```
+    #[inline]
+    pub fn encode_fields<'a>(buf: &mut BytesMut, fields: impl IntoIterator<Item = (u8, &'a str)>) {
+        frame::write(buf, Self::TAG, |buf| encode_borrowed_fields(buf, fields));
+    }
+}
+
+impl NoticeResponse {
+    /// Appends a NoticeResponse made of `fields`, as
+    /// [`ErrorResponse::encode_fields`] does.
+    #[inline]
+    pub fn encode_fields<'a>(buf: &mut BytesMut, fields: impl IntoIterator<Item = (u8, &'a str)>) {
+        frame::write(buf, Self::TAG, |buf| encode_borrowed_fields(buf, fields));
+    }
+}
 
 /// NoticeResponse ('N'): a warning or notice; the query goes on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -191,7 +278,7 @@ impl Message for ErrorResponse {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        ErrorFields::decode(body, Self::NAME).map(ErrorResponse)
+        ErrorFields::decode::<Self>(body).map(ErrorResponse)
     }
 }
 
@@ -204,6 +291,6 @@ impl Message for NoticeResponse {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        ErrorFields::decode(body, Self::NAME).map(NoticeResponse)
+        ErrorFields::decode::<Self>(body).map(NoticeResponse)
     }
 }

@@ -235,10 +235,13 @@ where
             let msg = match self.decoder.decode(&mut self.transport.rbuf) {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
-                Err(e) if e.is_recoverable() => {
+                // Interim (codec branch): body errors other than invalid
+                // UTF-8 stay FATAL until the connection rewrite answers them
+                // with ERROR 08P01 keyed on `e.tag()`.
+                Err(e @ crate::messages::DecodeError::InvalidUtf8 { .. }) => {
                     self.ready = false;
                     let message = match &e {
-                        crate::messages::DecodeError::InvalidUtf8 { message } => *message,
+                        crate::messages::DecodeError::InvalidUtf8 { message, .. } => *message,
                         _ => "",
                     };
                     let info = ErrorInfo::from(e);
@@ -700,7 +703,7 @@ where
                     Ok(None) => {}
                     Err(e) => {
                         let info = ErrorInfo::from(e.clone());
-                        if e.is_recoverable() {
+                        if matches!(e, crate::messages::DecodeError::InvalidUtf8 { .. }) {
                             // Only CopyFail and messages that have no place
                             // in COPY carry strings: either way the COPY
                             // ends here (going on would wait for a CopyDone
