@@ -84,7 +84,10 @@ impl RowDescription {
 
 /// Writes the count and the fields; the count is patched in afterwards so
 /// any iterator will do.
-fn encode_field_list<'a>(buf: &mut BytesMut, fields: impl IntoIterator<Item = FieldDescriptionRef<'a>>) {
+fn encode_field_list<'a>(
+    buf: &mut BytesMut,
+    fields: impl IntoIterator<Item = FieldDescriptionRef<'a>>,
+) {
     let at = buf.len();
     buf.put_u16(0);
     let mut n: u16 = 0;

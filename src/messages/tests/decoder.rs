@@ -11,9 +11,9 @@ use crate::messages::startup::{CANCEL_REQUEST_CODE, SSL_REQUEST_CODE};
 use crate::messages::{
     AuthResponseKind, Authentication, BackendDecoder, BackendMessage, Bind, CancelRequest,
     CommandComplete, DEFAULT_MAX_MESSAGE_LEN, DataRow, DecodeError, Describe, Execute, FormatCodes,
-    FrontendDecoder, FrontendMessage, GssEncRequest, MAX_AUTH_MESSAGE_LEN, MAX_SMALL_MESSAGE_LEN,
-    InvalidSequence, MAX_STARTUP_PACKET_LEN, Message, Parse, ProtocolVersion, Query, ReadyForQuery, SslRequest,
-    StartupMessage, Sync, TargetKind, TransactionStatus, ValueList,
+    FrontendDecoder, FrontendMessage, GssEncRequest, InvalidSequence, MAX_AUTH_MESSAGE_LEN,
+    MAX_SMALL_MESSAGE_LEN, MAX_STARTUP_PACKET_LEN, Message, Parse, ProtocolVersion, Query,
+    ReadyForQuery, SslRequest, StartupMessage, Sync, TargetKind, TransactionStatus, ValueList,
 };
 
 fn sample_frontend() -> Vec<FrontendMessage> {
@@ -573,7 +573,10 @@ fn lying_counts_do_not_size_allocations() {
     let parse = frame(b'P', b"\0q\0\x7f\xff");
     assert_eq!(
         fe_decode_typed(&parse),
-        Err(DecodeError::Truncated { tag: Some(b'P'), message: "Parse" })
+        Err(DecodeError::Truncated {
+            tag: Some(b'P'),
+            message: "Parse"
+        })
     );
     let rd = frame(b'T', b"\x7f\xff");
     assert_eq!(
@@ -607,11 +610,17 @@ fn lying_counts_do_not_size_allocations() {
 fn query_without_nul() {
     assert_eq!(
         fe_decode_typed(&frame(b'Q', b"SELECT 1")),
-        Err(DecodeError::MissingNul { tag: Some(b'Q'), message: "Query" })
+        Err(DecodeError::MissingNul {
+            tag: Some(b'Q'),
+            message: "Query"
+        })
     );
     assert_eq!(
         fe_decode_typed(&frame(b'Q', b"")),
-        Err(DecodeError::MissingNul { tag: Some(b'Q'), message: "Query" })
+        Err(DecodeError::MissingNul {
+            tag: Some(b'Q'),
+            message: "Query"
+        })
     );
 }
 
@@ -664,15 +673,24 @@ fn invalid_utf8_in_names() {
 fn trailing_bytes() {
     assert_eq!(
         fe_decode_typed(&frame(b'Q', b"SELECT 1\0x")),
-        Err(DecodeError::TrailingBytes { tag: Some(b'Q'), message: "Query" })
+        Err(DecodeError::TrailingBytes {
+            tag: Some(b'Q'),
+            message: "Query"
+        })
     );
     assert_eq!(
         fe_decode_typed(&frame(b'S', b"\0")),
-        Err(DecodeError::TrailingBytes { tag: Some(b'S'), message: "Sync" })
+        Err(DecodeError::TrailingBytes {
+            tag: Some(b'S'),
+            message: "Sync"
+        })
     );
     assert_eq!(
         fe_decode_typed(&frame(b'E', b"\0\0\0\0\0\0")),
-        Err(DecodeError::TrailingBytes { tag: Some(b'E'), message: "Execute" })
+        Err(DecodeError::TrailingBytes {
+            tag: Some(b'E'),
+            message: "Execute"
+        })
     );
     assert_eq!(
         be_decode(&frame(b'Z', b"II")),
@@ -703,19 +721,28 @@ fn bind_param_count_larger_than_the_data_is_truncated() {
     let body = b"\0\0\0\0\0\x03\0\0\0\x01x\0\0";
     assert_eq!(
         fe_decode_typed(&frame(b'B', body)),
-        Err(DecodeError::Truncated { tag: Some(b'B'), message: "Bind" })
+        Err(DecodeError::Truncated {
+            tag: Some(b'B'),
+            message: "Bind"
+        })
     );
     // A value length past the end of the body.
     let body = b"\0\0\0\0\0\x01\0\0\x10\0x";
     assert_eq!(
         fe_decode_typed(&frame(b'B', body)),
-        Err(DecodeError::Truncated { tag: Some(b'B'), message: "Bind" })
+        Err(DecodeError::Truncated {
+            tag: Some(b'B'),
+            message: "Bind"
+        })
     );
     // Format codes announced but missing.
     let body = b"\0\0\0\x05\0\0";
     assert_eq!(
         fe_decode_typed(&frame(b'B', body)),
-        Err(DecodeError::Truncated { tag: Some(b'B'), message: "Bind" })
+        Err(DecodeError::Truncated {
+            tag: Some(b'B'),
+            message: "Bind"
+        })
     );
 }
 
@@ -723,11 +750,17 @@ fn bind_param_count_larger_than_the_data_is_truncated() {
 fn data_row_value_past_the_end_is_truncated() {
     assert_eq!(
         be_decode(&frame(b'D', b"\0\x01\0\0\0\x05abc")),
-        Err(DecodeError::Truncated { tag: Some(b'D'), message: "DataRow" })
+        Err(DecodeError::Truncated {
+            tag: Some(b'D'),
+            message: "DataRow"
+        })
     );
     assert_eq!(
         be_decode(&frame(b'D', b"\0\x01\0\0")),
-        Err(DecodeError::Truncated { tag: Some(b'D'), message: "DataRow" })
+        Err(DecodeError::Truncated {
+            tag: Some(b'D'),
+            message: "DataRow"
+        })
     );
 }
 
