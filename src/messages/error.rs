@@ -254,7 +254,16 @@ impl fmt::Display for DecodeError {
             DecodeError::InvalidUtf8 { sequence, .. } => {
                 write!(f, "invalid byte sequence for encoding \"UTF8\": {sequence}")
             }
-            DecodeError::InvalidValue { what, value, .. } => write!(f, "invalid {what} {value}"),
+            DecodeError::InvalidValue {
+                tag, what, value, ..
+            } => {
+                write!(f, "invalid {what} {value}")?;
+                // PostgreSQL's wording for FunctionCall, the one frontend 'F'.
+                if *tag == Some(b'F') {
+                    f.write_str(" in function call message")?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -73,6 +73,21 @@ fn command_complete_from_parts() {
 }
 
 #[test]
+fn command_complete_row_counts_in_decimal() {
+    let mut rows: Vec<u64> = (0..1100).collect();
+    rows.extend((1..20).map(|e| 10u64.pow(e)));
+    rows.extend((1..20).map(|e| 10u64.pow(e) - 1));
+    rows.push(u64::MAX);
+    for n in rows {
+        let mut buf = BytesMut::new();
+        CommandComplete::encode_parts(&mut buf, "DELETE", None, Some(n));
+        let mut expected = BytesMut::new();
+        CommandComplete::new(format!("DELETE {n}")).encode(&mut expected);
+        assert_eq!(buf, expected, "{n}");
+    }
+}
+
+#[test]
 fn row_description_from_borrowed_fields() {
     let owned = RowDescription {
         fields: vec![

@@ -157,7 +157,7 @@ fn function_call_bodies() {
     // One argument of size -2.
     assert_eq!(
         text_of(&frame(b'F', b"\0\0\0\x01\0\0\0\x01\xff\xff\xff\xfe\0\0")),
-        "invalid argument size -2"
+        "invalid argument size -2 in function call message"
     );
 }
 
