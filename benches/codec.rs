@@ -463,6 +463,21 @@ fn bench_server_frames(c: &mut Criterion) {
             black_box(buf.len())
         })
     });
+    g.bench_function("ErrorResponse S,V,C,M/encode_with", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                let severity = black_box("ERROR");
+                ErrorResponse::encode_with(&mut buf, |w| {
+                    w.field(b'S', severity)
+                        .field(b'V', severity)
+                        .field(b'C', black_box("42P01"))
+                        .field(b'M', black_box(message));
+                });
+            }
+            black_box(buf.len())
+        })
+    });
     g.finish();
 
     let BackendMessage::RowDescription(rd) = row_description() else {

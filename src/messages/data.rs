@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::frame::{self, put_cstr};
+use super::frame;
 use super::reader::Reader;
 use super::{ByteStr, DecodeError, Message, Oid, ValueList};
 
@@ -95,9 +95,8 @@ fn encode_field_list<'a>(
         if n == u16::MAX {
             break;
         }
-        // Name, terminator and 18 bytes of fixed fields.
-        buf.reserve(f.name.len() + 19);
-        put_cstr(buf, f.name.as_bytes());
+        buf.put_slice(f.name.as_bytes());
+        buf.put_u8(0);
         buf.put_u32(f.table_oid);
         buf.put_i16(f.column_id);
         buf.put_u32(f.type_oid);

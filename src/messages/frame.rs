@@ -99,11 +99,11 @@ pub(crate) fn put_decimal(buf: &mut BytesMut, mut v: u64) {
 /// Appends `s` without any NUL byte it holds, then the terminator: a NUL
 /// inside a field would end it early and desynchronise the peer.
 #[inline]
-pub(crate) fn put_cstr_lossy(buf: &mut BytesMut, s: &[u8]) {
-    buf.reserve(s.len() + 1);
-    // One pass: nearly always a single part.
-    for part in s.split(|&b| b == 0) {
-        buf.put_slice(part);
+pub(crate) fn put_cstr_lossy(buf: &mut BytesMut, s: &str) {
+    // `str::split` on a char finds the NULs with memchr; nearly always
+    // there is one part.
+    for part in s.split('\0') {
+        buf.put_slice(part.as_bytes());
     }
     buf.put_u8(0);
 }

@@ -60,8 +60,8 @@ pub use frontend::{AuthResponseKind, FrontendDecoder, FrontendMessage};
 pub use function_call::{FunctionCall, FunctionCallResponse};
 pub use notification::NotificationResponse;
 pub use response::{
-    CommandComplete, EmptyQueryResponse, ErrorFields, ErrorResponse, NoticeResponse, ReadyForQuery,
-    TransactionStatus,
+    CommandComplete, EmptyQueryResponse, ErrorFields, ErrorFieldsWriter, ErrorResponse,
+    NoticeResponse, ReadyForQuery, TransactionStatus,
 };
 pub use simple_query::Query;
 pub use startup::{

@@ -204,3 +204,29 @@ fn type_byte_is_the_first_encoded_byte() {
         assert_eq!(m.type_byte(), be_bytes(&m).first().copied(), "{}", m.name());
     }
 }
+
+#[test]
+fn error_fields_written_one_by_one() {
+    let mut buf = BytesMut::new();
+    ErrorResponse::encode_with(&mut buf, |w| {
+        w.field(b'S', "ERROR").field(b'C', "42601");
+        w.field(b'M', "syntax error").field_u32(b'P', 4_294_967_295);
+        w.field(0, "skipped").field_u32(0, 1);
+    });
+    let owned = ErrorFields {
+        fields: vec![
+            (b'S', "ERROR".into()),
+            (b'C', "42601".into()),
+            (b'M', "syntax error".into()),
+            (b'P', "4294967295".into()),
+        ],
+    };
+    assert_eq!(buf, encoded(&ErrorResponse(owned.clone())));
+    let mut notice = BytesMut::new();
+    NoticeResponse::encode_with(&mut notice, |w| {
+        for (code, value) in &owned.fields {
+            w.field(*code, value);
+        }
+    });
+    assert_eq!(notice, encoded(&NoticeResponse(owned)));
+}
