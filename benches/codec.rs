@@ -251,4 +251,258 @@ criterion_group!(
     bench_pipeline,
     bench_data_row_stream
 );
-criterion_main!(benches);
+
+// ---- the frames a server writes per statement: today's hand encoders
+// (copied from the server as baselines) against `messages/`'s ----
+
+mod hand {
+    //! The server's hand-written encoders before they moved to `messages/`,
+    //! kept as the baseline the `messages/` encoders must not be slower than.
+    use bytes::{BufMut, BytesMut};
+
+    pub fn command_complete(
+        buf: &mut BytesMut,
+        command: &str,
+        oid: Option<u32>,
+        rows: Option<u64>,
+    ) {
+        buf.put_u8(b'C');
+        let at = buf.len();
+        buf.put_u32(0);
+        buf.put_slice(command.as_bytes());
+        if let Some(oid) = oid {
+            buf.put_u8(b' ');
+            write_int(buf, oid as i64);
+        }
+        if let Some(rows) = rows {
+            buf.put_u8(b' ');
+            write_int(buf, rows.min(i64::MAX as u64) as i64);
+        }
+        buf.put_u8(0);
+        let len = (buf.len() - at) as u32;
+        buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+
+    fn write_int(out: &mut BytesMut, v: i64) {
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+        let mut tmp = [0u8; 20];
+        let mut u = v.unsigned_abs();
+        let mut i = tmp.len();
+        while u >= 100 {
+            let d = (u % 100) as usize * 2;
+            u /= 100;
+            i -= 2;
+            tmp[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+        }
+        if u >= 10 {
+            let d = u as usize * 2;
+            i -= 2;
+            tmp[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+        } else {
+            i -= 1;
+            tmp[i] = b'0' + u as u8;
+        }
+        if v < 0 {
+            out.put_u8(b'-');
+        }
+        out.put_slice(&tmp[i..]);
+    }
+
+    pub fn error(buf: &mut BytesMut, severity: &str, code: &str, message: &str) {
+        fn field(buf: &mut BytesMut, code: u8, value: &str) {
+            buf.put_u8(code);
+            for part in value.split('\0') {
+                buf.put_slice(part.as_bytes());
+            }
+            buf.put_u8(0);
+        }
+        buf.put_u8(b'E');
+        let at = buf.len();
+        buf.put_u32(0);
+        field(buf, b'S', severity);
+        field(buf, b'V', severity);
+        field(buf, b'C', code);
+        field(buf, b'M', message);
+        buf.put_u8(0);
+        let len = (buf.len() - at) as u32;
+        buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+
+    pub fn row_description(buf: &mut BytesMut, fields: &[super::FieldDescription]) {
+        buf.put_u8(b'T');
+        let at = buf.len();
+        buf.put_u32(0);
+        buf.put_i16(fields.len().min(i16::MAX as usize) as i16);
+        for f in fields {
+            buf.put_slice(f.name.as_bytes());
+            buf.put_u8(0);
+            buf.put_u32(f.table_oid);
+            buf.put_i16(f.column_id);
+            buf.put_u32(f.type_oid);
+            buf.put_i16(f.type_size);
+            buf.put_i32(f.type_modifier);
+            buf.put_i16(f.format);
+        }
+        let len = (buf.len() - at) as u32;
+        buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// Frames per timed iteration for the tiny ones, so the loop's own cost
+/// does not dominate.
+const BATCH: usize = 64;
+
+fn bench_server_frames(c: &mut Criterion) {
+    use bytes::BufMut;
+    use pgwire::messages::{
+        BindComplete, CommandComplete, ErrorResponse, Message, ReadyForQuery, TransactionStatus,
+    };
+
+    let mut g = c.benchmark_group("server frames x64");
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let status = TransactionStatus::Idle;
+    g.bench_function("ReadyForQuery/put_slice", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                buf.put_slice(&[b'Z', 0, 0, 0, 5, black_box(status).byte()]);
+            }
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("ReadyForQuery/encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                ReadyForQuery::new(black_box(status)).encode(&mut buf);
+            }
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("BindComplete/put_slice", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                buf.put_slice(&[b'2', 0, 0, 0, 4]);
+            }
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("BindComplete/encode", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                BindComplete.encode(&mut buf);
+            }
+            black_box(buf.len())
+        })
+    });
+    let (command, oid, rows) = ("INSERT", Some(0u32), Some(12_345u64));
+    g.bench_function("CommandComplete INSERT 0 12345/hand", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                hand::command_complete(
+                    &mut buf,
+                    black_box(command),
+                    black_box(oid),
+                    black_box(rows),
+                );
+            }
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("CommandComplete INSERT 0 12345/encode_parts", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                CommandComplete::encode_parts(
+                    &mut buf,
+                    black_box(command),
+                    black_box(oid),
+                    black_box(rows),
+                );
+            }
+            black_box(buf.len())
+        })
+    });
+    let message = "relation \"missing_table\" does not exist";
+    g.bench_function("ErrorResponse S,V,C,M/hand", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                hand::error(
+                    &mut buf,
+                    black_box("ERROR"),
+                    black_box("42P01"),
+                    black_box(message),
+                );
+            }
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("ErrorResponse S,V,C,M/encode_fields", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                let severity = black_box("ERROR");
+                ErrorResponse::encode_fields(
+                    &mut buf,
+                    [
+                        (b'S', severity),
+                        (b'V', severity),
+                        (b'C', black_box("42P01")),
+                        (b'M', black_box(message)),
+                    ],
+                );
+            }
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("ErrorResponse S,V,C,M/encode_with", |b| {
+        b.iter(|| {
+            buf.clear();
+            for _ in 0..BATCH {
+                let severity = black_box("ERROR");
+                ErrorResponse::encode_with(&mut buf, |w| {
+                    w.field(b'S', severity)
+                        .field(b'V', severity)
+                        .field(b'C', black_box("42P01"))
+                        .field(b'M', black_box(message));
+                });
+            }
+            black_box(buf.len())
+        })
+    });
+    g.finish();
+
+    let BackendMessage::RowDescription(rd) = row_description() else {
+        unreachable!()
+    };
+    let mut g = c.benchmark_group("server frames: RowDescription (10 fields)");
+    g.bench_function("hand", |b| {
+        b.iter(|| {
+            buf.clear();
+            hand::row_description(&mut buf, black_box(&rd.fields));
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("encode_fields", |b| {
+        b.iter(|| {
+            buf.clear();
+            RowDescription::encode_fields(
+                &mut buf,
+                black_box(&rd.fields).iter().map(|f| f.to_ref()),
+            );
+            black_box(buf.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(server_frames, bench_server_frames);
+criterion_main!(benches, server_frames);

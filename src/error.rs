@@ -4,9 +4,11 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
-use crate::messages::{ByteStr, DecodeError, ErrorFields};
+use crate::messages::{
+    ByteStr, DecodeError, ErrorFields, ErrorFieldsWriter, ErrorResponse, NoticeResponse,
+};
 
 mod sql_state;
 
@@ -232,78 +234,76 @@ impl ErrorInfo {
 
     /// Appends this as an ErrorResponse ('E').
     pub fn encode_error(&self, buf: &mut BytesMut) {
-        self.encode_with_tag(buf, b'E');
+        ErrorResponse::encode_with(buf, |w| self.write_fields(w));
     }
 
     /// Appends this as a NoticeResponse ('N').
     pub fn encode_notice(&self, buf: &mut BytesMut) {
-        self.encode_with_tag(buf, b'N');
+        NoticeResponse::encode_with(buf, |w| self.write_fields(w));
     }
 
-    fn encode_with_tag(&self, buf: &mut BytesMut, tag: u8) {
-        fn field(buf: &mut BytesMut, code: u8, value: &str) {
-            buf.put_u8(code);
-            // A NUL inside a field would end it early and desynchronise the
-            // client; drop any rather than send a malformed message.
-            for part in value.split('\0') {
-                buf.put_slice(part.as_bytes());
-            }
-            buf.put_u8(0);
-        }
-        fn num(buf: &mut BytesMut, code: u8, value: u32) {
-            let mut tmp = itoa_buf();
-            field(buf, code, format_u32(value, &mut tmp));
-        }
-        buf.put_u8(tag);
-        let at = buf.len();
-        buf.put_u32(0);
-        field(buf, b'S', self.severity.as_str());
-        field(buf, b'V', self.severity.as_str());
-        field(buf, b'C', self.code.code());
-        field(buf, b'M', &self.message);
-        if let Some(d) = &self.details {
-            let texts = [
-                (b'D', &d.detail),
-                (b'H', &d.hint),
-                (b'q', &d.internal_query),
-                (b'W', &d.where_),
-                (b's', &d.schema),
-                (b't', &d.table),
-                (b'c', &d.column),
-                (b'd', &d.data_type),
-                (b'n', &d.constraint),
-                (b'F', &d.file),
-                (b'R', &d.routine),
-            ];
-            for (code, value) in texts {
-                if let Some(v) = value {
-                    field(buf, code, v);
-                }
-            }
-            if let Some(p) = d.position {
-                num(buf, b'P', p);
-            }
-            if let Some(p) = d.internal_position {
-                num(buf, b'p', p);
-            }
-            if let Some(l) = d.line {
-                num(buf, b'L', l);
+    /// Calls `f` for each field, in PostgreSQL's order.
+    fn each_field(&self, mut f: impl FnMut(u8, FieldValue<'_>)) {
+        let mut text = |code, value| f(code, FieldValue::Text(value));
+        text(b'S', self.severity.as_str());
+        text(b'V', self.severity.as_str());
+        text(b'C', self.code.code());
+        text(b'M', &self.message);
+        let Some(d) = &self.details else { return };
+        let texts = [
+            (b'D', &d.detail),
+            (b'H', &d.hint),
+            (b'q', &d.internal_query),
+            (b'W', &d.where_),
+            (b's', &d.schema),
+            (b't', &d.table),
+            (b'c', &d.column),
+            (b'd', &d.data_type),
+            (b'n', &d.constraint),
+            (b'F', &d.file),
+            (b'R', &d.routine),
+        ];
+        for (code, value) in texts {
+            if let Some(v) = value {
+                text(code, v);
             }
         }
-        buf.put_u8(0);
-        let len = (buf.len() - at) as u32;
-        buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        let numbers = [
+            (b'P', d.position),
+            (b'p', d.internal_position),
+            (b'L', d.line),
+        ];
+        for (code, value) in numbers {
+            if let Some(v) = value {
+                f(code, FieldValue::Number(v));
+            }
+        }
+    }
+
+    /// Writes the fields (the writer drops NULs inside values rather than
+    /// send a malformed message).
+    fn write_fields(&self, w: &mut ErrorFieldsWriter<'_>) {
+        self.each_field(|code, value| match value {
+            FieldValue::Text(v) => {
+                w.field(code, v);
+            }
+            FieldValue::Number(n) => {
+                w.field_u32(code, n);
+            }
+        });
     }
 
     /// The fields as sent on the wire.
     pub fn to_fields(&self) -> ErrorFields {
-        let mut b = BytesMut::new();
-        self.encode_error(&mut b);
-        let mut d = crate::messages::BackendDecoder::new();
-        match d.decode(&mut b) {
-            Ok(Some(crate::messages::BackendMessage::ErrorResponse(e))) => e.0,
-            _ => ErrorFields::default(),
-        }
+        let mut fields = Vec::<(u8, ByteStr)>::with_capacity(6);
+        self.each_field(|code, value| {
+            let value = match value {
+                FieldValue::Text(v) => v.replace('\0', ""),
+                FieldValue::Number(n) => n.to_string(),
+            };
+            fields.push((code, ByteStr::from(value)));
+        });
+        fields.into_iter().collect()
     }
 
     /// Builds an `ErrorInfo` from received fields (a proxy or client
@@ -351,21 +351,10 @@ impl ErrorInfo {
     }
 }
 
-fn itoa_buf() -> [u8; 10] {
-    [0; 10]
-}
-
-fn format_u32(mut v: u32, buf: &mut [u8; 10]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+/// A field value of an error or notice.
+enum FieldValue<'a> {
+    Text(&'a str),
+    Number(u32),
 }
 
 impl fmt::Display for ErrorInfo {

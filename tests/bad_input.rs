@@ -127,17 +127,34 @@ async fn unknown_type_byte_is_a_fatal_protocol_violation() {
 }
 
 #[tokio::test]
-async fn query_without_its_nul_is_a_fatal_protocol_violation() {
+async fn string_without_its_nul_is_an_error_and_the_session_goes_on() {
+    // As PostgreSQL: the frame was whole, so only the message is refused
+    // (ERROR 08P01 "invalid string in message" / "invalid message
+    // format"); the simple protocol answers ReadyForQuery, the extended
+    // one skips to Sync.
     let s = server();
-    let mut bystander = RawClient::startup(s.addr).await;
-    expect_fatal(&s, &message(b'Q', b"select 1"), "08P01").await;
-    // The same for the strings of Parse and Bind.
-    expect_fatal(&s, &message(b'P', b"stmt"), "08P01").await;
-    expect_fatal(&s, &message(b'P', b"\0select 1"), "08P01").await;
-    expect_fatal(&s, &message(b'B', b"portal"), "08P01").await;
-    // Bytes after the NUL are no better.
-    expect_fatal(&s, &message(b'Q', b"select 1\0junk"), "08P01").await;
-    others_keep_working(&s, &mut bystander).await;
+    let mut c = RawClient::startup(s.addr).await;
+    let sync = message(b'S', b"");
+    let cases: [(&[u8], u8, &str); 5] = [
+        (b"select 1", b'Q', "invalid string in message"),
+        (b"select 1\0junk", b'Q', "invalid message format"),
+        (b"stmt", b'P', "invalid string in message"),
+        (b"\0select 1", b'P', "invalid string in message"),
+        (b"portal", b'B', "invalid string in message"),
+    ];
+    for (body, tag, text) in cases {
+        let mut bytes = message(tag, body);
+        if tag != b'Q' {
+            bytes.extend(sync.clone());
+        }
+        c.send(&bytes).await;
+        let msgs = c.read_until(b'Z').await;
+        assert_eq!(tags(&msgs), "EZ", "{body:?}");
+        assert_eq!(msgs[0].sqlstate().as_deref(), Some("08P01"));
+        assert_eq!(msgs[0].field(b'S').as_deref(), Some("ERROR"));
+        assert_eq!(msgs[0].field(b'M').as_deref(), Some(text), "{body:?}");
+        still_works(&mut c).await;
+    }
 }
 
 #[tokio::test]
@@ -249,14 +266,16 @@ async fn bind_with_inconsistent_format_counts_is_08p01() {
         assert_eq!(msgs[0].sqlstate().as_deref(), Some("08P01"));
         assert_eq!(msgs[0].field(b'S').as_deref(), Some("ERROR"));
     }
-    // Two result formats for a one-column result: refused at Execute.
+    // Two result formats for a one-column result: refused at Bind, as
+    // PostgreSQL does (the server asks the handler's Describe for the
+    // column count).
     let mut p = bind("e", &[], &[b"5"], &[0, 1]);
     p.extend(message(b'E', b"\0\0\0\0\0"));
     p.extend(sync.clone());
     c.send(&p).await;
     let msgs = c.read_until(b'Z').await;
-    assert_eq!(tags(&msgs), "2EZ");
-    assert_eq!(msgs[1].sqlstate().as_deref(), Some("08P01"));
+    assert_eq!(tags(&msgs), "EZ");
+    assert_eq!(msgs[0].sqlstate().as_deref(), Some("08P01"));
     // One format for all parameters, and one per parameter, are fine.
     for formats in [&[0i16][..], &[0]] {
         let mut p = bind("e", formats, &[b"9"], &[]);

@@ -7,6 +7,9 @@
 //!   fed to every decoder configuration in arbitrary chunks, never panic,
 //!   always terminate, and keep the decoders' contract: `Ok(None)` leaves
 //!   the buffer untouched, a message or a recoverable error consumes bytes.
+//! - A typed frontend frame whose length is right, whatever its body, is
+//!   either a message or a recoverable error that consumed exactly that
+//!   frame, naming its type byte.
 //!
 //! Case counts are kept small so `cargo test` stays fast; for a longer
 //! run, `PROPTEST_CASES=100000 cargo test --release --test codec_proptest`
@@ -24,11 +27,11 @@ use pgwire::messages::{
     CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse, DEFAULT_MAX_MESSAGE_LEN,
     DataRow, DecodeError, Describe, EmptyQueryResponse, ErrorFields, ErrorResponse, Execute,
     FieldDescription, Flush, FormatCodes, FrontendDecoder, FrontendMessage, FunctionCall,
-    FunctionCallResponse, GssEncRequest, GssResponse, MAX_CANCEL_KEY_LEN, NegotiateProtocolVersion,
-    NoData, NoticeResponse, NotificationResponse, ParameterDescription, ParameterStatus, Parse,
-    ParseComplete, PasswordMessage, PortalSuspended, ProtocolVersion, Query, ReadyForQuery,
-    RowDescription, SaslInitialResponse, SaslResponse, SslRequest, StartupMessage, Sync,
-    TargetKind, Terminate, TransactionStatus, ValueList,
+    FunctionCallResponse, GssEncRequest, GssResponse, MAX_CANCEL_KEY_LEN, Message,
+    NegotiateProtocolVersion, NoData, NoticeResponse, NotificationResponse, ParameterDescription,
+    ParameterStatus, Parse, ParseComplete, PasswordMessage, PortalSuspended, ProtocolVersion,
+    Query, ReadyForQuery, RowDescription, SaslInitialResponse, SaslResponse, SslRequest,
+    StartupMessage, Sync, TargetKind, Terminate, TransactionStatus, ValueList,
 };
 
 // ---- field strategies ----
@@ -646,9 +649,11 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
-    /// Counts anywhere in the Int16 range, up to i16::MAX elements.
+    /// Counts anywhere in the unsigned Int16 range, up to u16::MAX elements
+    /// (PostgreSQL reads them as unsigned: a Bind may carry 65,535
+    /// parameters).
     #[test]
-    fn large_counts_roundtrip(n in 0..=i16::MAX as usize, seed in any::<u32>()) {
+    fn large_counts_roundtrip(n in 0..=u16::MAX as usize, seed in any::<u32>()) {
         let types: Vec<u32> = (0..n as u32).map(|i| i ^ seed).collect();
         let row: Vec<Option<[u8; 1]>> = (0..n)
             .map(|i| if (i as u32 ^ seed) % 3 == 0 { None } else { Some([i as u8]) })
@@ -686,5 +691,35 @@ proptest! {
             m.encode(&mut buf);
             prop_assert_eq!(FrontendDecoder::new_typed().decode(&mut buf), Ok(Some(m)));
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    /// Whatever the body of a well-framed message, the error (if any) is
+    /// recoverable, names the frame's type byte and leaves the next message
+    /// (a Sync) intact: the server can answer ERROR and go on.
+    #[test]
+    fn well_framed_bad_bodies_are_recoverable(
+        tag in prop::sample::select(b"QPBDECSHdcfFp".to_vec()),
+        body in vec(any::<u8>(), 0..40),
+    ) {
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&[tag]);
+        buf.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        buf.extend_from_slice(&body);
+        Sync.encode(&mut buf);
+        let mut d = FrontendDecoder::new_typed();
+        match d.decode(&mut buf) {
+            Ok(Some(m)) => prop_assert_eq!(m.type_byte(), Some(tag)),
+            Ok(None) => prop_assert!(false, "a whole frame was not decoded"),
+            Err(e) => {
+                prop_assert!(e.is_recoverable(), "{:?}", e);
+                prop_assert_eq!(e.tag(), Some(tag));
+            }
+        }
+        prop_assert_eq!(d.decode(&mut buf), Ok(Some(FrontendMessage::Sync(Sync))));
+        prop_assert!(buf.is_empty());
     }
 }

@@ -17,7 +17,6 @@ pub(crate) use copy::CopyStream as CopyStreamBox;
 pub use copy::{CopyBoth, CopyChunk, CopyFormat, CopyIn, CopyOut};
 pub use handler::{CopyHandler, ExtendedQueryHandler, ServerHandlers, SimpleQueryHandler};
 pub use portal::{Portal, StoredStatement};
-pub(crate) use results::encode_command_complete;
 pub use results::{QueryResponse, Response, StatementDescription, Tag};
 pub use rows::{RowSink, RowSource, Rows, RowsProgress};
 pub use served_by_simple_query::ServedBySimpleQuery;

@@ -3,12 +3,13 @@
 
 use std::borrow::Cow;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use super::copy::{CopyBoth, CopyIn, CopyOut};
 use super::rows::Rows;
 use crate::error::ErrorInfo;
-use crate::types::{Schema, Type, text::write_int};
+use crate::messages::CommandComplete;
+use crate::types::{Schema, Type};
 
 /// A command tag, sent in CommandComplete: the command name, then for
 /// `INSERT` an OID (always 0 nowadays), then a row count where the command
@@ -88,13 +89,13 @@ impl Tag {
 
     /// Appends a CommandComplete message carrying this tag.
     pub(crate) fn encode(&self, buf: &mut BytesMut) {
-        encode_command_complete(buf, &self.command, self.oid, self.rows);
+        CommandComplete::encode_parts(buf, &self.command, self.oid, self.rows);
     }
 
     /// Appends a CommandComplete message carrying this tag with its row
     /// count (if it has one) replaced by `rows`.
     pub(crate) fn encode_with_rows(&self, buf: &mut BytesMut, rows: u64) {
-        encode_command_complete(buf, &self.command, self.oid, self.rows.map(|_| rows));
+        CommandComplete::encode_parts(buf, &self.command, self.oid, self.rows.map(|_| rows));
     }
 }
 
@@ -109,31 +110,6 @@ impl std::fmt::Display for Tag {
         }
         Ok(())
     }
-}
-
-/// Appends CommandComplete(`command [oid] [rows]`) without building a
-/// string.
-pub(crate) fn encode_command_complete(
-    buf: &mut BytesMut,
-    command: &str,
-    oid: Option<u32>,
-    rows: Option<u64>,
-) {
-    buf.put_u8(b'C');
-    let at = buf.len();
-    buf.put_u32(0);
-    buf.put_slice(command.as_bytes());
-    if let Some(oid) = oid {
-        buf.put_u8(b' ');
-        write_int(buf, oid as i64);
-    }
-    if let Some(rows) = rows {
-        buf.put_u8(b' ');
-        write_int(buf, rows.min(i64::MAX as u64) as i64);
-    }
-    buf.put_u8(0);
-    let len = (buf.len() - at) as u32;
-    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 /// Rows for the client: the columns and a source of rows.

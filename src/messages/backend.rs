@@ -100,10 +100,22 @@ fn name_of<M: Message>(_: &M) -> &'static str {
     M::NAME
 }
 
+fn tag_of<M: Message>(_: &M) -> Option<u8> {
+    M::TAG
+}
+
 impl BackendMessage {
     /// Appends the encoded message to `buf`.
     pub fn encode(&self, buf: &mut BytesMut) {
         backend_dispatch!(self, m => m.encode(buf))
+    }
+
+    /// The type byte, without encoding the message. Every backend message
+    /// has one; the `Option` mirrors [`FrontendMessage::type_byte`].
+    ///
+    /// [`FrontendMessage::type_byte`]: super::FrontendMessage::type_byte
+    pub fn type_byte(&self) -> Option<u8> {
+        backend_dispatch!(self, m => tag_of(m))
     }
 
     /// The message's name in the PostgreSQL documentation.

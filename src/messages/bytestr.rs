@@ -53,6 +53,15 @@ impl ByteStr {
         Ok(ByteStr(Repr::Shared(bytes)))
     }
 
+    /// Like [`ByteStr::from_utf8`], but hands the bytes back on failure so
+    /// the caller can quote the offending sequence.
+    pub(crate) fn from_utf8_or_back(bytes: Bytes) -> Result<Self, (Bytes, std::str::Utf8Error)> {
+        match std::str::from_utf8(&bytes) {
+            Ok(_) => Ok(ByteStr(Repr::Shared(bytes))),
+            Err(e) => Err((bytes, e)),
+        }
+    }
+
     /// Checks that `bytes` is UTF-8 and copies it, if it is short enough
     /// to be stored inline; `None` if it is too long.
     pub(crate) fn inline_from_utf8(bytes: &[u8]) -> Option<Result<Self, std::str::Utf8Error>> {

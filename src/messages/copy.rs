@@ -38,7 +38,7 @@ impl Message for CopyFail {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let message = r.cstr()?;
         r.finish()?;
         Ok(CopyFail { message })
@@ -66,7 +66,7 @@ macro_rules! copy_response {
             }
 
             fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-                let mut r = Reader::new(body, Self::NAME);
+                let mut r = Reader::of::<Self>(body);
                 let format = r.u8()? as i8;
                 let column_formats = FormatCodes::decode(&mut r)?;
                 r.finish()?;

@@ -35,10 +35,10 @@ impl Message for Parse {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let name = r.cstr()?;
         let query = r.cstr()?;
-        let n = r.count16("parameter type count")?;
+        let n = r.count16()?;
         if r.remaining() < n * 4 {
             return Err(r.truncated());
         }
@@ -84,11 +84,11 @@ impl Message for Bind {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let portal = r.cstr()?;
         let statement = r.cstr()?;
         let param_formats = FormatCodes::decode(&mut r)?;
-        let params = ValueList::decode(&mut r, "parameter count")?;
+        let params = ValueList::decode(&mut r, None)?;
         let result_formats = FormatCodes::decode(&mut r)?;
         r.finish()?;
         Ok(Bind {
@@ -111,11 +111,13 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
-    fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    /// Reads the kind byte; `what` names it in the error as PostgreSQL
+    /// does ("invalid DESCRIBE message subtype 88").
+    fn decode(r: &mut Reader, what: &'static str) -> Result<Self, DecodeError> {
         match r.u8()? {
             b'S' => Ok(TargetKind::Statement),
             b'P' => Ok(TargetKind::Portal),
-            other => Err(r.invalid("target kind", other.into())),
+            other => Err(r.invalid(what, other.into())),
         }
     }
 
@@ -128,7 +130,7 @@ impl TargetKind {
 }
 
 macro_rules! target_message {
-    ($(#[$doc:meta])* $name:ident, $label:literal, $tag:expr) => {
+    ($(#[$doc:meta])* $name:ident, $label:literal, $tag:expr, $subtype:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name {
@@ -148,8 +150,8 @@ macro_rules! target_message {
             }
 
             fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-                let mut r = Reader::new(body, Self::NAME);
-                let kind = TargetKind::decode(&mut r)?;
+                let mut r = Reader::of::<Self>(body);
+                let kind = TargetKind::decode(&mut r, $subtype)?;
                 let name = r.cstr()?;
                 r.finish()?;
                 Ok($name { kind, name })
@@ -163,14 +165,16 @@ target_message!(
     /// and result columns) or of a portal (result columns).
     Describe,
     "Describe",
-    b'D'
+    b'D',
+    "DESCRIBE message subtype"
 );
 
 target_message!(
     /// Close ('C'): close a statement or a portal.
     Close,
     "Close",
-    b'C'
+    b'C',
+    "CLOSE message subtype"
 );
 
 /// Execute ('E'): run a portal.
@@ -192,7 +196,7 @@ impl Message for Execute {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let portal = r.cstr()?;
         let max_rows = r.i32()?;
         r.finish()?;
@@ -270,8 +274,8 @@ impl Message for ParameterDescription {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
-        let n = r.count16("parameter count")?;
+        let mut r = Reader::of::<Self>(body);
+        let n = r.count16()?;
         if r.remaining() < n * 4 {
             return Err(r.truncated());
         }

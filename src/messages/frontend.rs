@@ -87,6 +87,35 @@ impl FrontendMessage {
         }
     }
 
+    /// The type byte, without encoding the message; `None` for the
+    /// startup-phase packets (StartupMessage, SSLRequest, GSSENCRequest,
+    /// CancelRequest), which have none.
+    pub fn type_byte(&self) -> Option<u8> {
+        match self {
+            FrontendMessage::Startup(_) => StartupMessage::TAG,
+            FrontendMessage::SslRequest(_) => SslRequest::TAG,
+            FrontendMessage::GssEncRequest(_) => GssEncRequest::TAG,
+            FrontendMessage::CancelRequest(_) => CancelRequest::TAG,
+            FrontendMessage::Password(_) => PasswordMessage::TAG,
+            FrontendMessage::SaslInitialResponse(_) => SaslInitialResponse::TAG,
+            FrontendMessage::SaslResponse(_) => SaslResponse::TAG,
+            FrontendMessage::GssResponse(_) => GssResponse::TAG,
+            FrontendMessage::Query(_) => Query::TAG,
+            FrontendMessage::Parse(_) => Parse::TAG,
+            FrontendMessage::Bind(_) => Bind::TAG,
+            FrontendMessage::Describe(_) => Describe::TAG,
+            FrontendMessage::Execute(_) => Execute::TAG,
+            FrontendMessage::Close(_) => Close::TAG,
+            FrontendMessage::Sync(_) => Sync::TAG,
+            FrontendMessage::Flush(_) => Flush::TAG,
+            FrontendMessage::CopyData(_) => CopyData::TAG,
+            FrontendMessage::CopyDone(_) => CopyDone::TAG,
+            FrontendMessage::CopyFail(_) => CopyFail::TAG,
+            FrontendMessage::FunctionCall(_) => FunctionCall::TAG,
+            FrontendMessage::Terminate(_) => Terminate::TAG,
+        }
+    }
+
     /// The message's name in the PostgreSQL documentation.
     pub fn name(&self) -> &'static str {
         match self {

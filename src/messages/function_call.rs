@@ -31,10 +31,10 @@ impl Message for FunctionCall {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let function_oid = r.u32()?;
         let arg_formats = FormatCodes::decode(&mut r)?;
-        let args = ValueList::decode(&mut r, "argument count")?;
+        let args = ValueList::decode(&mut r, Some("argument size"))?;
         let result_format = r.i16()?;
         r.finish()?;
         Ok(FunctionCall {
@@ -68,7 +68,7 @@ impl Message for FunctionCallResponse {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let len = r.i32()?;
         let value = match len {
             -1 => None,

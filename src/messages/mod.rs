@@ -50,8 +50,8 @@ pub use bytestr::ByteStr;
 #[cfg(feature = "codec")]
 pub use codec::{ClientCodec, CodecError, ServerCodec};
 pub use copy::{CopyBothResponse, CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
-pub use data::{DataRow, FieldDescription, RowDescription};
-pub use error::DecodeError;
+pub use data::{DataRow, FieldDescription, FieldDescriptionRef, RowDescription};
+pub use error::{DecodeError, InvalidSequence};
 pub use extended_query::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Flush, NoData,
     ParameterDescription, Parse, ParseComplete, PortalSuspended, Sync, TargetKind,
@@ -60,8 +60,8 @@ pub use frontend::{AuthResponseKind, FrontendDecoder, FrontendMessage};
 pub use function_call::{FunctionCall, FunctionCallResponse};
 pub use notification::NotificationResponse;
 pub use response::{
-    CommandComplete, EmptyQueryResponse, ErrorFields, ErrorResponse, NoticeResponse, ReadyForQuery,
-    TransactionStatus,
+    CommandComplete, EmptyQueryResponse, ErrorFields, ErrorFieldsWriter, ErrorResponse,
+    NoticeResponse, ReadyForQuery, TransactionStatus,
 };
 pub use simple_query::Query;
 pub use startup::{

@@ -28,7 +28,7 @@ impl Message for NotificationResponse {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let process_id = r.i32()?;
         let channel = r.cstr()?;
         let payload = r.cstr()?;

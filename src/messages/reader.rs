@@ -6,29 +6,39 @@
 
 use bytes::{Buf, Bytes};
 
-use super::{ByteStr, DecodeError};
+use super::error::InvalidSequence;
+use super::{ByteStr, DecodeError, Message};
 
 /// A bounds-checked cursor over one message body.
 pub(crate) struct Reader {
     buf: Bytes,
+    tag: Option<u8>,
     message: &'static str,
 }
 
 pub(crate) type DecodeResult<T> = Result<T, DecodeError>;
 
 impl Reader {
-    pub(crate) fn new(buf: Bytes, message: &'static str) -> Self {
-        Reader { buf, message }
+    /// A reader over the body of message `M`; its errors carry `M`'s type
+    /// byte and name.
+    pub(crate) fn of<M: Message>(buf: Bytes) -> Self {
+        Reader {
+            buf,
+            tag: M::TAG,
+            message: M::NAME,
+        }
     }
 
     pub(crate) fn truncated(&self) -> DecodeError {
         DecodeError::Truncated {
+            tag: self.tag,
             message: self.message,
         }
     }
 
     pub(crate) fn invalid(&self, what: &'static str, value: i64) -> DecodeError {
         DecodeError::InvalidValue {
+            tag: self.tag,
             message: self.message,
             what,
             value,
@@ -41,7 +51,10 @@ impl Reader {
 
     pub(crate) fn u8(&mut self) -> DecodeResult<u8> {
         if self.buf.is_empty() {
-            return Err(self.truncated());
+            return Err(DecodeError::NoDataLeft {
+                tag: self.tag,
+                message: self.message,
+            });
         }
         Ok(self.buf.get_u8())
     }
@@ -67,13 +80,13 @@ impl Reader {
         Ok(self.buf.get_u32())
     }
 
-    /// A non-negative Int16 count.
-    pub(crate) fn count16(&mut self, what: &'static str) -> DecodeResult<usize> {
-        let n = self.i16()?;
-        if n < 0 {
-            return Err(self.invalid(what, n.into()));
+    /// An Int16 count, which the protocol reads as unsigned (0..=65535):
+    /// PostgreSQL takes a Bind with 40,000 parameters.
+    pub(crate) fn count16(&mut self) -> DecodeResult<usize> {
+        if self.buf.len() < 2 {
+            return Err(self.truncated());
         }
-        Ok(n as usize)
+        Ok(self.buf.get_u16() as usize)
     }
 
     /// The next `n` bytes, shared with the input buffer.
@@ -89,22 +102,26 @@ impl Reader {
     pub(crate) fn cstr(&mut self) -> DecodeResult<ByteStr> {
         let Some(end) = self.buf.iter().position(|&b| b == 0) else {
             return Err(DecodeError::MissingNul {
+                tag: self.tag,
                 message: self.message,
             });
         };
-        let invalid = |_| DecodeError::InvalidUtf8 {
-            message: self.message,
+        let (tag, message) = (self.tag, self.message);
+        let invalid = |raw: &[u8], e: std::str::Utf8Error| DecodeError::InvalidUtf8 {
+            tag,
+            message,
+            sequence: InvalidSequence::at(raw.get(e.valid_up_to()..).unwrap_or(&[])),
         };
         let s = match self.buf.get(..end).and_then(ByteStr::inline_from_utf8) {
             Some(inline) => {
-                let s = inline.map_err(invalid)?;
+                let s = inline.map_err(|e| invalid(self.buf.get(..end).unwrap_or(&[]), e))?;
                 self.buf.advance(end + 1);
                 s
             }
             None => {
                 let raw = self.buf.split_to(end);
                 self.buf.advance(1);
-                ByteStr::from_utf8(raw).map_err(invalid)?
+                ByteStr::from_utf8_or_back(raw).map_err(|(raw, e)| invalid(&raw, e))?
             }
         };
         Ok(s)
@@ -132,6 +149,7 @@ impl Reader {
             Ok(())
         } else {
             Err(DecodeError::TrailingBytes {
+                tag: self.tag,
                 message: self.message,
             })
         }

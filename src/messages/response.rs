@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::frame::put_cstr;
+use super::frame::{self, put_cstr, put_cstr_lossy, put_decimal};
 use super::reader::Reader;
 use super::terminate::empty_message;
 use super::{ByteStr, DecodeError, Message};
@@ -21,6 +21,29 @@ impl CommandComplete {
     pub fn new(tag: impl Into<ByteStr>) -> Self {
         CommandComplete { tag: tag.into() }
     }
+
+    /// Appends a CommandComplete whose tag is `command`, then `oid` and
+    /// `rows` if given, separated by spaces: `("INSERT", Some(0), Some(5))`
+    /// is `INSERT 0 5`, `("SELECT", None, Some(3))` is `SELECT 3`. Written
+    /// straight into `buf`, with no string built and no allocation beyond
+    /// `buf`'s own growth.
+    #[inline]
+    pub fn encode_parts(buf: &mut BytesMut, command: &str, oid: Option<u32>, rows: Option<u64>) {
+        frame::write(buf, Self::TAG, |buf| {
+            // 1 + 10 + 1 + 20 + 1: the longest suffix and the terminator.
+            buf.reserve(command.len() + 33);
+            buf.put_slice(command.as_bytes());
+            if let Some(oid) = oid {
+                buf.put_u8(b' ');
+                put_decimal(buf, oid.into());
+            }
+            if let Some(rows) = rows {
+                buf.put_u8(b' ');
+                put_decimal(buf, rows);
+            }
+            buf.put_u8(0);
+        });
+    }
 }
 
 impl Message for CommandComplete {
@@ -32,7 +55,7 @@ impl Message for CommandComplete {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let tag = r.cstr()?;
         r.finish()?;
         Ok(CommandComplete { tag })
@@ -87,16 +110,34 @@ pub struct ReadyForQuery {
     pub status: TransactionStatus,
 }
 
+impl ReadyForQuery {
+    /// A ReadyForQuery with `status`.
+    pub const fn new(status: TransactionStatus) -> Self {
+        ReadyForQuery { status }
+    }
+
+    /// The whole encoded message, a constant for each status.
+    pub const fn frame(status: TransactionStatus) -> [u8; 6] {
+        [b'Z', 0, 0, 0, 5, status.byte()]
+    }
+}
+
 impl Message for ReadyForQuery {
     const NAME: &'static str = "ReadyForQuery";
     const TAG: Option<u8> = Some(b'Z');
+
+    /// One `put_slice` of [`ReadyForQuery::frame`].
+    #[inline]
+    fn encode(&self, buf: &mut BytesMut) {
+        buf.put_slice(&Self::frame(self.status));
+    }
 
     fn encode_body(&self, buf: &mut BytesMut) {
         buf.put_u8(self.status.byte());
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let b = r.u8()?;
         let status = TransactionStatus::from_byte(b)
             .ok_or_else(|| r.invalid("transaction status", b.into()))?;
@@ -151,8 +192,8 @@ impl ErrorFields {
         buf.put_u8(0);
     }
 
-    fn decode(body: Bytes, message: &'static str) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, message);
+    fn decode<M: Message>(body: Bytes) -> Result<Self, DecodeError> {
+        let mut r = Reader::of::<M>(body);
         let mut fields = Vec::new();
         loop {
             let code = r.u8()?;
@@ -174,9 +215,129 @@ impl FromIterator<(u8, ByteStr)> for ErrorFields {
     }
 }
 
+/// Writes the fields of an ErrorResponse or NoticeResponse one by one
+/// into the message being encoded; see [`ErrorResponse::encode_with`].
+///
+/// A field with code 0 is skipped and NUL bytes inside a value are dropped,
+/// since either would cut the message short for the client.
+#[derive(Debug)]
+pub struct ErrorFieldsWriter<'b> {
+    buf: &'b mut BytesMut,
+}
+
+impl ErrorFieldsWriter<'_> {
+    /// Appends field `code` with `value`.
+    #[inline]
+    pub fn field(&mut self, code: u8, value: &str) -> &mut Self {
+        if code != 0 {
+            self.buf.put_u8(code);
+            put_cstr_lossy(self.buf, value);
+        }
+        self
+    }
+
+    /// Appends field `code` with the decimal digits of `value` (`P`
+    /// position, `p` internal position, `L` line), without formatting a
+    /// string first.
+    #[inline]
+    pub fn field_u32(&mut self, code: u8, value: u32) -> &mut Self {
+        if code != 0 {
+            self.buf.put_u8(code);
+            put_decimal(self.buf, value.into());
+            self.buf.put_u8(0);
+        }
+        self
+    }
+}
+
+/// Encodes a whole ErrorResponse/NoticeResponse frame around `fill`.
+#[inline]
+fn encode_fields_with(
+    buf: &mut BytesMut,
+    tag: Option<u8>,
+    fill: impl FnOnce(&mut ErrorFieldsWriter<'_>),
+) {
+    frame::write(buf, tag, |buf| {
+        fill(&mut ErrorFieldsWriter { buf: &mut *buf });
+        buf.put_u8(0);
+    });
+}
+
 /// ErrorResponse ('E').
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ErrorResponse(pub ErrorFields);
+
+impl ErrorResponse {
+    /// Appends an ErrorResponse made of `fields` (code, value) in the order
+    /// given, without building an [`ErrorFields`]: what a server that keeps
+    /// its errors in its own type calls. Fields with code 0 are skipped and
+    /// NUL bytes inside values dropped, since either would cut the message
+    /// short for the client.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use pgwire::messages::ErrorResponse;
+    ///
+    /// let mut buf = BytesMut::new();
+    /// ErrorResponse::encode_fields(
+    ///     &mut buf,
+    ///     [(b'S', "ERROR"), (b'V', "ERROR"), (b'C', "08P01"), (b'M', "invalid message format")],
+    /// );
+    /// assert_eq!(buf[0], b'E');
+    /// ```
+    #[inline]
+    pub fn encode_fields<'a>(buf: &mut BytesMut, fields: impl IntoIterator<Item = (u8, &'a str)>) {
+        Self::encode_with(buf, |w| {
+            for (code, value) in fields {
+                w.field(code, value);
+            }
+        });
+    }
+
+    /// Appends an ErrorResponse whose fields `fill` writes in order: the
+    /// fastest way to send an error kept in a server's own type, optional
+    /// fields and numbers included, with nothing built first.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use pgwire::messages::ErrorResponse;
+    ///
+    /// let mut buf = BytesMut::new();
+    /// let position: Option<u32> = Some(8);
+    /// ErrorResponse::encode_with(&mut buf, |w| {
+    ///     w.field(b'S', "ERROR").field(b'V', "ERROR").field(b'C', "42601");
+    ///     w.field(b'M', "syntax error at or near \"FORM\"");
+    ///     if let Some(p) = position {
+    ///         w.field_u32(b'P', p);
+    ///     }
+    /// });
+    /// assert_eq!(buf[0], b'E');
+    /// ```
+    #[inline]
+    pub fn encode_with(buf: &mut BytesMut, fill: impl FnOnce(&mut ErrorFieldsWriter<'_>)) {
+        encode_fields_with(buf, Self::TAG, fill);
+    }
+}
+
+impl NoticeResponse {
+    /// Appends a NoticeResponse made of `fields`, as
+    /// [`ErrorResponse::encode_fields`] does.
+    #[inline]
+    pub fn encode_fields<'a>(buf: &mut BytesMut, fields: impl IntoIterator<Item = (u8, &'a str)>) {
+        Self::encode_with(buf, |w| {
+            for (code, value) in fields {
+                w.field(code, value);
+            }
+        });
+    }
+
+    /// Appends a NoticeResponse whose fields `fill` writes, as
+    /// [`ErrorResponse::encode_with`] does.
+    #[inline]
+    pub fn encode_with(buf: &mut BytesMut, fill: impl FnOnce(&mut ErrorFieldsWriter<'_>)) {
+        encode_fields_with(buf, Self::TAG, fill);
+    }
+}
 
 /// NoticeResponse ('N'): a warning or notice; the query goes on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -191,7 +352,7 @@ impl Message for ErrorResponse {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        ErrorFields::decode(body, Self::NAME).map(ErrorResponse)
+        ErrorFields::decode::<Self>(body).map(ErrorResponse)
     }
 }
 
@@ -204,6 +365,6 @@ impl Message for NoticeResponse {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        ErrorFields::decode(body, Self::NAME).map(NoticeResponse)
+        ErrorFields::decode::<Self>(body).map(NoticeResponse)
     }
 }

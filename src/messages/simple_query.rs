@@ -32,7 +32,7 @@ impl Message for Query {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let query = r.cstr()?;
         r.finish()?;
         Ok(Query { query })

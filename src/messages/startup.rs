@@ -67,7 +67,7 @@ impl Message for StartupMessage {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let version = ProtocolVersion::from_code(r.u32()?);
         let mut parameters = Vec::new();
         if version.major != 3 {
@@ -110,7 +110,7 @@ macro_rules! request_code_message {
             }
 
             fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-                let mut r = Reader::new(body, Self::NAME);
+                let mut r = Reader::of::<Self>(body);
                 let code = r.u32()?;
                 if code != $code {
                     return Err(r.invalid("request code", code.into()));
@@ -160,14 +160,14 @@ impl Message for CancelRequest {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let code = r.u32()?;
         if code != CANCEL_REQUEST_CODE {
             return Err(r.invalid("request code", code.into()));
         }
         let process_id = r.i32()?;
         let secret_key = r.rest();
-        check_key_len(&secret_key, Self::NAME)?;
+        check_key_len(&secret_key, Self::TAG, Self::NAME)?;
         Ok(CancelRequest {
             process_id,
             secret_key,
@@ -175,9 +175,10 @@ impl Message for CancelRequest {
     }
 }
 
-fn check_key_len(key: &[u8], message: &'static str) -> Result<(), DecodeError> {
+fn check_key_len(key: &[u8], tag: Option<u8>, message: &'static str) -> Result<(), DecodeError> {
     if key.len() < 4 || key.len() > MAX_CANCEL_KEY_LEN {
         return Err(DecodeError::InvalidValue {
+            tag,
             message,
             what: "cancel key length",
             value: key.len() as i64,
@@ -202,7 +203,7 @@ impl Message for PasswordMessage {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let password = r.cstr()?;
         r.finish()?;
         Ok(PasswordMessage { password })
@@ -235,7 +236,7 @@ impl Message for SaslInitialResponse {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let mechanism = r.cstr()?;
         let len = r.i32()?;
         let data = match len {
@@ -357,7 +358,7 @@ impl Message for Authentication {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let code = r.i32()?;
         let auth = match code {
             0 => Authentication::Ok,
@@ -413,10 +414,10 @@ impl Message for BackendKeyData {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let process_id = r.i32()?;
         let secret_key = r.rest();
-        check_key_len(&secret_key, Self::NAME)?;
+        check_key_len(&secret_key, Self::TAG, Self::NAME)?;
         Ok(BackendKeyData {
             process_id,
             secret_key,
@@ -454,7 +455,7 @@ impl Message for ParameterStatus {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let name = r.cstr()?;
         let value = r.cstr()?;
         r.finish()?;
@@ -488,7 +489,7 @@ impl Message for NegotiateProtocolVersion {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, Self::NAME);
+        let mut r = Reader::of::<Self>(body);
         let version = ProtocolVersion::from_code(r.u32()?);
         let n = r.i32()?;
         if n < 0 {

@@ -138,7 +138,7 @@ impl FormatCodes {
     }
 
     pub(crate) fn decode(r: &mut Reader) -> DecodeResult<Self> {
-        let n = r.count16("format code count")?;
+        let n = r.count16()?;
         if n <= INLINE_CODES {
             let raw = r.take_slice(n * 2)?;
             return Ok(Self::from_raw(raw.get(..n * 2).unwrap_or(&[])));
@@ -190,8 +190,9 @@ impl ValueList {
         }
     }
 
-    /// A list holding `values` (`None` = NULL). At most `i16::MAX` values
-    /// can be represented; more are cut off.
+    /// A list holding `values` (`None` = NULL). At most `u16::MAX` values
+    /// can be represented (the count is an unsigned Int16); more are cut
+    /// off.
     pub fn from_values<I, V>(values: I) -> Self
     where
         I: IntoIterator<Item = Option<V>>,
@@ -200,7 +201,7 @@ impl ValueList {
         let mut raw = BytesMut::new();
         let mut count = 0u16;
         for v in values {
-            if count as usize >= i16::MAX as usize {
+            if count == u16::MAX {
                 break;
             }
             match v {
@@ -258,8 +259,18 @@ impl ValueList {
         &self.raw
     }
 
-    pub(crate) fn decode(r: &mut Reader, what: &'static str) -> DecodeResult<Self> {
-        let count = r.count16(what)?;
+    /// Decodes a count and that many values. A negative length other than -1
+    /// is reported as [`DecodeError::InvalidValue`] named `negative_length`
+    /// if given, else as truncation: PostgreSQL says "insufficient data left
+    /// in message" for a Bind parameter of length -2 but "invalid argument
+    /// size" for a FunctionCall argument.
+    ///
+    /// [`DecodeError::InvalidValue`]: super::DecodeError::InvalidValue
+    pub(crate) fn decode(
+        r: &mut Reader,
+        negative_length: Option<&'static str>,
+    ) -> DecodeResult<Self> {
+        let count = r.count16()?;
         // Walk the lengths once to validate them, then keep the bytes as one
         // view; iteration later needs no checks that could fail.
         let mut size = 0usize;
@@ -272,7 +283,10 @@ impl ValueList {
             let skip = if len == -1 {
                 4
             } else if len < 0 {
-                return Err(r.invalid("value length", len.into()));
+                return Err(match negative_length {
+                    Some(what) => r.invalid(what, len.into()),
+                    None => r.truncated(),
+                });
             } else {
                 4 + len as usize
             };
@@ -280,13 +294,14 @@ impl ValueList {
             size += skip;
         }
         Ok(ValueList {
+            // At most u16::MAX: read from an Int16.
             count: count as u16,
             raw: r.take(size)?,
         })
     }
 
     pub(crate) fn encode(&self, buf: &mut BytesMut) {
-        buf.put_i16(self.count as i16);
+        buf.put_u16(self.count);
         buf.put_slice(&self.raw);
     }
 }

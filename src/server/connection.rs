@@ -26,7 +26,7 @@ use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
 use crate::api::{AsyncMessage, ServerHandlers, Session, SessionShared};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
 use crate::messages::{
-    FrontendDecoder, FrontendMessage, Message, NotificationResponse, ParameterStatus,
+    DecodeError, FrontendDecoder, FrontendMessage, Message, NotificationResponse, ParameterStatus,
     ReadyForQuery, TransactionStatus,
 };
 
@@ -312,42 +312,55 @@ where
         }
     }
 
-    /// A well-framed message whose body could not be decoded: the frame is
-    /// consumed, so the session goes on after an error, as in PostgreSQL.
-    async fn recover_from_decode_error(&mut self, e: crate::messages::DecodeError) -> Flow {
+    /// A well-framed message whose body could not be decoded: the frame was
+    /// consumed whole, so the session goes on after an error, keyed on the
+    /// message type as PostgreSQL does.
+    async fn recover_from_decode_error(&mut self, e: DecodeError) -> Flow {
         if self.phase == Phase::Ready {
             self.phase = Phase::Busy;
         }
-        let message = match &e {
-            crate::messages::DecodeError::InvalidUtf8 { message } => *message,
-            _ => "",
-        };
-        let info = ErrorInfo::from(e);
-        match message {
-            // Ignored outside COPY whatever it holds, as a well-formed one
-            // is.
-            "CopyFail" => return Ok(()),
-            // Refused whatever they hold, as well-formed ones are: no Sync
-            // will follow to end a skip.
-            "PasswordMessage" | "SASLInitialResponse" | "SASLResponse" | "GSSResponse" => {
+        let tag = e.tag();
+        match tag {
+            // CopyData/CopyDone/CopyFail outside COPY are ignored whatever
+            // they hold, as well-formed ones are.
+            Some(b'd' | b'c' | b'f') => return Ok(()),
+            // Terminate closes, body or not.
+            Some(b'X') => return Err(Stop::Close(None)),
+            // Authentication responses are refused whatever they hold, as
+            // well-formed ones are: no Sync will follow to end a skip.
+            Some(b'p') => {
+                let name = e.message_name().unwrap_or("PasswordMessage");
                 let e = ErrorInfo::fatal(
                     SqlState::PROTOCOL_VIOLATION,
-                    format!("unexpected {message} message"),
+                    format!("unexpected {name} message"),
                 );
                 send_fatal(&mut self.transport, &e).await;
                 return Err(Stop::Close(Some(PgWireError::Fatal(e))));
             }
             _ => {}
         }
-        if self.phase == Phase::SkipToSync {
+        if self.phase == Phase::SkipToSync && tag != Some(b'S') {
             return Ok(());
         }
-        if message == "Query" {
-            self.send_error(&info)?;
-            self.ready_for_query();
-            Ok(())
-        } else {
-            self.extended_error(&info)
+        let info = ErrorInfo::from(e);
+        match tag {
+            // The simple protocol (and the function call, its sibling):
+            // the error, then ReadyForQuery.
+            Some(b'Q' | b'F') => {
+                self.send_error(&info)?;
+                self.ready_for_query();
+                Ok(())
+            }
+            // A Sync with a body still ends the extended query, as in
+            // PostgreSQL: the error (unless one is being skipped), then
+            // Sync's work and ReadyForQuery.
+            Some(b'S') => {
+                if self.phase != Phase::SkipToSync {
+                    self.extended_error(&info)?;
+                }
+                self.sync().await
+            }
+            _ => self.extended_error(&info),
         }
     }
 

@@ -9,10 +9,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::connection::{Connection, Flow, Stop, io_stop, watch_connection};
 use super::startup::send_fatal;
 use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
-use crate::api::{CopyFormat, CopyStreamBox, ServerHandlers, encode_command_complete};
+use crate::api::{CopyFormat, CopyStreamBox, ServerHandlers};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
 use crate::messages::{
-    CopyBothResponse, CopyData, CopyDone, CopyInResponse, CopyOutResponse, FrontendMessage, Message,
+    CommandComplete, CopyBothResponse, CopyData, CopyDone, CopyInResponse, CopyOutResponse,
+    FrontendMessage, Message,
 };
 
 impl<H, S, X, C> Connection<H, S, X, C>
@@ -139,7 +140,7 @@ where
                         SqlState::PROTOCOL_VIOLATION,
                         format!(
                             "unexpected message type 0x{:02X} during COPY from stdin",
-                            type_byte(&other)
+                            other.type_byte().unwrap_or(0)
                         ),
                     )));
                 }
@@ -220,14 +221,7 @@ where
             // COPY BOTH: now receive the client's side.
             return Box::pin(self.receive_copy_data()).await;
         }
-        encode_command_complete(&mut self.transport.wbuf, "COPY", None, Some(rows));
+        CommandComplete::encode_parts(&mut self.transport.wbuf, "COPY", None, Some(rows));
         Ok(Ok(()))
     }
-}
-
-/// The type byte of a message that arrived during COPY, for the error.
-fn type_byte(m: &FrontendMessage) -> u8 {
-    let mut b = bytes::BytesMut::new();
-    m.encode(&mut b);
-    b.first().copied().unwrap_or(0)
 }

@@ -11,11 +11,12 @@ use super::connection::{Connection, Flow, Phase};
 use super::row_stream::RowsEnd;
 use super::statement_store::{PortalEntry, PortalState};
 use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
-use crate::api::{Portal, Response, ServerHandlers, StoredStatement, encode_command_complete};
+use crate::api::{Portal, Response, ServerHandlers, StoredStatement};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::{
-    Bind, BindComplete, ByteStr, Close, CloseComplete, Describe, Execute, FormatCodes, Message,
-    NoData, ParameterDescription, Parse, ParseComplete, PortalSuspended, TargetKind,
+    Bind, BindComplete, ByteStr, Close, CloseComplete, CommandComplete, Describe, Execute,
+    FormatCodes, Message, NoData, ParameterDescription, Parse, ParseComplete, PortalSuspended,
+    TargetKind,
 };
 
 impl<H, S, X, C> Connection<H, S, X, C>
@@ -290,7 +291,7 @@ where
             } => (schema, rows, tag, sent),
             PortalState::Done => {
                 // Running a finished portal again returns no more rows.
-                encode_command_complete(&mut self.transport.wbuf, "SELECT", None, Some(0));
+                CommandComplete::encode_parts(&mut self.transport.wbuf, "SELECT", None, Some(0));
                 return Ok(Ok(()));
             }
             PortalState::Ready => {

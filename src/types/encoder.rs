@@ -6,7 +6,7 @@ use postgres_types::{IsNull, ToSql};
 use super::text;
 use super::{FieldFormat, FieldInfo, Schema};
 use crate::error::{ErrorInfo, SqlState};
-use crate::messages::FormatCodes;
+use crate::messages::{DataRow, FormatCodes};
 
 /// Writes one DataRow message, value by value, into a buffer (usually the
 /// connection's write buffer, so rows are never copied).
@@ -41,11 +41,7 @@ impl<'a> DataRowEncoder<'a> {
         formats: &'a FormatCodes,
         scratch: &'a mut BytesMut,
     ) -> Self {
-        let start = buf.len();
-        buf.reserve(7 + fields.len() * 8);
-        buf.put_u8(b'D');
-        buf.put_u32(0);
-        buf.put_i16(fields.len().min(i16::MAX as usize) as i16);
+        let start = DataRow::begin_frame(buf, fields.len());
         let uniform = match formats.len() {
             0 => Some(FieldFormat::Text),
             1 => formats.get(0).and_then(FieldFormat::from_code),
@@ -97,8 +93,7 @@ impl<'a> DataRowEncoder<'a> {
     pub fn encode_field<T: ToSql + ?Sized>(&mut self, value: &T) -> Result<(), ErrorInfo> {
         let field = self.next_field()?;
         let ty = field.datatype();
-        let at = self.buf.len();
-        self.buf.put_i32(0);
+        let at = DataRow::begin_value(self.buf);
         let direct = self.next_format() == FieldFormat::Binary || text::binary_is_text(ty);
         let result = if direct {
             value.to_sql_checked(ty, self.buf)
@@ -109,7 +104,7 @@ impl<'a> DataRowEncoder<'a> {
         match result {
             Ok(IsNull::Yes) => {
                 self.buf.truncate(at);
-                self.buf.put_i32(-1);
+                DataRow::put_null(self.buf);
             }
             Ok(IsNull::No) => {
                 if !direct {
@@ -118,7 +113,7 @@ impl<'a> DataRowEncoder<'a> {
                         return Err(e);
                     }
                 }
-                patch_len(self.buf, at);
+                DataRow::finish_value(self.buf, at);
             }
             Err(e) => {
                 self.buf.truncate(at);
@@ -135,7 +130,7 @@ impl<'a> DataRowEncoder<'a> {
     /// Encodes NULL as the next column.
     pub fn encode_null(&mut self) -> Result<(), ErrorInfo> {
         self.next_field()?;
-        self.buf.put_i32(-1);
+        DataRow::put_null(self.buf);
         self.col += 1;
         Ok(())
     }
@@ -145,15 +140,14 @@ impl<'a> DataRowEncoder<'a> {
     /// is parsed for the column's type first.
     pub fn encode_text(&mut self, value: &str) -> Result<(), ErrorInfo> {
         let field = self.next_field()?;
-        let at = self.buf.len();
-        self.buf.put_i32(0);
+        let at = DataRow::begin_value(self.buf);
         if self.next_format() == FieldFormat::Text {
             self.buf.put_slice(value.as_bytes());
         } else if let Err(e) = text::text_to_binary(field.datatype(), value, self.buf) {
             self.buf.truncate(at);
             return Err(e);
         }
-        patch_len(self.buf, at);
+        DataRow::finish_value(self.buf, at);
         self.col += 1;
         Ok(())
     }
@@ -163,11 +157,8 @@ impl<'a> DataRowEncoder<'a> {
     pub fn encode_raw(&mut self, value: Option<&[u8]>) -> Result<(), ErrorInfo> {
         self.next_field()?;
         match value {
-            None => self.buf.put_i32(-1),
-            Some(v) => {
-                self.buf.put_i32(v.len() as i32);
-                self.buf.put_slice(v);
-            }
+            None => DataRow::put_null(self.buf),
+            Some(v) => DataRow::put_value(self.buf, v),
         }
         self.col += 1;
         Ok(())
@@ -186,8 +177,7 @@ impl<'a> DataRowEncoder<'a> {
                 ),
             ));
         }
-        let len = (self.buf.len() - self.start - 1) as u32;
-        self.buf[self.start + 1..self.start + 5].copy_from_slice(&len.to_be_bytes());
+        DataRow::finish_frame(self.buf, self.start);
         self.finished = true;
         Ok(())
     }
@@ -199,12 +189,6 @@ impl Drop for DataRowEncoder<'_> {
             self.buf.truncate(self.start);
         }
     }
-}
-
-#[inline]
-fn patch_len(buf: &mut BytesMut, at: usize) {
-    let len = (buf.len() - at - 4) as i32;
-    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 /// A row that knows how to encode itself: tuples of `ToSql` values, slices

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use postgres_types::Type;
 
-use crate::messages::{ByteStr, FieldDescription, FormatCodes, Oid};
+use crate::messages::{
+    ByteStr, FieldDescription, FieldDescriptionRef, FormatCodes, Oid, RowDescription,
+};
 
 /// The wire format of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -136,22 +138,19 @@ pub(crate) fn encode_row_description_into(
     fields: &[FieldInfo],
     formats: &FormatCodes,
 ) {
-    buf.put_u8(b'T');
-    let at = buf.len();
-    buf.put_u32(0);
-    buf.put_i16(fields.len().min(i16::MAX as usize) as i16);
-    for (i, f) in fields.iter().enumerate() {
-        buf.put_slice(f.name.as_bytes());
-        buf.put_u8(0);
-        buf.put_u32(f.table_oid);
-        buf.put_i16(f.column_id);
-        buf.put_u32(f.datatype.oid());
-        buf.put_i16(f.type_size);
-        buf.put_i32(f.type_modifier);
-        buf.put_i16(formats.format_for(i, fields.len()).unwrap_or(0));
-    }
-    let len = (buf.len() - at) as u32;
-    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    let n = fields.len();
+    RowDescription::encode_fields(
+        buf,
+        fields.iter().enumerate().map(|(i, f)| FieldDescriptionRef {
+            name: &f.name,
+            table_oid: f.table_oid,
+            column_id: f.column_id,
+            type_oid: f.datatype.oid(),
+            type_size: f.type_size,
+            type_modifier: f.type_modifier,
+            format: formats.format_for(i, n).unwrap_or(0),
+        }),
+    );
 }
 
 /// `pg_type.typlen` of a built-in type: its size in bytes, or -1 for

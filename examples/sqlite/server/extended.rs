@@ -87,6 +87,15 @@ impl ExtendedQueryHandler for SqliteSession {
         Ok(Statement::Sql(Arc::new(prepared)))
     }
 
+    fn parameter_count(&self, statement: &Statement) -> Option<usize> {
+        // Checked by the server at Bind, as PostgreSQL does.
+        match statement {
+            Statement::Sql(p) => Some(p.params.len()),
+            Statement::Empty => Some(0),
+            Statement::Command(_) => None,
+        }
+    }
+
     async fn do_describe_statement(
         &mut self,
         _session: &mut Session,

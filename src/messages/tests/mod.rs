@@ -7,6 +7,9 @@ mod bytes_exact;
 #[cfg(feature = "codec")]
 mod codec;
 mod decoder;
+mod encoders;
+mod hostile_bodies;
+mod large_counts;
 mod roundtrip;
 mod values;
 

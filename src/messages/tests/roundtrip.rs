@@ -113,6 +113,7 @@ fn cancel_request_key_too_short_or_too_long_is_rejected() {
         assert_eq!(
             err,
             DecodeError::InvalidValue {
+                tag: None,
                 message: "CancelRequest",
                 what: "cancel key length",
                 value: len as i64,
@@ -391,7 +392,7 @@ fn backend_key_data_bad_key_length_is_rejected() {
             .decode(&mut wire)
             .unwrap_err();
         assert!(
-            matches!(err, DecodeError::InvalidValue { message: "BackendKeyData", value, .. } if value == len as i64),
+            matches!(err, DecodeError::InvalidValue { tag: Some(b'K'), message: "BackendKeyData", value, .. } if value == len as i64),
             "{err:?}"
         );
     }

@@ -166,9 +166,12 @@ fn decoded_value_list_equals_the_built_one() {
 }
 
 #[test]
-fn value_list_keeps_at_most_i16_max_values() {
+fn value_list_keeps_at_most_u16_max_values() {
+    // 40,000 fit (the count is unsigned); 70,000 are cut at 65,535.
     let v = ValueList::from_values(std::iter::repeat_n(None::<&[u8]>, 40_000));
-    assert_eq!(v.len(), i16::MAX as usize);
+    assert_eq!(v.len(), 40_000);
+    let cut = ValueList::from_values(std::iter::repeat_n(None::<&[u8]>, 70_000));
+    assert_eq!(cut.len(), u16::MAX as usize);
     // It still encodes and decodes.
     let row = DataRow { values: v };
     let mut wire = BytesMut::new();
