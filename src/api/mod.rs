@@ -3,6 +3,8 @@
 //! authentication.
 
 pub mod auth;
+mod connection_origin;
+mod function_call;
 mod copy;
 mod handler;
 mod portal;
@@ -11,6 +13,8 @@ mod rows;
 mod session;
 
 pub(crate) use copy::CopyStream as CopyStreamBox;
+pub use connection_origin::{ConnectionOrigin, PeerCredentials, ProxyInfo};
+pub use function_call::{FunctionCallHandler, FunctionCallRequest};
 pub use copy::{CopyBoth, CopyChunk, CopyFormat, CopyIn, CopyOut};
 pub use handler::{
     CopyHandler, ExtendedQueryHandler, QueryParser, ServerHandlers, SimpleQueryHandler,

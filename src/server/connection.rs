@@ -235,6 +235,17 @@ where
             let msg = match self.decoder.decode(&mut self.transport.rbuf) {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
+                // FunctionCall hook: a malformed one is ERROR 08P01 and
+                // ReadyForQuery, as PostgreSQL (its frame was consumed whole).
+                Err(e) if super::function_call::is_malformed_call(&e) => {
+                    if self.skip_to_sync {
+                        continue;
+                    }
+                    self.ready = false;
+                    self.send_error(&ErrorInfo::new(SqlState::PROTOCOL_VIOLATION, e.to_string()))?;
+                    self.ready_for_query();
+                    continue;
+                }
                 Err(e) if e.is_recoverable() => {
                     self.ready = false;
                     let message = match &e {
@@ -338,11 +349,26 @@ where
                 FrontendMessage::CopyData(_)
                 | FrontendMessage::CopyDone(_)
                 | FrontendMessage::CopyFail(_) => Ok(()),
-                FrontendMessage::FunctionCall(_) => {
-                    self.send_error(&ErrorInfo::new(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "the function call protocol is not supported",
-                    ))?;
+                // FunctionCall hook: answered in server/function_call.rs.
+                FrontendMessage::FunctionCall(call) => {
+                    let handler = handler!(self);
+                    self.shared.set_busy(true);
+                    let answer = Self::drive(
+                        &mut self.transport,
+                        &self.shared,
+                        super::function_call::answer(
+                            &self.server,
+                            handler,
+                            &mut self.session,
+                            call,
+                        ),
+                    )
+                    .await;
+                    self.shared.set_busy(false);
+                    match answer? {
+                        Ok(response) => response.encode(&mut self.transport.wbuf),
+                        Err(e) => self.send_error(&e)?,
+                    }
                     self.ready_for_query();
                     Ok(())
                 }
