@@ -184,7 +184,9 @@ impl<H: ServerHandlers> Server<H> {
                     // the live ones.
                     while sessions.try_join_next().is_some() {}
                 }
-                _ = shutdown.wait_for(|s| *s) => break,
+                // (The guard `wait_for` returns is not Send: drop it inside,
+                // so that `serve` can be spawned.)
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
             }
         }
         drop(listener);

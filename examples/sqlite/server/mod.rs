@@ -27,6 +27,7 @@ mod engine;
 mod errors;
 mod extended;
 mod functions;
+mod large_objects;
 mod notices;
 mod notify;
 mod session_commands;
@@ -178,6 +179,8 @@ pub struct SqliteSession {
     after_copy: Vec<String>,
     /// LISTEN / NOTIFY; leaves the hub when the session ends.
     notifier: notify::Notifier,
+    /// Open large-object descriptors (large_objects.rs).
+    large_objects: large_objects::Descriptors,
 }
 
 impl ServerHandlers for SqliteServer {
@@ -203,6 +206,7 @@ impl ServerHandlers for SqliteServer {
                 .parameter("server_version")
                 .unwrap_or("18.0")
                 .to_owned(),
+            client_addr: client.peer_addr(),
         };
         // The server logs the session's start and end; this adds what the
         // engine sees.
@@ -218,6 +222,10 @@ impl ServerHandlers for SqliteServer {
             .call(None, move |db| notify::register(&db.conn, pending))
             .await?
             .map_err(|e| errors::from_sqlite(&e))?;
+        engine
+            .call(None, |db| large_objects::register(&db.conn))
+            .await?
+            .map_err(|e| errors::from_sqlite(&e))?;
         Ok(SqliteSession {
             engine,
             settings: Settings::new(session),
@@ -226,6 +234,7 @@ impl ServerHandlers for SqliteServer {
             copy: None,
             after_copy: Vec::new(),
             notifier,
+            large_objects: large_objects::Descriptors::default(),
         })
     }
 }
