@@ -214,6 +214,18 @@ async fn main() -> ExitCode {
         eprintln!("cannot open database {}: {e}", handlers.path().display());
         return ExitCode::FAILURE;
     }
+    // The Unix socket first: a live server on it is the likelier conflict,
+    // and its message the clearer one.
+    let unix = match &args.unix_socket_dir {
+        None => None,
+        Some(dir) => match unix_socket::bind(dir, args.listen.port()) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -228,16 +240,6 @@ async fn main() -> ExitCode {
         args.listen.ip(),
         args.listen.port()
     );
-    let unix = match &args.unix_socket_dir {
-        None => None,
-        Some(dir) => match unix_socket::bind(dir, args.listen.port()) {
-            Ok(u) => Some(u),
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
     let server = Server::new(handlers, config).with_function_calls();
     if let Some((listener, path)) = unix {
         tracing::info!("also listening on {}", path.display());
