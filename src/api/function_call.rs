@@ -91,13 +91,19 @@ impl FunctionCallRequest {
                 ));
             }
         }
-        if FieldFormat::from_code(call.result_format).is_none() {
-            return Err(ErrorInfo::new(
-                SqlState::INVALID_PARAMETER_VALUE,
-                format!("unsupported format code: {}", call.result_format),
-            ));
-        }
         Ok(FunctionCallRequest { call })
+    }
+
+    /// PostgreSQL checks the result format code when it sends the result,
+    /// after the call: a function with side effects has had them.
+    pub(crate) fn check_result_format(&self) -> Result<(), ErrorInfo> {
+        match FieldFormat::from_code(self.call.result_format) {
+            Some(_) => Ok(()),
+            None => Err(ErrorInfo::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("unsupported format code: {}", self.call.result_format),
+            )),
+        }
     }
 
     /// The OID of the function called.
@@ -163,6 +169,18 @@ impl FunctionCallRequest {
         })
     }
 
+    /// A binary argument of a fixed-size type: too short is PostgreSQL's
+    /// 08P01 (its receive function runs out of data), too long 22P03.
+    fn fixed_binary<const N: usize>(i: usize, v: &[u8]) -> Result<[u8; N], ErrorInfo> {
+        if v.len() < N {
+            return Err(ErrorInfo::new(
+                SqlState::PROTOCOL_VIOLATION,
+                "insufficient data left in message",
+            ));
+        }
+        <[u8; N]>::try_from(v).map_err(|_| Self::bad_binary(i))
+    }
+
     fn bad_binary(i: usize) -> ErrorInfo {
         ErrorInfo::new(
             SqlState::INVALID_BINARY_REPRESENTATION,
@@ -182,9 +200,7 @@ impl FunctionCallRequest {
             return Ok(None);
         };
         match self.arg_format(i) {
-            FieldFormat::Binary => <[u8; 4]>::try_from(v)
-                .map(|b| Some(i32::from_be_bytes(b)))
-                .map_err(|_| Self::bad_binary(i)),
+            FieldFormat::Binary => Self::fixed_binary::<4>(i, v).map(|b| Some(i32::from_be_bytes(b))),
             FieldFormat::Text => {
                 let s = self.text_arg(i, v)?;
                 s.parse().map(Some).map_err(|_| {
@@ -203,9 +219,7 @@ impl FunctionCallRequest {
             return Ok(None);
         };
         match self.arg_format(i) {
-            FieldFormat::Binary => <[u8; 8]>::try_from(v)
-                .map(|b| Some(i64::from_be_bytes(b)))
-                .map_err(|_| Self::bad_binary(i)),
+            FieldFormat::Binary => Self::fixed_binary::<8>(i, v).map(|b| Some(i64::from_be_bytes(b))),
             FieldFormat::Text => {
                 let s = self.text_arg(i, v)?;
                 s.parse().map(Some).map_err(|_| {

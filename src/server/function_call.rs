@@ -75,6 +75,7 @@ pub(crate) async fn answer<H: ServerHandlers>(
     let request = FunctionCallRequest::new(call)?;
     tracing::debug!(oid = request.function_oid(), "function call");
     let value = f(handler, session, &request).await?;
+    request.check_result_format()?;
     Ok(FunctionCallResponse { value })
 }
 

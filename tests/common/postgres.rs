@@ -1,0 +1,116 @@
+//! A throwaway PostgreSQL cluster (initdb in a temp dir, its own port, its
+//! Unix socket in the temp dir), stopped and removed on drop: for tests
+//! that compare our answers with PostgreSQL's. Included with `#[path]`.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct Postgres {
+    bindir: PathBuf,
+    pub dir: PathBuf,
+    pub port: u16,
+    as_nobody: bool,
+}
+
+impl Postgres {
+    /// Runs a server binary, as `nobody` when we are root (PostgreSQL
+    /// refuses to run as root).
+    fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let path = self.bindir.join(program);
+        let out = if self.as_nobody {
+            Command::new("runuser")
+                .args(["-u", "nobody", "--"])
+                .arg(&path)
+                .args(args)
+                .output()
+        } else {
+            Command::new(&path).args(args).output()
+        }
+        .map_err(|e| format!("{program}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Starts a cluster with `extra` server options (`-c name=value ...`).
+    /// `Err` is the reason to skip.
+    pub fn start(name: &str, extra: &str) -> Result<Postgres, String> {
+        let bindir = Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .ok_or("`pg_config` is not installed")?;
+        if !bindir.join("initdb").exists() || !bindir.join("pg_ctl").exists() {
+            return Err(format!("`initdb`/`pg_ctl` are not installed in {bindir:?}"));
+        }
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let dir = std::env::temp_dir().join(format!("pgwire-{name}-pg-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        if root {
+            let ok = Command::new("chown")
+                .args(["nobody:", dir.to_str().unwrap_or("")])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if !ok {
+                return Err("cannot hand the data directory to `nobody`".into());
+            }
+        }
+        let pg = Postgres {
+            bindir,
+            dir,
+            port,
+            as_nobody: root,
+        };
+        let data = pg.dir.join("data");
+        let data = data.to_str().ok_or("temp dir is not UTF-8")?;
+        pg.run(
+            "initdb",
+            &["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+        )?;
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}",
+            pg.port,
+            pg.dir.display()
+        );
+        let log = pg.dir.join("log");
+        pg.run(
+            "pg_ctl",
+            &["-D", data, "-o", &opts, "-l", log.to_str().unwrap_or("log"), "-w", "start"],
+        )?;
+        Ok(pg)
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap_or(""), "-m", "immediate", "stop"],
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
