@@ -11,37 +11,18 @@ mod sqlite_example;
 #[allow(dead_code)]
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
+#[path = "common/recording.rs"]
+mod recording;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{RawConn, have_program, startup_packet, stderr, stdout};
-use pgwire::api::auth::Authenticator;
-use pgwire::api::{ClientInfo, ServerHandlers, Session};
-use pgwire::error::ErrorInfo;
+use pgwire::api::ClientInfo;
 use pgwire::server::{Server, ServerConfig};
+use recording::Recording;
 use sqlite_example::{Example, TempDir};
-use sqlite_server::{DbLocation, SqliteServer, SqliteSession};
-
-/// The SQLite handlers, recording the `ClientInfo` of every session.
-struct Recording {
-    inner: SqliteServer,
-    seen: Arc<Mutex<Vec<ClientInfo>>>,
-}
-
-impl ServerHandlers for Recording {
-    type Handler = SqliteSession;
-
-    async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
-        self.inner.authenticate(auth).await
-    }
-
-    async fn connect(&self, session: &mut Session) -> Result<SqliteSession, ErrorInfo> {
-        self.seen.lock().unwrap().push(session.client().clone());
-        self.inner.connect(session).await
-    }
-}
 
 /// A server on `dir/.s.PGSQL.<port>`, on its own runtime thread.
 struct UnixServer {
@@ -55,14 +36,8 @@ impl UnixServer {
     fn start(config: ServerConfig) -> UnixServer {
         let dir = TempDir::new("unix");
         let port = 5432;
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let server = Server::new(
-            Recording {
-                inner: SqliteServer::new(DbLocation::Memory),
-                seen: seen.clone(),
-            },
-            config,
-        );
+        let (handlers, seen) = Recording::new();
+        let server = Server::new(handlers, config);
         let path = socket_path(&dir.0, port);
         let s = server.clone();
         let (tx, rx) = std::sync::mpsc::channel();

@@ -194,7 +194,9 @@ where
             .await
             .map_err(|_| ProxyRefusal::Truncated)?;
         if n == 0 {
-            if buf.is_empty() && mode == ProxyProtocolMode::Optional {
+            if buf.is_empty() {
+                // Closed before a byte (a port probe): nothing to refuse;
+                // the startup sees the end of the stream and stops quietly.
                 return Ok((Prefixed { prefix: Bytes::new(), io }, None));
             }
             return Err(ProxyRefusal::Truncated);
