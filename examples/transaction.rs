@@ -123,7 +123,10 @@ pub enum Statement {
 fn syntax_error(sql: &str) -> ErrorInfo {
     ErrorInfo::new(
         SqlState::SYNTAX_ERROR,
-        format!("syntax error at or near \"{}\"", sql.split_whitespace().next().unwrap_or(sql)),
+        format!(
+            "syntax error at or near \"{}\"",
+            sql.split_whitespace().next().unwrap_or(sql)
+        ),
     )
 }
 
@@ -302,7 +305,9 @@ impl KvSession {
             Statement::Delete(k) => {
                 let existed = self.read(k).is_some();
                 self.write(k, None);
-                Ok(Response::Execution(Tag::new("DELETE").with_rows(existed as u64)))
+                Ok(Response::Execution(
+                    Tag::new("DELETE").with_rows(existed as u64),
+                ))
             }
             Statement::Get(k) => {
                 let rows: Vec<(String, String)> =
@@ -310,7 +315,11 @@ impl KvSession {
                 Ok(self.rows(rows))
             }
             Statement::Keys => {
-                let mut all = self.committed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let mut all = self
+                    .committed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
                 if let Some(tx) = &self.tx {
                     for (k, v) in &tx.writes {
                         match v {
@@ -326,7 +335,8 @@ impl KvSession {
 
     fn rows(&self, rows: Vec<(String, String)>) -> Response {
         Response::Query(
-            QueryResponse::new(self.schema.clone(), Rows::from_iterator(rows)).with_command("SELECT"),
+            QueryResponse::new(self.schema.clone(), Rows::from_iterator(rows))
+                .with_command("SELECT"),
         )
     }
 
@@ -396,7 +406,10 @@ impl ExtendedQueryHandler for KvSession {
         _session: &mut Session,
         statement: &StoredStatement<Statement>,
     ) -> Result<StatementDescription, ErrorInfo> {
-        let fields = statement.statement().has_rows().then(|| self.schema.clone());
+        let fields = statement
+            .statement()
+            .has_rows()
+            .then(|| self.schema.clone());
         Ok(StatementDescription::new(vec![], fields))
     }
 
@@ -405,7 +418,11 @@ impl ExtendedQueryHandler for KvSession {
         _session: &mut Session,
         portal: &Portal<Statement>,
     ) -> Result<Option<Schema>, ErrorInfo> {
-        Ok(portal.statement().statement().has_rows().then(|| self.schema.clone()))
+        Ok(portal
+            .statement()
+            .statement()
+            .has_rows()
+            .then(|| self.schema.clone()))
     }
 
     async fn do_query(

@@ -58,8 +58,12 @@ fn query(sql: &str) -> Vec<u8> {
 
 async fn connect(addr: SocketAddr) -> RawClient {
     let mut c = RawClient::connect(addr).await;
-    c.send(&startup_packet(3, 0, &[("user", "postgres"), ("database", "postgres")]))
-        .await;
+    c.send(&startup_packet(
+        3,
+        0,
+        &[("user", "postgres"), ("database", "postgres")],
+    ))
+    .await;
     c.read_until(b'Z').await;
     c
 }
@@ -85,13 +89,19 @@ fn shape(msgs: &[RawMessage]) -> Vec<String> {
 }
 
 fn value(msgs: &[RawMessage]) -> Option<Vec<u8>> {
-    let v = msgs.iter().find(|m| m.tag == b'V').expect("FunctionCallResponse");
+    let v = msgs
+        .iter()
+        .find(|m| m.tag == b'V')
+        .expect("FunctionCallResponse");
     let len = i32::from_be_bytes(v.body[..4].try_into().unwrap());
     (len >= 0).then(|| v.body[4..4 + len as usize].to_vec())
 }
 
 fn sqlite_server() -> TestServer<SqliteServer> {
-    let s = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let s = TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    );
     let _ = s.server.clone().with_function_calls();
     s
 }
@@ -101,7 +111,11 @@ async fn large_object_calls_in_binary_and_text() {
     let s = sqlite_server();
     let mut c = connect(s.addr).await;
     exchange(&mut c, &query("BEGIN")).await;
-    let m = exchange(&mut c, &function_call(LO_CREAT, &[(1, Some(&INV_READ_WRITE.to_be_bytes()))], 1)).await;
+    let m = exchange(
+        &mut c,
+        &function_call(LO_CREAT, &[(1, Some(&INV_READ_WRITE.to_be_bytes()))], 1),
+    )
+    .await;
     assert_eq!(shape(&m), ["V", "Z:T"]);
     let oid = u32::from_be_bytes(value(&m).unwrap().try_into().unwrap());
     assert!(oid >= 16384, "{oid}");
@@ -111,46 +125,91 @@ async fn large_object_calls_in_binary_and_text() {
     let mode_text = INV_READ_WRITE.to_string();
     let m = exchange(
         &mut c,
-        &function_call(LO_OPEN, &[(0, Some(oid_text.as_bytes())), (0, Some(mode_text.as_bytes()))], 0),
+        &function_call(
+            LO_OPEN,
+            &[
+                (0, Some(oid_text.as_bytes())),
+                (0, Some(mode_text.as_bytes())),
+            ],
+            0,
+        ),
     )
     .await;
     assert_eq!(shape(&m), ["V", "Z:T"]);
-    let fd: i32 = String::from_utf8(value(&m).unwrap()).unwrap().parse().unwrap();
+    let fd: i32 = String::from_utf8(value(&m).unwrap())
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let fd_bin = fd.to_be_bytes();
-    let m = exchange(&mut c, &function_call(LOWRITE, &[(1, Some(&fd_bin)), (1, Some(b"hello, world"))], 1)).await;
+    let m = exchange(
+        &mut c,
+        &function_call(
+            LOWRITE,
+            &[(1, Some(&fd_bin)), (1, Some(b"hello, world"))],
+            1,
+        ),
+    )
+    .await;
     assert_eq!(value(&m).unwrap(), 12i32.to_be_bytes());
     let m = exchange(
         &mut c,
         &function_call(
             LO_LSEEK64,
-            &[(1, Some(&fd_bin)), (1, Some(&7i64.to_be_bytes())), (1, Some(&0i32.to_be_bytes()))],
+            &[
+                (1, Some(&fd_bin)),
+                (1, Some(&7i64.to_be_bytes())),
+                (1, Some(&0i32.to_be_bytes())),
+            ],
             1,
         ),
     )
     .await;
     assert_eq!(value(&m).unwrap(), 7i64.to_be_bytes());
     // bytea in text: hex.
-    let m = exchange(&mut c, &function_call(LOREAD, &[(1, Some(&fd_bin)), (1, Some(&100i32.to_be_bytes()))], 0)).await;
+    let m = exchange(
+        &mut c,
+        &function_call(
+            LOREAD,
+            &[(1, Some(&fd_bin)), (1, Some(&100i32.to_be_bytes()))],
+            0,
+        ),
+    )
+    .await;
     assert_eq!(value(&m).unwrap(), b"\\x776f726c64");
     let m = exchange(&mut c, &function_call(LO_CLOSE, &[(1, Some(&fd_bin))], 1)).await;
     assert_eq!(value(&m).unwrap(), 0i32.to_be_bytes());
     // A closed descriptor: 42704, the block fails, then 25P02.
     let m = exchange(&mut c, &function_call(LO_CLOSE, &[(1, Some(&fd_bin))], 1)).await;
     assert_eq!(shape(&m), ["E:42704", "Z:E"]);
-    let m = exchange(&mut c, &function_call(LO_UNLINK, &[(1, Some(&oid.to_be_bytes()))], 1)).await;
+    let m = exchange(
+        &mut c,
+        &function_call(LO_UNLINK, &[(1, Some(&oid.to_be_bytes()))], 1),
+    )
+    .await;
     assert_eq!(shape(&m), ["E:25P02", "Z:E"]);
     exchange(&mut c, &query("ROLLBACK")).await;
     // The object was created in the rolled-back block: gone.
-    let m = exchange(&mut c, &function_call(LO_UNLINK, &[(1, Some(&oid.to_be_bytes()))], 1)).await;
+    let m = exchange(
+        &mut c,
+        &function_call(LO_UNLINK, &[(1, Some(&oid.to_be_bytes()))], 1),
+    )
+    .await;
     assert_eq!(shape(&m), ["E:42704", "Z:I"]);
 }
 
 #[tokio::test]
 async fn refused_without_a_handler() {
-    let s = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let s = TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    );
     let mut c = connect(s.addr).await;
-    let m = exchange(&mut c, &function_call(LO_CREAT, &[(1, Some(&0i32.to_be_bytes()))], 1)).await;
+    let m = exchange(
+        &mut c,
+        &function_call(LO_CREAT, &[(1, Some(&0i32.to_be_bytes()))], 1),
+    )
+    .await;
     assert_eq!(shape(&m), ["E:0A000", "Z:I"]);
     let m = exchange(&mut c, &query("SELECT 1")).await;
     assert_eq!(shape(&m), ["T", "D", "C", "Z:I"]);
@@ -180,15 +239,30 @@ fn error_cases() -> Vec<(&'static str, Vec<u8>)> {
     formats.extend_from_slice(&[0, 1]);
     vec![
         ("unknown OID", function_call(1, &[], 1)),
-        ("too many arguments", function_call(LO_CLOSE, &[(1, Some(&fd)), (1, Some(&fd))], 1)),
+        (
+            "too many arguments",
+            function_call(LO_CLOSE, &[(1, Some(&fd)), (1, Some(&fd))], 1),
+        ),
         ("format count mismatch", message(b'F', &formats)),
-        ("bad format code", function_call(LO_CLOSE, &[(7, Some(&fd))], 1)),
-        ("bad result format", function_call(LO_CLOSE, &[(1, Some(&fd))], 5)),
+        (
+            "bad format code",
+            function_call(LO_CLOSE, &[(7, Some(&fd))], 1),
+        ),
+        (
+            "bad result format",
+            function_call(LO_CLOSE, &[(1, Some(&fd))], 5),
+        ),
         ("truncated body", truncated),
         ("trailing bytes", trailing),
         ("negative format count", negative_count),
-        ("bad binary int4", function_call(LO_CLOSE, &[(1, Some(&[1, 2, 3]))], 1)),
-        ("long binary int4", function_call(LO_CLOSE, &[(1, Some(&[1, 2, 3, 4, 5]))], 1)),
+        (
+            "bad binary int4",
+            function_call(LO_CLOSE, &[(1, Some(&[1, 2, 3]))], 1),
+        ),
+        (
+            "long binary int4",
+            function_call(LO_CLOSE, &[(1, Some(&[1, 2, 3, 4, 5]))], 1),
+        ),
     ]
 }
 
@@ -207,7 +281,11 @@ async fn run_error_cases(addr: SocketAddr) -> Vec<(String, Vec<String>)> {
     exchange(&mut c, &query("BEGIN")).await;
     let m = exchange(&mut c, &query("SELECT * FROM no_such_table")).await;
     out.push(("error in block".to_owned(), shape(&m)));
-    let m = exchange(&mut c, &function_call(LO_CLOSE, &[(1, Some(&0i32.to_be_bytes()))], 1)).await;
+    let m = exchange(
+        &mut c,
+        &function_call(LO_CLOSE, &[(1, Some(&0i32.to_be_bytes()))], 1),
+    )
+    .await;
     out.push(("call in failed block".to_owned(), shape(&m)));
     let m = exchange(&mut c, &query("ROLLBACK")).await;
     out.push(("rollback".to_owned(), shape(&m)));
@@ -252,7 +330,10 @@ async fn errors_match_postgresql() {
         Err(why) => println!("SKIPPED comparison with PostgreSQL: {why}"),
         Ok(pg) => {
             let theirs = run_error_cases(pg.addr()).await;
-            assert_eq!(ours, theirs, "PostgreSQL answers the same bytes differently");
+            assert_eq!(
+                ours, theirs,
+                "PostgreSQL answers the same bytes differently"
+            );
         }
     }
 }

@@ -5,16 +5,16 @@
 //! forwarding psql sessions.
 
 mod common;
+#[path = "common/proxy_fuzz.rs"]
+mod proxy_fuzz;
+#[path = "common/recording.rs"]
+mod recording;
 #[allow(dead_code)]
 #[path = "common/sqlite_example.rs"]
 mod sqlite_example;
 #[allow(dead_code)]
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
-#[path = "common/recording.rs"]
-mod recording;
-#[path = "common/proxy_fuzz.rs"]
-mod proxy_fuzz;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -46,7 +46,12 @@ fn server_with(config: ServerConfig, mode: ProxyProtocolMode, trusted: &[&str]) 
 
 impl Proxied {
     fn last(&self) -> ClientInfo {
-        self.seen.lock().unwrap().last().cloned().expect("a session started")
+        self.seen
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("a session started")
     }
 }
 
@@ -124,28 +129,52 @@ async fn closed_silently(stream: &mut TcpStream) -> bool {
 #[tokio::test]
 async fn v1_tcp4_tcp6_and_unknown() {
     let s = server(ProxyProtocolMode::Required, &["127.0.0.0/8"]);
-    let (_c, local) = connect_with(s.server.addr, &v1("TCP4 192.0.2.7 198.51.100.1 51000 5432")).await;
+    let (_c, local) =
+        connect_with(s.server.addr, &v1("TCP4 192.0.2.7 198.51.100.1 51000 5432")).await;
     let info = s.last();
     assert_eq!(info.peer_addr(), Some("192.0.2.7:51000".parse().unwrap()));
     let proxy = info.proxy().expect("proxy info");
     assert_eq!(proxy.proxy_addr, Some(local), "the proxy is the real peer");
-    assert_eq!(proxy.destination, Some("198.51.100.1:5432".parse().unwrap()));
+    assert_eq!(
+        proxy.destination,
+        Some("198.51.100.1:5432".parse().unwrap())
+    );
     assert!(!proxy.local);
 
-    connect_with(s.server.addr, &v1("TCP6 2001:db8::7 2001:db8::1 40000 5432")).await;
-    assert_eq!(s.last().peer_addr(), Some("[2001:db8::7]:40000".parse().unwrap()));
+    connect_with(
+        s.server.addr,
+        &v1("TCP6 2001:db8::7 2001:db8::1 40000 5432"),
+    )
+    .await;
+    assert_eq!(
+        s.last().peer_addr(),
+        Some("[2001:db8::7]:40000".parse().unwrap())
+    );
 
     let (_c, local) = connect_with(s.server.addr, &v1("UNKNOWN")).await;
-    assert_eq!(s.last().peer_addr(), Some(local), "UNKNOWN: the connection's own address");
+    assert_eq!(
+        s.last().peer_addr(),
+        Some(local),
+        "UNKNOWN: the connection's own address"
+    );
 }
 
 #[tokio::test]
 async fn v2_tcp4_tcp6_local_and_tlvs() {
     let s = server(ProxyProtocolMode::Required, &[]);
-    let tlvs: &[(u8, &[u8])] = &[(0x01, b"postgresql"), (0x02, b"db.example.com"), (0x05, b"req-42")];
+    let tlvs: &[(u8, &[u8])] = &[
+        (0x01, b"postgresql"),
+        (0x02, b"db.example.com"),
+        (0x05, b"req-42"),
+    ];
     connect_with(
         s.server.addr,
-        &v2(0x21, 0x11, &inet4([203, 0, 113, 9], [10, 0, 0, 1], 61000, 5432), tlvs),
+        &v2(
+            0x21,
+            0x11,
+            &inet4([203, 0, 113, 9], [10, 0, 0, 1], 61000, 5432),
+            tlvs,
+        ),
     )
     .await;
     let info = s.last();
@@ -154,8 +183,20 @@ async fn v2_tcp4_tcp6_local_and_tlvs() {
     assert_eq!(tlvs_seen.len(), 3);
     assert_eq!(tlvs_seen[1], (0x02, b"db.example.com".to_vec()));
 
-    connect_with(s.server.addr, &v2(0x21, 0x21, &inet6("2001:db8::9", "2001:db8::1", 1234, 5432), &[])).await;
-    assert_eq!(s.last().peer_addr(), Some("[2001:db8::9]:1234".parse().unwrap()));
+    connect_with(
+        s.server.addr,
+        &v2(
+            0x21,
+            0x21,
+            &inet6("2001:db8::9", "2001:db8::1", 1234, 5432),
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(
+        s.last().peer_addr(),
+        Some("[2001:db8::9]:1234".parse().unwrap())
+    );
 
     // LOCAL (a health check): the connection's own address stands.
     let (_c, local) = connect_with(s.server.addr, &v2(0x20, 0x00, &[], &[])).await;
@@ -164,12 +205,20 @@ async fn v2_tcp4_tcp6_local_and_tlvs() {
     assert!(info.proxy().unwrap().local);
 
     // With a valid CRC32c TLV.
-    let mut h = v2(0x21, 0x11, &inet4([198, 51, 100, 20], [10, 0, 0, 1], 7000, 5432), &[(PP2_TYPE_CRC32C, &[0; 4])]);
+    let mut h = v2(
+        0x21,
+        0x11,
+        &inet4([198, 51, 100, 20], [10, 0, 0, 1], 7000, 5432),
+        &[(PP2_TYPE_CRC32C, &[0; 4])],
+    );
     let crc = crc32c(&h);
     let n = h.len();
     h[n - 4..].copy_from_slice(&crc.to_be_bytes());
     connect_with(s.server.addr, &h).await;
-    assert_eq!(s.last().peer_addr(), Some("198.51.100.20:7000".parse().unwrap()));
+    assert_eq!(
+        s.last().peer_addr(),
+        Some("198.51.100.20:7000".parse().unwrap())
+    );
 }
 
 #[tokio::test]
@@ -177,7 +226,12 @@ async fn header_in_pieces_and_queries_after_it() {
     let s = server(ProxyProtocolMode::Required, &[]);
     let mut stream = TcpStream::connect(s.server.addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
-    let header = v2(0x21, 0x11, &inet4([192, 0, 2, 1], [192, 0, 2, 2], 1111, 5432), &[(0x04, b"")]);
+    let header = v2(
+        0x21,
+        0x11,
+        &inet4([192, 0, 2, 1], [192, 0, 2, 2], 1111, 5432),
+        &[(0x04, b"")],
+    );
     for b in &header {
         stream.write_all(&[*b]).await.unwrap();
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -185,11 +239,18 @@ async fn header_in_pieces_and_queries_after_it() {
     let mut c = RawConn::new(stream);
     c.send(&startup()).await;
     c.read_until(b'Z').await;
-    c.send(&common::message(b'Q', b"SELECT inet_client_addr(), inet_client_port()\0")).await;
+    c.send(&common::message(
+        b'Q',
+        b"SELECT inet_client_addr(), inet_client_port()\0",
+    ))
+    .await;
     let msgs = c.read_until(b'Z').await;
     let row = msgs.iter().find(|m| m.tag == b'D').expect("a row");
     let text = String::from_utf8_lossy(&row.body);
-    assert!(text.contains("192.0.2.1") && text.contains("1111"), "{text}");
+    assert!(
+        text.contains("192.0.2.1") && text.contains("1111"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -201,7 +262,9 @@ async fn header_then_ssl_request_and_tls() {
         &["127.0.0.1"],
     );
     let mut tcp = TcpStream::connect(s.server.addr).await.unwrap();
-    tcp.write_all(&v1("TCP4 192.0.2.77 192.0.2.1 4321 5432")).await.unwrap();
+    tcp.write_all(&v1("TCP4 192.0.2.77 192.0.2.1 4321 5432"))
+        .await
+        .unwrap();
     tcp.write_all(&[0, 0, 0, 8, 4, 210, 22, 47]).await.unwrap();
     let mut answer = [0u8; 1];
     tcp.read_exact(&mut answer).await.unwrap();
@@ -243,17 +306,35 @@ async fn missing_malformed_and_untrusted_headers_are_refused_silently() {
         ("v1 bad address", v1("TCP4 1.2.3.999 5.6.7.8 1 2")),
         ("v1 family mismatch", v1("TCP6 1.2.3.4 5.6.7.8 1 2")),
         ("v1 port out of range", v1("TCP4 1.2.3.4 5.6.7.8 65536 2")),
-        ("v1 LF without CR", b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n".to_vec()),
+        (
+            "v1 LF without CR",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n".to_vec(),
+        ),
         ("v1 too long", {
             let mut l = b"PROXY UNKNOWN ".to_vec();
             l.resize(120, b'x');
             l
         }),
-        ("v2 version 1", v2(0x11, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[])),
-        ("v2 command 2", v2(0x22, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[])),
-        ("v2 family 4", v2(0x21, 0x41, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[])),
-        ("v2 datagram", v2(0x21, 0x12, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[])),
-        ("v2 short address", v2(0x21, 0x21, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[])),
+        (
+            "v2 version 1",
+            v2(0x11, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[]),
+        ),
+        (
+            "v2 command 2",
+            v2(0x22, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[]),
+        ),
+        (
+            "v2 family 4",
+            v2(0x21, 0x41, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[]),
+        ),
+        (
+            "v2 datagram",
+            v2(0x21, 0x12, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[]),
+        ),
+        (
+            "v2 short address",
+            v2(0x21, 0x21, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[]),
+        ),
         ("v2 TLV overrun", {
             let mut h = v2(0x21, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[]);
             h.extend_from_slice(&[0x01, 0, 9, b'a']);
@@ -261,7 +342,15 @@ async fn missing_malformed_and_untrusted_headers_are_refused_silently() {
             h[14..16].copy_from_slice(&n.to_be_bytes());
             h
         }),
-        ("v2 bad CRC", v2(0x21, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[(PP2_TYPE_CRC32C, &[1, 2, 3, 4])])),
+        (
+            "v2 bad CRC",
+            v2(
+                0x21,
+                0x11,
+                &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2),
+                &[(PP2_TYPE_CRC32C, &[1, 2, 3, 4])],
+            ),
+        ),
         ("v2 bad signature", {
             let mut h = v2(0x21, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[]);
             h[11] = b'X';
@@ -279,7 +368,10 @@ async fn missing_malformed_and_untrusted_headers_are_refused_silently() {
     }
     // Truncated: the peer stops inside the header and closes its side.
     let mut stream = TcpStream::connect(required.server.addr).await.unwrap();
-    stream.write_all(&v2(0x21, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[])[..20]).await.unwrap();
+    stream
+        .write_all(&v2(0x21, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[])[..20])
+        .await
+        .unwrap();
     stream.shutdown().await.unwrap();
     assert!(closed_silently(&mut stream).await, "truncated header");
 
@@ -289,8 +381,14 @@ async fn missing_malformed_and_untrusted_headers_are_refused_silently() {
     assert!(closed_silently(&mut stream).await, "missing header");
     // Required: nor an SSLRequest first.
     let mut stream = TcpStream::connect(required.server.addr).await.unwrap();
-    stream.write_all(&[0, 0, 0, 8, 4, 210, 22, 47]).await.unwrap();
-    assert!(closed_silently(&mut stream).await, "SSLRequest without a header");
+    stream
+        .write_all(&[0, 0, 0, 8, 4, 210, 22, 47])
+        .await
+        .unwrap();
+    assert!(
+        closed_silently(&mut stream).await,
+        "SSLRequest without a header"
+    );
 
     // Untrusted peers: a header from 127.0.0.1 when only 10.0.0.0/8 may
     // send one; in required mode even without a header.
@@ -300,17 +398,26 @@ async fn missing_malformed_and_untrusted_headers_are_refused_silently() {
         let mut bytes = v1("TCP4 10.1.1.1 10.0.0.1 1000 5432");
         bytes.extend(startup());
         stream.write_all(&bytes).await.unwrap();
-        assert!(closed_silently(&mut stream).await, "untrusted header ({mode:?})");
+        assert!(
+            closed_silently(&mut stream).await,
+            "untrusted header ({mode:?})"
+        );
         let mut stream = TcpStream::connect(s.server.addr).await.unwrap();
         stream.write_all(&startup()).await.unwrap();
         if mode == ProxyProtocolMode::Required {
-            assert!(closed_silently(&mut stream).await, "untrusted peer, required");
+            assert!(
+                closed_silently(&mut stream).await,
+                "untrusted peer, required"
+            );
         } else {
             let mut c = RawConn::new(stream);
             assert_eq!(c.read_until(b'Z').await[0].tag, b'R');
         }
     }
-    assert!(required.seen.lock().unwrap().is_empty(), "no refused connection reached a session");
+    assert!(
+        required.seen.lock().unwrap().is_empty(),
+        "no refused connection reached a session"
+    );
 }
 
 /// HAProxy with `send-proxy-v2` in front of the sqlite example
@@ -320,7 +427,10 @@ async fn missing_malformed_and_untrusted_headers_are_refused_silently() {
 fn haproxy_send_proxy_v2_forwards_psql() {
     for program in ["haproxy", "psql"] {
         let found = if program == "haproxy" {
-            std::process::Command::new("haproxy").arg("-v").output().is_ok_and(|o| o.status.success())
+            std::process::Command::new("haproxy")
+                .arg("-v")
+                .output()
+                .is_ok_and(|o| o.status.success())
         } else {
             have_program(program)
         };
@@ -331,7 +441,12 @@ fn haproxy_send_proxy_v2_forwards_psql() {
     }
     let Some(example) = sqlite_example::Example::start(
         "haproxy",
-        &["--proxy-protocol", "required", "--proxy-trusted", "127.0.0.1/32"],
+        &[
+            "--proxy-protocol",
+            "required",
+            "--proxy-trusted",
+            "127.0.0.1/32",
+        ],
     ) else {
         return;
     };
@@ -363,45 +478,81 @@ fn haproxy_send_proxy_v2_forwards_psql() {
     let haproxy = Kill(&mut haproxy);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", front)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "haproxy did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "haproxy did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut ports = Vec::new();
     for i in 0..2 {
         let out = std::process::Command::new("psql")
-            .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &front.to_string(), "-U", "postgres"])
-            .args(["-c", &format!("SELECT {i}, inet_client_addr(), inet_client_port()")])
+            .args([
+                "-X",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &front.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args([
+                "-c",
+                &format!("SELECT {i}, inet_client_addr(), inet_client_port()"),
+            ])
             .output()
             .expect("run psql");
-        assert!(out.status.success(), "psql through haproxy: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "psql through haproxy: {}",
+            stderr(&out)
+        );
         let line = stdout(&out);
         let fields: Vec<&str> = line.trim().split('|').collect();
         assert_eq!(fields[..2], [i.to_string().as_str(), "127.0.0.1"], "{line}");
         let port: u16 = fields[2].parse().expect("a port");
         ports.push(port);
     }
-    assert_ne!(ports[0], ports[1], "each psql session has its own client port");
+    assert_ne!(
+        ports[0], ports[1],
+        "each psql session has its own client port"
+    );
     // A direct connection (no header) is refused, and logged.
     {
         use std::io::{Read, Write};
         let mut direct = std::net::TcpStream::connect(("127.0.0.1", example.port)).unwrap();
         direct.write_all(&startup()).unwrap();
-        direct.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        direct
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut buf = [0u8; 16];
-        assert!(matches!(direct.read(&mut buf), Ok(0) | Err(_)), "a direct connection was answered");
+        assert!(
+            matches!(direct.read(&mut buf), Ok(0) | Err(_)),
+            "a direct connection was answered"
+        );
     }
     // The server logs the client (psql) and the proxy (HAProxy) addresses.
     std::thread::sleep(Duration::from_millis(200));
     let log = example.log_text();
     for port in &ports {
-        let needle = format!("PROXY protocol header: client Some(127.0.0.1:{port}) via Some(127.0.0.1:");
-        assert!(log.contains(&needle), "no log line with the client address {port}:\n{log}");
+        let needle =
+            format!("PROXY protocol header: client Some(127.0.0.1:{port}) via Some(127.0.0.1:");
+        assert!(
+            log.contains(&needle),
+            "no log line with the client address {port}:\n{log}"
+        );
         assert!(
             log.contains(&format!("peer=Some(127.0.0.1:{port})")),
             "the session span does not carry the client address {port}:\n{log}"
         );
     }
-    assert!(log.contains("PROXY protocol header required but not received"), "{log}");
+    assert!(
+        log.contains("PROXY protocol header required but not received"),
+        "{log}"
+    );
     drop(haproxy);
 }
 
@@ -413,7 +564,12 @@ fn parser_property_over_mutated_headers() {
         v1("TCP4 192.0.2.7 198.51.100.1 51000 5432"),
         v1("TCP6 2001:db8::7 2001:db8::1 40000 5432"),
         v1("UNKNOWN"),
-        v2(0x21, 0x11, &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2), &[(1, b"x"), (4, b"")]),
+        v2(
+            0x21,
+            0x11,
+            &inet4([1, 2, 3, 4], [5, 6, 7, 8], 1, 2),
+            &[(1, b"x"), (4, b"")],
+        ),
         v2(0x21, 0x21, &inet6("::1", "::2", 3, 4), &[]),
         v2(0x20, 0x00, &[], &[(PP2_TYPE_CRC32C, &[0; 4])]),
     ];
@@ -450,5 +606,8 @@ fn parser_property_over_mutated_headers() {
             proxy_fuzz::proxy_header_target(&input);
         }
     }
-    assert!(complete > 0, "no mutation stayed a valid header: the check is vacuous");
+    assert!(
+        complete > 0,
+        "no mutation stayed a valid header: the check is vacuous"
+    );
 }

@@ -74,15 +74,24 @@ fn psql_transcript(port: u16) -> Vec<String> {
         .output()
         .expect("run script");
     let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8_lossy(&out.stdout).replace("\x1b[?2004h", "").replace("\x1b[?2004l", "");
+    let text = String::from_utf8_lossy(&out.stdout)
+        .replace("\x1b[?2004h", "")
+        .replace("\x1b[?2004l", "");
     let mut items = Vec::new();
     for line in text.split(['\n', '\r']) {
         let line = line.trim();
         if let Some(rest) = line.strip_prefix("<<") {
             let (status, _) = rest.split_once(">>").unwrap_or((rest, ""));
             items.push(format!("prompt[{status}]"));
-        } else if let Some(rest) = line.strip_prefix("ERROR:").or_else(|| line.strip_prefix("WARNING:")) {
-            let kind = if line.starts_with('E') { "ERROR" } else { "WARNING" };
+        } else if let Some(rest) = line
+            .strip_prefix("ERROR:")
+            .or_else(|| line.strip_prefix("WARNING:"))
+        {
+            let kind = if line.starts_with('E') {
+                "ERROR"
+            } else {
+                "WARNING"
+            };
             let code = rest.trim().split(':').next().unwrap_or("");
             items.push(format!("{kind} {code}"));
         } else if !line.is_empty()
@@ -98,46 +107,82 @@ fn psql_transcript(port: u16) -> Vec<String> {
 #[test]
 fn psql_prompts_tags_and_errors_match_postgresql() {
     if !have_program("psql") || !have_program("script") {
-        println!("SKIPPED psql_prompts_tags_and_errors_match_postgresql: psql or script is missing");
+        println!(
+            "SKIPPED psql_prompts_tags_and_errors_match_postgresql: psql or script is missing"
+        );
         return;
     }
     let s = server();
     let ours = psql_transcript(s.port());
     let expected = [
         "prompt[]", // \\set VERBOSITY
-        "prompt[]", "BEGIN",
-        "prompt[*]", "SAVEPOINT",
-        "prompt[*]", "ERROR 42601",
-        "prompt[!]", "ROLLBACK",
-        "prompt[*]", "SAVEPOINT",
-        "prompt[*]", "RELEASE",
-        "prompt[*]", "COMMIT",
-        "prompt[]", "WARNING 25P01", "COMMIT",
-        "prompt[]", "BEGIN",
-        "prompt[*]", "ERROR 42601",
-        "prompt[!]", "ERROR 25P02",
-        "prompt[!]", "ROLLBACK",
-        "prompt[]", "WARNING 25P01", "ROLLBACK",
-        "prompt[]", "BEGIN",
-        "prompt[*]", "WARNING 25001", "BEGIN",
-        "prompt[*]", "ERROR 3B001",
-        "prompt[!]", "ERROR 25P02",
-        "prompt[!]", "ERROR 3B001",
-        "prompt[!]", "ROLLBACK",
-        "prompt[]", "ERROR 25P01",
-        "prompt[]", "ERROR 25P01",
-        "prompt[]", "ERROR 25P01",
-        "prompt[]", "START TRANSACTION",
-        "prompt[*]", "SAVEPOINT",
-        "prompt[*]", "ERROR 42601",
-        "prompt[!]", "ROLLBACK",
-        "prompt[*]", "COMMIT",
+        "prompt[]",
+        "BEGIN",
+        "prompt[*]",
+        "SAVEPOINT",
+        "prompt[*]",
+        "ERROR 42601",
+        "prompt[!]",
+        "ROLLBACK",
+        "prompt[*]",
+        "SAVEPOINT",
+        "prompt[*]",
+        "RELEASE",
+        "prompt[*]",
+        "COMMIT",
+        "prompt[]",
+        "WARNING 25P01",
+        "COMMIT",
+        "prompt[]",
+        "BEGIN",
+        "prompt[*]",
+        "ERROR 42601",
+        "prompt[!]",
+        "ERROR 25P02",
+        "prompt[!]",
+        "ROLLBACK",
+        "prompt[]",
+        "WARNING 25P01",
+        "ROLLBACK",
+        "prompt[]",
+        "BEGIN",
+        "prompt[*]",
+        "WARNING 25001",
+        "BEGIN",
+        "prompt[*]",
+        "ERROR 3B001",
+        "prompt[!]",
+        "ERROR 25P02",
+        "prompt[!]",
+        "ERROR 3B001",
+        "prompt[!]",
+        "ROLLBACK",
+        "prompt[]",
+        "ERROR 25P01",
+        "prompt[]",
+        "ERROR 25P01",
+        "prompt[]",
+        "ERROR 25P01",
+        "prompt[]",
+        "START TRANSACTION",
+        "prompt[*]",
+        "SAVEPOINT",
+        "prompt[*]",
+        "ERROR 42601",
+        "prompt[!]",
+        "ROLLBACK",
+        "prompt[*]",
+        "COMMIT",
         "prompt[]",
     ];
     assert_eq!(ours, expected, "our transcript");
     match postgres::Postgres::start("tx-psql", "") {
         Err(why) => println!("SKIPPED comparison with PostgreSQL: {why}"),
-        Ok(pg) => assert_eq!(psql_transcript(pg.port), ours, "PostgreSQL's transcript differs"),
+        Ok(pg) => assert_eq!(
+            psql_transcript(pg.port),
+            ours,
+            "PostgreSQL's transcript differs"
+        ),
     }
 }
 
@@ -155,15 +200,27 @@ async fn tokio_postgres_transactions_and_savepoints() {
         let mut tx = tx;
         let sp = tx.transaction().await.unwrap(); // SAVEPOINT sp_1
         sp.batch_execute("PUT a 3; PUT b 3").await.unwrap();
-        assert_eq!(get(sp.query("GET a", &[]).await.unwrap()).as_deref(), Some("3"));
+        assert_eq!(
+            get(sp.query("GET a", &[]).await.unwrap()).as_deref(),
+            Some("3")
+        );
         drop(sp); // ROLLBACK TO sp_1
-        assert_eq!(get(tx.query("GET a", &[]).await.unwrap()).as_deref(), Some("2"));
+        assert_eq!(
+            get(tx.query("GET a", &[]).await.unwrap()).as_deref(),
+            Some("2")
+        );
         assert_eq!(get(tx.query("GET b", &[]).await.unwrap()), None);
         // Uncommitted: the other session sees the old value.
-        assert_eq!(get(other.query("GET a", &[]).await.unwrap()).as_deref(), Some("1"));
+        assert_eq!(
+            get(other.query("GET a", &[]).await.unwrap()).as_deref(),
+            Some("1")
+        );
         tx.commit().await.unwrap();
     }
-    assert_eq!(get(other.query("GET a", &[]).await.unwrap()).as_deref(), Some("2"));
+    assert_eq!(
+        get(other.query("GET a", &[]).await.unwrap()).as_deref(),
+        Some("2")
+    );
 
     // A failed block: 25P02 until ROLLBACK, and nothing of it is kept.
     let tx = client.transaction().await.unwrap();
@@ -173,7 +230,10 @@ async fn tokio_postgres_transactions_and_savepoints() {
     let err = tx.query("GET a", &[]).await.unwrap_err();
     assert_eq!(err.code().unwrap().code(), "25P02");
     tx.rollback().await.unwrap();
-    assert_eq!(get(client.query("GET a", &[]).await.unwrap()).as_deref(), Some("2"));
+    assert_eq!(
+        get(client.query("GET a", &[]).await.unwrap()).as_deref(),
+        Some("2")
+    );
 
     // A failed savepoint recovered in the extended protocol.
     let mut tx = client.transaction().await.unwrap();
@@ -183,15 +243,23 @@ async fn tokio_postgres_transactions_and_savepoints() {
         assert!(sp.execute("bogus", &[]).await.is_err());
         sp.rollback().await.unwrap();
     }
-    assert_eq!(get(tx.query("GET c", &[]).await.unwrap()).as_deref(), Some("1"));
+    assert_eq!(
+        get(tx.query("GET c", &[]).await.unwrap()).as_deref(),
+        Some("1")
+    );
     tx.commit().await.unwrap();
-    assert_eq!(get(other.query("GET c", &[]).await.unwrap()).as_deref(), Some("1"));
+    assert_eq!(
+        get(other.query("GET c", &[]).await.unwrap()).as_deref(),
+        Some("1")
+    );
 }
 
 #[test]
 fn psycopg_transaction_status_and_savepoints() {
     let Some(python) = python_with_psycopg() else {
-        println!("SKIPPED psycopg_transaction_status_and_savepoints: python3 with psycopg is not installed");
+        println!(
+            "SKIPPED psycopg_transaction_status_and_savepoints: python3 with psycopg is not installed"
+        );
         return;
     };
     let s = server();

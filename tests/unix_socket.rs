@@ -5,14 +5,14 @@
 #![cfg(unix)]
 
 mod common;
+#[path = "common/recording.rs"]
+mod recording;
 #[allow(dead_code)]
 #[path = "common/sqlite_example.rs"]
 mod sqlite_example;
 #[allow(dead_code)]
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
-#[path = "common/recording.rs"]
-mod recording;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -53,7 +53,8 @@ impl UnixServer {
                 let _ = s.serve_unix(listener).await;
             });
         });
-        rx.recv_timeout(Duration::from_secs(10)).expect("server started");
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("server started");
         UnixServer {
             server,
             seen,
@@ -88,7 +89,9 @@ async fn tokio_postgres_over_a_unix_socket_and_client_info() {
     .expect("connect over the Unix socket");
     tokio::spawn(conn);
     client
-        .batch_execute("CREATE TABLE u (id int, name text); INSERT INTO u VALUES (1, 'one'), (2, 'two')")
+        .batch_execute(
+            "CREATE TABLE u (id int, name text); INSERT INTO u VALUES (1, 'one'), (2, 'two')",
+        )
         .await
         .unwrap();
     let rows = client
@@ -98,7 +101,10 @@ async fn tokio_postgres_over_a_unix_socket_and_client_info() {
     assert_eq!(rows[0].get::<_, String>(0), "two");
     // As PostgreSQL: no client address over a Unix socket.
     let row = client
-        .query_one("SELECT inet_client_addr()::text, inet_client_port()::text", &[])
+        .query_one(
+            "SELECT inet_client_addr()::text, inet_client_port()::text",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(row.get::<_, Option<String>>(0), None);
@@ -156,10 +162,8 @@ fn psql_and_the_example_unix_socket_dir() {
     }
     let dir = TempDir::new("unix-example");
     let dir_str = dir.0.to_str().expect("UTF-8").to_owned();
-    let Some(mut example) = Example::start(
-        "unix_socket_dir",
-        &["--unix-socket-dir", &dir_str],
-    ) else {
+    let Some(mut example) = Example::start("unix_socket_dir", &["--unix-socket-dir", &dir_str])
+    else {
         return;
     };
     let path = socket_path(&dir.0, example.port);
@@ -167,7 +171,18 @@ fn psql_and_the_example_unix_socket_dir() {
     let port = example.port.to_string();
     let psql = |extra: &[&str]| {
         std::process::Command::new("psql")
-            .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", &dir_str, "-p", &port, "-U", "postgres"])
+            .args([
+                "-X",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                &dir_str,
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+            ])
             .args(extra)
             .output()
             .expect("run psql")
@@ -188,7 +203,12 @@ fn psql_and_the_example_unix_socket_dir() {
     // A second server on the same socket: a clear error, the first keeps it.
     let bin = sqlite_example::example_binary().expect("built");
     let second = std::process::Command::new(bin)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--unix-socket-dir", &dir_str])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--unix-socket-dir",
+            &dir_str,
+        ])
         .output()
         .expect("run the example");
     assert!(!second.status.success());
@@ -221,7 +241,12 @@ fn a_stale_socket_file_is_replaced() {
         return;
     };
     let mut child = std::process::Command::new(bin)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--unix-socket-dir", &dir_str])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--unix-socket-dir",
+            &dir_str,
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

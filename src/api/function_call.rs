@@ -80,7 +80,9 @@ impl FunctionCallRequest {
         if formats > 1 && formats != n {
             return Err(ErrorInfo::new(
                 SqlState::PROTOCOL_VIOLATION,
-                format!("function call message contains {formats} argument formats but {n} arguments"),
+                format!(
+                    "function call message contains {formats} argument formats but {n} arguments"
+                ),
             ));
         }
         for code in call.arg_formats.iter() {
@@ -184,7 +186,10 @@ impl FunctionCallRequest {
     fn bad_binary(i: usize) -> ErrorInfo {
         ErrorInfo::new(
             SqlState::INVALID_BINARY_REPRESENTATION,
-            format!("incorrect binary data format in function argument {}", i + 1),
+            format!(
+                "incorrect binary data format in function argument {}",
+                i + 1
+            ),
         )
     }
 
@@ -200,7 +205,9 @@ impl FunctionCallRequest {
             return Ok(None);
         };
         match self.arg_format(i) {
-            FieldFormat::Binary => Self::fixed_binary::<4>(i, v).map(|b| Some(i32::from_be_bytes(b))),
+            FieldFormat::Binary => {
+                Self::fixed_binary::<4>(i, v).map(|b| Some(i32::from_be_bytes(b)))
+            }
             FieldFormat::Text => {
                 let s = self.text_arg(i, v)?;
                 s.parse().map(Some).map_err(|_| {
@@ -219,7 +226,9 @@ impl FunctionCallRequest {
             return Ok(None);
         };
         match self.arg_format(i) {
-            FieldFormat::Binary => Self::fixed_binary::<8>(i, v).map(|b| Some(i64::from_be_bytes(b))),
+            FieldFormat::Binary => {
+                Self::fixed_binary::<8>(i, v).map(|b| Some(i64::from_be_bytes(b)))
+            }
             FieldFormat::Text => {
                 let s = self.text_arg(i, v)?;
                 s.parse().map(Some).map_err(|_| {

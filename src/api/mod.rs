@@ -4,18 +4,18 @@
 
 pub mod auth;
 mod connection_origin;
-mod function_call;
 mod copy;
+mod function_call;
 mod handler;
 mod portal;
 mod results;
 mod rows;
 mod session;
 
-pub(crate) use copy::CopyStream as CopyStreamBox;
 pub use connection_origin::{ConnectionOrigin, PeerCredentials, ProxyInfo};
-pub use function_call::{FunctionCallHandler, FunctionCallRequest};
+pub(crate) use copy::CopyStream as CopyStreamBox;
 pub use copy::{CopyBoth, CopyChunk, CopyFormat, CopyIn, CopyOut};
+pub use function_call::{FunctionCallHandler, FunctionCallRequest};
 pub use handler::{
     CopyHandler, ExtendedQueryHandler, QueryParser, ServerHandlers, SimpleQueryHandler,
 };

@@ -19,11 +19,7 @@ pub(crate) trait Accept: Send {
     fn accept_connection(
         &self,
     ) -> impl Future<
-        Output = std::io::Result<(
-            Self::Io,
-            Option<SocketAddr>,
-            Option<Box<ConnectionOrigin>>,
-        )>,
+        Output = std::io::Result<(Self::Io, Option<SocketAddr>, Option<Box<ConnectionOrigin>>)>,
     > + Send;
 }
 
@@ -47,9 +43,10 @@ impl Accept for tokio::net::UnixListener {
         &self,
     ) -> std::io::Result<(Self::Io, Option<SocketAddr>, Option<Box<ConnectionOrigin>>)> {
         let (socket, _) = self.accept().await?;
-        let peer_credentials = socket.peer_cred().ok().map(|c| {
-            crate::api::PeerCredentials::new(c.uid(), c.gid(), c.pid())
-        });
+        let peer_credentials = socket
+            .peer_cred()
+            .ok()
+            .map(|c| crate::api::PeerCredentials::new(c.uid(), c.gid(), c.pid()));
         let origin = ConnectionOrigin {
             unix_socket: true,
             peer_credentials,

@@ -85,8 +85,13 @@ pub(crate) async fn answer<H: ServerHandlers>(
 pub(crate) fn is_malformed_call(e: &DecodeError) -> bool {
     matches!(
         e,
-        DecodeError::Truncated { message: "FunctionCall" }
-            | DecodeError::TrailingBytes { message: "FunctionCall" }
-            | DecodeError::InvalidValue { message: "FunctionCall", .. }
+        DecodeError::Truncated {
+            message: "FunctionCall"
+        } | DecodeError::TrailingBytes {
+            message: "FunctionCall"
+        } | DecodeError::InvalidValue {
+            message: "FunctionCall",
+            ..
+        }
     )
 }

@@ -146,7 +146,9 @@ impl<H: ServerHandlers> Server<H> {
             return proxy_accept::serve_proxied(&inner, io, peer).await;
         }
         let span = tracing::info_span!("connection", peer = ?peer, pid = tracing::field::Empty);
-        startup::run(&inner, io, peer, origin).instrument(span).await
+        startup::run(&inner, io, peer, origin)
+            .instrument(span)
+            .await
     }
 
     /// Accepts connections from `listener` and serves each on its own

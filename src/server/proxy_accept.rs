@@ -182,8 +182,8 @@ pub(crate) async fn read_header<S>(
 where
     S: AsyncRead + Unpin,
 {
-    let is_trusted = trusted.is_empty()
-        || peer.is_some_and(|p| trusted.iter().any(|n| n.contains(p.ip())));
+    let is_trusted =
+        trusted.is_empty() || peer.is_some_and(|p| trusted.iter().any(|n| n.contains(p.ip())));
     if mode == ProxyProtocolMode::Required && !is_trusted {
         return Err(ProxyRefusal::Untrusted(peer));
     }
@@ -197,7 +197,13 @@ where
             if buf.is_empty() {
                 // Closed before a byte (a port probe): nothing to refuse;
                 // the startup sees the end of the stream and stops quietly.
-                return Ok((Prefixed { prefix: Bytes::new(), io }, None));
+                return Ok((
+                    Prefixed {
+                        prefix: Bytes::new(),
+                        io,
+                    },
+                    None,
+                ));
             }
             return Err(ProxyRefusal::Truncated);
         }

@@ -621,7 +621,9 @@ mod tests {
         let h = v2(0x21, 0x11, &body);
         for n in 0..h.len() {
             match parse_header(&h[..n]) {
-                Ok(Parsed::Incomplete { min_more }) => assert!(min_more >= 1 && n + min_more <= h.len()),
+                Ok(Parsed::Incomplete { min_more }) => {
+                    assert!(min_more >= 1 && n + min_more <= h.len())
+                }
                 other => panic!("prefix {n}: {other:?}"),
             }
         }

@@ -1,7 +1,6 @@
 //! A throwaway PostgreSQL cluster (initdb in a temp dir, its own port, its
 //! Unix socket in the temp dir), stopped and removed on drop: for tests
 //! that compare our answers with PostgreSQL's. Included with `#[path]`.
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -61,7 +60,8 @@ impl Postgres {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        let dir = std::env::temp_dir().join(format!("pgwire-{name}-pg-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("pgwire-{name}-pg-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         if root {
@@ -84,7 +84,18 @@ impl Postgres {
         let data = data.to_str().ok_or("temp dir is not UTF-8")?;
         pg.run(
             "initdb",
-            &["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+            &[
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
         )?;
         let opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}",
@@ -94,7 +105,16 @@ impl Postgres {
         let log = pg.dir.join("log");
         pg.run(
             "pg_ctl",
-            &["-D", data, "-o", &opts, "-l", log.to_str().unwrap_or("log"), "-w", "start"],
+            &[
+                "-D",
+                data,
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().unwrap_or("log"),
+                "-w",
+                "start",
+            ],
         )?;
         Ok(pg)
     }

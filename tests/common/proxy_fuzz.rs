@@ -15,13 +15,7 @@ pub fn proxy_header_target(data: &[u8]) {
         Parsed::Complete { header, len } => {
             assert!(len <= data.len(), "header longer than the input");
             let again = parse_header(&data[..len]).expect("the header alone parses");
-            assert_eq!(
-                again,
-                Parsed::Complete {
-                    header,
-                    len
-                }
-            );
+            assert_eq!(again, Parsed::Complete { header, len });
             for n in 0..len {
                 match parse_header(&data[..n]) {
                     Ok(Parsed::Incomplete { min_more }) => {

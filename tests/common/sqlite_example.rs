@@ -1,7 +1,6 @@
 //! The `sqlite` example binary as a child process, with its log captured
 //! in a file: for tests of its command-line flags (Unix socket, PROXY
 //! protocol). Included with `#[path]` by the tests that need it.
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -68,7 +67,8 @@ impl Example {
         };
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let log = std::env::temp_dir().join(format!("pgwire-{test}-{}-{port}.log", std::process::id()));
+        let log =
+            std::env::temp_dir().join(format!("pgwire-{test}-{}-{port}.log", std::process::id()));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(bin)
             .arg("--listen")
@@ -86,7 +86,10 @@ impl Example {
             if let Ok(Some(status)) = example.child.try_wait() {
                 panic!("the example exited ({status}): {}", example.log_text());
             }
-            assert!(Instant::now() < deadline, "the example did not start listening");
+            assert!(
+                Instant::now() < deadline,
+                "the example did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(example)

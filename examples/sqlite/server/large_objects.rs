@@ -173,10 +173,14 @@ impl FunctionCallHandler for SqliteSession {
                 let oid = oid_arg(call, 0)?;
                 let mode = i32_arg(call, 1)?;
                 if mode & (INV_READ | INV_WRITE) == 0 {
-                    return Err(invalid(format!("invalid flags for opening a large object: {mode}")));
+                    return Err(invalid(format!(
+                        "invalid flags for opening a large object: {mode}"
+                    )));
                 }
-                self.lo_db(move |db| exists(db, oid).and_then(|e| if e { Ok(()) } else { Err(undefined(oid)) }))
-                    .await?;
+                self.lo_db(move |db| {
+                    exists(db, oid).and_then(|e| if e { Ok(()) } else { Err(undefined(oid)) })
+                })
+                .await?;
                 let fds = &mut self.large_objects;
                 let fd = fds.next;
                 fds.next = fds.next.wrapping_add(1).max(0);
@@ -193,7 +197,10 @@ impl FunctionCallHandler for SqliteSession {
             "lo_close" => {
                 call.expect_args(1)?;
                 let fd = i32_arg(call, 0)?;
-                self.large_objects.open.remove(&fd).ok_or_else(|| bad_fd(fd))?;
+                self.large_objects
+                    .open
+                    .remove(&fd)
+                    .ok_or_else(|| bad_fd(fd))?;
                 Ok(Some(call.encode_i32(0)))
             }
             "loread" => {
@@ -205,7 +212,9 @@ impl FunctionCallHandler for SqliteSession {
                 }
                 let d = self.descriptor(fd)?;
                 let data = self
-                    .lo_db(move |db| read(&db.conn, d.oid, d.offset, len as i64).map_err(|e| from_sqlite(&e)))
+                    .lo_db(move |db| {
+                        read(&db.conn, d.oid, d.offset, len as i64).map_err(|e| from_sqlite(&e))
+                    })
                     .await?;
                 self.set_offset(fd, d.offset + data.len() as i64);
                 Ok(Some(call.encode_bytea(data)))
@@ -221,7 +230,8 @@ impl FunctionCallHandler for SqliteSession {
                         "invalid large object write request size: {n}"
                     )));
                 }
-                self.lo_db(move |db| write(db, d.oid, d.offset, &data)).await?;
+                self.lo_db(move |db| write(db, d.oid, d.offset, &data))
+                    .await?;
                 self.set_offset(fd, d.offset + n);
                 Ok(Some(call.encode_i32(n as i32)))
             }
@@ -316,7 +326,11 @@ impl SqliteSession {
     }
 
     fn descriptor(&self, fd: i32) -> Result<Descriptor, ErrorInfo> {
-        self.large_objects.open.get(&fd).copied().ok_or_else(|| bad_fd(fd))
+        self.large_objects
+            .open
+            .get(&fd)
+            .copied()
+            .ok_or_else(|| bad_fd(fd))
     }
 
     fn writable(&self, fd: i32) -> Result<Descriptor, ErrorInfo> {
