@@ -159,7 +159,7 @@ where
     let span = tracing::info_span!(
         "connection",
         peer = ?client,
-        proxy = ?origin.as_ref().map(|_| peer),
+        proxy = ?origin.as_ref().and(peer),
         pid = tracing::field::Empty
     );
     async {

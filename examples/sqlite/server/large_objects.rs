@@ -55,15 +55,19 @@ const FUNCTIONS: &[(u32, &str)] = &[
 /// PostgreSQL's OID of the `pg_catalog` namespace.
 const PG_CATALOG_OID: i64 = 11;
 
-/// Creates the storage tables (once per database) and this connection's
-/// `pg_proc`/`pg_namespace` rows.
+/// The storage tables, created with the first large object (so that a
+/// database without large objects has no extra tables).
+const STORAGE_TABLES: &str =
+    "CREATE TABLE IF NOT EXISTS pgwire_largeobject_metadata (oid INTEGER PRIMARY KEY);
+     CREATE TABLE IF NOT EXISTS pgwire_largeobject (
+         loid INTEGER NOT NULL, pageno INTEGER NOT NULL, data BLOB NOT NULL,
+         PRIMARY KEY (loid, pageno)) WITHOUT ROWID;";
+
+/// Creates this connection's `pg_proc`/`pg_namespace` rows (temporary
+/// tables, invisible to other sessions and gone with the connection).
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS pgwire_largeobject_metadata (oid INTEGER PRIMARY KEY);
-         CREATE TABLE IF NOT EXISTS pgwire_largeobject (
-             loid INTEGER NOT NULL, pageno INTEGER NOT NULL, data BLOB NOT NULL,
-             PRIMARY KEY (loid, pageno)) WITHOUT ROWID;
-         CREATE TEMP TABLE IF NOT EXISTS pg_namespace (oid oid, nspname text);
+        "CREATE TEMP TABLE IF NOT EXISTS pg_namespace (oid oid, nspname text);
          CREATE TEMP TABLE IF NOT EXISTS pg_proc (oid oid, proname text, pronamespace oid);
          DELETE FROM temp.pg_namespace; DELETE FROM temp.pg_proc;",
     )?;
@@ -371,7 +375,22 @@ fn atomically<R>(
     result
 }
 
+/// Whether the storage tables exist (no large object was ever created
+/// otherwise).
+fn has_storage(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pgwire_largeobject_metadata'",
+        [],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|r| r.is_some())
+}
+
 fn exists(db: &Db, oid: i64) -> Result<bool, ErrorInfo> {
+    if !has_storage(&db.conn).map_err(|e| db.error(&e))? {
+        return Ok(false);
+    }
     db.conn
         .query_row(
             "SELECT 1 FROM pgwire_largeobject_metadata WHERE oid = ?1",
@@ -385,6 +404,7 @@ fn exists(db: &Db, oid: i64) -> Result<bool, ErrorInfo> {
 
 fn create(db: &mut Db, wanted: i64) -> Result<i64, ErrorInfo> {
     atomically(db, |conn| {
+        conn.execute_batch(STORAGE_TABLES)?;
         let oid = if wanted == 0 {
             let max: Option<i64> = conn.query_row(
                 "SELECT max(oid) FROM pgwire_largeobject_metadata",
@@ -416,6 +436,9 @@ fn create(db: &mut Db, wanted: i64) -> Result<i64, ErrorInfo> {
 }
 
 fn unlink(db: &mut Db, oid: i64) -> Result<(), ErrorInfo> {
+    if !exists(db, oid)? {
+        return Err(undefined(oid));
+    }
     atomically(db, |conn| {
         let n = conn.execute(
             "DELETE FROM pgwire_largeobject_metadata WHERE oid = ?1",
