@@ -398,4 +398,8 @@ pub enum PgWireError {
     /// The TLS handshake failed.
     #[error("TLS handshake failed: {0}")]
     Tls(std::io::Error),
+    /// The connection was refused before startup for its PROXY protocol
+    /// header (malformed, untrusted, missing).
+    #[error("{0}")]
+    ProxyProtocol(crate::server::ProxyRefusal),
 }

@@ -30,10 +30,13 @@ use sqlite_server::{DbLocation, SqliteServer};
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 fn server() -> TestServer<SqliteServer> {
-    TestServer::start(
+    let s = TestServer::start(
         SqliteServer::new(DbLocation::Memory),
         ServerConfig::default(),
-    )
+    );
+    // Large objects (LargeObjects.java) use the function call protocol.
+    let _ = s.server.clone().with_function_calls();
+    s
 }
 
 fn scripts() -> PathBuf {
@@ -222,4 +225,11 @@ fn pgjdbc() {
 #[test]
 fn pgjdbc_types() {
     run_jdbc("pgjdbc_types", "TypeRoundTrip");
+}
+
+/// LargeObjectManager: a 10 MiB object written in 64 KiB chunks, seeked,
+/// read back identical, truncated, unlinked (the function call protocol).
+#[test]
+fn pgjdbc_large_objects() {
+    run_jdbc("pgjdbc_large_objects", "LargeObjects");
 }

@@ -150,7 +150,7 @@ async fn bad_bodies_are_errors_and_the_session_goes_on() {
         ServerConfig::default(),
     );
     let ours = run(s.addr).await;
-    match Postgres::start() {
+    match Postgres::start("fidelity", "") {
         Ok(pg) => {
             let theirs = run(([127, 0, 0, 1], pg.port).into()).await;
             assert_eq!(ours, theirs);

@@ -177,7 +177,7 @@ async fn bind_errors_as_postgres() {
         ServerConfig::default(),
     );
     let ours = run(s.addr).await;
-    let expected = match Postgres::start() {
+    let expected = match Postgres::start("fidelity", "") {
         Ok(pg) => run(([127, 0, 0, 1], pg.port).into()).await,
         Err(why) => {
             println!(

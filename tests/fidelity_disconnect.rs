@@ -119,7 +119,7 @@ fn sqlite() -> TestServer<SqliteServer> {
 }
 
 fn postgres() -> Option<Postgres> {
-    match Postgres::start() {
+    match Postgres::start("fidelity", "") {
         Ok(pg) => Some(pg),
         Err(why) => {
             println!("SKIPPED the PostgreSQL side: {why}");

@@ -23,22 +23,31 @@
 //! psql 'host=localhost user=alice sslmode=require channel_binding=require'
 //! ```
 //!
+//! `--unix-socket-dir DIR` also listens on `DIR/.s.PGSQL.<port>` (`psql -h
+//! DIR -p PORT`); `--proxy-protocol optional|required` reads HAProxy's
+//! PROXY header (v1/v2) from the peers `--proxy-trusted NET` allows, and
+//! `inet_client_addr()` answers the address it declares. Large objects
+//! (pgJDBC's `LargeObjectManager`) work through the function call protocol.
+//!
 //! `RUST_LOG=debug` logs every query.
 
 mod server;
+mod unix_socket;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pgwire::server::{Server, ServerConfig, TlsAcceptor};
+use pgwire::server::{IpNetwork, ProxyProtocolMode, Server, ServerConfig, TlsAcceptor};
 use server::{AuthConfig, DbLocation, SqliteServer};
 
 const USAGE: &str = "\
 usage: sqlite [--listen ADDR] [--db PATH] [--busy-timeout MS]
               [--auth METHOD] [--user NAME:PASSWORD]...
               [--tls-cert PATH --tls-key PATH [--require-tls]]
+              [--unix-socket-dir DIR] [--proxy-protocol MODE]
+              [--proxy-trusted NET]...
 
   --listen ADDR        address to listen on (default 127.0.0.1:5432)
   --db PATH            SQLite database file (default: in memory, gone at exit)
@@ -51,6 +60,12 @@ usage: sqlite [--listen ADDR] [--db PATH] [--busy-timeout MS]
   --tls-cert PATH      certificate chain (PEM) for TLS: SSLRequest and
   --tls-key PATH       PostgreSQL 17's direct TLS (ALPN postgresql)
   --require-tls        refuse connections without TLS (28000)
+  --unix-socket-dir DIR  also listen on the Unix socket DIR/.s.PGSQL.<port>
+                       (removed at shutdown)
+  --proxy-protocol MODE  off (default), optional or required: read a PROXY
+                       protocol v1/v2 header before startup
+  --proxy-trusted NET  a network allowed to send PROXY headers, e.g.
+                       10.0.0.0/8 (repeatable; default: any peer)
   -h, --help           this help";
 
 struct Args {
@@ -61,6 +76,9 @@ struct Args {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     require_tls: bool,
+    unix_socket_dir: Option<PathBuf>,
+    proxy_protocol: ProxyProtocolMode,
+    proxy_trusted: Vec<IpNetwork>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -70,6 +88,9 @@ fn parse_args() -> Result<Args, String> {
     let mut method = "trust".to_owned();
     let mut users = Vec::new();
     let (mut tls_cert, mut tls_key, mut require_tls) = (None, None, false);
+    let mut unix_socket_dir = None;
+    let mut proxy_protocol = ProxyProtocolMode::Off;
+    let mut proxy_trusted = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -109,6 +130,14 @@ fn parse_args() -> Result<Args, String> {
             "--tls-cert" => tls_cert = Some(PathBuf::from(value("--tls-cert")?)),
             "--tls-key" => tls_key = Some(PathBuf::from(value("--tls-key")?)),
             "--require-tls" => require_tls = true,
+            "--unix-socket-dir" => {
+                unix_socket_dir = Some(PathBuf::from(value("--unix-socket-dir")?));
+            }
+            "--proxy-protocol" => proxy_protocol = value("--proxy-protocol")?.parse()?,
+            "--proxy-trusted" => {
+                let v = value("--proxy-trusted")?;
+                proxy_trusted.push(v.parse::<IpNetwork>().map_err(|e| e.to_string())?);
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -136,6 +165,9 @@ fn parse_args() -> Result<Args, String> {
         tls_cert,
         tls_key,
         require_tls,
+        unix_socket_dir,
+        proxy_protocol,
+        proxy_trusted,
     })
 }
 
@@ -173,6 +205,7 @@ async fn main() -> ExitCode {
             }
         }
     }
+    config = config.with_proxy_protocol(args.proxy_protocol, args.proxy_trusted.clone());
     let mut handlers = SqliteServer::new(args.db).with_auth(args.auth);
     if let Some(t) = args.busy_timeout {
         handlers = handlers.with_busy_timeout(t);
@@ -181,6 +214,18 @@ async fn main() -> ExitCode {
         eprintln!("cannot open database {}: {e}", handlers.path().display());
         return ExitCode::FAILURE;
     }
+    // The Unix socket first: a live server on it is the likelier conflict,
+    // and its message the clearer one.
+    let unix = match &args.unix_socket_dir {
+        None => None,
+        Some(dir) => match unix_socket::bind(dir, args.listen.port()) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -195,7 +240,18 @@ async fn main() -> ExitCode {
         args.listen.ip(),
         args.listen.port()
     );
-    let server = Server::new(handlers, config);
+    let server = Server::new(handlers, config).with_function_calls();
+    if let Some((listener, path)) = unix {
+        tracing::info!("also listening on {}", path.display());
+        let unix_server = server.clone();
+        tokio::spawn(async move {
+            // Removes the socket file when serving ends.
+            let _socket = path;
+            if let Err(e) = unix_server.serve_unix(listener.0).await {
+                tracing::error!("Unix socket server error: {e}");
+            }
+        });
+    }
     let stopper = server.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

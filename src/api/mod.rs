@@ -3,7 +3,9 @@
 //! authentication.
 
 pub mod auth;
+mod connection_origin;
 mod copy;
+mod function_call;
 mod handler;
 mod portal;
 mod results;
@@ -13,8 +15,10 @@ mod session;
 mod sql_shape;
 pub(crate) mod support;
 
+pub use connection_origin::{ConnectionOrigin, PeerCredentials, ProxyInfo};
 pub(crate) use copy::CopyStream as CopyStreamBox;
 pub use copy::{CopyBoth, CopyChunk, CopyFormat, CopyIn, CopyOut};
+pub use function_call::{FunctionCallHandler, FunctionCallRequest};
 pub use handler::{CopyHandler, ExtendedQueryHandler, ServerHandlers, SimpleQueryHandler};
 pub use portal::{Portal, StoredStatement};
 pub use results::{QueryResponse, Response, StatementDescription, Tag};

@@ -21,6 +21,8 @@ pub struct ClientInfo {
     pub(crate) parameters: Vec<(ByteStr, ByteStr)>,
     pub(crate) peer_addr: Option<SocketAddr>,
     pub(crate) tls: Option<Box<TlsInfo>>,
+    /// Unix socket / PROXY protocol details (None for plain TCP).
+    pub(crate) origin: Option<Box<super::ConnectionOrigin>>,
 }
 
 /// What is known about the TLS layer of a connection.
@@ -101,6 +103,29 @@ impl ClientInfo {
     /// Details of the TLS layer, if any.
     pub fn tls(&self) -> Option<&TlsInfo> {
         self.tls.as_deref()
+    }
+
+    /// How the connection reached the server beyond its address: a Unix
+    /// socket, a PROXY protocol header. `None` for plain TCP.
+    pub fn origin(&self) -> Option<&super::ConnectionOrigin> {
+        self.origin.as_deref()
+    }
+
+    /// Whether the client connected over a Unix-domain socket.
+    pub fn is_unix_socket(&self) -> bool {
+        self.origin.as_ref().is_some_and(|o| o.unix_socket)
+    }
+
+    /// The peer process's credentials (Unix sockets, where the OS gives
+    /// them).
+    pub fn peer_credentials(&self) -> Option<super::PeerCredentials> {
+        self.origin.as_ref().and_then(|o| o.peer_credentials)
+    }
+
+    /// The PROXY protocol header the connection began with, if any; then
+    /// [`peer_addr`](Self::peer_addr) is the address it declared.
+    pub fn proxy(&self) -> Option<&super::ProxyInfo> {
+        self.origin.as_ref().and_then(|o| o.proxy.as_ref())
     }
 }
 

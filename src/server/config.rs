@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub(crate) tls: Option<super::tls::TlsAcceptor>,
     pub(crate) require_tls: bool,
     pub(crate) cancel_on_client_disconnect: bool,
+    // PROXY protocol (additive; see proxy_accept.rs).
+    pub(crate) proxy_protocol: super::ProxyProtocolMode,
+    pub(crate) proxy_trusted: Vec<super::IpNetwork>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -51,7 +54,9 @@ impl std::fmt::Debug for ServerConfig {
             .field(
                 "cancel_on_client_disconnect",
                 &self.cancel_on_client_disconnect,
-            );
+            )
+            .field("proxy_protocol", &self.proxy_protocol)
+            .field("proxy_trusted", &self.proxy_trusted);
         #[cfg(feature = "tls")]
         d.field("tls", &self.tls.is_some());
         d.finish()
@@ -97,6 +102,8 @@ impl Default for ServerConfig {
             tls: None,
             require_tls: false,
             cancel_on_client_disconnect: false,
+            proxy_protocol: super::ProxyProtocolMode::Off,
+            proxy_trusted: Vec::new(),
         }
     }
 }
@@ -216,6 +223,29 @@ impl ServerConfig {
     /// Whether a vanished client cancels its running statement.
     pub fn cancel_on_client_disconnect(&self) -> bool {
         self.cancel_on_client_disconnect
+    }
+
+    /// Reads a PROXY protocol header (HAProxy's v1 or v2) before SSLRequest
+    /// and the startup packet, and reports the client address it declares
+    /// in [`ClientInfo::peer_addr`](crate::api::ClientInfo::peer_addr).
+    /// Only peers in `trusted` may send one (an empty list trusts every
+    /// peer: use it only when the port is reachable from the proxies
+    /// alone). A malformed header, a header from an untrusted peer, or a
+    /// missing one in [`Required`](super::ProxyProtocolMode::Required) mode
+    /// closes the connection without an answer, with a log line.
+    pub fn with_proxy_protocol(
+        mut self,
+        mode: super::ProxyProtocolMode,
+        trusted: impl IntoIterator<Item = super::IpNetwork>,
+    ) -> Self {
+        self.proxy_protocol = mode;
+        self.proxy_trusted = trusted.into_iter().collect();
+        self
+    }
+
+    /// The PROXY protocol mode.
+    pub fn proxy_protocol(&self) -> super::ProxyProtocolMode {
+        self.proxy_protocol
     }
 
     /// The maximum message size.

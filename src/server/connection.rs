@@ -292,11 +292,26 @@ where
                 FrontendMessage::CopyData(_)
                 | FrontendMessage::CopyDone(_)
                 | FrontendMessage::CopyFail(_) => Ok(()),
-                FrontendMessage::FunctionCall(_) => {
-                    self.send_error(&ErrorInfo::new(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "the function call protocol is not supported",
-                    ))?;
+                // FunctionCall hook: answered in server/function_call.rs.
+                FrontendMessage::FunctionCall(call) => {
+                    self.shared.set_busy(true);
+                    let answer = Self::drive(
+                        &mut self.transport,
+                        &self.shared,
+                        self.server.config.cancel_on_client_disconnect,
+                        super::function_call::answer(
+                            &self.server,
+                            &mut self.handler,
+                            &mut self.session,
+                            call,
+                        ),
+                    )
+                    .await;
+                    self.shared.set_busy(false);
+                    match answer? {
+                        Ok(response) => response.encode(&mut self.transport.wbuf),
+                        Err(e) => self.send_error(&e)?,
+                    }
                     self.ready_for_query();
                     Ok(())
                 }

@@ -6,12 +6,17 @@
 //! `AsyncRead + AsyncWrite` transport), reach sessions by process ID, and
 //! shut down gracefully.
 
+mod accept;
 mod bind_check;
 mod config;
 mod connection;
 mod copy;
 mod extended_query;
+mod function_call;
 mod io;
+mod ip_network;
+mod proxy_accept;
+pub mod proxy_protocol;
 mod registry;
 mod row_stream;
 mod simple_query;
@@ -29,6 +34,8 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 pub use config::ServerConfig;
+pub use ip_network::{InvalidIpNetwork, IpNetwork};
+pub use proxy_accept::{ProxyProtocolMode, ProxyRefusal};
 #[cfg(feature = "tls")]
 pub use tls::TlsAcceptor;
 
@@ -43,6 +50,8 @@ pub(crate) struct ServerInner<H> {
     /// Connections being served (authenticated or not).
     pub(crate) connections: AtomicUsize,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Set by `Server::with_function_calls` (see server/function_call.rs).
+    pub(crate) function_calls: std::sync::OnceLock<function_call::Dispatch>,
 }
 
 /// A PostgreSQL-protocol server: the handlers, the configuration and the
@@ -90,6 +99,7 @@ impl<H: ServerHandlers> Server<H> {
                 registry: Registry::new(),
                 connections: AtomicUsize::new(0),
                 shutdown,
+                function_calls: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -114,11 +124,31 @@ impl<H: ServerHandlers> Server<H> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        self.process_socket_from(io, peer, None).await
+    }
+
+    /// [`Server::process_socket`] with what is known of the transport
+    /// (a Unix socket and its peer's credentials).
+    pub(crate) async fn process_socket_from<S>(
+        &self,
+        io: S,
+        peer: Option<SocketAddr>,
+        origin: Option<Box<crate::api::ConnectionOrigin>>,
+    ) -> Result<(), PgWireError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let inner = self.inner.clone();
         inner.connections.fetch_add(1, Ordering::SeqCst);
         let _guard = ConnectionGuard(&inner);
+        // PROXY protocol hook: the header names the real client (TCP only).
+        if origin.is_none() && inner.config.proxy_protocol != ProxyProtocolMode::Off {
+            return proxy_accept::serve_proxied(&inner, io, peer).await;
+        }
         let span = tracing::info_span!("connection", peer = ?peer, pid = tracing::field::Empty);
-        startup::run(&inner, io, peer).instrument(span).await
+        startup::run(&inner, io, peer, origin)
+            .instrument(span)
+            .await
     }
 
     /// Accepts connections from `listener` and serves each on its own
@@ -126,12 +156,17 @@ impl<H: ServerHandlers> Server<H> {
     /// configured shutdown timeout) for the sessions to end, and closes
     /// those still running after it.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        self.serve_on(listener).await
+    }
+
+    /// The accept loop of [`Server::serve`] and [`Server::serve_unix`].
+    async fn serve_on<L: accept::Accept>(&self, listener: L) -> std::io::Result<()> {
         let mut shutdown = self.inner.shutdown.subscribe();
         let mut sessions = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
-                accepted = listener.accept() => {
-                    let (socket, peer) = match accepted {
+                accepted = listener.accept_connection() => {
+                    let (socket, peer, origin) = match accepted {
                         Ok(a) => a,
                         Err(e) => {
                             // Out of file descriptors and the like: keep
@@ -141,10 +176,9 @@ impl<H: ServerHandlers> Server<H> {
                             continue;
                         }
                     };
-                    let _ = socket.set_nodelay(true);
                     let server = self.clone();
                     sessions.spawn(async move {
-                        if let Err(e) = server.process_socket(socket, Some(peer)).await {
+                        if let Err(e) = server.process_socket_from(socket, peer, origin).await {
                             tracing::debug!("connection ended: {e}");
                         }
                     });
@@ -152,7 +186,9 @@ impl<H: ServerHandlers> Server<H> {
                     // the live ones.
                     while sessions.try_join_next().is_some() {}
                 }
-                _ = shutdown.wait_for(|s| *s) => break,
+                // (The guard `wait_for` returns is not Send: drop it inside,
+                // so that `serve` can be spawned.)
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
             }
         }
         drop(listener);

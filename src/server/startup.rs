@@ -40,21 +40,24 @@ pub(crate) async fn run<H, S>(
     server: &Arc<ServerInner<H>>,
     io: S,
     peer: Option<SocketAddr>,
+    origin: Option<Box<crate::api::ConnectionOrigin>>,
 ) -> Result<(), PgWireError>
 where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = &server.config;
+    // Unix sockets: no TLS, as PostgreSQL (SSLRequest answered 'N').
+    let allow_tls = !origin.as_ref().is_some_and(|o| o.unix_socket);
     // Boxed: the startup futures (TLS handshake, authentication, the
     // handler's `connect`) are large and live only until the session
     // starts; inline they would stay part of every idle session's memory.
     let started = Box::pin(async {
-        let (transport, decoder, startup, tls) = negotiate(server, io).await?;
+        let (transport, decoder, startup, tls) = negotiate(server, io, allow_tls).await?;
         let Some(startup) = startup else {
             return Ok(None);
         };
-        begin_session(server, transport, decoder, startup, tls, peer)
+        begin_session(server, transport, decoder, startup, tls, peer, origin)
             .await
             .map(Some)
     });
@@ -102,6 +105,7 @@ where
 async fn negotiate<H, S>(
     server: &ServerInner<H>,
     mut io: S,
+    allow_tls: bool,
 ) -> Result<
     (
         Transport<Stream<S>>,
@@ -130,7 +134,7 @@ where
     if first[0] == TLS_HANDSHAKE_BYTE {
         #[cfg(feature = "tls")]
         {
-            let Some(acceptor) = &config.tls else {
+            let Some(acceptor) = config.tls.as_ref().filter(|_| allow_tls) else {
                 tracing::debug!("direct TLS attempted but TLS is not configured");
                 return Ok((Transport::new(MaybeTls::Plain(io)), decoder, None, None));
             };
@@ -196,7 +200,7 @@ where
         match msg {
             FrontendMessage::SslRequest(_) if !ssl_done => {
                 ssl_done = true;
-                let accept_tls = tls_available(config);
+                let accept_tls = tls_available(config) && allow_tls;
                 transport.wbuf.put_u8(if accept_tls { b'S' } else { b'N' });
                 transport.flush().await?;
                 reject_buffered(&mut transport, "SSL").await?;
@@ -379,6 +383,7 @@ async fn begin_session<H, S>(
     startup: StartupMessage,
     tls: Option<TlsInfo>,
     peer: Option<SocketAddr>,
+    origin: Option<Box<crate::api::ConnectionOrigin>>,
 ) -> Result<Started<H, Stream<S>>, PgWireError>
 where
     H: ServerHandlers,
@@ -430,7 +435,9 @@ where
             return Err(PgWireError::Fatal(e));
         }
     }
-    if config.require_tls && tls.is_none() {
+    // Unix sockets are exempt, as PostgreSQL's `local` lines are.
+    let unix = origin.as_ref().is_some_and(|o| o.unix_socket);
+    if config.require_tls && tls.is_none() && !unix {
         let e = fatal(
             SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
             format!(
@@ -464,6 +471,7 @@ where
         parameters: compact_parameters(startup.parameters),
         peer_addr: peer,
         tls: tls.map(Box::new),
+        origin,
     };
 
     let registered = RegistrationGuard {

@@ -1,22 +1,14 @@
-//! A throwaway PostgreSQL 15 cluster for tests that compare the server with
-//! the real thing: `initdb` in a temp dir, trust authentication, its own
-//! port, stopped and removed on drop. `Postgres::start` returns the reason
-//! to skip where no server is installed.
-#![allow(dead_code)]
+//! A throwaway PostgreSQL cluster (initdb in a temp dir, its own port, its
+//! Unix socket in the temp dir), stopped and removed on drop: for tests
+//! that compare our answers with PostgreSQL's. Included with `#[path]`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::AtomicUsize;
 
-use tokio_postgres::{Client, NoTls};
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-/// A throwaway PostgreSQL cluster, stopped and removed on drop.
 pub struct Postgres {
     bindir: PathBuf,
-    dir: PathBuf,
+    pub dir: PathBuf,
     pub port: u16,
     as_nobody: bool,
 }
@@ -46,10 +38,9 @@ impl Postgres {
         Ok(())
     }
 
-    /// Starts a cluster with the settings pgwire reports to clients
-    /// (DateStyle ISO, MDY; IntervalStyle postgres; TimeZone UTC). `Err` is
-    /// the reason to skip.
-    pub fn start() -> Result<Postgres, String> {
+    /// Starts a cluster with `extra` server options (`-c name=value ...`).
+    /// `Err` is the reason to skip.
+    pub fn start(name: &str, extra: &str) -> Result<Postgres, String> {
         let bindir = Command::new("pg_config")
             .arg("--bindir")
             .output()
@@ -65,11 +56,12 @@ impl Postgres {
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
             .unwrap_or(false);
-        let dir = std::env::temp_dir().join(format!(
-            "pgwire-pg-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("pgwire-{name}-pg-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         if root {
@@ -82,10 +74,6 @@ impl Postgres {
                 return Err("cannot hand the data directory to `nobody`".into());
             }
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
         let pg = Postgres {
             bindir,
             dir,
@@ -110,8 +98,7 @@ impl Postgres {
             ],
         )?;
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c TimeZone=UTC \
-             -c DateStyle='ISO, MDY' -c IntervalStyle=postgres -c lc_monetary=C",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}",
             pg.port,
             pg.dir.display()
         );
@@ -132,18 +119,8 @@ impl Postgres {
         Ok(pg)
     }
 
-    pub async fn connect(&self) -> Client {
-        let (client, conn) = tokio_postgres::connect(
-            &format!(
-                "host=127.0.0.1 port={} user=postgres dbname=postgres",
-                self.port
-            ),
-            NoTls,
-        )
-        .await
-        .expect("connect to the test PostgreSQL");
-        tokio::spawn(conn);
-        client
+    pub fn addr(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
     }
 }
 

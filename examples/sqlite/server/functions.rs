@@ -29,6 +29,9 @@ pub struct SessionInfo {
     pub process_id: i32,
     /// The `server_version` the session reports.
     pub server_version: String,
+    /// The client's address (from a PROXY header when there is one); none
+    /// over a Unix socket.
+    pub client_addr: Option<std::net::SocketAddr>,
 }
 
 fn user_error(msg: &str) -> Error {
@@ -123,6 +126,12 @@ pub fn register(
     text_fn("session_user", info.user.clone())?;
     text_fn("current_role", info.user.clone())?;
     text_fn("user", info.user.clone())?;
+    // inet_client_addr() / inet_client_port(): NULL over a Unix socket, as
+    // in PostgreSQL.
+    let addr = info.client_addr.map(|a| a.ip().to_string());
+    conn.create_scalar_function("inet_client_addr", 0, constant, move |_| Ok(addr.clone()))?;
+    let port = info.client_addr.map(|a| i64::from(a.port()));
+    conn.create_scalar_function("inet_client_port", 0, constant, move |_| Ok(port))?;
     let pid = info.process_id;
     conn.create_scalar_function("pg_backend_pid", 0, constant, move |_| Ok(pid))?;
     for name in [
@@ -409,6 +418,7 @@ pub fn register_for_tests(conn: &Connection) {
         database: "test".into(),
         process_id: 1,
         server_version: "18.0".into(),
+        client_addr: None,
     };
     let interrupt = Arc::new(Interrupt::new(conn.get_interrupt_handle()));
     register(conn, &info, interrupt).unwrap();

@@ -27,6 +27,7 @@ mod engine;
 mod errors;
 mod extended;
 mod functions;
+mod large_objects;
 mod notices;
 mod notify;
 mod session_commands;
@@ -179,6 +180,8 @@ pub struct SqliteSession {
     after_copy: Vec<String>,
     /// LISTEN / NOTIFY; leaves the hub when the session ends.
     notifier: notify::Notifier,
+    /// Open large-object descriptors (large_objects.rs).
+    large_objects: large_objects::Descriptors,
 }
 
 impl ServerHandlers for SqliteServer {
@@ -212,6 +215,7 @@ impl ServerHandlers for SqliteServer {
                 .parameter("server_version")
                 .unwrap_or("18.0")
                 .to_owned(),
+            client_addr: client.peer_addr(),
         };
         // The server logs the session's start and end; this adds what the
         // engine sees.
@@ -227,6 +231,10 @@ impl ServerHandlers for SqliteServer {
             .call(None, move |db| notify::register(&db.conn, pending))
             .await?
             .map_err(|e| errors::from_sqlite(&e))?;
+        engine
+            .call(None, |db| large_objects::register(&db.conn))
+            .await?
+            .map_err(|e| errors::from_sqlite(&e))?;
         Ok(SqliteSession {
             engine,
             settings: Settings::new(session),
@@ -235,6 +243,7 @@ impl ServerHandlers for SqliteServer {
             copy: None,
             after_copy: Vec::new(),
             notifier,
+            large_objects: large_objects::Descriptors::default(),
         })
     }
 }
