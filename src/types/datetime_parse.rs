@@ -16,6 +16,7 @@ use super::datetime::{
     USECS_PER_DAY, USECS_PER_HOUR, USECS_PER_MINUTE, USECS_PER_SEC, days_in_month, now_usecs,
     pg_days,
 };
+use super::format_settings::{DateOrder, FormatSettings};
 use super::text::is_pg_space;
 use crate::error::{ErrorInfo, SqlState};
 
@@ -535,6 +536,8 @@ struct Fields {
     bc: bool,
     pm: Option<bool>,
     special: Option<Special>,
+    /// DateStyle's field order, for numbers that could be any field.
+    order: DateOrder,
 }
 
 impl Fields {
@@ -573,12 +576,13 @@ impl Fields {
     }
 
     /// A number, decoded at once from the date parts already known (so
-    /// the order matters, as in PostgreSQL): with nothing yet, a year if it
-    /// has three digits or more, else the month (`MDY`); after a year, the
-    /// month; after a month, the day (or the year, if it has three digits
-    /// or more and the month was a name); after month and day, the year.
-    /// Compact `YYYYMMDD`/`YYMMDD` give the whole date.
-    fn number(&mut self, digits: &str) -> Result<(), DtError> {
+    /// the order matters), as PostgreSQL's `DecodeNumber` does: with
+    /// nothing yet, a year if it has three digits or more or the order is
+    /// YMD, else the day (DMY) or month (MDY); then the field that order
+    /// puts next. After a month name, a year if it has three digits or more
+    /// (or YMD), else the day. Compact `YYYYMMDD`/`YYMMDD` (outside a date
+    /// field) give the whole date.
+    fn number(&mut self, digits: &str, in_date_field: bool) -> Result<(), DtError> {
         if self.expect_julian {
             self.expect_julian = false;
             self.julian = Some(parse_u(digits)?);
@@ -586,29 +590,38 @@ impl Fields {
         }
         let v = parse_u(digits)?;
         let len = digits.len();
+        let ymd = self.order == DateOrder::Ymd;
         match (
             self.year.is_some(),
             self.month.is_some(),
             self.day.is_some(),
         ) {
-            (false, false, false) if len == 8 || len == 6 => {
+            (false, false, false) if !in_date_field && (len == 8 || len == 6) => {
                 let (y, rest) = digits.split_at(len - 4);
                 self.set_year(y)?;
                 let (m, d) = rest.split_at(2);
                 self.set_month(parse_u(m)?, false)?;
                 self.set_day(parse_u(d)?)
             }
-            (false, false, false) if len >= 3 => self.set_year(digits),
+            (false, false, false) if len >= 3 || ymd => self.set_year(digits),
+            (false, false, false) if self.order == DateOrder::Dmy => self.set_day(v),
             (false, false, false) | (true, false, false) => self.set_month(v, false),
-            (false, true, false) if self.month_named && len >= 3 => self.set_year(digits),
+            (false, true, false) if self.month_named && (len >= 3 || ymd) => self.set_year(digits),
+            (true, true, false) if self.month_named && len >= 3 && self.year_two_digits => {
+                // `DD-MON-YYYY` even in YMD: the first number was the day.
+                let day = self.year.take().unwrap_or(0);
+                self.set_day(day)?;
+                self.set_year(digits)
+            }
             (false, true, false) | (true, true, false) => self.set_day(v),
+            (false, false, true) => self.set_month(v, false),
             (false, true, true) => self.set_year(digits),
             _ => Err(DtError::Syntax),
         }
     }
 
-    /// A date field: `Y-M-D` when the first part has three digits or more,
-    /// otherwise `M-D-Y`; a month name may stand anywhere.
+    /// A date field (`2024-01-31`, `01/02/2024`, `31.Jan.2024`): a month
+    /// name first, wherever it stands, then the numbers in order.
     fn date(&mut self, s: &str) -> Result<(), DtError> {
         if self.year.is_some() || self.month.is_some() || self.day.is_some() {
             return Err(DtError::Syntax);
@@ -629,31 +642,22 @@ impl Fields {
         let named = parts
             .iter()
             .position(|p| p.bytes().next().is_some_and(|c| c.is_ascii_alphabetic()));
-        match named {
-            Some(i) => {
-                let m = parts
-                    .get(i)
-                    .and_then(|p| month_of(p))
-                    .ok_or(DtError::Syntax)?;
-                self.set_month(m, true)?;
-                for (j, p) in parts.iter().enumerate() {
-                    if j != i {
-                        self.number(p)?;
-                    }
+        if let Some(i) = named {
+            let m = parts
+                .get(i)
+                .and_then(|p| month_of(p))
+                .ok_or(DtError::Syntax)?;
+            self.set_month(m, true)?;
+        }
+        for (j, p) in parts.iter().enumerate() {
+            if Some(j) != named {
+                if p.is_empty() {
+                    return Err(DtError::Syntax);
                 }
-                Ok(())
-            }
-            None if parts[0].len() >= 3 => {
-                self.set_year(parts[0])?;
-                self.set_month(parse_u(parts[1])?, false)?;
-                self.set_day(parse_u(parts[2])?)
-            }
-            None => {
-                self.set_month(parse_u(parts[0])?, false)?;
-                self.set_day(parse_u(parts[1])?)?;
-                self.set_year(parts[2])
+                self.number(p, true)?;
             }
         }
+        Ok(())
     }
 
     fn word(&mut self, w: &str) -> Result<(), DtError> {
@@ -725,13 +729,21 @@ impl Fields {
     }
 }
 
-/// Parses a date/time input for `kind`.
-pub(super) fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, DtError> {
+/// Parses a date/time input for `kind` in a session with `settings`
+/// (DateStyle's field order; TimeZone for `now` and `today`).
+pub(super) fn parse(
+    kind: DateTimeKind,
+    text: &str,
+    settings: &FormatSettings,
+) -> Result<Parsed, DtError> {
     let toks = tokenize(text)?;
-    let mut f = Fields::default();
+    let mut f = Fields {
+        order: settings.date_order,
+        ..Fields::default()
+    };
     for tok in toks.as_slice() {
         match *tok {
-            Token::Number(s) => f.number(s)?,
+            Token::Number(s) => f.number(s, false)?,
             Token::Date(s) => f.date(s)?,
             Token::Time(s) => {
                 if f.time.is_some() {
@@ -786,11 +798,17 @@ pub(super) fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, DtError> {
     if f.expect_julian {
         return Err(DtError::Syntax);
     }
-    finish(kind, f)
+    finish(kind, f, settings)
 }
 
-fn finish(kind: DateTimeKind, mut f: Fields) -> Result<Parsed, DtError> {
-    let now = || now_usecs();
+fn finish(kind: DateTimeKind, mut f: Fields, settings: &FormatSettings) -> Result<Parsed, DtError> {
+    // The current local time in the session's zone, and its offset.
+    let now_local = || {
+        let t = now_usecs();
+        let east = settings.time_zone.offset_at(t) as i64;
+        (t + east * USECS_PER_SEC, east)
+    };
+    let now = || now_local().0;
     let mut day_offset = 0;
     match f.special {
         Some(Special::Infinity | Special::NegInfinity) if kind.is_time() => {
@@ -806,12 +824,12 @@ fn finish(kind: DateTimeKind, mut f: Fields) -> Result<Parsed, DtError> {
             });
         }
         Some(Special::Now) => {
-            let t = now();
+            let (t, east) = now_local();
             let (days, usecs) = (t.div_euclid(USECS_PER_DAY), t.rem_euclid(USECS_PER_DAY));
             return Ok(Parsed::Value {
                 days,
                 usecs,
-                zone: Some(0),
+                zone: Some(east),
             });
         }
         Some(Special::Allballs) if kind.is_time() => {
@@ -904,7 +922,7 @@ mod tests {
     use super::*;
 
     fn value(kind: DateTimeKind, s: &str) -> (i64, i64, Option<i64>) {
-        match parse(kind, s) {
+        match parse(kind, s, FormatSettings::default_ref()) {
             Ok(Parsed::Value { days, usecs, zone }) => (days, usecs, zone),
             other => panic!("{s}: {other:?}"),
         }
@@ -944,7 +962,11 @@ mod tests {
         );
         assert_eq!(value(DateTimeKind::Date, "epoch").0, pg_days(1970, 1, 1));
         assert_eq!(
-            parse(DateTimeKind::Date, "-infinity"),
+            parse(
+                DateTimeKind::Date,
+                "-infinity",
+                FormatSettings::default_ref()
+            ),
             Ok(Parsed::NegInfinity)
         );
     }
@@ -961,7 +983,11 @@ mod tests {
             ("2024-01-31 2024", DtError::Syntax),
             ("", DtError::Syntax),
         ] {
-            assert_eq!(parse(DateTimeKind::Date, s).map(|_| ()), Err(e), "{s}");
+            assert_eq!(
+                parse(DateTimeKind::Date, s, FormatSettings::default_ref()).map(|_| ()),
+                Err(e),
+                "{s}"
+            );
         }
     }
 
@@ -1000,7 +1026,11 @@ mod tests {
             ("13:45 +16", DtError::TzRange),
             ("13:45 Foo/Bar", DtError::UnknownZone("foo/bar".into())),
         ] {
-            assert_eq!(parse(DateTimeKind::TimeTz, s).map(|_| ()), Err(e), "{s}");
+            assert_eq!(
+                parse(DateTimeKind::TimeTz, s, FormatSettings::default_ref()).map(|_| ()),
+                Err(e),
+                "{s}"
+            );
         }
     }
 
@@ -1008,12 +1038,12 @@ mod tests {
     fn bounded_fields() {
         let many = "1 ".repeat(MAX_FIELDS + 1);
         assert_eq!(
-            parse(DateTimeKind::Date, &many).map(|_| ()),
+            parse(DateTimeKind::Date, &many, FormatSettings::default_ref()).map(|_| ()),
             Err(DtError::Syntax)
         );
         let big = format!("{}-01-01", "9".repeat(40));
         assert_eq!(
-            parse(DateTimeKind::Date, &big).map(|_| ()),
+            parse(DateTimeKind::Date, &big, FormatSettings::default_ref()).map(|_| ()),
             Err(DtError::FieldRange)
         );
     }
