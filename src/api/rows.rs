@@ -20,7 +20,7 @@ use futures_core::Stream;
 
 use crate::error::ErrorInfo;
 use crate::messages::FormatCodes;
-use crate::types::{DataRowEncoder, EncodeRow, FieldInfo, RowBatch};
+use crate::types::{DataRowEncoder, EncodeRow, FieldInfo, FormatSettings, RowBatch};
 
 /// Where a [`RowSource`] writes rows: the connection's write buffer, with
 /// the columns and result formats of the current portal.
@@ -32,6 +32,7 @@ pub struct RowSink<'a> {
     rows: u64,
     limit: u64,
     high_water: usize,
+    settings: &'a FormatSettings,
 }
 
 impl<'a> RowSink<'a> {
@@ -53,7 +54,21 @@ impl<'a> RowSink<'a> {
             rows: 0,
             limit,
             high_water,
+            settings: FormatSettings::default_ref(),
         }
+    }
+
+    /// Prints text-format values with the session's settings
+    /// ([`crate::api::Session::format_settings`]) rather than PostgreSQL's
+    /// defaults.
+    pub fn with_format_settings(mut self, settings: &'a FormatSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The settings text-format values are printed with.
+    pub fn format_settings(&self) -> &FormatSettings {
+        self.settings
     }
 
     /// Whether the source should stop writing and return
@@ -81,7 +96,8 @@ impl<'a> RowSink<'a> {
     /// Encodes and writes one row.
     #[inline]
     pub fn push<R: EncodeRow + ?Sized>(&mut self, row: &R) -> Result<(), ErrorInfo> {
-        let mut enc = DataRowEncoder::new(self.buf, self.fields, self.formats, self.scratch);
+        let mut enc = DataRowEncoder::new(self.buf, self.fields, self.formats, self.scratch)
+            .with_format_settings(self.settings);
         row.encode_row(&mut enc)?;
         enc.finish()?;
         self.rows += 1;
@@ -92,6 +108,7 @@ impl<'a> RowSink<'a> {
     /// [`DataRowEncoder::finish`] succeeds, call [`RowSink::commit_row`].
     pub fn encoder(&mut self) -> DataRowEncoder<'_> {
         DataRowEncoder::new(self.buf, self.fields, self.formats, self.scratch)
+            .with_format_settings(self.settings)
     }
 
     /// Counts a row written through [`RowSink::encoder`].

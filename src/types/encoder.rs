@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use postgres_types::{IsNull, ToSql};
 
 use super::text;
-use super::{FieldFormat, FieldInfo, Schema};
+use super::{FieldFormat, FieldInfo, FormatSettings, Schema};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::FormatCodes;
 
@@ -28,6 +28,8 @@ pub struct DataRowEncoder<'a> {
     /// The format of every column, when the codes say one for all (the
     /// usual case), so it is not looked up per value.
     uniform: Option<FieldFormat>,
+    /// The session's TimeZone, DateStyle... for text-format values.
+    settings: &'a FormatSettings,
     finished: bool,
 }
 
@@ -59,8 +61,17 @@ impl<'a> DataRowEncoder<'a> {
             start,
             col: 0,
             uniform,
+            settings: FormatSettings::default_ref(),
             finished: false,
         }
+    }
+
+    /// Prints text-format values with the session's settings (TimeZone,
+    /// DateStyle, IntervalStyle, extra_float_digits, bytea_output) rather
+    /// than PostgreSQL's defaults.
+    pub fn with_format_settings(mut self, settings: &'a FormatSettings) -> Self {
+        self.settings = settings;
+        self
     }
 
     fn next_field(&self) -> Result<&'a FieldInfo, ErrorInfo> {
@@ -113,7 +124,9 @@ impl<'a> DataRowEncoder<'a> {
             }
             Ok(IsNull::No) => {
                 if !direct {
-                    if let Err(e) = text::binary_to_text(ty, self.scratch, self.buf) {
+                    if let Err(e) =
+                        text::binary_to_text_with(ty, self.scratch, self.settings, self.buf)
+                    {
                         self.buf.truncate(at);
                         return Err(e);
                     }
@@ -149,7 +162,9 @@ impl<'a> DataRowEncoder<'a> {
         self.buf.put_i32(0);
         if self.next_format() == FieldFormat::Text {
             self.buf.put_slice(value.as_bytes());
-        } else if let Err(e) = text::text_to_binary(field.datatype(), value, self.buf) {
+        } else if let Err(e) =
+            text::text_to_binary_with(field.datatype(), value, self.settings, self.buf)
+        {
             self.buf.truncate(at);
             return Err(e);
         }

@@ -121,6 +121,10 @@ impl SessionTimeZone {
     /// Fails with 22023 `invalid value for parameter "TimeZone"`.
     pub fn parse(value: &str) -> Result<Self, ErrorInfo> {
         let v = value;
+        if v.eq_ignore_ascii_case("UTC") {
+            // Every session starts with it: no database lookup.
+            return Ok(SessionTimeZone::utc());
+        }
         if v.len() >= 8 && v.as_bytes()[..8].eq_ignore_ascii_case(b"interval") {
             return Self::parse_interval(value);
         }
