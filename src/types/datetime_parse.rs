@@ -580,8 +580,8 @@ impl Fields {
     /// nothing yet, a year if it has three digits or more or the order is
     /// YMD, else the day (DMY) or month (MDY); then the field that order
     /// puts next. After a month name, a year if it has three digits or more
-    /// (or YMD), else the day. Compact `YYYYMMDD`/`YYMMDD` (outside a date
-    /// field) give the whole date.
+    /// (or YMD), else the day. Six digits or more (outside a date field)
+    /// are a compact date: day and month the last four, the year the rest.
     fn number(&mut self, digits: &str, in_date_field: bool) -> Result<(), DtError> {
         if self.expect_julian {
             self.expect_julian = false;
@@ -591,12 +591,34 @@ impl Fields {
         let v = parse_u(digits)?;
         let len = digits.len();
         let ymd = self.order == DateOrder::Ymd;
+        let no_date = self.year.is_none() && self.month.is_none() && self.day.is_none();
+        // PostgreSQL's `DecodeNumberField`: six digits or more, with no
+        // date field yet or no time yet, are a compact date (which then
+        // must be the whole date) or, after a whole date, `hhmmss`.
+        if !in_date_field && len >= 6 && (no_date || self.time.is_none()) {
+            if self.date_complete() {
+                if len != 6 {
+                    return Err(DtError::Syntax);
+                }
+                let (h, rest) = digits.split_at(2);
+                let (m, sec) = rest.split_at(2);
+                let (h, m, sec) = (parse_u(h)?, parse_u(m)?, parse_u(sec)?);
+                if m > 59 || sec > 60 {
+                    return Err(DtError::FieldRange);
+                }
+                self.time = Some((h, m, sec, 0));
+                return Ok(());
+            }
+            if !no_date {
+                return Err(DtError::Syntax);
+            }
+        }
         match (
             self.year.is_some(),
             self.month.is_some(),
             self.day.is_some(),
         ) {
-            (false, false, false) if !in_date_field && (len == 8 || len == 6) => {
+            (false, false, false) if !in_date_field && len >= 6 => {
                 let (y, rest) = digits.split_at(len - 4);
                 self.set_year(y)?;
                 let (m, d) = rest.split_at(2);

@@ -12,6 +12,7 @@ mod datetime;
 mod datetime_parse;
 mod encoder;
 mod field;
+mod float_bounds;
 mod format_settings;
 mod interval;
 mod network;

@@ -11,7 +11,7 @@ use bytes::{BufMut, BytesMut};
 use postgres_types::{Kind, Type};
 
 use super::format_settings::{ByteaOutput, FormatSettings};
-use super::{array, datetime, interval, network, numeric};
+use super::{array, datetime, float_bounds, interval, network, numeric};
 use crate::error::{ErrorInfo, SqlState};
 
 /// Whether the type's binary form is its text form (text, varchar, json...),
@@ -307,7 +307,13 @@ pub fn write_float8(out: &mut BytesMut, v: f64) {
         }
         let mut buf = ryu::Buffer::new();
         let text = buf.format_finite(v).as_bytes();
-        if !fixed_as_postgres(out, text, 15) {
+        let mut fixed = [0u8; 40];
+        if let Some(len) = float_bounds::postgres_digits(v, false, text, &mut fixed) {
+            if v < 0.0 {
+                out.put_u8(b'-');
+            }
+            layout_float(out, fixed.get(..len).unwrap_or(&[]), 15);
+        } else if !fixed_as_postgres(out, text, 15) {
             layout_float(out, text, 15);
         }
     }
@@ -449,7 +455,13 @@ pub fn write_float4(out: &mut BytesMut, v: f32) {
     ) {
         let mut buf = ryu::Buffer::new();
         let text = buf.format_finite(v).as_bytes();
-        if !fixed_as_postgres(out, text, 6) {
+        let mut fixed = [0u8; 40];
+        if let Some(len) = float_bounds::postgres_digits(v as f64, true, text, &mut fixed) {
+            if v < 0.0 {
+                out.put_u8(b'-');
+            }
+            layout_float(out, fixed.get(..len).unwrap_or(&[]), 6);
+        } else if !fixed_as_postgres(out, text, 6) {
             layout_float(out, text, 6);
         }
     }
@@ -965,7 +977,11 @@ mod float_layout_tests {
         }
         // Exactly the value, in the fewest digits (Ryu's, as PostgreSQL's).
         prop_assert_eq!(s.parse::<f64>().unwrap().to_bits(), v.to_bits());
-        prop_assert_eq!(&s, &general(ryu::Buffer::new().format_finite(v), 15));
+        let mut scratch = [0u8; 40];
+        let ryu_text = ryu::Buffer::new().format_finite(v).to_owned();
+        if float_bounds::postgres_digits(v, false, ryu_text.as_bytes(), &mut scratch).is_none() {
+            prop_assert_eq!(&s, &general(&ryu_text, 15));
+        }
         // Scientific notation exactly outside decimal exponents [-4, 15).
         let exp = v.abs().log10().floor() as i32;
         if (-3..14).contains(&exp) {
@@ -979,7 +995,12 @@ mod float_layout_tests {
             write_float4(&mut b, f);
             let s4 = std::str::from_utf8(&b).unwrap();
             prop_assert_eq!(s4.parse::<f32>().unwrap().to_bits(), f.to_bits());
-            prop_assert_eq!(s4, general(ryu::Buffer::new().format_finite(f), 6));
+            let ryu4 = ryu::Buffer::new().format_finite(f).to_owned();
+            if float_bounds::postgres_digits(f as f64, true, ryu4.as_bytes(), &mut scratch)
+                .is_none()
+            {
+                prop_assert_eq!(s4, general(&ryu4, 6));
+            }
         }
         Ok(())
     }
