@@ -62,7 +62,7 @@ pub enum ByteaOutput {
 /// PostgreSQL's: `TimeZone` UTC (as this library's servers report it),
 /// `DateStyle` `ISO, MDY`, `IntervalStyle` postgres, `extra_float_digits`
 /// 1, `bytea_output` hex.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FormatSettings {
     /// `TimeZone`.
     pub time_zone: SessionTimeZone,
@@ -78,6 +78,19 @@ pub struct FormatSettings {
     pub extra_float_digits: i8,
     /// `bytea_output`.
     pub bytea_output: ByteaOutput,
+}
+
+impl Default for FormatSettings {
+    fn default() -> Self {
+        FormatSettings {
+            time_zone: SessionTimeZone::utc(),
+            date_style: DateStyle::Iso,
+            date_order: DateOrder::Mdy,
+            interval_style: IntervalStyle::Postgres,
+            extra_float_digits: 1,
+            bytea_output: ByteaOutput::Hex,
+        }
+    }
 }
 
 static DEFAULT: LazyLock<FormatSettings> = LazyLock::new(FormatSettings::default);
@@ -382,6 +395,8 @@ mod tests {
     #[test]
     fn other_settings() {
         let mut s = FormatSettings::default();
+        assert_eq!(s.show("extra_float_digits").unwrap(), "1");
+        assert_eq!(s.show("DateStyle").unwrap(), "ISO, MDY");
         assert_eq!(s.set("extra_float_digits", "-3").unwrap().unwrap(), "-3");
         let e = s.set("extra_float_digits", "4").unwrap_err();
         assert_eq!(
