@@ -108,6 +108,24 @@ impl FormatSettings {
         &DEFAULT
     }
 
+    /// Whether values of type `ty` print differently with these settings
+    /// than with the defaults (a `timestamptz` outside UTC, a `date` in
+    /// German style, a `float8` with `extra_float_digits` 0...).
+    pub fn changes_text_of(&self, ty: &postgres_types::Type) -> bool {
+        use postgres_types::{Kind, Type};
+        match *ty {
+            Type::DATE | Type::TIMESTAMP => self.date_style != DateStyle::Iso,
+            Type::TIMESTAMPTZ => self.date_style != DateStyle::Iso || !self.time_zone.is_utc(),
+            Type::INTERVAL => self.interval_style != IntervalStyle::Postgres,
+            Type::FLOAT4 | Type::FLOAT8 => self.extra_float_digits < 1,
+            Type::BYTEA => self.bytea_output != ByteaOutput::Hex,
+            _ => match ty.kind() {
+                Kind::Array(elem) => self.changes_text_of(elem),
+                _ => false,
+            },
+        }
+    }
+
     /// Whether `name` (case-insensitive) is one of the settings kept here.
     pub fn is_format_setting(name: &str) -> bool {
         Self::canonical_name(name).is_some()

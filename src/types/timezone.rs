@@ -67,6 +67,12 @@ impl SessionTimeZone {
         }
     }
 
+    /// Whether this is UTC itself (offsets never change, abbreviation
+    /// `UTC`).
+    pub fn is_utc(&self) -> bool {
+        self.is_utc
+    }
+
     /// The name as `SHOW TimeZone` prints it.
     pub fn name(&self) -> &str {
         &self.name

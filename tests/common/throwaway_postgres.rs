@@ -124,6 +124,14 @@ impl Postgres {
         Ok(pg)
     }
 
+    /// The TCP port the cluster listens on (127.0.0.1).
+    #[allow(dead_code)]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A tokio-postgres client for user and database `postgres`.
+    #[allow(dead_code)]
     pub async fn connect(&self) -> Client {
         let (client, conn) = tokio_postgres::connect(
             &format!(
