@@ -51,11 +51,27 @@ SET bytea_output = 'escape';
 SELECT v FROM b;
 SET bytea_output = 'hex';
 SELECT v FROM b;
+RESET timezone;
+RESET datestyle;
+SHOW timezone;
+SELECT '2024-07-01 12:00:00+00'::timestamptz;
 ";
 
-fn script_file(text: &str) -> String {
+/// Settings given at startup (`PGOPTIONS`, sent as the `options` startup
+/// parameter).
+const STARTUP_SCRIPT: &str = "\
+SHOW timezone;
+SHOW datestyle;
+SELECT '2024-01-01 12:00:00+00'::timestamptz;
+SELECT '2024-01-01'::date;
+RESET timezone;
+SELECT '2024-01-01 12:00:00+00'::timestamptz;
+";
+const STARTUP_OPTIONS: &str = "-c timezone=America/New_York -c datestyle=SQL,DMY";
+
+fn script_file(name: &str, text: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("settings-{}.sql", std::process::id()));
+        .join(format!("settings-{name}-{}.sql", std::process::id()));
     let mut f = std::fs::File::create(&path).expect("script file");
     f.write_all(text.as_bytes()).expect("write script");
     path.to_string_lossy().into_owned()
@@ -63,10 +79,20 @@ fn script_file(text: &str) -> String {
 
 /// psql's `-At` output and the error lines (SQLSTATE and message) of its
 /// stderr, without the file name and line prefix.
-fn run_psql(port: u16, user: &str, db: &str, file: &str) -> (String, Vec<String>) {
+fn run_psql(port: u16, db: &str, file: &str, options: &str) -> (String, Vec<String>) {
     let out = Command::new("psql")
         .args(["-X", "-At", "-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-U", user, "-d", db, "-v", "VERBOSITY=verbose", "-f", file])
+        .args([
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-v",
+            "VERBOSITY=verbose",
+            "-f",
+            file,
+        ])
+        .env("PGOPTIONS", options)
         .env("PGSSLMODE", "disable")
         .env("PGCONNECT_TIMEOUT", "10")
         .output()
@@ -83,17 +109,21 @@ async fn psql_output_follows_the_session_settings() {
     if skip_without("psql", "psql_output_follows_the_session_settings") {
         return;
     }
-    let file = script_file(SCRIPT);
+    let file = script_file("set", SCRIPT);
+    let startup = script_file("startup", STARTUP_SCRIPT);
     let s = TestServer::start(
         SqliteServer::new(DbLocation::Memory),
         ServerConfig::default(),
     );
     let port = s.port();
-    let f = file.clone();
-    let (ours, our_errors) =
-        tokio::task::spawn_blocking(move || run_psql(port, "postgres", "test", &f))
-            .await
-            .unwrap();
+    let (f, g) = (file.clone(), startup.clone());
+    let (ours, our_errors, ours_at_startup) = tokio::task::spawn_blocking(move || {
+        let (out, errors) = run_psql(port, "test", &f, "");
+        let (at_startup, _) = run_psql(port, "test", &g, STARTUP_OPTIONS);
+        (out, errors, at_startup)
+    })
+    .await
+    .unwrap();
     // The issue's examples, whatever PostgreSQL says below.
     let lines: Vec<&str> = ours.lines().collect();
     assert!(lines.contains(&"2024-01-01 13:00:00+01"), "{ours}");
@@ -101,6 +131,10 @@ async fn psql_output_follows_the_session_settings() {
     assert_eq!(
         our_errors,
         vec!["22023: invalid value for parameter \"TimeZone\": \"Mars/Olympus_Mons\"".to_owned()]
+    );
+    assert!(
+        ours_at_startup.starts_with("America/New_York\nSQL, DMY\n01/01/2024 07:00:00 EST\n"),
+        "{ours_at_startup}"
     );
     let pg = match throwaway_postgres::Postgres::start() {
         Ok(pg) => pg,
@@ -110,10 +144,14 @@ async fn psql_output_follows_the_session_settings() {
         }
     };
     let pg_port = pg.port();
-    let (theirs, their_errors) =
-        tokio::task::spawn_blocking(move || run_psql(pg_port, "postgres", "postgres", &file))
-            .await
-            .unwrap();
+    let (theirs, their_errors, theirs_at_startup) = tokio::task::spawn_blocking(move || {
+        let (out, errors) = run_psql(pg_port, "postgres", &file, "");
+        let (at_startup, _) = run_psql(pg_port, "postgres", &startup, STARTUP_OPTIONS);
+        (out, errors, at_startup)
+    })
+    .await
+    .unwrap();
     assert_eq!(ours, theirs, "pgwire's SQLite example vs PostgreSQL 15");
     assert_eq!(our_errors, their_errors);
+    assert_eq!(ours_at_startup, theirs_at_startup, "settings at startup");
 }
