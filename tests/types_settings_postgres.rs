@@ -387,7 +387,8 @@ fn random_input(rng: &mut Rng, ty: &Type) -> String {
             s.push_str(&format!(".{:06}", within % 1_000_000));
         }
         if *ty == Type::TIMESTAMPTZ && rng.chance(25) {
-            let zone: &str = *rng.pick(&["+02", "-05:30", " UTC", "Z", " CET", " PST", "+14"]);
+            let zones = ["+02", "-05:30", " UTC", "Z", " CET", " PST", "+14"];
+            let zone = zones[rng.range(0, zones.len() as i64 - 1) as usize];
             s.push_str(zone);
         }
     }
@@ -464,7 +465,7 @@ async fn compare_output(
         ty.name()
     );
     let stmt = client
-        .prepare_typed(&sql, &[array.clone()])
+        .prepare_typed(&sql, std::slice::from_ref(array))
         .await
         .map_err(|e| pg_error(&e))?;
     let params: Vec<RawParam> = values.iter().cloned().map(RawParam).collect();

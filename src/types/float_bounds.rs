@@ -143,7 +143,7 @@ fn dec_equals_dyadic(d: u64, k: i32, m: u128, b: i32) -> bool {
     };
     // lhs * 2^k == rhs * 2^b.
     let shift_eq = |small: u128, big: u128, s: i32| -> bool {
-        if s < 0 || s > 127 || small.leading_zeros() < s as u32 {
+        if !(0..=127).contains(&s) || small.leading_zeros() < s as u32 {
             return false;
         }
         small << s == big

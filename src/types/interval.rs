@@ -205,7 +205,8 @@ fn write_sql_standard(out: &mut BytesMut, mut p: Parts) {
     let has_positive = fields.iter().any(|&v| v > 0);
     let has_year_month = p.year != 0 || p.mon != 0;
     let has_day_time = p.day != 0 || !p.time_is_zero();
-    let standard = !(has_negative && has_positive) && !(has_year_month && has_day_time);
+    let mixed_signs = has_negative && has_positive;
+    let standard = !(mixed_signs || has_year_month && has_day_time);
     if has_negative && standard {
         out.put_u8(b'-');
         p = Parts {
