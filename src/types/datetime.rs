@@ -1,6 +1,7 @@
 //! `date`, `time`, `timetz`, `timestamp` and `timestamptz`: binary forms,
-//! calendar arithmetic and text output (DateStyle `ISO, MDY`, TimeZone
-//! `UTC`, as the server reports to clients).
+//! calendar arithmetic and text output in the session's DateStyle (ISO,
+//! SQL, Postgres, German; DMY/MDY/YMD) and TimeZone (`timestamptz` shows
+//! the zone's offset, or its abbreviation outside ISO style).
 //!
 //! Binary forms: `date` is an i32 count of days since 2000-01-01;
 //! `time` an i64 of microseconds since midnight; `timetz` that plus an i32

@@ -1,7 +1,7 @@
 //! Text input of the date/time types: a tokenizer splitting the input
 //! into fields (numbers, dates, times, zone offsets, words) and a decoder
-//! giving them meaning the way PostgreSQL's date/time input does with
-//! DateStyle `ISO, MDY`.
+//! giving them meaning the way PostgreSQL's date/time input does, with the
+//! session's DateStyle field order (DMY/MDY/YMD) for ambiguous numbers.
 //!
 //! Accepted: ISO 8601 (`2024-01-31`, `2024-01-31T13:45:00.5Z`,
 //! `2024-01-31 13:45:00-05:30`), `MM/DD/YYYY`, month names (`Jan 31 2024`,
