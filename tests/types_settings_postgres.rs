@@ -335,9 +335,73 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// An interval input in the postgres, SQL standard or ISO 8601 form, with
+/// mixed signs, `ago` and a leading minus (which IntervalStyle
+/// `sql_standard` applies to every field).
+fn random_interval_input(rng: &mut Rng) -> String {
+    let n = |rng: &mut Rng, hi: i64| rng.range(0, hi);
+    let sign = |rng: &mut Rng| *rng.pick(&["", "", "-", "+"]);
+    match rng.range(0, 6) {
+        0 => format!(
+            "{}{} {}:{:02}:{:02}",
+            sign(rng),
+            n(rng, 40),
+            n(rng, 30),
+            n(rng, 59),
+            n(rng, 59)
+        ),
+        1 => format!("{}{}-{}", sign(rng), n(rng, 20), n(rng, 11)),
+        2 => format!(
+            "{}{}-{} {} {}:{:02}:{:02}.{}",
+            sign(rng),
+            n(rng, 20),
+            n(rng, 11),
+            n(rng, 40),
+            n(rng, 30),
+            n(rng, 59),
+            n(rng, 59),
+            n(rng, 999_999)
+        ),
+        3 => format!(
+            "{}{} year {}{} mons {}{} days {}{:02}:{:02}:{:02}{}",
+            sign(rng),
+            n(rng, 20),
+            sign(rng),
+            n(rng, 11),
+            sign(rng),
+            n(rng, 40),
+            sign(rng),
+            n(rng, 30),
+            n(rng, 59),
+            n(rng, 59),
+            *rng.pick(&["", "", " ago"])
+        ),
+        4 => format!(
+            "@ {} days {} hours {}{}",
+            n(rng, 40),
+            n(rng, 30),
+            n(rng, 59),
+            *rng.pick(&[" secs", " mins ago", " secs ago"])
+        ),
+        5 => format!("-{} {}:{:02} ago", n(rng, 9), n(rng, 23), n(rng, 59)),
+        _ => format!(
+            "P{}Y{}M{}DT{}H{}M{}S",
+            n(rng, 9),
+            n(rng, 11),
+            n(rng, 30),
+            n(rng, 23),
+            n(rng, 59),
+            n(rng, 59)
+        ),
+    }
+}
+
 /// A date/time input as people type them: every field order, two- and
 /// four-digit years, month names, BC, times, offsets for a timestamptz.
 fn random_input(rng: &mut Rng, ty: &Type) -> String {
+    if *ty == Type::INTERVAL {
+        return random_interval_input(rng);
+    }
     let t = random_timestamp(rng);
     let days = t.div_euclid(USECS_PER_DAY);
     let (y, m, d) = civil(days);
@@ -524,7 +588,8 @@ CREATE FUNCTION try_in(t text, ty text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r bytea;
 BEGIN
   EXECUTE format('SELECT %s_send(%L::%s)', CASE ty WHEN 'timestamptz' THEN 'timestamptz'
-      WHEN 'timestamp' THEN 'timestamp' ELSE 'date' END, t, ty) INTO r;
+      WHEN 'timestamp' THEN 'timestamp' WHEN 'interval' THEN 'interval' ELSE 'date' END,
+      t, ty) INTO r;
   RETURN encode(r, 'hex');
 EXCEPTION WHEN others THEN
   RETURN 'E' || SQLSTATE;
@@ -563,7 +628,12 @@ async fn settings_match_postgres_15() {
         (Type::FLOAT8, Type::FLOAT8_ARRAY),
         (Type::BYTEA, Type::BYTEA_ARRAY),
     ];
-    let input_types = [Type::DATE, Type::TIMESTAMP, Type::TIMESTAMPTZ];
+    let input_types = [
+        Type::DATE,
+        Type::TIMESTAMP,
+        Type::TIMESTAMPTZ,
+        Type::INTERVAL,
+    ];
     let mut ours = FormatSettings::default();
     let mut cases = 0;
     for round in 0..COMBINATIONS {

@@ -219,7 +219,11 @@ pub(super) fn tokenize(text: &str) -> Result<Tokens<'_>, DtError> {
         } else if c == b'+' || c == b'-' {
             match b.get(i + 1) {
                 Some(n) if n.is_ascii_digit() || *n == b'.' => {
-                    i = scan(b, i + 1, |c| c.is_ascii_digit() || c == b':' || c == b'.');
+                    // As PostgreSQL's signed field: digits, `:`, `.` and
+                    // `-` (`-1-2` is minus one year two months).
+                    i = scan(b, i + 1, |c| {
+                        c.is_ascii_digit() || c == b':' || c == b'.' || c == b'-'
+                    });
                     toks.push(Token::Signed(sub(start, i)?))?;
                 }
                 Some(n) if n.is_ascii_alphabetic() => {

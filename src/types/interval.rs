@@ -526,12 +526,18 @@ fn to_error(e: DtError, text: &str) -> ErrorInfo {
     }
 }
 
-/// `interval` text input.
-pub(super) fn text_to_interval(text: &str, out: &mut BytesMut) -> Result<(), ErrorInfo> {
+/// `interval` text input. With IntervalStyle `sql_standard`, a leading
+/// minus with no other sign applies to every field (`-1 2:03:04` is minus
+/// one day, two hours...), as PostgreSQL reads it.
+pub(super) fn text_to_interval(
+    text: &str,
+    style: IntervalStyle,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
     let t = text.trim_matches(|c: char| c.is_ascii() && super::text::is_pg_space(c as u8));
     let parsed = match t.as_bytes() {
         [b'P' | b'p', ..] => parse_iso(t.get(1..).unwrap_or("")),
-        _ => parse_postgres(t),
+        _ => parse_postgres(t, style == IntervalStyle::SqlStandard),
     };
     let (acc, negate) = parsed.map_err(|e| to_error(e, text))?;
     acc.finish(negate, out).map_err(|months| {
@@ -547,12 +553,19 @@ pub(super) fn text_to_interval(text: &str, out: &mut BytesMut) -> Result<(), Err
 /// as PostgreSQL does: a unit word names the number before it, a number
 /// without one is in seconds, except before an `H:M:S` field, where it
 /// counts days (`3 4:05:06`).
-fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
+fn parse_postgres(text: &str, sql_standard: bool) -> Result<(Acc, bool), DtError> {
     let toks = tokenize(text)?;
     let toks = toks.as_slice();
     if toks.is_empty() {
         return Err(DtError::Syntax);
     }
+    let signed = |t: &Token<'_>| match *t {
+        Token::Signed(s) | Token::Special(s) => s.starts_with(['-', '+']),
+        _ => false,
+    };
+    let all_negative = sql_standard
+        && matches!(toks.first(), Some(Token::Signed(s) | Token::Special(s)) if s.starts_with('-'))
+        && !toks.iter().skip(1).any(signed);
     let mut acc = Acc::default();
     let mut seen = 0u32;
     let mut unit: Option<Unit> = None;
@@ -574,7 +587,7 @@ fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
                 }
             }
             Token::Time(s) => {
-                time_field(&mut acc, &mut seen, &unit, false, s)?;
+                time_field(&mut acc, &mut seen, &unit, all_negative, s)?;
                 bare_unit = Unit::Day;
             }
             Token::Signed(s) if s.contains(':') => {
@@ -582,9 +595,28 @@ fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
                 time_field(&mut acc, &mut seen, &unit, neg, s.get(1..).unwrap_or(""))?;
                 bare_unit = Unit::Day;
             }
+            Token::Signed(s) if s.get(1..).is_some_and(|r| r.contains('-')) => {
+                // Signed SQL standard `years-months`: the sign is both's.
+                if unit.is_some() || seen & Unit::Month.bit() != 0 {
+                    return Err(DtError::Syntax);
+                }
+                seen |= Unit::Month.bit();
+                let neg = s.starts_with('-');
+                let (y, m) = s[1..].split_once('-').ok_or(DtError::Syntax)?;
+                let m = parse_u(m)?;
+                if m >= MONTHS_PER_YEAR {
+                    return Err(DtError::FieldRange);
+                }
+                let sign = if neg { -1 } else { 1 };
+                acc.add_years(sign * parse_u(y)?, 0.0, 1)?;
+                acc.add_months(sign * m)?;
+            }
             Token::Number(s) | Token::Signed(s) => {
                 let u = unit.take().unwrap_or(bare_unit);
-                let (v, f) = parse_signed_number(s)?;
+                let (mut v, mut f) = parse_signed_number(s)?;
+                if all_negative && v >= 0 && f >= 0.0 {
+                    (v, f) = (-v, -f);
+                }
                 // Fractional seconds fill the millisecond and microsecond
                 // places too.
                 let bits = match u {
@@ -610,8 +642,9 @@ fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
                 if m >= MONTHS_PER_YEAR {
                     return Err(DtError::FieldRange);
                 }
-                acc.add_years(parse_u(y)?, 0.0, 1)?;
-                acc.add_months(m)?;
+                let sign = if all_negative { -1 } else { 1 };
+                acc.add_years(sign * parse_u(y)?, 0.0, 1)?;
+                acc.add_months(sign * m)?;
             }
             Token::Zone(_) | Token::Special(_) | Token::PosixZone(..) => {
                 return Err(DtError::Syntax);
@@ -745,7 +778,7 @@ mod tests {
 
     fn inp(s: &str) -> String {
         let mut b = BytesMut::new();
-        text_to_interval(s, &mut b).unwrap_or_else(|e| panic!("{s}: {e}"));
+        text_to_interval(s, IntervalStyle::Postgres, &mut b).unwrap_or_else(|e| panic!("{s}: {e}"));
         out(&b)
     }
 
@@ -830,7 +863,7 @@ mod tests {
             ("178956971 years", SqlState::DATETIME_FIELD_OVERFLOW),
             ("99999999999999999999 days", field),
         ] {
-            let e = text_to_interval(s, &mut BytesMut::new()).unwrap_err();
+            let e = text_to_interval(s, IntervalStyle::Postgres, &mut BytesMut::new()).unwrap_err();
             assert_eq!(e.code(), code, "{s}: {e}");
         }
     }

@@ -832,7 +832,7 @@ pub fn text_to_binary_with(
         Type::TIMETZ => datetime::text_to_time(text, true, settings, out)?,
         Type::TIMESTAMP => datetime::text_to_timestamp(text, false, settings, out)?,
         Type::TIMESTAMPTZ => datetime::text_to_timestamp(text, true, settings, out)?,
-        Type::INTERVAL => interval::text_to_interval(text, out)?,
+        Type::INTERVAL => interval::text_to_interval(text, settings.interval_style, out)?,
         Type::INET => network::text_to_inet(text, false, out)?,
         Type::CIDR => network::text_to_inet(text, true, out)?,
         Type::BYTEA => put_bytea(text, out)?,
