@@ -451,7 +451,19 @@ fn random_input(rng: &mut Rng, ty: &Type) -> String {
             s.push_str(&format!(".{:06}", within % 1_000_000));
         }
         if *ty == Type::TIMESTAMPTZ && rng.chance(25) {
-            let zones = ["+02", "-05:30", " UTC", "Z", " CET", " PST", "+14"];
+            let zones = [
+                "+02",
+                "-05:30",
+                " UTC",
+                "Z",
+                " CET",
+                " PST",
+                "+14",
+                " Europe/Paris",
+                " America/New_York",
+                " Australia/Lord_Howe",
+                " Nowhere/Atlantis",
+            ];
             let zone = zones[rng.range(0, zones.len() as i64 - 1) as usize];
             s.push_str(zone);
         }

@@ -9,8 +9,8 @@
 //! (`J2451545`), `BC`/`AD`, `am`/`pm`, week days (ignored), common zone
 //! abbreviations (`UTC`, `Z`, `EST`, `CET`...) and the special values
 //! `infinity`, `-infinity`, `epoch`, `now`, `today`, `tomorrow`,
-//! `yesterday`, `allballs`. Full zone names (`Europe/Paris`) need a zone
-//! database and are refused with PostgreSQL's "not recognized" error.
+//! `yesterday`, `allballs`. Full zone names (`Europe/Paris`) are looked up
+//! in the time zone database, their offset taken at the local time given.
 
 use super::datetime::{
     USECS_PER_DAY, USECS_PER_HOUR, USECS_PER_MINUTE, USECS_PER_SEC, days_in_month, now_usecs,
@@ -18,6 +18,7 @@ use super::datetime::{
 };
 use super::format_settings::{DateOrder, FormatSettings};
 use super::text::is_pg_space;
+use super::timezone::SessionTimeZone;
 use crate::error::{ErrorInfo, SqlState};
 
 /// PostgreSQL's limit on the number of fields in a date/time input.
@@ -542,6 +543,9 @@ struct Fields {
     special: Option<Special>,
     /// DateStyle's field order, for numbers that could be any field.
     order: DateOrder,
+    /// A zone named in the input (`Europe/Paris`): its offset depends on
+    /// the local date and time, so it is resolved at the end.
+    named_zone: Option<SessionTimeZone>,
 }
 
 impl Fields {
@@ -797,11 +801,16 @@ pub(super) fn parse(
                 // "J2451545": the tokenizer splits the letter from the digits.
                 f.word(w)?;
             }
-            Token::Zone(z) => {
-                let off =
-                    zone_name(z).ok_or_else(|| DtError::UnknownZone(z.to_ascii_lowercase()))?;
-                f.set_zone(off)?;
-            }
+            Token::Zone(z) => match zone_name(z) {
+                Some(off) => f.set_zone(off)?,
+                None => {
+                    let tz = SessionTimeZone::named(z)
+                        .ok_or_else(|| DtError::UnknownZone(z.to_ascii_lowercase()))?;
+                    // Counted as the input's zone: a second one is an error.
+                    f.set_zone(0)?;
+                    f.named_zone = Some(tz);
+                }
+            },
             Token::PosixZone(_, offset) => {
                 // POSIX offsets go up to a week.
                 f.set_zone(-parse_offset_max(offset, 167)?)?;
@@ -896,10 +905,18 @@ fn finish(kind: DateTimeKind, mut f: Fields, settings: &FormatSettings) -> Resul
         None => {}
     }
     if kind.is_time() {
+        let zone = match &f.named_zone {
+            // A time alone: the zone's offset today, as PostgreSQL does.
+            Some(tz) => {
+                let today = now().div_euclid(USECS_PER_DAY) * USECS_PER_DAY;
+                Some(tz.local_offset(today + usecs) as i64)
+            }
+            None => f.zone,
+        };
         return Ok(Parsed::Value {
             days: 0,
             usecs,
-            zone: f.zone,
+            zone,
         });
     }
     // The date.
@@ -936,11 +953,11 @@ fn finish(kind: DateTimeKind, mut f: Fields, settings: &FormatSettings) -> Resul
         f.year = Some(y);
         pg_days(y, m as u32, d as u32)
     };
-    Ok(Parsed::Value {
-        days,
-        usecs,
-        zone: f.zone,
-    })
+    let zone = match &f.named_zone {
+        Some(tz) => Some(tz.local_offset(days * USECS_PER_DAY + usecs) as i64),
+        None => f.zone,
+    };
+    Ok(Parsed::Value { days, usecs, zone })
 }
 
 #[cfg(test)]

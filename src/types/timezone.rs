@@ -172,6 +172,20 @@ impl SessionTimeZone {
         Self::posix(&upper, &upper).ok_or_else(|| invalid(value))
     }
 
+    /// A zone named in date/time input (`Europe/Paris`): IANA names only.
+    pub(crate) fn named(name: &str) -> Option<Self> {
+        if !is_plausible_zone_file_name(name) || name.len() > TZ_STRLEN_MAX {
+            return None;
+        }
+        let tz = TimeZone::get(name).ok()?;
+        Some(SessionTimeZone {
+            name: Arc::from(name),
+            tz,
+            is_utc: false,
+            fixed: None,
+        })
+    }
+
     /// `INTERVAL 'x'`: a whole number of seconds, no days or months.
     fn parse_interval(value: &str) -> Result<Self, ErrorInfo> {
         let rest = value[8..].trim_start_matches(|c: char| c.is_ascii_whitespace());
