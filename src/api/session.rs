@@ -598,3 +598,62 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        let client = ClientInfo {
+            process_id: 1,
+            protocol_version: ProtocolVersion::V3_0,
+            parameters: Vec::new(),
+            peer_addr: None,
+            tls: None,
+        };
+        Session::new(client, Arc::new(SessionShared::new(1, Bytes::new())))
+    }
+
+    fn reported(s: &Session) -> Vec<(String, String)> {
+        s.shared()
+            .drain_outbox(|_| true)
+            .into_iter()
+            .filter_map(|m| match m {
+                AsyncMessage::ParameterStatus { name, value } => Some((name, value)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn formatting_settings_are_checked_kept_and_reported() {
+        let mut s = session();
+        s.init_parameter(&Arc::from("DateStyle"), &Arc::from("iso, mdy"));
+        assert_eq!(s.parameter("datestyle"), Some("ISO, MDY"));
+        s.try_set_parameter("timezone", "europe/berlin").unwrap();
+        s.try_set_parameter("DATESTYLE", "german").unwrap();
+        assert_eq!(s.parameter("TimeZone"), Some("Europe/Berlin"));
+        assert_eq!(s.format_settings().time_zone.name(), "Europe/Berlin");
+        assert_eq!(
+            reported(&s),
+            [
+                ("TimeZone".to_owned(), "Europe/Berlin".to_owned()),
+                ("DateStyle".to_owned(), "German, DMY".to_owned())
+            ]
+        );
+        let e = s.try_set_parameter("TimeZone", "Nowhere/Land").unwrap_err();
+        assert_eq!(e.code(), crate::error::SqlState::INVALID_PARAMETER_VALUE);
+        assert_eq!(
+            e.message(),
+            "invalid value for parameter \"TimeZone\": \"Nowhere/Land\""
+        );
+        // Unchanged, and nothing reported.
+        s.set_parameter("TimeZone", "Nowhere/Land");
+        assert_eq!(s.parameter("TimeZone"), Some("Europe/Berlin"));
+        assert_eq!(s.format_settings().time_zone.name(), "Europe/Berlin");
+        assert!(reported(&s).is_empty());
+        // Other parameters are stored as given.
+        s.try_set_parameter("application_name", "psql").unwrap();
+        assert_eq!(s.parameter("application_name"), Some("psql"));
+    }
+}
