@@ -10,8 +10,11 @@ use std::hint::black_box;
 
 use bytes::BytesMut;
 use criterion::{Criterion, criterion_group, criterion_main};
+use pgwire::types::FormatSettings;
 use pgwire::types::Type;
-use pgwire::types::text::{binary_to_text, text_to_binary};
+use pgwire::types::text::{
+    binary_to_text, binary_to_text_with, text_to_binary, text_to_binary_with,
+};
 
 /// (name, type, text form) of the benchmarked values.
 fn cases() -> Vec<(&'static str, Type, &'static str)> {
@@ -69,6 +72,51 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // A session in a zone with daylight saving: the offset and abbreviation
+    // are looked up per value.
+    let mut g = c.benchmark_group("session_settings");
+    let mut berlin = FormatSettings::default();
+    berlin.set("TimeZone", "Europe/Berlin").expect("zone");
+    let mut german = berlin.clone();
+    german.set("DateStyle", "German").expect("style");
+    let mut bin = BytesMut::new();
+    text_to_binary(
+        &Type::TIMESTAMPTZ,
+        "2024-07-31 13:45:00.123456+00",
+        &mut bin,
+    )
+    .expect("valid");
+    let bin = bin.to_vec();
+    for (name, settings) in [
+        ("timestamptz_berlin_iso", &berlin),
+        ("timestamptz_berlin_german", &german),
+    ] {
+        let mut out = BytesMut::with_capacity(256);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                out.clear();
+                binary_to_text_with(&Type::TIMESTAMPTZ, black_box(&bin), settings, &mut out)
+                    .expect("converts");
+                black_box(&out);
+            })
+        });
+    }
+    let mut out = BytesMut::with_capacity(256);
+    g.bench_function("timestamptz_input_berlin", |b| {
+        b.iter(|| {
+            out.clear();
+            text_to_binary_with(
+                &Type::TIMESTAMPTZ,
+                black_box("2024-07-31 13:45:00.123456"),
+                &berlin,
+                &mut out,
+            )
+            .expect("converts");
+            black_box(&out);
+        })
+    });
     g.finish();
 }
 

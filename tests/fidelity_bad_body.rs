@@ -164,3 +164,75 @@ async fn bad_bodies_are_errors_and_the_session_goes_on() {
         }
     }
 }
+
+/// A startup setting PostgreSQL refuses ends the connection with FATAL
+/// 22023, as PostgreSQL does; a good one is taken.
+#[tokio::test]
+async fn bad_startup_setting_is_fatal_22023() {
+    async fn first_answer(addr: SocketAddr, options: &str) -> String {
+        let mut c = RawClient::connect(addr).await;
+        c.send(&startup_packet(
+            3,
+            0,
+            &[
+                ("user", "postgres"),
+                ("database", "postgres"),
+                ("options", options),
+            ],
+        ))
+        .await;
+        // Message types up to the error or ReadyForQuery, ParameterStatus
+        // and BackendKeyData left out (their number differs).
+        let mut out = String::new();
+        while let Some(m) = c.read_message().await {
+            match m.tag {
+                b'E' => {
+                    out += &format!(
+                        "E({} {} {})",
+                        m.field(b'S').unwrap_or_default(),
+                        m.sqlstate().unwrap_or_default(),
+                        m.field(b'M').unwrap_or_default()
+                    );
+                    break;
+                }
+                b'S' | b'K' => {}
+                t => out.push(t as char),
+            }
+            if m.tag == b'Z' {
+                break;
+            }
+        }
+        out
+    }
+    let s = TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    );
+    let ours = [
+        first_answer(s.addr, "-c TimeZone=Nowhere/Atlantis").await,
+        first_answer(s.addr, "-c TimeZone=Europe/Berlin").await,
+    ];
+    assert_eq!(
+        ours[0],
+        "RE(FATAL 22023 invalid value for parameter \"TimeZone\": \"Nowhere/Atlantis\")"
+    );
+    assert_eq!(ours[1], "RZ");
+    match Postgres::start("fidelity", "") {
+        Ok(pg) => {
+            let theirs = [
+                first_answer(
+                    ([127, 0, 0, 1], pg.port).into(),
+                    "-c TimeZone=Nowhere/Atlantis",
+                )
+                .await,
+                first_answer(
+                    ([127, 0, 0, 1], pg.port).into(),
+                    "-c TimeZone=Europe/Berlin",
+                )
+                .await,
+            ];
+            assert_eq!(ours, theirs);
+        }
+        Err(why) => println!("SKIPPED the comparison with PostgreSQL ({why})"),
+    }
+}

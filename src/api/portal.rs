@@ -158,6 +158,19 @@ impl<S> Portal<S> {
         ty: &Type,
         scratch: &'a mut BytesMut,
     ) -> Result<Option<T>, ErrorInfo> {
+        self.parameter_with(i, ty, crate::types::FormatSettings::default_ref(), scratch)
+    }
+
+    /// [`Portal::parameter`], reading text values with the session's
+    /// settings ([`crate::api::Session::format_settings`]): DateStyle's
+    /// field order for dates, TimeZone for a timestamptz without offset.
+    pub fn parameter_with<'a, T: FromSql<'a>>(
+        &'a self,
+        i: usize,
+        ty: &Type,
+        settings: &crate::types::FormatSettings,
+        scratch: &'a mut BytesMut,
+    ) -> Result<Option<T>, ErrorInfo> {
         let value = self.params.get(i).ok_or_else(|| {
             ErrorInfo::new(
                 SqlState::UNDEFINED_PARAMETER,
@@ -177,7 +190,7 @@ impl<S> Portal<S> {
                     )
                 })?;
                 scratch.clear();
-                text::text_to_binary(ty, s, scratch)?;
+                text::text_to_binary_with(ty, s, settings, scratch)?;
                 &scratch[..]
             }
         };

@@ -20,7 +20,7 @@ use futures_core::Stream;
 
 use crate::error::ErrorInfo;
 use crate::messages::FormatCodes;
-use crate::types::{DataRowEncoder, EncodeRow, FieldInfo, RowBatch};
+use crate::types::{DataRowEncoder, EncodeRow, FieldInfo, FormatSettings, RowBatch};
 
 /// Where a [`RowSource`] writes rows: the connection's write buffer, with
 /// the columns and result formats of the current portal.
@@ -32,6 +32,7 @@ pub struct RowSink<'a> {
     rows: u64,
     limit: u64,
     high_water: usize,
+    settings: &'a FormatSettings,
 }
 
 impl<'a> RowSink<'a> {
@@ -53,7 +54,21 @@ impl<'a> RowSink<'a> {
             rows: 0,
             limit,
             high_water,
+            settings: FormatSettings::default_ref(),
         }
+    }
+
+    /// Prints text-format values with the session's settings
+    /// ([`crate::api::Session::format_settings`]) rather than PostgreSQL's
+    /// defaults.
+    pub fn with_format_settings(mut self, settings: &'a FormatSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The settings text-format values are printed with.
+    pub fn format_settings(&self) -> &FormatSettings {
+        self.settings
     }
 
     /// Whether the source should stop writing and return
@@ -81,7 +96,8 @@ impl<'a> RowSink<'a> {
     /// Encodes and writes one row.
     #[inline]
     pub fn push<R: EncodeRow + ?Sized>(&mut self, row: &R) -> Result<(), ErrorInfo> {
-        let mut enc = DataRowEncoder::new(self.buf, self.fields, self.formats, self.scratch);
+        let mut enc = DataRowEncoder::new(self.buf, self.fields, self.formats, self.scratch)
+            .with_format_settings(self.settings);
         row.encode_row(&mut enc)?;
         enc.finish()?;
         self.rows += 1;
@@ -92,6 +108,7 @@ impl<'a> RowSink<'a> {
     /// [`DataRowEncoder::finish`] succeeds, call [`RowSink::commit_row`].
     pub fn encoder(&mut self) -> DataRowEncoder<'_> {
         DataRowEncoder::new(self.buf, self.fields, self.formats, self.scratch)
+            .with_format_settings(self.settings)
     }
 
     /// Counts a row written through [`RowSink::encoder`].
@@ -158,6 +175,9 @@ enum RowsInner {
 /// The rows of a [`QueryResponse`](super::QueryResponse).
 pub struct Rows {
     inner: RowsInner,
+    /// Settings the rows print text values with, if the handler chose
+    /// them ([`Rows::with_format_settings`]).
+    settings: Option<Box<FormatSettings>>,
 }
 
 impl fmt::Debug for Rows {
@@ -175,6 +195,7 @@ impl Rows {
     pub fn empty() -> Self {
         Rows {
             inner: RowsInner::Empty,
+            settings: None,
         }
     }
 
@@ -218,6 +239,7 @@ impl Rows {
             } else {
                 RowsInner::Encoded(frames)
             },
+            settings: None,
         }
     }
 
@@ -237,7 +259,18 @@ impl Rows {
     pub fn from_source<S: RowSource + 'static>(source: S) -> Self {
         Rows {
             inner: RowsInner::Source(Box::new(source)),
+            settings: None,
         }
+    }
+
+    /// Prints these rows' text-format values with `settings` (usually
+    /// `session.format_settings().clone()`): TimeZone, DateStyle,
+    /// IntervalStyle, extra_float_digits, bytea_output. Pre-encoded rows
+    /// ([`Rows::from_batch`]) keep the settings they were encoded with
+    /// ([`RowBatch::with_format_settings`]).
+    pub fn with_format_settings(mut self, settings: FormatSettings) -> Self {
+        self.settings = Some(Box::new(settings));
+        self
     }
 
     pub(crate) fn poll_rows(
@@ -255,7 +288,24 @@ impl Rows {
                     RowsProgress::More
                 }))
             }
-            RowsInner::Source(s) => s.poll_rows(cx, sink),
+            RowsInner::Source(s) => match self.settings.as_deref() {
+                None => s.poll_rows(cx, sink),
+                Some(settings) => {
+                    let mut own = RowSink {
+                        buf: &mut *sink.buf,
+                        fields: sink.fields,
+                        formats: sink.formats,
+                        scratch: &mut *sink.scratch,
+                        rows: sink.rows,
+                        limit: sink.limit,
+                        high_water: sink.high_water,
+                        settings,
+                    };
+                    let polled = s.poll_rows(cx, &mut own);
+                    sink.rows = own.rows;
+                    polled
+                }
+            },
         }
     }
 }
@@ -338,5 +388,40 @@ impl RowSource for BatchStreamSource {
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Type;
+
+    /// Text values of the first column of the rows `rows` writes.
+    fn texts(rows: &mut Rows, fields: &[FieldInfo]) -> Vec<String> {
+        let mut buf = BytesMut::new();
+        let mut scratch = BytesMut::new();
+        let formats = FormatCodes::new();
+        let mut sink = RowSink::new(&mut buf, fields, &formats, &mut scratch, u64::MAX, 1 << 20);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let polled = rows.poll_rows(&mut cx, &mut sink);
+        assert!(matches!(polled, Poll::Ready(Ok(RowsProgress::Done))));
+        assert_eq!(sink.rows_written(), 1);
+        // One DataRow: 'D', length, column count, then length and value.
+        let len = u32::from_be_bytes([buf[7], buf[8], buf[9], buf[10]]) as usize;
+        vec![String::from_utf8(buf[11..11 + len].to_vec()).unwrap()]
+    }
+
+    #[test]
+    fn rows_print_with_the_settings_they_were_given() {
+        let fields = [FieldInfo::new("t", Type::TIMESTAMPTZ)];
+        // 2024-01-01 12:00:00 UTC.
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_704_110_400);
+        let mut plain = Rows::from_iterator([(at,)]);
+        assert_eq!(texts(&mut plain, &fields), ["2024-01-01 12:00:00+00"]);
+        let mut berlin = FormatSettings::default();
+        berlin.set("TimeZone", "Europe/Berlin").unwrap();
+        berlin.set("DateStyle", "German").unwrap();
+        let mut styled = Rows::from_iterator([(at,)]).with_format_settings(berlin);
+        assert_eq!(texts(&mut styled, &fields), ["01.01.2024 13:00:00 CET"]);
     }
 }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::error::ErrorInfo;
 use crate::messages::{ByteStr, ProtocolVersion, TransactionStatus};
+use crate::types::FormatSettings;
 
 /// What the client told us at startup and how it is connected. Immutable
 /// for the life of the connection.
@@ -444,6 +445,9 @@ pub struct Session {
     /// Shared with the server configuration until changed: sessions do not
     /// each allocate the dozen default values.
     parameters: Vec<(Arc<str>, Arc<str>)>,
+    /// TimeZone, DateStyle, IntervalStyle, extra_float_digits and
+    /// bytea_output, parsed: how this session's values read and print.
+    format: FormatSettings,
     shared: Arc<SessionShared>,
 }
 
@@ -453,6 +457,7 @@ impl Session {
             client,
             transaction_status: TransactionStatus::Idle,
             parameters: Vec::new(),
+            format: FormatSettings::default(),
             shared,
         }
     }
@@ -496,12 +501,54 @@ impl Session {
         self.parameters.iter().map(|(k, v)| (&**k, &**v))
     }
 
+    /// The session's value-formatting settings (TimeZone, DateStyle,
+    /// IntervalStyle, extra_float_digits, bytea_output), as last set with
+    /// [`Session::try_set_parameter`] or [`Session::set_parameter`]. Pass
+    /// them to [`crate::types::text::binary_to_text_with`] and
+    /// [`crate::types::text::text_to_binary_with`] (or
+    /// [`crate::api::RowSink::with_format_settings`]) so values print and
+    /// read as this session expects.
+    pub fn format_settings(&self) -> &FormatSettings {
+        &self.format
+    }
+
+    /// Sets run-time parameter `name` (`SET name = value`, a startup
+    /// parameter), checking the value as PostgreSQL does for the settings
+    /// that change how values print: an unknown `TimeZone`, a bad
+    /// `DateStyle`... fail with 22023 (`invalid value for parameter
+    /// "TimeZone": "..."`) and leave the setting unchanged. Those settings
+    /// are stored as `SHOW` prints them (`german` → `German, DMY`).
+    /// Otherwise as [`Session::set_parameter`].
+    pub fn try_set_parameter(
+        &mut self,
+        name: &str,
+        value: impl Into<String>,
+    ) -> Result<(), ErrorInfo> {
+        let value = value.into();
+        match self.format.set(name, &value)? {
+            Some(shown) => self.store_parameter(name, shown),
+            None => self.store_parameter(name, value),
+        }
+        Ok(())
+    }
+
     /// Sets run-time parameter `name` (`SET name = value`). If the
     /// parameter is one PostgreSQL reports to clients (`client_encoding`,
     /// `DateStyle`, `TimeZone`, `application_name`, ...), a ParameterStatus
-    /// is sent before the current response completes.
+    /// is sent before the current response completes. A value refused by
+    /// [`Session::try_set_parameter`] is logged and ignored; use that to
+    /// report the error to the client.
     pub fn set_parameter(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
+        if let Err(e) = self.try_set_parameter(name, value) {
+            tracing::warn!(
+                parameter = name,
+                error = e.message(),
+                "parameter value ignored"
+            );
+        }
+    }
+
+    fn store_parameter(&mut self, name: &str, value: String) {
         let canonical = REPORTED_PARAMETERS
             .iter()
             .find(|p| p.eq_ignore_ascii_case(name))
@@ -529,12 +576,27 @@ impl Session {
 
     /// Sets a parameter without reporting it (the server's initial values).
     pub(crate) fn init_parameter(&mut self, name: &Arc<str>, value: &Arc<str>) {
+        let mut value = value.clone();
+        if FormatSettings::is_format_setting(name) {
+            match self.format.set(name, &value) {
+                Ok(Some(shown)) if *shown != *value => value = Arc::from(shown),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(
+                        parameter = &**name,
+                        error = e.message(),
+                        "initial value ignored"
+                    );
+                    return;
+                }
+            }
+        }
         match self
             .parameters
             .iter_mut()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
         {
-            Some((_, v)) => *v = value.clone(),
+            Some((_, v)) => *v = value,
             None => self.parameters.push((name.clone(), value.clone())),
         }
     }
@@ -562,5 +624,65 @@ impl Session {
         SessionHandle {
             shared: self.shared.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        let client = ClientInfo {
+            process_id: 1,
+            protocol_version: ProtocolVersion::V3_0,
+            parameters: Vec::new(),
+            peer_addr: None,
+            tls: None,
+            origin: None,
+        };
+        Session::new(client, Arc::new(SessionShared::new(1, Bytes::new())))
+    }
+
+    fn reported(s: &Session) -> Vec<(String, String)> {
+        s.shared()
+            .drain_outbox(|_| true)
+            .into_iter()
+            .filter_map(|m| match m {
+                AsyncMessage::ParameterStatus { name, value } => Some((name, value)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn formatting_settings_are_checked_kept_and_reported() {
+        let mut s = session();
+        s.init_parameter(&Arc::from("DateStyle"), &Arc::from("iso, mdy"));
+        assert_eq!(s.parameter("datestyle"), Some("ISO, MDY"));
+        s.try_set_parameter("timezone", "europe/berlin").unwrap();
+        s.try_set_parameter("DATESTYLE", "german").unwrap();
+        assert_eq!(s.parameter("TimeZone"), Some("Europe/Berlin"));
+        assert_eq!(s.format_settings().time_zone.name(), "Europe/Berlin");
+        assert_eq!(
+            reported(&s),
+            [
+                ("TimeZone".to_owned(), "Europe/Berlin".to_owned()),
+                ("DateStyle".to_owned(), "German, DMY".to_owned())
+            ]
+        );
+        let e = s.try_set_parameter("TimeZone", "Nowhere/Land").unwrap_err();
+        assert_eq!(e.code(), crate::error::SqlState::INVALID_PARAMETER_VALUE);
+        assert_eq!(
+            e.message(),
+            "invalid value for parameter \"TimeZone\": \"Nowhere/Land\""
+        );
+        // Unchanged, and nothing reported.
+        s.set_parameter("TimeZone", "Nowhere/Land");
+        assert_eq!(s.parameter("TimeZone"), Some("Europe/Berlin"));
+        assert_eq!(s.format_settings().time_zone.name(), "Europe/Berlin");
+        assert!(reported(&s).is_empty());
+        // Other parameters are stored as given.
+        s.try_set_parameter("application_name", "psql").unwrap();
+        assert_eq!(s.parameter("application_name"), Some("psql"));
     }
 }

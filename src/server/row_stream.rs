@@ -46,6 +46,8 @@ where
         let transport = &mut self.transport;
         let shared = &*self.shared;
         let scratch = &mut self.scratch;
+        // Text values print as the session's TimeZone, DateStyle... say.
+        let settings = self.session.format_settings();
         let mut sent = 0u64;
         let mut rounds = 0u32;
         poll_fn(|cx| {
@@ -83,7 +85,8 @@ where
                     scratch,
                     limit - sent,
                     high_water,
-                );
+                )
+                .with_format_settings(settings);
                 let polled = rows.poll_rows(cx, &mut sink);
                 sent += sink.rows_written();
                 match polled {

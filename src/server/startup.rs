@@ -512,7 +512,11 @@ where
         &Arc::from("session_authorization"),
         &Arc::from(client.user()),
     );
-    apply_startup_settings(&mut session, &client);
+    if let Err(e) = apply_startup_settings(&mut session, &client) {
+        let e = e.with_severity(crate::error::Severity::Fatal);
+        send_fatal(&mut transport, &e).await;
+        return Err(PgWireError::Fatal(e));
+    }
     // The initial values are all reported below; drop the queued reports.
     drain_parameter_reports(&shared);
 
@@ -606,13 +610,15 @@ fn is_supported_client_encoding(enc: &str) -> bool {
 /// Startup parameters that are run-time settings (everything but `user`,
 /// `database`, `options`, `replication` and `_pq_.*`), and the `-c
 /// name=value` settings in `options`, become session parameters.
-fn apply_startup_settings(session: &mut Session, client: &ClientInfo) {
+/// A value PostgreSQL refuses (an unknown `TimeZone`, a bad `DateStyle`)
+/// ends the connection with its error, as PostgreSQL does.
+fn apply_startup_settings(session: &mut Session, client: &ClientInfo) -> Result<(), ErrorInfo> {
     for (name, value) in client.parameters() {
         match name {
             "user" | "database" | "replication" => {}
             "options" => {
                 for (k, v) in parse_options(value) {
-                    session.set_parameter(&k, v);
+                    session.try_set_parameter(&k, v)?;
                 }
             }
             "client_encoding" => {
@@ -624,9 +630,10 @@ fn apply_startup_settings(session: &mut Session, client: &ClientInfo) {
                 session.set_parameter("client_encoding", v);
             }
             n if n.starts_with("_pq_.") => {}
-            n => session.set_parameter(n, value),
+            n => session.try_set_parameter(n, value)?,
         }
     }
+    Ok(())
 }
 
 /// Parses the `options` startup parameter: `-c name=value` and

@@ -15,7 +15,8 @@
 use bytes::{BufMut, BytesMut};
 use postgres_types::Type;
 
-use super::text::{binary_to_text, is_pg_space, text_to_binary};
+use super::FormatSettings;
+use super::text::{binary_to_text_with, is_pg_space, text_to_binary_with};
 use crate::error::{ErrorInfo, SqlState};
 
 /// PostgreSQL's limit on array dimensions.
@@ -62,7 +63,12 @@ fn needs_quotes(s: &[u8]) -> bool {
 }
 
 /// `array_out` for a binary array whose elements are of type `elem`.
-pub(super) fn array_to_text(elem: &Type, bin: &[u8], out: &mut BytesMut) -> Result<(), ErrorInfo> {
+pub(super) fn array_to_text(
+    elem: &Type,
+    bin: &[u8],
+    settings: &FormatSettings,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
     let mut r = Reader { buf: bin };
     let ndim = r.i32()?;
     let flags = r.i32()?;
@@ -152,7 +158,7 @@ pub(super) fn array_to_text(elem: &Type, bin: &[u8], out: &mut BytesMut) -> Resu
         } else {
             let value = r.take(len as usize)?;
             let start = out.len();
-            binary_to_text(elem, value, out)?;
+            binary_to_text_with(elem, value, settings, out)?;
             if needs_quotes(&out[start..]) {
                 quoted.clear();
                 quoted.extend_from_slice(&out[start..]);
@@ -468,7 +474,12 @@ fn dims_prefix(s: &mut Scanner<'_>) -> Result<Option<GivenDims>, ErrorInfo> {
 }
 
 /// `array_in` for elements of type `elem`, appending the binary form.
-pub(super) fn text_to_array(elem: &Type, text: &str, out: &mut BytesMut) -> Result<(), ErrorInfo> {
+pub(super) fn text_to_array(
+    elem: &Type,
+    text: &str,
+    settings: &FormatSettings,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
     let mut s = Scanner { text, pos: 0 };
     let given = dims_prefix(&mut s)?;
     let body_start = s.pos;
@@ -525,7 +536,7 @@ pub(super) fn text_to_array(elem: &Type, text: &str, out: &mut BytesMut) -> Resu
         };
         let at = out.len();
         out.put_i32(0);
-        text_to_binary(elem, value, out)?;
+        text_to_binary_with(elem, value, settings, out)?;
         let len = (out.len() - at - 4) as i32;
         out[at..at + 4].copy_from_slice(&len.to_be_bytes());
         Ok(())
@@ -543,9 +554,10 @@ mod tests {
             _ => unreachable!(),
         };
         let mut b = BytesMut::new();
-        text_to_array(&elem, s, &mut b).unwrap_or_else(|e| panic!("{s}: {e}"));
+        text_to_array(&elem, s, FormatSettings::default_ref(), &mut b)
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
         let mut t = BytesMut::new();
-        array_to_text(&elem, &b, &mut t).unwrap();
+        array_to_text(&elem, &b, FormatSettings::default_ref(), &mut t).unwrap();
         String::from_utf8(t.to_vec()).unwrap()
     }
 
@@ -611,13 +623,31 @@ mod tests {
                 "Array value must start with \"{\" or dimension information.",
             ),
         ] {
-            let e = text_to_array(&Type::INT4, s, &mut BytesMut::new()).unwrap_err();
+            let e = text_to_array(
+                &Type::INT4,
+                s,
+                FormatSettings::default_ref(),
+                &mut BytesMut::new(),
+            )
+            .unwrap_err();
             assert_eq!(e.code(), SqlState::INVALID_TEXT_REPRESENTATION, "{s}");
             assert_eq!(e.detail(), Some(detail), "{s}");
         }
-        let e = text_to_array(&Type::INT4, "{{{{{{{1}}}}}}}", &mut BytesMut::new()).unwrap_err();
+        let e = text_to_array(
+            &Type::INT4,
+            "{{{{{{{1}}}}}}}",
+            FormatSettings::default_ref(),
+            &mut BytesMut::new(),
+        )
+        .unwrap_err();
         assert_eq!(e.code(), SqlState::PROGRAM_LIMIT_EXCEEDED);
-        let e = text_to_array(&Type::INT4, "{1,x}", &mut BytesMut::new()).unwrap_err();
+        let e = text_to_array(
+            &Type::INT4,
+            "{1,x}",
+            FormatSettings::default_ref(),
+            &mut BytesMut::new(),
+        )
+        .unwrap_err();
         assert_eq!(e.message(), "invalid input syntax for type integer: \"x\"");
     }
 
@@ -631,7 +661,15 @@ mod tests {
         b.put_i32(1);
         b.put_i32(4);
         b.put_i32(7);
-        assert!(array_to_text(&Type::INT4, &b, &mut BytesMut::new()).is_err());
+        assert!(
+            array_to_text(
+                &Type::INT4,
+                &b,
+                FormatSettings::default_ref(),
+                &mut BytesMut::new()
+            )
+            .is_err()
+        );
         let mut b = BytesMut::new();
         b.put_i32(2);
         b.put_i32(0);
@@ -640,6 +678,14 @@ mod tests {
             b.put_i32(0x10000);
             b.put_i32(1);
         }
-        assert!(array_to_text(&Type::INT4, &b, &mut BytesMut::new()).is_err());
+        assert!(
+            array_to_text(
+                &Type::INT4,
+                &b,
+                FormatSettings::default_ref(),
+                &mut BytesMut::new()
+            )
+            .is_err()
+        );
     }
 }

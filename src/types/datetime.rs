@@ -1,6 +1,7 @@
 //! `date`, `time`, `timetz`, `timestamp` and `timestamptz`: binary forms,
-//! calendar arithmetic and text output (DateStyle `ISO, MDY`, TimeZone
-//! `UTC`, as the server reports to clients).
+//! calendar arithmetic and text output in the session's DateStyle (ISO,
+//! SQL, Postgres, German; DMY/MDY/YMD) and TimeZone (`timestamptz` shows
+//! the zone's offset, or its abbreviation outside ISO style).
 //!
 //! Binary forms: `date` is an i32 count of days since 2000-01-01;
 //! `time` an i64 of microseconds since midnight; `timetz` that plus an i32
@@ -15,6 +16,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::datetime_parse::{self, DateTimeKind, Parsed};
+use super::format_settings::{DateOrder, DateStyle, FormatSettings};
 use super::text::{DIGIT_PAIRS, bad_binary_msg, format_u64};
 use crate::error::{ErrorInfo, SqlState};
 
@@ -99,20 +101,6 @@ fn put_padded(out: &mut BytesMut, v: u64, width: usize) {
     out.put_slice(&tmp[start..]);
 }
 
-/// Writes `YYYY-MM-DD` for days since 2000-01-01; returns whether the
-/// year is BC (the caller appends ` BC` where PostgreSQL puts it).
-fn write_ymd(out: &mut BytesMut, days: i64) -> bool {
-    let (y, m, d) = civil_from_days(days + UNIX_TO_PG_DAYS);
-    let bc = y <= 0;
-    let year = if bc { 1 - y } else { y };
-    put_padded(out, year as u64, 4);
-    out.put_u8(b'-');
-    put2(out, m);
-    out.put_u8(b'-');
-    put2(out, d);
-    bc
-}
-
 /// Writes `HH:MM:SS[.ffffff]` (trailing zeros of the fraction removed).
 /// `usecs` is at most 24:00:00.
 fn write_hms(out: &mut BytesMut, usecs: i64) {
@@ -168,20 +156,133 @@ fn be<const N: usize>(bin: &[u8], name: &str) -> Result<[u8; N], ErrorInfo> {
     bin.try_into().map_err(|_| bad_binary_msg(name))
 }
 
-/// `date` text output.
-pub(super) fn date_to_text(bin: &[u8], out: &mut BytesMut) -> Result<(), ErrorInfo> {
+/// `date` text output in the session's DateStyle.
+pub(super) fn date_to_text(
+    bin: &[u8],
+    settings: &FormatSettings,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
     let days = i32::from_be_bytes(be(bin, "date")?);
     match days {
         i32::MAX => out.put_slice(b"infinity"),
         i32::MIN => out.put_slice(b"-infinity"),
         d if (d as i64) < DATE_MIN || d as i64 > DATE_MAX => return Err(out_of_range("date")),
         d => {
-            if write_ymd(out, d as i64) {
+            let (y, m, day) = civil_from_days(d as i64 + UNIX_TO_PG_DAYS);
+            let dmy = settings.date_order == DateOrder::Dmy;
+            match settings.date_style {
+                DateStyle::Iso => write_ymd_parts(out, y, m, day),
+                DateStyle::Sql => write_dm_parts(out, y, m, day, dmy, b'/'),
+                DateStyle::German => write_dm_parts(out, y, m, day, true, b'.'),
+                DateStyle::Postgres => write_dm_parts(out, y, m, day, dmy, b'-'),
+            }
+            if y <= 0 {
                 out.put_slice(b" BC");
             }
         }
     }
     Ok(())
+}
+
+/// The year as printed: 1 BC is year 0 internally.
+fn shown_year(y: i64) -> u64 {
+    if y <= 0 { (1 - y) as u64 } else { y as u64 }
+}
+
+fn write_ymd_parts(out: &mut BytesMut, y: i64, m: u32, d: u32) {
+    put_padded(out, shown_year(y), 4);
+    out.put_u8(b'-');
+    put2(out, m);
+    out.put_u8(b'-');
+    put2(out, d);
+}
+
+/// `DD/MM/YYYY` or `MM/DD/YYYY` with the given separator.
+fn write_dm_parts(out: &mut BytesMut, y: i64, m: u32, d: u32, day_first: bool, sep: u8) {
+    let (a, b) = if day_first { (d, m) } else { (m, d) };
+    put2(out, a);
+    out.put_u8(sep);
+    put2(out, b);
+    out.put_u8(sep);
+    put_padded(out, shown_year(y), 4);
+}
+
+const MONTH_ABBREVS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+const DAY_ABBREVS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+
+/// PostgreSQL's `EncodeDateTime`: a local date and time (`days` since
+/// 2000-01-01, `usecs` into the day) in the session's DateStyle, with the
+/// zone (`east` seconds, abbreviation) for a timestamptz.
+fn write_datetime(
+    out: &mut BytesMut,
+    days: i64,
+    usecs: i64,
+    zone: Option<(i32, &str)>,
+    settings: &FormatSettings,
+) {
+    let (y, m, d) = civil_from_days(days + UNIX_TO_PG_DAYS);
+    let dmy = settings.date_order == DateOrder::Dmy;
+    // The abbreviation, as PostgreSQL prints at most MAXTZLEN (10) bytes.
+    let abbrev = zone.map(|(_, a)| a.get(..a.len().min(10)).unwrap_or(a));
+    match settings.date_style {
+        DateStyle::Iso => {
+            write_ymd_parts(out, y, m, d);
+            out.put_u8(b' ');
+            write_hms(out, usecs);
+            if let Some((east, _)) = zone {
+                write_zone(out, -(east as i64));
+            }
+        }
+        DateStyle::Sql | DateStyle::German => {
+            if settings.date_style == DateStyle::Sql {
+                write_dm_parts(out, y, m, d, dmy, b'/');
+            } else {
+                write_dm_parts(out, y, m, d, true, b'.');
+            }
+            out.put_u8(b' ');
+            write_hms(out, usecs);
+            if let Some((east, _)) = zone {
+                match abbrev {
+                    Some(a) if !a.is_empty() => {
+                        out.put_u8(b' ');
+                        out.put_slice(a.as_bytes());
+                    }
+                    _ => write_zone(out, -(east as i64)),
+                }
+            }
+        }
+        DateStyle::Postgres => {
+            let wday = (days + 6).rem_euclid(7) as usize;
+            out.put_slice(DAY_ABBREVS[wday]);
+            out.put_u8(b' ');
+            let month = MONTH_ABBREVS[(m as usize).saturating_sub(1) % 12];
+            if dmy {
+                put2(out, d);
+                out.put_u8(b' ');
+                out.put_slice(month);
+            } else {
+                out.put_slice(month);
+                out.put_u8(b' ');
+                put2(out, d);
+            }
+            out.put_u8(b' ');
+            write_hms(out, usecs);
+            out.put_u8(b' ');
+            put_padded(out, shown_year(y), 4);
+            if let Some((east, _)) = zone {
+                out.put_u8(b' ');
+                match abbrev {
+                    Some(a) if !a.is_empty() => out.put_slice(a.as_bytes()),
+                    _ => write_zone(out, -(east as i64)),
+                }
+            }
+        }
+    }
+    if y <= 0 {
+        out.put_slice(b" BC");
+    }
 }
 
 fn time_of(bin: &[u8]) -> Result<i64, ErrorInfo> {
@@ -228,10 +329,12 @@ pub(super) fn tz_displacement(text: Option<&str>) -> ErrorInfo {
     }
 }
 
-/// `timestamp` (`with_zone` false) and `timestamptz` text output.
+/// `timestamp` (`with_zone` false) and `timestamptz` text output in the
+/// session's DateStyle and (for `timestamptz`) TimeZone.
 pub(super) fn timestamp_to_text(
     bin: &[u8],
     with_zone: bool,
+    settings: &FormatSettings,
     out: &mut BytesMut,
 ) -> Result<(), ErrorInfo> {
     let name = if with_zone {
@@ -246,19 +349,25 @@ pub(super) fn timestamp_to_text(
         t if !(TIMESTAMP_MIN..TIMESTAMP_END).contains(&t) => {
             return Err(out_of_range("timestamp"));
         }
-        t => {
-            let days = t.div_euclid(USECS_PER_DAY);
-            let bc = write_ymd(out, days);
-            out.put_u8(b' ');
-            write_hms(out, t.rem_euclid(USECS_PER_DAY));
-            if with_zone {
-                // The session's TimeZone is UTC.
-                out.put_slice(b"+00");
-            }
-            if bc {
-                out.put_slice(b" BC");
-            }
+        t if with_zone => {
+            settings.time_zone.offset_info(t, |east, abbrev| {
+                let local = t + east as i64 * USECS_PER_SEC;
+                write_datetime(
+                    out,
+                    local.div_euclid(USECS_PER_DAY),
+                    local.rem_euclid(USECS_PER_DAY),
+                    Some((east, abbrev)),
+                    settings,
+                );
+            });
         }
+        t => write_datetime(
+            out,
+            t.div_euclid(USECS_PER_DAY),
+            t.rem_euclid(USECS_PER_DAY),
+            None,
+            settings,
+        ),
     }
     Ok(())
 }
@@ -270,13 +379,17 @@ fn bad_syntax(name: &str, text: &str) -> ErrorInfo {
     )
 }
 
-fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, ErrorInfo> {
-    datetime_parse::parse(kind, text).map_err(|e| e.into_error(kind.type_name(), text))
+fn parse(kind: DateTimeKind, text: &str, settings: &FormatSettings) -> Result<Parsed, ErrorInfo> {
+    datetime_parse::parse(kind, text, settings).map_err(|e| e.into_error(kind.type_name(), text))
 }
 
 /// `date` text input.
-pub(super) fn text_to_date(text: &str, out: &mut BytesMut) -> Result<(), ErrorInfo> {
-    let p = parse(DateTimeKind::Date, text)?;
+pub(super) fn text_to_date(
+    text: &str,
+    settings: &FormatSettings,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
+    let p = parse(DateTimeKind::Date, text, settings)?;
     let days = match p {
         Parsed::Infinity => i32::MAX,
         Parsed::NegInfinity => i32::MIN,
@@ -298,6 +411,7 @@ pub(super) fn text_to_date(text: &str, out: &mut BytesMut) -> Result<(), ErrorIn
 pub(super) fn text_to_time(
     text: &str,
     with_zone: bool,
+    settings: &FormatSettings,
     out: &mut BytesMut,
 ) -> Result<(), ErrorInfo> {
     let kind = if with_zone {
@@ -305,11 +419,17 @@ pub(super) fn text_to_time(
     } else {
         DateTimeKind::Time
     };
-    match parse(kind, text)? {
+    match parse(kind, text, settings)? {
         Parsed::Value { usecs, zone, .. } => {
             out.put_i64(usecs);
             if with_zone {
-                out.put_i32(-(zone.unwrap_or(0) as i32));
+                // Without a zone: the session's offset today, as
+                // PostgreSQL does.
+                let zone = zone.unwrap_or_else(|| {
+                    let today = now_usecs().div_euclid(USECS_PER_DAY) * USECS_PER_DAY;
+                    settings.time_zone.local_offset(today + usecs) as i64
+                });
+                out.put_i32(-(zone as i32));
             }
             Ok(())
         }
@@ -318,10 +438,12 @@ pub(super) fn text_to_time(
 }
 
 /// `timestamp` and `timestamptz` text input. Zones in the text convert a
-/// `timestamptz` to UTC and are ignored for a `timestamp`.
+/// `timestamptz` to UTC (without one, the time is in the session's
+/// TimeZone) and are ignored for a `timestamp`.
 pub(super) fn text_to_timestamp(
     text: &str,
     with_zone: bool,
+    settings: &FormatSettings,
     out: &mut BytesMut,
 ) -> Result<(), ErrorInfo> {
     let kind = if with_zone {
@@ -329,7 +451,7 @@ pub(super) fn text_to_timestamp(
     } else {
         DateTimeKind::Timestamp
     };
-    let ts = match parse(kind, text)? {
+    let ts = match parse(kind, text, settings)? {
         Parsed::Infinity => i64::MAX,
         Parsed::NegInfinity => i64::MIN,
         Parsed::Value { days, usecs, zone } => {
@@ -344,9 +466,8 @@ pub(super) fn text_to_timestamp(
                 .and_then(|d| d.checked_add(usecs))
                 .ok_or_else(range)?;
             if with_zone {
-                t = t
-                    .checked_sub(zone.unwrap_or(0) * USECS_PER_SEC)
-                    .ok_or_else(range)?;
+                let zone = zone.unwrap_or_else(|| settings.time_zone.local_offset(t) as i64);
+                t = t.checked_sub(zone * USECS_PER_SEC).ok_or_else(range)?;
             }
             if !(TIMESTAMP_MIN..TIMESTAMP_END).contains(&t) {
                 return Err(range());
@@ -395,14 +516,26 @@ mod tests {
 
     #[test]
     fn date_and_time_output() {
-        let d = |n: i32| text(date_to_text, &n.to_be_bytes());
+        let d = |n: i32| {
+            text(
+                |b, o| date_to_text(b, FormatSettings::default_ref(), o),
+                &n.to_be_bytes(),
+            )
+        };
         assert_eq!(d(0), "2000-01-01");
         assert_eq!(d(pg_days(2024, 1, 31) as i32), "2024-01-31");
         assert_eq!(d(pg_days(-43, 3, 15) as i32), "0044-03-15 BC");
         assert_eq!(d(i32::MAX), "infinity");
         assert_eq!(d(i32::MIN), "-infinity");
         assert_eq!(d(DATE_MAX as i32), "5874897-12-31");
-        assert!(date_to_text(&(DATE_MAX as i32 + 1).to_be_bytes(), &mut BytesMut::new()).is_err());
+        assert!(
+            date_to_text(
+                &(DATE_MAX as i32 + 1).to_be_bytes(),
+                FormatSettings::default_ref(),
+                &mut BytesMut::new()
+            )
+            .is_err()
+        );
         let t = |us: i64| text(time_to_text, &us.to_be_bytes());
         assert_eq!(t(0), "00:00:00");
         assert_eq!(
@@ -427,7 +560,7 @@ mod tests {
     fn timestamp_output() {
         let ts = |t: i64, z: bool| {
             let mut b = BytesMut::new();
-            timestamp_to_text(&t.to_be_bytes(), z, &mut b).unwrap();
+            timestamp_to_text(&t.to_be_bytes(), z, FormatSettings::default_ref(), &mut b).unwrap();
             String::from_utf8(b.to_vec()).unwrap()
         };
         let at = |y, m, d, us| pg_days(y, m, d) * USECS_PER_DAY + us;
@@ -464,12 +597,19 @@ mod tests {
         assert_eq!(ts(TIMESTAMP_END - 1, false), "294276-12-31 23:59:59.999999");
         assert_eq!(ts(TIMESTAMP_MIN, false), "4714-11-24 00:00:00 BC");
         assert!(
-            timestamp_to_text(&TIMESTAMP_END.to_be_bytes(), false, &mut BytesMut::new()).is_err()
+            timestamp_to_text(
+                &TIMESTAMP_END.to_be_bytes(),
+                false,
+                FormatSettings::default_ref(),
+                &mut BytesMut::new()
+            )
+            .is_err()
         );
         assert!(
             timestamp_to_text(
                 &(TIMESTAMP_MIN - 1).to_be_bytes(),
                 true,
+                FormatSettings::default_ref(),
                 &mut BytesMut::new()
             )
             .is_err()

@@ -1,7 +1,7 @@
 //! Text input of the date/time types: a tokenizer splitting the input
 //! into fields (numbers, dates, times, zone offsets, words) and a decoder
-//! giving them meaning the way PostgreSQL's date/time input does with
-//! DateStyle `ISO, MDY`.
+//! giving them meaning the way PostgreSQL's date/time input does, with the
+//! session's DateStyle field order (DMY/MDY/YMD) for ambiguous numbers.
 //!
 //! Accepted: ISO 8601 (`2024-01-31`, `2024-01-31T13:45:00.5Z`,
 //! `2024-01-31 13:45:00-05:30`), `MM/DD/YYYY`, month names (`Jan 31 2024`,
@@ -9,14 +9,16 @@
 //! (`J2451545`), `BC`/`AD`, `am`/`pm`, week days (ignored), common zone
 //! abbreviations (`UTC`, `Z`, `EST`, `CET`...) and the special values
 //! `infinity`, `-infinity`, `epoch`, `now`, `today`, `tomorrow`,
-//! `yesterday`, `allballs`. Full zone names (`Europe/Paris`) need a zone
-//! database and are refused with PostgreSQL's "not recognized" error.
+//! `yesterday`, `allballs`. Full zone names (`Europe/Paris`) are looked up
+//! in the time zone database, their offset taken at the local time given.
 
 use super::datetime::{
     USECS_PER_DAY, USECS_PER_HOUR, USECS_PER_MINUTE, USECS_PER_SEC, days_in_month, now_usecs,
     pg_days,
 };
+use super::format_settings::{DateOrder, FormatSettings};
 use super::text::is_pg_space;
+use super::timezone::SessionTimeZone;
 use crate::error::{ErrorInfo, SqlState};
 
 /// PostgreSQL's limit on the number of fields in a date/time input.
@@ -218,7 +220,11 @@ pub(super) fn tokenize(text: &str) -> Result<Tokens<'_>, DtError> {
         } else if c == b'+' || c == b'-' {
             match b.get(i + 1) {
                 Some(n) if n.is_ascii_digit() || *n == b'.' => {
-                    i = scan(b, i + 1, |c| c.is_ascii_digit() || c == b':' || c == b'.');
+                    // As PostgreSQL's signed field: digits, `:`, `.` and
+                    // `-` (`-1-2` is minus one year two months).
+                    i = scan(b, i + 1, |c| {
+                        c.is_ascii_digit() || c == b':' || c == b'.' || c == b'-'
+                    });
                     toks.push(Token::Signed(sub(start, i)?))?;
                 }
                 Some(n) if n.is_ascii_alphabetic() => {
@@ -535,6 +541,11 @@ struct Fields {
     bc: bool,
     pm: Option<bool>,
     special: Option<Special>,
+    /// DateStyle's field order, for numbers that could be any field.
+    order: DateOrder,
+    /// A zone named in the input (`Europe/Paris`): its offset depends on
+    /// the local date and time, so it is resolved at the end.
+    named_zone: Option<SessionTimeZone>,
 }
 
 impl Fields {
@@ -573,12 +584,13 @@ impl Fields {
     }
 
     /// A number, decoded at once from the date parts already known (so
-    /// the order matters, as in PostgreSQL): with nothing yet, a year if it
-    /// has three digits or more, else the month (`MDY`); after a year, the
-    /// month; after a month, the day (or the year, if it has three digits
-    /// or more and the month was a name); after month and day, the year.
-    /// Compact `YYYYMMDD`/`YYMMDD` give the whole date.
-    fn number(&mut self, digits: &str) -> Result<(), DtError> {
+    /// the order matters), as PostgreSQL's `DecodeNumber` does: with
+    /// nothing yet, a year if it has three digits or more or the order is
+    /// YMD, else the day (DMY) or month (MDY); then the field that order
+    /// puts next. After a month name, a year if it has three digits or more
+    /// (or YMD), else the day. Six digits or more (outside a date field)
+    /// are a compact date: day and month the last four, the year the rest.
+    fn number(&mut self, digits: &str, in_date_field: bool) -> Result<(), DtError> {
         if self.expect_julian {
             self.expect_julian = false;
             self.julian = Some(parse_u(digits)?);
@@ -586,29 +598,60 @@ impl Fields {
         }
         let v = parse_u(digits)?;
         let len = digits.len();
+        let ymd = self.order == DateOrder::Ymd;
+        let no_date = self.year.is_none() && self.month.is_none() && self.day.is_none();
+        // PostgreSQL's `DecodeNumberField`: six digits or more, with no
+        // date field yet or no time yet, are a compact date (which then
+        // must be the whole date) or, after a whole date, `hhmmss`.
+        if !in_date_field && len >= 6 && (no_date || self.time.is_none()) {
+            if self.date_complete() {
+                if len != 6 {
+                    return Err(DtError::Syntax);
+                }
+                let (h, rest) = digits.split_at(2);
+                let (m, sec) = rest.split_at(2);
+                let (h, m, sec) = (parse_u(h)?, parse_u(m)?, parse_u(sec)?);
+                if m > 59 || sec > 60 {
+                    return Err(DtError::FieldRange);
+                }
+                self.time = Some((h, m, sec, 0));
+                return Ok(());
+            }
+            if !no_date {
+                return Err(DtError::Syntax);
+            }
+        }
         match (
             self.year.is_some(),
             self.month.is_some(),
             self.day.is_some(),
         ) {
-            (false, false, false) if len == 8 || len == 6 => {
+            (false, false, false) if !in_date_field && len >= 6 => {
                 let (y, rest) = digits.split_at(len - 4);
                 self.set_year(y)?;
                 let (m, d) = rest.split_at(2);
                 self.set_month(parse_u(m)?, false)?;
                 self.set_day(parse_u(d)?)
             }
-            (false, false, false) if len >= 3 => self.set_year(digits),
+            (false, false, false) if len >= 3 || ymd => self.set_year(digits),
+            (false, false, false) if self.order == DateOrder::Dmy => self.set_day(v),
             (false, false, false) | (true, false, false) => self.set_month(v, false),
-            (false, true, false) if self.month_named && len >= 3 => self.set_year(digits),
+            (false, true, false) if self.month_named && (len >= 3 || ymd) => self.set_year(digits),
+            (true, true, false) if self.month_named && len >= 3 && self.year_two_digits => {
+                // `DD-MON-YYYY` even in YMD: the first number was the day.
+                let day = self.year.take().unwrap_or(0);
+                self.set_day(day)?;
+                self.set_year(digits)
+            }
             (false, true, false) | (true, true, false) => self.set_day(v),
+            (false, false, true) => self.set_month(v, false),
             (false, true, true) => self.set_year(digits),
             _ => Err(DtError::Syntax),
         }
     }
 
-    /// A date field: `Y-M-D` when the first part has three digits or more,
-    /// otherwise `M-D-Y`; a month name may stand anywhere.
+    /// A date field (`2024-01-31`, `01/02/2024`, `31.Jan.2024`): a month
+    /// name first, wherever it stands, then the numbers in order.
     fn date(&mut self, s: &str) -> Result<(), DtError> {
         if self.year.is_some() || self.month.is_some() || self.day.is_some() {
             return Err(DtError::Syntax);
@@ -629,31 +672,22 @@ impl Fields {
         let named = parts
             .iter()
             .position(|p| p.bytes().next().is_some_and(|c| c.is_ascii_alphabetic()));
-        match named {
-            Some(i) => {
-                let m = parts
-                    .get(i)
-                    .and_then(|p| month_of(p))
-                    .ok_or(DtError::Syntax)?;
-                self.set_month(m, true)?;
-                for (j, p) in parts.iter().enumerate() {
-                    if j != i {
-                        self.number(p)?;
-                    }
+        if let Some(i) = named {
+            let m = parts
+                .get(i)
+                .and_then(|p| month_of(p))
+                .ok_or(DtError::Syntax)?;
+            self.set_month(m, true)?;
+        }
+        for (j, p) in parts.iter().enumerate() {
+            if Some(j) != named {
+                if p.is_empty() {
+                    return Err(DtError::Syntax);
                 }
-                Ok(())
-            }
-            None if parts[0].len() >= 3 => {
-                self.set_year(parts[0])?;
-                self.set_month(parse_u(parts[1])?, false)?;
-                self.set_day(parse_u(parts[2])?)
-            }
-            None => {
-                self.set_month(parse_u(parts[0])?, false)?;
-                self.set_day(parse_u(parts[1])?)?;
-                self.set_year(parts[2])
+                self.number(p, true)?;
             }
         }
+        Ok(())
     }
 
     fn word(&mut self, w: &str) -> Result<(), DtError> {
@@ -725,13 +759,21 @@ impl Fields {
     }
 }
 
-/// Parses a date/time input for `kind`.
-pub(super) fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, DtError> {
+/// Parses a date/time input for `kind` in a session with `settings`
+/// (DateStyle's field order; TimeZone for `now` and `today`).
+pub(super) fn parse(
+    kind: DateTimeKind,
+    text: &str,
+    settings: &FormatSettings,
+) -> Result<Parsed, DtError> {
     let toks = tokenize(text)?;
-    let mut f = Fields::default();
+    let mut f = Fields {
+        order: settings.date_order,
+        ..Fields::default()
+    };
     for tok in toks.as_slice() {
         match *tok {
-            Token::Number(s) => f.number(s)?,
+            Token::Number(s) => f.number(s, false)?,
             Token::Date(s) => f.date(s)?,
             Token::Time(s) => {
                 if f.time.is_some() {
@@ -759,11 +801,16 @@ pub(super) fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, DtError> {
                 // "J2451545": the tokenizer splits the letter from the digits.
                 f.word(w)?;
             }
-            Token::Zone(z) => {
-                let off =
-                    zone_name(z).ok_or_else(|| DtError::UnknownZone(z.to_ascii_lowercase()))?;
-                f.set_zone(off)?;
-            }
+            Token::Zone(z) => match zone_name(z) {
+                Some(off) => f.set_zone(off)?,
+                None => {
+                    let tz = SessionTimeZone::named(z)
+                        .ok_or_else(|| DtError::UnknownZone(z.to_ascii_lowercase()))?;
+                    // Counted as the input's zone: a second one is an error.
+                    f.set_zone(0)?;
+                    f.named_zone = Some(tz);
+                }
+            },
             Token::PosixZone(_, offset) => {
                 // POSIX offsets go up to a week.
                 f.set_zone(-parse_offset_max(offset, 167)?)?;
@@ -786,11 +833,17 @@ pub(super) fn parse(kind: DateTimeKind, text: &str) -> Result<Parsed, DtError> {
     if f.expect_julian {
         return Err(DtError::Syntax);
     }
-    finish(kind, f)
+    finish(kind, f, settings)
 }
 
-fn finish(kind: DateTimeKind, mut f: Fields) -> Result<Parsed, DtError> {
-    let now = || now_usecs();
+fn finish(kind: DateTimeKind, mut f: Fields, settings: &FormatSettings) -> Result<Parsed, DtError> {
+    // The current local time in the session's zone, and its offset.
+    let now_local = || {
+        let t = now_usecs();
+        let east = settings.time_zone.offset_at(t) as i64;
+        (t + east * USECS_PER_SEC, east)
+    };
+    let now = || now_local().0;
     let mut day_offset = 0;
     match f.special {
         Some(Special::Infinity | Special::NegInfinity) if kind.is_time() => {
@@ -806,12 +859,12 @@ fn finish(kind: DateTimeKind, mut f: Fields) -> Result<Parsed, DtError> {
             });
         }
         Some(Special::Now) => {
-            let t = now();
+            let (t, east) = now_local();
             let (days, usecs) = (t.div_euclid(USECS_PER_DAY), t.rem_euclid(USECS_PER_DAY));
             return Ok(Parsed::Value {
                 days,
                 usecs,
-                zone: Some(0),
+                zone: Some(east),
             });
         }
         Some(Special::Allballs) if kind.is_time() => {
@@ -852,10 +905,18 @@ fn finish(kind: DateTimeKind, mut f: Fields) -> Result<Parsed, DtError> {
         None => {}
     }
     if kind.is_time() {
+        let zone = match &f.named_zone {
+            // A time alone: the zone's offset today, as PostgreSQL does.
+            Some(tz) => {
+                let today = now().div_euclid(USECS_PER_DAY) * USECS_PER_DAY;
+                Some(tz.local_offset(today + usecs) as i64)
+            }
+            None => f.zone,
+        };
         return Ok(Parsed::Value {
             days: 0,
             usecs,
-            zone: f.zone,
+            zone,
         });
     }
     // The date.
@@ -892,11 +953,11 @@ fn finish(kind: DateTimeKind, mut f: Fields) -> Result<Parsed, DtError> {
         f.year = Some(y);
         pg_days(y, m as u32, d as u32)
     };
-    Ok(Parsed::Value {
-        days,
-        usecs,
-        zone: f.zone,
-    })
+    let zone = match &f.named_zone {
+        Some(tz) => Some(tz.local_offset(days * USECS_PER_DAY + usecs) as i64),
+        None => f.zone,
+    };
+    Ok(Parsed::Value { days, usecs, zone })
 }
 
 #[cfg(test)]
@@ -904,7 +965,7 @@ mod tests {
     use super::*;
 
     fn value(kind: DateTimeKind, s: &str) -> (i64, i64, Option<i64>) {
-        match parse(kind, s) {
+        match parse(kind, s, FormatSettings::default_ref()) {
             Ok(Parsed::Value { days, usecs, zone }) => (days, usecs, zone),
             other => panic!("{s}: {other:?}"),
         }
@@ -944,7 +1005,11 @@ mod tests {
         );
         assert_eq!(value(DateTimeKind::Date, "epoch").0, pg_days(1970, 1, 1));
         assert_eq!(
-            parse(DateTimeKind::Date, "-infinity"),
+            parse(
+                DateTimeKind::Date,
+                "-infinity",
+                FormatSettings::default_ref()
+            ),
             Ok(Parsed::NegInfinity)
         );
     }
@@ -961,7 +1026,11 @@ mod tests {
             ("2024-01-31 2024", DtError::Syntax),
             ("", DtError::Syntax),
         ] {
-            assert_eq!(parse(DateTimeKind::Date, s).map(|_| ()), Err(e), "{s}");
+            assert_eq!(
+                parse(DateTimeKind::Date, s, FormatSettings::default_ref()).map(|_| ()),
+                Err(e),
+                "{s}"
+            );
         }
     }
 
@@ -1000,7 +1069,11 @@ mod tests {
             ("13:45 +16", DtError::TzRange),
             ("13:45 Foo/Bar", DtError::UnknownZone("foo/bar".into())),
         ] {
-            assert_eq!(parse(DateTimeKind::TimeTz, s).map(|_| ()), Err(e), "{s}");
+            assert_eq!(
+                parse(DateTimeKind::TimeTz, s, FormatSettings::default_ref()).map(|_| ()),
+                Err(e),
+                "{s}"
+            );
         }
     }
 
@@ -1008,12 +1081,12 @@ mod tests {
     fn bounded_fields() {
         let many = "1 ".repeat(MAX_FIELDS + 1);
         assert_eq!(
-            parse(DateTimeKind::Date, &many).map(|_| ()),
+            parse(DateTimeKind::Date, &many, FormatSettings::default_ref()).map(|_| ()),
             Err(DtError::Syntax)
         );
         let big = format!("{}-01-01", "9".repeat(40));
         assert_eq!(
-            parse(DateTimeKind::Date, &big).map(|_| ()),
+            parse(DateTimeKind::Date, &big, FormatSettings::default_ref()).map(|_| ()),
             Err(DtError::FieldRange)
         );
     }

@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use postgres_types::{IsNull, ToSql};
 
 use super::text;
-use super::{FieldFormat, FieldInfo, Schema};
+use super::{FieldFormat, FieldInfo, FormatSettings, Schema};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::{DataRow, FormatCodes};
 
@@ -28,6 +28,8 @@ pub struct DataRowEncoder<'a> {
     /// The format of every column, when the codes say one for all (the
     /// usual case), so it is not looked up per value.
     uniform: Option<FieldFormat>,
+    /// The session's TimeZone, DateStyle... for text-format values.
+    settings: &'a FormatSettings,
     finished: bool,
 }
 
@@ -55,8 +57,17 @@ impl<'a> DataRowEncoder<'a> {
             start,
             col: 0,
             uniform,
+            settings: FormatSettings::default_ref(),
             finished: false,
         }
+    }
+
+    /// Prints text-format values with the session's settings (TimeZone,
+    /// DateStyle, IntervalStyle, extra_float_digits, bytea_output) rather
+    /// than PostgreSQL's defaults.
+    pub fn with_format_settings(mut self, settings: &'a FormatSettings) -> Self {
+        self.settings = settings;
+        self
     }
 
     fn next_field(&self) -> Result<&'a FieldInfo, ErrorInfo> {
@@ -108,7 +119,9 @@ impl<'a> DataRowEncoder<'a> {
             }
             Ok(IsNull::No) => {
                 if !direct {
-                    if let Err(e) = text::binary_to_text(ty, self.scratch, self.buf) {
+                    if let Err(e) =
+                        text::binary_to_text_with(ty, self.scratch, self.settings, self.buf)
+                    {
                         self.buf.truncate(at);
                         return Err(e);
                     }
@@ -135,15 +148,36 @@ impl<'a> DataRowEncoder<'a> {
         Ok(())
     }
 
-    /// Encodes a value given in PostgreSQL's text form (`"42"`, `"t"`,
-    /// `"2024-01-31"`). In text format it is sent as is; in binary format it
-    /// is parsed for the column's type first.
+    /// The settings text-format values are printed with.
+    pub fn format_settings(&self) -> &'a FormatSettings {
+        self.settings
+    }
+
+    /// Encodes a value given in PostgreSQL's text form as printed with the
+    /// default settings (`"42"`, `"t"`, `"2024-01-31"`,
+    /// `"2024-01-31 13:45:00+00"`). In binary format it is parsed for the
+    /// column's type. In text format it is sent as is, unless the
+    /// session's settings print the column's type differently (a
+    /// `timestamptz` in another TimeZone, a `date` in German style...):
+    /// then it is read as PostgreSQL reads it by default and printed the
+    /// session's way. Text that does not read as the type is sent as is.
     pub fn encode_text(&mut self, value: &str) -> Result<(), ErrorInfo> {
         let field = self.next_field()?;
         let at = DataRow::begin_value(self.buf);
         if self.next_format() == FieldFormat::Text {
-            self.buf.put_slice(value.as_bytes());
-        } else if let Err(e) = text::text_to_binary(field.datatype(), value, self.buf) {
+            let ty = field.datatype();
+            let restyled = self.settings.changes_text_of(ty) && {
+                self.scratch.clear();
+                text::text_to_binary(ty, value, self.scratch).is_ok()
+                    && text::binary_to_text_with(ty, self.scratch, self.settings, self.buf).is_ok()
+            };
+            if !restyled {
+                self.buf.truncate(at + 4);
+                self.buf.put_slice(value.as_bytes());
+            }
+        } else if let Err(e) =
+            text::text_to_binary_with(field.datatype(), value, self.settings, self.buf)
+        {
             self.buf.truncate(at);
             return Err(e);
         }
@@ -276,6 +310,7 @@ pub struct RowBatch {
     buf: BytesMut,
     scratch: BytesMut,
     rows: u64,
+    settings: Option<Box<FormatSettings>>,
 }
 
 impl RowBatch {
@@ -288,17 +323,31 @@ impl RowBatch {
             buf: BytesMut::new(),
             scratch: BytesMut::new(),
             rows: 0,
+            settings: None,
         }
+    }
+
+    /// Prints text-format values with a session's settings
+    /// ([`crate::api::Session::format_settings`], cloned: a batch may be
+    /// built on another thread) rather than PostgreSQL's defaults.
+    pub fn with_format_settings(mut self, settings: FormatSettings) -> Self {
+        self.settings = Some(Box::new(settings));
+        self
     }
 
     /// Appends one row.
     pub fn push<R: EncodeRow + ?Sized>(&mut self, row: &R) -> Result<(), ErrorInfo> {
+        let settings = self
+            .settings
+            .as_deref()
+            .unwrap_or(FormatSettings::default_ref());
         let mut enc = DataRowEncoder::new(
             &mut self.buf,
             &self.schema,
             &self.formats,
             &mut self.scratch,
-        );
+        )
+        .with_format_settings(settings);
         row.encode_row(&mut enc)?;
         enc.finish()?;
         self.rows += 1;
@@ -308,12 +357,17 @@ impl RowBatch {
     /// Starts a row to fill value by value; call
     /// [`DataRowEncoder::finish`] and then [`RowBatch::commit_row`].
     pub fn encoder(&mut self) -> DataRowEncoder<'_> {
+        let settings = self
+            .settings
+            .as_deref()
+            .unwrap_or(FormatSettings::default_ref());
         DataRowEncoder::new(
             &mut self.buf,
             &self.schema,
             &self.formats,
             &mut self.scratch,
         )
+        .with_format_settings(settings)
     }
 
     /// Counts a row written through [`RowBatch::encoder`].

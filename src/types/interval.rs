@@ -10,6 +10,7 @@ use super::datetime::{
     USECS_PER_DAY, USECS_PER_HOUR, USECS_PER_MINUTE, USECS_PER_SEC, write_fraction,
 };
 use super::datetime_parse::{DtError, Token, parse_time_field, parse_u, tokenize};
+use super::format_settings::IntervalStyle;
 use super::text::{bad_binary_msg, write_int};
 use crate::error::{ErrorInfo, SqlState};
 
@@ -39,68 +40,249 @@ fn int_part(out: &mut BytesMut, v: i64, unit: &str, first: &mut bool, after_neg:
     *first = false;
 }
 
-/// `interval` text output (IntervalStyle `postgres`).
-pub(super) fn interval_to_text(bin: &[u8], out: &mut BytesMut) -> Result<(), ErrorInfo> {
+/// `interval` text output in the session's IntervalStyle (PostgreSQL's
+/// `EncodeInterval`).
+pub(super) fn interval_to_text(
+    bin: &[u8],
+    style: IntervalStyle,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
     let b: [u8; 16] = bin.try_into().map_err(|_| bad_binary_msg("interval"))?;
-    let [
-        t0,
-        t1,
-        t2,
-        t3,
-        t4,
-        t5,
-        t6,
-        t7,
-        d0,
-        d1,
-        d2,
-        d3,
-        m0,
-        m1,
-        m2,
-        m3,
-    ] = b;
-    let time = i64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7]);
-    let days = i32::from_be_bytes([d0, d1, d2, d3]) as i64;
-    let months = i32::from_be_bytes([m0, m1, m2, m3]) as i64;
-    let (year, mon) = (months / MONTHS_PER_YEAR, months % MONTHS_PER_YEAR);
-    // Truncating division keeps every part's sign that of `time`.
-    let hour = time / USECS_PER_HOUR;
-    let rest = time % USECS_PER_HOUR;
-    let min = rest / USECS_PER_MINUTE;
-    let sec = rest % USECS_PER_MINUTE / USECS_PER_SEC;
-    let fsec = rest % USECS_PER_SEC;
+    let (t, rest) = b.split_at(8);
+    let (d, m) = rest.split_at(4);
+    let time = i64::from_be_bytes(t.try_into().map_err(|_| bad_binary_msg("interval"))?);
+    let days = i32::from_be_bytes(d.try_into().map_err(|_| bad_binary_msg("interval"))?) as i64;
+    let months = i32::from_be_bytes(m.try_into().map_err(|_| bad_binary_msg("interval"))?) as i64;
+    // Truncating division keeps every part's sign that of its source.
+    let p = Parts {
+        year: months / MONTHS_PER_YEAR,
+        mon: months % MONTHS_PER_YEAR,
+        day: days,
+        hour: time / USECS_PER_HOUR,
+        min: time % USECS_PER_HOUR / USECS_PER_MINUTE,
+        sec: time % USECS_PER_MINUTE / USECS_PER_SEC,
+        fsec: time % USECS_PER_SEC,
+    };
+    match style {
+        IntervalStyle::Postgres => write_postgres(out, &p),
+        IntervalStyle::PostgresVerbose => write_verbose(out, &p),
+        IntervalStyle::SqlStandard => write_sql_standard(out, p),
+        IntervalStyle::Iso8601 => write_iso_8601(out, &p),
+    }
+    Ok(())
+}
+
+/// An interval split into the fields PostgreSQL prints.
+#[derive(Clone, Copy)]
+struct Parts {
+    year: i64,
+    mon: i64,
+    day: i64,
+    hour: i64,
+    min: i64,
+    sec: i64,
+    fsec: i64,
+}
+
+impl Parts {
+    fn time_is_zero(&self) -> bool {
+        self.hour == 0 && self.min == 0 && self.sec == 0 && self.fsec == 0
+    }
+
+    fn time_is_negative(&self) -> bool {
+        self.hour < 0 || self.min < 0 || self.sec < 0 || self.fsec < 0
+    }
+}
+
+fn two(out: &mut BytesMut, v: i64) {
+    let v = v.unsigned_abs();
+    if v < 10 {
+        out.put_u8(b'0');
+    }
+    write_int(out, v as i64);
+}
+
+/// `SS[.ffffff]` of the absolute values, zero-padded to two digits when
+/// `pad`.
+fn seconds(out: &mut BytesMut, sec: i64, fsec: i64, pad: bool) {
+    if pad {
+        two(out, sec);
+    } else {
+        write_int(out, sec.unsigned_abs() as i64);
+    }
+    write_fraction(out, fsec.unsigned_abs() as u32);
+}
+
+/// `[-]HH:MM:SS[.ffffff]` of the absolute values, the hours at least two
+/// digits.
+fn hms(out: &mut BytesMut, p: &Parts) {
+    two(out, p.hour);
+    out.put_u8(b':');
+    two(out, p.min);
+    out.put_u8(b':');
+    seconds(out, p.sec, p.fsec, true);
+}
+
+fn write_postgres(out: &mut BytesMut, p: &Parts) {
     let mut first = true;
     let mut after_neg = false;
-    int_part(out, year, "year", &mut first, &mut after_neg);
-    int_part(out, mon, "mon", &mut first, &mut after_neg);
-    int_part(out, days, "day", &mut first, &mut after_neg);
-    if first || time != 0 {
+    int_part(out, p.year, "year", &mut first, &mut after_neg);
+    int_part(out, p.mon, "mon", &mut first, &mut after_neg);
+    int_part(out, p.day, "day", &mut first, &mut after_neg);
+    if first || !p.time_is_zero() {
         if !first {
             out.put_u8(b' ');
         }
-        if time < 0 {
+        if p.time_is_negative() {
             out.put_u8(b'-');
         } else if after_neg {
             out.put_u8(b'+');
         }
-        let h = hour.unsigned_abs();
-        if h < 10 {
-            out.put_u8(b'0');
-        }
-        write_int(out, h as i64);
-        out.put_u8(b':');
-        let two = |out: &mut BytesMut, v: i64| {
-            let v = v.unsigned_abs();
-            out.put_u8(b'0' + (v / 10) as u8);
-            out.put_u8(b'0' + (v % 10) as u8);
-        };
-        two(out, min);
-        out.put_u8(b':');
-        two(out, sec);
-        write_fraction(out, fsec.unsigned_abs() as u32);
+        hms(out, p);
     }
-    Ok(())
+}
+
+/// One ` N unit[s]` of the verbose style: the first non-zero field decides
+/// `ago`, and later fields are printed relative to it.
+fn verbose_part(out: &mut BytesMut, v: i64, unit: &str, is_zero: &mut bool, is_before: &mut bool) {
+    if v == 0 {
+        return;
+    }
+    let mut v = v;
+    if *is_zero {
+        *is_before = v < 0;
+        v = v.abs();
+    } else if *is_before {
+        v = -v;
+    }
+    out.put_u8(b' ');
+    write_int(out, v);
+    out.put_u8(b' ');
+    out.put_slice(unit.as_bytes());
+    if v != 1 {
+        out.put_u8(b's');
+    }
+    *is_zero = false;
+}
+
+fn write_verbose(out: &mut BytesMut, p: &Parts) {
+    let (mut is_zero, mut is_before) = (true, false);
+    out.put_u8(b'@');
+    verbose_part(out, p.year, "year", &mut is_zero, &mut is_before);
+    verbose_part(out, p.mon, "mon", &mut is_zero, &mut is_before);
+    verbose_part(out, p.day, "day", &mut is_zero, &mut is_before);
+    verbose_part(out, p.hour, "hour", &mut is_zero, &mut is_before);
+    verbose_part(out, p.min, "min", &mut is_zero, &mut is_before);
+    if p.sec != 0 || p.fsec != 0 {
+        out.put_u8(b' ');
+        if p.sec < 0 || (p.sec == 0 && p.fsec < 0) {
+            if is_zero {
+                is_before = true;
+            } else if !is_before {
+                out.put_u8(b'-');
+            }
+        } else if is_before {
+            out.put_u8(b'-');
+        }
+        seconds(out, p.sec, p.fsec, false);
+        out.put_slice(b" sec");
+        if p.sec.abs() != 1 || p.fsec != 0 {
+            out.put_u8(b's');
+        }
+        is_zero = false;
+    }
+    if is_zero {
+        out.put_slice(b" 0");
+    }
+    if is_before {
+        out.put_slice(b" ago");
+    }
+}
+
+fn write_sql_standard(out: &mut BytesMut, mut p: Parts) {
+    let fields = [p.year, p.mon, p.day, p.hour, p.min, p.sec, p.fsec];
+    let has_negative = fields.iter().any(|&v| v < 0);
+    let has_positive = fields.iter().any(|&v| v > 0);
+    let has_year_month = p.year != 0 || p.mon != 0;
+    let has_day_time = p.day != 0 || !p.time_is_zero();
+    let mixed_signs = has_negative && has_positive;
+    let standard = !(mixed_signs || has_year_month && has_day_time);
+    if has_negative && standard {
+        out.put_u8(b'-');
+        p = Parts {
+            year: -p.year,
+            mon: -p.mon,
+            day: -p.day,
+            hour: -p.hour,
+            min: -p.min,
+            sec: -p.sec,
+            fsec: -p.fsec,
+        };
+    }
+    let sign = |neg: bool| if neg { b'-' } else { b'+' };
+    if !has_negative && !has_positive {
+        out.put_u8(b'0');
+    } else if !standard {
+        // Mixed signs: every part gets its own.
+        out.put_u8(sign(p.year < 0 || p.mon < 0));
+        write_int(out, p.year.abs());
+        out.put_u8(b'-');
+        write_int(out, p.mon.abs());
+        out.put_u8(b' ');
+        out.put_u8(sign(p.day < 0));
+        write_int(out, p.day.abs());
+        out.put_u8(b' ');
+        out.put_u8(sign(p.time_is_negative()));
+        write_int(out, p.hour.abs());
+        out.put_u8(b':');
+        two(out, p.min);
+        out.put_u8(b':');
+        seconds(out, p.sec, p.fsec, true);
+    } else if has_year_month {
+        write_int(out, p.year);
+        out.put_u8(b'-');
+        write_int(out, p.mon);
+    } else {
+        if p.day != 0 {
+            write_int(out, p.day);
+            out.put_u8(b' ');
+        }
+        write_int(out, p.hour);
+        out.put_u8(b':');
+        two(out, p.min);
+        out.put_u8(b':');
+        seconds(out, p.sec, p.fsec, true);
+    }
+}
+
+fn iso_part(out: &mut BytesMut, v: i64, unit: u8) {
+    if v != 0 {
+        write_int(out, v);
+        out.put_u8(unit);
+    }
+}
+
+fn write_iso_8601(out: &mut BytesMut, p: &Parts) {
+    if p.year == 0 && p.mon == 0 && p.day == 0 && p.time_is_zero() {
+        out.put_slice(b"PT0S");
+        return;
+    }
+    out.put_u8(b'P');
+    iso_part(out, p.year, b'Y');
+    iso_part(out, p.mon, b'M');
+    iso_part(out, p.day, b'D');
+    if !p.time_is_zero() {
+        out.put_u8(b'T');
+    }
+    iso_part(out, p.hour, b'H');
+    iso_part(out, p.min, b'M');
+    if p.sec != 0 || p.fsec != 0 {
+        if p.sec < 0 || p.fsec < 0 {
+            out.put_u8(b'-');
+        }
+        seconds(out, p.sec, p.fsec, false);
+        out.put_u8(b'S');
+    }
 }
 
 /// An interval being assembled, with PostgreSQL's overflow rules: each
@@ -343,12 +525,18 @@ fn to_error(e: DtError, text: &str) -> ErrorInfo {
     }
 }
 
-/// `interval` text input.
-pub(super) fn text_to_interval(text: &str, out: &mut BytesMut) -> Result<(), ErrorInfo> {
+/// `interval` text input. With IntervalStyle `sql_standard`, a leading
+/// minus with no other sign applies to every field (`-1 2:03:04` is minus
+/// one day, two hours...), as PostgreSQL reads it.
+pub(super) fn text_to_interval(
+    text: &str,
+    style: IntervalStyle,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
     let t = text.trim_matches(|c: char| c.is_ascii() && super::text::is_pg_space(c as u8));
     let parsed = match t.as_bytes() {
         [b'P' | b'p', ..] => parse_iso(t.get(1..).unwrap_or("")),
-        _ => parse_postgres(t),
+        _ => parse_postgres(t, style == IntervalStyle::SqlStandard),
     };
     let (acc, negate) = parsed.map_err(|e| to_error(e, text))?;
     acc.finish(negate, out).map_err(|months| {
@@ -364,12 +552,19 @@ pub(super) fn text_to_interval(text: &str, out: &mut BytesMut) -> Result<(), Err
 /// as PostgreSQL does: a unit word names the number before it, a number
 /// without one is in seconds, except before an `H:M:S` field, where it
 /// counts days (`3 4:05:06`).
-fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
+fn parse_postgres(text: &str, sql_standard: bool) -> Result<(Acc, bool), DtError> {
     let toks = tokenize(text)?;
     let toks = toks.as_slice();
     if toks.is_empty() {
         return Err(DtError::Syntax);
     }
+    let signed = |t: &Token<'_>| match *t {
+        Token::Signed(s) | Token::Special(s) => s.starts_with(['-', '+']),
+        _ => false,
+    };
+    let all_negative = sql_standard
+        && matches!(toks.first(), Some(Token::Signed(s) | Token::Special(s)) if s.starts_with('-'))
+        && !toks.iter().skip(1).any(signed);
     let mut acc = Acc::default();
     let mut seen = 0u32;
     let mut unit: Option<Unit> = None;
@@ -391,7 +586,7 @@ fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
                 }
             }
             Token::Time(s) => {
-                time_field(&mut acc, &mut seen, &unit, false, s)?;
+                time_field(&mut acc, &mut seen, &unit, all_negative, s)?;
                 bare_unit = Unit::Day;
             }
             Token::Signed(s) if s.contains(':') => {
@@ -399,9 +594,28 @@ fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
                 time_field(&mut acc, &mut seen, &unit, neg, s.get(1..).unwrap_or(""))?;
                 bare_unit = Unit::Day;
             }
+            Token::Signed(s) if s.get(1..).is_some_and(|r| r.contains('-')) => {
+                // Signed SQL standard `years-months`: the sign is both's.
+                if unit.is_some() || seen & Unit::Month.bit() != 0 {
+                    return Err(DtError::Syntax);
+                }
+                seen |= Unit::Month.bit();
+                let neg = s.starts_with('-');
+                let (y, m) = s[1..].split_once('-').ok_or(DtError::Syntax)?;
+                let m = parse_u(m)?;
+                if m >= MONTHS_PER_YEAR {
+                    return Err(DtError::FieldRange);
+                }
+                let sign = if neg { -1 } else { 1 };
+                acc.add_years(sign * parse_u(y)?, 0.0, 1)?;
+                acc.add_months(sign * m)?;
+            }
             Token::Number(s) | Token::Signed(s) => {
                 let u = unit.take().unwrap_or(bare_unit);
-                let (v, f) = parse_signed_number(s)?;
+                let (mut v, mut f) = parse_signed_number(s)?;
+                if all_negative && v >= 0 && f >= 0.0 {
+                    (v, f) = (-v, -f);
+                }
                 // Fractional seconds fill the millisecond and microsecond
                 // places too.
                 let bits = match u {
@@ -427,8 +641,9 @@ fn parse_postgres(text: &str) -> Result<(Acc, bool), DtError> {
                 if m >= MONTHS_PER_YEAR {
                     return Err(DtError::FieldRange);
                 }
-                acc.add_years(parse_u(y)?, 0.0, 1)?;
-                acc.add_months(m)?;
+                let sign = if all_negative { -1 } else { 1 };
+                acc.add_years(sign * parse_u(y)?, 0.0, 1)?;
+                acc.add_months(sign * m)?;
             }
             Token::Zone(_) | Token::Special(_) | Token::PosixZone(..) => {
                 return Err(DtError::Syntax);
@@ -556,13 +771,13 @@ mod tests {
 
     fn out(b: &[u8]) -> String {
         let mut t = BytesMut::new();
-        interval_to_text(b, &mut t).unwrap();
+        interval_to_text(b, IntervalStyle::Postgres, &mut t).unwrap();
         String::from_utf8(t.to_vec()).unwrap()
     }
 
     fn inp(s: &str) -> String {
         let mut b = BytesMut::new();
-        text_to_interval(s, &mut b).unwrap_or_else(|e| panic!("{s}: {e}"));
+        text_to_interval(s, IntervalStyle::Postgres, &mut b).unwrap_or_else(|e| panic!("{s}: {e}"));
         out(&b)
     }
 
@@ -647,7 +862,7 @@ mod tests {
             ("178956971 years", SqlState::DATETIME_FIELD_OVERFLOW),
             ("99999999999999999999 days", field),
         ] {
-            let e = text_to_interval(s, &mut BytesMut::new()).unwrap_err();
+            let e = text_to_interval(s, IntervalStyle::Postgres, &mut BytesMut::new()).unwrap_err();
             assert_eq!(e.code(), code, "{s}: {e}");
         }
     }

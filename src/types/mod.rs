@@ -12,12 +12,17 @@ mod datetime;
 mod datetime_parse;
 mod encoder;
 mod field;
+mod float_bounds;
+mod format_settings;
 mod interval;
 mod network;
 mod numeric;
 pub mod text;
+mod timezone;
 
 pub use encoder::{DataRowEncoder, EncodeRow, RowBatch};
 pub(crate) use field::encode_row_description_into;
 pub use field::{FieldFormat, FieldInfo, Schema, type_size};
+pub use format_settings::{ByteaOutput, DateOrder, DateStyle, FormatSettings, IntervalStyle};
 pub use postgres_types::{FromSql, IsNull, Kind, ToSql, Type};
+pub use timezone::SessionTimeZone;

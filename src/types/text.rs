@@ -10,7 +10,8 @@
 use bytes::{BufMut, BytesMut};
 use postgres_types::{Kind, Type};
 
-use super::{array, datetime, interval, network, numeric};
+use super::format_settings::{ByteaOutput, FormatSettings};
+use super::{array, datetime, float_bounds, interval, network, numeric};
 use crate::error::{ErrorInfo, SqlState};
 
 /// Whether the type's binary form is its text form (text, varchar, json...),
@@ -66,8 +67,23 @@ pub(super) fn trim_pg_space(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_ascii() && is_pg_space(c as u8))
 }
 
-/// Appends the text form of the binary value `bin` of type `ty` to `out`.
+/// Appends the text form of the binary value `bin` of type `ty` to `out`,
+/// as PostgreSQL prints it with its default settings (TimeZone UTC,
+/// DateStyle `ISO, MDY`, IntervalStyle postgres, extra_float_digits 1,
+/// bytea_output hex).
 pub fn binary_to_text(ty: &Type, bin: &[u8], out: &mut BytesMut) -> Result<(), ErrorInfo> {
+    binary_to_text_with(ty, bin, FormatSettings::default_ref(), out)
+}
+
+/// Appends the text form of the binary value `bin` of type `ty` to `out`,
+/// as PostgreSQL prints it in a session with `settings` (TimeZone,
+/// DateStyle, IntervalStyle, extra_float_digits, bytea_output).
+pub fn binary_to_text_with(
+    ty: &Type,
+    bin: &[u8],
+    settings: &FormatSettings,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
     if binary_is_text(ty) {
         out.put_slice(bin);
         return Ok(());
@@ -84,8 +100,16 @@ pub fn binary_to_text(ty: &Type, bin: &[u8], out: &mut BytesMut) -> Result<(), E
         Type::OID | Type::XID | Type::CID | Type::REGPROC | Type::REGTYPE | Type::REGCLASS => {
             write_int(out, u32::from_be_bytes(fixed(ty, bin)?) as i64)
         }
-        Type::FLOAT4 => write_float4(out, f32::from_be_bytes(fixed(ty, bin)?)),
-        Type::FLOAT8 => write_float8(out, f64::from_be_bytes(fixed(ty, bin)?)),
+        Type::FLOAT4 => write_float4_with(
+            out,
+            f32::from_be_bytes(fixed(ty, bin)?),
+            settings.extra_float_digits,
+        ),
+        Type::FLOAT8 => write_float8_with(
+            out,
+            f64::from_be_bytes(fixed(ty, bin)?),
+            settings.extra_float_digits,
+        ),
         Type::CHAR => match bin {
             [] | [0] => {}
             // charout escapes bytes with the high bit set as `\ooo`.
@@ -98,14 +122,17 @@ pub fn binary_to_text(ty: &Type, bin: &[u8], out: &mut BytesMut) -> Result<(), E
             [c] => out.put_u8(*c),
             _ => return Err(bad_binary(ty)),
         },
-        Type::BYTEA => write_bytea_hex(out, bin),
+        Type::BYTEA => match settings.bytea_output {
+            ByteaOutput::Hex => write_bytea_hex(out, bin),
+            ByteaOutput::Escape => write_bytea_escape(out, bin),
+        },
         Type::NUMERIC => numeric::numeric_to_text(bin, out)?,
-        Type::DATE => datetime::date_to_text(bin, out)?,
+        Type::DATE => datetime::date_to_text(bin, settings, out)?,
         Type::TIME => datetime::time_to_text(bin, out)?,
         Type::TIMETZ => datetime::timetz_to_text(bin, out)?,
-        Type::TIMESTAMP => datetime::timestamp_to_text(bin, false, out)?,
-        Type::TIMESTAMPTZ => datetime::timestamp_to_text(bin, true, out)?,
-        Type::INTERVAL => interval::interval_to_text(bin, out)?,
+        Type::TIMESTAMP => datetime::timestamp_to_text(bin, false, settings, out)?,
+        Type::TIMESTAMPTZ => datetime::timestamp_to_text(bin, true, settings, out)?,
+        Type::INTERVAL => interval::interval_to_text(bin, settings.interval_style, out)?,
         Type::INET => network::inet_to_text(bin, false, out)?,
         Type::CIDR => network::inet_to_text(bin, true, out)?,
         Type::UUID => {
@@ -123,7 +150,7 @@ pub fn binary_to_text(ty: &Type, bin: &[u8], out: &mut BytesMut) -> Result<(), E
         },
         _ => match ty.kind() {
             Kind::Array(elem) if !matches!(elem.kind(), Kind::Array(_)) => {
-                array::array_to_text(elem, bin, out)?
+                array::array_to_text(elem, bin, settings, out)?
             }
             _ if extension_binary_is_text(ty) => out.put_slice(bin),
             _ => return Err(unsupported(ty, "text output")),
@@ -147,6 +174,26 @@ pub fn write_bytea_hex(out: &mut BytesMut, bytes: &[u8]) {
     out.put_slice(b"\\x");
     for b in bytes {
         out.put_slice(&hex_byte(*b));
+    }
+}
+
+/// Appends `bytes` in bytea's escape format: `\\` for a backslash,
+/// `\ooo` (octal) for bytes outside printable ASCII.
+pub fn write_bytea_escape(out: &mut BytesMut, bytes: &[u8]) {
+    out.reserve(bytes.len());
+    for &b in bytes {
+        if b == b'\\' {
+            out.put_slice(b"\\\\");
+        } else if !(0x20..=0x7e).contains(&b) {
+            out.put_slice(&[
+                b'\\',
+                b'0' + (b >> 6),
+                b'0' + ((b >> 3) & 7),
+                b'0' + (b & 7),
+            ]);
+        } else {
+            out.put_u8(b);
+        }
     }
 }
 
@@ -260,8 +307,118 @@ pub fn write_float8(out: &mut BytesMut, v: f64) {
         }
         let mut buf = ryu::Buffer::new();
         let text = buf.format_finite(v).as_bytes();
-        if !fixed_as_postgres(out, text, 15) {
+        let mut fixed = [0u8; 40];
+        if let Some(len) = float_bounds::postgres_digits(v, false, text, &mut fixed) {
+            if v < 0.0 {
+                out.put_u8(b'-');
+            }
+            layout_float(out, fixed.get(..len).unwrap_or(&[]), 15);
+        } else if !fixed_as_postgres(out, text, 15) {
             layout_float(out, text, 15);
+        }
+    }
+}
+
+/// Appends `v` as `float8out` prints it with `extra_float_digits` set to
+/// `extra`: above 0 the shortest exact digits ([`write_float8`]),
+/// otherwise `%.{15 + extra}g`.
+pub fn write_float8_with(out: &mut BytesMut, v: f64, extra: i8) {
+    if extra > 0 {
+        write_float8(out, v);
+    } else {
+        write_float_g(out, v, 15 + extra as i32);
+    }
+}
+
+/// Appends `v` as `float4out` prints it with `extra_float_digits` set to
+/// `extra`: above 0 the shortest exact digits ([`write_float4`]),
+/// otherwise `%.{6 + extra}g`.
+pub fn write_float4_with(out: &mut BytesMut, v: f32, extra: i8) {
+    if extra > 0 {
+        write_float4(out, v);
+    } else {
+        write_float_g(out, v as f64, 6 + extra as i32);
+    }
+}
+
+/// C's `%.{precision}g`: `precision` significant digits (at least 1),
+/// correctly rounded, trailing zeros removed; scientific notation when the
+/// decimal exponent is below -4 or at least `precision`.
+fn write_float_g(out: &mut BytesMut, v: f64, precision: i32) {
+    if special_float(
+        out,
+        v.is_nan(),
+        v.is_infinite(),
+        v.is_sign_negative(),
+        v == 0.0,
+    ) {
+        return;
+    }
+    let precision = precision.max(1);
+    // `{:.Ne}` rounds the exact binary value, as glibc's printf does; a
+    // 17-digit mantissa and exponent fit in 32 bytes.
+    let mut buf = [0u8; 40];
+    let len = {
+        use std::io::Write;
+        let mut cur = std::io::Cursor::new(&mut buf[..]);
+        if write!(cur, "{:.*e}", (precision - 1) as usize, v.abs()).is_err() {
+            return;
+        }
+        cur.position() as usize
+    };
+    let text = buf.get(..len).unwrap_or(&[]);
+    let e_pos = text.iter().position(|&c| c == b'e').unwrap_or(text.len());
+    let (mantissa, exp_part) = text.split_at(e_pos);
+    let exp: i32 = std::str::from_utf8(exp_part.get(1..).unwrap_or(&[]))
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    let mut digits = [0u8; 40];
+    let mut n = 0;
+    for &c in mantissa {
+        if c.is_ascii_digit() {
+            if let Some(slot) = digits.get_mut(n) {
+                *slot = c;
+                n += 1;
+            }
+        }
+    }
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    let digits = &digits[..n];
+    if v < 0.0 {
+        out.put_u8(b'-');
+    }
+    if exp < -4 || exp >= precision {
+        out.put_u8(digits[0]);
+        if n > 1 {
+            out.put_u8(b'.');
+            out.put_slice(&digits[1..]);
+        }
+        out.put_u8(b'e');
+        out.put_u8(if exp < 0 { b'-' } else { b'+' });
+        if exp.unsigned_abs() < 10 {
+            out.put_u8(b'0');
+        }
+        write_int(out, exp.unsigned_abs() as i64);
+    } else if exp < 0 {
+        out.put_slice(b"0.");
+        for _ in 0..(-exp - 1) {
+            out.put_u8(b'0');
+        }
+        out.put_slice(digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if n <= int_len {
+            out.put_slice(digits);
+            for _ in n..int_len {
+                out.put_u8(b'0');
+            }
+        } else {
+            out.put_slice(&digits[..int_len]);
+            out.put_u8(b'.');
+            out.put_slice(&digits[int_len..]);
         }
     }
 }
@@ -298,7 +455,13 @@ pub fn write_float4(out: &mut BytesMut, v: f32) {
     ) {
         let mut buf = ryu::Buffer::new();
         let text = buf.format_finite(v).as_bytes();
-        if !fixed_as_postgres(out, text, 6) {
+        let mut fixed = [0u8; 40];
+        if let Some(len) = float_bounds::postgres_digits(v as f64, true, text, &mut fixed) {
+            if v < 0.0 {
+                out.put_u8(b'-');
+            }
+            layout_float(out, fixed.get(..len).unwrap_or(&[]), 6);
+        } else if !fixed_as_postgres(out, text, 6) {
             layout_float(out, text, 6);
         }
     }
@@ -614,8 +777,23 @@ fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// Appends the binary form of the text value `text` of type `ty` to `out`.
+/// Appends the binary form of the text value `text` of type `ty` to `out`,
+/// read as PostgreSQL reads it with its default settings (DateStyle
+/// `ISO, MDY`, TimeZone UTC).
 pub fn text_to_binary(ty: &Type, text: &str, out: &mut BytesMut) -> Result<(), ErrorInfo> {
+    text_to_binary_with(ty, text, FormatSettings::default_ref(), out)
+}
+
+/// Appends the binary form of the text value `text` of type `ty` to `out`,
+/// read as PostgreSQL reads it in a session with `settings`: DateStyle's
+/// field order decides `01/02/2024`, and a timestamptz without a zone is
+/// in the session's TimeZone.
+pub fn text_to_binary_with(
+    ty: &Type,
+    text: &str,
+    settings: &FormatSettings,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
     if *ty == Type::NAME {
         // Names are cut to NAMEDATALEN - 1 = 63 bytes, on a character
         // boundary.
@@ -649,12 +827,12 @@ pub fn text_to_binary(ty: &Type, text: &str, out: &mut BytesMut) -> Result<(), E
         Type::FLOAT8 => out.put_f64(parse_float(ty, text)?),
         Type::CHAR => out.put_slice(&parse_char(text)),
         Type::NUMERIC => numeric::text_to_numeric(text, out)?,
-        Type::DATE => datetime::text_to_date(text, out)?,
-        Type::TIME => datetime::text_to_time(text, false, out)?,
-        Type::TIMETZ => datetime::text_to_time(text, true, out)?,
-        Type::TIMESTAMP => datetime::text_to_timestamp(text, false, out)?,
-        Type::TIMESTAMPTZ => datetime::text_to_timestamp(text, true, out)?,
-        Type::INTERVAL => interval::text_to_interval(text, out)?,
+        Type::DATE => datetime::text_to_date(text, settings, out)?,
+        Type::TIME => datetime::text_to_time(text, false, settings, out)?,
+        Type::TIMETZ => datetime::text_to_time(text, true, settings, out)?,
+        Type::TIMESTAMP => datetime::text_to_timestamp(text, false, settings, out)?,
+        Type::TIMESTAMPTZ => datetime::text_to_timestamp(text, true, settings, out)?,
+        Type::INTERVAL => interval::text_to_interval(text, settings.interval_style, out)?,
         Type::INET => network::text_to_inet(text, false, out)?,
         Type::CIDR => network::text_to_inet(text, true, out)?,
         Type::BYTEA => put_bytea(text, out)?,
@@ -665,7 +843,7 @@ pub fn text_to_binary(ty: &Type, text: &str, out: &mut BytesMut) -> Result<(), E
         }
         _ => match ty.kind() {
             Kind::Array(elem) if !matches!(elem.kind(), Kind::Array(_)) => {
-                array::text_to_array(elem, text, out)?
+                array::text_to_array(elem, text, settings, out)?
             }
             _ if extension_binary_is_text(ty) => out.put_slice(text.as_bytes()),
             _ => return Err(unsupported(ty, "text input")),
@@ -799,7 +977,11 @@ mod float_layout_tests {
         }
         // Exactly the value, in the fewest digits (Ryu's, as PostgreSQL's).
         prop_assert_eq!(s.parse::<f64>().unwrap().to_bits(), v.to_bits());
-        prop_assert_eq!(&s, &general(ryu::Buffer::new().format_finite(v), 15));
+        let mut scratch = [0u8; 40];
+        let ryu_text = ryu::Buffer::new().format_finite(v).to_owned();
+        if float_bounds::postgres_digits(v, false, ryu_text.as_bytes(), &mut scratch).is_none() {
+            prop_assert_eq!(&s, &general(&ryu_text, 15));
+        }
         // Scientific notation exactly outside decimal exponents [-4, 15).
         let exp = v.abs().log10().floor() as i32;
         if (-3..14).contains(&exp) {
@@ -813,7 +995,12 @@ mod float_layout_tests {
             write_float4(&mut b, f);
             let s4 = std::str::from_utf8(&b).unwrap();
             prop_assert_eq!(s4.parse::<f32>().unwrap().to_bits(), f.to_bits());
-            prop_assert_eq!(s4, general(ryu::Buffer::new().format_finite(f), 6));
+            let ryu4 = ryu::Buffer::new().format_finite(f).to_owned();
+            if float_bounds::postgres_digits(f as f64, true, ryu4.as_bytes(), &mut scratch)
+                .is_none()
+            {
+                prop_assert_eq!(s4, general(&ryu4, 6));
+            }
         }
         Ok(())
     }

@@ -236,6 +236,8 @@ pub struct Run {
     pub stream: bool,
     /// Open an implicit transaction first, unless one is open.
     pub begin_implicit: bool,
+    /// The session's TimeZone, DateStyle... for text-format results.
+    pub settings: pgwire::types::FormatSettings,
     /// Commit the implicit transaction once the statement succeeded.
     pub commit_implicit: bool,
 }
@@ -424,7 +426,8 @@ impl Db {
         };
         let ncols = schema.len();
         let mut scratch = bytes::BytesMut::new();
-        let mut batch = RowBatch::new(schema.clone(), req.formats.clone());
+        let mut batch = RowBatch::new(schema.clone(), req.formats.clone())
+            .with_format_settings(req.settings.clone());
         let interrupt = self.interrupt.clone();
         let mut encode_row =
             |batch: &mut RowBatch, row: &rusqlite::Row<'_>| -> Result<(), ErrorInfo> {
@@ -489,7 +492,8 @@ impl Db {
         }
         let streamed: Result<(), ErrorInfo> = (|| {
             loop {
-                let mut batch = RowBatch::new(schema.clone(), req.formats.clone());
+                let mut batch = RowBatch::new(schema.clone(), req.formats.clone())
+                    .with_format_settings(req.settings.clone());
                 let mut done = false;
                 while batch.encoded_len() < BATCH_BYTES {
                     if interrupt.is_set() {

@@ -172,6 +172,7 @@ impl ExtendedQueryHandler for SqliteSession {
             stream: max_rows == 0,
             begin_implicit,
             commit_implicit: false,
+            settings: session.format_settings().clone(),
         };
         // `DROP ... IF EXISTS` of a missing object: PostgreSQL's notice (a
         // cheap prefix test first, as this runs for every Execute).

@@ -474,7 +474,11 @@ pub fn run(
                 session.set_parameter("client_encoding", "UTF8");
                 return Tag::new("SET").into();
             }
-            session.set_parameter(&name, value);
+            // TimeZone, DateStyle...: checked, and refused as PostgreSQL
+            // does (22023, setting unchanged).
+            if let Err(e) = session.try_set_parameter(&name, value) {
+                return e.into();
+            }
             Tag::new("SET").into()
         }
         Command::Show(name) => {

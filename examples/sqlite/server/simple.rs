@@ -104,6 +104,7 @@ impl SqliteSession {
                     stream: last,
                     begin_implicit: implicit,
                     commit_implicit: implicit && last,
+                    settings: session.format_settings().clone(),
                 };
                 implicit_open = implicit && !last;
                 self.drop_if_exists_notices(session, text).await;

@@ -336,7 +336,12 @@ pub fn encode_value(
                     None if text_format => enc.encode_text(s),
                     None => Err(invalid_text(ty, s)),
                 },
-                Type::BYTEA => enc.encode_field(&bytes),
+                // Text in a bytea column is bytea input (`'\\x0001'::bytea`),
+                // as PostgreSQL reads a literal for it.
+                Type::BYTEA => match pgwire::types::text::parse_bytea(s) {
+                    Some(b) => enc.encode_field(&b.as_slice()),
+                    None => enc.encode_field(&bytes),
+                },
                 // char(n) is blank-padded to n characters, in both formats.
                 Type::BPCHAR if field.type_modifier() > 4 => {
                     let width = (field.type_modifier() - 4) as usize;
