@@ -781,6 +781,13 @@ impl Catalog {
                         .count() as i64),
                 ),
                 ("relhasrules", v(!is_table)),
+                // PostgreSQL's foreign keys are triggers on both tables.
+                (
+                    "relhastriggers",
+                    v(self.constraints.iter().any(|c| {
+                        c.kind == b'f' && (c.table == ti || c.referenced == Some(ti))
+                    })),
+                ),
                 ("relispopulated", v(true)),
                 ("relreplident", v(if is_table { "d" } else { "n" })),
             ]);

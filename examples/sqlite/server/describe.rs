@@ -75,6 +75,7 @@ pub fn prepare(
     text: &str,
     declared: &[Option<Type>],
 ) -> Result<Prepared, ErrorInfo> {
+    let text = &*super::catalog::prepare_text(conn, text)?;
     let rewritten = sql::rewrite(text, declared);
     let stmt = conn
         .prepare_cached(&rewritten.sql)
@@ -1021,7 +1022,13 @@ impl Ctx<'_> {
                 && matching(expr, at) == expr.len() - 1
         };
         if first.kind == Tok::LParen && whole_paren(0) {
-            return self.expr_type(&expr[1..expr.len() - 1]);
+            let inner = &expr[1..expr.len() - 1];
+            // A scalar subquery: its one column's type.
+            if inner.first().is_some_and(|t| t.is_word("select")) {
+                return select_items(inner)
+                    .and_then(|items| items.first().and_then(|i| self.expr_type(strip_alias(i).0)));
+            }
+            return self.expr_type(inner);
         }
         if expr.len() == 1 {
             return match first.kind {
@@ -1161,7 +1168,7 @@ impl Ctx<'_> {
             "pg_float4" => Type::FLOAT4,
             "pg_float8" => Type::FLOAT8,
             "last_insert_rowid" | "changes" | "total_changes" => Type::INT8,
-            _ => return None,
+            _ => return super::catalog::function_type(name).map(PgType::plain),
         };
         Some(PgType::plain(t))
     }

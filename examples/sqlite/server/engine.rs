@@ -275,6 +275,7 @@ impl Db {
         conn.set_prepared_statement_cache_capacity(256);
         let interrupt = Arc::new(Interrupt::new(conn.get_interrupt_handle()));
         functions::register(&conn, info, interrupt.clone()).map_err(|e| from_sqlite(&e))?;
+        super::catalog::attach(&conn, info).map_err(|e| from_sqlite(&e))?;
         Ok(Db {
             conn,
             interrupt,

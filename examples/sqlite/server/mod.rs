@@ -21,6 +21,8 @@
 //! `auth.rs` (who may connect).
 
 mod auth;
+mod catalog;
+mod catalog_sql;
 mod copy;
 mod describe;
 mod engine;

@@ -1,0 +1,453 @@
+//! The PostgreSQL syntax of tools' catalog queries, rewritten into what
+//! the general rewrite (`sql.rs`) and SQLite take:
+//!
+//! - `OPERATOR(pg_catalog.~)` is the operator `~`;
+//! - `~`, `~*`, `!~`, `!~*` become `REGEXP` (the `regexp` function of
+//!   `catalog.rs`), `~~` and `!~~` `LIKE`;
+//! - `COLLATE pg_catalog.default` goes, `COLLATE "C"` is `BINARY`;
+//! - `ARRAY(SELECT ...)` and `ARRAY[...]` build an array's text form;
+//! - `a[i]` is `pg_array_get(a, i)`;
+//! - `unnest(...)`, `generate_series(...)` and `pg_partition_ancestors(...)`
+//!   in FROM (with an alias, column names, `WITH ORDINALITY`) become
+//!   subqueries;
+//! - `string_agg` is SQLite's `group_concat`.
+//!
+//! Statements without any of these come back unchanged (borrowed).
+
+use std::borrow::Cow;
+
+use super::sql::{Tok, Token, tokenize};
+
+/// Clauses that decide whether a function call is in FROM.
+const CLAUSES: &[&str] = &[
+    "select", "from", "where", "group", "order", "having", "limit", "union", "on", "set",
+    "values", "returning", "except", "intersect", "window",
+];
+
+/// Words that end a FROM item rather than name its alias.
+const NOT_ALIAS: &[&str] = &[
+    "where", "on", "join", "left", "right", "inner", "outer", "cross", "natural", "full",
+    "order", "group", "limit", "union", "having", "using", "except", "intersect", "window",
+    "offset", "for", "lateral",
+];
+
+/// Rewrites `sql` (see the module documentation).
+pub fn rewrite(sql: &str) -> Cow<'_, str> {
+    let needs = sql.contains(['~', '[']) || {
+        let lower = sql.to_ascii_lowercase();
+        ["operator", "collate", "array", "unnest", "generate_series", "pg_partition_ancestors", "string_agg"]
+            .iter()
+            .any(|w| lower.contains(w))
+    };
+    if !needs {
+        return Cow::Borrowed(sql);
+    }
+    let toks = tokenize(sql);
+    let mut counter = 0;
+    Cow::Owned(rewrite_tokens(sql, &toks, &mut counter))
+}
+
+fn next_sig(toks: &[Token<'_>], i: usize) -> Option<usize> {
+    (i..toks.len()).find(|&k| toks[k].is_significant())
+}
+
+/// The index of the token closing the bracket or parenthesis at `open`.
+fn matching(toks: &[Token<'_>], open: usize) -> usize {
+    let mut depth = 0i32;
+    for (k, t) in toks.iter().enumerate().skip(open) {
+        match (t.kind, t.text) {
+            (Tok::LParen, _) | (Tok::Bracket, "[") => depth += 1,
+            (Tok::RParen, _) | (Tok::Bracket, "]") => {
+                depth -= 1;
+                if depth == 0 {
+                    return k;
+                }
+            }
+            _ => {}
+        }
+    }
+    toks.len()
+}
+
+/// The source text of tokens `from..to`, rewritten.
+fn sub(sql: &str, toks: &[Token<'_>], from: usize, to: usize, counter: &mut usize) -> String {
+    if from >= to || from >= toks.len() {
+        return String::new();
+    }
+    rewrite_tokens(sql, &toks[from..to.min(toks.len())], counter)
+}
+
+/// Splits tokens `from..to` at top-level commas.
+fn split_args(toks: &[Token<'_>], from: usize, to: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0;
+    let mut start = from;
+    for k in from..to {
+        match toks[k].kind {
+            Tok::LParen => depth += 1,
+            Tok::RParen => depth -= 1,
+            Tok::Bracket if toks[k].text == "[" => depth += 1,
+            Tok::Bracket => depth -= 1,
+            Tok::Comma if depth == 0 => {
+                out.push((start, k));
+                start = k + 1;
+            }
+            _ => {}
+        }
+    }
+    if toks[from..to].iter().any(Token::is_significant) {
+        out.push((start, to));
+    }
+    out
+}
+
+fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String {
+    let mut out = String::with_capacity(toks.iter().map(|t| t.text.len()).sum::<usize>() + 16);
+    // Clause per parenthesis depth.
+    let mut clause: Vec<&str> = vec![""];
+    // Where the last operand started in `out`.
+    let mut operand: Option<usize> = None;
+    // Output positions of open parentheses (the operand they start).
+    let mut parens: Vec<usize> = Vec::new();
+    let mut prev: Option<Token<'_>> = None;
+    let mut i = 0;
+    while i < toks.len() {
+        let t = toks[i];
+        let nx = next_sig(toks, i + 1);
+        let next = nx.map(|k| toks[k]);
+        match t.kind {
+            Tok::Word if t.is_word("operator") && next.is_some_and(|n| n.kind == Tok::LParen) => {
+                // OPERATOR(schema.op): the operator alone.
+                let open = nx.unwrap_or(i);
+                let close = matching(toks, open);
+                let op: String = toks[open + 1..close.min(toks.len())]
+                    .iter()
+                    .filter(|t| t.kind == Tok::Op)
+                    .map(|t| t.text)
+                    .collect();
+                out.push(' ');
+                out.push_str(&regex_op(&op).unwrap_or(op));
+                out.push(' ');
+                operand = None;
+                i = close + 1;
+                prev = Some(Token { kind: Tok::Op, text: "~", start: t.start });
+                continue;
+            }
+            Tok::Op if matches!(t.text, "~" | "!") => {
+                // `!~*`, `~~`...: the run of operator characters.
+                let mut j = i;
+                let mut op = String::new();
+                while j < toks.len() && toks[j].kind == Tok::Op && matches!(toks[j].text, "~" | "!" | "*") {
+                    op.push_str(toks[j].text);
+                    j += 1;
+                }
+                if let Some(r) = regex_op(&op) {
+                    out.push(' ');
+                    out.push_str(&r);
+                    out.push(' ');
+                    operand = None;
+                    prev = Some(t);
+                    i = j;
+                    continue;
+                }
+                out.push_str(t.text);
+                operand = None;
+            }
+            Tok::Word if t.is_word("collate") => {
+                // COLLATE name (possibly schema-qualified).
+                let mut j = nx.unwrap_or(toks.len());
+                let mut name = String::new();
+                while j < toks.len() {
+                    let tk = toks[j];
+                    match tk.kind {
+                        Tok::Word | Tok::QuotedIdent => {
+                            name = super::sql::ident_value(&tk);
+                        }
+                        Tok::Dot => {}
+                        Tok::Space | Tok::Comment => {}
+                        _ => break,
+                    }
+                    j += 1;
+                    // A name is one word, or words joined by dots.
+                    let after = next_sig(toks, j);
+                    if tk.kind != Tok::Dot && after.is_none_or(|a| toks[a].kind != Tok::Dot) {
+                        break;
+                    }
+                }
+                if matches!(name.as_str(), "C" | "POSIX" | "c" | "posix") {
+                    out.push_str("COLLATE BINARY");
+                }
+                i = j;
+                continue;
+            }
+            Tok::Word
+                if t.is_word("array")
+                    && next.is_some_and(|n| n.kind == Tok::LParen || n.text == "[") =>
+            {
+                let open = nx.unwrap_or(i);
+                let close = matching(toks, open);
+                let start = out.len();
+                if toks[open].kind == Tok::LParen {
+                    *counter += 1;
+                    let name = format!("_pgwire_array{counter}");
+                    let inner = sub(sql, toks, open + 1, close, counter);
+                    out.push_str(&format!(
+                        "(WITH {name}(v) AS ({inner}) SELECT pg_array_from_json(json_group_array(v)) FROM {name})"
+                    ));
+                } else {
+                    let items: Vec<String> = split_args(toks, open + 1, close)
+                        .into_iter()
+                        .map(|(a, b)| sub(sql, toks, a, b, counter))
+                        .collect();
+                    out.push_str(&format!(
+                        "pg_array_from_json(json_array({}))",
+                        items.join(",")
+                    ));
+                }
+                operand = Some(start);
+                prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                i = close + 1;
+                continue;
+            }
+            Tok::Word
+                if clause.last() == Some(&"from")
+                    && next.is_some_and(|n| n.kind == Tok::LParen)
+                    && ["unnest", "generate_series", "pg_partition_ancestors"]
+                        .iter()
+                        .any(|f| t.is_word(f))
+                    && (prev.is_none_or(|p| p.kind != Tok::Dot)
+                        || out.trim_end().ends_with("pg_catalog.")) =>
+            {
+                if prev.is_some_and(|p| p.kind == Tok::Dot) {
+                    let keep = out.trim_end().len() - "pg_catalog.".len();
+                    out.truncate(keep);
+                }
+                let (text, end) = from_function(sql, toks, i, nx.unwrap_or(i), counter);
+                out.push_str(&text);
+                operand = None;
+                prev = Some(Token { kind: Tok::Word, text: "x", start: t.start });
+                i = end;
+                continue;
+            }
+            Tok::Word if t.is_word("string_agg") && next.is_some_and(|n| n.kind == Tok::LParen) => {
+                operand = Some(out.len());
+                out.push_str("group_concat");
+            }
+            Tok::Word | Tok::QuotedIdent => {
+                let lower = t.text.to_ascii_lowercase();
+                if t.kind == Tok::Word && CLAUSES.contains(&lower.as_str()) {
+                    if let Some(c) = clause.last_mut() {
+                        *c = CLAUSES.iter().find(|c| **c == lower).copied().unwrap_or("");
+                    }
+                }
+                let chained = prev.is_some_and(|p| p.kind == Tok::Dot);
+                if !chained || operand.is_none() {
+                    operand = Some(out.len());
+                }
+                out.push_str(t.text);
+            }
+            Tok::LParen => {
+                let at = match (prev, operand) {
+                    (Some(p), Some(start)) if matches!(p.kind, Tok::Word | Tok::QuotedIdent) => start,
+                    _ => out.len(),
+                };
+                parens.push(at);
+                clause.push("");
+                out.push('(');
+            }
+            Tok::RParen => {
+                out.push(')');
+                clause.pop();
+                if clause.is_empty() {
+                    clause.push("");
+                }
+                operand = parens.pop();
+            }
+            Tok::Bracket if t.text == "[" => {
+                let close = matching(toks, i);
+                let empty_or_type = next.is_some_and(|n| n.text == "]")
+                    || prev.is_some_and(|p| p.kind == Tok::Cast);
+                let after_type = {
+                    // `::int2[]`: the word before is a type name.
+                    let before: Vec<&Token> = toks[..i].iter().rev().filter(|t| t.is_significant()).take(4).collect();
+                    before.iter().any(|b| b.kind == Tok::Cast)
+                        && before.first().is_some_and(|b| b.kind == Tok::Word)
+                        && before.get(1).is_some_and(|b| b.kind == Tok::Cast || b.kind == Tok::Dot)
+                };
+                match operand {
+                    Some(start) if !empty_or_type && !after_type && close < toks.len() => {
+                        let base = out.split_off(start);
+                        let index = sub(sql, toks, i + 1, close, counter);
+                        out.push_str(&format!("pg_array_get({base}, {index})"));
+                        operand = Some(start);
+                        prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                        i = close + 1;
+                        continue;
+                    }
+                    _ => out.push('['),
+                }
+            }
+            Tok::Space | Tok::Comment => out.push_str(t.text),
+            Tok::Dot => out.push('.'),
+            Tok::Cast => {
+                out.push_str(t.text);
+            }
+            _ => {
+                operand = None;
+                out.push_str(t.text);
+            }
+        }
+        if t.is_significant() {
+            prev = Some(t);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The SQLite spelling of a PostgreSQL pattern-matching operator.
+fn regex_op(op: &str) -> Option<String> {
+    Some(
+        match op {
+            "~" => "REGEXP",
+            "~*" => "REGEXP '(?i)' ||",
+            "!~" => "NOT REGEXP",
+            "!~*" => "NOT REGEXP '(?i)' ||",
+            "~~" | "~~*" => "LIKE",
+            "!~~" | "!~~*" => "NOT LIKE",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+/// A set-returning function in FROM at `name` (its `(` at `open`), with
+/// what follows it: `WITH ORDINALITY`, `AS`, an alias, column names.
+/// Returns the subquery and the index after the item.
+fn from_function(
+    sql: &str,
+    toks: &[Token<'_>],
+    name: usize,
+    open: usize,
+    counter: &mut usize,
+) -> (String, usize) {
+    let func = toks[name].text.to_ascii_lowercase();
+    let close = matching(toks, open);
+    let args: Vec<String> = split_args(toks, open + 1, close)
+        .into_iter()
+        .map(|(a, b)| sub(sql, toks, a, b, counter))
+        .collect();
+    let mut j = close + 1;
+    let mut ordinality = false;
+    let mut alias: Option<String> = None;
+    let mut columns: Vec<String> = Vec::new();
+    let sig = |j: usize| next_sig(toks, j);
+    if let Some(k) = sig(j) {
+        if toks[k].is_word("with") && sig(k + 1).is_some_and(|o| toks[o].is_word("ordinality")) {
+            ordinality = true;
+            j = sig(k + 1).map_or(j, |o| o + 1);
+        }
+    }
+    if let Some(k) = sig(j) {
+        let mut k = k;
+        if toks[k].is_word("as") {
+            k = sig(k + 1).unwrap_or(toks.len());
+        }
+        if k < toks.len()
+            && matches!(toks[k].kind, Tok::Word | Tok::QuotedIdent)
+            && !NOT_ALIAS.iter().any(|w| toks[k].is_word(w))
+        {
+            alias = Some(super::sql::ident_value(&toks[k]));
+            j = k + 1;
+            if let Some(p) = sig(j).filter(|&p| toks[p].kind == Tok::LParen) {
+                let c = matching(toks, p);
+                columns = toks[p + 1..c.min(toks.len())]
+                    .iter()
+                    .filter(|t| matches!(t.kind, Tok::Word | Tok::QuotedIdent))
+                    .map(super::sql::ident_value)
+                    .collect();
+                j = c + 1;
+            }
+        }
+    }
+    let alias = alias.unwrap_or_else(|| func.clone());
+    let value_col = columns.first().cloned().unwrap_or_else(|| {
+        if func == "unnest" || columns.is_empty() {
+            alias.clone()
+        } else {
+            func.clone()
+        }
+    });
+    let ord_col = columns.get(1).cloned().unwrap_or_else(|| "ordinality".into());
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let arg = |k: usize| args.get(k).cloned().unwrap_or_else(|| "NULL".into());
+    let body = match func.as_str() {
+        "unnest" => {
+            let ord = if ordinality {
+                format!(", key + 1 AS {}", q(&ord_col))
+            } else {
+                String::new()
+            };
+            format!(
+                "SELECT value AS {}{ord} FROM json_each(pg_items_json({}))",
+                q(&value_col),
+                arg(0)
+            )
+        }
+        "generate_series" => {
+            *counter += 1;
+            let g = format!("_pgwire_series{counter}");
+            let step = args.get(2).cloned().unwrap_or_else(|| "1".into());
+            let ord = if ordinality {
+                format!(", row_number() OVER () AS {}", q(&ord_col))
+            } else {
+                String::new()
+            };
+            format!(
+                "WITH RECURSIVE {g}(v) AS (SELECT ({a}) WHERE ({a}) <= ({b}) \
+                 UNION ALL SELECT v + ({step}) FROM {g} WHERE v + ({step}) <= ({b})) \
+                 SELECT v AS {}{ord} FROM {g}",
+                q(&value_col),
+                a = arg(0),
+                b = arg(1),
+            )
+        }
+        // Not partitioned: a relation is its own only ancestor.
+        _ => {
+            let ord = if ordinality {
+                format!(", 1 AS {}", q(&ord_col))
+            } else {
+                String::new()
+            };
+            format!("SELECT ({}) AS {}{ord}", arg(0), q(&value_col))
+        }
+    };
+    (format!("({body}) AS {}", q(&alias)), j)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_and_collations() {
+        assert_eq!(
+            rewrite("c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default"),
+            "c.relname  REGEXP  '^(t)$' "
+        );
+        assert_eq!(rewrite("n !~ '^pg_'"), "n  NOT REGEXP  '^pg_'");
+        assert_eq!(rewrite("n ~* 'x'"), "n  REGEXP '(?i)' ||  'x'");
+    }
+
+    #[test]
+    fn arrays_and_functions_in_from() {
+        assert_eq!(rewrite("select a[2] from t"), "select pg_array_get(a, 2) from t");
+        assert_eq!(rewrite("select x::int2[] from t"), "select x::int2[] from t");
+        assert!(rewrite("select ARRAY(select 1)").contains("json_group_array(v)"));
+        assert_eq!(
+            rewrite("select x from unnest(y) x"),
+            "select x from (SELECT value AS \"x\" FROM json_each(pg_items_json(y))) AS \"x\""
+        );
+        assert!(rewrite("select s from generate_series(1, 3) s").contains("WITH RECURSIVE"));
+    }
+}
