@@ -104,10 +104,28 @@ pub fn attach(conn: &Connection, info: &SessionInfo) -> rusqlite::Result<()> {
             ("integer_datetimes".into(), "on".into()),
             ("max_identifier_length".into(), "63".into()),
             ("search_path".into(), "\"$user\", public".into()),
+            ("default_table_access_method".into(), "heap".into()),
+            ("default_transaction_isolation".into(), "read committed".into()),
+            ("transaction_isolation".into(), "read committed".into()),
+            ("standard_conforming_strings".into(), "on".into()),
         ],
     };
     let shared: Shared = Arc::default();
     register(conn, &shared)?;
+    // `current_setting()` inside a larger query (alone in a SELECT list,
+    // the session's own value is answered before SQLite sees it).
+    let values = settings.settings.clone();
+    conn.create_scalar_function("current_setting", -1, FunctionFlags::SQLITE_UTF8, move |ctx| {
+        let name = text_arg(ctx, 0).unwrap_or_default();
+        let missing_ok = ctx.len() > 1 && matches!(ctx.get_raw(1), ValueRef::Integer(n) if n != 0);
+        match values.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            Some((_, v)) => Ok(Value::Text(v.clone())),
+            None if missing_ok => Ok(Value::Null),
+            None => Err(rusqlite::Error::UserFunctionError(
+                format!("unrecognized configuration parameter \"{name}\"").into(),
+            )),
+        }
+    })?;
     CURRENT.with(|c| *c.borrow_mut() = Some((shared, settings)));
     Ok(())
 }
@@ -720,6 +738,7 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
         "has_any_column_privilege",
         "pg_type_is_visible",
         "pg_function_is_visible",
+        "pg_collation_is_visible",
     ] {
         conn.create_scalar_function(name, -1, det, |_| Ok(1))?;
     }
@@ -823,6 +842,7 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
             Err(_) => Value::Text(s),
         }))
     })?;
+    conn.create_aggregate_function("array_agg", 1, det, ArrayAgg)?;
     // `ARRAY(SELECT ...)` and `ARRAY[...]`: a JSON array to PostgreSQL's
     // text form.
     conn.create_scalar_function("pg_array_from_json", 1, det, |ctx| {
@@ -848,6 +868,50 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
         Ok(Value::Text(out))
     })?;
     Ok(())
+}
+
+/// `array_agg(x)`: the values in an array's text form.
+struct ArrayAgg;
+
+impl rusqlite::functions::Aggregate<Vec<String>, Option<String>> for ArrayAgg {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Vec<String>) -> rusqlite::Result<()> {
+        acc.push(match ctx.get_raw(0) {
+            ValueRef::Null => "NULL".to_owned(),
+            ValueRef::Integer(i) => i.to_string(),
+            ValueRef::Real(f) => f.to_string(),
+            ValueRef::Text(t) => array_element(&String::from_utf8_lossy(t)),
+            ValueRef::Blob(b) => array_element(&String::from_utf8_lossy(b)),
+        });
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<Vec<String>>,
+    ) -> rusqlite::Result<Option<String>> {
+        Ok(acc.map(|items| format!("{{{}}}", items.join(","))))
+    }
+}
+
+/// A boolean array SQLite built of 0s and 1s, as PostgreSQL prints it.
+pub fn bool_array_text(s: &str) -> Cow<'_, str> {
+    if !s.starts_with('{') || !s.contains(['0', '1']) {
+        return Cow::Borrowed(s);
+    }
+    let items: Vec<&str> = s[1..s.len().saturating_sub(1)]
+        .split(',')
+        .map(|i| match i.trim() {
+            "0" => "f",
+            "1" => "t",
+            other => other,
+        })
+        .collect();
+    Cow::Owned(format!("{{{}}}", items.join(",")))
 }
 
 /// An element in an array's text form, quoted when needed.
@@ -897,7 +961,7 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         | "pg_regclass" | "pg_regtype" | "pg_get_triggerdef" | "pg_get_function_result"
         | "pg_get_function_arguments" | "pg_get_function_identity_arguments" => Type::TEXT,
         "pg_get_userbyid" | "pg_encoding_to_char" => Type::NAME,
-        "pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible"
+        "pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible" | "pg_collation_is_visible"
         | "has_table_privilege" | "has_schema_privilege" | "has_database_privilege"
         | "has_column_privilege" | "has_sequence_privilege" | "has_function_privilege"
         | "has_any_column_privilege" | "pg_relation_is_publishable" => Type::BOOL,
@@ -906,6 +970,8 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         | "pg_database_size" => Type::INT8,
         "array_upper" | "array_length" => Type::INT4,
         "current_schemas" => Type::NAME_ARRAY,
+        "json_object" => Type::JSON,
+        "pg_array_from_json" => Type::TEXT_ARRAY,
         _ => return None,
     })
 }

@@ -10,7 +10,8 @@
 //! - `unnest(...)`, `generate_series(...)` and `pg_partition_ancestors(...)`
 //!   in FROM (with an alias, column names, `WITH ORDINALITY`) become
 //!   subqueries;
-//! - `string_agg` is SQLite's `group_concat`.
+//! - `string_agg` is SQLite's `group_concat`, `json_build_object` its
+//!   `json_object`.
 //!
 //! Statements without any of these come back unchanged (borrowed).
 
@@ -34,10 +35,9 @@ const NOT_ALIAS: &[&str] = &[
 /// Rewrites `sql` (see the module documentation).
 pub fn rewrite(sql: &str) -> Cow<'_, str> {
     let needs = sql.contains(['~', '[']) || {
-        let lower = sql.to_ascii_lowercase();
-        ["operator", "collate", "array", "unnest", "generate_series", "pg_partition_ancestors", "string_agg"]
+        ["operator", "collate", "array", "unnest", "generate_series", "pg_partition_ancestors", "string_agg", "json_build_object", "generate_subscripts", "bool_and", "bool_or", "cast", "values"]
             .iter()
-            .any(|w| lower.contains(w))
+            .any(|w| contains_ci(sql, w))
     };
     if !needs {
         return Cow::Borrowed(sql);
@@ -45,6 +45,13 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
     let toks = tokenize(sql);
     let mut counter = 0;
     Cow::Owned(rewrite_tokens(sql, &toks, &mut counter))
+}
+
+/// Whether `hay` contains the lower-case ASCII `needle`, ignoring case.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn next_sig(toks: &[Token<'_>], i: usize) -> Option<usize> {
@@ -109,6 +116,10 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
     let mut operand: Option<usize> = None;
     // Output positions of open parentheses (the operand they start).
     let mut parens: Vec<usize> = Vec::new();
+    // Set-returning functions of the select list, per depth: their
+    // argument and the join that lists its elements.
+    let mut srfs: Vec<Vec<(String, usize)>> = vec![Vec::new()];
+    let mut from_seen: Vec<bool> = vec![false];
     let mut prev: Option<Token<'_>> = None;
     let mut i = 0;
     while i < toks.len() {
@@ -229,13 +240,101 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 i = end;
                 continue;
             }
-            Tok::Word if t.is_word("string_agg") && next.is_some_and(|n| n.kind == Tok::LParen) => {
+            Tok::Word
+                if clause.last() == Some(&"select")
+                    && (t.is_word("unnest") || t.is_word("generate_subscripts"))
+                    && prev.is_none_or(|p| p.kind != Tok::Dot)
+                    && next.is_some_and(|n| n.kind == Tok::LParen) =>
+            {
+                // `SELECT unnest(a), generate_subscripts(a, 1)`: one row per
+                // element, from a join on the array's elements.
+                let open = nx.unwrap_or(i);
+                let close = matching(toks, open);
+                let args = split_args(toks, open + 1, close);
+                let arg = args
+                    .first()
+                    .map_or_else(String::new, |&(a, b)| sub(sql, toks, a, b, counter));
+                let level = srfs.last_mut().expect("a level");
+                let id = match level.iter().find(|(a, _)| *a == arg) {
+                    Some((_, id)) => *id,
+                    None => {
+                        *counter += 1;
+                        level.push((arg, *counter));
+                        *counter
+                    }
+                };
                 operand = Some(out.len());
-                out.push_str("group_concat");
+                if t.is_word("unnest") {
+                    out.push_str(&format!("_pgwire_srf{id}.value"));
+                } else {
+                    out.push_str(&format!("(_pgwire_srf{id}.key + 1)"));
+                }
+                prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                i = close + 1;
+                continue;
+            }
+            Tok::Word if t.is_word("cast") && next.is_some_and(|n| n.kind == Tok::LParen) => {
+                // CAST(x AS regclass): the catalog's resolution.
+                let open = nx.unwrap_or(i);
+                let close = matching(toks, open);
+                let mut depth = 0;
+                let mut as_at = None;
+                for k in open + 1..close.min(toks.len()) {
+                    match toks[k].kind {
+                        Tok::LParen => depth += 1,
+                        Tok::RParen => depth -= 1,
+                        Tok::Word if depth == 0 && toks[k].is_word("as") => as_at = Some(k),
+                        _ => {}
+                    }
+                }
+                let Some(as_at) = as_at else {
+                    out.push_str(t.text);
+                    prev = Some(t);
+                    i += 1;
+                    continue;
+                };
+                let expr = sub(sql, toks, open + 1, as_at, counter);
+                let ty: String = toks[as_at + 1..close.min(toks.len())]
+                    .iter()
+                    .filter(|t| t.is_significant())
+                    .map(|t| t.text)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                operand = Some(out.len());
+                match ty.to_ascii_lowercase().as_str() {
+                    "regclass" => out.push_str(&format!("pg_regclass({expr})")),
+                    "regtype" => out.push_str(&format!("pg_regtype({expr})")),
+                    _ => out.push_str(&format!("CAST({expr} AS {ty})")),
+                }
+                prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                i = close + 1;
+                continue;
+            }
+            Tok::Word
+                if (t.is_word("bool_and") || t.is_word("bool_or"))
+                    && next.is_some_and(|n| n.kind == Tok::LParen) =>
+            {
+                operand = Some(out.len());
+                out.push_str(if t.is_word("bool_and") { "min" } else { "max" });
+            }
+            Tok::Word
+                if (t.is_word("string_agg") || t.is_word("json_build_object"))
+                    && next.is_some_and(|n| n.kind == Tok::LParen) =>
+            {
+                operand = Some(out.len());
+                out.push_str(if t.is_word("string_agg") { "group_concat" } else { "json_object" });
             }
             Tok::Word | Tok::QuotedIdent => {
                 let lower = t.text.to_ascii_lowercase();
                 if t.kind == Tok::Word && CLAUSES.contains(&lower.as_str()) {
+                    if lower != "from" && lower != "select" && lower != "on" {
+                        flush_srfs(&mut out, &mut srfs, &from_seen);
+                    }
+                    if lower == "from" {
+                        if let Some(f) = from_seen.last_mut() {
+                            *f = true;
+                        }
+                    }
                     if let Some(c) = clause.last_mut() {
                         *c = CLAUSES.iter().find(|c| **c == lower).copied().unwrap_or("");
                     }
@@ -246,6 +345,47 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 }
                 out.push_str(t.text);
             }
+            Tok::LParen if next.is_some_and(|n| n.is_word("values")) => {
+                // `(VALUES ...) AS name(a, b)`: SQLite names the columns
+                // column1, column2...
+                let close = matching(toks, i);
+                let mut k = next_sig(toks, close + 1);
+                if k.is_some_and(|k| toks[k].is_word("as")) {
+                    k = next_sig(toks, k.unwrap_or(0) + 1);
+                }
+                let alias = k.filter(|&k| matches!(toks[k].kind, Tok::Word | Tok::QuotedIdent));
+                let cols = alias
+                    .and_then(|a| next_sig(toks, a + 1))
+                    .filter(|&p| toks[p].kind == Tok::LParen);
+                if let (Some(a), Some(p)) = (alias, cols) {
+                    let pc = matching(toks, p);
+                    let names: Vec<String> = toks[p + 1..pc.min(toks.len())]
+                        .iter()
+                        .filter(|t| matches!(t.kind, Tok::Word | Tok::QuotedIdent))
+                        .map(super::sql::ident_value)
+                        .collect();
+                    let select: Vec<String> = names
+                        .iter()
+                        .enumerate()
+                        .map(|(n, c)| format!("column{} AS \"{}\"", n + 1, c.replace('"', "\"\"")))
+                        .collect();
+                    let inner = sub(sql, toks, i + 1, close, counter);
+                    out.push_str(&format!(
+                        "(SELECT {} FROM ({inner})) AS {}",
+                        select.join(", "),
+                        toks[a].text
+                    ));
+                    operand = None;
+                    prev = Some(Token { kind: Tok::Word, text: "x", start: t.start });
+                    i = pc + 1;
+                    continue;
+                }
+                parens.push(out.len());
+                clause.push("");
+                srfs.push(Vec::new());
+                from_seen.push(false);
+                out.push('(');
+            }
             Tok::LParen => {
                 let at = match (prev, operand) {
                     (Some(p), Some(start)) if matches!(p.kind, Tok::Word | Tok::QuotedIdent) => start,
@@ -253,9 +393,16 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 };
                 parens.push(at);
                 clause.push("");
+                srfs.push(Vec::new());
+                from_seen.push(false);
                 out.push('(');
             }
             Tok::RParen => {
+                flush_srfs(&mut out, &mut srfs, &from_seen);
+                if srfs.len() > 1 {
+                    srfs.pop();
+                    from_seen.pop();
+                }
                 out.push(')');
                 clause.pop();
                 if clause.is_empty() {
@@ -302,7 +449,23 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
         }
         i += 1;
     }
+    flush_srfs(&mut out, &mut srfs, &from_seen);
     out
+}
+
+/// Adds the joins of the current level's set-returning functions to its
+/// FROM clause (or makes one).
+fn flush_srfs(out: &mut String, srfs: &mut [Vec<(String, usize)>], from_seen: &[bool]) {
+    let Some(level) = srfs.last_mut() else { return };
+    let mut from = from_seen.last().copied().unwrap_or(false);
+    for (arg, id) in level.drain(..) {
+        let trimmed = out.trim_end().len();
+        let tail = out.split_off(trimmed);
+        out.push_str(if from { ", " } else { " FROM " });
+        out.push_str(&format!("json_each(pg_items_json({arg})) AS _pgwire_srf{id}"));
+        out.push_str(&tail);
+        from = true;
+    }
 }
 
 /// The SQLite spelling of a PostgreSQL pattern-matching operator.

@@ -124,6 +124,8 @@ pub fn prepare(
     let ctx = Ctx {
         tables: &tables,
         params: &params,
+        statement: &toks,
+        depth: std::cell::Cell::new(0),
     };
     for (i, c) in sqlite_cols.iter().enumerate() {
         let item = items
@@ -943,6 +945,10 @@ fn type_label(ty: &Type) -> String {
 struct Ctx<'c> {
     tables: &'c TableColumns,
     params: &'c [Type],
+    /// The whole statement, for the columns of its subqueries in FROM.
+    statement: &'c [Token<'c>],
+    /// How deep subquery columns are being resolved (a guard).
+    depth: std::cell::Cell<u8>,
 }
 
 impl Ctx<'_> {
@@ -1093,9 +1099,16 @@ impl Ctx<'_> {
         }
         // t.col
         if expr.len() == 3 && expr[1].kind == Tok::Dot {
+            let column = ident_value(&expr[2]);
+            // `sub.col` of a subquery in FROM: the column of that name of
+            // a table the statement reads (catalog columns have unique
+            // names).
+            let alias = ident_value(&expr[0]);
             return self
                 .tables
-                .column(Some(&ident_value(&expr[0])), &ident_value(&expr[2]));
+                .column(Some(&alias), &column)
+                .or_else(|| self.subquery_column(&alias, &column))
+                .or_else(|| self.tables.column(None, &column));
         }
         // f(args), schema.f(args)
         let (name, open) = match expr {
@@ -1122,10 +1135,44 @@ impl Ctx<'_> {
         self.function_type(&name, &args)
     }
 
+    /// The type of column `column` of the subquery `( SELECT ... ) alias`
+    /// in the statement's FROM.
+    fn subquery_column(&self, alias: &str, column: &str) -> Option<PgType> {
+        if self.depth.get() > 8 {
+            return None;
+        }
+        let toks = self.statement;
+        let close = (1..toks.len()).find(|&k| {
+            let named = |t: &Token<'_>| {
+                matches!(t.kind, Tok::Word | Tok::QuotedIdent) && ident_value(t) == alias
+            };
+            named(&toks[k])
+                && (toks[k - 1].kind == Tok::RParen
+                    || (k >= 2 && toks[k - 1].is_word("as") && toks[k - 2].kind == Tok::RParen))
+        })?;
+        let close = if toks[close - 1].kind == Tok::RParen { close - 1 } else { close - 2 };
+        let open = (0..close).rev().find(|&o| toks[o].kind == Tok::LParen && matching(toks, o) == close)?;
+        let items = select_items(&toks[open + 1..close])?;
+        let item = items.iter().find(|i| item_name(i).as_deref() == Some(column))?;
+        self.depth.set(self.depth.get() + 1);
+        let t = self.expr_type(strip_alias(item).0);
+        self.depth.set(self.depth.get() - 1);
+        t
+    }
+
     /// The result type of function `name` called with `args`.
     fn function_type(&self, name: &str, args: &[&[Token<'_>]]) -> Option<PgType> {
         let arg = |i: usize| args.get(i).and_then(|a| self.expr_type(a)).map(|t| t.ty);
         let t = match name {
+            // `array_agg(x ORDER BY y)`: an array of x's type.
+            "array_agg" => {
+                let a = args.first()?;
+                let end = a.iter().position(|t| t.is_word("order")).unwrap_or(a.len());
+                return self
+                    .expr_type(&a[..end])
+                    .and_then(|t| array_of(&t.ty))
+                    .map(PgType::plain);
+            }
             "count" => Type::INT8,
             "sum" => match arg(0)? {
                 Type::INT2 | Type::INT4 => Type::INT8,

@@ -1,0 +1,92 @@
+//! Tools that read the catalog, against the SQLite example and, as the
+//! reference, a throwaway PostgreSQL 15: the scripts in `tests/drivers/`
+//! print `OK` when every assertion they make holds, and make the same
+//! assertions of both servers.
+
+mod common;
+#[path = "common/postgres.rs"]
+mod pg;
+#[allow(dead_code)]
+#[path = "../examples/sqlite/server/mod.rs"]
+mod sqlite_server;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use pgwire::server::ServerConfig;
+use sqlite_server::{DbLocation, SqliteServer};
+
+/// Whether python3 can import all of `modules`.
+fn python_has(modules: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Runs `script` with `args` after the port; panics unless it prints OK.
+fn run_script(script: &str, port: u16, args: &[&str], server: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/drivers")
+        .join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .arg(port.to_string())
+        .args(args)
+        .output()
+        .expect("run python3");
+    assert!(
+        stdout(&out).trim_end().ends_with("OK"),
+        "{script} {args:?} against {server} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// Runs `script` with each argument list against PostgreSQL 15 (if it
+/// can be started) and the SQLite example.
+async fn against_both(test: &str, script: &'static str, arg_sets: &[&'static [&'static str]]) {
+    let sets: Vec<&'static [&'static str]> = arg_sets.to_vec();
+    match pg::Postgres::start(test) {
+        Ok(postgres) => {
+            let port = postgres.port;
+            let sets = sets.clone();
+            tokio::task::spawn_blocking(move || {
+                for args in sets {
+                    run_script(script, port, args, "PostgreSQL 15");
+                }
+                drop(postgres);
+            })
+            .await
+            .unwrap();
+        }
+        Err(why) => eprintln!("(no PostgreSQL reference for {test}: {why})"),
+    }
+    let server = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let port = server.port();
+    tokio::task::spawn_blocking(move || {
+        for args in sets {
+            run_script(script, port, args, "the SQLite example");
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn sqlalchemy_reflection_and_orm() {
+    for (driver, module) in [("psycopg", "psycopg"), ("psycopg2", "psycopg2")] {
+        if !python_has(&format!("sqlalchemy, {module}")) {
+            eprintln!("SKIPPED sqlalchemy_reflection_and_orm with {driver}: python3 cannot import sqlalchemy and {module}");
+            return;
+        }
+    }
+    against_both(
+        "catalog-sqlalchemy",
+        "sqlalchemy_reflection.py",
+        &[&["psycopg"], &["psycopg2"]],
+    )
+    .await;
+}
