@@ -90,3 +90,79 @@ async fn sqlalchemy_reflection_and_orm() {
     )
     .await;
 }
+
+/// Compiles `tests/drivers/jdbc/{class}.java`; the class directory, or
+/// why it cannot.
+fn compile_jdbc(class: &str) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    if !have_program("java") || !have_program("javac") {
+        return Err("`java`/`javac` are not installed".into());
+    }
+    let jar = std::env::var_os("PGWIRE_JDBC_JAR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/usr/share/java/postgresql.jar".into());
+    if !jar.is_file() {
+        return Err(format!(
+            "the PostgreSQL JDBC driver is not at {} (set PGWIRE_JDBC_JAR)",
+            jar.display()
+        ));
+    }
+    let classes =
+        std::env::temp_dir().join(format!("pgwire-catalog-jdbc-{}-{class}", std::process::id()));
+    std::fs::create_dir_all(&classes).map_err(|e| e.to_string())?;
+    let out = Command::new("javac")
+        .arg("-cp")
+        .arg(&jar)
+        .arg("-d")
+        .arg(&classes)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/drivers/jdbc/{class}.java")))
+        .output()
+        .map_err(|e| e.to_string())?;
+    assert!(out.status.success(), "javac: {}", stderr(&out));
+    Ok((jar, classes))
+}
+
+fn run_java(jar: &Path, classes: &Path, class: &str, port: u16, server: &str) {
+    let cp = std::env::join_paths([jar, classes]).expect("classpath");
+    let out = Command::new("java")
+        .arg("-cp")
+        .arg(cp)
+        .arg(class)
+        .arg(port.to_string())
+        .output()
+        .expect("run java");
+    assert!(
+        stdout(&out).trim_end().ends_with("OK"),
+        "{class} against {server} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn pgjdbc_database_and_result_set_metadata() {
+    let (jar, classes) = match compile_jdbc("CatalogMetadata") {
+        Ok(c) => c,
+        Err(why) => {
+            eprintln!("SKIPPED pgjdbc_database_and_result_set_metadata: {why}");
+            return;
+        }
+    };
+    let (jar2, classes2) = (jar.clone(), classes.clone());
+    match pg::Postgres::start("catalog-jdbc") {
+        Ok(postgres) => tokio::task::spawn_blocking(move || {
+            run_java(&jar2, &classes2, "CatalogMetadata", postgres.port, "PostgreSQL 15");
+        })
+        .await
+        .unwrap(),
+        Err(why) => eprintln!("(no PostgreSQL reference: {why})"),
+    }
+    let server = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let port = server.port();
+    let classes3 = classes.clone();
+    tokio::task::spawn_blocking(move || {
+        run_java(&jar, &classes3, "CatalogMetadata", port, "the SQLite example");
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&classes);
+}

@@ -105,6 +105,11 @@ pub fn attach(conn: &Connection, info: &SessionInfo) -> rusqlite::Result<()> {
             ("max_identifier_length".into(), "63".into()),
             ("search_path".into(), "\"$user\", public".into()),
             ("default_table_access_method".into(), "heap".into()),
+            ("max_index_keys".into(), "32".into()),
+            ("max_function_args".into(), "100".into()),
+            ("block_size".into(), "8192".into()),
+            ("lc_collate".into(), "C".into()),
+            ("lc_ctype".into(), "C".into()),
             ("default_transaction_isolation".into(), "read committed".into()),
             ("transaction_isolation".into(), "read committed".into()),
             ("standard_conforming_strings".into(), "on".into()),
@@ -239,11 +244,7 @@ fn read_tables(conn: &Connection) -> rusqlite::Result<Vec<TableDef>> {
         .collect::<Result<_, _>>()?;
     let mut tables = Vec::with_capacity(objects.len());
     for (rowid, kind, name, sql) in objects {
-        let oid = u32::try_from(rowid)
-            .ok()
-            .and_then(|r| r.checked_mul(OID_SPAN))
-            .and_then(|r| r.checked_add(16_384))
-            .unwrap_or(16_384);
+        let oid = table_oid(rowid);
         let kind = if kind == "view" {
             RelationKind::View
         } else {
@@ -836,7 +837,9 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
             return Ok(Value::Null);
         };
         let items = array_items(&a);
-        let item = usize::try_from(i - 1).ok().and_then(|k| items.get(k).cloned()).flatten();
+        // int2vector and oidvector (space-separated) count from 0.
+        let first = if a.trim_start().starts_with('{') { 1 } else { 0 };
+        let item = usize::try_from(i - first).ok().and_then(|k| items.get(k).cloned()).flatten();
         Ok(item.map_or(Value::Null, |s| match s.parse::<i64>() {
             Ok(n) => Value::Integer(n),
             Err(_) => Value::Text(s),
@@ -974,4 +977,54 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         "pg_array_from_json" => Type::TEXT_ARRAY,
         _ => return None,
     })
+}
+
+/// For each result column of `stmt`, the OID of the table it reads and
+/// the column's number (`(0, 0)` for an expression), as the catalog
+/// numbers them: RowDescription's table fields, which JDBC's
+/// `getTableName` and `isNullable` look up.
+pub fn column_origins(conn: &Connection, stmt: &rusqlite::Statement<'_>) -> Vec<(u32, i16)> {
+    let metadata = stmt.columns_with_metadata();
+    let mut out = Vec::with_capacity(metadata.len());
+    for m in metadata {
+        let (Some(db), Some(table), Some(column)) =
+            (m.database_name(), m.table_name(), m.origin_name())
+        else {
+            out.push((0, 0));
+            continue;
+        };
+        let origin = match db {
+            "main" => main_column_origin(conn, table, column),
+            "pg_catalog" | "information_schema" => pgwire::catalog::relation(db, table).and_then(|r| {
+                let n = r.columns.iter().position(|c| c.name == column)?;
+                Some((r.oid, i16::try_from(n + 1).ok()?))
+            }),
+            _ => None,
+        };
+        out.push(origin.unwrap_or((0, 0)));
+    }
+    out
+}
+
+fn main_column_origin(conn: &Connection, table: &str, column: &str) -> Option<(u32, i16)> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT s.rowid, c.cid + 1 FROM main.sqlite_schema AS s, pragma_table_info(s.name) AS c \
+             WHERE s.name = ?1 AND s.type = 'table' AND c.name = ?2",
+        )
+        .ok()?;
+    let (rowid, num): (i64, i64) = stmt
+        .query_row([table, column], |r| Ok((r.get(0)?, r.get(1)?)))
+        .ok()?;
+    Some((table_oid(rowid), i16::try_from(num).ok()?))
+}
+
+/// The OID of the table in row `rowid` of `sqlite_schema`: each table
+/// owns `OID_SPAN` OIDs from 16384 on.
+fn table_oid(rowid: i64) -> u32 {
+    u32::try_from(rowid)
+        .ok()
+        .and_then(|r| r.checked_mul(OID_SPAN))
+        .and_then(|r| r.checked_add(16_384))
+        .unwrap_or(16_384)
 }

@@ -35,7 +35,7 @@ const NOT_ALIAS: &[&str] = &[
 /// Rewrites `sql` (see the module documentation).
 pub fn rewrite(sql: &str) -> Cow<'_, str> {
     let needs = sql.contains(['~', '[']) || {
-        ["operator", "collate", "array", "unnest", "generate_series", "pg_partition_ancestors", "string_agg", "json_build_object", "generate_subscripts", "bool_and", "bool_or", "cast", "values"]
+        ["operator", "collate", "array", "unnest", "generate_series", "pg_partition_ancestors", "string_agg", "json_build_object", "generate_subscripts", "bool_and", "bool_or", "cast", "values", "_pg_expandarray", "trim"]
             .iter()
             .any(|w| contains_ci(sql, w))
     };
@@ -120,6 +120,9 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
     // argument and the join that lists its elements.
     let mut srfs: Vec<Vec<(String, usize)>> = vec![Vec::new()];
     let mut from_seen: Vec<bool> = vec![false];
+    // Whether each depth is a SELECT of its own (not an expression's
+    // parentheses): where select-list functions join.
+    let mut select_level: Vec<bool> = vec![false];
     let mut prev: Option<Token<'_>> = None;
     let mut i = 0;
     while i < toks.len() {
@@ -242,10 +245,24 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
             }
             Tok::Word
                 if clause.last() == Some(&"select")
-                    && (t.is_word("unnest") || t.is_word("generate_subscripts"))
-                    && prev.is_none_or(|p| p.kind != Tok::Dot)
+                    && (t.is_word("unnest")
+                        || t.is_word("generate_subscripts")
+                        || t.is_word("_pg_expandarray"))
+                    && (prev.is_none_or(|p| p.kind != Tok::Dot)
+                        || out.trim_end().ends_with("information_schema.")
+                        || out.trim_end().ends_with("pg_catalog."))
                     && next.is_some_and(|n| n.kind == Tok::LParen) =>
             {
+                if prev.is_some_and(|p| p.kind == Tok::Dot) {
+                    let trimmed = out.trim_end();
+                    let keep = trimmed.len()
+                        - if trimmed.ends_with("information_schema.") {
+                            "information_schema.".len()
+                        } else {
+                            "pg_catalog.".len()
+                        };
+                    out.truncate(keep);
+                }
                 // `SELECT unnest(a), generate_subscripts(a, 1)`: one row per
                 // element, from a join on the array's elements.
                 let open = nx.unwrap_or(i);
@@ -254,7 +271,8 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 let arg = args
                     .first()
                     .map_or_else(String::new, |&(a, b)| sub(sql, toks, a, b, counter));
-                let level = srfs.last_mut().expect("a level");
+                let owner = select_level.iter().rposition(|&s| s).unwrap_or(0);
+                let level = &mut srfs[owner];
                 let id = match level.iter().find(|(a, _)| *a == arg) {
                     Some((_, id)) => *id,
                     None => {
@@ -264,7 +282,9 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     }
                 };
                 operand = Some(out.len());
-                if t.is_word("unnest") {
+                if t.is_word("unnest") || t.is_word("_pg_expandarray") {
+                    // `_pg_expandarray`'s (x, n) is represented by x; `.n`
+                    // after it is read below.
                     out.push_str(&format!("_pgwire_srf{id}.value"));
                 } else {
                     out.push_str(&format!("(_pgwire_srf{id}.key + 1)"));
@@ -324,6 +344,37 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 operand = Some(out.len());
                 out.push_str(if t.is_word("string_agg") { "group_concat" } else { "json_object" });
             }
+            Tok::Word
+                if t.is_word("trim")
+                    && next.is_some_and(|n| n.kind == Tok::LParen)
+                    && nx
+                        .and_then(|o| next_sig(toks, o + 1))
+                        .is_some_and(|w| ["both", "leading", "trailing"].iter().any(|k| toks[w].is_word(k))) =>
+            {
+                // trim(both 'x' from s) is SQLite's trim(s, 'x').
+                let open = nx.unwrap_or(i);
+                let close = matching(toks, open);
+                let side = next_sig(toks, open + 1).unwrap_or(open);
+                let from = (side..close).find(|&k| toks[k].is_word("from"));
+                if let Some(from) = from {
+                    let chars = sub(sql, toks, side + 1, from, counter);
+                    let what = sub(sql, toks, from + 1, close, counter);
+                    let f = if toks[side].is_word("leading") {
+                        "ltrim"
+                    } else if toks[side].is_word("trailing") {
+                        "rtrim"
+                    } else {
+                        "trim"
+                    };
+                    operand = Some(out.len());
+                    out.push_str(&format!("{f}({what}, {})", chars.trim()));
+                    prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                    i = close + 1;
+                    continue;
+                }
+                operand = Some(out.len());
+                out.push_str(t.text);
+            }
             Tok::Word | Tok::QuotedIdent => {
                 let lower = t.text.to_ascii_lowercase();
                 if t.kind == Tok::Word && CLAUSES.contains(&lower.as_str()) {
@@ -333,6 +384,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     if lower == "from" {
                         if let Some(f) = from_seen.last_mut() {
                             *f = true;
+                        }
+                    }
+                    if lower == "select" {
+                        if let Some(s) = select_level.last_mut() {
+                            *s = true;
                         }
                     }
                     if let Some(c) = clause.last_mut() {
@@ -392,9 +448,12 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     _ => out.len(),
                 };
                 parens.push(at);
-                clause.push("");
+                // Parentheses in an expression are in their clause.
+                let parent = clause.last().copied().unwrap_or("");
+                clause.push(parent);
                 srfs.push(Vec::new());
                 from_seen.push(false);
+                select_level.push(false);
                 out.push('(');
             }
             Tok::RParen => {
@@ -408,7 +467,41 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 if clause.is_empty() {
                     clause.push("");
                 }
+                if select_level.len() > 1 {
+                    select_level.pop();
+                }
                 operand = parens.pop();
+                // `(composite).x`, `(composite).n`: of `_pg_expandarray`'s
+                // rows, represented by x.
+                let dot = next_sig(toks, i + 1).filter(|&d| toks[d].kind == Tok::Dot);
+                let field = dot.and_then(|d| next_sig(toks, d + 1)).filter(|&f| {
+                    toks[f].is_word("x") || toks[f].is_word("n")
+                });
+                if let (Some(start), Some(f)) = (operand, field) {
+                    let group = out[start..].trim().to_owned();
+                    let inner = group
+                        .strip_prefix('(')
+                        .and_then(|g| g.strip_suffix(')'))
+                        .unwrap_or(&group)
+                        .trim()
+                        .to_owned();
+                    let srf = inner
+                        .strip_prefix("_pgwire_srf")
+                        .and_then(|r| r.strip_suffix(".value"))
+                        .filter(|n| n.chars().all(|c| c.is_ascii_digit()));
+                    let replaced = match (srf, toks[f].is_word("n")) {
+                        (Some(id), true) => Some(format!("(_pgwire_srf{id}.key + 1)")),
+                        (_, false) => Some(inner),
+                        (None, true) => None,
+                    };
+                    if let Some(r) = replaced {
+                        out.truncate(start);
+                        out.push_str(&r);
+                        prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                        i = f + 1;
+                        continue;
+                    }
+                }
             }
             Tok::Bracket if t.text == "[" => {
                 let close = matching(toks, i);

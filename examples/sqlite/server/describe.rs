@@ -41,6 +41,9 @@ pub struct ColumnGuess {
     pub name: String,
     /// The type, if the declaration or the text tells it.
     pub ty: Option<PgType>,
+    /// The table OID and column number it is read from, if it is a column
+    /// of a table (RowDescription's table fields).
+    pub origin: (u32, i16),
 }
 
 /// A statement prepared for SQLite: everything Parse and Describe need,
@@ -120,6 +123,7 @@ pub fn prepare(
         .collect();
     let items = select_items(&toks);
     let sqlite_cols = stmt.columns();
+    let origins = super::catalog::column_origins(conn, &stmt);
     let mut columns = Vec::with_capacity(sqlite_cols.len());
     let ctx = Ctx {
         tables: &tables,
@@ -140,6 +144,7 @@ pub fn prepare(
         columns.push(ColumnGuess {
             name: name.unwrap_or_else(|| c.name().to_owned()),
             ty: decl.or(guessed),
+            origin: origins.get(i).copied().unwrap_or((0, 0)),
         });
     }
     let readonly = stmt.readonly();
@@ -182,7 +187,9 @@ fn fixed_schema(columns: &[ColumnGuess]) -> Schema {
         .iter()
         .map(|c| {
             let t = c.ty.clone().unwrap_or(PgType::plain(Type::TEXT));
-            FieldInfo::new(c.name.clone(), t.ty).with_type_modifier(t.typmod)
+            FieldInfo::new(c.name.clone(), t.ty)
+                .with_type_modifier(t.typmod)
+                .with_table(c.origin.0, c.origin.1)
         })
         .collect::<Vec<_>>()
         .into()

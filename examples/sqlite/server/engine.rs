@@ -417,7 +417,9 @@ impl Db {
                                     .map_or(pgwire::types::Type::TEXT, type_for_storage),
                             )
                         });
-                        FieldInfo::new(c.name.clone(), t.ty).with_type_modifier(t.typmod)
+                        FieldInfo::new(c.name.clone(), t.ty)
+                            .with_type_modifier(t.typmod)
+                            .with_table(c.origin.0, c.origin.1)
                     })
                     .collect::<Vec<_>>()
                     .into()
