@@ -1065,7 +1065,10 @@ impl Ctx<'_> {
                     match name.as_str() {
                         "current_user" | "session_user" | "current_role" | "current_catalog"
                         | "current_schema" => Some(PgType::plain(Type::NAME)),
-                        _ => self.tables.column(None, &name),
+                        _ => self
+                            .tables
+                            .column(None, &name)
+                            .or_else(|| self.cte_column(None, &name)),
                     }
                 }
                 _ => None,
@@ -1115,6 +1118,7 @@ impl Ctx<'_> {
                 .tables
                 .column(Some(&alias), &column)
                 .or_else(|| self.subquery_column(&alias, &column))
+                .or_else(|| self.cte_column(Some(&alias), &column))
                 .or_else(|| self.tables.column(None, &column));
         }
         // f(args), schema.f(args)
@@ -1161,6 +1165,83 @@ impl Ctx<'_> {
         let open = (0..close).rev().find(|&o| toks[o].kind == Tok::LParen && matching(toks, o) == close)?;
         let items = select_items(&toks[open + 1..close])?;
         let item = items.iter().find(|i| item_name(i).as_deref() == Some(column))?;
+        self.depth.set(self.depth.get() + 1);
+        let t = self.expr_type(strip_alias(item).0);
+        self.depth.set(self.depth.get() - 1);
+        t
+    }
+
+    /// The type of column `column` of a common table expression of the
+    /// statement (`WITH [RECURSIVE] name [(columns)] AS (query)`), named
+    /// `cte` or any: the type of that column in the query's first branch,
+    /// which is what a recursive one's rows have too.
+    fn cte_column(&self, cte: Option<&str>, column: &str) -> Option<PgType> {
+        if self.depth.get() > 8 {
+            return None;
+        }
+        let toks = self.statement;
+        let mut found = None;
+        for k in 0..toks.len() {
+            let t = &toks[k];
+            if !matches!(t.kind, Tok::Word | Tok::QuotedIdent) || k == 0 {
+                continue;
+            }
+            let before = &toks[k - 1];
+            if !(before.is_word("with") || before.is_word("recursive") || before.kind == Tok::Comma) {
+                continue;
+            }
+            let name = ident_value(t);
+            if cte.is_some_and(|c| c != name) {
+                continue;
+            }
+            let mut j = k + 1;
+            let mut names: Vec<String> = Vec::new();
+            if toks.get(j).is_some_and(|p| p.kind == Tok::LParen) {
+                let close = matching(toks, j);
+                names = toks[j + 1..close.min(toks.len())]
+                    .iter()
+                    .filter(|t| matches!(t.kind, Tok::Word | Tok::QuotedIdent))
+                    .map(ident_value)
+                    .collect();
+                j = close + 1;
+            }
+            if !toks.get(j).is_some_and(|a| a.is_word("as"))
+                || !toks.get(j + 1).is_some_and(|p| p.kind == Tok::LParen)
+            {
+                continue;
+            }
+            let open = j + 1;
+            let close = matching(toks, open);
+            // The first branch: up to a top-level UNION.
+            let body = &toks[open + 1..close.min(toks.len())];
+            let mut depth = 0i32;
+            let end = body
+                .iter()
+                .position(|t| {
+                    match t.kind {
+                        Tok::LParen => depth += 1,
+                        Tok::RParen => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0 && (t.is_word("union") || t.is_word("except") || t.is_word("intersect"))
+                })
+                .unwrap_or(body.len());
+            let Some(items) = select_items(&body[..end]) else {
+                continue;
+            };
+            let item = match names.iter().position(|n| n == column) {
+                Some(i) => items.get(i),
+                None if names.is_empty() => {
+                    items.iter().find(|i| item_name(i).as_deref() == Some(column))
+                }
+                None => None,
+            };
+            if let Some(item) = item {
+                found = Some(*item);
+                break;
+            }
+        }
+        let item = found?;
         self.depth.set(self.depth.get() + 1);
         let t = self.expr_type(strip_alias(item).0);
         self.depth.set(self.depth.get() - 1);
