@@ -166,3 +166,12 @@ async fn pgjdbc_database_and_result_set_metadata() {
     .unwrap();
     let _ = std::fs::remove_dir_all(&classes);
 }
+
+#[tokio::test]
+async fn asyncpg_copy_records_and_recursive_cte() {
+    if !python_has("asyncpg") {
+        eprintln!("SKIPPED asyncpg_copy_records_and_recursive_cte: python3 cannot import asyncpg");
+        return;
+    }
+    against_both("catalog-asyncpg", "asyncpg_copy_records.py", &[&[]]).await;
+}

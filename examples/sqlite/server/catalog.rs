@@ -137,10 +137,9 @@ pub fn attach(conn: &Connection, info: &SessionInfo) -> rusqlite::Result<()> {
 
 /// Whether `text` reads the catalog or uses syntax only catalog queries use.
 fn mentions_catalog(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
     ["pg_", "information_schema", "regclass", "regtype", "::reg"]
         .iter()
-        .any(|w| lower.contains(w))
+        .any(|w| catalog_sql::contains_ci(text, w))
 }
 
 /// Called before a statement is prepared: refreshes the catalog tables

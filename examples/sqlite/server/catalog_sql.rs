@@ -48,7 +48,7 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
 }
 
 /// Whether `hay` contains the lower-case ASCII `needle`, ignoring case.
-fn contains_ci(hay: &str, needle: &str) -> bool {
+pub fn contains_ci(hay: &str, needle: &str) -> bool {
     hay.as_bytes()
         .windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
