@@ -175,3 +175,45 @@ async fn asyncpg_copy_records_and_recursive_cte() {
     }
     against_both("catalog-asyncpg", "asyncpg_copy_records.py", &[&[]]).await;
 }
+
+#[tokio::test]
+async fn psql_tab_completion_of_tables_and_columns() {
+    if skip_without("psql", "psql_tab_completion_of_tables_and_columns") {
+        return;
+    }
+    if !python_has("pty") {
+        eprintln!("SKIPPED psql_tab_completion_of_tables_and_columns: no python3 with pty");
+        return;
+    }
+    let create = |port: u16| {
+        let out = psql_at(port, "CREATE TABLE tab_books (id integer PRIMARY KEY, price integer)");
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    if let Ok(postgres) = pg::Postgres::start("catalog-tab") {
+        let port = postgres.port;
+        tokio::task::spawn_blocking(move || {
+            create(port);
+            run_script("psql_tab_completion.py", port, &["tab_books"], "PostgreSQL 15");
+            drop(postgres);
+        })
+        .await
+        .unwrap();
+    }
+    let server = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let port = server.port();
+    tokio::task::spawn_blocking(move || {
+        create(port);
+        run_script("psql_tab_completion.py", port, &["tab_books"], "the SQLite example");
+    })
+    .await
+    .unwrap();
+}
+
+/// Runs one SQL command with psql on database `postgres`.
+fn psql_at(port: u16, sql: &str) -> std::process::Output {
+    Command::new("psql")
+        .args(["-X", "-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("run psql")
+}

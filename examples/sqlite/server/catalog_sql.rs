@@ -10,6 +10,7 @@
 //! - `unnest(...)`, `generate_series(...)` and `pg_partition_ancestors(...)`
 //!   in FROM (with an alias, column names, `WITH ORDINALITY`) become
 //!   subqueries;
+//! - `LIKE '...\...'` gets `ESCAPE '\'` (PostgreSQL's default);
 //! - `string_agg` is SQLite's `group_concat`, `json_build_object` its
 //!   `json_object`.
 //!
@@ -34,7 +35,7 @@ const NOT_ALIAS: &[&str] = &[
 
 /// Rewrites `sql` (see the module documentation).
 pub fn rewrite(sql: &str) -> Cow<'_, str> {
-    let needs = sql.contains(['~', '[']) || {
+    let needs = sql.contains(['~', '[']) || (sql.contains('\\') && contains_ci(sql, "like")) || {
         ["operator", "collate", "array", "unnest", "generate_series", "pg_partition_ancestors", "string_agg", "json_build_object", "generate_subscripts", "bool_and", "bool_or", "cast", "values", "_pg_expandarray", "trim"]
             .iter()
             .any(|w| contains_ci(sql, w))
@@ -374,6 +375,25 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 }
                 operand = Some(out.len());
                 out.push_str(t.text);
+            }
+            Tok::Word
+                if (t.is_word("like") || t.is_word("ilike"))
+                    && next.is_some_and(|n| n.kind == Tok::Str && n.text.contains('\\'))
+                    && nx
+                        .and_then(|s| next_sig(toks, s + 1))
+                        .is_none_or(|e| !toks[e].is_word("escape")) =>
+            {
+                // PostgreSQL's LIKE escapes with a backslash by default;
+                // SQLite's only with an ESCAPE clause.
+                let s = nx.unwrap_or(i);
+                out.push_str(t.text);
+                out.push(' ');
+                out.push_str(toks[s].text);
+                out.push_str(" ESCAPE '\\'");
+                operand = None;
+                prev = Some(toks[s]);
+                i = s + 1;
+                continue;
             }
             Tok::Word | Tok::QuotedIdent => {
                 let lower = t.text.to_ascii_lowercase();
