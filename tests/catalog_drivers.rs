@@ -217,3 +217,12 @@ fn psql_at(port: u16, sql: &str) -> std::process::Output {
         .output()
         .expect("run psql")
 }
+
+#[tokio::test]
+async fn psycopg_type_info_fetch() {
+    if !python_has("psycopg") {
+        eprintln!("SKIPPED psycopg_type_info_fetch: python3 cannot import psycopg");
+        return;
+    }
+    against_both("catalog-typeinfo", "psycopg_typeinfo.py", &[&[]]).await;
+}
