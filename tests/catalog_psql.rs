@@ -56,6 +56,21 @@ fn run_psql(port: u16, args: &[&str]) -> Output {
         .expect("run psql")
 }
 
+/// `8192 bytes`, `16 kB`... as `SIZE`.
+fn normalise_sizes(line: &str) -> String {
+    line.split('|')
+        .map(|field| {
+            let mut words = field.split(' ');
+            let is_size = matches!(
+                (words.next(), words.next(), words.next()),
+                (Some(n), Some("bytes" | "kB" | "MB"), None) if n.parse::<u64>().is_ok()
+            );
+            if is_size { "SIZE" } else { field }
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 fn describe_all(port: u16) -> Vec<(String, String)> {
     let setup = run_psql(port, &["-q", "-c", SCHEMA]);
     assert!(setup.status.success(), "{}", stderr(&setup));
@@ -64,14 +79,21 @@ fn describe_all(port: u16) -> Vec<(String, String)> {
         let o = run_psql(port, &["-c", cmd]);
         out.push((cmd.to_string(), format!("{}{}", stdout(&o), stderr(&o))));
     }
-    // `\l` without the template databases only PostgreSQL has.
-    let o = run_psql(port, &["-A", "-c", "\\l"]);
-    let lines: String = stdout(&o)
-        .lines()
-        .filter(|l| !l.contains("template") && !l.starts_with("postgres=") && !l.starts_with('('))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    out.push(("\\l".into(), format!("{lines}{}", stderr(&o))));
+    // Unaligned, sizes normalised (the example's relations have none),
+    // and `\l` without the template databases only PostgreSQL has.
+    // (`\\l+` is not compared: PostgreSQL's `postgres` database has a
+    // comment of its own.)
+    for cmd in ["\\l", "\\dt+", "\\di+", "\\dn+"] {
+        let o = run_psql(port, &["-A", "-c", cmd]);
+        let lines: String = stdout(&o)
+            .lines()
+            .filter(|l| {
+                !l.contains("template") && !l.starts_with("postgres=") && !l.starts_with('(')
+            })
+            .map(|l| format!("{}\n", normalise_sizes(l)))
+            .collect();
+        out.push((cmd.into(), format!("{lines}{}", stderr(&o))));
+    }
     out
 }
 

@@ -418,8 +418,12 @@ impl Catalog {
         self.table(oid)?.view_definition.clone()
     }
 
-    /// `obj_description(oid, 'pg_class')`.
+    /// `obj_description(oid[, catalog])`: the comment of a table or
+    /// view, or of the `public` schema (PostgreSQL's own).
     pub fn obj_description(&self, oid: u32) -> Option<String> {
+        if oid == oids::PUBLIC_NAMESPACE {
+            return Some("standard public schema".into());
+        }
         self.table(oid)?.comment.clone()
     }
 
@@ -477,10 +481,14 @@ impl Catalog {
                     (oids::PUBLIC_NAMESPACE, "public", oids::PG_DATABASE_OWNER),
                     (oids::INFORMATION_SCHEMA_NAMESPACE, "information_schema", owner),
                 ] {
+                    // `public` has the privileges a new database gives it.
+                    let acl = (oid == oids::PUBLIC_NAMESPACE)
+                        .then_some("{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}");
                     add(vec![
                         ("oid", v(oid)),
                         ("nspname", v(name)),
                         ("nspowner", v(own)),
+                        ("nspacl", v(acl)),
                     ]);
                 }
             }
@@ -546,6 +554,11 @@ impl Catalog {
                         ("proparallel", v("s")),
                         ("prosrc", v(p.name)),
                     ]);
+                }
+            }
+            ("pg_catalog", "pg_tablespace") => {
+                for (oid, name) in [(1663u32, "pg_default"), (1664, "pg_global")] {
+                    add(vec![("oid", v(oid)), ("spcname", v(name)), ("spcowner", v(owner))]);
                 }
             }
             ("pg_catalog", "pg_database") => add(vec![
