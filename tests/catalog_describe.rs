@@ -15,7 +15,10 @@ use sqlite_server::{DbLocation, SqliteServer};
 use tokio_postgres::types::Type;
 
 fn server() -> TestServer<SqliteServer> {
-    TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default())
+    TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    )
 }
 
 /// One RowDescription field: name, table OID, column number, type OID.

@@ -64,7 +64,10 @@ async fn against_both(test: &str, script: &'static str, arg_sets: &[&'static [&'
         }
         Err(why) => eprintln!("(no PostgreSQL reference for {test}: {why})"),
     }
-    let server = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let server = TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    );
     let port = server.port();
     tokio::task::spawn_blocking(move || {
         for args in sets {
@@ -79,7 +82,9 @@ async fn against_both(test: &str, script: &'static str, arg_sets: &[&'static [&'
 async fn sqlalchemy_reflection_and_orm() {
     for (driver, module) in [("psycopg", "psycopg"), ("psycopg2", "psycopg2")] {
         if !python_has(&format!("sqlalchemy, {module}")) {
-            eprintln!("SKIPPED sqlalchemy_reflection_and_orm with {driver}: python3 cannot import sqlalchemy and {module}");
+            eprintln!(
+                "SKIPPED sqlalchemy_reflection_and_orm with {driver}: python3 cannot import sqlalchemy and {module}"
+            );
             return;
         }
     }
@@ -106,8 +111,10 @@ fn compile_jdbc(class: &str) -> Result<(std::path::PathBuf, std::path::PathBuf),
             jar.display()
         ));
     }
-    let classes =
-        std::env::temp_dir().join(format!("pgwire-catalog-jdbc-{}-{class}", std::process::id()));
+    let classes = std::env::temp_dir().join(format!(
+        "pgwire-catalog-jdbc-{}-{class}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&classes).map_err(|e| e.to_string())?;
     let out = Command::new("javac")
         .arg("-cp")
@@ -150,17 +157,32 @@ async fn pgjdbc_database_and_result_set_metadata() {
     let (jar2, classes2) = (jar.clone(), classes.clone());
     match pg::Postgres::start("catalog-jdbc") {
         Ok(postgres) => tokio::task::spawn_blocking(move || {
-            run_java(&jar2, &classes2, "CatalogMetadata", postgres.port, "PostgreSQL 15");
+            run_java(
+                &jar2,
+                &classes2,
+                "CatalogMetadata",
+                postgres.port,
+                "PostgreSQL 15",
+            );
         })
         .await
         .unwrap(),
         Err(why) => eprintln!("(no PostgreSQL reference: {why})"),
     }
-    let server = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let server = TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    );
     let port = server.port();
     let classes3 = classes.clone();
     tokio::task::spawn_blocking(move || {
-        run_java(&jar, &classes3, "CatalogMetadata", port, "the SQLite example");
+        run_java(
+            &jar,
+            &classes3,
+            "CatalogMetadata",
+            port,
+            "the SQLite example",
+        );
     })
     .await
     .unwrap();
@@ -186,24 +208,40 @@ async fn psql_tab_completion_of_tables_and_columns() {
         return;
     }
     let create = |port: u16| {
-        let out = psql_at(port, "CREATE TABLE tab_books (id integer PRIMARY KEY, price integer)");
+        let out = psql_at(
+            port,
+            "CREATE TABLE tab_books (id integer PRIMARY KEY, price integer)",
+        );
         assert!(out.status.success(), "{}", stderr(&out));
     };
     if let Ok(postgres) = pg::Postgres::start("catalog-tab") {
         let port = postgres.port;
         tokio::task::spawn_blocking(move || {
             create(port);
-            run_script("psql_tab_completion.py", port, &["tab_books"], "PostgreSQL 15");
+            run_script(
+                "psql_tab_completion.py",
+                port,
+                &["tab_books"],
+                "PostgreSQL 15",
+            );
             drop(postgres);
         })
         .await
         .unwrap();
     }
-    let server = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let server = TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    );
     let port = server.port();
     tokio::task::spawn_blocking(move || {
         create(port);
-        run_script("psql_tab_completion.py", port, &["tab_books"], "the SQLite example");
+        run_script(
+            "psql_tab_completion.py",
+            port,
+            &["tab_books"],
+            "the SQLite example",
+        );
     })
     .await
     .unwrap();
@@ -212,7 +250,16 @@ async fn psql_tab_completion_of_tables_and_columns() {
 /// Runs one SQL command with psql on database `postgres`.
 fn psql_at(port: u16, sql: &str) -> std::process::Output {
     Command::new("psql")
-        .args(["-X", "-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        .args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+        ])
         .args(["-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .output()
         .expect("run psql")

@@ -109,23 +109,30 @@ async fn psql_describe_matches_postgres() {
             return;
         }
     };
-    let server = TestServer::start(SqliteServer::new(DbLocation::Memory), ServerConfig::default());
+    let server = TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    );
     let (pg_port, our_port) = (postgres.port, server.port());
-    let (theirs, ours) = tokio::task::spawn_blocking(move || {
-        (describe_all(pg_port), describe_all(our_port))
-    })
-    .await
-    .unwrap();
+    let (theirs, ours) =
+        tokio::task::spawn_blocking(move || (describe_all(pg_port), describe_all(our_port)))
+            .await
+            .unwrap();
     let mut failures = Vec::new();
     for ((cmd, want), (_, got)) in theirs.iter().zip(&ours) {
         assert!(!want.contains("ERROR"), "PostgreSQL failed {cmd}: {want}");
         if want != got {
-            failures.push(format!("{cmd}\n--- PostgreSQL 15\n{want}--- SQLite example\n{got}"));
+            failures.push(format!(
+                "{cmd}\n--- PostgreSQL 15\n{want}--- SQLite example\n{got}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Something was compared: the tables, their keys and the reference.
     let d_books = &ours.iter().find(|(c, _)| c == "\\d books").unwrap().1;
     assert!(d_books.contains("\"books_author_id_fkey\" FOREIGN KEY (author_id) REFERENCES authors(id) ON DELETE CASCADE"), "{d_books}");
-    assert!(d_books.contains("\"books_title_author\" UNIQUE CONSTRAINT, btree (title, author_id)"), "{d_books}");
+    assert!(
+        d_books.contains("\"books_title_author\" UNIQUE CONSTRAINT, btree (title, author_id)"),
+        "{d_books}"
+    );
 }

@@ -6,6 +6,7 @@
 use super::BuiltinProc;
 
 /// The functions, ordered by OID.
+#[rustfmt::skip]
 pub static BUILTIN_PROCS: &[BuiltinProc] = &[
     BuiltinProc { oid: 89, name: "version", kind: b'f', returns_set: false, nargs: 0, returns: 25, args: &[] },
     BuiltinProc { oid: 384, name: "array_to_string", kind: b'f', returns_set: false, nargs: 3, returns: 25, args: &[2277, 25, 25] },

@@ -7,6 +7,7 @@
 use super::BuiltinType;
 
 /// The built-in types, ordered by OID.
+#[rustfmt::skip]
 pub static BUILTIN_TYPES: &[BuiltinType] = &[
     BuiltinType { oid: 16, name: "bool", len: 1, by_val: true, kind: b'b', category: b'B', preferred: true, elem: 0, array: 1000, delim: b',', storage: b'p', collation: 0, align: b'c', input: "boolin", output: "boolout", receive: "boolrecv", send: "boolsend" },
     BuiltinType { oid: 17, name: "bytea", len: -1, by_val: false, kind: b'b', category: b'U', preferred: false, elem: 0, array: 1001, delim: b',', storage: b'x', collation: 0, align: b'i', input: "byteain", output: "byteaout", receive: "bytearecv", send: "byteasend" },

@@ -146,10 +146,16 @@ mod tests {
     #[test]
     fn parses_declared_types() {
         assert_eq!(parse_type_name("varchar(200)"), Some((1043, 204)));
-        assert_eq!(parse_type_name("NUMERIC(8, 2)"), Some((1700, ((8 << 16) | 2) + 4)));
+        assert_eq!(
+            parse_type_name("NUMERIC(8, 2)"),
+            Some((1700, ((8 << 16) | 2) + 4))
+        );
         assert_eq!(parse_type_name("serial"), Some((23, -1)));
         assert_eq!(parse_type_name("text[]"), Some((1009, -1)));
-        assert_eq!(parse_type_name("timestamp with time zone"), Some((1184, -1)));
+        assert_eq!(
+            parse_type_name("timestamp with time zone"),
+            Some((1184, -1))
+        );
         assert_eq!(parse_type_name("pg_catalog.int8"), Some((20, -1)));
         assert_eq!(parse_type_name("no_such_type"), None);
     }

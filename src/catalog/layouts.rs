@@ -7,6 +7,7 @@
 use super::{CatalogColumn, CatalogRelation};
 
 /// The relations, ordered by schema and name.
+#[rustfmt::skip]
 pub static CATALOG_RELATIONS: &[CatalogRelation] = &[
     CatalogRelation { oid: 13236, schema: "information_schema", name: "applicable_roles", kind: b'v', columns: &[
         CatalogColumn { name: "grantee", type_oid: 19 },

@@ -47,8 +47,8 @@ pub use builtin_procs::BUILTIN_PROCS;
 pub use builtin_types::BUILTIN_TYPES;
 pub use format_type::{format_type, parse_type_name};
 pub use layouts::CATALOG_RELATIONS;
-pub use rows::{CatalogValue, quote_ident};
 pub use model::{CheckDef, ColumnDef, ForeignKeyDef, IndexDef, KeyDef, RelationKind, TableDef};
+pub use rows::{CatalogValue, quote_ident};
 pub use snapshot::{Catalog, CatalogSettings, OID_SPAN};
 
 /// One built-in type: a `pg_type` row of `pg_catalog`.

@@ -10,6 +10,9 @@ use super::{
     parse_type_name,
 };
 
+/// A row being built: column names and values.
+type Fields<'a> = Vec<(&'a str, CatalogValue)>;
+
 /// How many OIDs each table owns (its own and its dependents').
 pub const OID_SPAN: u32 = 64;
 
@@ -479,7 +482,11 @@ impl Catalog {
                     (oids::PG_CATALOG_NAMESPACE, "pg_catalog", owner),
                     (oids::PG_TOAST_NAMESPACE, "pg_toast", owner),
                     (oids::PUBLIC_NAMESPACE, "public", oids::PG_DATABASE_OWNER),
-                    (oids::INFORMATION_SCHEMA_NAMESPACE, "information_schema", owner),
+                    (
+                        oids::INFORMATION_SCHEMA_NAMESPACE,
+                        "information_schema",
+                        owner,
+                    ),
                 ] {
                     // `public` has the privileges a new database gives it.
                     let acl = (oid == oids::PUBLIC_NAMESPACE)
@@ -558,7 +565,11 @@ impl Catalog {
             }
             ("pg_catalog", "pg_tablespace") => {
                 for (oid, name) in [(1663u32, "pg_default"), (1664, "pg_global")] {
-                    add(vec![("oid", v(oid)), ("spcname", v(name)), ("spcowner", v(owner))]);
+                    add(vec![
+                        ("oid", v(oid)),
+                        ("spcname", v(name)),
+                        ("spcowner", v(owner)),
+                    ]);
                 }
             }
             ("pg_catalog", "pg_database") => add(vec![
@@ -660,7 +671,10 @@ impl Catalog {
                         ("convalidated", v(true)),
                         ("conrelid", v(t.oid)),
                         ("conindid", v(c.index)),
-                        ("confrelid", v(c.referenced.map_or(0, |r| self.tables[r].oid))),
+                        (
+                            "confrelid",
+                            v(c.referenced.map_or(0, |r| self.tables[r].oid)),
+                        ),
                         ("confupdtype", v(char_text(c.on_update))),
                         ("confdeltype", v(char_text(c.on_delete))),
                         ("confmatchtype", v(if c.kind == b'f' { "s" } else { " " })),
@@ -755,7 +769,7 @@ impl Catalog {
         out
     }
 
-    fn class_rows(&self, add: &mut dyn FnMut(Vec<(&str, CatalogValue)>)) {
+    fn class_rows(&self, add: &mut dyn FnMut(Fields<'_>)) {
         let owner = oids::BOOTSTRAP_SUPERUSER;
         for r in CATALOG_RELATIONS {
             add(vec![
@@ -797,9 +811,10 @@ impl Catalog {
                 // PostgreSQL's foreign keys are triggers on both tables.
                 (
                     "relhastriggers",
-                    v(self.constraints.iter().any(|c| {
-                        c.kind == b'f' && (c.table == ti || c.referenced == Some(ti))
-                    })),
+                    v(self
+                        .constraints
+                        .iter()
+                        .any(|c| c.kind == b'f' && (c.table == ti || c.referenced == Some(ti)))),
                 ),
                 ("relispopulated", v(true)),
                 ("relreplident", v(if is_table { "d" } else { "n" })),
@@ -838,7 +853,7 @@ impl Catalog {
         }
     }
 
-    fn attribute_rows(&self, add: &mut dyn FnMut(Vec<(&str, CatalogValue)>)) {
+    fn attribute_rows(&self, add: &mut dyn FnMut(Fields<'_>)) {
         let attr = |relid: u32, num: i64, name: &str, ty: u32, typmod: i32, not_null: bool| {
             let bt = builtin_type(ty);
             vec![
@@ -847,11 +862,17 @@ impl Catalog {
                 ("atttypid", v(ty)),
                 ("attlen", v(bt.map_or(-1, |t| t.len))),
                 ("attnum", v(num)),
-                ("attndims", v(i64::from(bt.is_some_and(|t| t.category == b'A')))),
+                (
+                    "attndims",
+                    v(i64::from(bt.is_some_and(|t| t.category == b'A'))),
+                ),
                 ("atttypmod", v(typmod)),
                 ("attbyval", v(bt.is_some_and(|t| t.by_val))),
                 ("attalign", v(bt.map_or("i".into(), |t| char_text(t.align)))),
-                ("attstorage", v(bt.map_or("x".into(), |t| char_text(t.storage)))),
+                (
+                    "attstorage",
+                    v(bt.map_or("x".into(), |t| char_text(t.storage))),
+                ),
                 ("attcompression", v("")),
                 ("attnotnull", v(not_null)),
                 ("attidentity", v("")),
@@ -863,7 +884,14 @@ impl Catalog {
         };
         for r in CATALOG_RELATIONS {
             for (i, c) in r.columns.iter().enumerate() {
-                add(attr(r.oid, i as i64 + 1, c.name, c.type_oid, -1, r.kind == b'r'));
+                add(attr(
+                    r.oid,
+                    i as i64 + 1,
+                    c.name,
+                    c.type_oid,
+                    -1,
+                    r.kind == b'r',
+                ));
             }
         }
         for (ti, t) in self.tables.iter().enumerate() {
@@ -892,16 +920,19 @@ impl Catalog {
                 let Some(c) = usize::try_from(col - 1).ok().and_then(|x| t.columns.get(x)) else {
                     continue;
                 };
-                add(attr(i.oid, k as i64 + 1, &c.name, c.type_oid, c.typmod, false));
+                add(attr(
+                    i.oid,
+                    k as i64 + 1,
+                    &c.name,
+                    c.type_oid,
+                    c.typmod,
+                    false,
+                ));
             }
         }
     }
 
-    fn information_schema_rows(
-        &self,
-        rel: &CatalogRelation,
-        add: &mut dyn FnMut(Vec<(&str, CatalogValue)>),
-    ) {
+    fn information_schema_rows(&self, rel: &CatalogRelation, add: &mut dyn FnMut(Fields<'_>)) {
         let db = self.settings.database.as_str();
         match rel.name {
             "schemata" => {

@@ -84,7 +84,15 @@ impl Postgres {
         pg.run(
             "initdb",
             &[
-                "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
                 "--no-sync",
             ],
         )?;

@@ -21,9 +21,8 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use pgwire::catalog::{
-    CATALOG_RELATIONS, Catalog, CatalogSettings, CatalogValue, CheckDef, ColumnDef,
-    ForeignKeyDef, IndexDef, KeyDef, OID_SPAN, RelationKind, TableDef, format_type,
-    parse_type_name, quote_ident,
+    CATALOG_RELATIONS, Catalog, CatalogSettings, CatalogValue, CheckDef, ColumnDef, ForeignKeyDef,
+    IndexDef, KeyDef, OID_SPAN, RelationKind, TableDef, format_type, parse_type_name, quote_ident,
 };
 use pgwire::error::ErrorInfo;
 use rusqlite::functions::{Context, FunctionFlags};
@@ -110,7 +109,10 @@ pub fn attach(conn: &Connection, info: &SessionInfo) -> rusqlite::Result<()> {
             ("block_size".into(), "8192".into()),
             ("lc_collate".into(), "C".into()),
             ("lc_ctype".into(), "C".into()),
-            ("default_transaction_isolation".into(), "read committed".into()),
+            (
+                "default_transaction_isolation".into(),
+                "read committed".into(),
+            ),
             ("transaction_isolation".into(), "read committed".into()),
             ("standard_conforming_strings".into(), "on".into()),
         ],
@@ -120,17 +122,23 @@ pub fn attach(conn: &Connection, info: &SessionInfo) -> rusqlite::Result<()> {
     // `current_setting()` inside a larger query (alone in a SELECT list,
     // the session's own value is answered before SQLite sees it).
     let values = settings.settings.clone();
-    conn.create_scalar_function("current_setting", -1, FunctionFlags::SQLITE_UTF8, move |ctx| {
-        let name = text_arg(ctx, 0).unwrap_or_default();
-        let missing_ok = ctx.len() > 1 && matches!(ctx.get_raw(1), ValueRef::Integer(n) if n != 0);
-        match values.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-            Some((_, v)) => Ok(Value::Text(v.clone())),
-            None if missing_ok => Ok(Value::Null),
-            None => Err(rusqlite::Error::UserFunctionError(
-                format!("unrecognized configuration parameter \"{name}\"").into(),
-            )),
-        }
-    })?;
+    conn.create_scalar_function(
+        "current_setting",
+        -1,
+        FunctionFlags::SQLITE_UTF8,
+        move |ctx| {
+            let name = text_arg(ctx, 0).unwrap_or_default();
+            let missing_ok =
+                ctx.len() > 1 && matches!(ctx.get_raw(1), ValueRef::Integer(n) if n != 0);
+            match values.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                Some((_, v)) => Ok(Value::Text(v.clone())),
+                None if missing_ok => Ok(Value::Null),
+                None => Err(rusqlite::Error::UserFunctionError(
+                    format!("unrecognized configuration parameter \"{name}\"").into(),
+                )),
+            }
+        },
+    )?;
     CURRENT.with(|c| *c.borrow_mut() = Some((shared, settings)));
     Ok(())
 }
@@ -252,7 +260,9 @@ fn read_tables(conn: &Connection) -> rusqlite::Result<Vec<TableDef>> {
         let mut t = TableDef::new(oid, "public", &name, kind);
         let parsed = parse_create(&sql);
         let mut pk: Vec<(i64, String)> = Vec::new();
-        let mut info = conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)")?;
+        let mut info = conn.prepare(
+            "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
+        )?;
         let cols = info.query_map([&name], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -299,7 +309,9 @@ fn read_tables(conn: &Connection) -> rusqlite::Result<Vec<TableDef>> {
                 columns,
             });
         }
-        let mut list = conn.prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY seq DESC")?;
+        let mut list = conn.prepare(
+            "SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY seq DESC",
+        )?;
         let indexes: Vec<(String, bool, String)> = list
             .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
@@ -328,7 +340,14 @@ fn read_tables(conn: &Connection) -> rusqlite::Result<Vec<TableDef>> {
         )?;
         let rows: Vec<(i64, String, String, Option<String>, String, String)> = fks
             .query_map([&name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<Result<_, _>>()?;
         // SQLite numbers foreign keys from the last one declared.
@@ -425,7 +444,10 @@ fn view_query(sql: &str) -> String {
     toks.iter()
         .position(|t| t.is_word("as"))
         .map_or_else(String::new, |i| {
-            sql[toks[i].start + 2..].trim().trim_end_matches(';').to_owned()
+            sql[toks[i].start + 2..]
+                .trim()
+                .trim_end_matches(';')
+                .to_owned()
         })
 }
 
@@ -448,7 +470,10 @@ impl ParsedCreate {
             .find(|(k, _, cols)| {
                 *k == kind
                     && cols.len() == columns.len()
-                    && cols.iter().zip(columns).all(|(a, b)| a.eq_ignore_ascii_case(b))
+                    && cols
+                        .iter()
+                        .zip(columns)
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
             })
             .map(|(_, n, _)| n.clone())
     }
@@ -547,7 +572,10 @@ fn parse_create(sql: &str) -> ParsedCreate {
         } else if i == 0 && matches!(head.kind, Tok::Word | Tok::QuotedIdent) {
             // A column definition: serial marker, inline constraints.
             let col = name_of(head);
-            if item.iter().any(|t| t.kind == Tok::Comment && t.text == SERIAL_MARKER) {
+            if item
+                .iter()
+                .any(|t| t.kind == Tok::Comment && t.text == SERIAL_MARKER)
+            {
                 out.serial.push(col.clone());
             }
             let mut k = 1;
@@ -626,30 +654,36 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
         oid_arg(ctx, 0).map_or(Value::Null, |o| Value::Text(c.pg_get_userbyid(o)))
     });
     with_catalog!("pg_table_is_visible", |c: &Catalog, ctx: &Context<'_>| {
-        oid_arg(ctx, 0).map_or(Value::Null, |o| Value::Integer(i64::from(c.pg_table_is_visible(o))))
+        oid_arg(ctx, 0).map_or(Value::Null, |o| {
+            Value::Integer(i64::from(c.pg_table_is_visible(o)))
+        })
     });
     with_catalog!("pg_get_indexdef", move |c: &Catalog, ctx: &Context<'_>| {
         let Some(oid) = oid_arg(ctx, 0) else {
             return Value::Null;
         };
-        let column = if ctx.len() > 1 { oid_arg(ctx, 1).unwrap_or(0) } else { 0 };
+        let column = if ctx.len() > 1 {
+            oid_arg(ctx, 1).unwrap_or(0)
+        } else {
+            0
+        };
         let def = c.pg_get_indexdef(oid);
         if column == 0 {
             return text(def);
         }
         // One key column: the text between the parentheses, split.
-        let cols = def
-            .as_deref()
-            .and_then(|d| d.rsplit_once('(').map(|(_, r)| r.trim_end_matches(')').to_owned()));
-        text(cols.and_then(|cs| {
-            cs.split(", ")
-                .nth(column as usize - 1)
-                .map(str::to_owned)
-        }))
+        let cols = def.as_deref().and_then(|d| {
+            d.rsplit_once('(')
+                .map(|(_, r)| r.trim_end_matches(')').to_owned())
+        });
+        text(cols.and_then(|cs| cs.split(", ").nth(column as usize - 1).map(str::to_owned)))
     });
-    with_catalog!("pg_get_constraintdef", move |c: &Catalog, ctx: &Context<'_>| {
-        text(oid_arg(ctx, 0).and_then(|o| c.pg_get_constraintdef(o)))
-    });
+    with_catalog!(
+        "pg_get_constraintdef",
+        move |c: &Catalog, ctx: &Context<'_>| {
+            text(oid_arg(ctx, 0).and_then(|o| c.pg_get_constraintdef(o)))
+        }
+    );
     with_catalog!("pg_get_viewdef", move |c: &Catalog, ctx: &Context<'_>| {
         let oid = oid_arg(ctx, 0).or_else(|| text_arg(ctx, 0).and_then(|n| c.regclass_oid(&n)));
         text(oid.and_then(|o| c.pg_get_viewdef(o)))
@@ -659,29 +693,41 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
     });
     with_catalog!("col_description", move |c: &Catalog, ctx: &Context<'_>| {
         let col = oid_arg(ctx, 1).and_then(|n| i32::try_from(n).ok());
-        text(oid_arg(ctx, 0).zip(col).and_then(|(o, n)| c.col_description(o, n)))
-    });
-    with_catalog!("pg_get_serial_sequence", move |c: &Catalog, ctx: &Context<'_>| {
         text(
-            text_arg(ctx, 0)
-                .zip(text_arg(ctx, 1))
-                .and_then(|(t, col)| c.pg_get_serial_sequence(&t, &col)),
+            oid_arg(ctx, 0)
+                .zip(col)
+                .and_then(|(o, n)| c.col_description(o, n)),
         )
     });
+    with_catalog!(
+        "pg_get_serial_sequence",
+        move |c: &Catalog, ctx: &Context<'_>| {
+            text(
+                text_arg(ctx, 0)
+                    .zip(text_arg(ctx, 1))
+                    .and_then(|(t, col)| c.pg_get_serial_sequence(&t, &col)),
+            )
+        }
+    );
     // `x::regclass`: a name (or digits, as text) resolves to the OID; an
     // OID (an integer) prints as the name. Comparisons use the first, the
     // select lists of tools' queries the second.
-    with_catalog!("pg_regclass", move |c: &Catalog, ctx: &Context<'_>| match ctx.get_raw(0) {
-        ValueRef::Integer(n) => Value::Text(c.regclass_name(n as u32)),
-        ValueRef::Text(t) => {
-            let s = String::from_utf8_lossy(t);
-            match s.trim().parse::<i64>() {
-                Ok(n) => Value::Integer(n),
-                Err(_) => c.regclass_oid(&s).map_or(Value::Null, |o| Value::Integer(i64::from(o))),
+    with_catalog!(
+        "pg_regclass",
+        move |c: &Catalog, ctx: &Context<'_>| match ctx.get_raw(0) {
+            ValueRef::Integer(n) => Value::Text(c.regclass_name(n as u32)),
+            ValueRef::Text(t) => {
+                let s = String::from_utf8_lossy(t);
+                match s.trim().parse::<i64>() {
+                    Ok(n) => Value::Integer(n),
+                    Err(_) => c
+                        .regclass_oid(&s)
+                        .map_or(Value::Null, |o| Value::Integer(i64::from(o))),
+                }
             }
+            _ => Value::Null,
         }
-        _ => Value::Null,
-    });
+    );
     with_catalog!("to_regclass", move |c: &Catalog, ctx: &Context<'_>| {
         text_arg(ctx, 0)
             .and_then(|n| c.regclass_oid(&n))
@@ -694,7 +740,8 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
                 let s = String::from_utf8_lossy(t);
                 match s.trim().parse::<i64>() {
                     Ok(n) => Value::Integer(n),
-                    Err(_) => Catalog::regtype_oid(&s).map_or(Value::Null, |o| Value::Integer(i64::from(o))),
+                    Err(_) => Catalog::regtype_oid(&s)
+                        .map_or(Value::Null, |o| Value::Integer(i64::from(o))),
                 }
             }
             _ => Value::Null,
@@ -720,12 +767,22 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("pg_encoding_to_char", 1, det, |ctx| {
         Ok(Value::Text(
-            if oid_arg(ctx, 0) == Some(6) { "UTF8" } else { "" }.into(),
+            if oid_arg(ctx, 0) == Some(6) {
+                "UTF8"
+            } else {
+                ""
+            }
+            .into(),
         ))
     })?;
     conn.create_scalar_function("current_schemas", 1, det, |ctx| {
         let implicit = matches!(ctx.get_raw(0), ValueRef::Integer(n) if n != 0);
-        Ok(if implicit { "{pg_catalog,public}" } else { "{public}" }.to_owned())
+        Ok(if implicit {
+            "{pg_catalog,public}"
+        } else {
+            "{public}"
+        }
+        .to_owned())
     })?;
     // Everyone may do everything: the example has no privileges.
     for name in [
@@ -811,7 +868,11 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
             return Ok(Value::Null);
         };
         let sep = text_arg(ctx, 1).unwrap_or_default();
-        let null = if ctx.len() > 2 { text_arg(ctx, 2) } else { None };
+        let null = if ctx.len() > 2 {
+            text_arg(ctx, 2)
+        } else {
+            None
+        };
         let items = array_items(&arr);
         let parts: Vec<String> = items
             .into_iter()
@@ -820,16 +881,20 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
         Ok(Value::Text(parts.join(&sep)))
     })?;
     conn.create_scalar_function("array_upper", 2, det, |ctx| {
-        Ok(text_arg(ctx, 0).map_or(Value::Null, |a| match array_items(&a).len() {
-            0 => Value::Null,
-            n => Value::Integer(n as i64),
-        }))
+        Ok(
+            text_arg(ctx, 0).map_or(Value::Null, |a| match array_items(&a).len() {
+                0 => Value::Null,
+                n => Value::Integer(n as i64),
+            }),
+        )
     })?;
     conn.create_scalar_function("array_length", 2, det, |ctx| {
-        Ok(text_arg(ctx, 0).map_or(Value::Null, |a| match array_items(&a).len() {
-            0 => Value::Null,
-            n => Value::Integer(n as i64),
-        }))
+        Ok(
+            text_arg(ctx, 0).map_or(Value::Null, |a| match array_items(&a).len() {
+                0 => Value::Null,
+                n => Value::Integer(n as i64),
+            }),
+        )
     })?;
     conn.create_scalar_function("pg_array_get", 2, det, |ctx| {
         let (Some(a), ValueRef::Integer(i)) = (text_arg(ctx, 0), ctx.get_raw(1)) else {
@@ -837,8 +902,15 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
         };
         let items = array_items(&a);
         // int2vector and oidvector (space-separated) count from 0.
-        let first = if a.trim_start().starts_with('{') { 1 } else { 0 };
-        let item = usize::try_from(i - first).ok().and_then(|k| items.get(k).cloned()).flatten();
+        let first = if a.trim_start().starts_with('{') {
+            1
+        } else {
+            0
+        };
+        let item = usize::try_from(i - first)
+            .ok()
+            .and_then(|k| items.get(k).cloned())
+            .flatten();
         Ok(item.map_or(Value::Null, |s| match s.parse::<i64>() {
             Ok(n) => Value::Integer(n),
             Err(_) => Value::Text(s),
@@ -957,18 +1029,42 @@ fn array_items(text: &str) -> Vec<Option<String>> {
 pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
     use pgwire::types::Type;
     Some(match name {
-        "pg_get_expr" | "pg_get_indexdef" | "pg_get_constraintdef" | "pg_get_viewdef"
-        | "format_type" | "obj_description" | "col_description" | "shobj_description"
-        | "array_to_string" | "quote_ident" | "pg_size_pretty" | "pg_get_serial_sequence"
-        | "pg_regclass" | "pg_regtype" | "pg_get_triggerdef" | "pg_get_function_result"
-        | "pg_get_function_arguments" | "pg_get_function_identity_arguments" => Type::TEXT,
+        "pg_get_expr"
+        | "pg_get_indexdef"
+        | "pg_get_constraintdef"
+        | "pg_get_viewdef"
+        | "format_type"
+        | "obj_description"
+        | "col_description"
+        | "shobj_description"
+        | "array_to_string"
+        | "quote_ident"
+        | "pg_size_pretty"
+        | "pg_get_serial_sequence"
+        | "pg_regclass"
+        | "pg_regtype"
+        | "pg_get_triggerdef"
+        | "pg_get_function_result"
+        | "pg_get_function_arguments"
+        | "pg_get_function_identity_arguments" => Type::TEXT,
         "pg_get_userbyid" | "pg_encoding_to_char" => Type::NAME,
-        "pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible" | "pg_collation_is_visible"
-        | "has_table_privilege" | "has_schema_privilege" | "has_database_privilege"
-        | "has_column_privilege" | "has_sequence_privilege" | "has_function_privilege"
-        | "has_any_column_privilege" | "pg_relation_is_publishable" => Type::BOOL,
+        "pg_table_is_visible"
+        | "pg_type_is_visible"
+        | "pg_function_is_visible"
+        | "pg_collation_is_visible"
+        | "has_table_privilege"
+        | "has_schema_privilege"
+        | "has_database_privilege"
+        | "has_column_privilege"
+        | "has_sequence_privilege"
+        | "has_function_privilege"
+        | "has_any_column_privilege"
+        | "pg_relation_is_publishable" => Type::BOOL,
         "to_regclass" | "to_regtype" | "pg_partition_ancestors" => Type::OID,
-        "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size"
+        "pg_relation_size"
+        | "pg_total_relation_size"
+        | "pg_table_size"
+        | "pg_indexes_size"
         | "pg_database_size" => Type::INT8,
         "array_upper" | "array_length" => Type::INT4,
         "current_schemas" => Type::NAME_ARRAY,
@@ -994,10 +1090,12 @@ pub fn column_origins(conn: &Connection, stmt: &rusqlite::Statement<'_>) -> Vec<
         };
         let origin = match db {
             "main" => main_column_origin(conn, table, column),
-            "pg_catalog" | "information_schema" => pgwire::catalog::relation(db, table).and_then(|r| {
-                let n = r.columns.iter().position(|c| c.name == column)?;
-                Some((r.oid, i16::try_from(n + 1).ok()?))
-            }),
+            "pg_catalog" | "information_schema" => {
+                pgwire::catalog::relation(db, table).and_then(|r| {
+                    let n = r.columns.iter().position(|c| c.name == column)?;
+                    Some((r.oid, i16::try_from(n + 1).ok()?))
+                })
+            }
             _ => None,
         };
         out.push(origin.unwrap_or((0, 0)));

@@ -22,23 +22,71 @@ use super::sql::{Tok, Token, tokenize};
 
 /// Clauses that decide whether a function call is in FROM.
 const CLAUSES: &[&str] = &[
-    "select", "from", "where", "group", "order", "having", "limit", "union", "on", "set",
-    "values", "returning", "except", "intersect", "window",
+    "select",
+    "from",
+    "where",
+    "group",
+    "order",
+    "having",
+    "limit",
+    "union",
+    "on",
+    "set",
+    "values",
+    "returning",
+    "except",
+    "intersect",
+    "window",
 ];
 
 /// Words that end a FROM item rather than name its alias.
 const NOT_ALIAS: &[&str] = &[
-    "where", "on", "join", "left", "right", "inner", "outer", "cross", "natural", "full",
-    "order", "group", "limit", "union", "having", "using", "except", "intersect", "window",
-    "offset", "for", "lateral",
+    "where",
+    "on",
+    "join",
+    "left",
+    "right",
+    "inner",
+    "outer",
+    "cross",
+    "natural",
+    "full",
+    "order",
+    "group",
+    "limit",
+    "union",
+    "having",
+    "using",
+    "except",
+    "intersect",
+    "window",
+    "offset",
+    "for",
+    "lateral",
 ];
 
 /// Rewrites `sql` (see the module documentation).
 pub fn rewrite(sql: &str) -> Cow<'_, str> {
     let needs = sql.contains(['~', '[']) || (sql.contains('\\') && contains_ci(sql, "like")) || {
-        ["operator", "collate", "array", "unnest", "generate_series", "pg_partition_ancestors", "string_agg", "json_build_object", "generate_subscripts", "bool_and", "bool_or", "cast", "values", "_pg_expandarray", "trim"]
-            .iter()
-            .any(|w| contains_ci(sql, w))
+        [
+            "operator",
+            "collate",
+            "array",
+            "unnest",
+            "generate_series",
+            "pg_partition_ancestors",
+            "string_agg",
+            "json_build_object",
+            "generate_subscripts",
+            "bool_and",
+            "bool_or",
+            "cast",
+            "values",
+            "_pg_expandarray",
+            "trim",
+        ]
+        .iter()
+        .any(|w| contains_ci(sql, w))
     };
     if !needs {
         return Cow::Borrowed(sql);
@@ -90,11 +138,11 @@ fn split_args(toks: &[Token<'_>], from: usize, to: usize) -> Vec<(usize, usize)>
     let mut out = Vec::new();
     let mut depth = 0;
     let mut start = from;
-    for k in from..to {
-        match toks[k].kind {
+    for (k, t) in toks.iter().enumerate().take(to).skip(from) {
+        match t.kind {
             Tok::LParen => depth += 1,
             Tok::RParen => depth -= 1,
-            Tok::Bracket if toks[k].text == "[" => depth += 1,
+            Tok::Bracket if t.text == "[" => depth += 1,
             Tok::Bracket => depth -= 1,
             Tok::Comma if depth == 0 => {
                 out.push((start, k));
@@ -145,14 +193,21 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 out.push(' ');
                 operand = None;
                 i = close + 1;
-                prev = Some(Token { kind: Tok::Op, text: "~", start: t.start });
+                prev = Some(Token {
+                    kind: Tok::Op,
+                    text: "~",
+                    start: t.start,
+                });
                 continue;
             }
             Tok::Op if matches!(t.text, "~" | "!") => {
                 // `!~*`, `~~`...: the run of operator characters.
                 let mut j = i;
                 let mut op = String::new();
-                while j < toks.len() && toks[j].kind == Tok::Op && matches!(toks[j].text, "~" | "!" | "*") {
+                while j < toks.len()
+                    && toks[j].kind == Tok::Op
+                    && matches!(toks[j].text, "~" | "!" | "*")
+                {
                     op.push_str(toks[j].text);
                     j += 1;
                 }
@@ -220,7 +275,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     ));
                 }
                 operand = Some(start);
-                prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                prev = Some(Token {
+                    kind: Tok::RParen,
+                    text: ")",
+                    start: t.start,
+                });
                 i = close + 1;
                 continue;
             }
@@ -240,7 +299,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 let (text, end) = from_function(sql, toks, i, nx.unwrap_or(i), counter);
                 out.push_str(&text);
                 operand = None;
-                prev = Some(Token { kind: Tok::Word, text: "x", start: t.start });
+                prev = Some(Token {
+                    kind: Tok::Word,
+                    text: "x",
+                    start: t.start,
+                });
                 i = end;
                 continue;
             }
@@ -290,7 +353,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 } else {
                     out.push_str(&format!("(_pgwire_srf{id}.key + 1)"));
                 }
-                prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                prev = Some(Token {
+                    kind: Tok::RParen,
+                    text: ")",
+                    start: t.start,
+                });
                 i = close + 1;
                 continue;
             }
@@ -300,11 +367,16 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 let close = matching(toks, open);
                 let mut depth = 0;
                 let mut as_at = None;
-                for k in open + 1..close.min(toks.len()) {
-                    match toks[k].kind {
+                for (k, tk) in toks
+                    .iter()
+                    .enumerate()
+                    .take(close.min(toks.len()))
+                    .skip(open + 1)
+                {
+                    match tk.kind {
                         Tok::LParen => depth += 1,
                         Tok::RParen => depth -= 1,
-                        Tok::Word if depth == 0 && toks[k].is_word("as") => as_at = Some(k),
+                        Tok::Word if depth == 0 && tk.is_word("as") => as_at = Some(k),
                         _ => {}
                     }
                 }
@@ -327,7 +399,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     "regtype" => out.push_str(&format!("pg_regtype({expr})")),
                     _ => out.push_str(&format!("CAST({expr} AS {ty})")),
                 }
-                prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                prev = Some(Token {
+                    kind: Tok::RParen,
+                    text: ")",
+                    start: t.start,
+                });
                 i = close + 1;
                 continue;
             }
@@ -343,14 +419,20 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     && next.is_some_and(|n| n.kind == Tok::LParen) =>
             {
                 operand = Some(out.len());
-                out.push_str(if t.is_word("string_agg") { "group_concat" } else { "json_object" });
+                out.push_str(if t.is_word("string_agg") {
+                    "group_concat"
+                } else {
+                    "json_object"
+                });
             }
             Tok::Word
                 if t.is_word("trim")
                     && next.is_some_and(|n| n.kind == Tok::LParen)
-                    && nx
-                        .and_then(|o| next_sig(toks, o + 1))
-                        .is_some_and(|w| ["both", "leading", "trailing"].iter().any(|k| toks[w].is_word(k))) =>
+                    && nx.and_then(|o| next_sig(toks, o + 1)).is_some_and(|w| {
+                        ["both", "leading", "trailing"]
+                            .iter()
+                            .any(|k| toks[w].is_word(k))
+                    }) =>
             {
                 // trim(both 'x' from s) is SQLite's trim(s, 'x').
                 let open = nx.unwrap_or(i);
@@ -369,7 +451,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     };
                     operand = Some(out.len());
                     out.push_str(&format!("{f}({what}, {})", chars.trim()));
-                    prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                    prev = Some(Token {
+                        kind: Tok::RParen,
+                        text: ")",
+                        start: t.start,
+                    });
                     i = close + 1;
                     continue;
                 }
@@ -452,7 +538,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                         toks[a].text
                     ));
                     operand = None;
-                    prev = Some(Token { kind: Tok::Word, text: "x", start: t.start });
+                    prev = Some(Token {
+                        kind: Tok::Word,
+                        text: "x",
+                        start: t.start,
+                    });
                     i = pc + 1;
                     continue;
                 }
@@ -464,7 +554,9 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
             }
             Tok::LParen => {
                 let at = match (prev, operand) {
-                    (Some(p), Some(start)) if matches!(p.kind, Tok::Word | Tok::QuotedIdent) => start,
+                    (Some(p), Some(start)) if matches!(p.kind, Tok::Word | Tok::QuotedIdent) => {
+                        start
+                    }
                     _ => out.len(),
                 };
                 parens.push(at);
@@ -494,9 +586,9 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 // `(composite).x`, `(composite).n`: of `_pg_expandarray`'s
                 // rows, represented by x.
                 let dot = next_sig(toks, i + 1).filter(|&d| toks[d].kind == Tok::Dot);
-                let field = dot.and_then(|d| next_sig(toks, d + 1)).filter(|&f| {
-                    toks[f].is_word("x") || toks[f].is_word("n")
-                });
+                let field = dot
+                    .and_then(|d| next_sig(toks, d + 1))
+                    .filter(|&f| toks[f].is_word("x") || toks[f].is_word("n"));
                 if let (Some(start), Some(f)) = (operand, field) {
                     let group = out[start..].trim().to_owned();
                     let inner = group
@@ -517,7 +609,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     if let Some(r) = replaced {
                         out.truncate(start);
                         out.push_str(&r);
-                        prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                        prev = Some(Token {
+                            kind: Tok::RParen,
+                            text: ")",
+                            start: t.start,
+                        });
                         i = f + 1;
                         continue;
                     }
@@ -529,10 +625,17 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     || prev.is_some_and(|p| p.kind == Tok::Cast);
                 let after_type = {
                     // `::int2[]`: the word before is a type name.
-                    let before: Vec<&Token> = toks[..i].iter().rev().filter(|t| t.is_significant()).take(4).collect();
+                    let before: Vec<&Token> = toks[..i]
+                        .iter()
+                        .rev()
+                        .filter(|t| t.is_significant())
+                        .take(4)
+                        .collect();
                     before.iter().any(|b| b.kind == Tok::Cast)
                         && before.first().is_some_and(|b| b.kind == Tok::Word)
-                        && before.get(1).is_some_and(|b| b.kind == Tok::Cast || b.kind == Tok::Dot)
+                        && before
+                            .get(1)
+                            .is_some_and(|b| b.kind == Tok::Cast || b.kind == Tok::Dot)
                 };
                 match operand {
                     Some(start) if !empty_or_type && !after_type && close < toks.len() => {
@@ -540,7 +643,11 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                         let index = sub(sql, toks, i + 1, close, counter);
                         out.push_str(&format!("pg_array_get({base}, {index})"));
                         operand = Some(start);
-                        prev = Some(Token { kind: Tok::RParen, text: ")", start: t.start });
+                        prev = Some(Token {
+                            kind: Tok::RParen,
+                            text: ")",
+                            start: t.start,
+                        });
                         i = close + 1;
                         continue;
                     }
@@ -575,7 +682,9 @@ fn flush_srfs(out: &mut String, srfs: &mut [Vec<(String, usize)>], from_seen: &[
         let trimmed = out.trim_end().len();
         let tail = out.split_off(trimmed);
         out.push_str(if from { ", " } else { " FROM " });
-        out.push_str(&format!("json_each(pg_items_json({arg})) AS _pgwire_srf{id}"));
+        out.push_str(&format!(
+            "json_each(pg_items_json({arg})) AS _pgwire_srf{id}"
+        ));
         out.push_str(&tail);
         from = true;
     }
@@ -654,7 +763,10 @@ fn from_function(
             func.clone()
         }
     });
-    let ord_col = columns.get(1).cloned().unwrap_or_else(|| "ordinality".into());
+    let ord_col = columns
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "ordinality".into());
     let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let arg = |k: usize| args.get(k).cloned().unwrap_or_else(|| "NULL".into());
     let body = match func.as_str() {
@@ -717,8 +829,14 @@ mod tests {
 
     #[test]
     fn arrays_and_functions_in_from() {
-        assert_eq!(rewrite("select a[2] from t"), "select pg_array_get(a, 2) from t");
-        assert_eq!(rewrite("select x::int2[] from t"), "select x::int2[] from t");
+        assert_eq!(
+            rewrite("select a[2] from t"),
+            "select pg_array_get(a, 2) from t"
+        );
+        assert_eq!(
+            rewrite("select x::int2[] from t"),
+            "select x::int2[] from t"
+        );
         assert!(rewrite("select ARRAY(select 1)").contains("json_group_array(v)"));
         assert_eq!(
             rewrite("select x from unnest(y) x"),

@@ -459,7 +459,9 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
         return Err(syntax_error(Some(t)));
     }
     if binary && !from {
-        return Err(not_supported("COPY TO in binary format is not supported by this server"));
+        return Err(not_supported(
+            "COPY TO in binary format is not supported by this server",
+        ));
     }
     o.binary = binary;
     o.delimiter = one_byte(
@@ -923,7 +925,8 @@ impl<'p> Reader<'p> {
         db: &Db,
     ) -> Result<usize, ErrorInfo> {
         const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
-        let be32 = |b: &[u8], at: usize| i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let be32 =
+            |b: &[u8], at: usize| i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
         let mut pos = 0;
         if self.binary_header {
             if buf.len() < 19 {
@@ -982,8 +985,10 @@ impl<'p> Reader<'p> {
             }
             self.line += 1;
             if usize::try_from(count).ok() != Some(ncols) {
-                return Err(bad_format(format!("row field count is {count}, expected {ncols}"))
-                    .with_where(self.context()));
+                return Err(
+                    bad_format(format!("row field count is {count}, expected {ncols}"))
+                        .with_where(self.context()),
+                );
             }
             self.fields.clear();
             self.values.clear();
@@ -992,7 +997,11 @@ impl<'p> Reader<'p> {
                 let len = be32(buf, q);
                 q += 4;
                 if len < 0 {
-                    self.fields.push(Field { start: 0, end: 0, null: true });
+                    self.fields.push(Field {
+                        start: 0,
+                        end: 0,
+                        null: true,
+                    });
                     continue;
                 }
                 let bytes = &buf[q..q + len as usize];
@@ -1006,7 +1015,11 @@ impl<'p> Reader<'p> {
                 })?;
                 let start = self.values.len();
                 self.values.extend_from_slice(&self.scratch);
-                self.fields.push(Field { start, end: self.values.len(), null: false });
+                self.fields.push(Field {
+                    start,
+                    end: self.values.len(),
+                    null: false,
+                });
             }
             pos = p;
             self.bind_fields(b"", insert, db)?;

@@ -1038,8 +1038,9 @@ impl Ctx<'_> {
             let inner = &expr[1..expr.len() - 1];
             // A scalar subquery: its one column's type.
             if inner.first().is_some_and(|t| t.is_word("select")) {
-                return select_items(inner)
-                    .and_then(|items| items.first().and_then(|i| self.expr_type(strip_alias(i).0)));
+                return select_items(inner).and_then(|items| {
+                    items.first().and_then(|i| self.expr_type(strip_alias(i).0))
+                });
             }
             return self.expr_type(inner);
         }
@@ -1161,10 +1162,18 @@ impl Ctx<'_> {
                 && (toks[k - 1].kind == Tok::RParen
                     || (k >= 2 && toks[k - 1].is_word("as") && toks[k - 2].kind == Tok::RParen))
         })?;
-        let close = if toks[close - 1].kind == Tok::RParen { close - 1 } else { close - 2 };
-        let open = (0..close).rev().find(|&o| toks[o].kind == Tok::LParen && matching(toks, o) == close)?;
+        let close = if toks[close - 1].kind == Tok::RParen {
+            close - 1
+        } else {
+            close - 2
+        };
+        let open = (0..close)
+            .rev()
+            .find(|&o| toks[o].kind == Tok::LParen && matching(toks, o) == close)?;
         let items = select_items(&toks[open + 1..close])?;
-        let item = items.iter().find(|i| item_name(i).as_deref() == Some(column))?;
+        let item = items
+            .iter()
+            .find(|i| item_name(i).as_deref() == Some(column))?;
         self.depth.set(self.depth.get() + 1);
         let t = self.expr_type(strip_alias(item).0);
         self.depth.set(self.depth.get() - 1);
@@ -1187,7 +1196,8 @@ impl Ctx<'_> {
                 continue;
             }
             let before = &toks[k - 1];
-            if !(before.is_word("with") || before.is_word("recursive") || before.kind == Tok::Comma) {
+            if !(before.is_word("with") || before.is_word("recursive") || before.kind == Tok::Comma)
+            {
                 continue;
             }
             let name = ident_value(t);
@@ -1223,7 +1233,8 @@ impl Ctx<'_> {
                         Tok::RParen => depth -= 1,
                         _ => {}
                     }
-                    depth == 0 && (t.is_word("union") || t.is_word("except") || t.is_word("intersect"))
+                    depth == 0
+                        && (t.is_word("union") || t.is_word("except") || t.is_word("intersect"))
                 })
                 .unwrap_or(body.len());
             let Some(items) = select_items(&body[..end]) else {
@@ -1231,9 +1242,9 @@ impl Ctx<'_> {
             };
             let item = match names.iter().position(|n| n == column) {
                 Some(i) => items.get(i),
-                None if names.is_empty() => {
-                    items.iter().find(|i| item_name(i).as_deref() == Some(column))
-                }
+                None if names.is_empty() => items
+                    .iter()
+                    .find(|i| item_name(i).as_deref() == Some(column)),
                 None => None,
             };
             if let Some(item) = item {

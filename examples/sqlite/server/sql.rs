@@ -920,7 +920,10 @@ mod tests {
             "select version(), current_user(), 'a\nb''c', 'it''s' where x LIKE 'a'"
         );
         let r = rewrite("create table t (id serial primary key, b bigserial)", &[]);
-        assert_eq!(r.sql, "create table t (id INTEGER /*serial*/ primary key, b Integer)");
+        assert_eq!(
+            r.sql,
+            "create table t (id INTEGER /*serial*/ primary key, b Integer)"
+        );
     }
 
     #[test]
