@@ -127,6 +127,15 @@ fn conflict() -> ErrorInfo {
 }
 
 impl Database {
+    /// Runs statements before any session exists (the catalog's tables).
+    pub fn seed(&self, stmts: Vec<Statement>) -> Result<(), ErrorInfo> {
+        let mut storage = self.storage.clone();
+        for stmt in stmts {
+            run(&mut storage, stmt)?;
+        }
+        Ok(())
+    }
+
     /// Runs a statement outside any transaction block.
     pub async fn execute(&self, stmt: Statement) -> Result<Executed, ErrorInfo> {
         let mut storage = self.storage.clone();

@@ -52,6 +52,7 @@
 //! Tests use it as `#[path = "../examples/gluesql/server/mod.rs"] mod
 //! gluesql_server;` with [`GlueSqlServer::new`].
 
+mod catalog;
 mod database;
 mod describe;
 mod errors;
@@ -88,7 +89,11 @@ pub struct GlueSqlServer {
 impl GlueSqlServer {
     /// A server with an empty database.
     pub fn new() -> Self {
-        Self::default()
+        let server = Self::default();
+        if let Err(e) = catalog::seed(&server.db) {
+            tracing::warn!(error = e.message(), "could not create the catalog tables");
+        }
+        server
     }
 }
 

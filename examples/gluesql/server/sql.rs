@@ -181,6 +181,13 @@ fn placeholder_count(sql: &SqlStatement) -> usize {
 /// (GlueSQL's `INTEGER` is eight), `int8` is eight bytes (GlueSQL's is
 /// one), `varchar(n)` is `TEXT`, `numeric(p,s)` is `DECIMAL`...
 fn pg_types_to_glue(sql: &mut SqlStatement) {
+    // `pg_catalog.pg_type` is the `pg_type` table (`catalog.rs`).
+    let _ = sqlparser::ast::visit_relations_mut(sql, |name| {
+        if name.0.len() == 2 && name.0[0].value.eq_ignore_ascii_case("pg_catalog") {
+            name.0.remove(0);
+        }
+        ControlFlow::<()>::Continue(())
+    });
     let _ = visit_expressions_mut(sql, |e| {
         if let Expr::Cast { data_type, .. } | Expr::TypedString { data_type, .. } = e {
             rewrite_type(data_type);

@@ -26,7 +26,7 @@ use futures_core::Stream;
 use pgwire::api::{CopyChunk, CopyFormat, CopyHandler, CopyIn, CopyOut, Response, Session, Tag};
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::FormatCodes;
-use pgwire::types::text::text_to_binary;
+use pgwire::types::text::{binary_to_text, text_to_binary};
 use pgwire::types::{DataRowEncoder, FieldInfo, Type};
 use rusqlite::types::{Null, ValueRef};
 use tokio::sync::{mpsc, oneshot};
@@ -86,6 +86,8 @@ pub enum Columns {
 pub struct CopyOptions {
     /// CSV rather than text.
     pub csv: bool,
+    /// PostgreSQL's binary format (COPY FROM only).
+    pub binary: bool,
     /// The field delimiter.
     pub delimiter: u8,
     /// The string that stands for NULL.
@@ -307,6 +309,7 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
         other => return Err(syntax_error(other.as_ref())),
     }
     let mut o = CopyOptions {
+        binary: false,
         csv: false,
         delimiter: 0,
         null: String::new(),
@@ -455,9 +458,12 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
         }
         return Err(syntax_error(Some(t)));
     }
-    if binary {
-        return Err(not_supported("COPY BINARY is not supported by this server"));
+    if binary && !from {
+        return Err(not_supported(
+            "COPY TO in binary format is not supported by this server",
+        ));
     }
+    o.binary = binary;
     o.delimiter = one_byte(
         delimiter
             .as_deref()
@@ -680,6 +686,8 @@ pub struct InPlan {
     insert: String,
     names: Vec<String>,
     kinds: Vec<Kind>,
+    /// The columns' types (what binary fields are).
+    types: Vec<Type>,
     options: CopyOptions,
     force_not_null: Vec<bool>,
     force_null: Vec<bool>,
@@ -691,10 +699,8 @@ fn plan_in(db: &Db, stmt: &CopyStatement) -> Result<InPlan, ErrorInfo> {
     };
     let cols = select_columns(table_columns(db, table)?, table, columns)?;
     let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
-    let kinds = cols
-        .iter()
-        .map(|c| Kind::of(&pg_type_for_decl(&c.decl).ty))
-        .collect();
+    let types: Vec<Type> = cols.iter().map(|c| pg_type_for_decl(&c.decl).ty).collect();
+    let kinds = types.iter().map(Kind::of).collect();
     let insert = format!(
         "INSERT INTO {} ({}) VALUES ({})",
         quote_ident(table),
@@ -716,6 +722,7 @@ fn plan_in(db: &Db, stmt: &CopyStatement) -> Result<InPlan, ErrorInfo> {
         force_null: flags(&o.force_null, &names, "FORCE_NULL")?,
         names,
         kinds,
+        types,
         options: o.clone(),
     })
 }
@@ -765,6 +772,8 @@ struct Reader<'p> {
     /// The end-of-data marker was seen: ignore the rest.
     ended: bool,
     header_pending: bool,
+    /// The binary format's file header is still to be read.
+    binary_header: bool,
     fields: Vec<Field>,
     values: Vec<u8>,
     scratch: BytesMut,
@@ -806,6 +815,7 @@ impl<'p> Reader<'p> {
             rows: 0,
             ended: false,
             header_pending: plan.options.header != Header::No,
+            binary_header: plan.options.binary,
             fields: Vec::with_capacity(plan.names.len()),
             values: Vec::new(),
             scratch: BytesMut::new(),
@@ -878,6 +888,9 @@ impl<'p> Reader<'p> {
         insert: &mut rusqlite::CachedStatement<'_>,
         db: &Db,
     ) -> Result<usize, ErrorInfo> {
+        if self.plan.options.binary {
+            return self.feed_binary(buf, last, insert, db);
+        }
         let mut pos = 0;
         while pos < buf.len() && !self.ended {
             let Some((end, next)) = self.record_end(buf, pos, last)? else {
@@ -897,6 +910,122 @@ impl<'p> Reader<'p> {
                 continue;
             }
             self.insert(record, insert, db)?;
+        }
+        Ok(pos)
+    }
+
+    /// `feed` for the binary format: a header, then tuples of
+    /// length-prefixed fields, each converted to its text form (the
+    /// library's `binary_to_text`) and bound as in the text format.
+    fn feed_binary(
+        &mut self,
+        buf: &[u8],
+        last: bool,
+        insert: &mut rusqlite::CachedStatement<'_>,
+        db: &Db,
+    ) -> Result<usize, ErrorInfo> {
+        const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+        let be32 =
+            |b: &[u8], at: usize| i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let mut pos = 0;
+        if self.binary_header {
+            if buf.len() < 19 {
+                if last {
+                    return Err(bad_format("COPY file signature not recognized"));
+                }
+                return Ok(0);
+            }
+            if &buf[..11] != SIGNATURE {
+                return Err(bad_format("COPY file signature not recognized"));
+            }
+            if be32(buf, 11) & (1 << 16) != 0 {
+                return Err(bad_format("invalid COPY file header (WITH OIDS)"));
+            }
+            let ext = usize::try_from(be32(buf, 15))
+                .map_err(|_| bad_format("invalid COPY file header (missing length)"))?;
+            if buf.len() < 19 + ext {
+                if last {
+                    return Err(bad_format("invalid COPY file header (wrong length)"));
+                }
+                return Ok(0);
+            }
+            pos = 19 + ext;
+            self.binary_header = false;
+        }
+        let ncols = self.plan.names.len();
+        while pos + 2 <= buf.len() && !self.ended {
+            let count = i16::from_be_bytes([buf[pos], buf[pos + 1]]);
+            if count == -1 {
+                self.ended = true;
+                return Ok(buf.len());
+            }
+            // Only a complete tuple is read.
+            let mut p = pos + 2;
+            let mut complete = true;
+            for _ in 0..count.max(0) {
+                if p + 4 > buf.len() {
+                    complete = false;
+                    break;
+                }
+                let len = be32(buf, p);
+                p += 4;
+                if len < -1 {
+                    return Err(bad_format("invalid field size").with_where(self.context()));
+                }
+                if len >= 0 {
+                    if p + len as usize > buf.len() {
+                        complete = false;
+                        break;
+                    }
+                    p += len as usize;
+                }
+            }
+            if !complete {
+                break;
+            }
+            self.line += 1;
+            if usize::try_from(count).ok() != Some(ncols) {
+                return Err(
+                    bad_format(format!("row field count is {count}, expected {ncols}"))
+                        .with_where(self.context()),
+                );
+            }
+            self.fields.clear();
+            self.values.clear();
+            let mut q = pos + 2;
+            for i in 0..ncols {
+                let len = be32(buf, q);
+                q += 4;
+                if len < 0 {
+                    self.fields.push(Field {
+                        start: 0,
+                        end: 0,
+                        null: true,
+                    });
+                    continue;
+                }
+                let bytes = &buf[q..q + len as usize];
+                q += len as usize;
+                self.scratch.clear();
+                binary_to_text(&self.plan.types[i], bytes, &mut self.scratch).map_err(|e| {
+                    e.with_where(format!(
+                        "COPY {}, line {}, column {}",
+                        self.plan.table, self.line, self.plan.names[i]
+                    ))
+                })?;
+                let start = self.values.len();
+                self.values.extend_from_slice(&self.scratch);
+                self.fields.push(Field {
+                    start,
+                    end: self.values.len(),
+                    null: false,
+                });
+            }
+            pos = p;
+            self.bind_fields(b"", insert, db)?;
+        }
+        if last && !self.ended && pos < buf.len() {
+            return Err(bad_format("unexpected EOF in COPY data").with_where(self.context()));
         }
         Ok(pos)
     }
@@ -1194,6 +1323,17 @@ impl<'p> Reader<'p> {
         db: &Db,
     ) -> Result<(), ErrorInfo> {
         self.split(raw)?;
+        self.bind_fields(raw, stmt, db)
+    }
+
+    /// Binds the fields of the current record (`fields`, text in
+    /// `values`) and inserts it.
+    fn bind_fields(
+        &mut self,
+        raw: &[u8],
+        stmt: &mut rusqlite::CachedStatement<'_>,
+        db: &Db,
+    ) -> Result<(), ErrorInfo> {
         let ncols = self.plan.names.len();
         if self.fields.len() > ncols {
             return Err(bad_format("extra data after last expected column")
@@ -1492,7 +1632,12 @@ impl SqliteSession {
                 tx: None,
                 result: None,
             });
-            return Response::CopyIn(CopyIn::new(CopyFormat::text(columns)));
+            let format = if stmt.options.binary {
+                CopyFormat::binary(columns)
+            } else {
+                CopyFormat::text(columns)
+            };
+            return Response::CopyIn(CopyIn::new(format));
         }
         let plan_stmt = stmt.clone();
         let plan = match self
@@ -1943,7 +2088,8 @@ mod tests {
         let s = parse("copy t to stdout with delimiter as '|' null as 'NUL'").unwrap();
         assert_eq!(s.options.delimiter, b'|');
         assert_eq!(s.options.null, "NUL");
-        assert!(parse("copy t from stdin (format binary)").is_err());
+        assert!(parse("copy t from stdin (format binary)").is_ok_and(|s| s.options.binary));
+        assert!(parse("copy t to stdout (format binary)").is_err());
         assert!(parse("copy t from '/etc/passwd'").is_err());
         assert!(parse("copy (select 1) from stdin").is_err());
         assert!(parse("copy t from stdin (quote '\"')").is_err());

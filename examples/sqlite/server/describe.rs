@@ -41,6 +41,9 @@ pub struct ColumnGuess {
     pub name: String,
     /// The type, if the declaration or the text tells it.
     pub ty: Option<PgType>,
+    /// The table OID and column number it is read from, if it is a column
+    /// of a table (RowDescription's table fields).
+    pub origin: (u32, i16),
 }
 
 /// A statement prepared for SQLite: everything Parse and Describe need,
@@ -75,6 +78,7 @@ pub fn prepare(
     text: &str,
     declared: &[Option<Type>],
 ) -> Result<Prepared, ErrorInfo> {
+    let text = &*super::catalog::prepare_text(conn, text)?;
     let rewritten = sql::rewrite(text, declared);
     let stmt = conn
         .prepare_cached(&rewritten.sql)
@@ -119,10 +123,13 @@ pub fn prepare(
         .collect();
     let items = select_items(&toks);
     let sqlite_cols = stmt.columns();
+    let origins = super::catalog::column_origins(conn, &stmt);
     let mut columns = Vec::with_capacity(sqlite_cols.len());
     let ctx = Ctx {
         tables: &tables,
         params: &params,
+        statement: &toks,
+        depth: std::cell::Cell::new(0),
     };
     for (i, c) in sqlite_cols.iter().enumerate() {
         let item = items
@@ -137,6 +144,7 @@ pub fn prepare(
         columns.push(ColumnGuess {
             name: name.unwrap_or_else(|| c.name().to_owned()),
             ty: decl.or(guessed),
+            origin: origins.get(i).copied().unwrap_or((0, 0)),
         });
     }
     let readonly = stmt.readonly();
@@ -179,7 +187,9 @@ fn fixed_schema(columns: &[ColumnGuess]) -> Schema {
         .iter()
         .map(|c| {
             let t = c.ty.clone().unwrap_or(PgType::plain(Type::TEXT));
-            FieldInfo::new(c.name.clone(), t.ty).with_type_modifier(t.typmod)
+            FieldInfo::new(c.name.clone(), t.ty)
+                .with_type_modifier(t.typmod)
+                .with_table(c.origin.0, c.origin.1)
         })
         .collect::<Vec<_>>()
         .into()
@@ -942,6 +952,10 @@ fn type_label(ty: &Type) -> String {
 struct Ctx<'c> {
     tables: &'c TableColumns,
     params: &'c [Type],
+    /// The whole statement, for the columns of its subqueries in FROM.
+    statement: &'c [Token<'c>],
+    /// How deep subquery columns are being resolved (a guard).
+    depth: std::cell::Cell<u8>,
 }
 
 impl Ctx<'_> {
@@ -1021,7 +1035,14 @@ impl Ctx<'_> {
                 && matching(expr, at) == expr.len() - 1
         };
         if first.kind == Tok::LParen && whole_paren(0) {
-            return self.expr_type(&expr[1..expr.len() - 1]);
+            let inner = &expr[1..expr.len() - 1];
+            // A scalar subquery: its one column's type.
+            if inner.first().is_some_and(|t| t.is_word("select")) {
+                return select_items(inner).and_then(|items| {
+                    items.first().and_then(|i| self.expr_type(strip_alias(i).0))
+                });
+            }
+            return self.expr_type(inner);
         }
         if expr.len() == 1 {
             return match first.kind {
@@ -1045,7 +1066,10 @@ impl Ctx<'_> {
                     match name.as_str() {
                         "current_user" | "session_user" | "current_role" | "current_catalog"
                         | "current_schema" => Some(PgType::plain(Type::NAME)),
-                        _ => self.tables.column(None, &name),
+                        _ => self
+                            .tables
+                            .column(None, &name)
+                            .or_else(|| self.cte_column(None, &name)),
                     }
                 }
                 _ => None,
@@ -1086,9 +1110,17 @@ impl Ctx<'_> {
         }
         // t.col
         if expr.len() == 3 && expr[1].kind == Tok::Dot {
+            let column = ident_value(&expr[2]);
+            // `sub.col` of a subquery in FROM: the column of that name of
+            // a table the statement reads (catalog columns have unique
+            // names).
+            let alias = ident_value(&expr[0]);
             return self
                 .tables
-                .column(Some(&ident_value(&expr[0])), &ident_value(&expr[2]));
+                .column(Some(&alias), &column)
+                .or_else(|| self.subquery_column(&alias, &column))
+                .or_else(|| self.cte_column(Some(&alias), &column))
+                .or_else(|| self.tables.column(None, &column));
         }
         // f(args), schema.f(args)
         let (name, open) = match expr {
@@ -1115,10 +1147,131 @@ impl Ctx<'_> {
         self.function_type(&name, &args)
     }
 
+    /// The type of column `column` of the subquery `( SELECT ... ) alias`
+    /// in the statement's FROM.
+    fn subquery_column(&self, alias: &str, column: &str) -> Option<PgType> {
+        if self.depth.get() > 8 {
+            return None;
+        }
+        let toks = self.statement;
+        let close = (1..toks.len()).find(|&k| {
+            let named = |t: &Token<'_>| {
+                matches!(t.kind, Tok::Word | Tok::QuotedIdent) && ident_value(t) == alias
+            };
+            named(&toks[k])
+                && (toks[k - 1].kind == Tok::RParen
+                    || (k >= 2 && toks[k - 1].is_word("as") && toks[k - 2].kind == Tok::RParen))
+        })?;
+        let close = if toks[close - 1].kind == Tok::RParen {
+            close - 1
+        } else {
+            close - 2
+        };
+        let open = (0..close)
+            .rev()
+            .find(|&o| toks[o].kind == Tok::LParen && matching(toks, o) == close)?;
+        let items = select_items(&toks[open + 1..close])?;
+        let item = items
+            .iter()
+            .find(|i| item_name(i).as_deref() == Some(column))?;
+        self.depth.set(self.depth.get() + 1);
+        let t = self.expr_type(strip_alias(item).0);
+        self.depth.set(self.depth.get() - 1);
+        t
+    }
+
+    /// The type of column `column` of a common table expression of the
+    /// statement (`WITH [RECURSIVE] name [(columns)] AS (query)`), named
+    /// `cte` or any: the type of that column in the query's first branch,
+    /// which is what a recursive one's rows have too.
+    fn cte_column(&self, cte: Option<&str>, column: &str) -> Option<PgType> {
+        if self.depth.get() > 8 {
+            return None;
+        }
+        let toks = self.statement;
+        let mut found = None;
+        for k in 0..toks.len() {
+            let t = &toks[k];
+            if !matches!(t.kind, Tok::Word | Tok::QuotedIdent) || k == 0 {
+                continue;
+            }
+            let before = &toks[k - 1];
+            if !(before.is_word("with") || before.is_word("recursive") || before.kind == Tok::Comma)
+            {
+                continue;
+            }
+            let name = ident_value(t);
+            if cte.is_some_and(|c| c != name) {
+                continue;
+            }
+            let mut j = k + 1;
+            let mut names: Vec<String> = Vec::new();
+            if toks.get(j).is_some_and(|p| p.kind == Tok::LParen) {
+                let close = matching(toks, j);
+                names = toks[j + 1..close.min(toks.len())]
+                    .iter()
+                    .filter(|t| matches!(t.kind, Tok::Word | Tok::QuotedIdent))
+                    .map(ident_value)
+                    .collect();
+                j = close + 1;
+            }
+            if !toks.get(j).is_some_and(|a| a.is_word("as"))
+                || !toks.get(j + 1).is_some_and(|p| p.kind == Tok::LParen)
+            {
+                continue;
+            }
+            let open = j + 1;
+            let close = matching(toks, open);
+            // The first branch: up to a top-level UNION.
+            let body = &toks[open + 1..close.min(toks.len())];
+            let mut depth = 0i32;
+            let end = body
+                .iter()
+                .position(|t| {
+                    match t.kind {
+                        Tok::LParen => depth += 1,
+                        Tok::RParen => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                        && (t.is_word("union") || t.is_word("except") || t.is_word("intersect"))
+                })
+                .unwrap_or(body.len());
+            let Some(items) = select_items(&body[..end]) else {
+                continue;
+            };
+            let item = match names.iter().position(|n| n == column) {
+                Some(i) => items.get(i),
+                None if names.is_empty() => items
+                    .iter()
+                    .find(|i| item_name(i).as_deref() == Some(column)),
+                None => None,
+            };
+            if let Some(item) = item {
+                found = Some(*item);
+                break;
+            }
+        }
+        let item = found?;
+        self.depth.set(self.depth.get() + 1);
+        let t = self.expr_type(strip_alias(item).0);
+        self.depth.set(self.depth.get() - 1);
+        t
+    }
+
     /// The result type of function `name` called with `args`.
     fn function_type(&self, name: &str, args: &[&[Token<'_>]]) -> Option<PgType> {
         let arg = |i: usize| args.get(i).and_then(|a| self.expr_type(a)).map(|t| t.ty);
         let t = match name {
+            // `array_agg(x ORDER BY y)`: an array of x's type.
+            "array_agg" => {
+                let a = args.first()?;
+                let end = a.iter().position(|t| t.is_word("order")).unwrap_or(a.len());
+                return self
+                    .expr_type(&a[..end])
+                    .and_then(|t| array_of(&t.ty))
+                    .map(PgType::plain);
+            }
             "count" => Type::INT8,
             "sum" => match arg(0)? {
                 Type::INT2 | Type::INT4 => Type::INT8,
@@ -1161,7 +1314,7 @@ impl Ctx<'_> {
             "pg_float4" => Type::FLOAT4,
             "pg_float8" => Type::FLOAT8,
             "last_insert_rowid" | "changes" | "total_changes" => Type::INT8,
-            _ => return None,
+            _ => return super::catalog::function_type(name).map(PgType::plain),
         };
         Some(PgType::plain(t))
     }

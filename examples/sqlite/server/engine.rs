@@ -277,6 +277,7 @@ impl Db {
         conn.set_prepared_statement_cache_capacity(256);
         let interrupt = Arc::new(Interrupt::new(conn.get_interrupt_handle()));
         functions::register(&conn, info, interrupt.clone()).map_err(|e| from_sqlite(&e))?;
+        super::catalog::attach(&conn, info).map_err(|e| from_sqlite(&e))?;
         Ok(Db {
             conn,
             interrupt,
@@ -418,7 +419,9 @@ impl Db {
                                     .map_or(pgwire::types::Type::TEXT, type_for_storage),
                             )
                         });
-                        FieldInfo::new(c.name.clone(), t.ty).with_type_modifier(t.typmod)
+                        FieldInfo::new(c.name.clone(), t.ty)
+                            .with_type_modifier(t.typmod)
+                            .with_table(c.origin.0, c.origin.1)
                     })
                     .collect::<Vec<_>>()
                     .into()

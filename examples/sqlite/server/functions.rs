@@ -237,7 +237,7 @@ pub fn register(
 /// The elements of a PostgreSQL array literal (`{1,NULL,"a b"}`; nested
 /// arrays are flattened) as a JSON array: numbers as numbers, NULL as
 /// null, anything else as a string. `None` if it is not an array literal.
-fn array_json(text: &str) -> Option<String> {
+pub(super) fn array_json(text: &str) -> Option<String> {
     let text = text.trim();
     // An optional dimension decoration: `[0:1]={1,2}`.
     let text = match text.strip_prefix('[') {

@@ -7,8 +7,9 @@
 //! pgJDBC looks the functions' OIDs up first with
 //! `SELECT p.proname,p.oid FROM pg_catalog.pg_proc p, pg_catalog.pg_namespace n
 //! WHERE p.pronamespace=n.oid AND n.nspname='pg_catalog' AND (proname = 'lo_open' or ...)`;
-//! each session gets `pg_proc`/`pg_namespace` tables holding these rows
-//! (with PostgreSQL's OIDs) to answer it.
+//! the example's catalog (`catalog.rs`, from `pgwire::catalog`) answers it
+//! with PostgreSQL's built-in `pg_proc` rows, whose OIDs are the ones
+//! dispatched here.
 //!
 //! Descriptors belong to the session and, as in PostgreSQL, to a
 //! transaction: a call outside a transaction block starts with none open.
@@ -52,9 +53,6 @@ const FUNCTIONS: &[(u32, &str)] = &[
     (3172, "lo_truncate64"),
 ];
 
-/// PostgreSQL's OID of the `pg_catalog` namespace.
-const PG_CATALOG_OID: i64 = 11;
-
 /// The storage tables, created with the first large object (so that a
 /// database without large objects has no extra tables).
 const STORAGE_TABLES: &str =
@@ -62,25 +60,6 @@ const STORAGE_TABLES: &str =
      CREATE TABLE IF NOT EXISTS pgwire_largeobject (
          loid INTEGER NOT NULL, pageno INTEGER NOT NULL, data BLOB NOT NULL,
          PRIMARY KEY (loid, pageno)) WITHOUT ROWID;";
-
-/// Creates this connection's `pg_proc`/`pg_namespace` rows (temporary
-/// tables, invisible to other sessions and gone with the connection).
-pub fn register(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS pg_namespace (oid oid, nspname text);
-         CREATE TEMP TABLE IF NOT EXISTS pg_proc (oid oid, proname text, pronamespace oid);
-         DELETE FROM temp.pg_namespace; DELETE FROM temp.pg_proc;",
-    )?;
-    conn.execute(
-        "INSERT INTO temp.pg_namespace VALUES (?1, 'pg_catalog'), (2200, 'public')",
-        [PG_CATALOG_OID],
-    )?;
-    let mut insert = conn.prepare("INSERT INTO temp.pg_proc VALUES (?1, ?2, ?3)")?;
-    for (oid, name) in FUNCTIONS {
-        insert.execute(params![oid, name, PG_CATALOG_OID])?;
-    }
-    Ok(())
-}
 
 /// An open large object.
 #[derive(Debug, Clone, Copy)]

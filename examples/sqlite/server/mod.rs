@@ -21,6 +21,8 @@
 //! `auth.rs` (who may connect).
 
 mod auth;
+mod catalog;
+mod catalog_sql;
 mod copy;
 mod describe;
 mod engine;
@@ -229,10 +231,6 @@ impl ServerHandlers for SqliteServer {
         let pending = notifier.pending();
         engine
             .call(None, move |db| notify::register(&db.conn, pending))
-            .await?
-            .map_err(|e| errors::from_sqlite(&e))?;
-        engine
-            .call(None, |db| large_objects::register(&db.conn))
             .await?
             .map_err(|e| errors::from_sqlite(&e))?;
         Ok(SqliteSession {

@@ -630,7 +630,8 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
                         "serial" | "serial4" | "smallserial" | "serial2"
                     )
                 {
-                    out.push_str("INTEGER");
+                    out.push_str("INTEGER ");
+                    out.push_str(super::catalog::SERIAL_MARKER);
                 } else {
                     out.push_str(t.text);
                 }
@@ -802,6 +803,9 @@ fn cast_sql(expr: &str, ty: &PgType) -> String {
         Type::FLOAT4 => return format!("pg_float4({expr})"),
         Type::FLOAT8 => return format!("pg_float8({expr})"),
         Type::OID => "INTEGER",
+        // The catalog's resolution (`catalog.rs`).
+        Type::REGCLASS => return format!("pg_regclass({expr})"),
+        Type::REGTYPE => return format!("pg_regtype({expr})"),
         Type::NUMERIC => "NUMERIC",
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => "TEXT",
         Type::BYTEA => "BLOB",
@@ -916,7 +920,10 @@ mod tests {
             "select version(), current_user(), 'a\nb''c', 'it''s' where x LIKE 'a'"
         );
         let r = rewrite("create table t (id serial primary key, b bigserial)", &[]);
-        assert_eq!(r.sql, "create table t (id INTEGER primary key, b Integer)");
+        assert_eq!(
+            r.sql,
+            "create table t (id INTEGER /*serial*/ primary key, b Integer)"
+        );
     }
 
     #[test]

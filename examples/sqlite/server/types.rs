@@ -342,6 +342,10 @@ pub fn encode_value(
                     Some(b) => enc.encode_field(&b.as_slice()),
                     None => enc.encode_field(&bytes),
                 },
+                // An array of booleans SQLite made of 0s and 1s.
+                Type::BOOL_ARRAY if text_format => {
+                    enc.encode_text(&super::catalog::bool_array_text(s))
+                }
                 // char(n) is blank-padded to n characters, in both formats.
                 Type::BPCHAR if field.type_modifier() > 4 => {
                     let width = (field.type_modifier() - 4) as usize;
