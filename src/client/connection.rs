@@ -166,8 +166,7 @@ impl Client {
                 return Ok(n);
             }
             // Between requests the server sends only asynchronous messages.
-            let msg = self.recv().await?;
-            if !is_async_message(&msg) {
+            if let Some(msg) = self.recv_one().await? {
                 return Err(Error::protocol(format!(
                     "unexpected {} while idle",
                     msg.name()
@@ -252,29 +251,35 @@ impl Client {
     /// notifications to the queue.
     pub(crate) async fn recv(&mut self) -> Result<BackendMessage, Error> {
         loop {
-            let msg = self.recv_raw().await?;
-            self.observe(&msg);
-            match msg {
-                BackendMessage::NoticeResponse(n) => {
-                    (self.notice_handler)(DbError::from_fields(&n.0))
-                }
-                BackendMessage::NotificationResponse(n) => {
-                    if self.notifications.len() >= MAX_QUEUED_NOTIFICATIONS {
-                        tracing::warn!("notification queue full: dropping the oldest");
-                        self.notifications.pop_front();
-                    }
-                    self.notifications.push_back(Notification {
-                        process_id: n.process_id,
-                        channel: n.channel.as_str().to_owned(),
-                        payload: n.payload.as_str().to_owned(),
-                    });
-                }
-                // ParameterStatus is tracked; it may come after SET at any
-                // point of a response.
-                BackendMessage::ParameterStatus(_) => {}
-                other => return Ok(other),
+            if let Some(msg) = self.recv_one().await? {
+                return Ok(msg);
             }
         }
+    }
+
+    /// Reads one message; `None` if it was asynchronous and handled here.
+    async fn recv_one(&mut self) -> Result<Option<BackendMessage>, Error> {
+        let msg = self.recv_raw().await?;
+        self.observe(&msg);
+        match msg {
+            BackendMessage::NoticeResponse(n) => (self.notice_handler)(DbError::from_fields(&n.0)),
+            BackendMessage::NotificationResponse(n) => {
+                if self.notifications.len() >= MAX_QUEUED_NOTIFICATIONS {
+                    tracing::warn!("notification queue full: dropping the oldest");
+                    self.notifications.pop_front();
+                }
+                self.notifications.push_back(Notification {
+                    process_id: n.process_id,
+                    channel: n.channel.as_str().to_owned(),
+                    payload: n.payload.as_str().to_owned(),
+                });
+            }
+            // ParameterStatus is tracked (observe); it may come after SET
+            // at any point of a response.
+            BackendMessage::ParameterStatus(_) => {}
+            other => return Ok(Some(other)),
+        }
+        Ok(None)
     }
 
     /// Skips the answers of abandoned requests: ends an unfinished COPY and
@@ -327,13 +332,4 @@ impl Client {
         let _ = self.io.shutdown().await;
         Ok(())
     }
-}
-
-pub(crate) fn is_async_message(msg: &BackendMessage) -> bool {
-    matches!(
-        msg,
-        BackendMessage::NoticeResponse(_)
-            | BackendMessage::NotificationResponse(_)
-            | BackendMessage::ParameterStatus(_)
-    )
 }
