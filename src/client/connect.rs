@@ -186,6 +186,27 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Runs startup and authentication over a stream the caller connected
+    /// (no TLS negotiation, no cancel target: the stream is used as is).
+    /// For tests, tunnels, and proxies that own their sockets.
+    pub async fn connect_stream(
+        stream: impl super::transport::Stream + 'static,
+        config: &Config,
+    ) -> Result<Client, Error> {
+        let mut client = Client::new(Transport::Custom(Box::new(stream)));
+        let target = config.targets().into_iter().next().unwrap_or(Target {
+            host: Host::Tcp {
+                name: String::new(),
+                addr: None,
+            },
+            port: 5432,
+        });
+        startup(&mut client, config, &target, None).await?;
+        Ok(client)
+    }
+}
+
 async fn connect_one(
     config: Arc<Config>,
     target: Target,

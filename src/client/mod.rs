@@ -90,4 +90,4 @@ pub use extended_query::{Format, Params, Portal, QueryResult, RowStream, Stateme
 pub use pipeline::Pipeline;
 pub use row::{Column, Row, RowIndex, type_of_oid};
 pub use simple_query::{SimpleQueryMessage, SimpleQueryResult, SimpleQueryStream};
-pub use transport::Transport;
+pub use transport::{Stream, Transport};

@@ -10,8 +10,13 @@ use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 
+/// Any byte stream a caller connected itself (an in-memory pipe, a
+/// socket from a pool, a tunnel).
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
 /// A connected transport.
-#[derive(Debug)]
 pub enum Transport {
     /// Plain TCP.
     Tcp(TcpStream),
@@ -21,6 +26,21 @@ pub enum Transport {
     /// TLS over TCP.
     #[cfg(feature = "client-tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// A stream the caller provided ([`Client::connect_stream`](super::Client::connect_stream)).
+    Custom(Box<dyn Stream>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp(_) => "Tcp",
+            #[cfg(unix)]
+            Transport::Unix(_) => "Unix",
+            #[cfg(feature = "client-tls")]
+            Transport::Tls(_) => "Tls",
+            Transport::Custom(_) => "Custom",
+        })
+    }
 }
 
 impl Transport {
@@ -48,6 +68,10 @@ macro_rules! delegate {
             }
             #[cfg(feature = "client-tls")]
             Transport::Tls($s) => {
+                let $s = Pin::new(&mut **$s);
+                $e
+            }
+            Transport::Custom($s) => {
                 let $s = Pin::new(&mut **$s);
                 $e
             }
