@@ -6,7 +6,6 @@
 //! Run: `cargo bench --bench client -- --warm-up-time 1 --measurement-time 3`
 //! (prints `SKIPPED` without the PostgreSQL server binaries).
 
-#[allow(dead_code)]
 #[path = "../tests/common/pg_cluster.rs"]
 mod pg_cluster;
 

@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::Bytes;
 use tokio::net::TcpStream;
 
 use super::cancel::CancelToken;
 use super::config::{
-    AuthMethod, ChannelBinding, Config, Host, SslMode, SslNegotiation, Target, TargetSessionAttrs,
+    AuthMethod, ChannelBinding, Config, Host, SslMode, Target, TargetSessionAttrs,
 };
 use super::connection::Client;
 use super::error::{DbError, Error};
@@ -18,7 +17,7 @@ use super::scram::{Binding, ScramClient};
 use super::transport::Transport;
 use crate::messages::{
     Authentication, BackendMessage, ByteStr, Message, PasswordMessage, ProtocolVersion,
-    SaslInitialResponse, SaslResponse, SslRequest, StartupMessage,
+    SaslInitialResponse, SaslResponse, StartupMessage,
 };
 
 /// Opens the transport to one server: TCP or Unix socket, then TLS as
@@ -73,7 +72,11 @@ async fn negotiate_tls(
     mut tcp: TcpStream,
     host: &str,
 ) -> Result<(Transport, Option<Vec<u8>>), Error> {
+    use super::config::SslNegotiation;
     use super::tls;
+    use crate::messages::SslRequest;
+    use bytes::BytesMut;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let wants_tls = !matches!(config.ssl_mode, SslMode::Disable | SslMode::Allow);
     if !wants_tls {
         if config.ssl_negotiation == SslNegotiation::Direct {

@@ -89,21 +89,19 @@ impl CopyOut<'_> {
         if self.rows.is_some() {
             return Ok(None);
         }
-        loop {
-            match self.client.recv().await? {
-                BackendMessage::CopyData(d) => return Ok(Some(d.data)),
-                BackendMessage::CopyDone(_) => {
-                    self.rows = Some(finish_copy(self.client).await?);
-                    return Ok(None);
-                }
-                BackendMessage::ErrorResponse(e) => {
-                    self.rows = Some(0);
-                    return Err(self.client.fail(DbError::from_fields(&e.0)).await);
-                }
-                other => {
-                    self.rows = Some(0);
-                    return Err(self.client.unexpected(&other, "COPY TO STDOUT"));
-                }
+        match self.client.recv().await? {
+            BackendMessage::CopyData(d) => Ok(Some(d.data)),
+            BackendMessage::CopyDone(_) => {
+                self.rows = Some(finish_copy(self.client).await?);
+                Ok(None)
+            }
+            BackendMessage::ErrorResponse(e) => {
+                self.rows = Some(0);
+                Err(self.client.fail(DbError::from_fields(&e.0)).await)
+            }
+            other => {
+                self.rows = Some(0);
+                Err(self.client.unexpected(&other, "COPY TO STDOUT"))
             }
         }
     }

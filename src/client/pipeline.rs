@@ -104,11 +104,9 @@ impl Pipeline<'_> {
             match item {
                 Item::Sync => {
                     // Read up to this segment's ReadyForQuery.
-                    loop {
-                        match client.recv().await? {
-                            BackendMessage::ReadyForQuery(_) => break,
-                            other => return Err(client.unexpected(&other, "a pipeline")),
-                        }
+                    match client.recv().await? {
+                        BackendMessage::ReadyForQuery(_) => {}
+                        other => return Err(client.unexpected(&other, "a pipeline")),
                     }
                     aborted = false;
                 }

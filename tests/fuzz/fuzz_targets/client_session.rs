@@ -3,7 +3,6 @@
 //! `pgwire::client::Client`.
 #![no_main]
 
-#[allow(dead_code)]
 #[path = "../../common/client_fuzz.rs"]
 mod client_fuzz;
 
