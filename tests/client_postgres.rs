@@ -714,6 +714,32 @@ async fn pipelines(c: &mut Client) {
     assert!(matches!(r[2], Err(Error::PipelineAborted)));
     assert_eq!(r[3].as_ref().unwrap().rows[0].get::<i32>(0), 10);
     assert_eq!(c.transaction_status(), TransactionStatus::Idle);
+    // A pipeline dropped before run sends nothing.
+    {
+        let mut p = c.pipeline().await.unwrap();
+        p.query(&div, &[&0i32]).unwrap();
+        p.sync();
+    }
+    assert_eq!(
+        one_text(c, "SELECT 'clean'").await.as_deref(),
+        Some("clean")
+    );
+    // A pipeline far longer than the socket buffers (several MB each way):
+    // answers are read while the statements are still being written.
+    let wide = c
+        .prepare("SELECT $1::int4, repeat('y', 200)")
+        .await
+        .unwrap();
+    let mut p = c.pipeline().await.unwrap();
+    for i in 0..20_000i32 {
+        p.query(&wide, &[&i]).unwrap();
+    }
+    let r = tokio::time::timeout(Duration::from_secs(60), p.run())
+        .await
+        .expect("a long pipeline must not deadlock")
+        .unwrap();
+    assert_eq!(r.len(), 20_000);
+    assert_eq!(r[19_999].as_ref().unwrap().rows[0].get::<i32>(0), 19_999);
 }
 
 async fn errors_notices_status(c: &mut Client) {

@@ -71,6 +71,10 @@ pub struct Client {
     pub(crate) open_copy: OpenCopy,
     pub(crate) next_statement_id: u64,
     pub(crate) cancel: Option<CancelToken>,
+    /// Set while a write is in progress: a caller that drops a request's
+    /// future mid-write leaves a partial message on the wire, after which
+    /// the connection cannot be used.
+    pub(crate) write_interrupted: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -108,6 +112,7 @@ impl Client {
             open_copy: OpenCopy::None,
             next_statement_id: 0,
             cancel: None,
+            write_interrupted: false,
         }
     }
 
@@ -191,11 +196,23 @@ impl Client {
 
     /// Writes everything queued.
     pub async fn flush(&mut self) -> Result<(), Error> {
+        self.check_usable()?;
         if !self.write_buf.is_empty() {
+            self.write_interrupted = true;
             self.io.write_all(&self.write_buf).await?;
             self.write_buf.clear();
+            self.write_interrupted = false;
         }
         self.io.flush().await?;
+        Ok(())
+    }
+
+    fn check_usable(&self) -> Result<(), Error> {
+        if self.write_interrupted {
+            return Err(Error::Usage(
+                "the connection is unusable: an earlier request was dropped while writing".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -207,6 +224,64 @@ impl Client {
         let msg = self.recv_raw().await?;
         self.observe(&msg);
         Ok(msg)
+    }
+
+    /// Writes everything queued while reading whatever the server sends
+    /// meanwhile into the read buffer (not decoded yet): a long pipeline's
+    /// answers would otherwise fill the socket buffers and leave both sides
+    /// blocked on writing.
+    pub(crate) async fn flush_while_reading(&mut self) -> Result<(), Error> {
+        use std::pin::Pin;
+        use std::task::Poll;
+        use tokio::io::AsyncWrite;
+        self.check_usable()?;
+        self.write_interrupted = true;
+        let mut written = 0;
+        let mut closed = false;
+        std::future::poll_fn(|cx| {
+            loop {
+                let mut progressed = false;
+                if written < self.write_buf.len() {
+                    match Pin::new(&mut self.io).poll_write(cx, &self.write_buf[written..]) {
+                        Poll::Ready(Ok(0)) => return Poll::Ready(Err(Error::Closed)),
+                        Poll::Ready(Ok(n)) => {
+                            written += n;
+                            progressed = true;
+                        }
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                        Poll::Pending => {}
+                    }
+                }
+                if written == self.write_buf.len() {
+                    return Poll::Ready(Ok(()));
+                }
+                if !closed {
+                    if self.read_buf.capacity() - self.read_buf.len() < 4096 {
+                        self.read_buf.reserve(READ_CHUNK);
+                    }
+                    match tokio_util::io::poll_read_buf(
+                        Pin::new(&mut self.io),
+                        cx,
+                        &mut self.read_buf,
+                    ) {
+                        // EOF: the answers so far stay buffered; the
+                        // write fails next round or the reader sees them.
+                        Poll::Ready(Ok(0)) => closed = true,
+                        Poll::Ready(Ok(_)) => progressed = true,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                        Poll::Pending => {}
+                    }
+                }
+                if !progressed {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await?;
+        self.write_buf.clear();
+        self.write_interrupted = false;
+        self.io.flush().await?;
+        Ok(())
     }
 
     // -------------------------------------------------------------- core
@@ -285,6 +360,7 @@ impl Client {
     /// Skips the answers of abandoned requests: ends an unfinished COPY and
     /// reads up to every owed ReadyForQuery.
     pub(crate) async fn drain(&mut self) -> Result<(), Error> {
+        self.check_usable()?;
         match std::mem::replace(&mut self.open_copy, OpenCopy::None) {
             OpenCopy::None => {}
             OpenCopy::In => {

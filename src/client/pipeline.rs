@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::connection::{Client, WRITE_HIGH_WATER};
+use super::connection::Client;
 use super::encode;
 use super::error::{DbError, Error};
 use super::extended_query::{Format, Params, QueryResult, Statement};
@@ -25,6 +25,19 @@ pub struct Pipeline<'a> {
     client: &'a mut Client,
     items: Vec<Item>,
     format: Format,
+    /// Where this pipeline's messages start in the write buffer: a pipeline
+    /// dropped without [`run`](Self::run) takes them back out.
+    start: usize,
+    syncs: usize,
+    sent: bool,
+}
+
+impl Drop for Pipeline<'_> {
+    fn drop(&mut self) {
+        if !self.sent {
+            self.client.write_buf.truncate(self.start);
+        }
+    }
 }
 
 impl Pipeline<'_> {
@@ -62,7 +75,7 @@ impl Pipeline<'_> {
     /// Queues a Sync: an error before it does not skip what follows.
     pub fn sync(&mut self) -> &mut Self {
         encode::sync(&mut self.client.write_buf);
-        self.client.pending_ready += 1;
+        self.syncs += 1;
         self.items.push(Item::Sync);
         self
     }
@@ -87,20 +100,16 @@ impl Pipeline<'_> {
         if !matches!(self.items.last(), Some(Item::Sync)) {
             self.sync();
         }
-        let client = self.client;
-        // Large pipelines are written as they fill: the server answers
-        // while we write, and we read only after the last write, so the
-        // server's output must fit its socket buffers... which is why the
-        // flush happens in chunks and answers are read at the end. For
-        // pipelines past the high-water mark, write and read would need to
-        // interleave; the chunked write keeps memory bounded.
-        if client.write_buf.len() > WRITE_HIGH_WATER {
-            tracing::debug!(bytes = client.write_buf.len(), "large pipeline");
-        }
-        client.flush().await?;
+        self.sent = true;
+        self.client.pending_ready += self.syncs;
+        let items = std::mem::take(&mut self.items);
+        let client = &mut *self.client;
+        // Answers are read while the statements are written: a pipeline
+        // longer than the socket buffers would otherwise block both sides.
+        client.flush_while_reading().await?;
         let mut results = Vec::with_capacity(self.items.len());
         let mut aborted = false;
-        for item in self.items {
+        for item in items {
             match item {
                 Item::Sync => {
                     // Read up to this segment's ReadyForQuery.
@@ -176,9 +185,12 @@ impl Client {
     pub async fn pipeline(&mut self) -> Result<Pipeline<'_>, Error> {
         self.drain().await?;
         Ok(Pipeline {
+            start: self.write_buf.len(),
             client: self,
             items: Vec::new(),
             format: Format::Binary,
+            syncs: 0,
+            sent: false,
         })
     }
 }
