@@ -693,18 +693,51 @@ async fn types_text_and_binary(c: &mut Client) {
 /// tests/types_postgres.rs) where it has one.
 async fn builtin_types_wire_forms(c: &mut Client) {
     let literals = [
-        "true::bool", "'-32768'::int2", "'2147483647'::int4", "'-9223372036854775808'::int8",
-        "'3.25'::float4", "'-1e300'::float8", "'123456789.000000001'::numeric", "'NaN'::numeric",
-        "'text'::text", "'vc'::varchar(5)", "'bp'::bpchar(4)", "'nm'::name", "'x'::\"char\"",
-        "'\\xdeadbeef'::bytea", "'2000-01-01'::date", "'infinity'::date", "'23:59:59.999999'::time",
-        "'12:00:00+05:30'::timetz", "'1999-12-31 23:59:59'::timestamp",
-        "'2024-06-01 12:00:00+02'::timestamptz", "'1 year 2 mons 3 days 04:05:06.7'::interval",
-        "'-1 day'::interval", "'550e8400-e29b-41d4-a716-446655440000'::uuid", "'{\"a\":1}'::json",
-        "'{\"a\": [1, 2]}'::jsonb", "'10.1.0.0/16'::cidr", "'::1/128'::inet", "'08:00:2b:01:02:03'::macaddr",
-        "'12.34'::money", "'(1,2)'::point", "'<(0,0),1>'::circle", "'101'::bit(3)", "'1'::varbit",
-        "'a & b'::tsquery", "'a b'::tsvector", "'<x/>'::xml", "'{1,NULL,3}'::int4[]",
-        "'{{1,2},{3,4}}'::int8[]", "'{\"a b\",c}'::text[]", "'[1,5)'::int4range", "'42'::oid",
-        "'pg_class'::regclass", "'int4'::regtype", "'1 2'::int2vector", "'0/16B6C50'::pg_lsn",
+        "true::bool",
+        "'-32768'::int2",
+        "'2147483647'::int4",
+        "'-9223372036854775808'::int8",
+        "'3.25'::float4",
+        "'-1e300'::float8",
+        "'123456789.000000001'::numeric",
+        "'NaN'::numeric",
+        "'text'::text",
+        "'vc'::varchar(5)",
+        "'bp'::bpchar(4)",
+        "'nm'::name",
+        "'x'::\"char\"",
+        "'\\xdeadbeef'::bytea",
+        "'2000-01-01'::date",
+        "'infinity'::date",
+        "'23:59:59.999999'::time",
+        "'12:00:00+05:30'::timetz",
+        "'1999-12-31 23:59:59'::timestamp",
+        "'2024-06-01 12:00:00+02'::timestamptz",
+        "'1 year 2 mons 3 days 04:05:06.7'::interval",
+        "'-1 day'::interval",
+        "'550e8400-e29b-41d4-a716-446655440000'::uuid",
+        "'{\"a\":1}'::json",
+        "'{\"a\": [1, 2]}'::jsonb",
+        "'10.1.0.0/16'::cidr",
+        "'::1/128'::inet",
+        "'08:00:2b:01:02:03'::macaddr",
+        "'12.34'::money",
+        "'(1,2)'::point",
+        "'<(0,0),1>'::circle",
+        "'101'::bit(3)",
+        "'1'::varbit",
+        "'a & b'::tsquery",
+        "'a b'::tsvector",
+        "'<x/>'::xml",
+        "'{1,NULL,3}'::int4[]",
+        "'{{1,2},{3,4}}'::int8[]",
+        "'{\"a b\",c}'::text[]",
+        "'[1,5)'::int4range",
+        "'42'::oid",
+        "'pg_class'::regclass",
+        "'int4'::regtype",
+        "'1 2'::int2vector",
+        "'0/16B6C50'::pg_lsn",
     ];
     let sql = format!("SELECT {}", literals.join(", "));
     let simple = c.simple_query(&sql).await.unwrap();
@@ -715,7 +748,11 @@ async fn builtin_types_wire_forms(c: &mut Client) {
     let mut checked = 0;
     for (i, lit) in literals.iter().enumerate() {
         let s = srow.get_text(i).unwrap().unwrap();
-        assert_eq!(trow.get_text(i).unwrap(), Some(s), "{lit}: text differs between protocols");
+        assert_eq!(
+            trow.get_text(i).unwrap(),
+            Some(s),
+            "{lit}: text differs between protocols"
+        );
         let bin = brow.get_raw(i).unwrap().unwrap();
         let ty = &brow.columns()[i].type_;
         assert_eq!(&srow.columns()[i].type_, ty, "{lit}");
@@ -725,7 +762,10 @@ async fn builtin_types_wire_forms(c: &mut Client) {
             checked += 1;
         }
     }
-    println!("built-in types: {} read in text and binary, {checked} binary forms cross-checked", literals.len());
+    println!(
+        "built-in types: {} read in text and binary, {checked} binary forms cross-checked",
+        literals.len()
+    );
     assert!(checked >= 25, "only {checked} binary forms checked");
 }
 
@@ -1020,7 +1060,9 @@ async fn streamed_million_rows(c: &mut Client) {
     assert_eq!(count, 1_000_000);
     assert_eq!(sum, 500_000_500_000);
     let growth_mib = peak.saturating_sub(before) / 1024;
-    println!("million-row stream: RSS {before} KiB before, peak {peak} KiB, growth {growth_mib} MiB");
+    println!(
+        "million-row stream: RSS {before} KiB before, peak {peak} KiB, growth {growth_mib} MiB"
+    );
     assert!(before > 0, "VmRSS not readable");
     assert!(
         growth_mib < 40,

@@ -326,15 +326,35 @@ impl Client {
     /// notifications to the queue.
     pub(crate) async fn recv(&mut self) -> Result<BackendMessage, Error> {
         loop {
-            if let Some(msg) = self.recv_one().await? {
+            // Synchronous while the buffer holds whole messages: the
+            // per-row path builds no nested futures.
+            if let Some(msg) = self.next_buffered()? {
                 return Ok(msg);
             }
+            self.fill().await?;
         }
+    }
+
+    /// Decodes the buffered messages until one a request cares about;
+    /// `None` when the buffer holds no whole message.
+    fn next_buffered(&mut self) -> Result<Option<BackendMessage>, Error> {
+        while let Some(msg) = self.decoder.decode(&mut self.read_buf)? {
+            if let Some(msg) = self.handle_async(msg) {
+                return Ok(Some(msg));
+            }
+        }
+        Ok(None)
     }
 
     /// Reads one message; `None` if it was asynchronous and handled here.
     async fn recv_one(&mut self) -> Result<Option<BackendMessage>, Error> {
         let msg = self.recv_raw().await?;
+        Ok(self.handle_async(msg))
+    }
+
+    /// Tracks ParameterStatus and ReadyForQuery; hands notices to the
+    /// handler and queues notifications (`None` for those).
+    fn handle_async(&mut self, msg: BackendMessage) -> Option<BackendMessage> {
         self.observe(&msg);
         match msg {
             BackendMessage::NoticeResponse(n) => (self.notice_handler)(DbError::from_fields(&n.0)),
@@ -352,9 +372,9 @@ impl Client {
             // ParameterStatus is tracked (observe); it may come after SET
             // at any point of a response.
             BackendMessage::ParameterStatus(_) => {}
-            other => return Ok(Some(other)),
+            other => return Some(other),
         }
-        Ok(None)
+        None
     }
 
     /// Skips the answers of abandoned requests: ends an unfinished COPY and

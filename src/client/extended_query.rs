@@ -153,7 +153,8 @@ impl RowStream<'_> {
                 }
                 BackendMessage::ErrorResponse(e) => {
                     self.done = true;
-                    return Err(self.client.fail(DbError::from_fields(&e.0)).await);
+                    // Boxed: keeps this per-row future small.
+                    return Err(Box::pin(self.client.fail(DbError::from_fields(&e.0))).await);
                 }
                 other => {
                     self.done = true;

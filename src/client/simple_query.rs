@@ -81,7 +81,8 @@ impl SimpleQueryStream<'_> {
                 BackendMessage::ErrorResponse(e) => {
                     self.done = true;
                     let e = crate::client::DbError::from_fields(&e.0);
-                    return Err(self.client.fail(e).await);
+                    // Boxed: keeps this per-row future small.
+                    return Err(Box::pin(self.client.fail(e)).await);
                 }
                 BackendMessage::CopyInResponse(_) => {
                     // COPY FROM STDIN needs Client::copy_in; end it so the
