@@ -153,7 +153,7 @@ async fn limit_session(mut s: tokio::net::TcpStream, canned: std::sync::Arc<Cann
     let mut out = Vec::new();
     frame(&mut out, b'R', &0i32.to_be_bytes());
     frame(&mut out, b'S', b"client_encoding\0UTF8\0");
-    frame(&mut out, b'S', b"server_version\015.0\0");
+    frame(&mut out, b'S', b"server_version\x0015.0\0");
     frame(&mut out, b'K', &[0, 0, 0, 1, 0, 0, 0, 2]);
     frame(&mut out, b'Z', b"I");
     let _ = s.write_all(&out).await;
