@@ -212,7 +212,9 @@ pub struct Config {
     /// parameters (libpq sends only known ones; unknown key words are an
     /// error there, a parameter here only when given with [`Config::param`]).
     pub extra_params: Vec<(String, String)>,
-    /// Ask for protocol 3.2 (default) or 3.0.
+    /// The protocol minor version to ask for: 2 (3.2, falling back to 3.0
+    /// when the server negotiates down) from [`Config::new`] and the
+    /// parsers, 0 from `Config::default()`; `max_protocol_version` sets it.
     pub protocol_minor: u16,
 }
 

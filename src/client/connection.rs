@@ -54,6 +54,10 @@ pub(crate) enum OpenCopy {
 /// only as fast as the caller consumes them, so a large result streams
 /// through a fixed-size buffer. Answers the caller abandons (a dropped
 /// [`RowStream`](super::RowStream)) are skipped before the next request.
+///
+/// Dropping a request's future (a timeout around it) is safe while it
+/// reads; dropped while it writes, the connection may hold half a message
+/// and refuses further requests with [`Error::Usage`].
 pub struct Client {
     pub(crate) io: Transport,
     pub(crate) read_buf: BytesMut,
