@@ -23,6 +23,10 @@
 //! - [`types`]: column descriptions and value encoding: any
 //!   `postgres_types::ToSql` value in text or binary format, straight into
 //!   the connection's write buffer.
+//! - [`client`]: the other side: connect to PostgreSQL (or any server
+//!   speaking the protocol) over TCP, TLS or Unix sockets, authenticate,
+//!   run simple, extended and pipelined queries, COPY, cancel; and a
+//!   message-level API for proxies.
 //! - [`error`]: [`error::ErrorInfo`] (what a client sees: severity,
 //!   SQLSTATE, message, detail...) and [`error::PgWireError`].
 //!
@@ -150,7 +154,8 @@
 //! | `server` | yes | the server, handler API, authentication |
 //! | `tls` | yes | TLS with rustls (ring provider), PEM loading |
 //! | `codec` | with `server` | tokio-util `Decoder`/`Encoder` impls |
-//! | `client` | no | the client-side codec (`ClientCodec`) |
+//! | `client` | yes | [`client`]: a PostgreSQL client (connect, authenticate, query, COPY, cancel) and the client-side codec (`ClientCodec`) |
+//! | `client-tls` | yes | TLS for the client (rustls, ring); implies `tls` |
 //!
 //! With `default-features = false` the crate is only the codec, over
 //! `bytes`.
@@ -164,6 +169,8 @@ pub mod messages;
 pub mod api;
 #[cfg(feature = "server")]
 pub mod catalog;
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "server")]
 pub mod error;
 #[cfg(feature = "server")]

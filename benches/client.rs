@@ -1,0 +1,540 @@
+//! `pgwire::client` side by side with tokio-postgres against the same
+//! servers: a throwaway PostgreSQL 15 (started by the bench, like the
+//! tests' cluster) and an in-process "limit" server that answers with
+//! precomputed bytes (the contract of `../shared/bench/`: `SELECT 1` and the
+//! three-column `generate_series` query), which leaves only the clients'
+//! own cost. Workloads: reading rows in binary and text (100,000 from
+//! PostgreSQL, 1,000,000 from the limit server), pipelined prepared
+//! `SELECT 1` 32 deep, and connect + close.
+//!
+//! Run: `cargo bench --bench client -- --warm-up-time 1 --measurement-time 3`
+//! (prints `SKIPPED` without the PostgreSQL server binaries).
+
+#[path = "../tests/common/pg_cluster.rs"]
+mod pg_cluster;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures_util::future::join_all;
+use pg_cluster::PgCluster;
+use pgwire::client::{Client, Config};
+
+const ROWS: u64 = 100_000;
+const ROWS_SQL: &str = "SELECT i, 'row ' || i::text FROM generate_series(1, 100000) AS i";
+
+fn conninfo(pg: &PgCluster) -> String {
+    format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
+        pg.port
+    )
+}
+
+async fn ours(pg: &PgCluster) -> Client {
+    Client::connect(&Config::parse(&conninfo(pg)).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn theirs(pg: &PgCluster) -> tokio_postgres::Client {
+    let (c, conn) = tokio_postgres::connect(&conninfo(pg), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    c
+}
+
+/// The contract's row query, N = 1,000,000.
+const LIMIT_ROWS_SQL: &str = "SELECT i::int8, ('row-' || i)::text, (i * 0.5)::float8 FROM generate_series(1, 1000000) AS s(i)";
+const LIMIT_ROWS: u64 = 1_000_000;
+
+fn frame(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
+    out.extend_from_slice(body);
+}
+
+fn row_description(cols: &[(&str, u32, i16)], format: i16) -> Vec<u8> {
+    let mut b = (cols.len() as i16).to_be_bytes().to_vec();
+    for (name, oid, len) in cols {
+        b.extend_from_slice(name.as_bytes());
+        b.push(0);
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&0i16.to_be_bytes());
+        b.extend_from_slice(&oid.to_be_bytes());
+        b.extend_from_slice(&len.to_be_bytes());
+        b.extend_from_slice(&(-1i32).to_be_bytes());
+        b.extend_from_slice(&format.to_be_bytes());
+    }
+    b
+}
+
+/// Precomputed answers of the limit server.
+struct Canned {
+    rows_text: Vec<u8>,
+    rows_binary: Vec<u8>,
+    one_text: Vec<u8>,
+    one_binary: Vec<u8>,
+    rows_desc: Vec<u8>,
+    one_desc: Vec<u8>,
+}
+
+fn float8_text(v: f64) -> String {
+    // float8out's shortest form for these values: no trailing ".0".
+    if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn canned() -> Canned {
+    let cols = [("i", 20, 8), ("text", 25, -1), ("float8", 701, 8)];
+    let mut rows_text = Vec::with_capacity(40 * LIMIT_ROWS as usize);
+    let mut rows_binary = Vec::with_capacity(50 * LIMIT_ROWS as usize);
+    let mut body = Vec::new();
+    for i in 1..=LIMIT_ROWS as i64 {
+        let t = format!("row-{i}");
+        let f = i as f64 * 0.5;
+        body.clear();
+        body.extend_from_slice(&3i16.to_be_bytes());
+        for v in [i.to_string(), t.clone(), float8_text(f)] {
+            body.extend_from_slice(&(v.len() as i32).to_be_bytes());
+            body.extend_from_slice(v.as_bytes());
+        }
+        frame(&mut rows_text, b'D', &body);
+        body.clear();
+        body.extend_from_slice(&3i16.to_be_bytes());
+        body.extend_from_slice(&8i32.to_be_bytes());
+        body.extend_from_slice(&i.to_be_bytes());
+        body.extend_from_slice(&(t.len() as i32).to_be_bytes());
+        body.extend_from_slice(t.as_bytes());
+        body.extend_from_slice(&8i32.to_be_bytes());
+        body.extend_from_slice(&f.to_be_bytes());
+        frame(&mut rows_binary, b'D', &body);
+    }
+    for rows in [&mut rows_text, &mut rows_binary] {
+        frame(rows, b'C', b"SELECT 1000000\0");
+    }
+    let mut one_text = Vec::new();
+    frame(&mut one_text, b'D', &[0, 1, 0, 0, 0, 1, b'1']);
+    frame(&mut one_text, b'C', b"SELECT 1\0");
+    let mut one_binary = Vec::new();
+    frame(&mut one_binary, b'D', &[0, 1, 0, 0, 0, 4, 0, 0, 0, 1]);
+    frame(&mut one_binary, b'C', b"SELECT 1\0");
+    Canned {
+        rows_text,
+        rows_binary,
+        one_text,
+        one_binary,
+        rows_desc: row_description(&cols, 0),
+        one_desc: row_description(&[("?column?", 23, 4)], 0),
+    }
+}
+
+/// One connection of the limit server: the contract's answers, unnamed
+/// and named statements alike (the query decides), written when the
+/// client waits (Sync, Query).
+async fn limit_session(mut s: tokio::net::TcpStream, canned: std::sync::Arc<Canned>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(len) = s.read_i32().await else { return };
+    let mut startup = vec![0; len as usize - 4];
+    if s.read_exact(&mut startup).await.is_err() {
+        return;
+    }
+    if startup[..4] == 80_877_103u32.to_be_bytes() {
+        let _ = s.write_all(b"N").await;
+        let Ok(len) = s.read_i32().await else { return };
+        let mut startup = vec![0; len as usize - 4];
+        if s.read_exact(&mut startup).await.is_err() {
+            return;
+        }
+    }
+    let mut out = Vec::new();
+    frame(&mut out, b'R', &0i32.to_be_bytes());
+    frame(&mut out, b'S', b"client_encoding\0UTF8\0");
+    frame(&mut out, b'S', b"server_version\x0015.0\0");
+    frame(&mut out, b'K', &[0, 0, 0, 1, 0, 0, 0, 2]);
+    frame(&mut out, b'Z', b"I");
+    let _ = s.write_all(&out).await;
+    out.clear();
+    let (rd, wr) = s.split();
+    let mut rd = tokio::io::BufReader::with_capacity(64 * 1024, rd);
+    let mut wr = tokio::io::BufWriter::with_capacity(256 * 1024, wr);
+    // What the last Parse/Query asked for: the row query or SELECT 1.
+    let mut rows_query = false;
+    let mut binary = false;
+    loop {
+        let Ok(tag) = rd.read_u8().await else { return };
+        let Ok(len) = rd.read_i32().await else { return };
+        let mut body = vec![0; len as usize - 4];
+        if rd.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let (desc, rows): (&[u8], &[u8]) = match (rows_query, binary) {
+            (true, false) => (&canned.rows_desc, &canned.rows_text),
+            (true, true) => (&canned.rows_desc, &canned.rows_binary),
+            (false, false) => (&canned.one_desc, &canned.one_text),
+            (false, true) => (&canned.one_desc, &canned.one_binary),
+        };
+        match tag {
+            b'Q' => {
+                rows_query = body.windows(15).any(|w| w == b"generate_series");
+                binary = false;
+                let desc = if rows_query {
+                    &canned.rows_desc
+                } else {
+                    &canned.one_desc
+                };
+                let rows = if rows_query {
+                    &canned.rows_text
+                } else {
+                    &canned.one_text
+                };
+                frame(&mut out, b'T', desc);
+                out.extend_from_slice(rows);
+                frame(&mut out, b'Z', b"I");
+            }
+            b'P' => {
+                rows_query = body.windows(15).any(|w| w == b"generate_series");
+                frame(&mut out, b'1', b"");
+            }
+            b'B' => {
+                // The last two bytes are the (single) result format code.
+                binary = body.ends_with(&[0, 1, 0, 1]);
+                frame(&mut out, b'2', b"");
+            }
+            b'D' => {
+                if body[0] == b'S' {
+                    frame(&mut out, b't', &[0, 0]);
+                }
+                let d = if rows_query {
+                    &canned.rows_desc
+                } else {
+                    &canned.one_desc
+                };
+                frame(&mut out, b'T', d);
+            }
+            b'E' => out.extend_from_slice(rows),
+            b'S' => frame(&mut out, b'Z', b"I"),
+            b'C' => frame(&mut out, b'3', b""),
+            b'H' => {}
+            b'X' => return,
+            _ => return,
+        }
+        let _ = desc;
+        if matches!(tag, b'S' | b'Q' | b'H') || out.len() > 1 << 20 {
+            if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
+                return;
+            }
+            out.clear();
+        }
+    }
+}
+
+/// Starts the limit server on its own thread; returns its port.
+fn start_limit_server() -> u16 {
+    let canned = std::sync::Arc::new(canned());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            let l = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((s, _)) = l.accept().await {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(limit_session(s, canned.clone()));
+            }
+        });
+    });
+    port
+}
+
+fn limit_benches(c: &mut Criterion) {
+    let port = start_limit_server();
+    let conninfo = format!("host=127.0.0.1 port={port} user=bench dbname=bench sslmode=disable");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut mine = rt
+        .block_on(Client::connect(
+            &Config::parse(&format!("{conninfo} max_protocol_version=3.0")).unwrap(),
+        ))
+        .unwrap();
+    let (other, conn) = rt
+        .block_on(tokio_postgres::connect(&conninfo, tokio_postgres::NoTls))
+        .unwrap();
+    rt.spawn(conn);
+
+    let mut g = c.benchmark_group("limit/read_1m_rows");
+    g.throughput(Throughput::Elements(LIMIT_ROWS));
+    let st = rt.block_on(mine.prepare(LIMIT_ROWS_SQL)).unwrap();
+    let tst = rt.block_on(other.prepare(LIMIT_ROWS_SQL)).unwrap();
+    g.bench_function("binary/pgwire", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut s = mine.query_stream(&st, &[]).await.unwrap();
+                let mut sum = 0i64;
+                while let Some(r) = s.next().await.unwrap() {
+                    sum += r.get::<i64>(0);
+                    black_box(r.get::<&str>(1));
+                    black_box(r.get::<f64>(2));
+                }
+                assert_eq!(sum, 500_000_500_000);
+            })
+        })
+    });
+    g.bench_function("binary/tokio-postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                use futures_util::StreamExt;
+                let s = other
+                    .query_raw(&tst, std::iter::empty::<i32>())
+                    .await
+                    .unwrap();
+                futures_util::pin_mut!(s);
+                let mut sum = 0i64;
+                while let Some(r) = s.next().await {
+                    let r = r.unwrap();
+                    sum += r.get::<_, i64>(0);
+                    black_box(r.get::<_, &str>(1));
+                    black_box(r.get::<_, f64>(2));
+                }
+                assert_eq!(sum, 500_000_500_000);
+            })
+        })
+    });
+    g.bench_function("text/pgwire", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut s = mine.simple_query_stream(LIMIT_ROWS_SQL).await.unwrap();
+                let mut n = 0;
+                while let Some(m) = s.next().await.unwrap() {
+                    if let pgwire::client::SimpleQueryMessage::Row(r) = m {
+                        black_box(r.get_text(0).unwrap());
+                        black_box(r.get_text(1).unwrap());
+                        black_box(r.get_text(2).unwrap());
+                        n += 1;
+                    }
+                }
+                assert_eq!(n, LIMIT_ROWS);
+            })
+        })
+    });
+    g.bench_function("text/tokio-postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                use futures_util::StreamExt;
+                // The streaming form, so neither side buffers the result.
+                let s = other.simple_query_raw(LIMIT_ROWS_SQL).await.unwrap();
+                futures_util::pin_mut!(s);
+                let mut n = 0;
+                while let Some(m) = s.next().await {
+                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m.unwrap() {
+                        black_box(r.get(0));
+                        black_box(r.get(1));
+                        black_box(r.get(2));
+                        n += 1;
+                    }
+                }
+                assert_eq!(n, LIMIT_ROWS);
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("limit/pipelined_select1_depth32");
+    g.throughput(Throughput::Elements(32));
+    let one = rt.block_on(mine.prepare("SELECT 1")).unwrap();
+    let tone = rt.block_on(other.prepare("SELECT 1")).unwrap();
+    g.bench_function("pgwire", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut p = mine.pipeline().await.unwrap();
+                for _ in 0..32 {
+                    p.query(&one, &[]).unwrap();
+                }
+                for r in p.run().await.unwrap() {
+                    assert_eq!(r.unwrap().rows[0].get::<i32>(0), 1);
+                }
+            })
+        })
+    });
+    g.bench_function("tokio-postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let all = join_all((0..32).map(|_| other.query(&tone, &[]))).await;
+                for r in all {
+                    assert_eq!(r.unwrap()[0].get::<_, i32>(0), 1);
+                }
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("limit/connect_close");
+    let cfg = Config::parse(&format!("{conninfo} max_protocol_version=3.0")).unwrap();
+    g.bench_function("pgwire", |b| {
+        b.iter(|| {
+            rt.block_on(async { Client::connect(&cfg).await.unwrap().close().await.unwrap() })
+        })
+    });
+    g.bench_function("tokio-postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let h = tokio::spawn(conn);
+                drop(c);
+                let _ = h.await;
+            })
+        })
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let pg = match PgCluster::start("client-bench", &[]) {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("SKIPPED client bench: {why}");
+            return;
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut mine = rt.block_on(ours(&pg));
+    let other = rt.block_on(theirs(&pg));
+
+    let mut g = c.benchmark_group("read_100k_rows");
+    g.throughput(Throughput::Elements(ROWS));
+    let st = rt.block_on(mine.prepare(ROWS_SQL)).unwrap();
+    let tst = rt.block_on(other.prepare(ROWS_SQL)).unwrap();
+    g.bench_function("binary/pgwire", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut s = mine.query_stream(&st, &[]).await.unwrap();
+                let mut sum = 0i64;
+                while let Some(r) = s.next().await.unwrap() {
+                    sum += r.get::<i32>(0) as i64;
+                    black_box(r.get::<&str>(1));
+                }
+                assert_eq!(sum, 5_000_050_000);
+            })
+        })
+    });
+    g.bench_function("binary/tokio-postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                use futures_util::StreamExt;
+                let s = other
+                    .query_raw(&tst, std::iter::empty::<i32>())
+                    .await
+                    .unwrap();
+                futures_util::pin_mut!(s);
+                let mut sum = 0i64;
+                while let Some(r) = s.next().await {
+                    let r = r.unwrap();
+                    sum += r.get::<_, i32>(0) as i64;
+                    black_box(r.get::<_, &str>(1));
+                }
+                assert_eq!(sum, 5_000_050_000);
+            })
+        })
+    });
+    g.bench_function("text/pgwire", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut s = mine.simple_query_stream(ROWS_SQL).await.unwrap();
+                let mut n = 0;
+                while let Some(m) = s.next().await.unwrap() {
+                    if let pgwire::client::SimpleQueryMessage::Row(r) = m {
+                        black_box(r.get_text(0).unwrap());
+                        black_box(r.get_text(1).unwrap());
+                        n += 1;
+                    }
+                }
+                assert_eq!(n, ROWS);
+            })
+        })
+    });
+    g.bench_function("text/tokio-postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let msgs = other.simple_query(ROWS_SQL).await.unwrap();
+                let mut n = 0;
+                for m in &msgs {
+                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                        black_box(r.get(0));
+                        black_box(r.get(1));
+                        n += 1;
+                    }
+                }
+                assert_eq!(n, ROWS);
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("pipelined_select1_depth32");
+    g.throughput(Throughput::Elements(32));
+    let one = rt.block_on(mine.prepare("SELECT 1")).unwrap();
+    let tone = rt.block_on(other.prepare("SELECT 1")).unwrap();
+    g.bench_function("pgwire", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut p = mine.pipeline().await.unwrap();
+                for _ in 0..32 {
+                    p.query(&one, &[]).unwrap();
+                }
+                for r in p.run().await.unwrap() {
+                    assert_eq!(r.unwrap().rows[0].get::<i32>(0), 1);
+                }
+            })
+        })
+    });
+    g.bench_function("tokio-postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let all = join_all((0..32).map(|_| other.query(&tone, &[]))).await;
+                for r in all {
+                    assert_eq!(r.unwrap()[0].get::<_, i32>(0), 1);
+                }
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("connect_close");
+    g.bench_function("pgwire", |b| {
+        b.iter(|| rt.block_on(async { ours(&pg).await.close().await.unwrap() }))
+    });
+    g.bench_function("tokio-postgres", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let (c, conn) = tokio_postgres::connect(&conninfo(&pg), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let h = tokio::spawn(conn);
+                drop(c);
+                let _ = h.await;
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = client;
+    config = Criterion::default().sample_size(10);
+    targets = limit_benches, benches
+}
+criterion_main!(client);
