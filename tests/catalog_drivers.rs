@@ -4,6 +4,7 @@
 //! assertions of both servers.
 
 mod common;
+#[allow(dead_code)]
 #[path = "common/postgres.rs"]
 mod pg;
 #[allow(dead_code)]

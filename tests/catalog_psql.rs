@@ -4,6 +4,7 @@
 //! catalog queries; what they print must be the same.
 
 mod common;
+#[allow(dead_code)]
 #[path = "common/postgres.rs"]
 mod pg;
 #[allow(dead_code)]

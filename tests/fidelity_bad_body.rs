@@ -7,14 +7,17 @@
 
 mod common;
 #[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
+#[allow(dead_code)]
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
 
 use std::net::SocketAddr;
 
-use common::postgres::Postgres;
 use common::{RawClient, RawMessage, TestServer, message, startup_packet};
 use pgwire::server::ServerConfig;
+use postgres::Postgres;
 use sqlite_server::{DbLocation, SqliteServer};
 
 fn sync() -> Vec<u8> {

@@ -6,15 +6,18 @@
 
 mod common;
 #[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
+#[allow(dead_code)]
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::postgres::Postgres;
 use common::{RawClient, TestServer, message, startup_packet, tags};
 use pgwire::server::ServerConfig;
+use postgres::Postgres;
 use sqlite_server::{DbLocation, SqliteServer};
 
 async fn startup(addr: SocketAddr) -> RawClient {

@@ -5,7 +5,6 @@
 
 pub mod auth;
 pub mod hardening;
-pub mod postgres;
 pub mod scripted;
 
 use std::net::SocketAddr;

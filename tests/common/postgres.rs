@@ -1,7 +1,6 @@
 //! A throwaway PostgreSQL cluster (initdb in a temp dir, its own port, its
 //! Unix socket in the temp dir), stopped and removed on drop: for tests
 //! that compare our answers with PostgreSQL's. Included with `#[path]`.
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
