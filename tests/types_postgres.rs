@@ -12,155 +12,15 @@
 //! values are also sent as parameters to check the output of values no
 //! literal list would think of.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::Command;
+#[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
 
 use bytes::BytesMut;
 use pgwire::types::text::{binary_to_text, text_to_binary};
+use postgres::Postgres;
 use postgres_types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-/// A throwaway PostgreSQL cluster, stopped and removed on drop.
-struct Postgres {
-    bindir: PathBuf,
-    dir: PathBuf,
-    port: u16,
-    as_nobody: bool,
-}
-
-impl Postgres {
-    /// Runs a server binary, as `nobody` when we are root (PostgreSQL
-    /// refuses to run as root).
-    fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
-        let path = self.bindir.join(program);
-        let out = if self.as_nobody {
-            Command::new("runuser")
-                .args(["-u", "nobody", "--"])
-                .arg(&path)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&path).args(args).output()
-        }
-        .map_err(|e| format!("{program}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{program} failed: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(())
-    }
-
-    /// Starts a cluster with the settings pgwire reports to clients
-    /// (DateStyle ISO, MDY; IntervalStyle postgres; TimeZone UTC). `Err` is
-    /// the reason to skip.
-    fn start() -> Result<Postgres, String> {
-        let bindir = Command::new("pg_config")
-            .arg("--bindir")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-            .ok_or("`pg_config` is not installed")?;
-        if !bindir.join("initdb").exists() || !bindir.join("pg_ctl").exists() {
-            return Err(format!("`initdb`/`pg_ctl` are not installed in {bindir:?}"));
-        }
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-            .unwrap_or(false);
-        let dir = std::env::temp_dir().join(format!("pgwire-types-pg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        if root {
-            let ok = Command::new("chown")
-                .args(["nobody:", dir.to_str().unwrap_or("")])
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if !ok {
-                return Err("cannot hand the data directory to `nobody`".into());
-            }
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
-        let pg = Postgres {
-            bindir,
-            dir,
-            port,
-            as_nobody: root,
-        };
-        let data = pg.dir.join("data");
-        let data = data.to_str().ok_or("temp dir is not UTF-8")?;
-        pg.run(
-            "initdb",
-            &[
-                "-D",
-                data,
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-        )?;
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c TimeZone=UTC \
-             -c DateStyle='ISO, MDY' -c IntervalStyle=postgres -c lc_monetary=C",
-            pg.port,
-            pg.dir.display()
-        );
-        let log = pg.dir.join("log");
-        pg.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data,
-                "-o",
-                &opts,
-                "-l",
-                log.to_str().unwrap_or("log"),
-                "-w",
-                "start",
-            ],
-        )?;
-        Ok(pg)
-    }
-
-    async fn connect(&self) -> Client {
-        let (client, conn) = tokio_postgres::connect(
-            &format!(
-                "host=127.0.0.1 port={} user=postgres dbname=postgres",
-                self.port
-            ),
-            NoTls,
-        )
-        .await
-        .expect("connect to the test PostgreSQL");
-        tokio::spawn(conn);
-        client
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.join("data");
-        let _ = self.run(
-            "pg_ctl",
-            &["-D", data.to_str().unwrap_or(""), "-m", "immediate", "stop"],
-        );
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// Any value's bytes, as PostgreSQL sent them.
 struct Raw(Vec<u8>);
@@ -1078,7 +938,7 @@ fn random_literals(rng: &mut Rng) -> Vec<(&'static str, Type, String)> {
 
 #[tokio::test]
 async fn conversions_match_postgres_15() {
-    let pg = match Postgres::start() {
+    let pg = match Postgres::start("types", Postgres::PGWIRE_DEFAULTS) {
         Ok(pg) => pg,
         Err(why) => {
             println!("SKIPPED conversions_match_postgres_15: {why}");

@@ -16,14 +16,15 @@
 //! The run is seeded: `PGWIRE_SETTINGS_SEED=<n>` repeats one; a failure
 //! prints its seed.
 
-#[path = "common/throwaway_postgres.rs"]
-mod throwaway_postgres;
+#[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
 
 use bytes::BytesMut;
 use pgwire::types::FormatSettings;
 use pgwire::types::text::{binary_to_text_with, text_to_binary_with};
+use postgres::Postgres;
 use postgres_types::{IsNull, ToSql, Type, to_sql_checked};
-use throwaway_postgres::Postgres;
 use tokio_postgres::Client;
 
 /// Combinations of settings per run.
@@ -647,7 +648,7 @@ END $$;
 
 #[tokio::test]
 async fn settings_match_postgres_15() {
-    let pg = match Postgres::start() {
+    let pg = match Postgres::start("settings", Postgres::PGWIRE_DEFAULTS) {
         Ok(pg) => pg,
         Err(why) => {
             println!("SKIPPED settings_match_postgres_15: {why}");

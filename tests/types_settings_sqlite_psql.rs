@@ -6,10 +6,11 @@
 
 mod common;
 #[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
+#[allow(dead_code)]
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
-#[path = "common/throwaway_postgres.rs"]
-mod throwaway_postgres;
 
 use std::io::Write;
 use std::process::Command;
@@ -136,14 +137,14 @@ async fn psql_output_follows_the_session_settings() {
         ours_at_startup.starts_with("America/New_York\nSQL, DMY\n01/01/2024 07:00:00 EST\n"),
         "{ours_at_startup}"
     );
-    let pg = match throwaway_postgres::Postgres::start() {
+    let pg = match postgres::Postgres::start("settings-psql", postgres::Postgres::PGWIRE_DEFAULTS) {
         Ok(pg) => pg,
         Err(why) => {
             println!("SKIPPED comparison with PostgreSQL 15: {why}");
             return;
         }
     };
-    let pg_port = pg.port();
+    let pg_port = pg.port;
     let (theirs, their_errors, theirs_at_startup) = tokio::task::spawn_blocking(move || {
         let (out, errors) = run_psql(pg_port, "postgres", &file, "");
         let (at_startup, _) = run_psql(pg_port, "postgres", &startup, STARTUP_OPTIONS);

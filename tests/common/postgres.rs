@@ -38,6 +38,11 @@ impl Postgres {
         Ok(())
     }
 
+    /// The settings pgwire reports to clients by default, for tests that
+    /// compare values printed by both.
+    pub const PGWIRE_DEFAULTS: &str = "-c TimeZone=UTC -c DateStyle='ISO, MDY' \
+         -c IntervalStyle=postgres -c lc_monetary=C";
+
     /// Starts a cluster with `extra` server options (`-c name=value ...`).
     /// `Err` is the reason to skip.
     pub fn start(name: &str, extra: &str) -> Result<Postgres, String> {
@@ -121,6 +126,21 @@ impl Postgres {
 
     pub fn addr(&self) -> std::net::SocketAddr {
         ([127, 0, 0, 1], self.port).into()
+    }
+
+    /// A tokio-postgres client for user and database `postgres`.
+    pub async fn connect(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(
+            &format!(
+                "host=127.0.0.1 port={} user=postgres dbname=postgres",
+                self.port
+            ),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .expect("connect to the test PostgreSQL");
+        tokio::spawn(conn);
+        client
     }
 }
 
