@@ -30,13 +30,12 @@ use sqlite_server::{DbLocation, SqliteServer};
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 fn server() -> TestServer<SqliteServer> {
-    let s = TestServer::start(
+    // Large objects (LargeObjects.java) use the function call protocol,
+    // which the SQLite example serves.
+    TestServer::start(
         SqliteServer::new(DbLocation::Memory),
         ServerConfig::default(),
-    );
-    // Large objects (LargeObjects.java) use the function call protocol.
-    let _ = s.server.clone().with_function_calls();
-    s
+    )
 }
 
 fn scripts() -> PathBuf {

@@ -98,12 +98,10 @@ fn value(msgs: &[RawMessage]) -> Option<Vec<u8>> {
 }
 
 fn sqlite_server() -> TestServer<SqliteServer> {
-    let s = TestServer::start(
+    TestServer::start(
         SqliteServer::new(DbLocation::Memory),
         ServerConfig::default(),
-    );
-    let _ = s.server.clone().with_function_calls();
-    s
+    )
 }
 
 #[tokio::test]
@@ -200,8 +198,9 @@ async fn large_object_calls_in_binary_and_text() {
 
 #[tokio::test]
 async fn refused_without_a_handler() {
+    // The scripted engine serves no function calls (the default).
     let s = TestServer::start(
-        SqliteServer::new(DbLocation::Memory),
+        common::scripted::Scripted::default(),
         ServerConfig::default(),
     );
     let mut c = connect(s.addr).await;

@@ -240,7 +240,7 @@ async fn main() -> ExitCode {
         args.listen.ip(),
         args.listen.port()
     );
-    let server = Server::new(handlers, config).with_function_calls();
+    let server = Server::new(handlers, config);
     if let Some((listener, path)) = unix {
         tracing::info!("also listening on {}", path.display());
         let unix_server = server.clone();

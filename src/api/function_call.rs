@@ -3,9 +3,10 @@
 //! binary, and gets one value back. pgJDBC's `LargeObjectManager` uses it
 //! for `lo_open`, `loread`, `lowrite`, `lo_lseek64`, `lo_close`, ...
 //!
-//! Opt-in: implement [`FunctionCallHandler`] for your per-connection
-//! handler and enable it with
-//! [`Server::with_function_calls`](crate::server::Server::with_function_calls).
+//! Opt-in, like COPY: implement [`FunctionCallHandler`] for your
+//! per-connection handler and return
+//! [`UseFunctionCallHandler`](super::UseFunctionCallHandler) from
+//! [`ServerHandlers::function_call`](super::ServerHandlers::function_call).
 //! Without it the server answers FunctionCall with 0A000.
 
 use std::future::Future;

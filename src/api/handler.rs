@@ -8,7 +8,7 @@ use super::auth::Authenticator;
 use super::portal::{Portal, StoredStatement};
 use super::results::{Response, StatementDescription, Tag};
 use super::session::Session;
-use super::support::{CopySupport, ExtendedQuerySupport};
+use super::support::{CopySupport, ExtendedQuerySupport, FunctionCallSupport};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::Oid;
 use crate::types::Schema;
@@ -284,5 +284,15 @@ pub trait ServerHandlers: Send + Sync + 'static {
     /// [`CopyHandler`].
     fn copy() -> impl CopySupport<Self::Handler> {
         super::NoCopy
+    }
+
+    /// How FunctionCall messages (the fast-path interface pgJDBC's large
+    /// objects use) are answered. The default,
+    /// [`NoFunctionCall`](super::NoFunctionCall), refuses them with 0A000;
+    /// return [`UseFunctionCallHandler`](super::UseFunctionCallHandler) when
+    /// [`Self::Handler`] implements
+    /// [`FunctionCallHandler`](super::FunctionCallHandler).
+    fn function_call() -> impl FunctionCallSupport<Self::Handler> {
+        super::NoFunctionCall
     }
 }

@@ -29,5 +29,6 @@ pub use session::{
 };
 pub(crate) use session::{OUTBOX_CAPACITY, SessionShared, is_reported_parameter};
 pub use support::{
-    CopySupport, ExtendedQuerySupport, NoCopy, UseCopyHandler, UseExtendedQueryHandler,
+    CopySupport, ExtendedQuerySupport, FunctionCallSupport, NoCopy, NoFunctionCall, UseCopyHandler,
+    UseExtendedQueryHandler, UseFunctionCallHandler,
 };

@@ -1,6 +1,8 @@
 //! Which optional protocols a server's handlers serve themselves: the
-//! extended query protocol ([`ExtendedQuerySupport`]) and COPY FROM STDIN
-//! ([`CopySupport`]), chosen in [`ServerHandlers`](super::ServerHandlers).
+//! extended query protocol ([`ExtendedQuerySupport`]), COPY FROM STDIN
+//! ([`CopySupport`]) and the function call protocol
+//! ([`FunctionCallSupport`]), chosen in
+//! [`ServerHandlers`](super::ServerHandlers).
 //!
 //! Stable Rust has no default associated types, so the choice is a method
 //! returning `impl Trait` whose default body names the fallback: a server
@@ -14,6 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::function_call::{FunctionCallHandler, FunctionCallRequest};
 use super::handler::{CopyHandler, ExtendedQueryHandler};
 use super::portal::{Portal, StoredStatement};
 use super::results::{Response, StatementDescription, Tag};
@@ -28,6 +31,12 @@ use crate::types::Schema;
 /// [`ServedBySimpleQuery`](super::ServedBySimpleQuery) only.
 pub trait ExtendedQuerySupport<H>: sealed::ExtendedQueryDriver<H> {}
 
+/// How a server answers FunctionCall messages (the fast-path interface).
+/// Returned by
+/// [`ServerHandlers::function_call`](super::ServerHandlers::function_call);
+/// implemented by [`UseFunctionCallHandler`] and [`NoFunctionCall`] only.
+pub trait FunctionCallSupport<H>: sealed::FunctionCallDriver<H> {}
+
 /// How a server receives COPY FROM STDIN data. Returned by
 /// [`ServerHandlers::copy`](super::ServerHandlers::copy); implemented by
 /// [`UseCopyHandler`] and [`NoCopy`] only.
@@ -41,6 +50,16 @@ pub struct UseExtendedQueryHandler;
 /// The handler implements [`CopyHandler`]: COPY FROM STDIN data goes to it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UseCopyHandler;
+
+/// The handler implements [`FunctionCallHandler`]: FunctionCall messages
+/// go to it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UseFunctionCallHandler;
+
+/// No function calls: a FunctionCall is answered 0A000 and the session goes
+/// on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFunctionCall;
 
 /// No COPY FROM STDIN: a COPY that asks the client for data fails with
 /// 0A000 when the data arrives (COPY TO STDOUT needs no handler and works).
@@ -100,6 +119,20 @@ pub(crate) mod sealed {
             session: &mut Session,
             failed: bool,
         ) -> impl Future<Output = Result<(), ErrorInfo>> + Send;
+    }
+
+    /// What the connection calls for a FunctionCall.
+    pub trait FunctionCallDriver<H>: Send + 'static {
+        /// Whether function calls are served at all (checked before the
+        /// request is, as PostgreSQL checks the function exists first).
+        fn supported(&self) -> bool;
+
+        fn call(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+            request: &FunctionCallRequest,
+        ) -> impl Future<Output = Result<Option<Bytes>, ErrorInfo>> + Send;
     }
 
     /// What the connection calls for COPY FROM STDIN data.
@@ -189,6 +222,43 @@ impl<H: ExtendedQueryHandler> sealed::ExtendedQueryDriver<H> for UseExtendedQuer
         failed: bool,
     ) -> impl Future<Output = Result<(), ErrorInfo>> + Send {
         handler.on_sync(session, failed)
+    }
+}
+
+impl<H: FunctionCallHandler> FunctionCallSupport<H> for UseFunctionCallHandler {}
+
+impl<H: FunctionCallHandler> sealed::FunctionCallDriver<H> for UseFunctionCallHandler {
+    fn supported(&self) -> bool {
+        true
+    }
+
+    fn call(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+        request: &FunctionCallRequest,
+    ) -> impl Future<Output = Result<Option<Bytes>, ErrorInfo>> + Send {
+        handler.call_function(session, request)
+    }
+}
+
+impl<H: Send> FunctionCallSupport<H> for NoFunctionCall {}
+
+impl<H: Send> sealed::FunctionCallDriver<H> for NoFunctionCall {
+    fn supported(&self) -> bool {
+        false
+    }
+
+    async fn call(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+        _: &FunctionCallRequest,
+    ) -> Result<Option<Bytes>, ErrorInfo> {
+        Err(ErrorInfo::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "the function call protocol is not supported",
+        ))
     }
 }
 

@@ -22,7 +22,7 @@ use super::ServerInner;
 use super::io::{READ_AHEAD_LIMIT, Transport};
 use super::startup::send_fatal;
 use super::statement_store::StatementStore;
-use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
+use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{AsyncMessage, ServerHandlers, Session, SessionShared};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
 use crate::messages::{
@@ -57,7 +57,7 @@ pub(super) enum Phase {
     SkipToSync,
 }
 
-pub(crate) struct Connection<H, S, X, C>
+pub(crate) struct Connection<H, S, X, C, F>
 where
     H: ServerHandlers,
     X: ExtendedQueryDriver<H::Handler>,
@@ -72,6 +72,8 @@ where
     pub(super) extended: X,
     /// How COPY FROM STDIN data is received.
     pub(super) copy: C,
+    /// How FunctionCall is answered.
+    pub(super) function_call: F,
     pub(super) store: StatementStore<X::Statement>,
     pub(super) phase: Phase,
     /// Notifications that arrived while a transaction was open.
@@ -79,12 +81,13 @@ where
     pub(super) scratch: BytesMut,
 }
 
-impl<H, S, X, C> Connection<H, S, X, C>
+impl<H, S, X, C, F> Connection<H, S, X, C, F>
 where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send,
     X: ExtendedQueryDriver<H::Handler>,
     C: CopyDriver<H::Handler>,
+    F: FunctionCallDriver<H::Handler>,
 {
     pub(crate) fn new(
         server: Arc<ServerInner<H>>,
@@ -92,8 +95,9 @@ where
         decoder: FrontendDecoder,
         session: Session,
         handler: H::Handler,
-        extended: X,
-        copy: C,
+        // How the optional sub-protocols are served: the server handlers'
+        // `extended_query()`, `copy()` and `function_call()`.
+        (extended, copy, function_call): (X, C, F),
     ) -> Self {
         let shared = session.shared().clone();
         Connection {
@@ -105,6 +109,7 @@ where
             handler,
             extended,
             copy,
+            function_call,
             store: StatementStore::new(),
             phase: Phase::Busy,
             held_notifications: VecDeque::new(),
@@ -300,7 +305,7 @@ where
                         &self.shared,
                         self.server.config.cancel_on_client_disconnect,
                         super::function_call::answer(
-                            &self.server,
+                            &mut self.function_call,
                             &mut self.handler,
                             &mut self.session,
                             call,
@@ -450,12 +455,12 @@ where
     /// the future is dropped (the statement cancelled) as soon as the
     /// client's end of the connection closes. Output that cannot be written
     /// (the client is gone entirely) always ends the session.
-    pub(super) async fn drive<F: Future>(
+    pub(super) async fn drive<Fut: Future>(
         transport: &mut Transport<S>,
         shared: &SessionShared,
         cancel_on_disconnect: bool,
-        fut: F,
-    ) -> Flow<F::Output> {
+        fut: Fut,
+    ) -> Flow<Fut::Output> {
         let mut fut = pin!(fut);
         poll_fn(|cx| {
             if shared.is_terminating() {

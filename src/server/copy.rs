@@ -8,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::connection::{Connection, Flow, Stop, io_stop, watch_connection};
 use super::startup::send_fatal;
-use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
+use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{CopyFormat, CopyStreamBox, ServerHandlers};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
 use crate::messages::{
@@ -16,12 +16,13 @@ use crate::messages::{
     FrontendMessage, Message,
 };
 
-impl<H, S, X, C> Connection<H, S, X, C>
+impl<H, S, X, C, F> Connection<H, S, X, C, F>
 where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send,
     X: ExtendedQueryDriver<H::Handler>,
     C: CopyDriver<H::Handler>,
+    F: FunctionCallDriver<H::Handler>,
 {
     /// COPY FROM STDIN: CopyInResponse, then the client's data to the
     /// handler until CopyDone or CopyFail. Flush and Sync are ignored while

@@ -10,7 +10,7 @@ use super::bind_check::check_parameter_values;
 use super::connection::{Connection, Flow, Phase};
 use super::row_stream::RowsEnd;
 use super::statement_store::{PortalEntry, PortalState};
-use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
+use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{Portal, Response, ServerHandlers, StoredStatement};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::{
@@ -19,12 +19,13 @@ use crate::messages::{
     TargetKind,
 };
 
-impl<H, S, X, C> Connection<H, S, X, C>
+impl<H, S, X, C, F> Connection<H, S, X, C, F>
 where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send,
     X: ExtendedQueryDriver<H::Handler>,
     C: CopyDriver<H::Handler>,
+    F: FunctionCallDriver<H::Handler>,
 {
     pub(super) async fn parse(&mut self, p: Parse) -> Flow {
         if !p.name.is_empty() {

@@ -50,8 +50,6 @@ pub(crate) struct ServerInner<H> {
     /// Connections being served (authenticated or not).
     pub(crate) connections: AtomicUsize,
     pub(crate) shutdown: watch::Sender<bool>,
-    /// Set by `Server::with_function_calls` (see server/function_call.rs).
-    pub(crate) function_calls: std::sync::OnceLock<function_call::Dispatch>,
 }
 
 /// A PostgreSQL-protocol server: the handlers, the configuration and the
@@ -99,7 +97,6 @@ impl<H: ServerHandlers> Server<H> {
                 registry: Registry::new(),
                 connections: AtomicUsize::new(0),
                 shutdown,
-                function_calls: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -8,7 +8,7 @@ use std::task::Poll;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::connection::{Connection, Flow, Stop, io_stop, watch_connection};
-use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
+use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{RowSink, Rows, RowsProgress, ServerHandlers};
 use crate::error::ErrorInfo;
 use crate::messages::FormatCodes;
@@ -24,12 +24,13 @@ pub(super) enum RowsEnd {
     Failed(ErrorInfo),
 }
 
-impl<H, S, X, C> Connection<H, S, X, C>
+impl<H, S, X, C, F> Connection<H, S, X, C, F>
 where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send,
     X: ExtendedQueryDriver<H::Handler>,
     C: CopyDriver<H::Handler>,
+    F: FunctionCallDriver<H::Handler>,
 {
     /// Streams rows until the source ends, `limit` rows were sent, the
     /// source fails or the query is cancelled. Returns how it ended and the

@@ -5,17 +5,18 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::connection::{Connection, Flow};
 use super::row_stream::RowsEnd;
-use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver};
+use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{QueryResponse, Response, ServerHandlers, SimpleQueryHandler};
 use crate::error::ErrorInfo;
 use crate::messages::{ByteStr, EmptyQueryResponse, FormatCodes, Message};
 
-impl<H, S, X, C> Connection<H, S, X, C>
+impl<H, S, X, C, F> Connection<H, S, X, C, F>
 where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send,
     X: ExtendedQueryDriver<H::Handler>,
     C: CopyDriver<H::Handler>,
+    F: FunctionCallDriver<H::Handler>,
 {
     pub(super) async fn simple_query(&mut self, query: &ByteStr) -> Flow {
         if query

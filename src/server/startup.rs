@@ -86,8 +86,7 @@ where
         decoder,
         session,
         handler,
-        H::extended_query(),
-        H::copy(),
+        (H::extended_query(), H::copy(), H::function_call()),
     );
     tracing::Span::current().record("pid", conn.process_id());
     tracing::info!(

@@ -45,7 +45,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use pgwire::api::auth::Authenticator;
-use pgwire::api::{CopySupport, ExtendedQuerySupport, UseCopyHandler, UseExtendedQueryHandler};
+use pgwire::api::{
+    CopySupport, ExtendedQuerySupport, FunctionCallSupport, UseCopyHandler,
+    UseExtendedQueryHandler, UseFunctionCallHandler,
+};
 use pgwire::api::{ServerHandlers, Session};
 use pgwire::error::{ErrorInfo, SqlState};
 
@@ -195,6 +198,11 @@ impl ServerHandlers for SqliteServer {
 
     fn copy() -> impl CopySupport<Self::Handler> {
         UseCopyHandler
+    }
+
+    // Large objects (large_objects.rs) over the function call protocol.
+    fn function_call() -> impl FunctionCallSupport<Self::Handler> {
+        UseFunctionCallHandler
     }
 
     async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
