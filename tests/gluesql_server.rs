@@ -718,3 +718,35 @@ async fn text_parameters_are_parsed_for_their_inferred_types() {
     assert_eq!(tags(&msgs), "1EZ");
     assert_eq!(msgs[1].sqlstate().as_deref(), Some("08P01"));
 }
+
+/// Dates, times and intervals print as the session's DateStyle and
+/// IntervalStyle say (PostgreSQL 15's output for the same settings), and
+/// floats as extra_float_digits says.
+#[tokio::test]
+async fn values_follow_the_session_settings() {
+    let s = server();
+    let c = s.connect().await;
+    let one = |sql: &'static str| {
+        let c = &c;
+        async move {
+            let rows = text_rows(&c.simple_query(sql).await.expect(sql));
+            rows[0][0].clone().unwrap()
+        }
+    };
+    c.batch_execute("SET datestyle = 'German'").await.unwrap();
+    assert_eq!(one("SELECT DATE '2024-01-31'").await, "31.01.2024");
+    assert_eq!(
+        one("SELECT TIMESTAMP '2024-01-31 12:00:01.5'").await,
+        "31.01.2024 12:00:01.5"
+    );
+    c.batch_execute("SET datestyle = 'SQL, MDY'").await.unwrap();
+    assert_eq!(one("SELECT DATE '2024-01-31'").await, "01/31/2024");
+    c.batch_execute("SET intervalstyle = 'iso_8601'")
+        .await
+        .unwrap();
+    assert_eq!(one("SELECT INTERVAL '1' DAY").await, "P1D");
+    c.batch_execute("SET extra_float_digits = 0").await.unwrap();
+    assert_eq!(one("SELECT 0.1::float8 + 0.2::float8").await, "0.3");
+    c.batch_execute("RESET ALL").await.unwrap();
+    assert_eq!(one("SELECT DATE '2024-01-31'").await, "2024-01-31");
+}

@@ -148,11 +148,37 @@ fn encode_native(row: &mut DataRowEncoder<'_>, v: &Value) -> Result<(), ErrorInf
         Value::F64(x) => row.encode_field(x),
         Value::Str(s) => row.encode_field(&s.as_str()),
         Value::Bytea(b) => row.encode_field(&b.as_slice()),
+        // Dates and times in their binary form, printed by the library in
+        // text format: as the session's DateStyle, IntervalStyle... say.
+        Value::Date(_) | Value::Timestamp(_) | Value::Time(_) | Value::Interval(_) => {
+            row.encode_field(&BinaryForm(binary_form(v)?))
+        }
         _ => match row.next_format() {
             FieldFormat::Text => row.encode_raw(Some(text_form(v).as_bytes())),
             FieldFormat::Binary => row.encode_raw(Some(&binary_form(v)?)),
         },
     }
+}
+
+/// A value already in its column type's binary form.
+#[derive(Debug)]
+struct BinaryForm(Vec<u8>);
+
+impl pgwire::types::ToSql for BinaryForm {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<pgwire::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0);
+        Ok(pgwire::types::IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres_types::to_sql_checked!();
 }
 
 /// Encodes a value in a `json` column: its JSON text, in both formats.
