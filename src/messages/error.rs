@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+#[cfg(feature = "server")]
 use crate::error::SqlState;
 
 /// A decoding failure: the bytes received are not a valid message.
@@ -121,7 +122,9 @@ pub enum DecodeError {
 impl DecodeError {
     /// The SQLSTATE to answer this with, as PostgreSQL does: 22021
     /// (character_not_in_repertoire) for invalid UTF-8, 08P01
-    /// (protocol_violation) for everything else.
+    /// (protocol_violation) for everything else. (With the `server`
+    /// feature, which defines [`SqlState`].)
+    #[cfg(feature = "server")]
     pub fn sql_state(&self) -> SqlState {
         match self {
             DecodeError::InvalidUtf8 { .. } => SqlState::CHARACTER_NOT_IN_REPERTOIRE,
