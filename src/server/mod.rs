@@ -15,6 +15,7 @@ mod extended_query;
 mod function_call;
 mod io;
 mod ip_network;
+mod prefixed;
 mod proxy_accept;
 pub mod proxy_protocol;
 mod registry;

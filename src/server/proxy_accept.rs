@@ -2,17 +2,15 @@
 //! SSLRequest and the startup packet: who may send one, what happens
 //! without one, and how the declared address reaches the session.
 
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tracing::Instrument;
 
 use super::ServerInner;
+use super::prefixed::Prefixed;
 use super::proxy_protocol::{self, Parsed, ProxyHeader, ProxyHeaderError};
 use crate::api::{ConnectionOrigin, ProxyInfo, ServerHandlers};
 use crate::error::PgWireError;
@@ -65,46 +63,6 @@ pub enum ProxyRefusal {
 
 /// The largest header: 16 fixed bytes and a 65535-byte body.
 const MAX_HEADER: usize = 16 + 65_535;
-
-/// A stream with bytes already read from it put back in front.
-pub(crate) struct Prefixed<S> {
-    prefix: Bytes,
-    io: S,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.prefix.is_empty() {
-            let n = self.prefix.len().min(buf.remaining());
-            buf.put_slice(&self.prefix[..n]);
-            self.prefix.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
 
 /// Serves a connection that may begin with a PROXY header: reads it (in
 /// the startup timeout), then runs the startup with the declared client
@@ -197,13 +155,7 @@ where
             if buf.is_empty() {
                 // Closed before a byte (a port probe): nothing to refuse;
                 // the startup sees the end of the stream and stops quietly.
-                return Ok((
-                    Prefixed {
-                        prefix: Bytes::new(),
-                        io,
-                    },
-                    None,
-                ));
+                return Ok((Prefixed::new(Bytes::new(), io), None));
             }
             return Err(ProxyRefusal::Truncated);
         }
@@ -212,13 +164,7 @@ where
             if mode == ProxyProtocolMode::Required {
                 return Err(ProxyRefusal::Missing);
             }
-            return Ok((
-                Prefixed {
-                    prefix: buf.freeze(),
-                    io,
-                },
-                None,
-            ));
+            return Ok((Prefixed::new(buf.freeze(), io), None));
         }
         if !is_trusted {
             return Err(ProxyRefusal::Untrusted(peer));
@@ -226,7 +172,7 @@ where
         match proxy_protocol::parse_header(&buf)? {
             Parsed::Complete { header, len } => {
                 let rest = buf.split_off(len).freeze();
-                return Ok((Prefixed { prefix: rest, io }, Some(header)));
+                return Ok((Prefixed::new(rest, io), Some(header)));
             }
             Parsed::Incomplete { min_more } => {
                 if buf.len() + min_more > MAX_HEADER + 1024 {

@@ -14,9 +14,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use super::ServerInner;
 use super::connection::Connection;
 use super::io::Transport;
-use super::tls::MaybeTls;
 #[cfg(feature = "tls")]
-use super::tls::Rewind;
+use super::prefixed::Prefixed;
+use super::tls::MaybeTls;
 use crate::api::auth::{AuthChannel, Authenticator};
 use crate::api::{ClientInfo, ServerHandlers, Session, SessionShared, TlsInfo};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
@@ -138,7 +138,7 @@ where
                 return Ok((Transport::new(MaybeTls::Plain(io)), decoder, None, None));
             };
             let (tls, mut info) = acceptor
-                .accept(Rewind::new(Bytes::copy_from_slice(&first), io))
+                .accept(Prefixed::new(Bytes::copy_from_slice(&first), io))
                 .await
                 .map_err(PgWireError::Tls)?;
             if info.alpn.as_deref() != Some(super::tls::ALPN_POSTGRESQL) {
@@ -214,7 +214,7 @@ where
                             PgWireError::Io(std::io::ErrorKind::InvalidInput.into())
                         })?;
                         let (tls, info) = acceptor
-                            .accept(Rewind::new(Bytes::new(), io))
+                            .accept(Prefixed::new(Bytes::new(), io))
                             .await
                             .map_err(PgWireError::Tls)?;
                         transport.io = MaybeTls::Tls(Box::new(tls));

@@ -5,72 +5,24 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-#[cfg(feature = "tls")]
-use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 #[cfg(feature = "tls")]
 pub use tls_impl::*;
+
+#[cfg(feature = "tls")]
+use super::prefixed::Prefixed;
 
 /// ALPN protocol name PostgreSQL 17+ requires for direct TLS.
 pub const ALPN_POSTGRESQL: &[u8] = b"postgresql";
 
 /// A stream with bytes already read from it put back in front: the first
 /// byte of a direct-TLS handshake, read to tell it from a startup packet.
-#[cfg(feature = "tls")]
-pub(crate) struct Rewind<S> {
-    prefix: Bytes,
-    inner: S,
-}
-
-#[cfg(feature = "tls")]
-impl<S> Rewind<S> {
-    pub(crate) fn new(prefix: Bytes, inner: S) -> Self {
-        Rewind { prefix, inner }
-    }
-}
-
-#[cfg(feature = "tls")]
-impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.prefix.is_empty() {
-            let n = self.prefix.len().min(buf.remaining());
-            buf.put_slice(&self.prefix[..n]);
-            self.prefix.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-#[cfg(feature = "tls")]
-impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 /// A connection's stream: plain, or TLS once negotiated.
 pub(crate) enum MaybeTls<S> {
     Plain(S),
     #[cfg(feature = "tls")]
-    Tls(Box<tokio_rustls::server::TlsStream<Rewind<S>>>),
+    Tls(Box<tokio_rustls::server::TlsStream<Prefixed<S>>>),
     /// Transient state while the plain stream is handed to the TLS
     /// handshake.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
@@ -291,8 +243,8 @@ mod tls_impl {
 
         pub(crate) async fn accept<S>(
             &self,
-            stream: Rewind<S>,
-        ) -> io::Result<(tokio_rustls::server::TlsStream<Rewind<S>>, TlsInfo)>
+            stream: Prefixed<S>,
+        ) -> io::Result<(tokio_rustls::server::TlsStream<Prefixed<S>>, TlsInfo)>
         where
             S: AsyncRead + AsyncWrite + Unpin,
         {
