@@ -16,6 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub(crate) const INITIAL_BUFFER: usize = 512;
 /// Above this capacity an idle buffer is replaced by a small one.
 const SHRINK_ABOVE: usize = 16 * 1024;
+/// The largest read buffer kept for pipelined batches (above
+/// [`SHRINK_ABOVE`] it would be released when idle anyway).
+const READ_HINT_MAX: usize = 8 * 1024;
 /// While a query runs, read ahead at most this much (to notice a
 /// disconnect) before leaving the socket alone.
 pub(crate) const READ_AHEAD_LIMIT: usize = 64 * 1024;
@@ -26,6 +29,9 @@ pub(crate) struct Transport<S> {
     pub(crate) wbuf: BytesMut,
     /// The peer closed its side.
     pub(crate) eof: bool,
+    /// The most one wake-up has read (capped): a client that pipelines
+    /// batches this large gets room for a whole batch in one read.
+    read_hint: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
@@ -35,6 +41,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
             rbuf: BytesMut::with_capacity(INITIAL_BUFFER),
             wbuf: BytesMut::with_capacity(INITIAL_BUFFER),
             eof: false,
+            read_hint: INITIAL_BUFFER,
         }
     }
 
@@ -77,8 +84,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
         poll_fn(|cx| self.poll_flush_out(cx)).await
     }
 
+    /// Waits for input, then reads what is available. A read that filled
+    /// the buffer's free space may have left more in the socket (a
+    /// pipelined batch larger than the small idle buffer): it reads again
+    /// into a larger buffer, so a whole batch is answered with one write
+    /// rather than one per buffer-full.
     pub(crate) async fn fill(&mut self) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_fill(cx)).await
+        poll_fn(|cx| {
+            if self.rbuf.capacity() - self.rbuf.len() < self.read_hint {
+                self.rbuf.reserve(self.read_hint);
+            }
+            let mut total = 0;
+            loop {
+                match self.poll_fill(cx) {
+                    Poll::Ready(Ok(n))
+                        if n > 0
+                            && self.rbuf.len() == self.rbuf.capacity()
+                            && total + n < READ_AHEAD_LIMIT =>
+                    {
+                        total += n;
+                        self.read_hint = (total * 2).min(READ_HINT_MAX);
+                    }
+                    Poll::Ready(Ok(n)) => return Poll::Ready(Ok(total + n)),
+                    Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
+                    // Data already read is processed first; the error
+                    // comes back on the next read.
+                    Poll::Ready(Err(_)) | Poll::Pending if total > 0 => {
+                        return Poll::Ready(Ok(total));
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await
     }
 
     /// Releases buffer memory a large message or result left behind.
