@@ -68,8 +68,11 @@ impl ByteStr {
         if bytes.len() > INLINE_CAP {
             return None;
         }
-        if let Err(e) = std::str::from_utf8(bytes) {
-            return Some(Err(e));
+        // Names are nearly always ASCII, which is quicker to check.
+        if !bytes.is_ascii() {
+            if let Err(e) = std::str::from_utf8(bytes) {
+                return Some(Err(e));
+            }
         }
         let mut buf = [0u8; INLINE_CAP];
         buf.get_mut(..bytes.len())?.copy_from_slice(bytes);

@@ -63,7 +63,14 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 /// Appends the decimal digits of `v`, with no allocation (command tags'
 /// row counts and OIDs).
 #[inline]
-pub(crate) fn put_decimal(buf: &mut BytesMut, mut v: u64) {
+pub(crate) fn put_decimal(buf: &mut BytesMut, v: u64) {
+    let (tmp, start) = decimal_digits(v);
+    buf.put_slice(tmp.get(start..).unwrap_or(&[]));
+}
+
+/// The decimal digits of `v`: they are `digits[start..]`.
+#[inline]
+pub(crate) fn decimal_digits(mut v: u64) -> ([u8; 20], usize) {
     // u64::MAX has 20 digits. Filled from the end, two digits at a time.
     let mut tmp = [0u8; 20];
     let mut start = tmp.len();
@@ -93,7 +100,7 @@ pub(crate) fn put_decimal(buf: &mut BytesMut, mut v: u64) {
             *d = b'0' + v as u8;
         }
     }
-    buf.put_slice(tmp.get(start..).unwrap_or(&[]));
+    (tmp, start)
 }
 
 /// Appends `s` without any NUL byte it holds, then the terminator: a NUL

@@ -106,6 +106,11 @@ impl Reader {
                 message: self.message,
             });
         };
+        // The unnamed statement and portal: the commonest name of all.
+        if end == 0 {
+            self.buf.advance(1);
+            return Ok(ByteStr::new());
+        }
         let (tag, message) = (self.tag, self.message);
         let invalid = |raw: &[u8], e: std::str::Utf8Error| DecodeError::InvalidUtf8 {
             tag,

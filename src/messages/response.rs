@@ -29,6 +29,38 @@ impl CommandComplete {
     /// `buf`'s own growth.
     #[inline]
     pub fn encode_parts(buf: &mut BytesMut, command: &str, oid: Option<u32>, rows: Option<u64>) {
+        // Every tag PostgreSQL sends fits a small stack buffer: the frame
+        // is assembled there and appended with one copy (it is written
+        // once per statement, so per-byte buffer checks showed).
+        let mut frame = [0u8; 96];
+        let mut at = 5;
+        let mut put = |bytes: &[u8]| {
+            let end = at + bytes.len();
+            match frame.get_mut(at..end) {
+                Some(dst) => {
+                    dst.copy_from_slice(bytes);
+                    at = end;
+                    true
+                }
+                None => false,
+            }
+        };
+        let mut fits = put(command.as_bytes());
+        if let Some(oid) = oid {
+            let (digits, start) = frame::decimal_digits(oid.into());
+            fits = fits && put(b" ") && put(digits.get(start..).unwrap_or(&[]));
+        }
+        if let Some(rows) = rows {
+            let (digits, start) = frame::decimal_digits(rows);
+            fits = fits && put(b" ") && put(digits.get(start..).unwrap_or(&[]));
+        }
+        fits = fits && put(&[0]);
+        if fits {
+            frame[0] = b'C';
+            frame[1..5].copy_from_slice(&((at - 1) as u32).to_be_bytes());
+            buf.put_slice(frame.get(..at).unwrap_or(&[]));
+            return;
+        }
         frame::write(buf, Self::TAG, |buf| {
             // 1 + 10 + 1 + 20 + 1: the longest suffix and the terminator.
             buf.reserve(command.len() + 33);

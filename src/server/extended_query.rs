@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::bind_check::check_parameter_values;
 use super::connection::{Connection, Flow, Phase};
 use super::row_stream::RowsEnd;
-use super::statement_store::{PortalEntry, PortalState};
+use super::statement_store::{PortalEntry, PortalState, SuspendedPortal};
 use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{Portal, Response, ServerHandlers, StoredStatement};
 use crate::error::{ErrorInfo, SqlState};
@@ -225,7 +225,7 @@ where
                     return self.extended_error(&no_such_portal(&d.name));
                 };
                 let schema = match &entry.state {
-                    PortalState::Suspended { schema, .. } => Ok(Some(schema.clone())),
+                    PortalState::Suspended(suspended) => Ok(Some(suspended.schema.clone())),
                     _ => {
                         Self::drive(
                             &mut self.transport,
@@ -284,12 +284,15 @@ where
         let portal = &entry.portal;
         let state = std::mem::replace(&mut entry.state, PortalState::Done);
         let (schema, mut rows, tag, already) = match state {
-            PortalState::Suspended {
-                schema,
-                rows,
-                tag,
-                sent,
-            } => (schema, rows, tag, sent),
+            PortalState::Suspended(suspended) => {
+                let SuspendedPortal {
+                    schema,
+                    rows,
+                    tag,
+                    sent,
+                } = *suspended;
+                (schema, rows, tag, sent)
+            }
             PortalState::Done => {
                 // Running a finished portal again returns no more rows.
                 CommandComplete::encode_parts(&mut self.transport.wbuf, "SELECT", None, Some(0));
@@ -327,12 +330,12 @@ where
             }
             RowsEnd::Suspended => {
                 PortalSuspended.encode(&mut self.transport.wbuf);
-                entry.state = PortalState::Suspended {
+                entry.state = PortalState::Suspended(Box::new(SuspendedPortal {
                     schema,
                     rows,
                     tag,
                     sent: already + sent,
-                };
+                }));
                 Ok(Ok(()))
             }
         }

@@ -15,16 +15,21 @@ use crate::types::Schema;
 pub(crate) enum PortalState {
     /// Not executed yet.
     Ready,
-    /// An Execute hit its row limit; these rows remain.
-    Suspended {
-        schema: Schema,
-        rows: Rows,
-        tag: Tag,
-        /// Rows sent by earlier Executes.
-        sent: u64,
-    },
+    /// An Execute hit its row limit; these rows remain. Boxed: a portal
+    /// is moved in and out of the store at every Bind and Execute, and
+    /// suspended ones are rare.
+    Suspended(Box<SuspendedPortal>),
     /// Ran to completion.
     Done,
+}
+
+/// The rest of a result an Execute left at its row limit.
+pub(crate) struct SuspendedPortal {
+    pub(crate) schema: Schema,
+    pub(crate) rows: Rows,
+    pub(crate) tag: Tag,
+    /// Rows sent by earlier Executes.
+    pub(crate) sent: u64,
 }
 
 /// A portal and where its execution stands.

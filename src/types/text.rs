@@ -17,17 +17,35 @@ use crate::error::{ErrorInfo, SqlState};
 /// Whether the type's binary form is its text form (text, varchar, json...),
 /// so no conversion is needed either way.
 pub fn binary_is_text(ty: &Type) -> bool {
+    // By OID: matching `Type` constants compares them one by one, and this
+    // runs for every value.
     matches!(
-        *ty,
-        Type::TEXT
-            | Type::VARCHAR
-            | Type::BPCHAR
-            | Type::NAME
-            | Type::UNKNOWN
-            | Type::JSON
-            | Type::XML
-            | Type::CSTRING
+        ty.oid(),
+        oid::TEXT
+            | oid::VARCHAR
+            | oid::BPCHAR
+            | oid::NAME
+            | oid::UNKNOWN
+            | oid::JSON
+            | oid::XML
+            | oid::CSTRING
     )
+}
+
+/// OIDs of the built-in types checked on hot paths.
+mod oid {
+    pub(super) const BOOL: u32 = 16;
+    pub(super) const NAME: u32 = 19;
+    pub(super) const INT8: u32 = 20;
+    pub(super) const INT2: u32 = 21;
+    pub(super) const INT4: u32 = 23;
+    pub(super) const TEXT: u32 = 25;
+    pub(super) const JSON: u32 = 114;
+    pub(super) const XML: u32 = 142;
+    pub(super) const CSTRING: u32 = 2275;
+    pub(super) const UNKNOWN: u32 = 705;
+    pub(super) const BPCHAR: u32 = 1042;
+    pub(super) const VARCHAR: u32 = 1043;
 }
 
 /// Extension types whose binary form is their text (checked after the
@@ -84,6 +102,26 @@ pub fn binary_to_text_with(
     settings: &FormatSettings,
     out: &mut BytesMut,
 ) -> Result<(), ErrorInfo> {
+    // The commonest types first, by OID (see `binary_is_text`).
+    match (ty.oid(), bin) {
+        (oid::INT4, &[a, b, c, d]) => {
+            write_int(out, i32::from_be_bytes([a, b, c, d]) as i64);
+            return Ok(());
+        }
+        (oid::INT8, &[a, b, c, d, e, f, g, h]) => {
+            write_int(out, i64::from_be_bytes([a, b, c, d, e, f, g, h]));
+            return Ok(());
+        }
+        (oid::INT2, &[a, b]) => {
+            write_int(out, i16::from_be_bytes([a, b]) as i64);
+            return Ok(());
+        }
+        (oid::BOOL, &[v]) => {
+            out.put_u8(if v == 0 { b'f' } else { b't' });
+            return Ok(());
+        }
+        _ => {}
+    }
     if binary_is_text(ty) {
         out.put_slice(bin);
         return Ok(());

@@ -73,6 +73,29 @@ fn command_complete_from_parts() {
 }
 
 #[test]
+fn command_complete_with_long_commands() {
+    // Short tags are assembled on the stack, longer ones written in place:
+    // both must give the same frame, at and around the boundary.
+    for len in [0usize, 1, 40, 49, 50, 51, 60, 89, 90, 91, 95, 96, 200, 5000] {
+        let command = "X".repeat(len);
+        for (oid, rows) in [(None, None), (Some(0), Some(7)), (None, Some(u64::MAX))] {
+            let mut buf = BytesMut::from(&b"prefix"[..]);
+            CommandComplete::encode_parts(&mut buf, &command, oid, rows);
+            let mut tag = command.clone();
+            if let Some(oid) = oid {
+                tag.push_str(&format!(" {oid}"));
+            }
+            if let Some(rows) = rows {
+                tag.push_str(&format!(" {rows}"));
+            }
+            let mut expected = BytesMut::from(&b"prefix"[..]);
+            CommandComplete::new(tag).encode(&mut expected);
+            assert_eq!(buf, expected, "{len} {oid:?} {rows:?}");
+        }
+    }
+}
+
+#[test]
 fn command_complete_row_counts_in_decimal() {
     let mut rows: Vec<u64> = (0..1100).collect();
     rows.extend((1..20).map(|e| 10u64.pow(e)));
