@@ -139,6 +139,10 @@ impl FormatCodes {
 
     pub(crate) fn decode(r: &mut Reader) -> DecodeResult<Self> {
         let n = r.count16()?;
+        // Nearly every Bind says "all text" (no codes) or gives one code.
+        if n == 0 {
+            return Ok(Self::new());
+        }
         if n <= INLINE_CODES {
             let raw = r.take_slice(n * 2)?;
             return Ok(Self::from_raw(raw.get(..n * 2).unwrap_or(&[])));
