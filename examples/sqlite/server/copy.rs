@@ -27,7 +27,7 @@ use pgwire::api::{CopyChunk, CopyFormat, CopyHandler, CopyIn, CopyOut, Response,
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::FormatCodes;
 use pgwire::types::text::{binary_to_text, text_to_binary};
-use pgwire::types::{DataRowEncoder, FieldInfo, Type};
+use pgwire::types::{DataRowEncoder, FieldInfo, FormatSettings, Type};
 use rusqlite::types::{Null, ValueRef};
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,7 +36,7 @@ use super::describe;
 use super::engine::{Db, Engine, Interrupt};
 use super::errors::from_sqlite;
 use super::sql::{self, Tok, Token, ident_value, quote_ident, string_value};
-use super::types::{PgType, canonical_text, encode_value, pg_type_for_decl, type_for_storage};
+use super::types::{PgType, canonical_text_with, encode_value, pg_type_for_decl, type_for_storage};
 
 /// Data moves between the connection and the worker in pieces of about
 /// this size.
@@ -691,6 +691,8 @@ pub struct InPlan {
     options: CopyOptions,
     force_not_null: Vec<bool>,
     force_null: Vec<bool>,
+    /// The session's settings: how text fields read (DateStyle, TimeZone).
+    settings: FormatSettings,
 }
 
 fn plan_in(db: &Db, stmt: &CopyStatement) -> Result<InPlan, ErrorInfo> {
@@ -724,6 +726,7 @@ fn plan_in(db: &Db, stmt: &CopyStatement) -> Result<InPlan, ErrorInfo> {
         kinds,
         types,
         options: o.clone(),
+        settings: FormatSettings::default(),
     })
 }
 
@@ -1416,7 +1419,8 @@ impl<'p> Reader<'p> {
                         stmt.raw_bind_parameter(i + 1, &self.scratch[..])
                     }
                     Kind::Canonical(ty) => {
-                        let v = canonical_text(ty, s, &mut self.scratch).map_err(column_error)?;
+                        let v = canonical_text_with(ty, s, &self.plan.settings, &mut self.scratch)
+                            .map_err(column_error)?;
                         stmt.raw_bind_parameter(i + 1, v)
                     }
                 }
@@ -1608,7 +1612,9 @@ impl SqliteSession {
         stmt: &Result<CopyStatement, ErrorInfo>,
         last: bool,
     ) -> Response {
-        let _ = session;
+        // Values read and print with the session's settings, as in
+        // PostgreSQL (COPY text and CSV follow DateStyle, TimeZone...).
+        let settings = session.format_settings().clone();
         let stmt = match stmt {
             Ok(s) => s.clone(),
             Err(e) => return e.clone().into(),
@@ -1621,7 +1627,7 @@ impl SqliteSession {
                 .await
                 .and_then(|r| r)
             {
-                Ok(p) => p,
+                Ok(p) => InPlan { settings, ..p },
                 Err(e) => return e.into(),
             };
             let columns = plan.names.len();
@@ -1646,7 +1652,7 @@ impl SqliteSession {
             .await
             .and_then(|r| r)
         {
-            Ok(p) => p,
+            Ok(p) => OutPlan { settings, ..p },
             Err(e) => return e.into(),
         };
         let columns = plan.names.len();
@@ -1740,6 +1746,8 @@ pub struct OutPlan {
     names: Vec<String>,
     options: CopyOptions,
     force_quote: Vec<bool>,
+    /// The session's settings: how values print (DateStyle, TimeZone...).
+    settings: FormatSettings,
 }
 
 fn plan_out(db: &Db, stmt: &CopyStatement) -> Result<OutPlan, ErrorInfo> {
@@ -1767,6 +1775,7 @@ fn plan_out(db: &Db, stmt: &CopyStatement) -> Result<OutPlan, ErrorInfo> {
     let names: Vec<String> = prepared.columns.iter().map(|c| c.name.clone()).collect();
     Ok(OutPlan {
         force_quote: flags(&stmt.options.force_quote, &names, "FORCE_QUOTE")?,
+        settings: FormatSettings::default(),
         query,
         names,
         options: stmt.options.clone(),
@@ -1894,7 +1903,8 @@ fn copy_out_rows(
                 .collect()
         });
         row_buf.clear();
-        let mut enc = DataRowEncoder::new(&mut row_buf, fields, &formats, &mut enc_scratch);
+        let mut enc = DataRowEncoder::new(&mut row_buf, fields, &formats, &mut enc_scratch)
+            .with_format_settings(&plan.settings);
         for i in 0..ncols {
             let v = row.get_ref(i).unwrap_or(ValueRef::Null);
             encode_value(&mut enc, v, &mut value_scratch)?;
