@@ -118,13 +118,8 @@ fn datetime_cast(
     from_other: fn(&str) -> String,
 ) -> rusqlite::Result<String> {
     let mut bin = BytesMut::with_capacity(16);
-    let error = match text_to_binary_with(ty, s, settings, &mut bin) {
-        Ok(()) => None,
-        Err(e) => Some(e),
-    };
-    let error = match error {
-        None => return storage_text(ty, &bin),
-        Some(e) => e,
+    let Err(error) = text_to_binary_with(ty, s, settings, &mut bin) else {
+        return storage_text(ty, &bin);
     };
     // The conversion layer does not read this form: keep the text.
     if error.code() == pgwire::error::SqlState::FEATURE_NOT_SUPPORTED {
