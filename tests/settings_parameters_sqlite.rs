@@ -101,6 +101,13 @@ async fn session(c: &Client) -> Vec<(String, String)> {
             .await
             .unwrap_or_else(|e| panic!("insert {d} {ts}: {e}"));
     }
+    // Literals stored into date/time columns are read the same way.
+    c.batch_execute(
+        "INSERT INTO t VALUES (7, '08/09/2024', '08/09/2024 10:00'); \
+         INSERT INTO t (ts, id, d) VALUES ('10/11/2024 01:00:00', 8, '12/11/2024')",
+    )
+    .await
+    .unwrap();
     // A day that is not one under DMY: refused at Bind with PostgreSQL's
     // SQLSTATE.
     let e = c
