@@ -86,7 +86,7 @@ pub enum Columns {
 pub struct CopyOptions {
     /// CSV rather than text.
     pub csv: bool,
-    /// PostgreSQL's binary format (COPY FROM only).
+    /// PostgreSQL's binary format.
     pub binary: bool,
     /// The field delimiter.
     pub delimiter: u8,
@@ -457,11 +457,6 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
             ));
         }
         return Err(syntax_error(Some(t)));
-    }
-    if binary && !from {
-        return Err(not_supported(
-            "COPY TO in binary format is not supported by this server",
-        ));
     }
     o.binary = binary;
     o.delimiter = one_byte(
@@ -1656,7 +1651,11 @@ impl SqliteSession {
             Err(e) => return e.into(),
         };
         let columns = plan.names.len();
-        let format = CopyFormat::text(columns);
+        let format = if plan.options.binary {
+            CopyFormat::binary(columns)
+        } else {
+            CopyFormat::text(columns)
+        };
         if last {
             let stream = CopyOutStream::lazy(self.engine.clone(), plan);
             return Response::CopyOut(CopyOut::new(format, stream));
@@ -1789,6 +1788,8 @@ struct Batch {
     ends: Vec<usize>,
     /// The first piece is the header line (counts as no row).
     header: bool,
+    /// The last piece is the binary format's trailer (counts as no row).
+    trailer: bool,
 }
 
 /// Writes `field` as a text-format COPY field.
@@ -1857,7 +1858,11 @@ fn copy_out_rows(
     let mut out = BytesMut::with_capacity(CHUNK + 4096);
     let mut ends = Vec::new();
     let mut header = false;
-    if o.header == Header::Yes {
+    if o.binary {
+        out.extend_from_slice(pgwire::api::COPY_BINARY_HEADER);
+        ends.push(out.len());
+        header = true;
+    } else if o.header == Header::Yes {
         for (i, n) in plan.names.iter().enumerate() {
             if i > 0 {
                 out.extend_from_slice(&[o.delimiter]);
@@ -1875,8 +1880,13 @@ fn copy_out_rows(
     }
     // Values go through the same conversion as query results (booleans as
     // t/f, bytea as hex, numeric scales...), into a DataRow whose fields
-    // are then written in COPY format.
-    let formats = FormatCodes::new();
+    // are then written in COPY format. In the binary format the DataRow's
+    // body is the tuple.
+    let formats = if o.binary {
+        FormatCodes::from_codes(&[1])
+    } else {
+        FormatCodes::new()
+    };
     let mut fields: Option<Vec<FieldInfo>> = None;
     let mut row_buf = BytesMut::new();
     let mut enc_scratch = BytesMut::new();
@@ -1910,6 +1920,25 @@ fn copy_out_rows(
             encode_value(&mut enc, v, &mut value_scratch)?;
         }
         enc.finish()?;
+        if o.binary {
+            out.extend_from_slice(
+                CopyChunk::binary_tuple_of_data_row(&row_buf)
+                    .ok_or_else(|| ErrorInfo::new(SqlState::INTERNAL_ERROR, "bad DataRow"))?,
+            );
+            ends.push(out.len());
+            if out.len() >= CHUNK {
+                let batch = Batch {
+                    data: out.split().freeze(),
+                    ends: std::mem::take(&mut ends),
+                    header: std::mem::take(&mut header),
+                    trailer: false,
+                };
+                if !send(batch) {
+                    return Err(ErrorInfo::query_canceled());
+                }
+            }
+            continue;
+        }
         // DataRow: tag, length, column count, then (length, bytes) each.
         let mut p = 7;
         for i in 0..ncols {
@@ -1939,17 +1968,24 @@ fn copy_out_rows(
                 data: out.split().freeze(),
                 ends: std::mem::take(&mut ends),
                 header: std::mem::take(&mut header),
+                trailer: false,
             };
             if !send(batch) {
                 return Err(ErrorInfo::query_canceled());
             }
         }
     }
+    let trailer = o.binary;
+    if trailer {
+        out.extend_from_slice(pgwire::api::COPY_BINARY_TRAILER);
+        ends.push(out.len());
+    }
     if !ends.is_empty()
         && !send(Batch {
             data: out.split().freeze(),
             ends,
             header,
+            trailer,
         })
     {
         return Err(ErrorInfo::query_canceled());
@@ -2020,7 +2056,9 @@ impl Stream for CopyOutStream {
                 if *i < batch.ends.len() {
                     let from = if *i == 0 { 0 } else { batch.ends[*i - 1] };
                     let data = batch.data.slice(from..batch.ends[*i]);
-                    let rows = u64::from(!(*i == 0 && batch.header));
+                    let no_row =
+                        (*i == 0 && batch.header) || (*i + 1 == batch.ends.len() && batch.trailer);
+                    let rows = u64::from(!no_row);
                     *i += 1;
                     return Poll::Ready(Some(Ok(CopyChunk { data, rows })));
                 }
@@ -2099,7 +2137,7 @@ mod tests {
         assert_eq!(s.options.delimiter, b'|');
         assert_eq!(s.options.null, "NUL");
         assert!(parse("copy t from stdin (format binary)").is_ok_and(|s| s.options.binary));
-        assert!(parse("copy t to stdout (format binary)").is_err());
+        assert!(parse("copy t to stdout (format binary)").is_ok_and(|s| s.options.binary));
         assert!(parse("copy t from '/etc/passwd'").is_err());
         assert!(parse("copy (select 1) from stdin").is_err());
         assert!(parse("copy t from stdin (quote '\"')").is_err());
