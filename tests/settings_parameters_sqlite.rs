@@ -104,7 +104,9 @@ async fn session(c: &Client) -> Vec<(String, String)> {
     // Literals stored into date/time columns are read the same way.
     c.batch_execute(
         "INSERT INTO t VALUES (7, '08/09/2024', '08/09/2024 10:00'); \
-         INSERT INTO t (ts, id, d) VALUES ('10/11/2024 01:00:00', 8, '12/11/2024')",
+         INSERT INTO t (ts, id, d) VALUES ('10/11/2024 01:00:00', 8, '12/11/2024'); \
+         INSERT INTO t (id) VALUES (10); \
+         UPDATE t SET d = '11/12/2024', ts = '11/12/2024 11:12' WHERE id = 10",
     )
     .await
     .unwrap();

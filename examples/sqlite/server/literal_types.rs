@@ -40,12 +40,18 @@ fn table_columns(conn: &Connection, table: &str) -> Vec<(String, Type)> {
     .unwrap_or_default()
 }
 
-/// `text` with a cast after each string literal that is a whole value of
-/// an `INSERT ... VALUES` tuple stored into a date/time column; `text`
-/// itself when there is none.
+/// `text` with a cast after each string literal that is a whole value
+/// stored into a date/time column: of an `INSERT ... VALUES` tuple, or
+/// assigned by `UPDATE ... SET col = '...'`; `text` itself when there is
+/// none.
 pub fn type_insert_literals<'a>(conn: &Connection, text: &'a str) -> Cow<'a, str> {
     let toks = significant(text);
-    let Some(casts) = insert_literal_casts(conn, &toks) else {
+    let casts = match toks.first() {
+        Some(t) if t.is_word("insert") => insert_literal_casts(conn, &toks),
+        Some(t) if t.is_word("update") => update_literal_casts(conn, &toks),
+        _ => None,
+    };
+    let Some(casts) = casts else {
         return Cow::Borrowed(text);
     };
     if casts.is_empty() {
@@ -61,6 +67,76 @@ pub fn type_insert_literals<'a>(conn: &Connection, text: &'a str) -> Cow<'a, str
     }
     out.push_str(&text[at..]);
     Cow::Owned(out)
+}
+
+/// The casts of `UPDATE [ONLY] table [[AS] alias] SET col = '...', ...`.
+fn update_literal_casts(
+    conn: &Connection,
+    toks: &[Token<'_>],
+) -> Option<Vec<(usize, &'static str)>> {
+    let mut i = 1;
+    if toks.get(i)?.is_word("only") {
+        i += 1;
+    }
+    let mut table = ident_value(toks.get(i)?);
+    i += 1;
+    while toks.get(i).is_some_and(|t| t.kind == Tok::Dot) {
+        table = ident_value(toks.get(i + 1)?);
+        i += 2;
+    }
+    // An alias, with or without AS.
+    while !toks.get(i)?.is_word("set") {
+        i += 1;
+        if i > 4 {
+            return None;
+        }
+    }
+    i += 1;
+    let columns = table_columns(conn, &table);
+    if !columns.iter().any(|(_, ty)| cast_for(ty).is_some()) {
+        return None;
+    }
+    let mut casts = Vec::new();
+    // `col = value` items at depth 0, up to the first clause after them.
+    let mut depth = 0usize;
+    let mut item_start = i;
+    while let Some(t) = toks.get(i) {
+        match t.kind {
+            Tok::LParen => depth += 1,
+            Tok::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let ends_item = depth == 0
+            && (t.kind == Tok::Comma
+                || t.kind == Tok::Semicolon
+                || t.is_word("where")
+                || t.is_word("from")
+                || t.is_word("returning"));
+        if ends_item || i + 1 == toks.len() {
+            let end = if ends_item { i } else { i + 1 };
+            // Exactly: name = 'literal'.
+            if end == item_start + 3
+                && toks[item_start + 1].text == "="
+                && toks[item_start + 2].kind == Tok::Str
+            {
+                let name = ident_value(&toks[item_start]);
+                let cast = columns
+                    .iter()
+                    .find(|(c, _)| c.eq_ignore_ascii_case(&name))
+                    .and_then(|(_, ty)| cast_for(ty));
+                if let Some(cast) = cast {
+                    let lit = &toks[item_start + 2];
+                    casts.push((lit.start + lit.text.len(), cast));
+                }
+            }
+            if t.kind != Tok::Comma {
+                break;
+            }
+            item_start = i + 1;
+        }
+        i += 1;
+    }
+    Some(casts)
 }
 
 /// Where to insert which cast (byte offsets after the literals).
@@ -179,6 +255,14 @@ mod tests {
             "INSERT INTO t (d) VALUES ('2024-01-01'::date)"
         );
         assert_eq!(typed("SELECT '01/02/2024'"), "SELECT '01/02/2024'");
+        assert_eq!(
+            typed("UPDATE t SET d = '01/02/2024', note = 'n', ts = now() WHERE d = '2024-01-01'"),
+            "UPDATE t SET d = '01/02/2024'::date, note = 'n', ts = now() WHERE d = '2024-01-01'"
+        );
+        assert_eq!(
+            typed("update t x set ts = '01/02/2024 10:00'"),
+            "update t x set ts = '01/02/2024 10:00'::timestamptz"
+        );
         c.execute_batch("create table u (a text)").unwrap();
         assert_eq!(
             typed("INSERT INTO u VALUES ('01/02/2024')"),
