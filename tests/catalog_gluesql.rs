@@ -1,13 +1,15 @@
 //! The GlueSQL example and the tools that start by reading the catalog:
 //! SQLAlchemy 2 connects with psycopg and with psycopg2 (which reads
-//! `pg_type` first). (psql's `\d` family is not answered by the GlueSQL
-//! example yet: it has only the catalog tables that do not describe the
-//! user's tables.)
+//! `pg_type` first); psql's `\dt`, `\d TABLE` and `\d+ TABLE` print what
+//! PostgreSQL 15 prints for the same schema, line by line.
 
 mod common;
 #[allow(dead_code)]
 #[path = "../examples/gluesql/server/mod.rs"]
 mod gluesql_server;
+#[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
 
 use std::path::Path;
 use std::process::Command;
@@ -49,4 +51,84 @@ async fn sqlalchemy_connects_to_gluesql() {
     })
     .await
     .unwrap();
+}
+
+/// The schema, in SQL both GlueSQL and PostgreSQL accept, and what psql
+/// is asked about it.
+const SCHEMA: &str = "\
+CREATE TABLE authors (id int8 PRIMARY KEY, name text NOT NULL);
+CREATE TABLE books (id int8 PRIMARY KEY, title text NOT NULL, author_id int8, \
+  price float8 DEFAULT 0, published date, note text UNIQUE, \
+  CONSTRAINT books_author_id_fkey FOREIGN KEY (author_id) REFERENCES authors (id));
+CREATE TABLE tags (label text, weight int4 NOT NULL DEFAULT 1);
+";
+const DESCRIBE: &str = "\\dt\n\\d books\n\\d authors\n\\d tags\n\\d+ books\n\\d nosuch\n";
+
+/// psql's output for `script` (errors included, as psql prints them).
+fn psql_script(port: u16, db: &str, script: &str) -> String {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "gluesql-describe-{}-{port}.sql",
+        std::process::id()
+    ));
+    std::fs::write(&path, script).expect("script file");
+    let out = Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-U", "postgres", "-d", db, "-f"])
+        .arg(&path)
+        .env("PGSSLMODE", "disable")
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("run psql");
+    let _ = std::fs::remove_file(&path);
+    // psql prefixes errors with the script's name.
+    format!("{}{}", stdout(&out), stderr(&out)).replace(&format!("{}:", path.display()), "")
+}
+
+#[tokio::test]
+async fn psql_describes_gluesql_tables_as_postgres() {
+    if skip_without("psql", "psql_describes_gluesql_tables_as_postgres") {
+        return;
+    }
+    let server = TestServer::start(GlueSqlServer::new(), ServerConfig::default());
+    let port = server.port();
+    let ours = tokio::task::spawn_blocking(move || {
+        psql_script(port, "test", SCHEMA);
+        psql_script(port, "test", DESCRIBE)
+    })
+    .await
+    .unwrap();
+    // What a user sees, whatever PostgreSQL says below.
+    for line in [
+        " public | authors | table | postgres",
+        " public | books   | table | postgres",
+        " price     | double precision |           |          | 0",
+        "    \"books_pkey\" PRIMARY KEY, btree (id)",
+        "    \"books_note_key\" UNIQUE CONSTRAINT, btree (note)",
+        "    \"books_author_id_fkey\" FOREIGN KEY (author_id) REFERENCES authors(id)",
+        "    TABLE \"books\" CONSTRAINT \"books_author_id_fkey\" FOREIGN KEY (author_id) REFERENCES authors(id)",
+    ] {
+        assert!(
+            ours.lines().any(|l| l == line),
+            "missing {line:?} in\n{ours}"
+        );
+    }
+    let pg = match postgres::Postgres::start("gluesql-describe", "") {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("SKIPPED comparison with PostgreSQL 15: {why}");
+            return;
+        }
+    };
+    let pg_port = pg.port;
+    let theirs = tokio::task::spawn_blocking(move || {
+        psql_script(pg_port, "postgres", SCHEMA);
+        psql_script(pg_port, "postgres", DESCRIBE)
+    })
+    .await
+    .unwrap();
+    let (ours, theirs): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), theirs.lines().collect());
+    for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+        assert_eq!(a, b, "line {i}: GlueSQL example vs PostgreSQL 15");
+    }
+    assert_eq!(ours.len(), theirs.len(), "{ours:#?}\n{theirs:#?}");
 }

@@ -108,6 +108,18 @@ fn asyncpg() {
     run_python("asyncpg", "asyncpg", "asyncpg_smoke.py");
 }
 
+/// A recursive CTE read as integers through psycopg's `cursor.stream()`.
+#[test]
+fn psycopg_cte_stream() {
+    run_python("psycopg_cte_stream", "psycopg", "psycopg_cte_stream.py");
+}
+
+/// A recursive CTE read as numbers by node-postgres in both protocols.
+#[test]
+fn node_postgres_cte() {
+    run_node("node_postgres_cte", "node_pg_cte.js");
+}
+
 #[test]
 fn asyncpg_types() {
     run_python("asyncpg_types", "asyncpg", "asyncpg_types.py");

@@ -78,7 +78,40 @@ pub struct CopyChunk {
     pub rows: u64,
 }
 
+/// The header of the binary COPY format: signature, flags (no OIDs), no
+/// header extension ("Binary Format" of the COPY documentation).
+pub const COPY_BINARY_HEADER: &[u8; 19] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// The trailer of the binary COPY format: a field count of -1.
+pub const COPY_BINARY_TRAILER: &[u8; 2] = b"\xff\xff";
+
 impl CopyChunk {
+    /// The binary COPY header ([`COPY_BINARY_HEADER`]), counting no row.
+    pub fn binary_header() -> Self {
+        CopyChunk::without_rows(Bytes::from_static(COPY_BINARY_HEADER))
+    }
+
+    /// The binary COPY trailer ([`COPY_BINARY_TRAILER`]), counting no row.
+    pub fn binary_trailer() -> Self {
+        CopyChunk::without_rows(Bytes::from_static(COPY_BINARY_TRAILER))
+    }
+
+    /// A binary COPY tuple from an encoded DataRow message (as
+    /// [`crate::types::DataRowEncoder`] writes it with every column in
+    /// binary format): the tuple is the message body, a field count and
+    /// length-prefixed values, the same layout. `None` if `data_row` is
+    /// not a DataRow message.
+    pub fn binary_tuple_of_data_row(data_row: &[u8]) -> Option<&[u8]> {
+        match data_row {
+            [b'D', l0, l1, l2, l3, body @ ..]
+                if u32::from_be_bytes([*l0, *l1, *l2, *l3]) as usize == body.len() + 4 =>
+            {
+                Some(body)
+            }
+            _ => None,
+        }
+    }
+
     /// Data that holds no row (the binary COPY header or trailer).
     pub fn without_rows(data: impl Into<Bytes>) -> Self {
         CopyChunk {
@@ -175,5 +208,22 @@ impl fmt::Debug for CopyBoth {
         f.debug_struct("CopyBoth")
             .field("format", &self.format)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod binary_tests {
+    use super::*;
+
+    #[test]
+    fn binary_tuple_is_the_data_row_body() {
+        // DataRow: 2 columns, 4-byte int 7 and NULL.
+        let row = [
+            b'D', 0, 0, 0, 18, 0, 2, 0, 0, 0, 4, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff,
+        ];
+        assert_eq!(CopyChunk::binary_tuple_of_data_row(&row), Some(&row[5..]));
+        assert_eq!(CopyChunk::binary_tuple_of_data_row(&row[..10]), None);
+        assert_eq!(COPY_BINARY_HEADER.len(), 19);
+        assert_eq!(&COPY_BINARY_HEADER[..11], b"PGCOPY\n\xff\r\n\0");
     }
 }

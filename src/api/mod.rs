@@ -17,7 +17,9 @@ pub(crate) mod support;
 
 pub use connection_origin::{ConnectionOrigin, PeerCredentials, ProxyInfo};
 pub(crate) use copy::CopyStream as CopyStreamBox;
-pub use copy::{CopyBoth, CopyChunk, CopyFormat, CopyIn, CopyOut};
+pub use copy::{
+    COPY_BINARY_HEADER, COPY_BINARY_TRAILER, CopyBoth, CopyChunk, CopyFormat, CopyIn, CopyOut,
+};
 pub use function_call::{FunctionCallHandler, FunctionCallRequest};
 pub use handler::{CopyHandler, ExtendedQueryHandler, ServerHandlers, SimpleQueryHandler};
 pub use portal::{Portal, StoredStatement};

@@ -7,7 +7,7 @@ use postgres_types::{FromSql, Type};
 
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::{Bind, ByteStr, FormatCodes, Oid, ValueList};
-use crate::types::{FieldFormat, text};
+use crate::types::{FieldFormat, FormatSettings, text};
 
 /// A prepared statement: the SQL text, the parameter types the client gave
 /// in Parse, and the handler's own parsed form.
@@ -65,6 +65,8 @@ pub struct Portal<S> {
     pub(crate) param_formats: FormatCodes,
     pub(crate) params: ValueList,
     pub(crate) result_formats: FormatCodes,
+    /// The session's settings at Bind: how text parameters read.
+    pub(crate) settings: Arc<FormatSettings>,
 }
 
 impl<S> std::fmt::Debug for Portal<S> {
@@ -79,14 +81,26 @@ impl<S> std::fmt::Debug for Portal<S> {
 }
 
 impl<S> Portal<S> {
-    pub(crate) fn new(bind: Bind, statement: Arc<StoredStatement<S>>) -> Self {
+    pub(crate) fn new(
+        bind: Bind,
+        statement: Arc<StoredStatement<S>>,
+        settings: Arc<FormatSettings>,
+    ) -> Self {
         Portal {
             name: bind.portal,
             statement,
             param_formats: bind.param_formats,
             params: bind.params,
             result_formats: bind.result_formats,
+            settings,
         }
+    }
+
+    /// The session's value-formatting settings when the portal was bound
+    /// (DateStyle, TimeZone...): [`Portal::parameter`] reads text values
+    /// with them, as PostgreSQL reads parameters at Bind.
+    pub fn format_settings(&self) -> &FormatSettings {
+        &self.settings
     }
 
     /// The portal name (empty for the unnamed portal).
@@ -151,19 +165,20 @@ impl<S> Portal<S> {
     /// whichever format the client sent it in; `None` for NULL.
     ///
     /// Binary values go straight to `FromSql`; text values are first parsed
-    /// as PostgreSQL would parse them for `ty`.
+    /// as PostgreSQL would parse them for `ty`, with the session's settings
+    /// of Bind time ([`Portal::format_settings`]): DateStyle's field order
+    /// for `01/02/2024`, TimeZone for a timestamptz without offset.
     pub fn parameter<'a, T: FromSql<'a>>(
         &'a self,
         i: usize,
         ty: &Type,
         scratch: &'a mut BytesMut,
     ) -> Result<Option<T>, ErrorInfo> {
-        self.parameter_with(i, ty, crate::types::FormatSettings::default_ref(), scratch)
+        self.parameter_with(i, ty, &self.settings, scratch)
     }
 
-    /// [`Portal::parameter`], reading text values with the session's
-    /// settings ([`crate::api::Session::format_settings`]): DateStyle's
-    /// field order for dates, TimeZone for a timestamptz without offset.
+    /// [`Portal::parameter`], reading text values with other `settings`
+    /// than the portal's.
     pub fn parameter_with<'a, T: FromSql<'a>>(
         &'a self,
         i: usize,
@@ -239,5 +254,51 @@ impl<S> Portal<S> {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn portal(settings: FormatSettings) -> Portal<()> {
+        let statement = Arc::new(StoredStatement {
+            name: ByteStr::from(""),
+            sql: ByteStr::from("SELECT $1::date"),
+            param_types: Vec::new(),
+            statement: (),
+            described_params: OnceLock::new(),
+            described_columns: OnceLock::new(),
+        });
+        let bind = Bind {
+            portal: ByteStr::from(""),
+            statement: ByteStr::from(""),
+            param_formats: FormatCodes::new(),
+            params: ValueList::from_values([Some(b"01/02/2024")]),
+            result_formats: FormatCodes::new(),
+        };
+        Portal::new(bind, statement, Arc::new(settings))
+    }
+
+    #[test]
+    fn text_parameters_read_with_the_settings_of_bind_time() {
+        let mut scratch = BytesMut::new();
+        let mdy = portal(FormatSettings::default());
+        let d: Option<chrono::NaiveDate> = mdy.parameter(0, &Type::DATE, &mut scratch).unwrap();
+        assert_eq!(d.unwrap().to_string(), "2024-01-02");
+        let mut settings = FormatSettings::default();
+        settings.set("DateStyle", "German").unwrap();
+        let dmy = portal(settings);
+        assert_eq!(
+            dmy.format_settings().date_order,
+            crate::types::DateOrder::Dmy
+        );
+        let d: Option<chrono::NaiveDate> = dmy.parameter(0, &Type::DATE, &mut scratch).unwrap();
+        assert_eq!(d.unwrap().to_string(), "2024-02-01");
+        // Other settings on request.
+        let d: Option<chrono::NaiveDate> = dmy
+            .parameter_with(0, &Type::DATE, FormatSettings::default_ref(), &mut scratch)
+            .unwrap();
+        assert_eq!(d.unwrap().to_string(), "2024-01-02");
     }
 }

@@ -454,7 +454,9 @@ pub struct Session {
     parameters: Vec<(Arc<str>, Arc<str>)>,
     /// TimeZone, DateStyle, IntervalStyle, extra_float_digits and
     /// bytea_output, parsed: how this session's values read and print.
-    format: FormatSettings,
+    /// Shared with the portals bound under them (text parameters are read
+    /// with the settings of Bind time); copied on a change while shared.
+    format: Arc<FormatSettings>,
     shared: Arc<SessionShared>,
 }
 
@@ -464,7 +466,7 @@ impl Session {
             client,
             transaction_status: TransactionStatus::Idle,
             parameters: Vec::new(),
-            format: FormatSettings::default(),
+            format: Arc::new(FormatSettings::default()),
             shared,
         }
     }
@@ -519,6 +521,20 @@ impl Session {
         &self.format
     }
 
+    /// The settings as the shared value a portal keeps from Bind time.
+    pub(crate) fn shared_format_settings(&self) -> &Arc<FormatSettings> {
+        &self.format
+    }
+
+    /// Changes one format setting; `Ok(None)` for other names (nothing is
+    /// copied then).
+    fn set_format(&mut self, name: &str, value: &str) -> Result<Option<String>, ErrorInfo> {
+        if !FormatSettings::is_format_setting(name) {
+            return Ok(None);
+        }
+        Arc::make_mut(&mut self.format).set(name, value)
+    }
+
     /// Sets run-time parameter `name` (`SET name = value`, a startup
     /// parameter), checking the value as PostgreSQL does for the settings
     /// that change how values print: an unknown `TimeZone`, a bad
@@ -532,7 +548,7 @@ impl Session {
         value: impl Into<String>,
     ) -> Result<(), ErrorInfo> {
         let value = value.into();
-        match self.format.set(name, &value)? {
+        match self.set_format(name, &value)? {
             Some(shown) => self.store_parameter(name, shown),
             None => self.store_parameter(name, value),
         }
@@ -585,7 +601,7 @@ impl Session {
     pub(crate) fn init_parameter(&mut self, name: &Arc<str>, value: &Arc<str>) {
         let mut value = value.clone();
         if FormatSettings::is_format_setting(name) {
-            match self.format.set(name, &value) {
+            match self.set_format(name, &value) {
                 Ok(Some(shown)) if *shown != *value => value = Arc::from(shown),
                 Ok(_) => {}
                 Err(e) => {

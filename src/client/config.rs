@@ -12,10 +12,12 @@ use super::error::Error;
 pub enum SslMode {
     /// Never.
     Disable,
-    /// Plaintext first; libpq's `allow` is treated as `disable`-then-never
-    /// (a retry with TLS is not attempted).
+    /// Plaintext first; when the server rejects that session, a second
+    /// connection with TLS (certificate not checked), as libpq.
     Allow,
-    /// TLS if the server accepts it, else plaintext (libpq's default).
+    /// TLS first; plaintext when the server refuses TLS, or (on a new
+    /// connection) when the handshake fails or the server rejects the
+    /// session over TLS, as libpq. The default.
     #[default]
     Prefer,
     /// TLS, without checking the certificate (unless `sslrootcert` is
@@ -25,6 +27,20 @@ pub enum SslMode {
     VerifyCa,
     /// As `verify-ca`, and the certificate must name the host.
     VerifyFull,
+}
+
+impl SslMode {
+    /// The libpq key word value (`prefer`, `verify-full`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
 }
 
 /// How TLS is started (`sslnegotiation`).
@@ -189,7 +205,10 @@ pub struct Config {
     pub ssl_mode: SslMode,
     /// `sslnegotiation`.
     pub ssl_negotiation: SslNegotiation,
-    /// `sslrootcert`: the CA certificates file (PEM).
+    /// `sslrootcert`: the CA certificates file (PEM), or `system` for the
+    /// operating system's trusted CAs (the `SSL_CERT_FILE` variable, else
+    /// the usual bundle files such as `/etc/ssl/certs/ca-certificates.crt`;
+    /// needs `sslmode=verify-full`, which it makes the default).
     pub ssl_root_cert: Option<PathBuf>,
     /// `sslcert`: the client certificate file (PEM).
     pub ssl_cert: Option<PathBuf>,
@@ -353,7 +372,14 @@ impl Config {
                     }
                 }
             }
-            "sslrootcert" => self.ssl_root_cert = Some(PathBuf::from(value)),
+            "sslrootcert" => {
+                // libpq: the system's CAs make verify-full the default
+                // (a weaker mode given explicitly is refused at connect).
+                if value == "system" && self.ssl_mode == SslMode::Prefer {
+                    self.ssl_mode = SslMode::VerifyFull;
+                }
+                self.ssl_root_cert = Some(PathBuf::from(value))
+            }
             "sslcert" => self.ssl_cert = Some(PathBuf::from(value)),
             "sslkey" => self.ssl_key = Some(PathBuf::from(value)),
             "channel_binding" => {

@@ -20,12 +20,47 @@ use crate::messages::{
     SaslInitialResponse, SaslResponse, StartupMessage,
 };
 
+/// Whether one connection attempt asks for TLS. `sslmode=prefer` and
+/// `allow` make two attempts when the first fails, as libpq does: prefer
+/// asks for TLS first and goes on in plaintext when the server refuses it
+/// (answers 'N', on the same socket), and reconnects in plaintext when
+/// the handshake fails or the server rejects the session over TLS; allow
+/// connects in plaintext first and reconnects with TLS when the server
+/// rejects that session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsAttempt {
+    /// No SSLRequest.
+    Plain,
+    /// TLS as `sslmode` and `sslnegotiation` say.
+    Tls,
+}
+
+impl TlsAttempt {
+    /// The first attempt for `mode`.
+    pub(crate) fn first(mode: SslMode) -> TlsAttempt {
+        match mode {
+            SslMode::Disable | SslMode::Allow => TlsAttempt::Plain,
+            _ => TlsAttempt::Tls,
+        }
+    }
+}
+
 /// Opens the transport to one server: TCP or Unix socket, then TLS as
-/// `sslmode` and `sslnegotiation` say. Returns the `tls-server-end-point`
-/// binding data when TLS is up.
+/// `sslmode` and `sslnegotiation` say (the first attempt of
+/// [`TlsAttempt`]). Returns the `tls-server-end-point` binding data when
+/// TLS is up.
 pub(crate) async fn open_transport(
     config: &Config,
     target: &Target,
+) -> Result<(Transport, Option<Vec<u8>>), Error> {
+    open_transport_as(config, target, TlsAttempt::first(config.ssl_mode)).await
+}
+
+/// [`open_transport`] for one attempt.
+async fn open_transport_as(
+    config: &Config,
+    target: &Target,
+    attempt: TlsAttempt,
 ) -> Result<(Transport, Option<Vec<u8>>), Error> {
     match &target.host {
         #[cfg(unix)]
@@ -61,7 +96,7 @@ pub(crate) async fn open_transport(
             } else {
                 name.clone()
             };
-            negotiate_tls(config, tcp, &host_name).await
+            negotiate_tls(config, tcp, &host_name, attempt).await
         }
     }
 }
@@ -71,14 +106,14 @@ async fn negotiate_tls(
     config: &Config,
     mut tcp: TcpStream,
     host: &str,
+    attempt: TlsAttempt,
 ) -> Result<(Transport, Option<Vec<u8>>), Error> {
     use super::config::SslNegotiation;
     use super::tls;
     use crate::messages::SslRequest;
     use bytes::BytesMut;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let wants_tls = !matches!(config.ssl_mode, SslMode::Disable | SslMode::Allow);
-    if !wants_tls {
+    if attempt == TlsAttempt::Plain {
         if config.ssl_negotiation == SslNegotiation::Direct {
             return Err(Error::Config(
                 "sslnegotiation=direct needs sslmode=require, verify-ca or verify-full".into(),
@@ -131,6 +166,7 @@ async fn negotiate_tls(
     config: &Config,
     tcp: TcpStream,
     _host: &str,
+    _attempt: TlsAttempt,
 ) -> Result<(Transport, Option<Vec<u8>>), Error> {
     match config.ssl_mode {
         SslMode::Disable | SslMode::Allow | SslMode::Prefer => Ok((Transport::Tcp(tcp), None)),
@@ -215,14 +251,89 @@ async fn connect_one(
     target: Target,
     wanted: TargetSessionAttrs,
 ) -> Result<Client, Error> {
-    let (io, end_point) = open_transport(&config, &target).await?;
+    if config
+        .ssl_root_cert
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() == "system")
+        && config.ssl_mode != SslMode::VerifyFull
+    {
+        // As libpq: the system's CAs vouch for any name they signed, so
+        // only a name check makes them meaningful.
+        return Err(Error::Config(format!(
+            "weak sslmode \"{}\" may not be used with sslrootcert=system (use \"verify-full\")",
+            config.ssl_mode.name()
+        )));
+    }
+    let first = TlsAttempt::first(config.ssl_mode);
+    let (first_error, tls_was_up) = match connect_attempt(&config, &target, first).await {
+        Ok(client) => return finish_connect(client, config, target, wanted).await,
+        Err(failed) => failed,
+    };
+    // libpq's second attempt (see TlsAttempt); never over a Unix socket,
+    // where TLS is not used.
+    let second = match (config.ssl_mode, &target.host) {
+        (_, Host::Unix(_)) => None,
+        (SslMode::Prefer, _)
+            if matches!(first_error, Error::Tls(_))
+                || (tls_was_up && matches!(first_error, Error::Db(_))) =>
+        {
+            Some(TlsAttempt::Plain)
+        }
+        (SslMode::Allow, _) if matches!(first_error, Error::Db(_)) => Some(TlsAttempt::Tls),
+        _ => None,
+    };
+    let Some(second) = second else {
+        return Err(first_error);
+    };
+    tracing::debug!(host = %target.host_name(), port = target.port, error = %first_error, retry = ?second, "sslmode: trying again");
+    match connect_attempt(&config, &target, second).await {
+        Ok(client) => finish_connect(client, config, target, wanted).await,
+        Err((e, _)) => Err(e),
+    }
+}
+
+/// One connection attempt up to ReadyForQuery; on failure, whether TLS
+/// was up.
+async fn connect_attempt(
+    config: &Config,
+    target: &Target,
+    attempt: TlsAttempt,
+) -> Result<Client, (Error, bool)> {
+    let (io, end_point) = open_transport_as(config, target, attempt)
+        .await
+        .map_err(|e| (e, false))?;
+    let tls = io.is_tls();
     let mut client = Client::new(io);
-    startup(&mut client, &config, &target, end_point).await?;
+    match startup(&mut client, config, target, end_point).await {
+        Ok(()) => Ok(client),
+        Err(e) => Err((e, tls)),
+    }
+}
+
+async fn finish_connect(
+    mut client: Client,
+    config: Arc<Config>,
+    target: Target,
+    wanted: TargetSessionAttrs,
+) -> Result<Client, Error> {
+    // The cancel request goes the way the session went (prefer/allow may
+    // have ended in plaintext or in TLS).
+    let cancel_config = match (config.ssl_mode, client.is_tls()) {
+        (SslMode::Prefer, false) => Arc::new(Config {
+            ssl_mode: SslMode::Disable,
+            ..(*config).clone()
+        }),
+        (SslMode::Allow, true) => Arc::new(Config {
+            ssl_mode: SslMode::Prefer,
+            ..(*config).clone()
+        }),
+        _ => config,
+    };
     client.cancel = Some(CancelToken::new(
         client.process_id,
         client.secret_key.clone(),
         target.clone(),
-        config.clone(),
+        cancel_config,
     ));
     check_session_attrs(&mut client, wanted).await?;
     Ok(client)

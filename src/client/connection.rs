@@ -16,7 +16,7 @@ use crate::messages::{
 };
 
 /// Bytes asked of the socket per read when the buffer is empty.
-const READ_CHUNK: usize = 64 * 1024;
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// Output is written once this much is buffered (COPY IN, long pipelines).
 pub(crate) const WRITE_HIGH_WATER: usize = 256 * 1024;
@@ -164,24 +164,6 @@ impl Client {
     /// Notifications received so far, oldest first, removed from the queue.
     pub fn take_notifications(&mut self) -> impl Iterator<Item = Notification> + '_ {
         self.notifications.drain(..)
-    }
-
-    /// Waits for the next notification (LISTEN), reading from the server
-    /// while idle. Cancel-safe: dropping the future loses nothing.
-    pub async fn next_notification(&mut self) -> Result<Notification, Error> {
-        self.drain().await?;
-        loop {
-            if let Some(n) = self.notifications.pop_front() {
-                return Ok(n);
-            }
-            // Between requests the server sends only asynchronous messages.
-            if let Some(msg) = self.recv_one().await? {
-                return Err(Error::protocol(format!(
-                    "unexpected {} while idle",
-                    msg.name()
-                )));
-            }
-        }
     }
 
     // ----------------------------------------------------------- raw level
@@ -341,19 +323,13 @@ impl Client {
 
     /// Decodes the buffered messages until one a request cares about;
     /// `None` when the buffer holds no whole message.
-    fn next_buffered(&mut self) -> Result<Option<BackendMessage>, Error> {
+    pub(crate) fn next_buffered(&mut self) -> Result<Option<BackendMessage>, Error> {
         while let Some(msg) = self.decoder.decode(&mut self.read_buf)? {
             if let Some(msg) = self.handle_async(msg) {
                 return Ok(Some(msg));
             }
         }
         Ok(None)
-    }
-
-    /// Reads one message; `None` if it was asynchronous and handled here.
-    async fn recv_one(&mut self) -> Result<Option<BackendMessage>, Error> {
-        let msg = self.recv_raw().await?;
-        Ok(self.handle_async(msg))
     }
 
     /// Tracks ParameterStatus and ReadyForQuery; hands notices to the

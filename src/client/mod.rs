@@ -48,7 +48,8 @@
 //!   portals with row limits ([`Client::bind`], [`Client::execute_portal`]),
 //!   [`Client::pipeline`].
 //! - **The rest**: errors and notices as [`DbError`] with every field,
-//!   notifications ([`Client::next_notification`]), ParameterStatus
+//!   notifications ([`Client::notifications`], a `Stream`, or
+//!   [`Client::next_notification`]), ParameterStatus
 //!   ([`Client::parameter`]), transaction status, COPY in/out/both,
 //!   cancel ([`CancelToken`], 4-byte and 3.2 long keys), FunctionCall,
 //!   Terminate ([`Client::close`]).
@@ -70,6 +71,7 @@ mod copy;
 mod encode;
 mod error;
 mod extended_query;
+mod notifications;
 mod pipeline;
 mod row;
 mod scram;
@@ -87,6 +89,7 @@ pub use connection::{Client, MAX_QUEUED_NOTIFICATIONS, NoticeHandler, Notificati
 pub use copy::{CopyBoth, CopyIn, CopyOut};
 pub use error::{DbError, Error};
 pub use extended_query::{Format, Params, Portal, QueryResult, RowStream, Statement};
+pub use notifications::Notifications;
 pub use pipeline::Pipeline;
 pub use row::{Column, Row, RowIndex, type_of_oid};
 pub use simple_query::{SimpleQueryMessage, SimpleQueryResult, SimpleQueryStream};

@@ -31,6 +31,37 @@ fn effective_mode(config: &Config) -> SslMode {
     }
 }
 
+/// The `sslrootcert` value that means the operating system's trusted CAs.
+const SYSTEM_ROOT_CERT: &str = "system";
+
+/// Where the operating system keeps its trusted CAs as one PEM file
+/// (Debian/Ubuntu, Fedora/RHEL, Alpine/macOS/BSD, openSUSE), after the
+/// `SSL_CERT_FILE` variable OpenSSL (hence libpq) honours.
+const SYSTEM_CA_BUNDLES: [&str; 4] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+/// The system's CA bundle for `sslrootcert=system`.
+fn system_ca_bundle() -> Result<std::path::PathBuf, Error> {
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+        return Ok(file.into());
+    }
+    SYSTEM_CA_BUNDLES
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Error::Tls(format!(
+                "sslrootcert=system: no system CA bundle found (looked for SSL_CERT_FILE, {}); \
+                 install the CA certificates package or give sslrootcert a CA file",
+                SYSTEM_CA_BUNDLES.join(", ")
+            ))
+        })
+}
+
 /// The rustls configuration for `config`.
 pub(crate) fn client_config(config: &Config) -> Result<Arc<ClientConfig>, Error> {
     let provider = Arc::new(ring::default_provider());
@@ -48,12 +79,12 @@ pub(crate) fn client_config(config: &Config) -> Result<Arc<ClientConfig>, Error>
                         Error::Tls("no sslrootcert for certificate verification".into())
                     })?,
             };
-            if path.as_os_str() == "system" {
-                return Err(Error::Tls(
-                    "sslrootcert=system is not supported: give a CA file".into(),
-                ));
-            }
             let mut roots = RootCertStore::empty();
+            let path = if path.as_os_str() == SYSTEM_ROOT_CERT {
+                system_ca_bundle()?
+            } else {
+                path
+            };
             let certs = CertificateDer::pem_file_iter(&path).map_err(|e| {
                 Error::Tls(format!(
                     "could not read root certificate file {}: {e}",

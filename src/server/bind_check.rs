@@ -12,13 +12,16 @@ use postgres_types::Type;
 use crate::api::StoredStatement;
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::Bind;
-use crate::types::text::text_to_binary;
+use crate::types::FormatSettings;
+use crate::types::text::text_to_binary_with;
 
 /// Checks the bound values of `bind` against the types the server knows
-/// for `statement`.
+/// for `statement`; text values are read with the session's `settings`
+/// (DateStyle's field order, TimeZone), as PostgreSQL reads them.
 pub(super) fn check_parameter_values<S>(
     bind: &Bind,
     statement: &StoredStatement<S>,
+    settings: &FormatSettings,
     scratch: &mut BytesMut,
 ) -> Result<(), ErrorInfo> {
     let described = statement.described_params.get();
@@ -47,7 +50,7 @@ pub(super) fn check_parameter_values<S>(
                 )
             })?;
             scratch.clear();
-            text_to_binary(&ty, text, scratch)?;
+            text_to_binary_with(&ty, text, settings, scratch)?;
         }
     }
     Ok(())

@@ -133,8 +133,9 @@ where
         if let Some(&columns) = statement.described_columns.get() {
             check_result_formats(&b.result_formats, columns)?;
         }
-        check_parameter_values(&b, &statement, &mut self.scratch)?;
-        Ok(Portal::new(b, statement))
+        let settings = self.session.shared_format_settings();
+        check_parameter_values(&b, &statement, settings, &mut self.scratch)?;
+        Ok(Portal::new(b, statement, settings.clone()))
     }
 
     /// A Bind with one result format per column needs the column count,

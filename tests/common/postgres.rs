@@ -46,6 +46,19 @@ impl Postgres {
     /// Starts a cluster with `extra` server options (`-c name=value ...`).
     /// `Err` is the reason to skip.
     pub fn start(name: &str, extra: &str) -> Result<Postgres, String> {
+        let pg = Postgres::init(name, |_| Ok(()))?;
+        pg.start_server(extra)?;
+        Ok(pg)
+    }
+
+    /// Creates the temp dir, lets `prepare` write files into it (TLS keys,
+    /// for example; they are handed to the server's user afterwards) and
+    /// runs `initdb`, without starting the server: for tests that edit
+    /// `pg_hba.conf` or `postgresql.conf` first ([`data_dir`](Self::data_dir)).
+    pub fn init(
+        name: &str,
+        prepare: impl FnOnce(&std::path::Path) -> Result<(), String>,
+    ) -> Result<Postgres, String> {
         let bindir = Command::new("pg_config")
             .arg("--bindir")
             .output()
@@ -69,9 +82,10 @@ impl Postgres {
             std::env::temp_dir().join(format!("pgwire-{name}-pg-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        prepare(&dir)?;
         if root {
             let ok = Command::new("chown")
-                .args(["nobody:", dir.to_str().unwrap_or("")])
+                .args(["-R", "nobody:", dir.to_str().unwrap_or("")])
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);
@@ -85,7 +99,7 @@ impl Postgres {
             port,
             as_nobody: root,
         };
-        let data = pg.dir.join("data");
+        let data = pg.data_dir();
         let data = data.to_str().ok_or("temp dir is not UTF-8")?;
         pg.run(
             "initdb",
@@ -102,13 +116,26 @@ impl Postgres {
                 "--no-sync",
             ],
         )?;
+        Ok(pg)
+    }
+
+    /// The data directory (`initdb`'s `-D`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Starts the server of an [`init`](Self::init)ed cluster with `extra`
+    /// server options (`-c name=value ...`).
+    pub fn start_server(&self, extra: &str) -> Result<(), String> {
+        let data = self.data_dir();
+        let data = data.to_str().ok_or("temp dir is not UTF-8")?;
         let opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}",
-            pg.port,
-            pg.dir.display()
+            self.port,
+            self.dir.display()
         );
-        let log = pg.dir.join("log");
-        pg.run(
+        let log = self.dir.join("log");
+        self.run(
             "pg_ctl",
             &[
                 "-D",
@@ -120,8 +147,7 @@ impl Postgres {
                 "-w",
                 "start",
             ],
-        )?;
-        Ok(pg)
+        )
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {

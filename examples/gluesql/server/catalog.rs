@@ -5,8 +5,8 @@
 //! `pg_catalog.` prefixes are dropped by `sql.rs`.
 //!
 //! The relations that describe the user's tables (`pg_class`,
-//! `pg_attribute`...) are not provided: GlueSQL would need them rebuilt on
-//! every schema change and the SQL of psql's `\d` queries.
+//! `pg_attribute`...) are answered by `catalog_queries.rs` (simple
+//! protocol).
 
 use gluesql_core::translate::translate;
 use pgwire::catalog::{Catalog, CatalogSettings, CatalogValue, relation};
@@ -18,7 +18,7 @@ use sqlparser::parser::Parser;
 use super::database::Database;
 
 /// The relations created.
-const STATIC_RELATIONS: &[&str] = &["pg_type", "pg_namespace", "pg_am", "pg_proc"];
+pub const STATIC_RELATIONS: &[&str] = &["pg_type", "pg_namespace", "pg_am", "pg_proc"];
 
 /// GlueSQL's type for a catalog column of PostgreSQL type `oid`.
 fn glue_type(oid: u32) -> &'static str {

@@ -26,8 +26,10 @@
 //!   a block commits on its own (not at Sync). Each snapshot copies the
 //!   whole database. See `database.rs`.
 //! - **SQL** is GlueSQL's dialect: no `RETURNING`, `ON CONFLICT`,
-//!   sequences/`SERIAL`, `EXPLAIN`, system catalogs (so psql's `\d` fails),
-//!   `LISTEN`/`NOTIFY` or `COPY`. Unquoted names are not folded to lower
+//!   sequences/`SERIAL`, `EXPLAIN`, `LISTEN`/`NOTIFY` or `COPY`. Queries
+//!   of the system catalogs that describe tables (psql's `\dt`, `\d t`)
+//!   are answered by the SQLite example's catalog over a mirror of the
+//!   session's tables (`catalog_queries.rs`, simple protocol only). Unquoted names are not folded to lower
 //!   case. PostgreSQL type names are mapped to GlueSQL's (`integer` is
 //!   4 bytes, `bigint`/`int8` 8, `varchar(n)` and `char(n)` are unbounded
 //!   text, `numeric(p,s)` has no precision, `json`/`jsonb` hold objects
@@ -53,6 +55,7 @@
 //! gluesql_server;` with [`GlueSqlServer::new`].
 
 mod catalog;
+mod catalog_queries;
 mod database;
 mod describe;
 mod errors;
@@ -61,6 +64,12 @@ mod results;
 mod session_commands;
 mod sql;
 mod values;
+
+/// The SQLite example, whose catalog answers psql's `\d` queries
+/// (`catalog_queries.rs`).
+#[allow(dead_code, unused_imports)]
+#[path = "../../sqlite/server/mod.rs"]
+mod sqlite_catalog;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -105,6 +114,8 @@ pub struct GlueSqlSession {
     defaults: Vec<(String, String)>,
     statements: u64,
     started: Instant,
+    /// Answers psql's `\d` queries (`catalog_queries.rs`).
+    catalog: catalog_queries::CatalogEngine,
 }
 
 /// A prepared statement.
@@ -133,6 +144,7 @@ impl ServerHandlers for GlueSqlServer {
                 .collect(),
             statements: 0,
             started: Instant::now(),
+            catalog: Default::default(),
         })
     }
 
@@ -348,6 +360,13 @@ fn bind_params(portal: &Portal<Prepared>) -> Result<Vec<ParamLiteral>, ErrorInfo
 
 impl SimpleQueryHandler for GlueSqlSession {
     async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
+        if catalog_queries::reads_catalog(query) {
+            use gluesql_core::store::Store;
+            let schemas = self
+                .read(|s| s.fetch_all_schemas().unwrap_or_default())
+                .await;
+            return self.catalog.query(session, &schemas, query).await;
+        }
         let stmts = match sql::parse(query) {
             Ok(s) => s,
             Err(e) => return vec![e.into()],

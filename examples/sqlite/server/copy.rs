@@ -27,7 +27,7 @@ use pgwire::api::{CopyChunk, CopyFormat, CopyHandler, CopyIn, CopyOut, Response,
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::FormatCodes;
 use pgwire::types::text::{binary_to_text, text_to_binary};
-use pgwire::types::{DataRowEncoder, FieldInfo, Type};
+use pgwire::types::{DataRowEncoder, FieldInfo, FormatSettings, Type};
 use rusqlite::types::{Null, ValueRef};
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,7 +36,7 @@ use super::describe;
 use super::engine::{Db, Engine, Interrupt};
 use super::errors::from_sqlite;
 use super::sql::{self, Tok, Token, ident_value, quote_ident, string_value};
-use super::types::{PgType, canonical_text, encode_value, pg_type_for_decl, type_for_storage};
+use super::types::{PgType, canonical_text_with, encode_value, pg_type_for_decl, type_for_storage};
 
 /// Data moves between the connection and the worker in pieces of about
 /// this size.
@@ -86,7 +86,7 @@ pub enum Columns {
 pub struct CopyOptions {
     /// CSV rather than text.
     pub csv: bool,
-    /// PostgreSQL's binary format (COPY FROM only).
+    /// PostgreSQL's binary format.
     pub binary: bool,
     /// The field delimiter.
     pub delimiter: u8,
@@ -458,11 +458,6 @@ pub fn parse(text: &str) -> Result<CopyStatement, ErrorInfo> {
         }
         return Err(syntax_error(Some(t)));
     }
-    if binary && !from {
-        return Err(not_supported(
-            "COPY TO in binary format is not supported by this server",
-        ));
-    }
     o.binary = binary;
     o.delimiter = one_byte(
         delimiter
@@ -691,6 +686,8 @@ pub struct InPlan {
     options: CopyOptions,
     force_not_null: Vec<bool>,
     force_null: Vec<bool>,
+    /// The session's settings: how text fields read (DateStyle, TimeZone).
+    settings: FormatSettings,
 }
 
 fn plan_in(db: &Db, stmt: &CopyStatement) -> Result<InPlan, ErrorInfo> {
@@ -724,6 +721,7 @@ fn plan_in(db: &Db, stmt: &CopyStatement) -> Result<InPlan, ErrorInfo> {
         kinds,
         types,
         options: o.clone(),
+        settings: FormatSettings::default(),
     })
 }
 
@@ -1416,7 +1414,8 @@ impl<'p> Reader<'p> {
                         stmt.raw_bind_parameter(i + 1, &self.scratch[..])
                     }
                     Kind::Canonical(ty) => {
-                        let v = canonical_text(ty, s, &mut self.scratch).map_err(column_error)?;
+                        let v = canonical_text_with(ty, s, &self.plan.settings, &mut self.scratch)
+                            .map_err(column_error)?;
                         stmt.raw_bind_parameter(i + 1, v)
                     }
                 }
@@ -1608,7 +1607,9 @@ impl SqliteSession {
         stmt: &Result<CopyStatement, ErrorInfo>,
         last: bool,
     ) -> Response {
-        let _ = session;
+        // Values read and print with the session's settings, as in
+        // PostgreSQL (COPY text and CSV follow DateStyle, TimeZone...).
+        let settings = session.format_settings().clone();
         let stmt = match stmt {
             Ok(s) => s.clone(),
             Err(e) => return e.clone().into(),
@@ -1621,7 +1622,7 @@ impl SqliteSession {
                 .await
                 .and_then(|r| r)
             {
-                Ok(p) => p,
+                Ok(p) => InPlan { settings, ..p },
                 Err(e) => return e.into(),
             };
             let columns = plan.names.len();
@@ -1646,11 +1647,15 @@ impl SqliteSession {
             .await
             .and_then(|r| r)
         {
-            Ok(p) => p,
+            Ok(p) => OutPlan { settings, ..p },
             Err(e) => return e.into(),
         };
         let columns = plan.names.len();
-        let format = CopyFormat::text(columns);
+        let format = if plan.options.binary {
+            CopyFormat::binary(columns)
+        } else {
+            CopyFormat::text(columns)
+        };
         if last {
             let stream = CopyOutStream::lazy(self.engine.clone(), plan);
             return Response::CopyOut(CopyOut::new(format, stream));
@@ -1740,6 +1745,8 @@ pub struct OutPlan {
     names: Vec<String>,
     options: CopyOptions,
     force_quote: Vec<bool>,
+    /// The session's settings: how values print (DateStyle, TimeZone...).
+    settings: FormatSettings,
 }
 
 fn plan_out(db: &Db, stmt: &CopyStatement) -> Result<OutPlan, ErrorInfo> {
@@ -1767,6 +1774,7 @@ fn plan_out(db: &Db, stmt: &CopyStatement) -> Result<OutPlan, ErrorInfo> {
     let names: Vec<String> = prepared.columns.iter().map(|c| c.name.clone()).collect();
     Ok(OutPlan {
         force_quote: flags(&stmt.options.force_quote, &names, "FORCE_QUOTE")?,
+        settings: FormatSettings::default(),
         query,
         names,
         options: stmt.options.clone(),
@@ -1780,6 +1788,8 @@ struct Batch {
     ends: Vec<usize>,
     /// The first piece is the header line (counts as no row).
     header: bool,
+    /// The last piece is the binary format's trailer (counts as no row).
+    trailer: bool,
 }
 
 /// Writes `field` as a text-format COPY field.
@@ -1848,7 +1858,11 @@ fn copy_out_rows(
     let mut out = BytesMut::with_capacity(CHUNK + 4096);
     let mut ends = Vec::new();
     let mut header = false;
-    if o.header == Header::Yes {
+    if o.binary {
+        out.extend_from_slice(pgwire::api::COPY_BINARY_HEADER);
+        ends.push(out.len());
+        header = true;
+    } else if o.header == Header::Yes {
         for (i, n) in plan.names.iter().enumerate() {
             if i > 0 {
                 out.extend_from_slice(&[o.delimiter]);
@@ -1866,8 +1880,13 @@ fn copy_out_rows(
     }
     // Values go through the same conversion as query results (booleans as
     // t/f, bytea as hex, numeric scales...), into a DataRow whose fields
-    // are then written in COPY format.
-    let formats = FormatCodes::new();
+    // are then written in COPY format. In the binary format the DataRow's
+    // body is the tuple.
+    let formats = if o.binary {
+        FormatCodes::from_codes(&[1])
+    } else {
+        FormatCodes::new()
+    };
     let mut fields: Option<Vec<FieldInfo>> = None;
     let mut row_buf = BytesMut::new();
     let mut enc_scratch = BytesMut::new();
@@ -1894,12 +1913,32 @@ fn copy_out_rows(
                 .collect()
         });
         row_buf.clear();
-        let mut enc = DataRowEncoder::new(&mut row_buf, fields, &formats, &mut enc_scratch);
+        let mut enc = DataRowEncoder::new(&mut row_buf, fields, &formats, &mut enc_scratch)
+            .with_format_settings(&plan.settings);
         for i in 0..ncols {
             let v = row.get_ref(i).unwrap_or(ValueRef::Null);
             encode_value(&mut enc, v, &mut value_scratch)?;
         }
         enc.finish()?;
+        if o.binary {
+            out.extend_from_slice(
+                CopyChunk::binary_tuple_of_data_row(&row_buf)
+                    .ok_or_else(|| ErrorInfo::new(SqlState::INTERNAL_ERROR, "bad DataRow"))?,
+            );
+            ends.push(out.len());
+            if out.len() >= CHUNK {
+                let batch = Batch {
+                    data: out.split().freeze(),
+                    ends: std::mem::take(&mut ends),
+                    header: std::mem::take(&mut header),
+                    trailer: false,
+                };
+                if !send(batch) {
+                    return Err(ErrorInfo::query_canceled());
+                }
+            }
+            continue;
+        }
         // DataRow: tag, length, column count, then (length, bytes) each.
         let mut p = 7;
         for i in 0..ncols {
@@ -1929,17 +1968,24 @@ fn copy_out_rows(
                 data: out.split().freeze(),
                 ends: std::mem::take(&mut ends),
                 header: std::mem::take(&mut header),
+                trailer: false,
             };
             if !send(batch) {
                 return Err(ErrorInfo::query_canceled());
             }
         }
     }
+    let trailer = o.binary;
+    if trailer {
+        out.extend_from_slice(pgwire::api::COPY_BINARY_TRAILER);
+        ends.push(out.len());
+    }
     if !ends.is_empty()
         && !send(Batch {
             data: out.split().freeze(),
             ends,
             header,
+            trailer,
         })
     {
         return Err(ErrorInfo::query_canceled());
@@ -2010,7 +2056,9 @@ impl Stream for CopyOutStream {
                 if *i < batch.ends.len() {
                     let from = if *i == 0 { 0 } else { batch.ends[*i - 1] };
                     let data = batch.data.slice(from..batch.ends[*i]);
-                    let rows = u64::from(!(*i == 0 && batch.header));
+                    let no_row =
+                        (*i == 0 && batch.header) || (*i + 1 == batch.ends.len() && batch.trailer);
+                    let rows = u64::from(!no_row);
                     *i += 1;
                     return Poll::Ready(Some(Ok(CopyChunk { data, rows })));
                 }
@@ -2089,7 +2137,7 @@ mod tests {
         assert_eq!(s.options.delimiter, b'|');
         assert_eq!(s.options.null, "NUL");
         assert!(parse("copy t from stdin (format binary)").is_ok_and(|s| s.options.binary));
-        assert!(parse("copy t to stdout (format binary)").is_err());
+        assert!(parse("copy t to stdout (format binary)").is_ok_and(|s| s.options.binary));
         assert!(parse("copy t from '/etc/passwd'").is_err());
         assert!(parse("copy (select 1) from stdin").is_err());
         assert!(parse("copy t from stdin (quote '\"')").is_err());

@@ -79,6 +79,7 @@ pub fn prepare(
     declared: &[Option<Type>],
 ) -> Result<Prepared, ErrorInfo> {
     let text = &*super::catalog::prepare_text(conn, text)?;
+    let text = &*super::literal_types::type_insert_literals(conn, text);
     let rewritten = sql::rewrite(text, declared);
     let stmt = conn
         .prepare_cached(&rewritten.sql)

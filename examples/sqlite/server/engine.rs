@@ -262,6 +262,9 @@ pub struct Db {
     /// The connection.
     pub conn: Connection,
     interrupt: Arc<Interrupt>,
+    /// The settings of the statement running (the date/time casts read
+    /// text with them).
+    settings: functions::SharedSettings,
     /// An implicit transaction is open: one opened for a multi-statement
     /// query or an extended-protocol pipeline outside a transaction block.
     pub implicit: bool,
@@ -276,11 +279,14 @@ impl Db {
             .map_err(|e| from_sqlite(&e))?;
         conn.set_prepared_statement_cache_capacity(256);
         let interrupt = Arc::new(Interrupt::new(conn.get_interrupt_handle()));
-        functions::register(&conn, info, interrupt.clone()).map_err(|e| from_sqlite(&e))?;
+        let settings = functions::SharedSettings::default();
+        functions::register(&conn, info, interrupt.clone(), settings.clone())
+            .map_err(|e| from_sqlite(&e))?;
         super::catalog::attach(&conn, info).map_err(|e| from_sqlite(&e))?;
         Ok(Db {
             conn,
             interrupt,
+            settings,
             implicit: false,
         })
     }
@@ -310,6 +316,13 @@ impl Db {
         } else {
             self.batch("ROLLBACK")
         }
+    }
+
+    /// Makes `settings` (the session's, sent with each statement) the ones
+    /// the SQL functions read text with.
+    pub fn use_settings(&self, settings: &pgwire::types::FormatSettings) {
+        let mut current = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        *current = settings.clone();
     }
 
     /// The session's interrupt.
@@ -348,6 +361,7 @@ impl Db {
         if self.interrupt.is_set() {
             return Err(ErrorInfo::query_canceled());
         }
+        self.use_settings(&req.settings);
         // A statement from Parse was described before it ran: its rows
         // must match that description.
         let described = matches!(req.source, Source::Prepared(_));

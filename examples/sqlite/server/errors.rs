@@ -205,6 +205,10 @@ fn from_message(msg: &str) -> ErrorInfo {
     if msg.starts_with("invalid input syntax for type") {
         return ErrorInfo::new(SqlState::INVALID_TEXT_REPRESENTATION, msg.to_owned());
     }
+    // The date/time casts' (functions.rs) input errors.
+    if msg.starts_with("date/time field value out of range") {
+        return ErrorInfo::new(SqlState::DATETIME_FIELD_OVERFLOW, msg.to_owned());
+    }
     if matches!(
         msg,
         "smallint out of range" | "integer out of range" | "bigint out of range"

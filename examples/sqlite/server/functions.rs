@@ -5,13 +5,13 @@
 //! `::int4`... casts become: PostgreSQL's input rules and errors, where
 //! SQLite's CAST would turn `'abc'` into 0).
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use pgwire::types::Type;
-use pgwire::types::text::{parse_bool, text_to_binary};
+use pgwire::types::text::{binary_to_text, parse_bool, text_to_binary, text_to_binary_with};
+use pgwire::types::{FormatSettings, Type};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error};
@@ -100,11 +100,52 @@ fn number_cast(ty: &Type, value: ValueRef<'_>) -> rusqlite::Result<Value> {
     })
 }
 
+/// The session's value-formatting settings as the worker last received
+/// them with a statement: the date/time casts read text with them.
+pub type SharedSettings = Arc<Mutex<FormatSettings>>;
+
+/// `text::ty` for a date/time type, as PostgreSQL reads it under the
+/// session's DateStyle (field order) and TimeZone (a timestamptz without
+/// offset), in the form values are stored in (ISO, UTC: what
+/// `binary_to_text` prints with the default settings, so stored values
+/// compare as text). Text that is a stored value of another date/time
+/// type (`'2024-01-02 10:00:00+00'::date`) goes through `from_other`, the
+/// text-level conversion between those forms.
+fn datetime_cast(
+    ty: &Type,
+    s: &str,
+    settings: &FormatSettings,
+    from_other: fn(&str) -> String,
+) -> rusqlite::Result<String> {
+    let mut bin = BytesMut::with_capacity(16);
+    let Err(error) = text_to_binary_with(ty, s, settings, &mut bin) else {
+        return storage_text(ty, &bin);
+    };
+    // The conversion layer does not read this form: keep the text.
+    if error.code() == pgwire::error::SqlState::FEATURE_NOT_SUPPORTED {
+        return Ok(from_other(s));
+    }
+    let other = from_other(s);
+    bin.clear();
+    if other != s && text_to_binary_with(ty, &other, settings, &mut bin).is_ok() {
+        return storage_text(ty, &bin);
+    }
+    Err(user_error(error.message()))
+}
+
+/// The stored text form of binary value `bin` of type `ty`.
+fn storage_text(ty: &Type, bin: &[u8]) -> rusqlite::Result<String> {
+    let mut out = BytesMut::with_capacity(32);
+    binary_to_text(ty, bin, &mut out).map_err(|e| user_error(e.message()))?;
+    String::from_utf8(out.to_vec()).map_err(|_| user_error("invalid UTF-8"))
+}
+
 /// Registers the functions on a session's connection.
 pub fn register(
     conn: &Connection,
     info: &SessionInfo,
     interrupt: Arc<Interrupt>,
+    settings: SharedSettings,
 ) -> rusqlite::Result<()> {
     let constant = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     let volatile = FunctionFlags::SQLITE_UTF8;
@@ -173,13 +214,18 @@ pub fn register(
             number_cast(&ty, ctx.get_raw(0))
         })?;
     }
-    // Casts between the date/time types, on their text forms.
-    type Cast = (&'static str, fn(&str) -> String);
+    // Casts to the date/time types: text read as PostgreSQL reads it for
+    // the session, and between the date/time types on their stored forms.
+    type Cast = (&'static str, Type, fn(&str) -> String);
     let casts: [Cast; 4] = [
-        ("pg_date", |s| date_part(s).unwrap_or(s).to_owned()),
-        ("pg_time", |s| time_part(s).to_owned()),
-        ("pg_timestamp", |s| strip_zone(s).to_owned()),
-        ("pg_timestamptz", |s| {
+        ("pg_date", Type::DATE, |s| {
+            date_part(s).unwrap_or(s).to_owned()
+        }),
+        ("pg_time", Type::TIME, |s| time_part(s).to_owned()),
+        ("pg_timestamp", Type::TIMESTAMP, |s| {
+            strip_zone(s).to_owned()
+        }),
+        ("pg_timestamptz", Type::TIMESTAMPTZ, |s| {
             if date_part(s).is_some() && strip_zone(s).len() == s.len() {
                 let s = if s.len() == 10 {
                     format!("{s} 00:00:00")
@@ -192,10 +238,16 @@ pub fn register(
             }
         }),
     ];
-    for (name, f) in casts {
-        conn.create_scalar_function(name, 1, constant, move |ctx| {
+    for (name, ty, f) in casts {
+        let settings = settings.clone();
+        // Not deterministic: the result depends on the session's settings.
+        conn.create_scalar_function(name, 1, volatile, move |ctx| {
             Ok(match ctx.get_raw(0) {
-                ValueRef::Text(t) => Value::Text(f(std::str::from_utf8(t).unwrap_or(""))),
+                ValueRef::Text(t) => {
+                    let s = std::str::from_utf8(t).unwrap_or("");
+                    let settings = settings.lock().unwrap_or_else(|p| p.into_inner());
+                    Value::Text(datetime_cast(&ty, s, &settings, f)?)
+                }
                 other => Value::try_from(other).unwrap_or(Value::Null),
             })
         })?;
@@ -421,7 +473,7 @@ pub fn register_for_tests(conn: &Connection) {
         client_addr: None,
     };
     let interrupt = Arc::new(Interrupt::new(conn.get_interrupt_handle()));
-    register(conn, &info, interrupt).unwrap();
+    register(conn, &info, interrupt, SharedSettings::default()).unwrap();
 }
 
 #[cfg(test)]

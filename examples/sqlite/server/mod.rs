@@ -30,6 +30,7 @@ mod errors;
 mod extended;
 mod functions;
 mod large_objects;
+mod literal_types;
 mod notices;
 mod notify;
 mod session_commands;

@@ -14,9 +14,9 @@ use bytes::BytesMut;
 use pgwire::api::Portal;
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::types::text::{
-    binary_is_text, binary_to_text, parse_bool, text_to_binary, write_float8,
+    binary_is_text, binary_to_text, parse_bool, text_to_binary_with, write_float8,
 };
-use pgwire::types::{DataRowEncoder, FieldFormat, Type};
+use pgwire::types::{DataRowEncoder, FieldFormat, FormatSettings, Type};
 use rusqlite::types::{Value, ValueRef};
 
 /// A PostgreSQL type with its modifier (`varchar(10)` is VARCHAR with 14).
@@ -440,7 +440,14 @@ pub fn decode_param(
             })?;
             Value::Text(utf8(scratch)?.to_owned())
         }
-        _ => Value::Text(canonical_text(ty, utf8(raw)?, scratch)?),
+        // Read with the session's settings of Bind time (DateStyle's
+        // field order, TimeZone), stored in the canonical form.
+        _ => Value::Text(canonical_text_with(
+            ty,
+            utf8(raw)?,
+            portal.format_settings(),
+            scratch,
+        )?),
     };
     Ok(v)
 }
@@ -483,11 +490,19 @@ pub fn assign_integer(v: Value, target: &Type) -> Result<Value, ErrorInfo> {
 
 /// PostgreSQL's own text form of text input `s` of type `ty` (`2024-1-5`
 /// becomes `2024-01-05`), so stored values compare and sort as text the
-/// way they would as values. Input the conversion layer rejects as
-/// invalid is an error; a type it cannot convert yet is stored as given.
-pub fn canonical_text(ty: &Type, s: &str, scratch: &mut BytesMut) -> Result<String, ErrorInfo> {
+/// way they would as values. The text is read under the session's
+/// `settings` (a DMY date, a timestamptz without offset in the session's
+/// zone); the stored form is the same whatever the settings. Input the
+/// conversion layer rejects as invalid is an error; a type it cannot
+/// convert yet is stored as given.
+pub fn canonical_text_with(
+    ty: &Type,
+    s: &str,
+    settings: &FormatSettings,
+    scratch: &mut BytesMut,
+) -> Result<String, ErrorInfo> {
     scratch.clear();
-    match text_to_binary(ty, s, scratch) {
+    match text_to_binary_with(ty, s, settings, scratch) {
         Ok(()) => {
             let bin = scratch.split().freeze();
             match binary_to_text(ty, &bin, scratch) {
