@@ -2,6 +2,7 @@
 //! `wal_level=logical`, replication connections through `pgwire::client`,
 //! and `pgoutput` changes rendered as short strings to compare in order.
 //! Included with `#[path]` next to `common/postgres.rs`.
+#![allow(dead_code)]
 
 use std::time::Duration;
 
