@@ -55,12 +55,10 @@ async fn large_transactions_stream_in_progress_commit_and_abort() {
         .await
         .unwrap();
 
-    let fill = format!(
-        "INSERT INTO big SELECT i, repeat('x', 100) || i FROM generate_series({{from}}, {{to}}) i"
-    );
     let insert = |from: i32, to: i32| {
-        fill.replace("{from}", &from.to_string())
-            .replace("{to}", &to.to_string())
+        format!(
+            "INSERT INTO big SELECT i, repeat('x', 100) || i FROM generate_series({from}, {to}) i"
+        )
     };
     // A committed large transaction, an aborted one, then a small marker.
     sql.batch_execute(&format!("BEGIN; {}; COMMIT;", insert(1, ROWS)))

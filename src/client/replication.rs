@@ -208,19 +208,15 @@ impl Client {
         encode::query(&mut self.write_buf, sql)?;
         self.pending_ready += 1;
         self.flush().await?;
-        loop {
-            match self.recv().await? {
-                BackendMessage::CopyBothResponse(_) => {
-                    // A stream dropped unfinished is ended (CopyDone)
-                    // before the next request.
-                    self.open_copy = OpenCopy::Both;
-                    return Ok(());
-                }
-                BackendMessage::ErrorResponse(e) => {
-                    return Err(self.fail(DbError::from_fields(&e.0)).await);
-                }
-                other => return Err(self.unexpected(&other, "START_REPLICATION")),
+        match self.recv().await? {
+            BackendMessage::CopyBothResponse(_) => {
+                // A stream dropped unfinished is ended (CopyDone)
+                // before the next request.
+                self.open_copy = OpenCopy::Both;
+                Ok(())
             }
+            BackendMessage::ErrorResponse(e) => Err(self.fail(DbError::from_fields(&e.0)).await),
+            other => Err(self.unexpected(&other, "START_REPLICATION")),
         }
     }
 }
