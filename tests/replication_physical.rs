@@ -79,6 +79,41 @@ async fn physical_wal_positions_advance() {
     assert!(stream.received() >= target);
     assert!(stream.server_wal_end() >= target);
 
+    // Hot standby feedback is accepted (the walsender would close the
+    // stream on a malformed one); with the slot, it shows as its xmin.
+    let xmin: String = sql
+        .query_one("SELECT txid_current()::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let xmin: u32 = xmin.parse::<u64>().unwrap() as u32;
+    stream
+        .send_hot_standby_feedback(pgwire::replication::HotStandbyFeedback {
+            client_time: pgwire::replication::timestamp::pg_timestamp_now(),
+            xmin,
+            xmin_epoch: 0,
+            catalog_xmin: 0,
+            catalog_xmin_epoch: 0,
+        })
+        .await
+        .unwrap();
+    let mut slot_xmin = None;
+    for _ in 0..100 {
+        slot_xmin = sql
+            .query_one(
+                "SELECT xmin::text FROM pg_replication_slots WHERE slot_name = 'phys'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, Option<String>>(0);
+        if slot_xmin.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(slot_xmin, Some(xmin.to_string()));
+
     // Confirming moves the slot.
     stream.confirm(target);
     stream.send_status_update().await.unwrap();

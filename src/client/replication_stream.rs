@@ -15,7 +15,8 @@ use crate::replication::copy_both::put_copy_data_with;
 use crate::replication::pgoutput::Relation;
 use crate::replication::timestamp::pg_timestamp_now;
 use crate::replication::{
-    Lsn, PgOutputDecoder, PgOutputMessage, ReplicationMessage, StandbyStatusUpdate, XLogData,
+    HotStandbyFeedback, Lsn, PgOutputDecoder, PgOutputMessage, ReplicationMessage,
+    StandbyStatusUpdate, XLogData,
 };
 
 /// How often a status update is sent when nothing else asks for one
@@ -369,6 +370,16 @@ impl<'a> PhysicalReplicationStream<'a> {
     /// Sends a status update now.
     pub async fn send_status_update(&mut self) -> Result<(), Error> {
         self.core.send_status(false).await
+    }
+
+    /// Sends hot standby feedback: the oldest transaction ids this standby
+    /// still needs (0 for none), so the primary keeps those row versions.
+    pub async fn send_hot_standby_feedback(
+        &mut self,
+        feedback: HotStandbyFeedback,
+    ) -> Result<(), Error> {
+        put_copy_data_with(&mut self.core.client.write_buf, |b| feedback.encode(b));
+        self.core.client.flush().await
     }
 
     /// How often status updates are sent without being asked.
