@@ -324,5 +324,10 @@ async fn keepalives_advance_an_idle_slot_past_unpublished_transactions() {
             confirmed_flush(&sql, "s").await
         );
     }
-    stream.finish().await.unwrap();
+    // A stream dropped without `finish` is ended before the next request.
+    drop(stream);
+    assert_eq!(
+        repl.identify_system().await.unwrap().dbname.as_deref(),
+        Some("postgres")
+    );
 }
