@@ -331,3 +331,56 @@ async fn keepalives_advance_an_idle_slot_past_unpublished_transactions() {
         Some("postgres")
     );
 }
+
+#[tokio::test]
+async fn binary_mode_sends_binary_values() {
+    let Some(pg) = start("repl-binary") else {
+        return;
+    };
+    let sql = pg.connect().await;
+    sql.batch_execute(
+        "CREATE TABLE b (id int PRIMARY KEY, big int8, v text, n int);
+         CREATE PUBLICATION p FOR TABLE b;",
+    )
+    .await
+    .unwrap();
+    let mut repl = replication_client(&pg, "database").await;
+    repl.create_logical_slot("s", "pgoutput", false)
+        .await
+        .unwrap();
+    sql.batch_execute("INSERT INTO b VALUES (7, -2, 'text', NULL)")
+        .await
+        .unwrap();
+    let mut stream = repl
+        .start_logical_replication(
+            "s",
+            Lsn::INVALID,
+            &[
+                ("proto_version", "2"),
+                ("publication_names", "p"),
+                ("binary", "true"),
+            ],
+        )
+        .await
+        .unwrap();
+    let events = read_until(&mut stream, LIMIT, |ev| commits(ev) == 1).await;
+    let insert = events
+        .iter()
+        .find_map(|e| match &e.message {
+            PgOutputMessage::Insert(i) => Some(i.new.clone()),
+            _ => None,
+        })
+        .unwrap();
+    use pgwire::replication::TupleValue;
+    let values: Vec<TupleValue<'_>> = insert.iter().collect();
+    assert_eq!(
+        values,
+        [
+            TupleValue::Binary(&7i32.to_be_bytes()),
+            TupleValue::Binary(&(-2i64).to_be_bytes()),
+            TupleValue::Binary(b"text"),
+            TupleValue::Null,
+        ]
+    );
+    stream.finish().await.unwrap();
+}
