@@ -26,16 +26,27 @@ use pgwire::replication::{Lsn, PgOutputMessage, TupleValue};
 /// This process's CPU time (user + system), from /proc (Linux); zero
 /// elsewhere.
 fn cpu_time() -> Duration {
+    proc_stat_ticks(11..13)
+}
+
+/// The CPU time of this process's finished (waited-for) children.
+fn children_cpu_time() -> Duration {
+    proc_stat_ticks(13..15)
+}
+
+/// The sum of fields of /proc/self/stat (counted after the command name)
+/// in clock ticks of 1/100 s.
+fn proc_stat_ticks(fields_range: std::ops::Range<usize>) -> Duration {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return Duration::ZERO;
     };
     // Fields after the command name (which is in parentheses).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13
-    // after the name; clock ticks of 1/100 s on Linux.
+    // utime, stime, cutime, cstime are fields 14 to 17 of the whole line:
+    // 12 to 15 after the name.
     let ticks: u64 = fields
-        .get(11..13)
+        .get(fields_range)
         .map(|f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum())
         .unwrap_or(0);
     Duration::from_millis(ticks * 10)
@@ -82,8 +93,9 @@ async fn ours(port: u16, slot: &str) -> (u64, Duration, Duration) {
     (rows, elapsed, cpu)
 }
 
-fn pg_recvlogical(bindir: &str, port: u16, slot: &str, endpos: Lsn) -> Duration {
+fn pg_recvlogical(bindir: &str, port: u16, slot: &str, endpos: Lsn) -> (Duration, Duration) {
     let started = Instant::now();
+    let cpu_started = children_cpu_time();
     let out = Command::new(format!("{bindir}/pg_recvlogical"))
         .args([
             "-h",
@@ -114,7 +126,7 @@ fn pg_recvlogical(bindir: &str, port: u16, slot: &str, endpos: Lsn) -> Duration 
         "pg_recvlogical failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    elapsed
+    (elapsed, children_cpu_time().saturating_sub(cpu_started))
 }
 
 /// The client's decoding alone, without a server: CopyData frames holding
@@ -235,11 +247,13 @@ async fn main() {
     println!("|---|---|---|---|---|");
     let mut ours_best = f64::MAX;
     let mut recv_best = f64::MAX;
+    let (mut ours_cpu, mut recv_cpu) = (f64::MAX, f64::MAX);
     for (i, slot) in slots.iter().enumerate() {
         if slot.starts_with("ours") {
             let (got, t, cpu) = ours(pg.port, slot).await;
             assert_eq!(got, rows, "every row decoded");
             ours_best = ours_best.min(t.as_secs_f64());
+            ours_cpu = ours_cpu.min(cpu.as_secs_f64());
             println!(
                 "| {} | pgwire LogicalReplicationStream (client CPU {:.2} s) | {got} | {:.2} | {:.0} |",
                 i + 1,
@@ -248,7 +262,7 @@ async fn main() {
                 got as f64 / t.as_secs_f64()
             );
         } else {
-            let t = pg_recvlogical(&bindir, pg.port, slot, endpos);
+            let (t, cpu) = pg_recvlogical(&bindir, pg.port, slot, endpos);
             let confirmed: String = sql
                 .query_one(
                     "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
@@ -258,9 +272,11 @@ async fn main() {
                 .unwrap()
                 .get(0);
             recv_best = recv_best.min(t.as_secs_f64());
+            recv_cpu = recv_cpu.min(cpu.as_secs_f64());
             println!(
-                "| {} | pg_recvlogical -f /dev/null (confirmed {confirmed}) | {rows} | {:.2} | {:.0} |",
+                "| {} | pg_recvlogical -f /dev/null (client CPU {:.2} s; slot at {confirmed}) | {rows} | {:.2} | {:.0} |",
                 i + 1,
+                cpu.as_secs_f64(),
                 t.as_secs_f64(),
                 rows as f64 / t.as_secs_f64()
             );
@@ -271,5 +287,10 @@ async fn main() {
         rows as f64 / ours_best,
         rows as f64 / recv_best,
         recv_best / ours_best
+    );
+    println!(
+        "client CPU per change (best of 2): pgwire {:.0} ns, pg_recvlogical {:.0} ns",
+        ours_cpu * 1e9 / rows as f64,
+        recv_cpu * 1e9 / rows as f64
     );
 }
