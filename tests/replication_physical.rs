@@ -39,6 +39,15 @@ async fn physical_wal_positions_advance() {
         .await
         .unwrap();
     assert_eq!(slot.output_plugin, None);
+    let info = repl
+        .read_replication_slot("phys")
+        .await
+        .unwrap()
+        .expect("the slot exists");
+    assert_eq!(info.slot_type, "physical");
+    assert!(info.restart_lsn.is_some_and(|l| l <= system.xlog_pos));
+    assert_eq!(info.restart_tli, Some(system.timeline));
+    assert_eq!(repl.read_replication_slot("nope").await.unwrap(), None);
     // Any position up to the flush point works: start a little earlier.
     let start = Lsn(system.xlog_pos.as_u64() & !0xFFFF);
     let mut stream = repl

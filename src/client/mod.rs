@@ -96,7 +96,7 @@ pub use copy::{CopyBoth, CopyIn, CopyOut};
 pub use error::{DbError, Error};
 pub use extended_query::{Format, Params, Portal, QueryResult, RowStream, Statement};
 pub use pipeline::Pipeline;
-pub use replication::{CreatedReplicationSlot, IdentifySystem};
+pub use replication::{CreatedReplicationSlot, IdentifySystem, ReplicationSlotInfo};
 pub use replication_stream::{
     DEFAULT_STATUS_INTERVAL, LogicalReplicationEvent, LogicalReplicationStream,
     PhysicalReplicationStream,

@@ -69,6 +69,17 @@ pub struct CreatedReplicationSlot {
     pub output_plugin: Option<String>,
 }
 
+/// READ_REPLICATION_SLOT's answer for an existing (physical) slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationSlotInfo {
+    /// `physical` (PostgreSQL 15 reads only physical slots).
+    pub slot_type: String,
+    /// The oldest WAL the slot keeps (`None` before it reserved WAL).
+    pub restart_lsn: Option<Lsn>,
+    /// The timeline of `restart_lsn`.
+    pub restart_tli: Option<u32>,
+}
+
 fn lsn_of(text: Option<&str>, what: &str) -> Result<Lsn, Error> {
     text.and_then(|t| t.parse().ok())
         .ok_or_else(|| Error::protocol(format!("{what}: not an LSN: {text:?}")))
@@ -139,6 +150,30 @@ impl Client {
             options,
         })
         .await
+    }
+
+    /// READ_REPLICATION_SLOT: `None` when there is no such slot.
+    pub async fn read_replication_slot(
+        &mut self,
+        slot: &str,
+    ) -> Result<Option<ReplicationSlotInfo>, Error> {
+        let sql = ReplicationCommand::ReadReplicationSlot(slot.to_owned()).to_string();
+        let results = self.simple_query(&sql).await?;
+        let row = results
+            .first()
+            .and_then(|r| r.rows.first())
+            .ok_or_else(|| Error::protocol("READ_REPLICATION_SLOT returned no row"))?;
+        let Some(slot_type) = row.get_text(0)? else {
+            return Ok(None);
+        };
+        Ok(Some(ReplicationSlotInfo {
+            slot_type: slot_type.to_owned(),
+            restart_lsn: row
+                .get_text(1)?
+                .map(|t| lsn_of(Some(t), "restart_lsn"))
+                .transpose()?,
+            restart_tli: row.get_text(2)?.and_then(|t| t.parse().ok()),
+        }))
     }
 
     /// DROP_REPLICATION_SLOT, waiting for an active slot to be released
