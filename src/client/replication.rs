@@ -190,7 +190,12 @@ impl Client {
     /// START_REPLICATION SLOT `slot` LOGICAL `start` with the output
     /// plugin's options (for `pgoutput`: `proto_version`,
     /// `publication_names`, `messages`, `streaming`, `two_phase`,
-    /// `binary`...). `Lsn::INVALID` starts at the slot's confirmed position.
+    /// `binary`...). `Lsn::INVALID` starts at the slot's confirmed position;
+    /// a later `start` skips transactions that committed before it. Pass
+    /// the position you confirmed last when you keep it yourself:
+    /// PostgreSQL 15 writes a slot's confirmed position to disk only along
+    /// with other slot changes, so after a server restart the slot may
+    /// resend transactions you already confirmed.
     pub async fn start_logical_replication(
         &mut self,
         slot: &str,
