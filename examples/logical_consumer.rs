@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use pgwire::client::{Client, Config, Error, LogicalReplicationStream};
 use pgwire::replication::pgoutput::{OldTuple, Relation};
+use pgwire::replication::pgoutput_options::{PgOutputOptions, split_identifiers};
 use pgwire::replication::{Lsn, PgOutputMessage, TupleData, TupleValue};
 
 /// Command-line arguments.
@@ -329,16 +330,16 @@ pub async fn run(args: &Args, out: &mut impl Write) -> Result<u64, Error> {
             .create_logical_slot(&args.slot, "pgoutput", false)
             .await?;
     }
+    let publications = split_identifiers(&args.publication).ok_or_else(|| {
+        Error::Usage(format!(
+            "--publication: not a list of names: {}",
+            args.publication
+        ))
+    })?;
+    let mut options = PgOutputOptions::new(1, publications);
+    options.messages = true;
     let mut stream = client
-        .start_logical_replication(
-            &args.slot,
-            args.start,
-            &[
-                ("proto_version", "1"),
-                ("publication_names", &args.publication),
-                ("messages", "true"),
-            ],
-        )
+        .start_pgoutput_replication(&args.slot, args.start, &options)
         .await?;
     stream.set_status_interval(args.status_interval);
     let mut lines = 0u64;

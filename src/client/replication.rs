@@ -40,6 +40,7 @@ use crate::replication::command::{
     CreateReplicationSlot, PluginOption, ReplicationCommand, SlotKind, StartLogicalReplication,
     StartPhysicalReplication,
 };
+use crate::replication::pgoutput_options::PgOutputOptions;
 use crate::replication::{Lsn, PgOutputDecoder};
 
 /// IDENTIFY_SYSTEM's answer.
@@ -222,6 +223,29 @@ impl Client {
         self.start_copy_both(&ReplicationCommand::StartLogicalReplication(command).to_string())
             .await?;
         Ok(LogicalReplicationStream::new(self, start, decoder))
+    }
+
+    /// START_REPLICATION SLOT `slot` LOGICAL `start` for `pgoutput` with
+    /// typed options (checked here as the server would check them).
+    pub async fn start_pgoutput_replication(
+        &mut self,
+        slot: &str,
+        start: Lsn,
+        options: &PgOutputOptions,
+    ) -> Result<LogicalReplicationStream<'_>, Error> {
+        let command = StartLogicalReplication {
+            slot: slot.to_owned(),
+            start,
+            options: options.to_plugin_options(),
+        };
+        PgOutputOptions::parse(&command.options).map_err(|e| Error::Usage(e.message))?;
+        self.start_copy_both(&ReplicationCommand::StartLogicalReplication(command).to_string())
+            .await?;
+        Ok(LogicalReplicationStream::new(
+            self,
+            start,
+            options.decoder(),
+        ))
     }
 
     /// START_REPLICATION [SLOT `slot`] PHYSICAL `start` [TIMELINE `t`]: raw
