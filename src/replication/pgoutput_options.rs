@@ -101,14 +101,14 @@ fn boolean(name: &str, value: Option<&str>) -> Result<bool, PgOutputOptionsError
 }
 
 /// Splits a comma-separated list of names as PostgreSQL's
-/// `SplitIdentifierString` does: whitespace around names ignored,
+/// `SplitIdentifierString` does: ASCII whitespace around names ignored,
 /// unquoted names folded to lower case, `"quoted"` names kept with `""`
-/// for a quote; `None` for bad syntax.
+/// for a quote, each truncated to 63 bytes; `None` for bad syntax.
 pub fn split_identifiers(list: &str) -> Option<Vec<String>> {
     let mut names = Vec::new();
     let mut chars = list.chars().peekable();
     loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        while chars.next_if(char::is_ascii_whitespace).is_some() {}
         let mut name = String::new();
         if chars.next_if_eq(&'"').is_some() {
             loop {
@@ -122,15 +122,22 @@ pub fn split_identifiers(list: &str) -> Option<Vec<String>> {
                 return None;
             }
         } else {
-            while let Some(c) = chars.next_if(|c| *c != ',' && !c.is_whitespace()) {
+            while let Some(c) = chars.next_if(|c| *c != ',' && !c.is_ascii_whitespace()) {
                 name.push(c.to_ascii_lowercase());
             }
             if name.is_empty() {
                 return None;
             }
         }
+        if name.len() > 63 {
+            let mut end = 63;
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            name.truncate(end);
+        }
         names.push(name);
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        while chars.next_if(char::is_ascii_whitespace).is_some() {}
         match chars.next() {
             None => return Some(names),
             Some(',') => {}
@@ -154,7 +161,7 @@ pub fn join_identifiers(names: &[String]) -> String {
                     || c == '$'
                     || !c.is_ascii()
             })
-            && !n.chars().any(char::is_whitespace);
+            && !n.chars().any(|c| c.is_ascii_whitespace());
         if plain {
             out.push_str(n);
         } else {
