@@ -319,15 +319,37 @@ where
         send_fatal(&mut self.transport, &e).await;
     }
 
-    /// Completes when a CancelRequest with this session's key arrives (on
-    /// another connection). Cancel-safe; each request completes one wait.
-    pub async fn cancel_requested(&self) {
+    /// Observes CancelRequests carrying this session's key (they arrive
+    /// on other connections). Owned, so that a loop can wait for one while
+    /// it reads and writes the session.
+    pub fn cancel_signal(&self) -> CancelSignal {
+        CancelSignal {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// Completes [`requested`](Self::requested) when a CancelRequest for a
+/// [`RawSession`] arrives.
+#[derive(Debug, Clone)]
+pub struct CancelSignal {
+    shared: Arc<SessionShared>,
+}
+
+impl CancelSignal {
+    /// Completes when a CancelRequest with the session's key arrives.
+    /// Cancel-safe; each request completes one wait. Never completes once
+    /// the session is gone.
+    pub async fn requested(&self) {
         loop {
             let notified = self.shared.cancel_notify.notified();
             if self.shared.is_cancel_requested() {
                 // Re-arm for the next one.
                 self.shared.set_busy(true);
                 return;
+            }
+            if self.shared.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                std::future::pending::<()>().await;
             }
             notified.await;
         }

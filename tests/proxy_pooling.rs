@@ -1,0 +1,403 @@
+//! The proxy example (examples/proxy/) in front of a real PostgreSQL 15
+//! primary and a hot standby: real clients (tokio-postgres, psql,
+//! pgbench) through it, in transaction and session pooling.
+
+#[path = "common/pg_replica.rs"]
+mod pg_replica;
+#[path = "../examples/proxy/proxy.rs"]
+mod proxy;
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use pg_replica::{PASSWORD, Replicated, USER};
+use proxy::{PoolMode, ProxyConfig};
+
+/// A proxy running on its own runtime thread (psql and pgbench block);
+/// stopped on drop.
+struct RunningProxy {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for RunningProxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> RunningProxy {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    let addr = std_listener.local_addr().expect("addr");
+    let mut config =
+        ProxyConfig::new(addr, Replicated::conninfo(cluster.primary.port)).user(USER, PASSWORD);
+    for s in &cluster.standbys {
+        config.replicas.push(Replicated::conninfo(s.port));
+    }
+    config.pool_mode = mode;
+    config.pool_size = pool_size;
+    config.wait_timeout = Duration::from_secs(3);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+            tokio::select! {
+                _ = proxy::run(config, listener) => {}
+                _ = stopped => {}
+            }
+        });
+        runtime.shutdown_background();
+    });
+    RunningProxy {
+        addr,
+        stop: Some(stop),
+    }
+}
+
+fn conninfo(proxy: &RunningProxy, db: &str) -> String {
+    format!(
+        "host=127.0.0.1 port={} user={USER} password={PASSWORD} dbname={db} sslmode=disable",
+        proxy.addr.port()
+    )
+}
+
+async fn connect(proxy: &RunningProxy, db: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&conninfo(proxy, db), tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect through the proxy to {db}: {e}"));
+    tokio::spawn(conn);
+    client
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn cluster_or_skip(name: &str, test: &str) -> Option<Replicated> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    match Replicated::start(name, 1, "") {
+        Ok(c) => Some(c),
+        Err(e) if e.contains("not installed") => {
+            eprintln!("SKIPPED {test}: {e}");
+            None
+        }
+        Err(e) => panic!("starting the primary and standby: {e}"),
+    }
+}
+
+fn psql(proxy: &RunningProxy, db: &str, args: &[&str]) -> Output {
+    Command::new("psql")
+        .args(["-X", "-At", "-d", &conninfo(proxy, db)])
+        .args(args)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("run psql")
+}
+
+fn pgbench(proxy: &RunningProxy, args: &[&str]) -> Output {
+    Command::new("pgbench")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &proxy.addr.port().to_string(),
+            "-U",
+            USER,
+        ])
+        .args(args)
+        .arg("appdb")
+        .env("PGPASSWORD", PASSWORD)
+        .env("PGSSLMODE", "disable")
+        .output()
+        .expect("run pgbench")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_pooling_primary_and_standby() {
+    let Some(cluster) = cluster_or_skip("proxy-tx", "transaction_pooling_primary_and_standby")
+    else {
+        return;
+    };
+    let proxy = start_proxy(&cluster, PoolMode::Transaction, 2);
+
+    // Writes go to the primary; `_ro` reads are served by the standby.
+    let rw = connect(&proxy, "appdb").await;
+    rw.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one')",
+    )
+    .await
+    .expect("create through the proxy");
+    let rows = rw.query("SELECT pg_is_in_recovery()", &[]).await.unwrap();
+    assert!(!rows[0].get::<_, bool>(0), "appdb must be the primary");
+    cluster.wait_replayed(0).expect("standby caught up");
+    let ro = connect(&proxy, "appdb_ro").await;
+    let row = ro
+        .query_one(
+            "SELECT pg_is_in_recovery(), (SELECT v FROM t WHERE id = 1)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        row.get::<_, bool>(0),
+        "appdb_ro must be served by the standby"
+    );
+    assert_eq!(row.get::<_, String>(1), "one");
+    let err = ro
+        .execute("INSERT INTO t VALUES (2, 'two')", &[])
+        .await
+        .expect_err("the standby is read-only");
+    assert_eq!(err.code().map(|c| c.code()), Some("25006"));
+
+    // 8 clients on a pool of 2, each with prepared statements used across
+    // many transactions (each may land on another backend connection).
+    let mut tasks = Vec::new();
+    for c in 0..8i32 {
+        let client = connect(&proxy, "appdb").await;
+        tasks.push(tokio::spawn(async move {
+            let add = client.prepare("SELECT $1::int + $2::int").await.unwrap();
+            let pid = client.prepare("SELECT pg_backend_pid()").await.unwrap();
+            let mut pids = std::collections::HashSet::new();
+            for i in 0..40i32 {
+                let row = client.query_one(&add, &[&c, &i]).await.unwrap();
+                assert_eq!(row.get::<_, i32>(0), c + i);
+                pids.insert(client.query_one(&pid, &[]).await.unwrap().get::<_, i32>(0));
+            }
+            pids
+        }));
+    }
+    let mut all_pids = std::collections::HashSet::new();
+    for t in tasks {
+        all_pids.extend(t.await.expect("client task"));
+    }
+    assert!(
+        all_pids.len() <= 2,
+        "a pool of 2 uses at most 2 backend connections, saw {all_pids:?}"
+    );
+
+    // A transaction keeps its backend connection.
+    let mut tx_client = connect(&proxy, "appdb").await;
+    let tx = tx_client.transaction().await.unwrap();
+    tx.execute("INSERT INTO t VALUES (10, 'ten')", &[])
+        .await
+        .unwrap();
+    let seen: i64 = tx
+        .query_one("SELECT count(*) FROM t WHERE id = 10", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 1);
+    tx.rollback().await.unwrap();
+    let after: i64 = rw
+        .query_one("SELECT count(*) FROM t WHERE id = 10", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, 0, "rolled back");
+
+    // Errors pass through with their fields; the session goes on.
+    let err = rw
+        .query("SELECT 1/0", &[])
+        .await
+        .expect_err("division by zero");
+    assert_eq!(err.code().map(|c| c.code()), Some("22012"));
+    assert_eq!(
+        rw.query_one("SELECT 2", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        2
+    );
+
+    // LISTEN is refused under transaction pooling.
+    let err = rw
+        .batch_execute("LISTEN ch")
+        .await
+        .expect_err("LISTEN refused");
+    assert_eq!(err.code().map(|c| c.code()), Some("0A000"));
+    let message = err
+        .as_db_error()
+        .map(|e| e.message().to_owned())
+        .unwrap_or_default();
+    assert!(message.contains("transaction pooling"), "{message}");
+
+    // COPY in and out.
+    let sink = rw
+        .copy_in("COPY t (id, v) FROM STDIN")
+        .await
+        .expect("COPY FROM STDIN");
+    {
+        use futures_util::SinkExt;
+        let mut sink = Box::pin(sink);
+        let mut data = String::new();
+        for i in 100..1100 {
+            data.push_str(&format!("{i}\tv{i}\n"));
+        }
+        sink.send(bytes::Bytes::from(data)).await.unwrap();
+        let n = sink.as_mut().finish().await.unwrap();
+        assert_eq!(n, 1000);
+    }
+    let stream = rw
+        .copy_out("COPY (SELECT id, v FROM t WHERE id >= 100 ORDER BY id) TO STDOUT")
+        .await
+        .unwrap();
+    let mut stream = Box::pin(stream);
+    let mut out = Vec::new();
+    {
+        use futures_util::StreamExt;
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+    }
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.lines().count(), 1000);
+    assert!(out.starts_with("100\tv100\n"));
+
+    // Cancel: the proxy's BackendKeyData reaches the backend running the
+    // query.
+    let sleeper = connect(&proxy, "appdb").await;
+    let token = sleeper.cancel_token();
+    let started = Instant::now();
+    let sleep = tokio::spawn(async move { sleeper.query("SELECT pg_sleep(20)", &[]).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    token
+        .cancel_query(tokio_postgres::NoTls)
+        .await
+        .expect("send the cancel");
+    let err = sleep.await.unwrap().expect_err("cancelled");
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // psql through the proxy.
+    if have("psql") {
+        let o = psql(&proxy, "appdb", &["-c", "SELECT v FROM t WHERE id = 1"]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "one");
+        let o = psql(&proxy, "appdb_ro", &["-c", "SELECT pg_is_in_recovery()"]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "t",
+            "{}",
+            text(&o)
+        );
+    } else {
+        eprintln!("SKIPPED psql part: psql is not installed");
+    }
+
+    // pgbench in every query mode, prepared included.
+    if have("pgbench") {
+        let o = pgbench(&proxy, &["-i", "-s", "1", "-q"]);
+        assert!(o.status.success(), "pgbench -i: {}", text(&o));
+        for mode in ["simple", "extended", "prepared"] {
+            let o = pgbench(&proxy, &["-M", mode, "-c", "8", "-j", "2", "-t", "50"]);
+            let t = text(&o);
+            assert!(o.status.success(), "pgbench -M {mode}: {t}");
+            assert!(
+                t.contains("number of transactions actually processed: 400/400"),
+                "pgbench -M {mode}: {t}"
+            );
+            assert!(t.contains("number of failed transactions: 0"), "{t}");
+        }
+    } else {
+        eprintln!("SKIPPED pgbench part: pgbench is not installed");
+    }
+
+    // The admin console counts what went through.
+    let admin = connect(&proxy, "pgwire").await;
+    let rows = admin.simple_query("SHOW POOLS").await.unwrap();
+    let pools: Vec<_> = rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        pools.iter().any(|r| r.get("database") == Some("appdb")
+            && r.get("role") == Some("primary")
+            && r.get("pool_size") == Some("2")),
+        "SHOW POOLS lists appdb's primary pool"
+    );
+    let stats = admin.simple_query("SHOW STATS").await.unwrap();
+    let queries: u64 = stats
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                r.get("total_query_count")?.parse::<u64>().ok()
+            }
+            _ => None,
+        })
+        .sum();
+    assert!(queries > 400, "SHOW STATS counts queries: {queries}");
+
+    // A client sending garbage is ended alone.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        raw.write_all(b"\x00\x00\x00\x08\x04\xd2\x16\x2fgarbage!!")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut buf)).await;
+    }
+    assert_eq!(
+        rw.query_one("SELECT 3", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        3
+    );
+
+    // The standby stops: `_ro` reads fall back to the primary, and come
+    // back to the standby once it is up again.
+    cluster.stop_standby(0).expect("stop the standby");
+    let ro2 = connect(&proxy, "appdb_ro").await;
+    let in_recovery: bool = ro2
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await
+        .expect("read with the standby down")
+        .get(0);
+    assert!(
+        !in_recovery,
+        "served by the primary while the standby is down"
+    );
+    cluster.start_standby(0).expect("restart the standby");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let c = connect(&proxy, "appdb_ro").await;
+        let r: bool = c
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if r {
+            break;
+        }
+        assert!(Instant::now() < deadline, "standby back in rotation");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
