@@ -326,6 +326,8 @@ async fn transaction_pooling_primary_and_standby() {
         eprintln!("SKIPPED pgbench part: pgbench is not installed");
     }
 
+    check_psycopg(&proxy, "py_tx");
+
     // The admin console counts what went through.
     let admin = connect(&proxy, "pgwire").await;
     let rows = admin.simple_query("SHOW POOLS").await.unwrap();
@@ -399,5 +401,165 @@ async fn transaction_pooling_primary_and_standby() {
         }
         assert!(Instant::now() < deadline, "standby back in rotation");
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Notifications of a tokio-postgres connection, as a channel.
+async fn connect_listening(
+    proxy: &RunningProxy,
+    db: &str,
+) -> (
+    tokio_postgres::Client,
+    tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
+) {
+    let (client, mut conn) = tokio_postgres::connect(&conninfo(proxy, db), tokio_postgres::NoTls)
+        .await
+        .expect("connect through the proxy");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = m {
+                let _ = tx.send(n);
+            }
+        }
+    });
+    (client, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_pooling_notify_reset_and_waits() {
+    let Some(cluster) = cluster_or_skip("proxy-session", "session_pooling_notify_reset_and_waits")
+    else {
+        return;
+    };
+    let proxy = start_proxy(&cluster, PoolMode::Session, 2);
+
+    // LISTEN/NOTIFY between two clients, each on its own backend.
+    let (listener, mut notifications) = connect_listening(&proxy, "appdb").await;
+    listener
+        .batch_execute("LISTEN jobs")
+        .await
+        .expect("LISTEN in session mode");
+    let notifier = connect(&proxy, "appdb").await;
+    notifier
+        .batch_execute("NOTIFY jobs, 'job 42'")
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), notifications.recv())
+        .await
+        .expect("notification within 5 s")
+        .expect("notification");
+    assert_eq!(n.channel(), "jobs");
+    assert_eq!(n.payload(), "job 42");
+    drop(notifier);
+    drop(listener);
+
+    // A session's settings, prepared statements and temporary tables do
+    // not leak to the next client of the same backend connection.
+    let first = connect(&proxy, "appdb").await;
+    first
+        .batch_execute(
+            "SET application_name = 'leaky'; CREATE TEMP TABLE scratch (x int); \
+             PREPARE p AS SELECT 1",
+        )
+        .await
+        .unwrap();
+    let first_pids: Vec<i32> = vec![
+        first
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0),
+    ];
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both connections of the pool are idle now: take both, so one of
+    // them is the first client's.
+    let a = connect(&proxy, "appdb").await;
+    let b = connect(&proxy, "appdb").await;
+    let mut reused = false;
+    for c in [&a, &b] {
+        let row = c
+            .query_one(
+                "SELECT pg_backend_pid(), current_setting('application_name'), \
+                 (SELECT count(*) FROM pg_prepared_statements WHERE name = 'p'), \
+                 to_regclass('pg_temp.scratch') IS NULL",
+                &[],
+            )
+            .await
+            .unwrap();
+        let pid: i32 = row.get(0);
+        reused |= first_pids.contains(&pid);
+        assert_ne!(row.get::<_, String>(1), "leaky", "settings are reset");
+        assert_eq!(row.get::<_, i64>(2), 0, "prepared statements are reset");
+        assert!(row.get::<_, bool>(3), "temporary tables are dropped");
+    }
+    assert!(reused, "the first client's backend connection was reused");
+
+    // The pool is full (2 sessions): a third client waits, then gets 53300.
+    let started = Instant::now();
+    let Err(err) = tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls).await
+    else {
+        panic!("pool of 2 is full: the connection must be refused");
+    };
+    assert_eq!(err.code().map(|c| c.code()), Some("53300"), "{err:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "it waited first"
+    );
+    // A waiter gets the connection a leaving client gives back.
+    let waiter = tokio::spawn({
+        let info = conninfo(&proxy, "appdb");
+        async move {
+            let (c, conn) = tokio_postgres::connect(&info, tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            c.query_one("SELECT 7", &[])
+                .await
+                .map(|r| r.get::<_, i32>(0))
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(a);
+    assert_eq!(waiter.await.unwrap().expect("waiter served"), 7);
+    drop(b);
+
+    check_psycopg(&proxy, "py_session");
+    let o = psql(&proxy, "appdb", &["-c", "SELECT 40 + 2"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "42",
+        "{}",
+        text(&o)
+    );
+}
+
+/// psycopg 3 with server-side prepared statements from the first use
+/// (`prepare_threshold=0`): named Parse/Bind through the proxy.
+fn check_psycopg(proxy: &RunningProxy, table: &str) {
+    if Command::new("python3")
+        .args(["-c", "import psycopg"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+    {
+        let script = format!(
+            "import psycopg, sys\n\
+            with psycopg.connect(sys.argv[1], prepare_threshold=0) as c:\n\
+            \x20   for i in range(20):\n\
+            \x20       r = c.execute('SELECT %s::int * 2', (i,)).fetchone()\n\
+            \x20       assert r[0] == i * 2, r\n\
+            \x20   c.execute('CREATE TABLE IF NOT EXISTS {table} (x int)')\n\
+            \x20   c.execute('INSERT INTO {table} VALUES (%s)', (5,))\n\
+            \x20   c.commit()\n\
+            \x20   print(c.execute('SELECT sum(x) FROM {table}').fetchone()[0])\n"
+        );
+        let o = Command::new("python3")
+            .args(["-c", &script, &conninfo(proxy, "appdb")])
+            .output()
+            .expect("python3");
+        assert!(o.status.success(), "psycopg: {}", text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "5");
+    } else {
+        eprintln!("SKIPPED psycopg part: python3 with psycopg is not installed");
     }
 }
