@@ -36,7 +36,7 @@ const LATEST: ProtocolVersion = ProtocolVersion::V3_2;
 ///
 /// The session is registered with the server: a CancelRequest carrying its
 /// [`backend_key_data`](Self::backend_key_data) completes
-/// [`cancel_requested`](Self::cancel_requested). Dropping it unregisters
+/// [`CancelSignal::requested`]. Dropping it unregisters
 /// the session and closes the connection.
 pub struct RawSession<H: ServerHandlers, S> {
     server: Arc<ServerInner<H>>,
@@ -260,7 +260,7 @@ where
 
     /// The BackendKeyData to send the client: a process ID and secret key
     /// issued by this server (4 bytes in protocol 3.0, 32 in 3.2), which a
-    /// CancelRequest must carry to reach [`cancel_requested`](Self::cancel_requested).
+    /// CancelRequest must carry to reach [`cancel_signal`](Self::cancel_signal).
     pub fn backend_key_data(&self) -> BackendKeyData {
         BackendKeyData {
             process_id: self.shared.process_id,
