@@ -30,17 +30,24 @@ impl Drop for RunningProxy {
 }
 
 fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> RunningProxy {
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    std_listener.set_nonblocking(true).expect("nonblocking");
-    let addr = std_listener.local_addr().expect("addr");
-    let mut config =
-        ProxyConfig::new(addr, Replicated::conninfo(cluster.primary.port)).user(USER, PASSWORD);
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
     for s in &cluster.standbys {
         config.replicas.push(Replicated::conninfo(s.port));
     }
     config.pool_mode = mode;
     config.pool_size = pool_size;
     config.wait_timeout = Duration::from_secs(3);
+    start_proxy_with(config)
+}
+
+fn start_proxy_with(config: ProxyConfig) -> RunningProxy {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    let addr = std_listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -562,4 +569,103 @@ fn check_psycopg(proxy: &RunningProxy, table: &str) {
     } else {
         eprintln!("SKIPPED psycopg part: python3 with psycopg is not installed");
     }
+}
+
+/// A fake backend: authenticates everyone, then answers the first query
+/// with `answer` and closes.
+async fn fake_backend(answer: &'static [u8]) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut len = [0u8; 4];
+                s.read_exact(&mut len).await?;
+                let mut startup = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+                s.read_exact(&mut startup).await?;
+                s.write_all(b"R\0\0\0\x08\0\0\0\0K\0\0\0\x0c\0\0\0\x07\0\0\0\x09Z\0\0\0\x05I")
+                    .await?;
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await?;
+                s.write_all(answer).await?;
+                s.shutdown().await?;
+                Ok::<_, std::io::Error>(())
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_ends_only_that_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    // Backends that send an over-long message, or close in the middle of
+    // a result: the client gets a clear error, the proxy goes on.
+    let over_long = fake_backend(b"T\x7f\xff\xff\xff").await;
+    let mid_result = fake_backend(b"T\0\0\0\x1b\0\x01a\0\0\0\0\0\0\0\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0").await;
+    for (backend, what) in [(over_long, "exceeds"), (mid_result, "closed")] {
+        let mut config = ProxyConfig::new(
+            ([127, 0, 0, 1], 0).into(),
+            format!("host=127.0.0.1 port={} sslmode=disable", backend.port()),
+        )
+        .user(USER, PASSWORD);
+        config.auth = pgwire::api::auth::AuthMethod::Md5;
+        let proxy = start_proxy_with(config);
+        for _ in 0..2 {
+            let client = connect(&proxy, "appdb").await;
+            let err = client
+                .simple_query("SELECT 1")
+                .await
+                .expect_err("the backend misbehaves");
+            let db = err.as_db_error().unwrap_or_else(|| panic!("{err:?}"));
+            assert_eq!(db.code().code(), "08006", "{db:?}");
+            assert!(db.message().contains(what), "{}", db.message());
+        }
+    }
+
+    // A client sending an unknown message type after startup (trust
+    // authentication) gets FATAL 08P01; others are unaffected.
+    let Some(cluster) = Replicated::start("proxy-bad", 0, "")
+        .map_err(|e| eprintln!("SKIPPED rest of bad_input_ends_only_that_connection: {e}"))
+        .ok()
+    else {
+        return;
+    };
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
+    config.auth = pgwire::api::auth::AuthMethod::Trust;
+    let proxy = start_proxy_with(config);
+    let good = connect(&proxy, "appdb").await;
+    let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let mut startup = Vec::new();
+    let body = format!("user\0{USER}\0database\0appdb\0\0");
+    startup.extend_from_slice(&((8 + body.len()) as u32).to_be_bytes());
+    startup.extend_from_slice(&196608u32.to_be_bytes());
+    startup.extend_from_slice(body.as_bytes());
+    raw.write_all(&startup).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.ends_with(b"Z\0\0\0\x05I") {
+        let n = raw.read(&mut buf).await.unwrap();
+        assert!(n > 0, "startup answered");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    raw.write_all(b"?\0\0\0\x04").await.unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut rest))
+        .await
+        .expect("closed")
+        .unwrap();
+    assert_eq!(rest.first(), Some(&b'E'), "{rest:?}");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.contains("FATAL") && text.contains("08P01"), "{text}");
+    assert_eq!(good.query_one("SELECT 5", &[]).await.unwrap().get::<_, i32>(0), 5);
 }
