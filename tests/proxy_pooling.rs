@@ -669,3 +669,80 @@ async fn bad_input_ends_only_that_connection() {
     assert!(text.contains("FATAL") && text.contains("08P01"), "{text}");
     assert_eq!(good.query_one("SELECT 5", &[]).await.unwrap().get::<_, i32>(0), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_3_2_client_and_promotion() {
+    let Some(cluster) = cluster_or_skip("proxy-promote", "protocol_3_2_client_and_promotion")
+    else {
+        return;
+    };
+    // The primary is whichever of the two accepts writes: after a
+    // promotion the standby is found with target_session_attrs.
+    let (p, s) = (cluster.primary.port, cluster.standbys[0].port);
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        format!(
+            "host=127.0.0.1,127.0.0.1 port={p},{s} target_session_attrs=read-write sslmode=disable"
+        ),
+    )
+    .user(USER, PASSWORD);
+    config.replicas.push(Replicated::conninfo(s));
+    config.pool_size = 4;
+    let proxy = start_proxy_with(config);
+
+    // pgwire's own client asks for protocol 3.2: the proxy serves it (with
+    // a 32-byte cancel key) while its backends speak 3.0.
+    let mut client = pgwire::client::Client::connect_str(&conninfo(&proxy, "appdb"))
+        .await
+        .expect("pgwire client through the proxy");
+    assert_eq!(
+        client.protocol_version(),
+        pgwire::messages::ProtocolVersion::V3_2
+    );
+    client
+        .batch_execute("CREATE TABLE promo (x int)")
+        .await
+        .unwrap();
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        token.cancel().await
+    });
+    let err = client
+        .simple_query("SELECT pg_sleep(20)")
+        .await
+        .expect_err("cancelled with a long key");
+    assert_eq!(err.sqlstate(), "57014", "{err}");
+    canceller.await.unwrap().expect("cancel sent");
+    drop(client);
+
+    // Promotion: the old primary stops, the standby is promoted, and
+    // writes through the proxy land on it.
+    cluster.stop_primary().expect("stop the primary");
+    cluster.promote(0).expect("promote the standby");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let attempt = async {
+            let c = tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls)
+                .await;
+            let (c, conn) = c?;
+            tokio::spawn(conn);
+            c.execute("INSERT INTO promo VALUES (1)", &[]).await?;
+            let row = c
+                .query_one("SELECT pg_is_in_recovery(), inet_server_port()", &[])
+                .await?;
+            Ok::<_, tokio_postgres::Error>((row.get::<_, bool>(0), row.get::<_, i32>(1)))
+        };
+        match attempt.await {
+            Ok((in_recovery, port)) => {
+                assert!(!in_recovery);
+                assert_eq!(port, i32::from(s), "writes go to the promoted standby");
+                break;
+            }
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no write after promotion: {e:?}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    }
+}

@@ -207,6 +207,19 @@ impl Replicated {
             .map(|_| ())
     }
 
+    /// Stops the primary (fast shutdown).
+    pub fn stop_primary(&self) -> Result<(), String> {
+        let data = self.primary.data.to_str().unwrap_or("").to_owned();
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"])
+            .map(|_| ())
+    }
+
+    /// Promotes standby `i` (`pg_ctl promote`, waiting for it).
+    pub fn promote(&self, i: usize) -> Result<(), String> {
+        let data = self.standbys[i].data.to_str().unwrap_or("").to_owned();
+        self.run("pg_ctl", &["-D", &data, "-w", "promote"]).map(|_| ())
+    }
+
     /// Starts standby `i` again.
     pub fn start_standby(&self, i: usize) -> Result<(), String> {
         self.pg_ctl_start(&self.standbys[i].data, self.standbys[i].port)
