@@ -607,7 +607,8 @@ async fn bad_input_ends_only_that_connection() {
     // Backends that send an over-long message, or close in the middle of
     // a result: the client gets a clear error, the proxy goes on.
     let over_long = fake_backend(b"T\x7f\xff\xff\xff").await;
-    let mid_result = fake_backend(b"T\0\0\0\x1b\0\x01a\0\0\0\0\0\0\0\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0").await;
+    let mid_result =
+        fake_backend(b"T\0\0\0\x1b\0\x01a\0\0\0\0\0\0\0\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0").await;
     for (backend, what) in [(over_long, "exceeds"), (mid_result, "closed")] {
         let mut config = ProxyConfig::new(
             ([127, 0, 0, 1], 0).into(),
@@ -667,7 +668,13 @@ async fn bad_input_ends_only_that_connection() {
     assert_eq!(rest.first(), Some(&b'E'), "{rest:?}");
     let text = String::from_utf8_lossy(&rest);
     assert!(text.contains("FATAL") && text.contains("08P01"), "{text}");
-    assert_eq!(good.query_one("SELECT 5", &[]).await.unwrap().get::<_, i32>(0), 5);
+    assert_eq!(
+        good.query_one("SELECT 5", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        5
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -716,6 +723,47 @@ async fn protocol_3_2_client_and_promotion() {
     canceller.await.unwrap().expect("cancel sent");
     drop(client);
 
+    // TLS toward clients (psql with sslmode=require), and
+    // target_session_attrs=read-only in the startup options routes to the
+    // standby like `_ro`.
+    if have("psql") {
+        let dir = cluster.dir.join("proxy-tls");
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let (cert_file, key_file) = (dir.join("proxy.crt"), dir.join("proxy.key"));
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        let mut config = ProxyConfig::new(([127, 0, 0, 1], 0).into(), Replicated::conninfo(p))
+            .user(USER, PASSWORD);
+        config.replicas.push(Replicated::conninfo(s));
+        config.tls = Some((
+            cert_file.to_string_lossy().into_owned(),
+            key_file.to_string_lossy().into_owned(),
+        ));
+        let tls_proxy = start_proxy_with(config);
+        let o = Command::new("psql")
+            .args([
+                "-X",
+                "-At",
+                "-d",
+                &format!(
+                    "host=127.0.0.1 port={} user={USER} password={PASSWORD} dbname=appdb \
+                     sslmode=require options='-c target_session_attrs=read-only'",
+                    tls_proxy.addr.port()
+                ),
+                "-c",
+                "SELECT pg_is_in_recovery()",
+            ])
+            .output()
+            .expect("psql");
+        assert!(o.status.success(), "psql over TLS: {}", text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "t");
+    }
+
     // Promotion: the old primary stops, the standby is promoted, and
     // writes through the proxy land on it.
     cluster.stop_primary().expect("stop the primary");
@@ -723,8 +771,8 @@ async fn protocol_3_2_client_and_promotion() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let attempt = async {
-            let c = tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls)
-                .await;
+            let c =
+                tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls).await;
             let (c, conn) = c?;
             tokio::spawn(conn);
             c.execute("INSERT INTO promo VALUES (1)", &[]).await?;

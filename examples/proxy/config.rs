@@ -7,8 +7,8 @@ use pgwire::api::auth::{AuthMethod, Credential, ScramVerifier};
 
 /// The command line.
 pub const USAGE: &str = "usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]... \
---user NAME:PASSWORD... [--auth scram-sha-256|md5|trust] [--pool-mode session|transaction] \
-[--pool-size N] [--wait-timeout SECONDS]";
+--user NAME:PASSWORD... [--auth scram-sha-256|md5|trust] [--tls-cert FILE --tls-key FILE] \
+[--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS]";
 
 /// When a backend connection goes back to the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +63,8 @@ pub struct ProxyConfig {
     pub wait_timeout: Duration,
     /// The admin console's database name.
     pub admin_database: String,
+    /// TLS toward clients: certificate chain and key (PEM files).
+    pub tls: Option<(String, String)>,
 }
 
 impl ProxyConfig {
@@ -79,6 +81,7 @@ impl ProxyConfig {
             pool_size: 20,
             wait_timeout: Duration::from_secs(5),
             admin_database: "pgwire".into(),
+            tls: None,
         }
     }
 
@@ -97,6 +100,8 @@ impl ProxyConfig {
         let mut args = args.into_iter();
         let mut listen = None;
         let mut primary = None;
+        let mut tls_cert = None;
+        let mut tls_key = None;
         let mut config = ProxyConfig::new(([127, 0, 0, 1], 6432).into(), "");
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -106,6 +111,8 @@ impl ProxyConfig {
                     listen = Some(v.parse().map_err(|e| format!("--listen {v}: {e}"))?);
                 }
                 "--primary" => primary = Some(value()?),
+                "--tls-cert" => tls_cert = Some(value()?),
+                "--tls-key" => tls_key = Some(value()?),
                 "--replica" => config.replicas.push(value()?),
                 "--user" => {
                     let v = value()?;
@@ -146,6 +153,11 @@ impl ProxyConfig {
                 other => return Err(format!("unknown option {other}")),
             }
         }
+        config.tls = match (tls_cert, tls_key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        };
         config.listen = listen.ok_or("--listen is required")?;
         config.primary = primary.ok_or("--primary is required")?;
         if config.users.is_empty() {

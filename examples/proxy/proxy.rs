@@ -69,7 +69,11 @@ impl ServerHandlers for FrontDoor {
 pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let config = Arc::new(config);
     let pools = Arc::new(Pools::new(config.clone()));
-    let server_config = ServerConfig::default();
+    let mut server_config = ServerConfig::default();
+    if let Some((cert, key)) = &config.tls {
+        server_config =
+            server_config.with_tls(pgwire::server::TlsAcceptor::from_pem_files(cert, key)?);
+    }
     let server = Server::new(
         FrontDoor {
             config: config.clone(),

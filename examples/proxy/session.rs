@@ -36,10 +36,23 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
         super::admin::run(front, pools).await;
         return;
     }
-    let (real_database, read_only) = match database.strip_suffix("_ro") {
+    let (real_database, mut read_only) = match database.strip_suffix("_ro") {
         Some(d) if !d.is_empty() => (d.to_owned(), true),
         _ => (database.clone(), false),
     };
+    // `target_session_attrs=read-only` as a startup parameter (or in
+    // `options`) asks for a standby too.
+    let attrs = front
+        .client()
+        .parameter("target_session_attrs")
+        .unwrap_or("");
+    let options = front.client().parameter("options").unwrap_or("");
+    if attrs == "read-only"
+        || attrs == "standby"
+        || options.contains("target_session_attrs=read-only")
+    {
+        read_only = true;
+    }
     let my_pools = match pools.pools_for(&user, &real_database) {
         Ok(p) => p,
         Err(e) => {

@@ -217,7 +217,8 @@ impl Replicated {
     /// Promotes standby `i` (`pg_ctl promote`, waiting for it).
     pub fn promote(&self, i: usize) -> Result<(), String> {
         let data = self.standbys[i].data.to_str().unwrap_or("").to_owned();
-        self.run("pg_ctl", &["-D", &data, "-w", "promote"]).map(|_| ())
+        self.run("pg_ctl", &["-D", &data, "-w", "promote"])
+            .map(|_| ())
     }
 
     /// Starts standby `i` again.
