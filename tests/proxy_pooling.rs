@@ -334,6 +334,7 @@ async fn transaction_pooling_primary_and_standby() {
     }
 
     check_psycopg(&proxy, "py_tx");
+    check_asyncpg(&proxy);
 
     // The admin console counts what went through.
     let admin = connect(&proxy, "pgwire").await;
@@ -793,4 +794,45 @@ async fn protocol_3_2_client_and_promotion() {
             }
         }
     }
+}
+
+/// asyncpg: named statements for every query (its statement cache), and
+/// its type introspection, through the proxy.
+fn check_asyncpg(proxy: &RunningProxy) {
+    let available = Command::new("python3")
+        .args(["-c", "import asyncpg"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !available {
+        eprintln!("SKIPPED asyncpg part: python3 with asyncpg is not installed");
+        return;
+    }
+    let script = "import asyncio, asyncpg, sys\n\
+        async def main():\n\
+        \x20   conns = [await asyncpg.connect(sys.argv[1]) for _ in range(4)]\n\
+        \x20   total = 0\n\
+        \x20   for i in range(25):\n\
+        \x20       for n, c in enumerate(conns):\n\
+        \x20           total += await c.fetchval('SELECT $1::int + $2::int', i, n)\n\
+        \x20           async with c.transaction():\n\
+        \x20               await c.execute('SELECT 1')\n\
+        \x20   rows = await conns[0].fetch('SELECT g, g::text AS t FROM generate_series(1, 3) g')\n\
+        \x20   assert [r['t'] for r in rows] == ['1', '2', '3'], rows\n\
+        \x20   print(total)\n\
+        asyncio.run(main())\n";
+    let o = Command::new("python3")
+        .args(["-c", script, &conninfo_url(proxy, "appdb")])
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "asyncpg: {}", text(&o));
+    // sum over i < 25 and n < 4 of i + n
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1350");
+}
+
+fn conninfo_url(proxy: &RunningProxy, db: &str) -> String {
+    format!(
+        "postgresql://{USER}:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable",
+        proxy.addr.port()
+    )
 }
