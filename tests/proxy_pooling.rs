@@ -206,6 +206,38 @@ async fn transaction_pooling_primary_and_standby() {
         "a pool of 2 uses at most 2 backend connections, saw {all_pids:?}"
     );
 
+    // Each client keeps its own settings (application_name from its
+    // startup packet, TimeZone from its SET) whichever connection serves
+    // its next transaction.
+    let mut settings_clients = Vec::new();
+    for (name, zone) in [("alpha", "Asia/Tokyo"), ("beta", "America/New_York")] {
+        let (c, conn) = tokio_postgres::connect(
+            &format!("{} application_name={name}", conninfo(&proxy, "appdb")),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .unwrap();
+        tokio::spawn(conn);
+        c.batch_execute(&format!("SET TimeZone = '{zone}'"))
+            .await
+            .unwrap();
+        settings_clients.push((c, name, zone));
+    }
+    for _ in 0..10 {
+        for (c, name, zone) in &settings_clients {
+            let row = c
+                .query_one(
+                    "SELECT current_setting('application_name'), current_setting('TimeZone')",
+                    &[],
+                )
+                .await
+                .unwrap();
+            assert_eq!(row.get::<_, String>(0), *name);
+            assert_eq!(row.get::<_, String>(1), *zone);
+        }
+    }
+    drop(settings_clients);
+
     // A transaction keeps its backend connection.
     let mut tx_client = connect(&proxy, "appdb").await;
     let tx = tx_client.transaction().await.unwrap();

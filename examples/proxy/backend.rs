@@ -32,6 +32,8 @@ pub struct BackendConn {
     pub status: u8,
     /// The client of a session changed something a DISCARD ALL resets.
     pub dirty: bool,
+    /// The tracked settings' current values on this connection.
+    pub settings: super::settings::Settings,
 }
 
 impl BackendConn {
@@ -43,6 +45,12 @@ impl BackendConn {
     ) -> Result<(BackendConn, HashMap<String, String>), pgwire::client::Error> {
         let client = Client::connect(config).await?;
         let parts = client.into_raw_parts();
+        let mut settings = super::settings::Settings::default();
+        for (name, value) in &parts.parameters {
+            if let Some(i) = super::settings::index_of(name) {
+                settings[i] = Some(value.clone());
+            }
+        }
         if let Some(s) = tcp_of(&parts.transport) {
             let _ = s.set_nodelay(true);
         }
@@ -61,6 +69,7 @@ impl BackendConn {
                 prepared: HashSet::new(),
                 status: b'I',
                 dirty: false,
+                settings,
             },
             parts.parameters,
         ))
@@ -126,6 +135,15 @@ impl BackendConn {
                                 self.status = frame.get(5).copied().unwrap_or(b'I');
                             }
                             b'E' => failed = true,
+                            b'S' => {
+                                // RESET ALL reports the settings it changes.
+                                let parsed = super::settings::parse_parameter_status(&frame[5..]);
+                                if let Some((name, value)) = parsed {
+                                    if let Some(i) = super::settings::index_of(name) {
+                                        self.settings[i] = Some(value.to_owned());
+                                    }
+                                }
+                            }
                             _ => {}
                         }
                     }

@@ -14,6 +14,8 @@ mod config;
 mod pool;
 #[path = "session.rs"]
 mod session;
+#[path = "settings.rs"]
+mod settings;
 #[path = "statements.rs"]
 mod statements;
 

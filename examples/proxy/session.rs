@@ -20,6 +20,7 @@ use super::FrontDoor;
 use super::backend::MAX_BACKEND_MESSAGE;
 use super::config::PoolMode;
 use super::pool::{Checkout, Pool, Pools};
+use super::settings::{self, Settings};
 use super::statements::{self, Pending, Statements, cstr};
 
 /// The client side of a session.
@@ -79,7 +80,14 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
         statements: Statements::default(),
         skip_to_sync: false,
         copy_in: false,
+        wanted: Settings::default(),
+        wanted_resolved: false,
     };
+    for (name, value) in session.front.client().parameters() {
+        if let Some(i) = settings::index_of(name) {
+            session.wanted[i] = Some(value.to_owned());
+        }
+    }
     if session.start().await {
         session.serve().await;
     }
@@ -107,6 +115,10 @@ struct ClientSession {
     /// The backend is in copy-in mode (CopyInResponse seen, the client's
     /// CopyDone/CopyFail not yet): it ignores Sync and Flush meanwhile.
     copy_in: bool,
+    /// The values the client expects of the tracked settings.
+    wanted: Settings,
+    /// `wanted` is resolved (startup values, else the backends' defaults).
+    wanted_resolved: bool,
 }
 
 /// What [`ClientSession::forward_client`] stopped at.
@@ -150,10 +162,21 @@ impl ClientSession {
                 p
             }
         };
+        // Settings the client did not choose are the backends' defaults.
+        for (name, value) in &params {
+            if let Some(i) = settings::index_of(name) {
+                self.wanted[i].get_or_insert_with(|| value.clone());
+            }
+        }
+        self.wanted_resolved = true;
         let key = self.front.backend_key_data();
+        let wanted = self.wanted.clone();
         let wbuf = self.front.write_buffer();
         for (name, value) in &params {
-            ParameterStatus::new(name.clone(), value.clone()).encode(wbuf);
+            let value = settings::index_of(name)
+                .and_then(|i| wanted[i].clone())
+                .unwrap_or_else(|| value.clone());
+            ParameterStatus::new(name.clone(), value).encode(wbuf);
         }
         key.encode(wbuf);
         wbuf.put_slice(b"Z\0\0\0\x05I");
@@ -161,8 +184,14 @@ impl ClientSession {
     }
 
     async fn attach(&mut self) -> Result<(), ErrorInfo> {
-        let b = self.pools.checkout(&self.my_pools, self.read_only).await?;
+        let mut b = self.pools.checkout(&self.my_pools, self.read_only).await?;
         tracing::trace!(backend = b.conn.process_id, "attached");
+        // Sent in front of the client's first message: no extra round trip.
+        if self.wanted_resolved
+            && settings::queue_differences(&mut b.conn.wbuf, &self.wanted, &b.conn.settings)
+        {
+            self.pending.push_back(Pending::InjectedQuery);
+        }
         self.backend = Some(b);
         Ok(())
     }
@@ -487,6 +516,7 @@ impl ClientSession {
             pending,
             mode,
             copy_in,
+            wanted,
             ..
         } = self;
         let Some(b) = backend.as_mut() else {
@@ -508,6 +538,33 @@ impl ClientSession {
             let frame = &conn.rbuf[..f.len];
             let mut forward = true;
             tracing::trace!(tag = %(f.tag as char), front = ?pending.front(), n = pending.len(), "backend frame");
+            if f.tag == b'S' {
+                // A tracked setting changed (the client's SET, or ours).
+                if let Some((name, value)) = settings::parse_parameter_status(&frame[5..]) {
+                    if let Some(i) = settings::index_of(name) {
+                        conn.settings[i] = Some(value.to_owned());
+                        if !matches!(pending.front(), Some(Pending::InjectedQuery)) {
+                            wanted[i] = Some(value.to_owned());
+                        }
+                    }
+                }
+            }
+            if let Some(Pending::InjectedQuery) = pending.front() {
+                match f.tag {
+                    b'Z' => {
+                        conn.status = frame.get(5).copied().unwrap_or(b'I');
+                        pending.pop_front();
+                    }
+                    b'E' => tracing::warn!(
+                        backend = conn.process_id,
+                        "restoring the client's settings failed"
+                    ),
+                    _ => {}
+                }
+                conn.rbuf.advance(f.len);
+                emit_front_locals(pending, out);
+                continue;
+            }
             match f.tag {
                 b'Z' => {
                     conn.status = frame.get(5).copied().unwrap_or(b'I');

@@ -42,6 +42,9 @@ pub enum Pending {
     Sync,
     /// Query, FunctionCall: everything up to ReadyForQuery.
     Query,
+    /// `SET`s the proxy sent so the connection has the client's settings:
+    /// everything up to its ReadyForQuery is swallowed.
+    InjectedQuery,
     /// The client ended a COPY FROM STDIN (CopyDone/CopyFail) before the
     /// backend's CopyInResponse arrived: Syncs sent before it are
     /// ignored by the backend during copy-in and get no ReadyForQuery.
