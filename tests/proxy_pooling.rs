@@ -564,6 +564,18 @@ async fn session_pooling_notify_reset_and_waits() {
     drop(b);
 
     check_psycopg(&proxy, "py_session");
+    if have("pgbench") {
+        let o = pgbench(&proxy, &["-i", "-s", "1", "-q"]);
+        assert!(o.status.success(), "pgbench -i: {}", text(&o));
+        for mode in ["simple", "extended", "prepared"] {
+            let o = pgbench(&proxy, &["-M", mode, "-c", "2", "-j", "2", "-t", "50"]);
+            let t = text(&o);
+            assert!(
+                t.contains("number of transactions actually processed: 100/100"),
+                "pgbench -M {mode} in session pooling: {t}"
+            );
+        }
+    }
     let o = psql(&proxy, "appdb", &["-c", "SELECT 40 + 2"]);
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
