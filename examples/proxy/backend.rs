@@ -34,6 +34,9 @@ pub struct BackendConn {
     pub dirty: bool,
     /// The tracked settings' current values on this connection.
     pub settings: super::settings::Settings,
+    /// This connection's span: what happens to the connection (opened,
+    /// lost, reset, closed) is logged in it, whichever client it serves.
+    pub span: tracing::Span,
 }
 
 impl BackendConn {
@@ -42,8 +45,10 @@ impl BackendConn {
     pub async fn connect(
         config: &pgwire::client::Config,
         id: u64,
+        span: tracing::Span,
     ) -> Result<(BackendConn, HashMap<String, String>), pgwire::client::Error> {
         let client = Client::connect(config).await?;
+        span.record("pid", client.process_id());
         let parts = client.into_raw_parts();
         let mut settings = super::settings::Settings::default();
         for (name, value) in &parts.parameters {
@@ -70,6 +75,7 @@ impl BackendConn {
                 status: b'I',
                 dirty: false,
                 settings,
+                span,
             },
             parts.parameters,
         ))
@@ -164,7 +170,10 @@ impl BackendConn {
             self.prepared.clear();
         }
         self.dirty = false;
-        done.unwrap_or(Err(()))
+        let done = done.unwrap_or(Err(()));
+        self.span
+            .in_scope(|| tracing::debug!(rollback, discard, ok = done.is_ok(), "connection reset"));
+        done
     }
 }
 

@@ -146,16 +146,20 @@ impl Pool {
             self.stats.broken.fetch_add(1, Ordering::Relaxed);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (conn, params) = BackendConn::connect(&self.config, id)
-            .await
-            .map_err(CheckoutError::Connect)?;
-        tracing::info!(
-            backend = conn.process_id,
+        let span = tracing::info_span!(
+            parent: None,
+            "backend",
+            id,
+            pid = tracing::field::Empty,
             target = self.target,
             user = %self.user,
             database = %self.database,
-            "backend connection opened"
         );
+        let (conn, params) = BackendConn::connect(&self.config, id, span)
+            .await
+            .map_err(CheckoutError::Connect)?;
+        conn.span
+            .in_scope(|| tracing::info!("backend connection opened"));
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
         self.stats.open.fetch_add(1, Ordering::Relaxed);
         self.stats.active.fetch_add(1, Ordering::Relaxed);
@@ -186,7 +190,8 @@ impl Pool {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(conn);
         } else {
-            tracing::debug!(backend = conn.process_id, "backend connection closed");
+            conn.span
+                .in_scope(|| tracing::debug!("backend connection closed"));
             pool.stats.open.fetch_sub(1, Ordering::Relaxed);
             pool.stats.broken.fetch_add(1, Ordering::Relaxed);
         }

@@ -290,10 +290,9 @@ impl ClientSession {
     /// session state is lost with the connection).
     async fn backend_lost(&mut self, why: &str) {
         if let Some(b) = self.backend.take() {
-            tracing::warn!(
-                backend = b.conn.process_id,
-                "backend connection lost: {why}"
-            );
+            b.conn
+                .span
+                .in_scope(|| tracing::warn!("backend connection lost: {why}"));
             Pool::checkin(b, false);
         }
         let e = ErrorInfo::fatal(
