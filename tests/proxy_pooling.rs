@@ -809,6 +809,24 @@ async fn protocol_3_2_client_and_promotion() {
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "t");
     }
 
+    // DEALLOCATE of a protocol-level statement is honoured by the proxy
+    // (its backend copy, shared by name hash, stays for others).
+    let mut client = pgwire::client::Client::connect_str(&conninfo(&proxy, "appdb"))
+        .await
+        .unwrap();
+    let st = client.prepare("SELECT 11").await.unwrap();
+    assert!(!st.name().is_empty(), "a named statement");
+    let rows = client.query(&st, &[]).await.unwrap();
+    assert_eq!(rows[0].get::<i32>(0), 11);
+    let results = client
+        .simple_query(&format!("DEALLOCATE {}", st.name()))
+        .await
+        .expect("DEALLOCATE");
+    assert_eq!(results[0].tag, "DEALLOCATE");
+    let err = client.query(&st, &[]).await.expect_err("deallocated");
+    assert_eq!(err.sqlstate(), "26000", "{err}");
+    drop(client);
+
     // Promotion: the old primary stops, the standby is promoted, and
     // writes through the proxy land on it.
     cluster.stop_primary().expect("stop the primary");

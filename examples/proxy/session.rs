@@ -857,3 +857,61 @@ fn changes_session(sql: &[u8]) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_changing_queries() {
+        assert!(!changes_session(b"SELECT 1"));
+        assert!(!changes_session(b"  begin; update t set x = 1; commit"));
+        assert!(changes_session(b"SET search_path = a"));
+        assert!(changes_session(b"CREATE TEMP TABLE x (a int)"));
+        assert!(changes_session(b"select set_config('a.b', '1', false)"));
+        assert!(!changes_session(b""));
+    }
+
+    #[test]
+    fn local_answers() {
+        let mut st = Statements::default();
+        st.define(b"s1", b"SELECT 1\0\0\0");
+        let reply = local_query(
+            b"DEALLOCATE s1\0",
+            PoolMode::Transaction,
+            true,
+            &mut st,
+            b'I',
+        )
+        .expect("answered here");
+        assert!(reply.starts_with(b"C\0\0\0\x0fDEALLOCATE\0"));
+        assert!(reply.ends_with(b"Z\0\0\0\x05I"));
+        assert!(st.get(b"s1").is_none());
+        // Unknown names and DEALLOCATE ALL go to the backend.
+        assert!(
+            local_query(
+                b"DEALLOCATE s2\0",
+                PoolMode::Transaction,
+                true,
+                &mut st,
+                b'I'
+            )
+            .is_none()
+        );
+        assert!(
+            local_query(
+                b"DEALLOCATE ALL\0",
+                PoolMode::Transaction,
+                true,
+                &mut st,
+                b'I'
+            )
+            .is_none()
+        );
+        let refused = local_query(b" listen x\0", PoolMode::Transaction, true, &mut st, b'T')
+            .expect("refused here");
+        assert_eq!(refused[0], b'E');
+        assert!(refused.ends_with(b"Z\0\0\0\x05T"));
+        assert!(local_query(b"LISTEN x\0", PoolMode::Session, false, &mut st, b'I').is_none());
+    }
+}

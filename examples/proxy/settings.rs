@@ -56,3 +56,29 @@ pub fn queue_differences(out: &mut BytesMut, wanted: &Settings, current: &Settin
     queue_query(out, &sql);
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_become_one_query() {
+        let mut wanted = Settings::default();
+        let mut current = Settings::default();
+        wanted[2] = Some("Asia/Tokyo".into());
+        current[2] = Some("UTC".into());
+        wanted[5] = Some("it's".into());
+        current[5] = Some("it's".into());
+        let mut out = BytesMut::new();
+        assert!(queue_differences(&mut out, &wanted, &current));
+        assert_eq!(&out[5..], b"SET TimeZone = 'Asia/Tokyo';\0");
+        current[2] = wanted[2].clone();
+        out.clear();
+        assert!(!queue_differences(&mut out, &wanted, &current));
+        assert_eq!(index_of("timezone"), Some(2));
+        assert_eq!(
+            parse_parameter_status(b"TimeZone\0UTC\0"),
+            Some(("TimeZone", "UTC"))
+        );
+    }
+}
