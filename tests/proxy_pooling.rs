@@ -367,6 +367,7 @@ async fn transaction_pooling_primary_and_standby() {
 
     check_psycopg(&proxy, "py_tx");
     check_asyncpg(&proxy);
+    check_jdbc(&proxy);
 
     // The admin console counts what went through.
     let admin = connect(&proxy, "pgwire").await;
@@ -897,4 +898,39 @@ fn conninfo_url(proxy: &RunningProxy, db: &str) -> String {
         "postgresql://{USER}:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable",
         proxy.addr.port()
     )
+}
+
+/// pgJDBC with server-side prepared statements (tests/proxy/ProxyPrepared.java).
+fn check_jdbc(proxy: &RunningProxy) {
+    let jar = std::env::var_os("PGWIRE_JDBC_JAR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/usr/share/java/postgresql.jar".into());
+    if !have("javac") || !jar.is_file() {
+        eprintln!("SKIPPED pgJDBC part: javac or the PostgreSQL JDBC driver is missing");
+        return;
+    }
+    let classes = std::env::temp_dir().join(format!("pgwire-proxy-jdbc-{}", std::process::id()));
+    std::fs::create_dir_all(&classes).unwrap();
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/proxy/ProxyPrepared.java");
+    let o = Command::new("javac")
+        .arg("-cp")
+        .arg(&jar)
+        .arg("-d")
+        .arg(&classes)
+        .arg(source)
+        .output()
+        .expect("javac");
+    assert!(o.status.success(), "javac: {}", text(&o));
+    let cp = std::env::join_paths([jar.as_path(), classes.as_path()]).unwrap();
+    let o = Command::new("java")
+        .arg("-cp")
+        .arg(cp)
+        .arg("ProxyPrepared")
+        .args([&proxy.addr.port().to_string(), USER, PASSWORD])
+        .output()
+        .expect("java");
+    let _ = std::fs::remove_dir_all(&classes);
+    assert!(o.status.success(), "pgJDBC: {}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "10");
 }
