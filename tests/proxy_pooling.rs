@@ -767,6 +767,29 @@ async fn protocol_3_2_client_and_promotion() {
         .expect_err("cancelled with a long key");
     assert_eq!(err.sqlstate(), "57014", "{err}");
     canceller.await.unwrap().expect("cancel sent");
+    // A CancelRequest with the right process ID and a wrong key does
+    // nothing.
+    let pid = client.process_id();
+    let forger = tokio::spawn({
+        let addr = proxy.addr;
+        async move {
+            use tokio::io::AsyncWriteExt;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut req = Vec::new();
+            req.extend_from_slice(&16u32.to_be_bytes());
+            req.extend_from_slice(&80877102u32.to_be_bytes());
+            req.extend_from_slice(&pid.to_be_bytes());
+            req.extend_from_slice(&[1, 2, 3, 4]);
+            s.write_all(&req).await.unwrap();
+        }
+    });
+    let results = client
+        .simple_query("SELECT pg_sleep(1), 'slept'")
+        .await
+        .expect("a forged cancel has no effect");
+    assert_eq!(results[0].rows[0].get::<&str>(1), "slept");
+    forger.await.unwrap();
     drop(client);
 
     // TLS toward clients (psql with sslmode=require), and

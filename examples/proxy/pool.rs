@@ -273,6 +273,11 @@ impl Pools {
             set(&mut config, "user", user)?;
             set(&mut config, "password", &password)?;
             set(&mut config, "dbname", database)?;
+            if !target.conninfo.contains("connect_timeout") {
+                // A standby that does not answer must not hold clients for
+                // the operating system's TCP timeout.
+                set(&mut config, "connect_timeout", "5")?;
+            }
             let pool = Arc::new(Pool {
                 user: user.to_owned(),
                 database: database.to_owned(),
