@@ -6,6 +6,7 @@
 #
 #   examples/proxy/bench.sh            # DURATION=10 by default
 #   DURATION=5 examples/proxy/bench.sh
+#   MODES=extended CLIENTS=64 examples/proxy/bench.sh   # one cell
 #
 # Needs PostgreSQL's server binaries (pg_config --bindir), pgbench, and
 # pgbouncer (Debian: apt-get install pgbouncer). Builds the proxy in
@@ -13,7 +14,10 @@
 set -euo pipefail
 
 DURATION=${DURATION:-10}
+MODES=${MODES:-simple extended prepared}
+CLIENTS=${CLIENTS:-8 64}
 POOL_SIZE=${POOL_SIZE:-20}
+PROXY_THREADS=${PROXY_THREADS:-0}
 cd "$(dirname "$0")/../.."
 BINDIR=$(pg_config --bindir)
 command -v pgbench >/dev/null || { echo "pgbench is not installed" >&2; exit 1; }
@@ -87,6 +91,7 @@ EOF
 
 "$PROXY_BIN" --listen "127.0.0.1:$PROXY_PORT" --primary "host=127.0.0.1 port=$PG_PORT sslmode=disable" \
     --user "$USER_NAME:$PASSWORD" --pool-mode transaction --pool-size "$POOL_SIZE" \
+    --threads "$PROXY_THREADS" \
     > "$WORK/proxy.log" 2>&1 &
 PROXY_PID=$!
 sleep 1
@@ -110,8 +115,8 @@ echo "pgbench -S -j 2 -T $DURATION, scale 10, pool size $POOL_SIZE (PgBouncer $(
 echo
 echo "| mode | clients | direct TPS | PgBouncer TPS | proxy TPS | proxy / PgBouncer | added latency vs direct (ms): PgBouncer / proxy |"
 echo "|---|---|---|---|---|---|---|"
-for mode in simple extended prepared; do
-    for clients in 8 64; do
+for mode in $MODES; do
+    for clients in $CLIENTS; do
         d=$(run "$PG_PORT" $mode $clients)
         b=$(run "$PGB_PORT" $mode $clients)
         p=$(run "$PROXY_PORT" $mode $clients)

@@ -8,7 +8,7 @@ use pgwire::api::auth::{AuthMethod, Credential, ScramVerifier};
 /// The command line.
 pub const USAGE: &str = "usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]... \
 --user NAME:PASSWORD... [--auth scram-sha-256|md5|trust] [--tls-cert FILE --tls-key FILE] \
-[--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS]";
+[--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS] [--threads N]";
 
 /// When a backend connection goes back to the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,8 @@ pub struct ProxyConfig {
     pub admin_database: String,
     /// TLS toward clients: certificate chain and key (PEM files).
     pub tls: Option<(String, String)>,
+    /// Runtime worker threads (`main.rs`); 0: one per core.
+    pub threads: usize,
 }
 
 impl ProxyConfig {
@@ -82,6 +84,7 @@ impl ProxyConfig {
             wait_timeout: Duration::from_secs(5),
             admin_database: "pgwire".into(),
             tls: None,
+            threads: 0,
         }
     }
 
@@ -142,6 +145,12 @@ impl ProxyConfig {
                         v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                             format!("--pool-size {v}: expected a positive number")
                         })?;
+                }
+                "--threads" => {
+                    let v = value()?;
+                    config.threads = v
+                        .parse()
+                        .map_err(|_| format!("--threads {v}: expected a number"))?;
                 }
                 "--wait-timeout" => {
                     let v = value()?;

@@ -6,7 +6,8 @@
 //! cargo run --release --example proxy -- --listen 127.0.0.1:6432 \
 //!     --primary 'host=127.0.0.1 port=5432' [--replica 'host=127.0.0.1 port=5433']... \
 //!     --user NAME:PASSWORD... [--auth scram-sha-256|md5|trust] \
-//!     [--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS]
+//!     [--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS] \
+//!     [--threads N]
 //! ```
 //!
 //! Database `X` goes to the primary, `X_ro` to the replicas (round-robin,
@@ -27,10 +28,15 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let mut builder = if config.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    if config.threads > 1 {
+        builder.worker_threads(config.threads);
+    }
+    let runtime = builder.enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         tracing::info!(addr = %listener.local_addr()?, "proxy listening");
