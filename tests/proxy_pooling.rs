@@ -691,29 +691,35 @@ async fn bad_input_ends_only_that_connection() {
     config.auth = pgwire::api::auth::AuthMethod::Trust;
     let proxy = start_proxy_with(config);
     let good = connect(&proxy, "appdb").await;
-    let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
-    let mut startup = Vec::new();
-    let body = format!("user\0{USER}\0database\0appdb\0\0");
-    startup.extend_from_slice(&((8 + body.len()) as u32).to_be_bytes());
-    startup.extend_from_slice(&196608u32.to_be_bytes());
-    startup.extend_from_slice(body.as_bytes());
-    raw.write_all(&startup).await.unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !seen.ends_with(b"Z\0\0\0\x05I") {
-        let n = raw.read(&mut buf).await.unwrap();
-        assert!(n > 0, "startup answered");
-        seen.extend_from_slice(&buf[..n]);
+    // An unknown message type, and a message announcing 2 GB.
+    for (garbage, code) in [
+        (&b"?\0\0\0\x04"[..], "08P01"),
+        (&b"Q\x7f\xff\xff\xffSELECT"[..], "54000"),
+    ] {
+        let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        let mut startup = Vec::new();
+        let body = format!("user\0{USER}\0database\0appdb\0\0");
+        startup.extend_from_slice(&((8 + body.len()) as u32).to_be_bytes());
+        startup.extend_from_slice(&196608u32.to_be_bytes());
+        startup.extend_from_slice(body.as_bytes());
+        raw.write_all(&startup).await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.ends_with(b"Z\0\0\0\x05I") {
+            let n = raw.read(&mut buf).await.unwrap();
+            assert!(n > 0, "startup answered");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        raw.write_all(garbage).await.unwrap();
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut rest))
+            .await
+            .expect("closed")
+            .unwrap();
+        assert_eq!(rest.first(), Some(&b'E'), "{rest:?}");
+        let text = String::from_utf8_lossy(&rest);
+        assert!(text.contains("FATAL") && text.contains(code), "{text}");
     }
-    raw.write_all(b"?\0\0\0\x04").await.unwrap();
-    let mut rest = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut rest))
-        .await
-        .expect("closed")
-        .unwrap();
-    assert_eq!(rest.first(), Some(&b'E'), "{rest:?}");
-    let text = String::from_utf8_lossy(&rest);
-    assert!(text.contains("FATAL") && text.contains("08P01"), "{text}");
     assert_eq!(
         good.query_one("SELECT 5", &[])
             .await
