@@ -361,3 +361,35 @@ impl<H: ServerHandlers, S> Drop for RawSession<H, S> {
         self.server.registry.unregister(&self.shared);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_split_by_their_length_word() {
+        let buf = b"Q\0\0\0\x0dSELECT 1\0Z\0\0\0";
+        assert_eq!(
+            peek_frame(buf, 1024),
+            Ok(Some(RawFrame { tag: b'Q', len: 14 }))
+        );
+        // The second frame is incomplete.
+        assert_eq!(peek_frame(&buf[14..], 1024), Ok(None));
+        assert_eq!(peek_frame(b"Q\0\0", 1024), Ok(None));
+        assert_eq!(
+            peek_frame(b"Q\0\0\0\x03", 1024),
+            Err(RawFrameError::InvalidLength(3))
+        );
+        assert_eq!(
+            peek_frame(b"Q\x7f\xff\xff\xff", 1024),
+            Err(RawFrameError::TooLarge {
+                len: 0x7fff_ffff,
+                max: 1024
+            })
+        );
+        assert_eq!(
+            RawFrameError::InvalidLength(3).to_error_info().code(),
+            SqlState::PROTOCOL_VIOLATION
+        );
+    }
+}
