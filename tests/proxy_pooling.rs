@@ -855,6 +855,10 @@ async fn protocol_3_2_client_and_promotion() {
     assert_eq!(results[0].tag, "DEALLOCATE");
     let err = client.query(&st, &[]).await.expect_err("deallocated");
     assert_eq!(err.sqlstate(), "26000", "{err}");
+    let st2 = client.prepare("SELECT 12").await.unwrap();
+    client.batch_execute("DEALLOCATE ALL").await.unwrap();
+    let err = client.query(&st2, &[]).await.expect_err("deallocated");
+    assert_eq!(err.sqlstate(), "26000", "{err}");
     drop(client);
 
     // Promotion: the old primary stops, the standby is promoted, and

@@ -387,6 +387,11 @@ impl ClientSession {
                         // inject them again when needed (with a Close
                         // first, in case they survived).
                         conn.prepared.clear();
+                        if contains_ci(sql, b"ALL") {
+                            // DEALLOCATE ALL / DISCARD ALL: the client's
+                            // statements are gone too.
+                            statements.clear();
+                        }
                     }
                     if *mode == PoolMode::Session && changes_session(sql) {
                         conn.dirty = true;
