@@ -191,7 +191,7 @@ pub(crate) struct SessionShared {
     /// The connection task's waker, woken on cancel and on new messages.
     waker: Mutex<Option<Waker>>,
     /// Wakes handler code awaiting [`CancelToken::cancelled`].
-    cancel_notify: tokio::sync::Notify,
+    pub(crate) cancel_notify: tokio::sync::Notify,
 }
 
 impl SessionShared {

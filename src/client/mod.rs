@@ -81,6 +81,7 @@ mod notifications;
 mod pipeline;
 mod replication;
 mod replication_stream;
+mod raw_parts;
 mod row;
 mod scram;
 mod simple_query;
@@ -104,6 +105,7 @@ pub use replication_stream::{
     DEFAULT_STATUS_INTERVAL, LogicalReplicationEvent, LogicalReplicationStream,
     PhysicalReplicationStream,
 };
+pub use raw_parts::RawParts;
 pub use row::{Column, Row, RowIndex, type_of_oid};
 pub use simple_query::{SimpleQueryMessage, SimpleQueryResult, SimpleQueryStream};
 pub use transport::{Stream, Transport};

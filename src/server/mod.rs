@@ -18,6 +18,7 @@ mod ip_network;
 mod prefixed;
 mod proxy_accept;
 pub mod proxy_protocol;
+mod raw_session;
 mod registry;
 mod row_stream;
 mod simple_query;
@@ -37,6 +38,7 @@ use tracing::Instrument;
 pub use config::ServerConfig;
 pub use ip_network::{InvalidIpNetwork, IpNetwork};
 pub use proxy_accept::{ProxyProtocolMode, ProxyRefusal};
+pub use raw_session::{CancelSignal, RawFrame, RawFrameError, RawSession, peek_frame};
 #[cfg(feature = "tls")]
 pub use tls::TlsAcceptor;
 

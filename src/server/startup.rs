@@ -101,7 +101,7 @@ where
 
 /// Reads startup-phase packets until a StartupMessage (or a CancelRequest,
 /// which ends the connection: `None`).
-async fn negotiate<H, S>(
+pub(crate) async fn negotiate<H, S>(
     server: &ServerInner<H>,
     mut io: S,
     allow_tls: bool,
@@ -290,7 +290,7 @@ where
     Err(PgWireError::Fatal(e))
 }
 
-fn unsupported_version(v: ProtocolVersion) -> ErrorInfo {
+pub(crate) fn unsupported_version(v: ProtocolVersion) -> ErrorInfo {
     ErrorInfo::fatal(
         SqlState::FEATURE_NOT_SUPPORTED,
         format!(
@@ -329,9 +329,9 @@ where
 }
 
 /// The connection's authentication messages.
-struct Channel<'a, S> {
-    transport: &'a mut Transport<Stream<S>>,
-    decoder: &'a mut FrontendDecoder,
+pub(crate) struct Channel<'a, S> {
+    pub(crate) transport: &'a mut Transport<Stream<S>>,
+    pub(crate) decoder: &'a mut FrontendDecoder,
 }
 
 impl<S> AuthChannel for Channel<'_, S>
@@ -570,7 +570,7 @@ impl<H> Drop for RegistrationGuard<'_, H> {
 /// Copies the startup parameters into one allocation of their own: as
 /// views of the read buffer they would keep that whole buffer alive for the
 /// life of the session.
-fn compact_parameters(params: Vec<(ByteStr, ByteStr)>) -> Vec<(ByteStr, ByteStr)> {
+pub(crate) fn compact_parameters(params: Vec<(ByteStr, ByteStr)>) -> Vec<(ByteStr, ByteStr)> {
     let total: usize = params.iter().map(|(k, v)| k.len() + v.len()).sum();
     let mut buf = bytes::BytesMut::with_capacity(total);
     let mut ranges = Vec::with_capacity(params.len());
@@ -597,7 +597,7 @@ fn drain_parameter_reports(shared: &SessionShared) {
     shared.drain_outbox(|m| matches!(m, crate::api::AsyncMessage::ParameterStatus { .. }));
 }
 
-fn is_supported_client_encoding(enc: &str) -> bool {
+pub(crate) fn is_supported_client_encoding(enc: &str) -> bool {
     let norm: String = enc
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The proxy example side by side with PgBouncer, on one throwaway
+# PostgreSQL (scale-10 pgbench database): pgbench -S in simple, extended and
+# prepared mode with 8 and 64 clients, direct, through PgBouncer
+# (transaction pooling) and through the proxy (transaction pooling).
+#
+#   examples/proxy/bench.sh            # DURATION=10 by default
+#   DURATION=5 examples/proxy/bench.sh
+#   MODES=extended CLIENTS=64 examples/proxy/bench.sh   # one cell
+#
+# Needs PostgreSQL's server binaries (pg_config --bindir), pgbench, and
+# pgbouncer (Debian: apt-get install pgbouncer). Builds the proxy in
+# release mode. Prints a Markdown table of TPS and average latency.
+set -euo pipefail
+
+DURATION=${DURATION:-10}
+MODES=${MODES:-simple extended prepared}
+CLIENTS=${CLIENTS:-8 64}
+POOL_SIZE=${POOL_SIZE:-20}
+PROXY_THREADS=${PROXY_THREADS:-0}
+cd "$(dirname "$0")/../.."
+BINDIR=$(pg_config --bindir)
+command -v pgbench >/dev/null || { echo "pgbench is not installed" >&2; exit 1; }
+command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed" >&2; exit 1; }
+
+cargo build --release --example proxy -q
+TARGET=${CARGO_TARGET_DIR:-target}
+PROXY_BIN="$TARGET/release/examples/proxy"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PG_PORT=$(free_port); PGB_PORT=$(free_port); PROXY_PORT=$(free_port)
+
+WORK=$(mktemp -d /tmp/pgwire-proxy-bench.XXXXXX)
+RUN_AS=()
+if [ "$(id -u)" = 0 ]; then
+    chown nobody: "$WORK"
+    RUN_AS=(runuser -u nobody --)
+fi
+PROXY_PID=""
+cleanup() {
+    [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null || true
+    [ -f "$WORK/pgbouncer.pid" ] && kill "$(cat "$WORK/pgbouncer.pid")" 2>/dev/null || true
+    "${RUN_AS[@]}" "$BINDIR/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+USER_NAME=bench
+PASSWORD=bench-secret
+"${RUN_AS[@]}" "$BINDIR/initdb" -D "$WORK/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+cat > "$WORK/data/pg_hba.conf" <<EOF
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all $USER_NAME 127.0.0.1/32 scram-sha-256
+EOF
+cat >> "$WORK/data/postgresql.conf" <<EOF
+port = $PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$WORK'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+shared_buffers = 256MB
+EOF
+"${RUN_AS[@]}" "$BINDIR/pg_ctl" -D "$WORK/data" -l "$WORK/pg.log" -w start >/dev/null
+psql -X -q -h "$WORK" -p "$PG_PORT" -U postgres -d postgres \
+    -c "CREATE ROLE $USER_NAME LOGIN PASSWORD '$PASSWORD'" \
+    -c "CREATE DATABASE bench OWNER $USER_NAME"
+PGPASSWORD=$PASSWORD pgbench -h 127.0.0.1 -p "$PG_PORT" -U "$USER_NAME" -i -s 10 -q bench >/dev/null 2>&1
+
+cat > "$WORK/userlist.txt" <<EOF
+"$USER_NAME" "$PASSWORD"
+EOF
+cat > "$WORK/pgbouncer.ini" <<EOF
+[databases]
+bench = host=127.0.0.1 port=$PG_PORT dbname=bench
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGB_PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $WORK/userlist.txt
+pool_mode = transaction
+default_pool_size = $POOL_SIZE
+max_client_conn = 500
+logfile = $WORK/pgbouncer.log
+pidfile = $WORK/pgbouncer.pid
+EOF
+[ "$(id -u)" = 0 ] && chown nobody: "$WORK"/pgbouncer.ini "$WORK"/userlist.txt
+"${RUN_AS[@]}" pgbouncer -d "$WORK/pgbouncer.ini"
+
+"$PROXY_BIN" --listen "127.0.0.1:$PROXY_PORT" --primary "host=127.0.0.1 port=$PG_PORT sslmode=disable" \
+    --user "$USER_NAME:$PASSWORD" --pool-mode transaction --pool-size "$POOL_SIZE" \
+    --threads "$PROXY_THREADS" \
+    > "$WORK/proxy.log" 2>&1 &
+PROXY_PID=$!
+sleep 1
+
+run() { # port mode clients -> "tps latency_ms" or "failed"
+    local out
+    if out=$(PGPASSWORD=$PASSWORD PGSSLMODE=disable pgbench -h 127.0.0.1 -p "$1" -U "$USER_NAME" \
+        -M "$2" -c "$3" -j 2 -T "$DURATION" -S -n bench 2>&1) \
+        && grep -q "number of failed transactions: 0" <<<"$out"; then
+        local tps lat
+        tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
+        lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")
+        printf "%.0f %.3f" "$tps" "$lat"
+    else
+        echo "failed"
+    fi
+}
+
+echo
+echo "pgbench -S -j 2 -T $DURATION, scale 10, pool size $POOL_SIZE (PgBouncer $(pgbouncer --version | head -1 | awk '{print $2}'), PostgreSQL $(pg_config --version | awk '{print $2}'))"
+echo
+echo "| mode | clients | direct TPS | PgBouncer TPS | proxy TPS | proxy / PgBouncer | added latency vs direct (ms): PgBouncer / proxy |"
+echo "|---|---|---|---|---|---|---|"
+for mode in $MODES; do
+    for clients in $CLIENTS; do
+        d=$(run "$PG_PORT" $mode $clients)
+        b=$(run "$PGB_PORT" $mode $clients)
+        p=$(run "$PROXY_PORT" $mode $clients)
+        ratio="-"; lat="-"
+        if [ "$b" != failed ] && [ "$p" != failed ]; then
+            ratio=$(awk -v b="${b% *}" -v p="${p% *}" 'BEGIN { printf "%.2fx", p / b }')
+        fi
+        if [ "$d" != failed ]; then
+            lb=$([ "$b" != failed ] && awk -v d="${d#* }" -v x="${b#* }" 'BEGIN { printf "%.3f", x - d }' || echo "-")
+            lp=$([ "$p" != failed ] && awk -v d="${d#* }" -v x="${p#* }" 'BEGIN { printf "%.3f", x - d }' || echo "-")
+            lat="$lb / $lp"
+        fi
+        echo "| $mode | $clients | ${d% *} | ${b% *} | ${p% *} | $ratio | $lat |"
+    done
+done

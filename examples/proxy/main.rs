@@ -1,0 +1,49 @@
+//! A connection pooler and router in front of a PostgreSQL primary and its
+//! hot standbys, built on `pgwire`'s server half (clients authenticate
+//! here) and client half (connections to the backends).
+//!
+//! ```text
+//! cargo run --release --example proxy -- --listen 127.0.0.1:6432 \
+//!     --primary 'host=127.0.0.1 port=5432' [--replica 'host=127.0.0.1 port=5433']... \
+//!     --user NAME:PASSWORD... [--auth scram-sha-256|md5|trust] \
+//!     [--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS] \
+//!     [--threads N]
+//! ```
+//!
+//! Database `X` goes to the primary, `X_ro` to the replicas (round-robin,
+//! the primary when none is up). Database `pgwire` is the admin console:
+//! `SHOW POOLS`, `SHOW STATS`.
+
+#[path = "proxy.rs"]
+mod proxy;
+
+fn main() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let config = match proxy::ProxyConfig::from_args(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("proxy: {e}\n\n{}", proxy::USAGE);
+            std::process::exit(2);
+        }
+    };
+    let mut builder = if config.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    if config.threads > 1 {
+        builder.worker_threads(config.threads);
+    }
+    let runtime = builder.enable_all().build().expect("tokio runtime");
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        tracing::info!(addr = %listener.local_addr()?, "proxy listening");
+        proxy::run(config, listener).await
+    });
+    if let Err(e) = result {
+        eprintln!("proxy: {e}");
+        std::process::exit(1);
+    }
+}

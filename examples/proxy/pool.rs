@@ -1,0 +1,366 @@
+//! Backend connection pools: one per (user, database, backend), bounded,
+//! with clients waiting in line (up to a timeout) when a pool is full.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use pgwire::error::{ErrorInfo, SqlState};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::backend::BackendConn;
+use super::config::ProxyConfig;
+
+/// How long a backend that refused a connection stays out of rotation.
+const DOWN_FOR: Duration = Duration::from_secs(3);
+
+/// A backend server: the primary (index 0) or a standby.
+pub struct Target {
+    pub conninfo: String,
+    pub replica: bool,
+    /// Set when a connection attempt failed, until `down_since + DOWN_FOR`.
+    down_since: Mutex<Option<Instant>>,
+    down: AtomicBool,
+}
+
+impl Target {
+    fn is_down(&self) -> bool {
+        if !self.down.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut since = self.down_since.lock().unwrap_or_else(|e| e.into_inner());
+        match *since {
+            Some(t) if t.elapsed() < DOWN_FOR => true,
+            _ => {
+                *since = None;
+                self.down.store(false, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    fn mark_down(&self) {
+        *self.down_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        self.down.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Counters of one pool, for `SHOW POOLS` / `SHOW STATS`.
+#[derive(Default)]
+pub struct PoolStats {
+    /// Clients connected to this pool's (user, database).
+    pub clients: AtomicUsize,
+    /// Clients waiting for a connection now.
+    pub waiting: AtomicUsize,
+    /// Connections handed out now.
+    pub active: AtomicUsize,
+    /// Connections open (active + idle).
+    pub open: AtomicUsize,
+    /// Transactions ended (ReadyForQuery Idle).
+    pub xacts: AtomicU64,
+    /// Queries and Syncs forwarded.
+    pub queries: AtomicU64,
+    /// Checkouts that had to wait, and their total wait.
+    pub waits: AtomicU64,
+    pub wait_us: AtomicU64,
+    /// Checkouts that timed out (53300).
+    pub timeouts: AtomicU64,
+    /// Backend connections opened / broken.
+    pub connects: AtomicU64,
+    pub broken: AtomicU64,
+}
+
+/// The pool of one (user, database, backend).
+pub struct Pool {
+    pub user: String,
+    pub database: String,
+    pub target: usize,
+    pub replica: bool,
+    config: pgwire::client::Config,
+    idle: Mutex<Vec<BackendConn>>,
+    permits: Arc<Semaphore>,
+    pub size: usize,
+    /// The ParameterStatus values of the first connection, reported to
+    /// clients at startup.
+    pub params: OnceLock<Vec<(String, String)>>,
+    pub stats: PoolStats,
+    next_id: Arc<AtomicU64>,
+}
+
+/// A connection taken from a pool; give it back with [`Pool::checkin`].
+pub struct Checkout {
+    pub conn: BackendConn,
+    pub pool: Arc<Pool>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// Why no connection was handed out.
+pub enum CheckoutError {
+    /// The pool stayed full for the whole wait.
+    Timeout,
+    /// Connecting failed.
+    Connect(pgwire::client::Error),
+}
+
+impl Pool {
+    /// Takes an idle connection or opens one, waiting up to `wait` for
+    /// room in the pool.
+    pub async fn checkout(self: &Arc<Self>, wait: Duration) -> Result<Checkout, CheckoutError> {
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let start = Instant::now();
+                self.stats.waiting.fetch_add(1, Ordering::Relaxed);
+                let got = tokio::time::timeout(wait, self.permits.clone().acquire_owned()).await;
+                self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+                self.stats.waits.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .wait_us
+                    .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+                match got {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                        return Err(CheckoutError::Timeout);
+                    }
+                }
+            }
+        };
+        loop {
+            let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let Some(mut conn) = conn else { break };
+            if conn.is_alive() {
+                self.stats.active.fetch_add(1, Ordering::Relaxed);
+                return Ok(Checkout {
+                    conn,
+                    pool: self.clone(),
+                    _permit: permit,
+                });
+            }
+            tracing::info!(
+                backend = conn.process_id,
+                "idle backend connection closed: replaced"
+            );
+            self.stats.open.fetch_sub(1, Ordering::Relaxed);
+            self.stats.broken.fetch_add(1, Ordering::Relaxed);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!(
+            parent: None,
+            "backend",
+            id,
+            pid = tracing::field::Empty,
+            target = self.target,
+            user = %self.user,
+            database = %self.database,
+        );
+        let (conn, params) = BackendConn::connect(&self.config, id, span)
+            .await
+            .map_err(CheckoutError::Connect)?;
+        conn.span
+            .in_scope(|| tracing::info!("backend connection opened"));
+        self.stats.connects.fetch_add(1, Ordering::Relaxed);
+        self.stats.open.fetch_add(1, Ordering::Relaxed);
+        self.stats.active.fetch_add(1, Ordering::Relaxed);
+        let _ = self.params.set({
+            let mut p: Vec<_> = params.into_iter().collect();
+            p.sort();
+            p
+        });
+        Ok(Checkout {
+            conn,
+            pool: self.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// Gives a connection back: to the idle list when `reusable`, closed
+    /// otherwise (a new one is opened when needed).
+    pub fn checkin(checkout: Checkout, reusable: bool) {
+        let Checkout {
+            conn,
+            pool,
+            _permit,
+        } = checkout;
+        pool.stats.active.fetch_sub(1, Ordering::Relaxed);
+        if reusable {
+            pool.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(conn);
+        } else {
+            conn.span
+                .in_scope(|| tracing::debug!("backend connection closed"));
+            pool.stats.open.fetch_sub(1, Ordering::Relaxed);
+            pool.stats.broken.fetch_add(1, Ordering::Relaxed);
+        }
+        // `_permit` drops here, after the connection is back: a waiter
+        // woken by it finds the connection idle.
+        drop(_permit);
+    }
+
+    /// Idle connections now.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Where this pool connects, for the admin console.
+    pub fn label(&self) -> String {
+        let t = self.config.targets();
+        match t.first() {
+            Some(t) => format!("{}:{}", t.host_name(), t.port),
+            None => "?".into(),
+        }
+    }
+}
+
+/// Every pool, and the routing of clients to them.
+pub struct Pools {
+    pub config: Arc<ProxyConfig>,
+    pub targets: Vec<Target>,
+    pools: Mutex<HashMap<(String, String, usize), Arc<Pool>>>,
+    round_robin: AtomicUsize,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Pools {
+    /// The targets of `config`, no pools yet.
+    pub fn new(config: Arc<ProxyConfig>) -> Pools {
+        let mut targets = vec![Target {
+            conninfo: config.primary.clone(),
+            replica: false,
+            down_since: Mutex::new(None),
+            down: AtomicBool::new(false),
+        }];
+        for r in &config.replicas {
+            targets.push(Target {
+                conninfo: r.clone(),
+                replica: true,
+                down_since: Mutex::new(None),
+                down: AtomicBool::new(false),
+            });
+        }
+        Pools {
+            config,
+            targets,
+            pools: Mutex::new(HashMap::new()),
+            round_robin: AtomicUsize::new(0),
+            next_id: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// The pools of (user, database), one per target (index 0 the
+    /// primary), created on first use. A client resolves them once.
+    pub fn pools_for(&self, user: &str, database: &str) -> Result<Vec<Arc<Pool>>, ErrorInfo> {
+        let password = self.config.password_of(user).unwrap_or_default().to_owned();
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(self.targets.len());
+        for (i, target) in self.targets.iter().enumerate() {
+            let key = (user.to_owned(), database.to_owned(), i);
+            if let Some(p) = pools.get(&key) {
+                out.push(p.clone());
+                continue;
+            }
+            let mut config = pgwire::client::Config::parse(&target.conninfo).map_err(|e| {
+                ErrorInfo::fatal(SqlState::CONNECTION_EXCEPTION, format!("backend {i}: {e}"))
+            })?;
+            let set = |c: &mut pgwire::client::Config, k: &str, v: &str| {
+                c.set(k, v).map_err(|e| {
+                    ErrorInfo::fatal(SqlState::CONNECTION_EXCEPTION, format!("backend {i}: {e}"))
+                })
+            };
+            set(&mut config, "user", user)?;
+            set(&mut config, "password", &password)?;
+            set(&mut config, "dbname", database)?;
+            if !target.conninfo.contains("connect_timeout") {
+                // A standby that does not answer must not hold clients for
+                // the operating system's TCP timeout.
+                set(&mut config, "connect_timeout", "5")?;
+            }
+            let pool = Arc::new(Pool {
+                user: user.to_owned(),
+                database: database.to_owned(),
+                target: i,
+                replica: target.replica,
+                config,
+                idle: Mutex::new(Vec::new()),
+                permits: Arc::new(Semaphore::new(self.config.pool_size)),
+                size: self.config.pool_size,
+                params: OnceLock::new(),
+                stats: PoolStats::default(),
+                next_id: self.next_id.clone(),
+            });
+            pools.insert(key, pool.clone());
+            out.push(pool);
+        }
+        Ok(out)
+    }
+
+    /// A connection for a client of `pools`: from the primary, or for
+    /// `read_only` from the standbys in turn (one that refuses connections
+    /// is skipped for a few seconds), the primary when none is up.
+    pub async fn checkout(
+        &self,
+        pools: &[Arc<Pool>],
+        read_only: bool,
+    ) -> Result<Checkout, ErrorInfo> {
+        let wait = self.config.wait_timeout;
+        let replicas = pools.len().saturating_sub(1);
+        if read_only && replicas > 0 {
+            let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
+            for k in 0..replicas {
+                let i = 1 + (start + k) % replicas;
+                if self.targets[i].is_down() {
+                    continue;
+                }
+                match pools[i].checkout(wait).await {
+                    Ok(c) => return Ok(c),
+                    Err(CheckoutError::Timeout) => return Err(pool_timeout(&pools[i], wait)),
+                    Err(CheckoutError::Connect(e)) => {
+                        tracing::warn!(target = i, "standby unreachable, out of rotation: {e}");
+                        self.targets[i].mark_down();
+                    }
+                }
+            }
+        }
+        match pools[0].checkout(wait).await {
+            Ok(c) => Ok(c),
+            Err(CheckoutError::Timeout) => Err(pool_timeout(&pools[0], wait)),
+            Err(CheckoutError::Connect(e)) => Err(connect_error(&e)),
+        }
+    }
+
+    /// Every pool, for the admin console.
+    pub fn all(&self) -> Vec<Arc<Pool>> {
+        let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<_> = pools.values().cloned().collect();
+        v.sort_by(|a, b| (&a.database, &a.user, a.target).cmp(&(&b.database, &b.user, b.target)));
+        v
+    }
+}
+
+fn pool_timeout(pool: &Pool, wait: Duration) -> ErrorInfo {
+    ErrorInfo::new(
+        SqlState::TOO_MANY_CONNECTIONS,
+        format!(
+            "no backend connection available for user \"{}\" database \"{}\" within {:.1} s: \
+             all {} connections of the pool are busy",
+            pool.user,
+            pool.database,
+            wait.as_secs_f64(),
+            pool.size
+        ),
+    )
+}
+
+/// A backend's refusal, passed on with its SQLSTATE (a wrong configured
+/// password shows as 28P01, an unknown database as 3D000).
+pub fn connect_error(e: &pgwire::client::Error) -> ErrorInfo {
+    let code = SqlState::try_from_code(e.sqlstate()).unwrap_or(SqlState::CONNECTION_FAILURE);
+    let message = match e.as_db_error() {
+        Some(db) => db.message.clone(),
+        None => format!("cannot connect to the backend: {e}"),
+    };
+    ErrorInfo::new(code, message)
+}

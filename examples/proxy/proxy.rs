@@ -1,0 +1,115 @@
+//! The proxy as a library: [`run`] serves a listener with a
+//! [`ProxyConfig`]. `main.rs` parses the command line; the tests include
+//! this module with `#[path]` and run it in-process.
+
+#![allow(dead_code)]
+
+#[path = "admin.rs"]
+mod admin;
+#[path = "backend.rs"]
+mod backend;
+#[path = "config.rs"]
+mod config;
+#[path = "pool.rs"]
+mod pool;
+#[path = "session.rs"]
+mod session;
+#[path = "settings.rs"]
+mod settings;
+#[path = "statements.rs"]
+mod statements;
+
+use std::sync::Arc;
+
+use pgwire::api::auth::{AuthMethod, Authenticator};
+use pgwire::api::{ServerHandlers, Session, SimpleQueryHandler};
+use pgwire::error::ErrorInfo;
+use pgwire::server::{Server, ServerConfig};
+use tracing::Instrument;
+
+#[allow(unused_imports)]
+pub use config::{PoolMode, ProxyConfig, USAGE};
+pub use pool::Pools;
+
+/// Authenticates clients against the configured users; sessions are run
+/// by [`session::run`] on the raw frames, never by a handler.
+pub struct FrontDoor {
+    config: Arc<ProxyConfig>,
+}
+
+/// Never instantiated: the proxy takes connections over with
+/// [`Server::accept_raw`], which does not call `connect`.
+pub struct NoHandler;
+
+impl SimpleQueryHandler for NoHandler {
+    async fn do_query(&mut self, _: &mut Session, _: &str) -> Vec<pgwire::api::Response> {
+        Vec::new()
+    }
+}
+
+impl ServerHandlers for FrontDoor {
+    type Handler = NoHandler;
+
+    async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
+        let credential = self.config.credential_of(auth.user(), self.config.auth);
+        match self.config.auth {
+            AuthMethod::Trust => Ok(()),
+            AuthMethod::Md5 => auth.md5(credential.as_ref()).await,
+            _ => auth.scram_sha_256(credential.as_ref()).await,
+        }
+    }
+
+    async fn connect(&self, _: &mut Session) -> Result<NoHandler, ErrorInfo> {
+        Err(ErrorInfo::fatal(
+            pgwire::error::SqlState::INTERNAL_ERROR,
+            "not a handler-based server",
+        ))
+    }
+}
+
+/// Serves `listener` until the process ends (or the task is aborted).
+pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let config = Arc::new(config);
+    let pools = Arc::new(Pools::new(config.clone()));
+    let mut server_config = ServerConfig::default();
+    if let Some((cert, key)) = &config.tls {
+        server_config =
+            server_config.with_tls(pgwire::server::TlsAcceptor::from_pem_files(cert, key)?);
+    }
+    let server = Server::new(
+        FrontDoor {
+            config: config.clone(),
+        },
+        server_config,
+    );
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let server = server.clone();
+        let pools = pools.clone();
+        tokio::spawn(async move {
+            let raw = match server.accept_raw(socket, Some(peer)).await {
+                Ok(Some(raw)) => raw,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::debug!(%peer, "startup failed: {e}");
+                    return;
+                }
+            };
+            let span = tracing::info_span!(
+                "client",
+                pid = raw.backend_key_data().process_id,
+                user = raw.client().user(),
+                db = raw.client().database(),
+            );
+            session::run(raw, pools).instrument(span).await;
+        });
+    }
+}

@@ -1,0 +1,922 @@
+//! One client, from the end of its startup until it leaves: frames from
+//! the client go to a backend connection and the backend's answers come
+//! back, as bytes, read and written in whole buffers.
+//!
+//! Under transaction pooling the client holds a backend connection only
+//! from its first message after a ReadyForQuery Idle to the next one
+//! (nothing owed, status Idle); under session pooling for its whole life.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use pgwire::error::{ErrorInfo, SqlState};
+use pgwire::messages::{Message, ParameterStatus};
+use pgwire::server::{RawSession, peek_frame};
+use tokio::net::TcpStream;
+
+use super::FrontDoor;
+use super::backend::MAX_BACKEND_MESSAGE;
+use super::config::PoolMode;
+use super::pool::{Checkout, Pool, Pools};
+use super::settings::{self, Settings};
+use super::statements::{self, Pending, Statements, cstr};
+
+/// The client side of a session.
+pub type Front = RawSession<FrontDoor, TcpStream>;
+
+const PARSE_COMPLETE: &[u8] = b"1\0\0\0\x04";
+const CLOSE_COMPLETE: &[u8] = b"3\0\0\0\x04";
+
+/// Serves one authenticated client.
+pub async fn run(mut front: Front, pools: Arc<Pools>) {
+    let database = front.client().database().to_owned();
+    let user = front.client().user().to_owned();
+    if database == pools.config.admin_database {
+        super::admin::run(front, pools).await;
+        return;
+    }
+    let (real_database, mut read_only) = match database.strip_suffix("_ro") {
+        Some(d) if !d.is_empty() => (d.to_owned(), true),
+        _ => (database.clone(), false),
+    };
+    // `target_session_attrs=read-only` as a startup parameter (or in
+    // `options`) asks for a standby too.
+    let attrs = front
+        .client()
+        .parameter("target_session_attrs")
+        .unwrap_or("");
+    let options = front.client().parameter("options").unwrap_or("");
+    if attrs == "read-only"
+        || attrs == "standby"
+        || options.contains("target_session_attrs=read-only")
+    {
+        read_only = true;
+    }
+    let my_pools = match pools.pools_for(&user, &real_database) {
+        Ok(p) => p,
+        Err(e) => {
+            front.send_fatal(&e).await;
+            return;
+        }
+    };
+    let home = if read_only && my_pools.len() > 1 {
+        1
+    } else {
+        0
+    };
+    my_pools[home].stats.clients.fetch_add(1, Ordering::Relaxed);
+    let mode = pools.config.pool_mode;
+    let mut session = ClientSession {
+        front,
+        pools,
+        my_pools,
+        read_only,
+        mode,
+        rename: mode == PoolMode::Transaction,
+        backend: None,
+        pending: VecDeque::new(),
+        statements: Statements::default(),
+        skip_to_sync: false,
+        copy_in: false,
+        wanted: Settings::default(),
+        wanted_resolved: false,
+    };
+    for (name, value) in session.front.client().parameters() {
+        if let Some(i) = settings::index_of(name) {
+            session.wanted[i] = Some(value.to_owned());
+        }
+    }
+    if session.start().await {
+        session.serve().await;
+    }
+    session.finish().await;
+    session.my_pools[home]
+        .stats
+        .clients
+        .fetch_sub(1, Ordering::Relaxed);
+}
+
+struct ClientSession {
+    front: Front,
+    pools: Arc<Pools>,
+    my_pools: Vec<Arc<Pool>>,
+    read_only: bool,
+    mode: PoolMode,
+    /// Rename named statements (transaction pooling).
+    rename: bool,
+    backend: Option<Checkout>,
+    pending: VecDeque<Pending>,
+    statements: Statements,
+    /// A checkout failed in the middle of an extended-protocol cycle: the
+    /// client's messages up to its Sync are skipped, as after an error.
+    skip_to_sync: bool,
+    /// The backend is in copy-in mode (CopyInResponse seen, the client's
+    /// CopyDone/CopyFail not yet): it ignores Sync and Flush meanwhile.
+    copy_in: bool,
+    /// The values the client expects of the tracked settings.
+    wanted: Settings,
+    /// `wanted` is resolved (startup values, else the backends' defaults).
+    wanted_resolved: bool,
+}
+
+/// What [`ClientSession::forward_client`] stopped at.
+enum Step {
+    /// Every whole frame is handled.
+    Done,
+    /// The next frame needs a backend connection.
+    NeedBackend,
+    /// Terminate.
+    Terminate,
+    /// The client broke the protocol.
+    Fatal(ErrorInfo),
+}
+
+enum Event {
+    Client(std::io::Result<usize>),
+    Backend(std::io::Result<usize>),
+    Cancel,
+}
+
+impl ClientSession {
+    /// Finishes the client's startup with a backend's parameters, the
+    /// proxy's own BackendKeyData and ReadyForQuery. Session pooling takes
+    /// the client's connection now.
+    async fn start(&mut self) -> bool {
+        let params = match self.my_pools.iter().find_map(|p| p.params.get()) {
+            Some(p) if self.mode == PoolMode::Transaction => p.clone(),
+            _ => {
+                if let Err(e) = self.attach().await {
+                    self.front.send_fatal(&e).await;
+                    return false;
+                }
+                let p = self
+                    .backend
+                    .as_ref()
+                    .and_then(|b| b.pool.params.get().cloned())
+                    .unwrap_or_default();
+                if self.mode == PoolMode::Transaction {
+                    self.release();
+                }
+                p
+            }
+        };
+        // Settings the client did not choose are the backends' defaults.
+        for (name, value) in &params {
+            if let Some(i) = settings::index_of(name) {
+                self.wanted[i].get_or_insert_with(|| value.clone());
+            }
+        }
+        self.wanted_resolved = true;
+        let key = self.front.backend_key_data();
+        let wanted = self.wanted.clone();
+        let wbuf = self.front.write_buffer();
+        for (name, value) in &params {
+            let value = settings::index_of(name)
+                .and_then(|i| wanted[i].clone())
+                .unwrap_or_else(|| value.clone());
+            ParameterStatus::new(name.clone(), value).encode(wbuf);
+        }
+        key.encode(wbuf);
+        wbuf.put_slice(b"Z\0\0\0\x05I");
+        self.front.flush().await.is_ok()
+    }
+
+    async fn attach(&mut self) -> Result<(), ErrorInfo> {
+        let mut b = self.pools.checkout(&self.my_pools, self.read_only).await?;
+        tracing::trace!(backend = b.conn.process_id, "attached");
+        // Sent in front of the client's first message: no extra round trip.
+        if self.wanted_resolved
+            && settings::queue_differences(&mut b.conn.wbuf, &self.wanted, &b.conn.settings)
+        {
+            self.pending.push_back(Pending::InjectedQuery);
+        }
+        self.backend = Some(b);
+        Ok(())
+    }
+
+    /// Transaction pooling: gives the connection back once nothing is owed
+    /// and no transaction is open.
+    fn maybe_release(&mut self) {
+        if self.mode != PoolMode::Transaction || !self.pending.is_empty() {
+            return;
+        }
+        if let Some(b) = &self.backend {
+            if b.conn.status == b'I' && b.conn.rbuf.is_empty() && b.conn.wbuf.is_empty() {
+                self.release();
+            }
+        }
+    }
+
+    fn release(&mut self) {
+        if let Some(b) = self.backend.take() {
+            Pool::checkin(b, true);
+        }
+    }
+
+    async fn serve(&mut self) {
+        let cancel = self.front.cancel_signal();
+        loop {
+            match self.forward_client() {
+                Step::Done => {}
+                Step::NeedBackend => {
+                    if let Err(e) = self.attach().await {
+                        self.refuse(&e);
+                    }
+                    continue;
+                }
+                Step::Terminate => return,
+                Step::Fatal(e) => {
+                    tracing::info!("client error: {}", e.message());
+                    self.front.send_fatal(&e).await;
+                    return;
+                }
+            }
+            if let Some(b) = &mut self.backend {
+                if !b.conn.wbuf.is_empty() && b.conn.flush().await.is_err() {
+                    self.backend_lost("could not write to the backend").await;
+                    return;
+                }
+            }
+            self.maybe_release();
+            if !self.front.write_buffer().is_empty() && self.front.flush().await.is_err() {
+                return;
+            }
+            let event = match &mut self.backend {
+                Some(b) => tokio::select! {
+                    r = b.conn.fill() => Event::Backend(r),
+                    r = self.front.fill() => Event::Client(r),
+                    _ = cancel.requested() => Event::Cancel,
+                },
+                None => tokio::select! {
+                    r = self.front.fill() => Event::Client(r),
+                    _ = cancel.requested() => Event::Cancel,
+                },
+            };
+            match event {
+                Event::Client(Ok(0)) | Event::Client(Err(_)) => return,
+                Event::Client(Ok(_)) => {}
+                Event::Backend(Ok(0)) | Event::Backend(Err(_)) => {
+                    self.backend_lost("the backend closed the connection").await;
+                    return;
+                }
+                Event::Backend(Ok(_)) => {
+                    if let Err(e) = self.forward_backend() {
+                        // Forward what came before the bad message.
+                        let _ = self.front.flush().await;
+                        self.backend_lost(e.message()).await;
+                        return;
+                    }
+                }
+                Event::Cancel => {
+                    if let Some(b) = &self.backend {
+                        if !self.pending.is_empty() {
+                            let token = b.conn.cancel.clone();
+                            tracing::debug!(backend = b.conn.process_id, "forwarding cancel");
+                            tokio::spawn(async move {
+                                if let Err(e) = token.cancel().await {
+                                    tracing::info!("cancel not delivered: {e}");
+                                }
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backend went away under the client: tell it and end it (its
+    /// session state is lost with the connection).
+    async fn backend_lost(&mut self, why: &str) {
+        if let Some(b) = self.backend.take() {
+            b.conn
+                .span
+                .in_scope(|| tracing::warn!("backend connection lost: {why}"));
+            Pool::checkin(b, false);
+        }
+        let e = ErrorInfo::fatal(
+            SqlState::CONNECTION_FAILURE,
+            format!("server connection lost: {why}"),
+        );
+        self.front.send_fatal(&e).await;
+    }
+
+    /// A checkout failed: the client gets the error where PostgreSQL would
+    /// give it, and its messages up to the next Sync are skipped.
+    fn refuse(&mut self, e: &ErrorInfo) {
+        let max = self.front.max_message_len();
+        let (rbuf, wbuf) = self.front.buffers();
+        e.encode_error(wbuf);
+        if let Ok(Some(f)) = peek_frame(rbuf, max) {
+            if f.tag == b'Q' || f.tag == b'F' {
+                rbuf.advance(f.len);
+                wbuf.put_slice(b"Z\0\0\0\x05I");
+                return;
+            }
+        }
+        self.skip_to_sync = true;
+    }
+
+    /// Moves the client's whole frames to the backend's write buffer,
+    /// renaming statements and answering what the proxy answers itself.
+    fn forward_client(&mut self) -> Step {
+        let max = self.front.max_message_len();
+        let ClientSession {
+            front,
+            backend,
+            pending,
+            statements,
+            skip_to_sync,
+            mode,
+            rename,
+            copy_in,
+            ..
+        } = self;
+        let (rbuf, out) = front.buffers();
+        loop {
+            let f = match peek_frame(rbuf, max) {
+                Ok(Some(f)) => f,
+                Ok(None) => return Step::Done,
+                Err(e) => return Step::Fatal(e.to_error_info()),
+            };
+            if f.tag == b'X' {
+                return Step::Terminate;
+            }
+            if !b"QPBDESHCFdcf".contains(&f.tag) {
+                return Step::Fatal(ErrorInfo::fatal(
+                    SqlState::PROTOCOL_VIOLATION,
+                    format!("invalid frontend message type {}", f.tag),
+                ));
+            }
+            let frame = &rbuf[..f.len];
+            let body = &frame[5..];
+            tracing::trace!(tag = %(f.tag as char), n = pending.len(), "client frame");
+            if *skip_to_sync {
+                if f.tag == b'S' {
+                    *skip_to_sync = false;
+                    out.put_slice(b"Z\0\0\0\x05I");
+                }
+                rbuf.advance(f.len);
+                continue;
+            }
+            if f.tag == b'Q' {
+                let status = backend.as_ref().map(|b| b.conn.status).unwrap_or(b'I');
+                if let Some(reply) = local_query(body, *mode, *rename, statements, status) {
+                    emit(pending, out, Pending::LocalReply(reply));
+                    rbuf.advance(f.len);
+                    continue;
+                }
+            }
+            if backend.is_none() && *rename && answer_detached(f.tag, body, statements, out) {
+                rbuf.advance(f.len);
+                continue;
+            }
+            let Some(b) = backend.as_mut() else {
+                return Step::NeedBackend;
+            };
+            let conn = &mut b.conn;
+            let stats = &b.pool.stats;
+            let w = &mut conn.wbuf;
+            match f.tag {
+                b'Q' => {
+                    let sql = body.strip_suffix(b"\0").unwrap_or(body);
+                    if *rename && (contains_ci(sql, b"DISCARD") || contains_ci(sql, b"DEALLOCATE"))
+                    {
+                        // The backend may drop the renamed statements:
+                        // inject them again when needed (with a Close
+                        // first, in case they survived).
+                        conn.prepared.clear();
+                        if contains_ci(sql, b"ALL") {
+                            // DEALLOCATE ALL / DISCARD ALL: the client's
+                            // statements are gone too.
+                            statements.clear();
+                        }
+                    }
+                    if *mode == PoolMode::Session && changes_session(sql) {
+                        conn.dirty = true;
+                    }
+                    stats.queries.fetch_add(1, Ordering::Relaxed);
+                    w.extend_from_slice(frame);
+                    pending.push_back(Pending::Query);
+                }
+                b'P' => {
+                    let Some((name, definition)) = cstr(body) else {
+                        return Step::Fatal(malformed("Parse"));
+                    };
+                    if *rename && !name.is_empty() {
+                        let hash = statements.define(name, definition);
+                        if conn.prepared.contains(&hash) {
+                            emit(pending, out, Pending::LocalParseComplete);
+                        } else {
+                            statements::put_parse(w, hash, definition);
+                            conn.prepared.insert(hash);
+                            pending.push_back(Pending::Parse {
+                                hash: Some(hash),
+                                injected: false,
+                            });
+                        }
+                    } else {
+                        if !name.is_empty() {
+                            conn.dirty = true;
+                        }
+                        w.extend_from_slice(frame);
+                        pending.push_back(Pending::Parse {
+                            hash: None,
+                            injected: false,
+                        });
+                    }
+                }
+                b'B' => {
+                    let Some((portal, after_portal)) = cstr(body) else {
+                        return Step::Fatal(malformed("Bind"));
+                    };
+                    let Some((name, rest)) = cstr(after_portal) else {
+                        return Step::Fatal(malformed("Bind"));
+                    };
+                    match statements.get(name).filter(|_| *rename && !name.is_empty()) {
+                        Some(st) => {
+                            ensure_prepared(conn, pending, st.hash, &st.definition);
+                            statements::put_bind(
+                                &mut conn.wbuf,
+                                &body[..portal.len() + 1],
+                                st.hash,
+                                rest,
+                            );
+                        }
+                        None => w.extend_from_slice(frame),
+                    }
+                    pending.push_back(Pending::Bind);
+                }
+                b'D' => {
+                    let kind = body.first().copied().unwrap_or(0);
+                    let Some((name, _)) = cstr(body.get(1..).unwrap_or_default()) else {
+                        return Step::Fatal(malformed("Describe"));
+                    };
+                    match statements
+                        .get(name)
+                        .filter(|_| *rename && kind == b'S' && !name.is_empty())
+                    {
+                        Some(st) => {
+                            ensure_prepared(conn, pending, st.hash, &st.definition);
+                            statements::put_describe(&mut conn.wbuf, st.hash);
+                        }
+                        None => w.extend_from_slice(frame),
+                    }
+                    pending.push_back(Pending::Describe);
+                }
+                b'C' => {
+                    let kind = body.first().copied().unwrap_or(0);
+                    let Some((name, _)) = cstr(body.get(1..).unwrap_or_default()) else {
+                        return Step::Fatal(malformed("Close"));
+                    };
+                    if *rename && kind == b'S' && !name.is_empty() {
+                        // The backend keeps `pgw_<hash>` for whoever
+                        // prepares the same query next.
+                        statements.remove(name);
+                        emit(pending, out, Pending::LocalCloseComplete);
+                    } else {
+                        w.extend_from_slice(frame);
+                        pending.push_back(Pending::Close);
+                    }
+                }
+                b'E' => {
+                    w.extend_from_slice(frame);
+                    pending.push_back(Pending::Execute);
+                }
+                b'S' => {
+                    w.extend_from_slice(frame);
+                    if !*copy_in {
+                        stats.queries.fetch_add(1, Ordering::Relaxed);
+                        pending.push_back(Pending::Sync);
+                    }
+                }
+                b'c' | b'f' => {
+                    w.extend_from_slice(frame);
+                    if *copy_in {
+                        *copy_in = false;
+                    } else {
+                        pending.push_back(Pending::CopyEnd);
+                    }
+                }
+                b'F' => {
+                    w.extend_from_slice(frame);
+                    pending.push_back(Pending::Query);
+                }
+                // Flush, CopyData, CopyDone, CopyFail: no answer of their own.
+                _ => w.extend_from_slice(frame),
+            }
+            rbuf.advance(f.len);
+        }
+    }
+
+    /// Moves the backend's whole frames to the client, swallowing the
+    /// answers to injected messages and adding the proxy's own answers in
+    /// their place in the order.
+    fn forward_backend(&mut self) -> Result<(), ErrorInfo> {
+        let ClientSession {
+            front,
+            backend,
+            pending,
+            mode,
+            copy_in,
+            wanted,
+            ..
+        } = self;
+        let Some(b) = backend.as_mut() else {
+            return Ok(());
+        };
+        let conn = &mut b.conn;
+        let out = front.write_buffer();
+        loop {
+            let f = match peek_frame(&conn.rbuf, MAX_BACKEND_MESSAGE) {
+                Ok(Some(f)) => f,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    return Err(ErrorInfo::fatal(
+                        SqlState::PROTOCOL_VIOLATION,
+                        format!("invalid message from the backend: {e}"),
+                    ));
+                }
+            };
+            let frame = &conn.rbuf[..f.len];
+            let mut forward = true;
+            tracing::trace!(tag = %(f.tag as char), front = ?pending.front(), n = pending.len(), "backend frame");
+            if f.tag == b'S' {
+                // A tracked setting changed (the client's SET, or ours).
+                if let Some((name, value)) = settings::parse_parameter_status(&frame[5..]) {
+                    if let Some(i) = settings::index_of(name) {
+                        conn.settings[i] = Some(value.to_owned());
+                        if !matches!(pending.front(), Some(Pending::InjectedQuery)) {
+                            wanted[i] = Some(value.to_owned());
+                        }
+                    }
+                }
+            }
+            if let Some(Pending::InjectedQuery) = pending.front() {
+                match f.tag {
+                    b'Z' => {
+                        conn.status = frame.get(5).copied().unwrap_or(b'I');
+                        pending.pop_front();
+                    }
+                    b'E' => tracing::warn!(
+                        backend = conn.process_id,
+                        "restoring the client's settings failed"
+                    ),
+                    _ => {}
+                }
+                conn.rbuf.advance(f.len);
+                emit_front_locals(pending, out);
+                continue;
+            }
+            match f.tag {
+                b'Z' => {
+                    conn.status = frame.get(5).copied().unwrap_or(b'I');
+                    while let Some(p) = pending.pop_front() {
+                        match p {
+                            Pending::Sync | Pending::Query => break,
+                            Pending::Parse { hash: Some(h), .. } => {
+                                conn.prepared.remove(&h);
+                            }
+                            _ => {}
+                        }
+                    }
+                    while let Some(Pending::CopyEnd) = pending.front() {
+                        pending.pop_front();
+                    }
+                    if conn.status == b'I' {
+                        b.pool.stats.xacts.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                b'G' => {
+                    // Syncs the client sent after the COPY's Execute and
+                    // before its CopyDone are ignored by the backend.
+                    let mut i = 1;
+                    let mut ended = false;
+                    while i < pending.len() {
+                        match pending[i] {
+                            Pending::Sync => {
+                                pending.remove(i);
+                            }
+                            Pending::CopyEnd => {
+                                pending.remove(i);
+                                ended = true;
+                                break;
+                            }
+                            _ => i += 1,
+                        }
+                    }
+                    *copy_in = !ended;
+                }
+                b'1' => {
+                    if let Some(Pending::Parse { injected, .. }) = pending.front() {
+                        forward = !injected;
+                        pending.pop_front();
+                    }
+                }
+                b'3' => match pending.front() {
+                    Some(Pending::InjectedClose) => {
+                        forward = false;
+                        pending.pop_front();
+                    }
+                    Some(Pending::Close) => {
+                        pending.pop_front();
+                    }
+                    _ => {}
+                },
+                b'2' => {
+                    if let Some(Pending::Bind) = pending.front() {
+                        pending.pop_front();
+                    }
+                }
+                b'n' | b'T' => {
+                    if let Some(Pending::Describe) = pending.front() {
+                        pending.pop_front();
+                    }
+                }
+                b'C' | b'I' | b's' => {
+                    if let Some(Pending::Execute) = pending.front() {
+                        pending.pop_front();
+                    }
+                }
+                b'E' => {
+                    *copy_in = false;
+                    // Extended protocol: everything up to the Sync is
+                    // skipped by the backend; so are our own answers.
+                    while let Some(p) = pending.front() {
+                        if p.is_sync_point() {
+                            break;
+                        }
+                        if let Some(Pending::Parse { hash: Some(h), .. }) = pending.pop_front() {
+                            conn.prepared.remove(&h);
+                        }
+                    }
+                }
+                b'S' if *mode == PoolMode::Session => conn.dirty = true,
+                _ => {}
+            }
+            if forward {
+                out.extend_from_slice(frame);
+            }
+            conn.rbuf.advance(f.len);
+            emit_front_locals(pending, out);
+        }
+    }
+
+    /// The client left: its connection goes back clean, or is closed.
+    async fn finish(&mut self) {
+        let Some(mut b) = self.backend.take() else {
+            return;
+        };
+        if !self.pending.is_empty() {
+            // Mid-query: the backend's state is unknown.
+            Pool::checkin(b, false);
+            return;
+        }
+        let rollback = b.conn.status != b'I';
+        let discard = self.mode == PoolMode::Session && b.conn.dirty;
+        let ok = b.conn.reset(rollback, discard).await.is_ok();
+        Pool::checkin(b, ok);
+    }
+}
+
+/// Transaction pooling, no backend connection held: a named Parse, a
+/// Close of a statement, a Flush and a Sync are answered here, without
+/// taking a connection. The statement is parsed on a backend when first
+/// used (so a syntax error shows at its first Bind or Describe): a client
+/// preparing synchronously while its siblings hold every connection in
+/// their transactions (pgbench with more clients than connections) would
+/// otherwise wait for itself.
+fn answer_detached(tag: u8, body: &[u8], statements: &mut Statements, out: &mut BytesMut) -> bool {
+    match tag {
+        b'P' => match cstr(body) {
+            Some((name, definition)) if !name.is_empty() => {
+                statements.define(name, definition);
+                out.put_slice(PARSE_COMPLETE);
+                true
+            }
+            _ => false,
+        },
+        b'C' if body.first() == Some(&b'S') => match cstr(&body[1..]) {
+            Some((name, _)) if !name.is_empty() => {
+                statements.remove(name);
+                out.put_slice(CLOSE_COMPLETE);
+                true
+            }
+            _ => false,
+        },
+        // Nothing is owed (the connection went back at ReadyForQuery
+        // Idle), so the Sync's answer is ReadyForQuery Idle.
+        b'S' => {
+            out.put_slice(b"Z\0\0\0\x05I");
+            true
+        }
+        b'H' => true,
+        _ => false,
+    }
+}
+
+/// Sends a Parse of statement `hash` before the message that needs it,
+/// unless the backend has it. The Close before it makes the Parse succeed
+/// even if the statement survived a DISCARD the proxy did not see.
+fn ensure_prepared(
+    conn: &mut super::backend::BackendConn,
+    pending: &mut VecDeque<Pending>,
+    hash: u64,
+    definition: &Bytes,
+) {
+    if conn.prepared.contains(&hash) {
+        return;
+    }
+    statements::put_close(&mut conn.wbuf, hash);
+    pending.push_back(Pending::InjectedClose);
+    statements::put_parse(&mut conn.wbuf, hash, definition);
+    pending.push_back(Pending::Parse {
+        hash: Some(hash),
+        injected: true,
+    });
+    conn.prepared.insert(hash);
+}
+
+/// Queues a local answer: sent now if nothing is owed before it.
+fn emit(pending: &mut VecDeque<Pending>, out: &mut BytesMut, item: Pending) {
+    if pending.is_empty() {
+        write_local(out, &item);
+    } else {
+        pending.push_back(item);
+    }
+}
+
+fn emit_front_locals(pending: &mut VecDeque<Pending>, out: &mut BytesMut) {
+    while pending.front().is_some_and(Pending::is_local) {
+        if let Some(item) = pending.pop_front() {
+            write_local(out, &item);
+        }
+    }
+}
+
+fn write_local(out: &mut BytesMut, item: &Pending) {
+    match item {
+        Pending::LocalParseComplete => out.put_slice(PARSE_COMPLETE),
+        Pending::LocalCloseComplete => out.put_slice(CLOSE_COMPLETE),
+        Pending::LocalReply(b) => out.put_slice(b),
+        _ => {}
+    }
+}
+
+fn malformed(what: &str) -> ErrorInfo {
+    ErrorInfo::fatal(
+        SqlState::PROTOCOL_VIOLATION,
+        format!("invalid {what} message: missing string terminator"),
+    )
+}
+
+/// Queries the proxy answers itself: LISTEN under transaction pooling
+/// (refused: notifications would go to whichever client holds the
+/// connection next), and DEALLOCATE of a statement it renamed.
+fn local_query(
+    body: &[u8],
+    mode: PoolMode,
+    rename: bool,
+    statements: &mut Statements,
+    status: u8,
+) -> Option<Bytes> {
+    let sql = body.strip_suffix(b"\0").unwrap_or(body);
+    let mut words = sql
+        .split(|c| c.is_ascii_whitespace() || *c == b';')
+        .filter(|w| !w.is_empty());
+    let first = words.next()?;
+    let mut out = BytesMut::new();
+    if mode == PoolMode::Transaction && first.eq_ignore_ascii_case(b"LISTEN") {
+        ErrorInfo::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "LISTEN is not supported in transaction pooling mode",
+        )
+        .with_hint("Connect to a proxy in session pooling mode to receive notifications.")
+        .encode_error(&mut out);
+    } else if rename && first.eq_ignore_ascii_case(b"DEALLOCATE") {
+        let mut name = words.next()?;
+        if name.eq_ignore_ascii_case(b"PREPARE") {
+            name = words.next()?;
+        }
+        if words.next().is_some() || statements.get(name).is_none() {
+            return None;
+        }
+        statements.remove(name);
+        put_command_complete(&mut out, "DEALLOCATE");
+    } else {
+        return None;
+    }
+    out.put_slice(&[b'Z', 0, 0, 0, 5, status]);
+    Some(out.freeze())
+}
+
+/// Appends CommandComplete with `tag`.
+pub fn put_command_complete(out: &mut BytesMut, tag: &str) {
+    out.put_u8(b'C');
+    out.put_u32((4 + tag.len() + 1) as u32);
+    out.put_slice(tag.as_bytes());
+    out.put_u8(0);
+}
+
+fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Whether a query may leave state behind in the session (a setting, a
+/// prepared statement, a temporary table, LISTEN...): then the connection
+/// gets DISCARD ALL before its next client. Plain DML and transaction
+/// control do not.
+fn changes_session(sql: &[u8]) -> bool {
+    const HARMLESS: &[&[u8]] = &[
+        b"SELECT",
+        b"INSERT",
+        b"UPDATE",
+        b"DELETE",
+        b"WITH",
+        b"VALUES",
+        b"TABLE",
+        b"BEGIN",
+        b"START",
+        b"COMMIT",
+        b"END",
+        b"ROLLBACK",
+        b"ABORT",
+        b"COPY",
+        b"SHOW",
+        b"EXPLAIN",
+        b"FETCH",
+        b"MOVE",
+    ];
+    let first = sql
+        .split(|c| c.is_ascii_whitespace() || *c == b';' || *c == b'(')
+        .find(|w| !w.is_empty());
+    match first {
+        Some(w) => {
+            !HARMLESS.iter().any(|h| w.eq_ignore_ascii_case(h))
+                || contains_ci(sql, b"set_config")
+                || contains_ci(sql, b"pg_advisory_lock")
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_changing_queries() {
+        assert!(!changes_session(b"SELECT 1"));
+        assert!(!changes_session(b"  begin; update t set x = 1; commit"));
+        assert!(changes_session(b"SET search_path = a"));
+        assert!(changes_session(b"CREATE TEMP TABLE x (a int)"));
+        assert!(changes_session(b"select set_config('a.b', '1', false)"));
+        assert!(!changes_session(b""));
+    }
+
+    #[test]
+    fn local_answers() {
+        let mut st = Statements::default();
+        st.define(b"s1", b"SELECT 1\0\0\0");
+        let reply = local_query(
+            b"DEALLOCATE s1\0",
+            PoolMode::Transaction,
+            true,
+            &mut st,
+            b'I',
+        )
+        .expect("answered here");
+        assert!(reply.starts_with(b"C\0\0\0\x0fDEALLOCATE\0"));
+        assert!(reply.ends_with(b"Z\0\0\0\x05I"));
+        assert!(st.get(b"s1").is_none());
+        // Unknown names and DEALLOCATE ALL go to the backend.
+        assert!(
+            local_query(
+                b"DEALLOCATE s2\0",
+                PoolMode::Transaction,
+                true,
+                &mut st,
+                b'I'
+            )
+            .is_none()
+        );
+        assert!(
+            local_query(
+                b"DEALLOCATE ALL\0",
+                PoolMode::Transaction,
+                true,
+                &mut st,
+                b'I'
+            )
+            .is_none()
+        );
+        let refused = local_query(b" listen x\0", PoolMode::Transaction, true, &mut st, b'T')
+            .expect("refused here");
+        assert_eq!(refused[0], b'E');
+        assert!(refused.ends_with(b"Z\0\0\0\x05T"));
+        assert!(local_query(b"LISTEN x\0", PoolMode::Session, false, &mut st, b'I').is_none());
+    }
+}

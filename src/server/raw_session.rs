@@ -1,0 +1,395 @@
+//! A connection taken over after startup and authentication, as raw
+//! frames: the front half of a proxy or pooler.
+//!
+//! [`Server::accept_raw`] runs what every PostgreSQL-speaking front door
+//! needs and a proxy should not rewrite (SSLRequest/TLS, GSSENCRequest
+//! refusal, the startup packet, protocol version negotiation, the
+//! handlers' [`authenticate`](crate::api::ServerHandlers::authenticate),
+//! CancelRequest matching), then hands the connection over with
+//! AuthenticationOk queued. The caller sends the rest of the startup
+//! (ParameterStatus, [`RawSession::backend_key_data`], ReadyForQuery) and
+//! from then on reads and writes whole frames as bytes, so nothing it
+//! forwards is decoded and re-encoded.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::io::Transport;
+use super::startup::{Channel, Stream, compact_parameters, negotiate, send_fatal};
+use super::{Server, ServerInner};
+use crate::api::auth::Authenticator;
+use crate::api::{ClientInfo, ServerHandlers, SessionShared};
+use crate::error::{ErrorInfo, PgWireError, SqlState};
+use crate::messages::{
+    AuthResponseKind, Authentication, BackendKeyData, ByteStr, Message, NegotiateProtocolVersion,
+    ProtocolVersion,
+};
+
+/// The newest protocol version served (as [`Server`]).
+const LATEST: ProtocolVersion = ProtocolVersion::V3_2;
+
+/// An authenticated client connection handed over as raw frames by
+/// [`Server::accept_raw`].
+///
+/// The session is registered with the server: a CancelRequest carrying its
+/// [`backend_key_data`](Self::backend_key_data) completes
+/// [`CancelSignal::requested`]. Dropping it unregisters
+/// the session and closes the connection.
+pub struct RawSession<H: ServerHandlers, S> {
+    server: Arc<ServerInner<H>>,
+    transport: Transport<Stream<S>>,
+    client: ClientInfo,
+    shared: Arc<SessionShared>,
+    max_message_len: usize,
+}
+
+impl<H: ServerHandlers, S> std::fmt::Debug for RawSession<H, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSession")
+            .field("process_id", &self.shared.process_id)
+            .field("user", &self.client.user())
+            .field("database", &self.client.database())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One whole frame at the front of a read buffer: its type byte and its
+/// total length (type byte and length word included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawFrame {
+    /// The message type byte (`Q`, `P`, `B`...).
+    pub tag: u8,
+    /// Bytes the frame takes in the buffer: 1 + the length word's value.
+    pub len: usize,
+}
+
+/// Why a frame could not be split off a read buffer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RawFrameError {
+    /// The length word is below 4 (it counts itself).
+    #[error("invalid message length {0}")]
+    InvalidLength(u32),
+    /// The length word exceeds the allowed maximum.
+    #[error("message of {len} bytes exceeds the maximum of {max}")]
+    TooLarge {
+        /// The announced length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+}
+
+impl RawFrameError {
+    /// The error to send before closing: 08P01 protocol violation, or 54000
+    /// for an over-long message, both FATAL.
+    pub fn to_error_info(&self) -> ErrorInfo {
+        let code = match self {
+            RawFrameError::InvalidLength(_) => SqlState::PROTOCOL_VIOLATION,
+            RawFrameError::TooLarge { .. } => SqlState::PROGRAM_LIMIT_EXCEEDED,
+        };
+        ErrorInfo::fatal(code, self.to_string())
+    }
+}
+
+/// The frame at the start of `buf` (`tag`, Int32 length, body), if it is
+/// all there; `Ok(None)` when more bytes are needed. Works for both
+/// directions of the protocol after startup.
+pub fn peek_frame(buf: &[u8], max_len: usize) -> Result<Option<RawFrame>, RawFrameError> {
+    let Some(header) = buf.get(..5) else {
+        return Ok(None);
+    };
+    let word = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+    if word < 4 {
+        return Err(RawFrameError::InvalidLength(word));
+    }
+    let len = word as usize;
+    if len > max_len {
+        return Err(RawFrameError::TooLarge { len, max: max_len });
+    }
+    if buf.len() < len + 1 {
+        return Ok(None);
+    }
+    Ok(Some(RawFrame {
+        tag: header[0],
+        len: len + 1,
+    }))
+}
+
+impl<H: ServerHandlers> Server<H> {
+    /// Accepts a connection for a proxy: encryption negotiation, the
+    /// startup packet, protocol version negotiation and the handlers'
+    /// [`authenticate`](crate::api::ServerHandlers::authenticate) run as for
+    /// [`Server::process_socket`]; the handlers' `connect` is not called.
+    /// Returns `Ok(None)` when the connection ended during startup (a
+    /// CancelRequest, which is matched against the sessions here, or a
+    /// client that went away). The configured startup timeout applies.
+    ///
+    /// On success AuthenticationOk is queued (not yet flushed); the caller
+    /// continues the startup with ParameterStatus messages,
+    /// [`RawSession::backend_key_data`] and ReadyForQuery.
+    pub async fn accept_raw<S>(
+        &self,
+        io: S,
+        peer: Option<SocketAddr>,
+    ) -> Result<Option<RawSession<H, S>>, PgWireError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let started = Box::pin(accept_raw_inner(inner, io, peer));
+        match self.inner.config.startup_timeout {
+            Some(t) => tokio::time::timeout(t, started)
+                .await
+                .map_err(|_| PgWireError::StartupTimeout)?,
+            None => started.await,
+        }
+    }
+}
+
+async fn accept_raw_inner<H, S>(
+    server: Arc<ServerInner<H>>,
+    io: S,
+    peer: Option<SocketAddr>,
+) -> Result<Option<RawSession<H, S>>, PgWireError>
+where
+    H: ServerHandlers,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut transport, mut decoder, startup, tls) = negotiate(&server, io, true).await?;
+    let Some(startup) = startup else {
+        return Ok(None);
+    };
+    let requested = startup.version;
+    if requested.major != 3 {
+        let e = super::startup::unsupported_version(requested);
+        send_fatal(&mut transport, &e).await;
+        return Err(PgWireError::Fatal(e));
+    }
+    let version = requested.min(LATEST);
+    let unknown_options: Vec<ByteStr> = startup
+        .parameters
+        .iter()
+        .filter(|(k, _)| k.starts_with("_pq_."))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if requested.minor > LATEST.minor || !unknown_options.is_empty() {
+        NegotiateProtocolVersion {
+            version,
+            unrecognized_options: unknown_options,
+        }
+        .encode(&mut transport.wbuf);
+    }
+    let user_missing = startup
+        .parameter("user")
+        .map(|u| u.as_str().is_empty())
+        .unwrap_or(true);
+    if user_missing {
+        let e = ErrorInfo::fatal(
+            SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+            "no PostgreSQL user name specified in startup packet",
+        );
+        send_fatal(&mut transport, &e).await;
+        return Err(PgWireError::Fatal(e));
+    }
+    if let Some(max) = server.config.max_connections {
+        if server.registry.len() >= max {
+            let e = ErrorInfo::fatal(
+                SqlState::TOO_MANY_CONNECTIONS,
+                "sorry, too many clients already",
+            );
+            send_fatal(&mut transport, &e).await;
+            return Err(PgWireError::Fatal(e));
+        }
+    }
+    let shared = server.registry.register(version);
+    let client = ClientInfo {
+        process_id: shared.process_id,
+        protocol_version: version,
+        parameters: compact_parameters(startup.parameters),
+        peer_addr: peer,
+        tls: tls.map(Box::new),
+        origin: None,
+    };
+    // From here on the session is registered: dropping `session`
+    // unregisters it, whatever happens next.
+    let max_message_len = server.config.max_message_len;
+    let mut session = RawSession {
+        server: server.clone(),
+        transport,
+        client,
+        shared,
+        max_message_len,
+    };
+    let auth = {
+        let mut channel = Channel {
+            transport: &mut session.transport,
+            decoder: &mut decoder,
+        };
+        let mut authenticator = Authenticator::new(&mut channel, &session.client);
+        server.handlers.authenticate(&mut authenticator).await
+    };
+    decoder.expect_auth_response(AuthResponseKind::Password);
+    if let Err(e) = auth {
+        tracing::info!(
+            user = session.client.user(),
+            "authentication failed: {}",
+            e.message()
+        );
+        let e = e.with_severity(crate::error::Severity::Fatal);
+        send_fatal(&mut session.transport, &e).await;
+        return Err(PgWireError::Fatal(e));
+    }
+    Authentication::Ok.encode(&mut session.transport.wbuf);
+    // A cancel counts at any time: the proxy decides whether a backend
+    // query is running.
+    session.shared.set_busy(true);
+    Ok(Some(session))
+}
+
+impl<H: ServerHandlers, S> RawSession<H, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    /// Who connected: user, database, startup parameters, peer, TLS.
+    pub fn client(&self) -> &ClientInfo {
+        &self.client
+    }
+
+    /// The BackendKeyData to send the client: a process ID and secret key
+    /// issued by this server (4 bytes in protocol 3.0, 32 in 3.2), which a
+    /// CancelRequest must carry to reach [`cancel_signal`](Self::cancel_signal).
+    pub fn backend_key_data(&self) -> BackendKeyData {
+        BackendKeyData {
+            process_id: self.shared.process_id,
+            secret_key: self.shared.secret_key.clone(),
+        }
+    }
+
+    /// The negotiated protocol version.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.client.protocol_version
+    }
+
+    /// The largest frame accepted from the client
+    /// ([`ServerConfig::with_max_message_len`](super::ServerConfig::with_max_message_len)).
+    pub fn max_message_len(&self) -> usize {
+        self.max_message_len
+    }
+
+    /// The bytes read and not yet consumed. Split whole frames off with
+    /// [`peek_frame`] and `BytesMut::advance`/`split_to`.
+    pub fn read_buffer(&mut self) -> &mut BytesMut {
+        &mut self.transport.rbuf
+    }
+
+    /// The bytes queued for the client; written by [`flush`](Self::flush).
+    pub fn write_buffer(&mut self) -> &mut BytesMut {
+        &mut self.transport.wbuf
+    }
+
+    /// Both buffers at once (read, write), to move frames from one to the
+    /// other without a copy in between.
+    pub fn buffers(&mut self) -> (&mut BytesMut, &mut BytesMut) {
+        (&mut self.transport.rbuf, &mut self.transport.wbuf)
+    }
+
+    /// Reads what the client sent into the read buffer; `Ok(0)` once the
+    /// client closed its side. Cancel-safe.
+    pub async fn fill(&mut self) -> std::io::Result<usize> {
+        self.transport.fill().await
+    }
+
+    /// Writes the write buffer out.
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        self.transport.flush().await
+    }
+
+    /// Queues an ErrorResponse.
+    pub fn queue_error(&mut self, e: &ErrorInfo) {
+        e.encode_error(&mut self.transport.wbuf);
+    }
+
+    /// Sends a FATAL error and flushes (write errors ignored: the
+    /// connection is ending).
+    pub async fn send_fatal(&mut self, e: &ErrorInfo) {
+        let e = e.clone().with_severity(crate::error::Severity::Fatal);
+        send_fatal(&mut self.transport, &e).await;
+    }
+
+    /// Observes CancelRequests carrying this session's key (they arrive
+    /// on other connections). Owned, so that a loop can wait for one while
+    /// it reads and writes the session.
+    pub fn cancel_signal(&self) -> CancelSignal {
+        CancelSignal {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// Completes [`requested`](Self::requested) when a CancelRequest for a
+/// [`RawSession`] arrives.
+#[derive(Debug, Clone)]
+pub struct CancelSignal {
+    shared: Arc<SessionShared>,
+}
+
+impl CancelSignal {
+    /// Completes when a CancelRequest with the session's key arrives.
+    /// Cancel-safe; each request completes one wait. Never completes once
+    /// the session is gone.
+    pub async fn requested(&self) {
+        loop {
+            let notified = self.shared.cancel_notify.notified();
+            if self.shared.is_cancel_requested() {
+                // Re-arm for the next one.
+                self.shared.set_busy(true);
+                return;
+            }
+            if self.shared.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl<H: ServerHandlers, S> Drop for RawSession<H, S> {
+    fn drop(&mut self) {
+        self.server.registry.unregister(&self.shared);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_split_by_their_length_word() {
+        let buf = b"Q\0\0\0\x0dSELECT 1\0Z\0\0\0";
+        assert_eq!(
+            peek_frame(buf, 1024),
+            Ok(Some(RawFrame { tag: b'Q', len: 14 }))
+        );
+        // The second frame is incomplete.
+        assert_eq!(peek_frame(&buf[14..], 1024), Ok(None));
+        assert_eq!(peek_frame(b"Q\0\0", 1024), Ok(None));
+        assert_eq!(
+            peek_frame(b"Q\0\0\0\x03", 1024),
+            Err(RawFrameError::InvalidLength(3))
+        );
+        assert_eq!(
+            peek_frame(b"Q\x7f\xff\xff\xff", 1024),
+            Err(RawFrameError::TooLarge {
+                len: 0x7fff_ffff,
+                max: 1024
+            })
+        );
+        assert_eq!(
+            RawFrameError::InvalidLength(3).to_error_info().code(),
+            SqlState::PROTOCOL_VIOLATION
+        );
+    }
+}

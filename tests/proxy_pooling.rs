@@ -1,0 +1,969 @@
+//! The proxy example (examples/proxy/) in front of a real PostgreSQL 15
+//! primary and a hot standby: real clients (tokio-postgres, psql,
+//! pgbench) through it, in transaction and session pooling.
+
+#[path = "common/pg_replica.rs"]
+mod pg_replica;
+#[path = "../examples/proxy/proxy.rs"]
+mod proxy;
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use pg_replica::{PASSWORD, Replicated, USER};
+use proxy::{PoolMode, ProxyConfig};
+
+/// A proxy running on its own runtime thread (psql and pgbench block);
+/// stopped on drop.
+struct RunningProxy {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for RunningProxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> RunningProxy {
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
+    for s in &cluster.standbys {
+        config.replicas.push(Replicated::conninfo(s.port));
+    }
+    config.pool_mode = mode;
+    config.pool_size = pool_size;
+    config.wait_timeout = Duration::from_secs(3);
+    start_proxy_with(config)
+}
+
+fn start_proxy_with(config: ProxyConfig) -> RunningProxy {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    let addr = std_listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+            tokio::select! {
+                _ = proxy::run(config, listener) => {}
+                _ = stopped => {}
+            }
+        });
+        runtime.shutdown_background();
+    });
+    RunningProxy {
+        addr,
+        stop: Some(stop),
+    }
+}
+
+fn conninfo(proxy: &RunningProxy, db: &str) -> String {
+    format!(
+        "host=127.0.0.1 port={} user={USER} password={PASSWORD} dbname={db} sslmode=disable",
+        proxy.addr.port()
+    )
+}
+
+async fn connect(proxy: &RunningProxy, db: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&conninfo(proxy, db), tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect through the proxy to {db}: {e}"));
+    tokio::spawn(conn);
+    client
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn cluster_or_skip(name: &str, test: &str) -> Option<Replicated> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    match Replicated::start(name, 1, "") {
+        Ok(c) => Some(c),
+        Err(e) if e.contains("not installed") => {
+            eprintln!("SKIPPED {test}: {e}");
+            None
+        }
+        Err(e) => panic!("starting the primary and standby: {e}"),
+    }
+}
+
+fn psql(proxy: &RunningProxy, db: &str, args: &[&str]) -> Output {
+    Command::new("psql")
+        .args(["-X", "-At", "-d", &conninfo(proxy, db)])
+        .args(args)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("run psql")
+}
+
+fn pgbench(proxy: &RunningProxy, args: &[&str]) -> Output {
+    Command::new("pgbench")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &proxy.addr.port().to_string(),
+            "-U",
+            USER,
+        ])
+        .args(args)
+        .arg("appdb")
+        .env("PGPASSWORD", PASSWORD)
+        .env("PGSSLMODE", "disable")
+        .output()
+        .expect("run pgbench")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_pooling_primary_and_standby() {
+    let Some(cluster) = cluster_or_skip("proxy-tx", "transaction_pooling_primary_and_standby")
+    else {
+        return;
+    };
+    let proxy = start_proxy(&cluster, PoolMode::Transaction, 2);
+
+    // Writes go to the primary; `_ro` reads are served by the standby.
+    let rw = connect(&proxy, "appdb").await;
+    rw.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one')",
+    )
+    .await
+    .expect("create through the proxy");
+    let rows = rw.query("SELECT pg_is_in_recovery()", &[]).await.unwrap();
+    assert!(!rows[0].get::<_, bool>(0), "appdb must be the primary");
+    cluster.wait_replayed(0).expect("standby caught up");
+    let ro = connect(&proxy, "appdb_ro").await;
+    let row = ro
+        .query_one(
+            "SELECT pg_is_in_recovery(), (SELECT v FROM t WHERE id = 1)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        row.get::<_, bool>(0),
+        "appdb_ro must be served by the standby"
+    );
+    assert_eq!(row.get::<_, String>(1), "one");
+    let err = ro
+        .execute("INSERT INTO t VALUES (2, 'two')", &[])
+        .await
+        .expect_err("the standby is read-only");
+    assert_eq!(err.code().map(|c| c.code()), Some("25006"));
+
+    // 8 clients on a pool of 2, each with prepared statements used across
+    // many transactions (each may land on another backend connection).
+    let mut tasks = Vec::new();
+    for c in 0..8i32 {
+        let client = connect(&proxy, "appdb").await;
+        tasks.push(tokio::spawn(async move {
+            let add = client.prepare("SELECT $1::int + $2::int").await.unwrap();
+            let pid = client.prepare("SELECT pg_backend_pid()").await.unwrap();
+            let mut pids = std::collections::HashSet::new();
+            for i in 0..40i32 {
+                let row = client.query_one(&add, &[&c, &i]).await.unwrap();
+                assert_eq!(row.get::<_, i32>(0), c + i);
+                pids.insert(client.query_one(&pid, &[]).await.unwrap().get::<_, i32>(0));
+            }
+            pids
+        }));
+    }
+    let mut all_pids = std::collections::HashSet::new();
+    for t in tasks {
+        all_pids.extend(t.await.expect("client task"));
+    }
+    assert!(
+        all_pids.len() <= 2,
+        "a pool of 2 uses at most 2 backend connections, saw {all_pids:?}"
+    );
+
+    // Each client keeps its own settings (application_name from its
+    // startup packet, TimeZone from its SET) whichever connection serves
+    // its next transaction.
+    let mut settings_clients = Vec::new();
+    for (name, zone) in [("alpha", "Asia/Tokyo"), ("beta", "America/New_York")] {
+        let (c, conn) = tokio_postgres::connect(
+            &format!("{} application_name={name}", conninfo(&proxy, "appdb")),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .unwrap();
+        tokio::spawn(conn);
+        c.batch_execute(&format!("SET TimeZone = '{zone}'"))
+            .await
+            .unwrap();
+        settings_clients.push((c, name, zone));
+    }
+    for _ in 0..10 {
+        for (c, name, zone) in &settings_clients {
+            let row = c
+                .query_one(
+                    "SELECT current_setting('application_name'), current_setting('TimeZone')",
+                    &[],
+                )
+                .await
+                .unwrap();
+            assert_eq!(row.get::<_, String>(0), *name);
+            assert_eq!(row.get::<_, String>(1), *zone);
+        }
+    }
+    drop(settings_clients);
+
+    // A transaction keeps its backend connection.
+    let mut tx_client = connect(&proxy, "appdb").await;
+    let tx = tx_client.transaction().await.unwrap();
+    tx.execute("INSERT INTO t VALUES (10, 'ten')", &[])
+        .await
+        .unwrap();
+    let seen: i64 = tx
+        .query_one("SELECT count(*) FROM t WHERE id = 10", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 1);
+    tx.rollback().await.unwrap();
+    let after: i64 = rw
+        .query_one("SELECT count(*) FROM t WHERE id = 10", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, 0, "rolled back");
+
+    // Errors pass through with their fields; the session goes on.
+    let err = rw
+        .query("SELECT 1/0", &[])
+        .await
+        .expect_err("division by zero");
+    assert_eq!(err.code().map(|c| c.code()), Some("22012"));
+    assert_eq!(
+        rw.query_one("SELECT 2", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        2
+    );
+
+    // LISTEN is refused under transaction pooling.
+    let err = rw
+        .batch_execute("LISTEN ch")
+        .await
+        .expect_err("LISTEN refused");
+    assert_eq!(err.code().map(|c| c.code()), Some("0A000"));
+    let message = err
+        .as_db_error()
+        .map(|e| e.message().to_owned())
+        .unwrap_or_default();
+    assert!(message.contains("transaction pooling"), "{message}");
+
+    // COPY in and out.
+    let sink = rw
+        .copy_in("COPY t (id, v) FROM STDIN")
+        .await
+        .expect("COPY FROM STDIN");
+    {
+        use futures_util::SinkExt;
+        let mut sink = Box::pin(sink);
+        let mut data = String::new();
+        for i in 100..1100 {
+            data.push_str(&format!("{i}\tv{i}\n"));
+        }
+        sink.send(bytes::Bytes::from(data)).await.unwrap();
+        let n = sink.as_mut().finish().await.unwrap();
+        assert_eq!(n, 1000);
+    }
+    let stream = rw
+        .copy_out("COPY (SELECT id, v FROM t WHERE id >= 100 ORDER BY id) TO STDOUT")
+        .await
+        .unwrap();
+    let mut stream = Box::pin(stream);
+    let mut out = Vec::new();
+    {
+        use futures_util::StreamExt;
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+    }
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.lines().count(), 1000);
+    assert!(out.starts_with("100\tv100\n"));
+
+    // Cancel: the proxy's BackendKeyData reaches the backend running the
+    // query.
+    let sleeper = connect(&proxy, "appdb").await;
+    let token = sleeper.cancel_token();
+    let started = Instant::now();
+    let sleep = tokio::spawn(async move { sleeper.query("SELECT pg_sleep(20)", &[]).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    token
+        .cancel_query(tokio_postgres::NoTls)
+        .await
+        .expect("send the cancel");
+    let err = sleep.await.unwrap().expect_err("cancelled");
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // psql through the proxy.
+    if have("psql") {
+        let o = psql(&proxy, "appdb", &["-c", "SELECT v FROM t WHERE id = 1"]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "one");
+        let o = psql(&proxy, "appdb_ro", &["-c", "SELECT pg_is_in_recovery()"]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "t",
+            "{}",
+            text(&o)
+        );
+    } else {
+        eprintln!("SKIPPED psql part: psql is not installed");
+    }
+
+    // pgbench in every query mode, prepared included.
+    if have("pgbench") {
+        let o = pgbench(&proxy, &["-i", "-s", "1", "-q"]);
+        assert!(o.status.success(), "pgbench -i: {}", text(&o));
+        for mode in ["simple", "extended", "prepared"] {
+            let o = pgbench(&proxy, &["-M", mode, "-c", "8", "-j", "2", "-t", "50"]);
+            let t = text(&o);
+            assert!(o.status.success(), "pgbench -M {mode}: {t}");
+            assert!(
+                t.contains("number of transactions actually processed: 400/400"),
+                "pgbench -M {mode}: {t}"
+            );
+            assert!(t.contains("number of failed transactions: 0"), "{t}");
+        }
+    } else {
+        eprintln!("SKIPPED pgbench part: pgbench is not installed");
+    }
+
+    check_psycopg(&proxy, "py_tx");
+    check_asyncpg(&proxy);
+    check_jdbc(&proxy);
+
+    // The admin console counts what went through.
+    let admin = connect(&proxy, "pgwire").await;
+    let rows = admin.simple_query("SHOW POOLS").await.unwrap();
+    let pools: Vec<_> = rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        pools.iter().any(|r| r.get("database") == Some("appdb")
+            && r.get("role") == Some("primary")
+            && r.get("pool_size") == Some("2")),
+        "SHOW POOLS lists appdb's primary pool"
+    );
+    let stats = admin.simple_query("SHOW STATS").await.unwrap();
+    let queries: u64 = stats
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                r.get("total_query_count")?.parse::<u64>().ok()
+            }
+            _ => None,
+        })
+        .sum();
+    assert!(queries > 400, "SHOW STATS counts queries: {queries}");
+
+    // A client sending garbage is ended alone.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        raw.write_all(b"\x00\x00\x00\x08\x04\xd2\x16\x2fgarbage!!")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut buf)).await;
+    }
+    assert_eq!(
+        rw.query_one("SELECT 3", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        3
+    );
+
+    // The standby stops: `_ro` reads fall back to the primary, and come
+    // back to the standby once it is up again.
+    cluster.stop_standby(0).expect("stop the standby");
+    let ro2 = connect(&proxy, "appdb_ro").await;
+    let in_recovery: bool = ro2
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await
+        .expect("read with the standby down")
+        .get(0);
+    assert!(
+        !in_recovery,
+        "served by the primary while the standby is down"
+    );
+    cluster.start_standby(0).expect("restart the standby");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let c = connect(&proxy, "appdb_ro").await;
+        let r: bool = c
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if r {
+            break;
+        }
+        assert!(Instant::now() < deadline, "standby back in rotation");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Notifications of a tokio-postgres connection, as a channel.
+async fn connect_listening(
+    proxy: &RunningProxy,
+    db: &str,
+) -> (
+    tokio_postgres::Client,
+    tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>,
+) {
+    let (client, mut conn) = tokio_postgres::connect(&conninfo(proxy, db), tokio_postgres::NoTls)
+        .await
+        .expect("connect through the proxy");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = m {
+                let _ = tx.send(n);
+            }
+        }
+    });
+    (client, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_pooling_notify_reset_and_waits() {
+    let Some(cluster) = cluster_or_skip("proxy-session", "session_pooling_notify_reset_and_waits")
+    else {
+        return;
+    };
+    let proxy = start_proxy(&cluster, PoolMode::Session, 2);
+
+    // LISTEN/NOTIFY between two clients, each on its own backend.
+    let (listener, mut notifications) = connect_listening(&proxy, "appdb").await;
+    listener
+        .batch_execute("LISTEN jobs")
+        .await
+        .expect("LISTEN in session mode");
+    let notifier = connect(&proxy, "appdb").await;
+    notifier
+        .batch_execute("NOTIFY jobs, 'job 42'")
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), notifications.recv())
+        .await
+        .expect("notification within 5 s")
+        .expect("notification");
+    assert_eq!(n.channel(), "jobs");
+    assert_eq!(n.payload(), "job 42");
+    drop(notifier);
+    drop(listener);
+
+    // A session's settings, prepared statements and temporary tables do
+    // not leak to the next client of the same backend connection.
+    let first = connect(&proxy, "appdb").await;
+    first
+        .batch_execute(
+            "SET application_name = 'leaky'; CREATE TEMP TABLE scratch (x int); \
+             PREPARE p AS SELECT 1",
+        )
+        .await
+        .unwrap();
+    let first_pids: Vec<i32> = vec![
+        first
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0),
+    ];
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both connections of the pool are idle now: take both, so one of
+    // them is the first client's.
+    let a = connect(&proxy, "appdb").await;
+    let b = connect(&proxy, "appdb").await;
+    let mut reused = false;
+    for c in [&a, &b] {
+        let row = c
+            .query_one(
+                "SELECT pg_backend_pid(), current_setting('application_name'), \
+                 (SELECT count(*) FROM pg_prepared_statements WHERE name = 'p'), \
+                 to_regclass('pg_temp.scratch') IS NULL",
+                &[],
+            )
+            .await
+            .unwrap();
+        let pid: i32 = row.get(0);
+        reused |= first_pids.contains(&pid);
+        assert_ne!(row.get::<_, String>(1), "leaky", "settings are reset");
+        assert_eq!(row.get::<_, i64>(2), 0, "prepared statements are reset");
+        assert!(row.get::<_, bool>(3), "temporary tables are dropped");
+    }
+    assert!(reused, "the first client's backend connection was reused");
+
+    // The pool is full (2 sessions): a third client waits, then gets 53300.
+    let started = Instant::now();
+    let Err(err) = tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls).await
+    else {
+        panic!("pool of 2 is full: the connection must be refused");
+    };
+    assert_eq!(err.code().map(|c| c.code()), Some("53300"), "{err:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "it waited first"
+    );
+    // A waiter gets the connection a leaving client gives back.
+    let waiter = tokio::spawn({
+        let info = conninfo(&proxy, "appdb");
+        async move {
+            let (c, conn) = tokio_postgres::connect(&info, tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            c.query_one("SELECT 7", &[])
+                .await
+                .map(|r| r.get::<_, i32>(0))
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(a);
+    assert_eq!(waiter.await.unwrap().expect("waiter served"), 7);
+    drop(b);
+
+    check_psycopg(&proxy, "py_session");
+    if have("pgbench") {
+        let o = pgbench(&proxy, &["-i", "-s", "1", "-q"]);
+        assert!(o.status.success(), "pgbench -i: {}", text(&o));
+        for mode in ["simple", "extended", "prepared"] {
+            let o = pgbench(&proxy, &["-M", mode, "-c", "2", "-j", "2", "-t", "50"]);
+            let t = text(&o);
+            assert!(
+                t.contains("number of transactions actually processed: 100/100"),
+                "pgbench -M {mode} in session pooling: {t}"
+            );
+        }
+    }
+    let o = psql(&proxy, "appdb", &["-c", "SELECT 40 + 2"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "42",
+        "{}",
+        text(&o)
+    );
+}
+
+/// psycopg 3 with server-side prepared statements from the first use
+/// (`prepare_threshold=0`): named Parse/Bind through the proxy.
+fn check_psycopg(proxy: &RunningProxy, table: &str) {
+    if Command::new("python3")
+        .args(["-c", "import psycopg"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+    {
+        let script = format!(
+            "import psycopg, sys\n\
+            with psycopg.connect(sys.argv[1], prepare_threshold=0) as c:\n\
+            \x20   for i in range(20):\n\
+            \x20       r = c.execute('SELECT %s::int * 2', (i,)).fetchone()\n\
+            \x20       assert r[0] == i * 2, r\n\
+            \x20   c.execute('CREATE TABLE IF NOT EXISTS {table} (x int)')\n\
+            \x20   c.execute('INSERT INTO {table} VALUES (%s)', (5,))\n\
+            \x20   c.commit()\n\
+            \x20   print(c.execute('SELECT sum(x) FROM {table}').fetchone()[0])\n"
+        );
+        let o = Command::new("python3")
+            .args(["-c", &script, &conninfo(proxy, "appdb")])
+            .output()
+            .expect("python3");
+        assert!(o.status.success(), "psycopg: {}", text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "5");
+    } else {
+        eprintln!("SKIPPED psycopg part: python3 with psycopg is not installed");
+    }
+}
+
+/// A fake backend: authenticates everyone, then answers the first query
+/// with `answer` and closes.
+async fn fake_backend(answer: &'static [u8]) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut len = [0u8; 4];
+                s.read_exact(&mut len).await?;
+                let mut startup = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+                s.read_exact(&mut startup).await?;
+                s.write_all(b"R\0\0\0\x08\0\0\0\0K\0\0\0\x0c\0\0\0\x07\0\0\0\x09Z\0\0\0\x05I")
+                    .await?;
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await?;
+                s.write_all(answer).await?;
+                s.shutdown().await?;
+                Ok::<_, std::io::Error>(())
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_ends_only_that_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    // Backends that send an over-long message, or close in the middle of
+    // a result: the client gets a clear error, the proxy goes on.
+    let over_long = fake_backend(b"T\x7f\xff\xff\xff").await;
+    let mid_result =
+        fake_backend(b"T\0\0\0\x1b\0\x01a\0\0\0\0\0\0\0\0\0\0\x17\0\x04\xff\xff\xff\xff\0\0").await;
+    for (backend, what) in [(over_long, "exceeds"), (mid_result, "closed")] {
+        let mut config = ProxyConfig::new(
+            ([127, 0, 0, 1], 0).into(),
+            format!("host=127.0.0.1 port={} sslmode=disable", backend.port()),
+        )
+        .user(USER, PASSWORD);
+        config.auth = pgwire::api::auth::AuthMethod::Md5;
+        let proxy = start_proxy_with(config);
+        for _ in 0..2 {
+            let client = connect(&proxy, "appdb").await;
+            let err = client
+                .simple_query("SELECT 1")
+                .await
+                .expect_err("the backend misbehaves");
+            let db = err.as_db_error().unwrap_or_else(|| panic!("{err:?}"));
+            assert_eq!(db.code().code(), "08006", "{db:?}");
+            assert!(db.message().contains(what), "{}", db.message());
+        }
+    }
+
+    // A client sending an unknown message type after startup (trust
+    // authentication) gets FATAL 08P01; others are unaffected.
+    let Some(cluster) = Replicated::start("proxy-bad", 0, "")
+        .map_err(|e| eprintln!("SKIPPED rest of bad_input_ends_only_that_connection: {e}"))
+        .ok()
+    else {
+        return;
+    };
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
+    config.auth = pgwire::api::auth::AuthMethod::Trust;
+    let proxy = start_proxy_with(config);
+    let good = connect(&proxy, "appdb").await;
+    // An unknown message type, and a message announcing 2 GB.
+    for (garbage, code) in [
+        (&b"?\0\0\0\x04"[..], "08P01"),
+        (&b"Q\x7f\xff\xff\xffSELECT"[..], "54000"),
+    ] {
+        let mut raw = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        let mut startup = Vec::new();
+        let body = format!("user\0{USER}\0database\0appdb\0\0");
+        startup.extend_from_slice(&((8 + body.len()) as u32).to_be_bytes());
+        startup.extend_from_slice(&196608u32.to_be_bytes());
+        startup.extend_from_slice(body.as_bytes());
+        raw.write_all(&startup).await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.ends_with(b"Z\0\0\0\x05I") {
+            let n = raw.read(&mut buf).await.unwrap();
+            assert!(n > 0, "startup answered");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        raw.write_all(garbage).await.unwrap();
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut rest))
+            .await
+            .expect("closed")
+            .unwrap();
+        assert_eq!(rest.first(), Some(&b'E'), "{rest:?}");
+        let text = String::from_utf8_lossy(&rest);
+        assert!(text.contains("FATAL") && text.contains(code), "{text}");
+    }
+    assert_eq!(
+        good.query_one("SELECT 5", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        5
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_3_2_client_and_promotion() {
+    let Some(cluster) = cluster_or_skip("proxy-promote", "protocol_3_2_client_and_promotion")
+    else {
+        return;
+    };
+    // The primary is whichever of the two accepts writes: after a
+    // promotion the standby is found with target_session_attrs.
+    let (p, s) = (cluster.primary.port, cluster.standbys[0].port);
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        format!(
+            "host=127.0.0.1,127.0.0.1 port={p},{s} target_session_attrs=read-write sslmode=disable"
+        ),
+    )
+    .user(USER, PASSWORD);
+    config.replicas.push(Replicated::conninfo(s));
+    config.pool_size = 4;
+    let proxy = start_proxy_with(config);
+
+    // pgwire's own client asks for protocol 3.2: the proxy serves it (with
+    // a 32-byte cancel key) while its backends speak 3.0.
+    let mut client = pgwire::client::Client::connect_str(&conninfo(&proxy, "appdb"))
+        .await
+        .expect("pgwire client through the proxy");
+    assert_eq!(
+        client.protocol_version(),
+        pgwire::messages::ProtocolVersion::V3_2
+    );
+    client
+        .batch_execute("CREATE TABLE promo (x int)")
+        .await
+        .unwrap();
+    let token = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        token.cancel().await
+    });
+    let err = client
+        .simple_query("SELECT pg_sleep(20)")
+        .await
+        .expect_err("cancelled with a long key");
+    assert_eq!(err.sqlstate(), "57014", "{err}");
+    canceller.await.unwrap().expect("cancel sent");
+    // A CancelRequest with the right process ID and a wrong key does
+    // nothing.
+    let pid = client.process_id();
+    let forger = tokio::spawn({
+        let addr = proxy.addr;
+        async move {
+            use tokio::io::AsyncWriteExt;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut req = Vec::new();
+            req.extend_from_slice(&16u32.to_be_bytes());
+            req.extend_from_slice(&80877102u32.to_be_bytes());
+            req.extend_from_slice(&pid.to_be_bytes());
+            req.extend_from_slice(&[1, 2, 3, 4]);
+            s.write_all(&req).await.unwrap();
+        }
+    });
+    let results = client
+        .simple_query("SELECT pg_sleep(1), 'slept'")
+        .await
+        .expect("a forged cancel has no effect");
+    assert_eq!(results[0].rows[0].get::<&str>(1), "slept");
+    forger.await.unwrap();
+    drop(client);
+
+    // TLS toward clients (psql with sslmode=require), and
+    // target_session_attrs=read-only in the startup options routes to the
+    // standby like `_ro`.
+    if have("psql") {
+        let dir = cluster.dir.join("proxy-tls");
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let (cert_file, key_file) = (dir.join("proxy.crt"), dir.join("proxy.key"));
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        let mut config = ProxyConfig::new(([127, 0, 0, 1], 0).into(), Replicated::conninfo(p))
+            .user(USER, PASSWORD);
+        config.replicas.push(Replicated::conninfo(s));
+        config.tls = Some((
+            cert_file.to_string_lossy().into_owned(),
+            key_file.to_string_lossy().into_owned(),
+        ));
+        let tls_proxy = start_proxy_with(config);
+        let o = Command::new("psql")
+            .args([
+                "-X",
+                "-At",
+                "-d",
+                &format!(
+                    "host=127.0.0.1 port={} user={USER} password={PASSWORD} dbname=appdb \
+                     sslmode=require options='-c target_session_attrs=read-only'",
+                    tls_proxy.addr.port()
+                ),
+                "-c",
+                "SELECT pg_is_in_recovery()",
+            ])
+            .output()
+            .expect("psql");
+        assert!(o.status.success(), "psql over TLS: {}", text(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "t");
+    }
+
+    // DEALLOCATE of a protocol-level statement is honoured by the proxy
+    // (its backend copy, shared by name hash, stays for others).
+    let mut client = pgwire::client::Client::connect_str(&conninfo(&proxy, "appdb"))
+        .await
+        .unwrap();
+    let st = client.prepare("SELECT 11").await.unwrap();
+    assert!(!st.name().is_empty(), "a named statement");
+    let rows = client.query(&st, &[]).await.unwrap();
+    assert_eq!(rows[0].get::<i32>(0), 11);
+    let results = client
+        .simple_query(&format!("DEALLOCATE {}", st.name()))
+        .await
+        .expect("DEALLOCATE");
+    assert_eq!(results[0].tag, "DEALLOCATE");
+    let err = client.query(&st, &[]).await.expect_err("deallocated");
+    assert_eq!(err.sqlstate(), "26000", "{err}");
+    let st2 = client.prepare("SELECT 12").await.unwrap();
+    client.batch_execute("DEALLOCATE ALL").await.unwrap();
+    let err = client.query(&st2, &[]).await.expect_err("deallocated");
+    assert_eq!(err.sqlstate(), "26000", "{err}");
+    drop(client);
+
+    // Promotion: the old primary stops, the standby is promoted, and
+    // writes through the proxy land on it.
+    cluster.stop_primary().expect("stop the primary");
+    cluster.promote(0).expect("promote the standby");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let attempt = async {
+            let c =
+                tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls).await;
+            let (c, conn) = c?;
+            tokio::spawn(conn);
+            c.execute("INSERT INTO promo VALUES (1)", &[]).await?;
+            let row = c
+                .query_one("SELECT pg_is_in_recovery(), inet_server_port()", &[])
+                .await?;
+            Ok::<_, tokio_postgres::Error>((row.get::<_, bool>(0), row.get::<_, i32>(1)))
+        };
+        match attempt.await {
+            Ok((in_recovery, port)) => {
+                assert!(!in_recovery);
+                assert_eq!(port, i32::from(s), "writes go to the promoted standby");
+                break;
+            }
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no write after promotion: {e:?}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    }
+}
+
+/// asyncpg: named statements for every query (its statement cache), and
+/// its type introspection, through the proxy.
+fn check_asyncpg(proxy: &RunningProxy) {
+    let available = Command::new("python3")
+        .args(["-c", "import asyncpg"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !available {
+        eprintln!("SKIPPED asyncpg part: python3 with asyncpg is not installed");
+        return;
+    }
+    let script = "import asyncio, asyncpg, sys\n\
+        async def main():\n\
+        \x20   conns = [await asyncpg.connect(sys.argv[1]) for _ in range(4)]\n\
+        \x20   total = 0\n\
+        \x20   for i in range(25):\n\
+        \x20       for n, c in enumerate(conns):\n\
+        \x20           total += await c.fetchval('SELECT $1::int + $2::int', i, n)\n\
+        \x20           async with c.transaction():\n\
+        \x20               await c.execute('SELECT 1')\n\
+        \x20   rows = await conns[0].fetch('SELECT g, g::text AS t FROM generate_series(1, 3) g')\n\
+        \x20   assert [r['t'] for r in rows] == ['1', '2', '3'], rows\n\
+        \x20   print(total)\n\
+        asyncio.run(main())\n";
+    let o = Command::new("python3")
+        .args(["-c", script, &conninfo_url(proxy, "appdb")])
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "asyncpg: {}", text(&o));
+    // sum over i < 25 and n < 4 of i + n
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1350");
+}
+
+fn conninfo_url(proxy: &RunningProxy, db: &str) -> String {
+    format!(
+        "postgresql://{USER}:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=disable",
+        proxy.addr.port()
+    )
+}
+
+/// pgJDBC with server-side prepared statements (tests/proxy/ProxyPrepared.java).
+fn check_jdbc(proxy: &RunningProxy) {
+    let jar = std::env::var_os("PGWIRE_JDBC_JAR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/usr/share/java/postgresql.jar".into());
+    if !have("javac") || !jar.is_file() {
+        eprintln!("SKIPPED pgJDBC part: javac or the PostgreSQL JDBC driver is missing");
+        return;
+    }
+    let classes = std::env::temp_dir().join(format!("pgwire-proxy-jdbc-{}", std::process::id()));
+    std::fs::create_dir_all(&classes).unwrap();
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/proxy/ProxyPrepared.java");
+    let o = Command::new("javac")
+        .arg("-cp")
+        .arg(&jar)
+        .arg("-d")
+        .arg(&classes)
+        .arg(source)
+        .output()
+        .expect("javac");
+    assert!(o.status.success(), "javac: {}", text(&o));
+    let cp = std::env::join_paths([jar.as_path(), classes.as_path()]).unwrap();
+    let o = Command::new("java")
+        .arg("-cp")
+        .arg(cp)
+        .arg("ProxyPrepared")
+        .args([&proxy.addr.port().to_string(), USER, PASSWORD])
+        .output()
+        .expect("java");
+    let _ = std::fs::remove_dir_all(&classes);
+    assert!(o.status.success(), "pgJDBC: {}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "10");
+}
