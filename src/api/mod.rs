@@ -8,6 +8,7 @@ mod copy;
 mod function_call;
 mod handler;
 mod portal;
+mod replication;
 mod results;
 mod rows;
 mod served_by_simple_query;
@@ -21,6 +22,11 @@ pub use copy::{CopyBoth, CopyChunk, CopyFormat, CopyIn, CopyOut};
 pub use function_call::{FunctionCallHandler, FunctionCallRequest};
 pub use handler::{CopyHandler, ExtendedQueryHandler, ServerHandlers, SimpleQueryHandler};
 pub use portal::{Portal, StoredStatement};
+pub use replication::{
+    CreateSlotRequest, CreatedSlot, ReplicationHandler, ReplicationMode, ReplicationStream,
+    SlotKind, SlotStatus, SnapshotAction, StartReplicationRequest, SystemIdentity,
+    TimelineHistory, WalWriter,
+};
 pub use results::{QueryResponse, Response, StatementDescription, Tag};
 pub use rows::{RowSink, RowSource, Rows, RowsProgress};
 pub use served_by_simple_query::ServedBySimpleQuery;
@@ -32,3 +38,4 @@ pub use support::{
     CopySupport, ExtendedQuerySupport, FunctionCallSupport, NoCopy, NoFunctionCall, UseCopyHandler,
     UseExtendedQueryHandler, UseFunctionCallHandler,
 };
+pub use support::{NoReplication, NoStream, ReplicationSupport, UseReplicationHandler};

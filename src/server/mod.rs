@@ -19,6 +19,7 @@ mod prefixed;
 mod proxy_accept;
 pub mod proxy_protocol;
 mod registry;
+mod replication;
 mod row_stream;
 mod simple_query;
 mod startup;

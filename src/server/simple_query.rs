@@ -27,6 +27,10 @@ where
             self.ready_for_query();
             return Ok(());
         }
+        // Replication commands on a replication connection.
+        if let Some(flow) = self.replication_query(query).await {
+            return flow;
+        }
         self.shared.set_busy(true);
         let responses = Self::drive(
             &mut self.transport,
@@ -45,7 +49,7 @@ where
         Ok(())
     }
 
-    async fn send_simple_responses(&mut self, mut responses: Vec<Response>) -> Flow {
+    pub(super) async fn send_simple_responses(&mut self, mut responses: Vec<Response>) -> Flow {
         loop {
             // Whether the last response was a COPY FROM STDIN (or BOTH) that
             // succeeded: the statements after it run only now.
