@@ -27,6 +27,9 @@
 //!   speaking the protocol) over TCP, TLS or Unix sockets, authenticate,
 //!   run simple, extended and pipelined queries, COPY, cancel; and a
 //!   message-level API for proxies.
+//! - [`replication`]: streaming and logical replication: the replication
+//!   command language, XLogData/keepalive/status update payloads, the
+//!   `pgoutput` messages, LSNs (codec only, like [`messages`]).
 //! - [`error`]: [`error::ErrorInfo`] (what a client sees: severity,
 //!   SQLSTATE, message, detail...) and [`error::PgWireError`].
 //!
@@ -164,6 +167,7 @@
 #![warn(missing_docs)]
 
 pub mod messages;
+pub mod replication;
 
 #[cfg(feature = "server")]
 pub mod api;
