@@ -89,10 +89,10 @@ where
             .await?
             .map(|id| {
                 let schema = Arc::from(vec![
-                    FieldInfo::new("systemid".into(), Type::TEXT),
-                    FieldInfo::new("timeline".into(), Type::INT4),
-                    FieldInfo::new("xlogpos".into(), Type::TEXT),
-                    FieldInfo::new("dbname".into(), Type::TEXT),
+                    FieldInfo::new("systemid", Type::TEXT),
+                    FieldInfo::new("timeline", Type::INT4),
+                    FieldInfo::new("xlogpos", Type::TEXT),
+                    FieldInfo::new("dbname", Type::TEXT),
                 ]);
                 let database = match mode {
                     ReplicationMode::Logical => id.database,
@@ -132,8 +132,8 @@ where
             .await?
             .map(|h| {
                 let schema = Arc::from(vec![
-                    FieldInfo::new("filename".into(), Type::TEXT),
-                    FieldInfo::new("content".into(), Type::TEXT),
+                    FieldInfo::new("filename", Type::TEXT),
+                    FieldInfo::new("content", Type::TEXT),
                 ]);
                 let content = String::from_utf8_lossy(&h.content).into_owned();
                 Response::Query(
@@ -153,10 +153,10 @@ where
                     .await?
                     .map(|created| {
                         let schema = Arc::from(vec![
-                            FieldInfo::new("slot_name".into(), Type::TEXT),
-                            FieldInfo::new("consistent_point".into(), Type::TEXT),
-                            FieldInfo::new("snapshot_name".into(), Type::TEXT),
-                            FieldInfo::new("output_plugin".into(), Type::TEXT),
+                            FieldInfo::new("slot_name", Type::TEXT),
+                            FieldInfo::new("consistent_point", Type::TEXT),
+                            FieldInfo::new("snapshot_name", Type::TEXT),
+                            FieldInfo::new("output_plugin", Type::TEXT),
                         ]);
                         let plugin = match &request.kind {
                             SlotKind::Logical { plugin } => Some(plugin.clone()),
@@ -192,9 +192,9 @@ where
             .await?
             .map(|status| {
                 let schema = Arc::from(vec![
-                    FieldInfo::new("slot_type".into(), Type::TEXT),
-                    FieldInfo::new("restart_lsn".into(), Type::TEXT),
-                    FieldInfo::new("restart_tli".into(), Type::INT8),
+                    FieldInfo::new("slot_type", Type::TEXT),
+                    FieldInfo::new("restart_lsn", Type::TEXT),
+                    FieldInfo::new("restart_tli", Type::INT8),
                 ]);
                 let row = match status {
                     Some(s) => (
@@ -277,7 +277,7 @@ where
         );
         CopyBothResponse {
             format: 0,
-            column_formats: Vec::new(),
+            column_formats: crate::messages::FormatCodes::new(),
         }
         .encode(&mut self.transport.wbuf);
         self.shared.set_busy(true);

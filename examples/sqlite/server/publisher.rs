@@ -141,11 +141,10 @@ pub fn after_job(conn: &Connection) {
     }
 }
 
-/// Called before a statement is prepared: keeps the capture triggers in
-/// line with the schema, fills the publication and slot catalog tables if
-/// the statement reads them, and rewrites `pg_get_publication_tables()` in
-/// FROM (the subscriber's table sync uses it) into a table.
-pub fn prepare_text(conn: &Connection, text: &str) -> Result<Option<String>, ErrorInfo> {
+/// Called before a statement is prepared (after the catalog's refresh):
+/// keeps the capture triggers in line with the schema, and fills the
+/// publication and slot catalog tables if the statement reads them.
+pub fn before_statement(conn: &Connection, text: &str) -> Result<(), ErrorInfo> {
     let version: i64 = conn
         .query_row("PRAGMA main.schema_version", [], |r| r.get(0))
         .map_err(|e| from_sqlite(&e))?;
@@ -169,12 +168,13 @@ pub fn prepare_text(conn: &Connection, text: &str) -> Result<Option<String>, Err
     {
         fill_catalog(conn).map_err(|e| from_sqlite(&e))?;
     }
-    Ok(rewrite_publication_tables(text))
+    Ok(())
 }
 
 /// `FROM pg_publication p, LATERAL pg_get_publication_tables(p.pubname) gpt`
-/// (or with a literal name) becomes a join with `_pgwire_gpt`.
-fn rewrite_publication_tables(text: &str) -> Option<String> {
+/// (or with a literal name), as the subscriber's table sync sends it,
+/// becomes a subquery of `_pgwire_gpt`.
+pub fn rewrite_publication_tables(text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
     let at = lower.find("pg_get_publication_tables")?;
     let open = at + lower[at..].find('(')?;
@@ -205,9 +205,6 @@ fn rewrite_publication_tables(text: &str) -> Option<String> {
         " (SELECT * FROM pg_catalog._pgwire_gpt WHERE pubname = {arg}) AS {}",
         quote_ident(&alias)
     );
-    // A comma before LATERAL stays: the subquery correlates through the
-    // outer alias, which SQLite allows in FROM subqueries only as a join
-    // condition; so the condition moves into WHERE-free join form below.
     let mut out = String::with_capacity(text.len() + 64);
     out.push_str(&text[..start]);
     out.push_str(&replacement);
@@ -456,11 +453,11 @@ pub enum AlterAction {
 }
 
 fn syntax(msg: impl Into<String>) -> PublisherCommand {
-    PublisherCommand::Invalid(ErrorInfo::new(SqlState::SYNTAX_ERROR, msg))
+    PublisherCommand::Invalid(ErrorInfo::new(SqlState::SYNTAX_ERROR, msg.into() as String))
 }
 
 fn unsupported(msg: impl Into<String>) -> PublisherCommand {
-    PublisherCommand::Invalid(ErrorInfo::new(SqlState::FEATURE_NOT_SUPPORTED, msg))
+    PublisherCommand::Invalid(ErrorInfo::new(SqlState::FEATURE_NOT_SUPPORTED, msg.into() as String))
 }
 
 /// Recognises the statements this module runs.
@@ -552,7 +549,7 @@ fn publish_option(toks: &[Token<'_>], i: usize) -> Result<[bool; 4], PublisherCo
         let option = ident_value(t).to_ascii_lowercase();
         let value = toks
             .get(j + 2)
-            .filter(|v| toks.get(j + 1).is_some_and(|eq| eq.text == "="))
+            .filter(|_| toks.get(j + 1).is_some_and(|eq| eq.text == "="))
             .map(|v| {
                 if v.kind == Tok::Str {
                     string_value(v.text)
@@ -779,17 +776,17 @@ pub fn describe(cmd: &PublisherCommand) -> Option<Schema> {
     match cmd {
         PublisherCommand::CreateSlot { expanded, .. } => Some(if *expanded {
             Schema::from(vec![
-                FieldInfo::new("slot_name".into(), Type::NAME),
-                FieldInfo::new("lsn".into(), Type::TEXT),
+                FieldInfo::new("slot_name", Type::NAME),
+                FieldInfo::new("lsn", Type::TEXT),
             ])
         } else {
             Schema::from(vec![FieldInfo::new(
-                "pg_create_logical_replication_slot".into(),
+                "pg_create_logical_replication_slot",
                 Type::TEXT,
             )])
         }),
         PublisherCommand::DropSlot(_) => Some(Schema::from(vec![FieldInfo::new(
-            "pg_drop_replication_slot".into(),
+            "pg_drop_replication_slot",
             Type::TEXT,
         )])),
         _ => None,
@@ -814,7 +811,6 @@ impl SqliteSession {
             return Response::Error(super::transactions::in_failed_transaction());
         }
         let cmd = cmd.clone();
-        let database = session.client().database().to_owned();
         let result = match cmd {
             PublisherCommand::Invalid(e) => Err(e),
             PublisherCommand::CreateSlot {
@@ -824,7 +820,7 @@ impl SqliteSession {
                 expanded,
             } => {
                 let created = super::replication::create_slot(
-                    &self.engine,
+                    &self.db_path,
                     &name,
                     &plugin,
                     two_phase,
@@ -832,7 +828,7 @@ impl SqliteSession {
                 )
                 .await;
                 created.map(|lsn| {
-                    let lsn = super::lsn_text(lsn);
+                    let lsn = lsn.to_string();
                     let schema = describe(&PublisherCommand::CreateSlot {
                         name: String::new(),
                         plugin: String::new(),
@@ -849,7 +845,7 @@ impl SqliteSession {
                 })
             }
             PublisherCommand::DropSlot(name) => {
-                super::replication::drop_slot(&self.engine, &name)
+                super::replication::drop_slot(&self.db_path, &name, false)
                     .await
                     .map(|()| {
                         let schema = describe(&PublisherCommand::DropSlot(String::new()))
@@ -881,7 +877,6 @@ impl SqliteSession {
                 })
             }
         };
-        let _ = database;
         result.unwrap_or_else(Response::Error)
     }
 }
@@ -986,18 +981,7 @@ fn run_ddl_inner(
                     [name, t],
                 )?;
             }
-            let mut notices = Vec::new();
-            if tables.is_empty() && !all_tables {
-                notices.push(
-                    ErrorInfo::new(
-                        SqlState::WARNING,
-                        "wal_level is insufficient to publish logical changes",
-                    )
-                    .with_severity(Severity::Warning),
-                );
-                notices.clear();
-            }
-            Ok(("CREATE PUBLICATION", notices))
+            Ok(("CREATE PUBLICATION", Vec::new()))
         }
         PublisherCommand::Alter { name, action } => {
             let Some(all) = exists(name)? else {
@@ -1137,7 +1121,12 @@ pub fn load_publications(
                 |r| {
                     Ok((
                         r.get::<_, bool>(0)?,
-                        [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?],
+                        [
+                            r.get::<_, bool>(1)?,
+                            r.get::<_, bool>(2)?,
+                            r.get::<_, bool>(3)?,
+                            r.get::<_, bool>(4)?,
+                        ],
                     ))
                 },
             )

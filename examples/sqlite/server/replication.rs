@@ -1,0 +1,984 @@
+//! The example's replication commands and its stream of changes: slots
+//! (`CREATE_REPLICATION_SLOT`, `pg_create_logical_replication_slot()`),
+//! and `START_REPLICATION` streaming the change log (`publisher.rs`) as
+//! `pgoutput` messages, filtered by the client's publications.
+//!
+//! LSNs: change number `seq` of the log is at `BASE + seq * STEP`; a
+//! transaction whose last change is `seq` commits at `lsn(seq) + 0x80` and
+//! ends at `lsn(seq) + 0x88`, which is what a client confirms once it has
+//! it. So positions only grow, and a slot's confirmed position says which
+//! transactions it still needs. A slot's position lives in the database
+//! (`_pgwire_replication_slots`), so it survives restarts of the client
+//! and of the server.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use pgwire::api::{
+    CreateSlotRequest, CreatedSlot, ReplicationHandler, ReplicationStream, Session, SlotKind,
+    SlotStatus, SnapshotAction, StartReplicationRequest, SystemIdentity, WalWriter,
+};
+use pgwire::error::{ErrorInfo, SqlState};
+use pgwire::messages::TransactionStatus;
+use pgwire::replication::pgoutput::{
+    Begin, Commit, Delete, Insert, OldTuple, Relation, RelationColumn, ReplicaIdentity, Truncate,
+    Update,
+};
+use pgwire::replication::timestamp::pg_timestamp_now;
+use pgwire::replication::{
+    HotStandbyFeedback, Lsn, PgOutputMessage, StandbyStatusUpdate, TupleData, TupleValue,
+};
+use pgwire::types::Type;
+use rusqlite::{Connection, OptionalExtension};
+use tokio::sync::watch;
+
+use super::SqliteSession;
+use super::engine::Engine;
+use super::errors::from_sqlite;
+use super::publisher::{self, PublicationSet};
+
+const BASE: u64 = 0x0100_0000;
+const STEP: u64 = 0x100;
+/// Changes read from the log at a time.
+const FETCH_ROWS: usize = 1000;
+
+fn seq_lsn(seq: i64) -> u64 {
+    BASE + u64::try_from(seq).unwrap_or(0) * STEP
+}
+
+fn commit_lsn(last_seq: i64) -> u64 {
+    seq_lsn(last_seq) + 0x80
+}
+
+fn end_lsn(last_seq: i64) -> u64 {
+    seq_lsn(last_seq) + 0x88
+}
+
+/// The end of the log: after the last change ever numbered.
+fn log_end(conn: &Connection) -> rusqlite::Result<u64> {
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM main.sqlite_sequence WHERE name = '_pgwire_changes'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(seq_lsn(seq.unwrap_or(0)) + STEP)
+}
+
+/// Slots being streamed from, by name: the streaming session's process ID.
+fn active() -> &'static Mutex<HashMap<String, i32>> {
+    static ACTIVE: OnceLock<Mutex<HashMap<String, i32>>> = OnceLock::new();
+    ACTIVE.get_or_init(Mutex::default)
+}
+
+/// The slots being streamed from and by which session.
+pub fn active_slots() -> Vec<(String, i32)> {
+    active()
+        .lock()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default()
+}
+
+/// Marks a slot in use while it lives.
+struct ActiveSlot(String);
+
+impl ActiveSlot {
+    fn acquire(name: &str, pid: i32) -> Result<ActiveSlot, ErrorInfo> {
+        let mut map = active().lock().map_err(|_| internal("slot registry poisoned"))?;
+        if let Some(other) = map.get(name) {
+            return Err(slot_active(name, *other));
+        }
+        map.insert(name.to_owned(), pid);
+        Ok(ActiveSlot(name.to_owned()))
+    }
+}
+
+impl Drop for ActiveSlot {
+    fn drop(&mut self) {
+        if let Ok(mut m) = active().lock() {
+            m.remove(&self.0);
+        }
+    }
+}
+
+fn internal(msg: &str) -> ErrorInfo {
+    ErrorInfo::new(SqlState::INTERNAL_ERROR, msg.to_owned())
+}
+
+fn slot_active(name: &str, pid: i32) -> ErrorInfo {
+    ErrorInfo::new(
+        SqlState::OBJECT_IN_USE,
+        format!("replication slot \"{name}\" is active for PID {pid}"),
+    )
+}
+
+fn slot_missing(name: &str) -> ErrorInfo {
+    ErrorInfo::new(
+        SqlState::UNDEFINED_OBJECT,
+        format!("replication slot \"{name}\" does not exist"),
+    )
+}
+
+/// PostgreSQL's rules for slot names.
+fn check_slot_name(name: &str) -> Result<(), ErrorInfo> {
+    if name.is_empty() {
+        return Err(ErrorInfo::new(
+            SqlState::INVALID_NAME,
+            format!("replication slot name \"{name}\" is too short"),
+        ));
+    }
+    if name.len() > 63 {
+        return Err(ErrorInfo::new(
+            SqlState::NAME_TOO_LONG,
+            format!("replication slot name \"{name}\" is too long"),
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(ErrorInfo::new(
+            SqlState::INVALID_NAME,
+            format!("replication slot name \"{name}\" contains invalid character"),
+        )
+        .with_hint(
+            "Replication slot names may only contain lower case letters, numbers, and the underscore character.",
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `f` on a connection of its own (outside the session's
+/// transaction: a slot exists whatever the session's transaction does).
+async fn with_own_connection<R: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce(&Connection) -> Result<R, ErrorInfo> + Send + 'static,
+) -> Result<R, ErrorInfo> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let conn = Connection::open(&path).map_err(|e| from_sqlite(&e))?;
+        conn.busy_timeout(super::engine::BUSY_TIMEOUT)
+            .map_err(|e| from_sqlite(&e))?;
+        f(&conn)
+    })
+    .await
+    .map_err(|_| internal("slot task failed"))?
+}
+
+/// Creates logical slot `name` at `at` (or the end of the log).
+pub async fn create_slot(
+    path: &Path,
+    name: &str,
+    plugin: &str,
+    two_phase: bool,
+    at: Option<u64>,
+) -> Result<Lsn, ErrorInfo> {
+    check_slot_name(name)?;
+    if plugin != "pgoutput" {
+        return Err(ErrorInfo::new(
+            SqlState::UNDEFINED_FILE,
+            format!("could not access file \"{plugin}\": No such file or directory"),
+        ));
+    }
+    let (name, plugin) = (name.to_owned(), plugin.to_owned());
+    with_own_connection(path, move |conn| {
+        let at = match at {
+            Some(at) => at,
+            None => log_end(conn).map_err(|e| from_sqlite(&e))?,
+        };
+        let inserted = conn
+            .execute(
+                "INSERT OR IGNORE INTO _pgwire_replication_slots \
+                 (slot_name, plugin, two_phase, confirmed_lsn) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![name, plugin, two_phase, at as i64],
+            )
+            .map_err(|e| from_sqlite(&e))?;
+        if inserted == 0 {
+            return Err(ErrorInfo::new(
+                SqlState::DUPLICATE_OBJECT,
+                format!("replication slot \"{name}\" already exists"),
+            ));
+        }
+        tracing::info!(slot = name, lsn = %Lsn(at), "replication slot created");
+        Ok(Lsn(at))
+    })
+    .await
+}
+
+/// Drops slot `name`; with `wait`, waits (up to a minute) for a session
+/// streaming from it to stop.
+pub async fn drop_slot(path: &Path, name: &str, wait: bool) -> Result<(), ErrorInfo> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let user = active().lock().ok().and_then(|m| m.get(name).copied());
+        match user {
+            Some(pid) if !wait || tokio::time::Instant::now() >= deadline => {
+                return Err(slot_active(name, pid));
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            None => break,
+        }
+    }
+    let name = name.to_owned();
+    with_own_connection(path, move |conn| {
+        let n = conn
+            .execute(
+                "DELETE FROM _pgwire_replication_slots WHERE slot_name = ?1",
+                [&name],
+            )
+            .map_err(|e| from_sqlite(&e))?;
+        if n == 0 {
+            return Err(slot_missing(&name));
+        }
+        prune(conn).map_err(|e| from_sqlite(&e))?;
+        tracing::info!(slot = name, "replication slot dropped");
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes the transactions every slot has confirmed (all of them when
+/// there is no slot).
+fn prune(conn: &Connection) -> rusqlite::Result<()> {
+    let min: Option<i64> = conn.query_row(
+        "SELECT min(confirmed_lsn) FROM _pgwire_replication_slots",
+        [],
+        |r| r.get(0),
+    )?;
+    let Some(min) = min else {
+        conn.execute("DELETE FROM _pgwire_changes", [])?;
+        return Ok(());
+    };
+    // Changes whose transaction ended at or before `min`.
+    let done = (min as u64).saturating_sub(BASE + 0x88) / STEP;
+    if (min as u64) < BASE + 0x88 {
+        return Ok(());
+    }
+    conn.execute(
+        "DELETE FROM _pgwire_changes WHERE xid IN \
+         (SELECT xid FROM _pgwire_changes GROUP BY xid HAVING max(seq) <= ?1)",
+        [done as i64],
+    )?;
+    Ok(())
+}
+
+/// The slot's plugin and confirmed position.
+fn read_slot_row(conn: &Connection, name: &str) -> rusqlite::Result<Option<(String, u64)>> {
+    conn.query_row(
+        "SELECT plugin, confirmed_lsn FROM _pgwire_replication_slots WHERE slot_name = ?1",
+        [name],
+        |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+    )
+    .optional()
+}
+
+/// A stable system identifier for the database file.
+fn system_id(path: &Path) -> String {
+    // FNV-1a of the path: the same for every connection and restart.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.to_string_lossy().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 1).to_string()
+}
+
+/// The publication names of `publication_names`: a comma-separated list
+/// of identifiers, double-quoted or folded to lower case.
+fn publication_names(list: &str) -> Result<Vec<String>, ErrorInfo> {
+    let mut names = Vec::new();
+    let mut chars = list.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut name = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        name.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => name.push(c),
+                    None => return Err(invalid_names()),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' || c.is_whitespace() {
+                    break;
+                }
+                name.push(c.to_ascii_lowercase());
+                chars.next();
+            }
+        }
+        if name.is_empty() {
+            return Err(invalid_names());
+        }
+        names.push(name);
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Ok(names),
+            Some(',') => {}
+            Some(_) => return Err(invalid_names()),
+        }
+    }
+}
+
+fn invalid_names() -> ErrorInfo {
+    ErrorInfo::new(
+        SqlState::INVALID_NAME,
+        "invalid publication_names syntax",
+    )
+}
+
+fn invalid_option(msg: String) -> ErrorInfo {
+    ErrorInfo::new(SqlState::INVALID_PARAMETER_VALUE, msg)
+}
+
+impl ReplicationHandler for SqliteSession {
+    type Stream = ChangeStream;
+
+    async fn identify_system(&mut self, session: &mut Session) -> Result<SystemIdentity, ErrorInfo> {
+        let end = with_own_connection(&self.db_path, |conn| {
+            log_end(conn).map_err(|e| from_sqlite(&e))
+        })
+        .await?;
+        Ok(SystemIdentity {
+            system_id: system_id(&self.db_path),
+            timeline: 1,
+            xlog_pos: Lsn(end),
+            database: Some(session.client().database().to_owned()),
+        })
+    }
+
+    async fn show(&mut self, session: &mut Session, name: &str) -> Result<String, ErrorInfo> {
+        match session.parameter(name) {
+            Some(v) => Ok(v.to_owned()),
+            None if name.eq_ignore_ascii_case("wal_segment_size") => Ok("16MB".into()),
+            None => Err(ErrorInfo::new(
+                SqlState::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )),
+        }
+    }
+
+    async fn create_slot(
+        &mut self,
+        session: &mut Session,
+        request: &CreateSlotRequest,
+    ) -> Result<CreatedSlot, ErrorInfo> {
+        let SlotKind::Logical { plugin } = &request.kind else {
+            return Err(ErrorInfo::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "physical replication slots are not supported by this server",
+            ));
+        };
+        if request.temporary {
+            return Err(ErrorInfo::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "temporary replication slots are not supported by this server",
+            ));
+        }
+        // USE_SNAPSHOT: the slot starts where the session's transaction
+        // sees the log end, so that transaction's reads (a table sync's
+        // COPY) and the changes streamed from the slot meet exactly.
+        let at = if request.snapshot == SnapshotAction::Use
+            && session.transaction_status() == TransactionStatus::InTransaction
+        {
+            let end = self
+                .engine
+                .call(None, |db| log_end(&db.conn).map_err(|e| db.error(&e)))
+                .await??;
+            Some(end)
+        } else {
+            None
+        };
+        let lsn = create_slot(&self.db_path, &request.name, plugin, request.two_phase, at).await?;
+        Ok(CreatedSlot {
+            consistent_point: lsn,
+            snapshot_name: None,
+        })
+    }
+
+    async fn drop_slot(
+        &mut self,
+        _session: &mut Session,
+        name: &str,
+        wait: bool,
+    ) -> Result<(), ErrorInfo> {
+        drop_slot(&self.db_path, name, wait).await
+    }
+
+    async fn read_slot(
+        &mut self,
+        _session: &mut Session,
+        name: &str,
+    ) -> Result<Option<SlotStatus>, ErrorInfo> {
+        let name = name.to_owned();
+        let row = with_own_connection(&self.db_path, move |conn| {
+            read_slot_row(conn, &name).map_err(|e| from_sqlite(&e))
+        })
+        .await?;
+        Ok(row.map(|(_, lsn)| SlotStatus {
+            slot_type: "logical".into(),
+            restart_lsn: Some(Lsn(lsn)),
+            restart_timeline: Some(1),
+        }))
+    }
+
+    async fn start_replication(
+        &mut self,
+        session: &mut Session,
+        request: &StartReplicationRequest,
+    ) -> Result<ChangeStream, ErrorInfo> {
+        if !request.logical {
+            return Err(ErrorInfo::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "physical replication is not supported by this server",
+            ));
+        }
+        let slot = request.slot.clone().unwrap_or_default();
+        let proto: u32 = match request.option("proto_version") {
+            None => return Err(invalid_option("proto_version option missing".into())),
+            Some(v) => v.trim().parse().map_err(|_| {
+                invalid_option(format!("invalid proto_version \"{v}\""))
+            })?,
+        };
+        if !(1..=4).contains(&proto) {
+            return Err(ErrorInfo::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "client sent proto_version={proto} but server only supports protocol 4 or lower"
+                ),
+            ));
+        }
+        let names = match request.option("publication_names") {
+            None => return Err(invalid_option("publication_names parameter missing".into())),
+            Some(v) => publication_names(v)?,
+        };
+        for o in &request.options {
+            match o.name.as_str() {
+                "proto_version" | "publication_names" | "messages" | "streaming"
+                | "two_phase" | "origin" => {}
+                "binary" if o.value.as_deref().is_none_or(|v| {
+                    matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0")
+                }) => {}
+                "binary" => {
+                    return Err(ErrorInfo::new(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "binary pgoutput is not supported by this server",
+                    ));
+                }
+                other => {
+                    return Err(invalid_option(format!("unrecognized pgoutput option: {other}")));
+                }
+            }
+        }
+        let guard = ActiveSlot::acquire(&slot, session.client().process_id())?;
+        let (slot_name, pubs) = (slot.clone(), names.clone());
+        let (confirmed, end, set) = self
+            .engine
+            .call(None, move |db| {
+                let row = read_slot_row(&db.conn, &slot_name).map_err(|e| db.error(&e))?;
+                let Some((plugin, confirmed)) = row else {
+                    return Err(slot_missing(&slot_name));
+                };
+                if plugin != "pgoutput" {
+                    return Err(ErrorInfo::new(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        format!("replication slot \"{slot_name}\" uses plugin \"{plugin}\""),
+                    ));
+                }
+                let set = publisher::load_publications(&db.conn, &pubs)?;
+                let end = log_end(&db.conn).map_err(|e| db.error(&e))?;
+                Ok((confirmed, end, set))
+            })
+            .await??;
+        let start = request.start.0.max(confirmed);
+        // First transaction not yet confirmed: changes after `start`.
+        let position = if start >= BASE + 0x88 {
+            ((start - BASE - 0x88) / STEP) as i64
+        } else {
+            0
+        };
+        let _ = set;
+        Ok(ChangeStream {
+            engine: self.engine.clone(),
+            slot,
+            _guard: guard,
+            publications: names,
+            position,
+            start,
+            confirmed,
+            wal_end: end,
+            pending: VecDeque::new(),
+            open: None,
+            step: 0,
+            relations: HashMap::new(),
+            sent: HashMap::new(),
+            signal: publisher::changes_signal().subscribe(),
+        })
+    }
+}
+
+/// A column of a published table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ColumnInfo {
+    name: String,
+    ty: Type,
+    typmod: i32,
+    key: bool,
+}
+
+/// A published table as the stream describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TableInfo {
+    oid: u32,
+    columns: Vec<ColumnInfo>,
+    /// Has a primary key (REPLICA IDENTITY DEFAULT); FULL otherwise.
+    keyed: bool,
+}
+
+/// One change read from the log, values in PostgreSQL's text format.
+#[derive(Debug)]
+struct Change {
+    seq: i64,
+    rel: String,
+    op: char,
+    old: Option<Vec<Option<String>>>,
+    new: Option<Vec<Option<String>>>,
+}
+
+/// A committed transaction to send.
+#[derive(Debug)]
+struct Transaction {
+    xid: u32,
+    first_seq: i64,
+    last_seq: i64,
+    changes: Vec<Change>,
+}
+
+/// What one read of the log brought.
+struct Fetched {
+    rows: Vec<(u32, Change)>,
+    tables: HashMap<String, TableInfo>,
+    publications: PublicationSet,
+    end: u64,
+    more: bool,
+}
+
+/// The stream of one START_REPLICATION.
+pub struct ChangeStream {
+    engine: Engine,
+    slot: String,
+    _guard: ActiveSlot,
+    publications: Vec<String>,
+    /// The last change read from the log.
+    position: i64,
+    /// Transactions that end at or before this were confirmed.
+    start: u64,
+    confirmed: u64,
+    wal_end: u64,
+    pending: VecDeque<Transaction>,
+    /// A transaction whose changes are still being read.
+    open: Option<Transaction>,
+    /// How far the front transaction is written: 0 = Begin, 1..=n its
+    /// changes, n + 1 = Commit.
+    step: usize,
+    relations: HashMap<String, TableInfo>,
+    /// The table descriptions sent (Relation messages), by table.
+    sent: HashMap<String, TableInfo>,
+    signal: watch::Receiver<u64>,
+}
+
+/// Reads up to [`FETCH_ROWS`] changes after `position`, with the tables
+/// they touch and the publications.
+fn fetch(conn: &Connection, position: i64, names: &[String]) -> Result<Fetched, ErrorInfo> {
+    let publications = publisher::load_publications(conn, names)?;
+    let end = log_end(conn).map_err(|e| from_sqlite(&e))?;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, xid, rel, op, old, new FROM _pgwire_changes WHERE seq > ?1 \
+             ORDER BY seq LIMIT ?2",
+        )
+        .map_err(|e| from_sqlite(&e))?;
+    let raw: Vec<(i64, u32, String, String, Option<String>, Option<String>)> = stmt
+        .query_map(rusqlite::params![position, FETCH_ROWS as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| from_sqlite(&e))?;
+    let more = raw.len() == FETCH_ROWS;
+    let mut tables: HashMap<String, TableInfo> = HashMap::new();
+    let mut rows = Vec::with_capacity(raw.len());
+    for (seq, xid, rel, op, old, new) in raw {
+        if !tables.contains_key(&rel) {
+            if let Some(info) = table_info(conn, &rel).map_err(|e| from_sqlite(&e))? {
+                tables.insert(rel.clone(), info);
+            }
+        }
+        let types: Vec<Type> = tables
+            .get(&rel)
+            .map(|t| t.columns.iter().map(|c| c.ty.clone()).collect())
+            .unwrap_or_default();
+        let old = match old {
+            Some(j) => Some(values(conn, &j, &types).map_err(|e| from_sqlite(&e))?),
+            None => None,
+        };
+        let new = match new {
+            Some(j) => Some(values(conn, &j, &types).map_err(|e| from_sqlite(&e))?),
+            None => None,
+        };
+        rows.push((
+            xid,
+            Change {
+                seq,
+                rel,
+                op: op.chars().next().unwrap_or('?'),
+                old,
+                new,
+            },
+        ));
+    }
+    Ok(Fetched {
+        rows,
+        tables,
+        publications,
+        end,
+        more,
+    })
+}
+
+/// A table's OID and columns (`None` if it no longer exists).
+fn table_info(conn: &Connection, table: &str) -> rusqlite::Result<Option<TableInfo>> {
+    let rowid: Option<i64> = conn
+        .query_row(
+            "SELECT rowid FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(rowid) = rowid else {
+        return Ok(None);
+    };
+    let oid = u32::try_from(rowid)
+        .ok()
+        .and_then(|r| r.checked_mul(pgwire::catalog::OID_SPAN))
+        .and_then(|r| r.checked_add(16_384))
+        .unwrap_or(16_384);
+    let mut stmt = conn.prepare("SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid")?;
+    let columns: Vec<ColumnInfo> = stmt
+        .query_map([table], |r| {
+            let decl: String = r.get(1)?;
+            let ty = super::types::pg_type_for_decl(&decl);
+            Ok(ColumnInfo {
+                name: r.get(0)?,
+                ty: ty.ty,
+                typmod: ty.typmod,
+                key: r.get::<_, i64>(2)? > 0,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let keyed = columns.iter().any(|c| c.key);
+    Ok(Some(TableInfo {
+        oid,
+        columns,
+        keyed,
+    }))
+}
+
+/// A logged row (JSON array) as PostgreSQL text values of `types`.
+fn values(conn: &Connection, json: &str, types: &[Type]) -> rusqlite::Result<Vec<Option<String>>> {
+    let mut stmt = conn.prepare_cached("SELECT type, atom FROM json_each(?1) ORDER BY key")?;
+    let mut out = Vec::new();
+    let mut rows = stmt.query([json])?;
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let ty = types.get(out.len()).cloned().unwrap_or(Type::TEXT);
+        let value = match kind.as_str() {
+            "null" => None,
+            "integer" => {
+                let i: i64 = r.get(1)?;
+                Some(if ty == Type::BOOL {
+                    if i != 0 { "t" } else { "f" }.to_owned()
+                } else {
+                    i.to_string()
+                })
+            }
+            "real" => {
+                let f: f64 = r.get(1)?;
+                Some(if f.is_nan() {
+                    "NaN".to_owned()
+                } else if f.is_infinite() {
+                    if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+                } else {
+                    f.to_string()
+                })
+            }
+            "true" => Some("t".to_owned()),
+            "false" => Some("f".to_owned()),
+            _ => Some(r.get::<_, String>(1)?),
+        };
+        out.push(value);
+    }
+    Ok(out)
+}
+
+impl ChangeStream {
+    /// Files fetched changes into transactions.
+    fn absorb(&mut self, fetched: Fetched) {
+        self.wal_end = self.wal_end.max(fetched.end);
+        self.relations.extend(fetched.tables);
+        let set = fetched.publications;
+        for (xid, change) in fetched.rows {
+            self.position = change.seq;
+            if self.open.as_ref().is_some_and(|t| t.xid != xid) {
+                let done = self.open.take();
+                self.close(done);
+            }
+            let tx = self.open.get_or_insert_with(|| Transaction {
+                xid,
+                first_seq: change.seq,
+                last_seq: change.seq,
+                changes: Vec::new(),
+            });
+            tx.last_seq = change.seq;
+            let op = change.op.to_string();
+            if set.publishes(&change.rel, &op) && self.relations.contains_key(&change.rel) {
+                tx.changes.push(change);
+            }
+        }
+        // Everything visible is committed: without more to read, the open
+        // transaction is whole.
+        if !fetched.more {
+            let done = self.open.take();
+            self.close(done);
+        }
+    }
+
+    fn close(&mut self, tx: Option<Transaction>) {
+        if let Some(tx) = tx {
+            // Confirmed before (a restart), or nothing published: skipped.
+            if commit_lsn(tx.last_seq) >= self.start && !tx.changes.is_empty() {
+                self.pending.push_back(tx);
+            }
+        }
+    }
+
+    /// Writes a Relation message for `rel` if its description was not sent
+    /// yet (or changed).
+    fn relation(&mut self, out: &mut WalWriter<'_>, rel: &str, at: u64) -> Option<u32> {
+        let info = self.relations.get(rel)?.clone();
+        if self.sent.get(rel) != Some(&info) {
+            let message = PgOutputMessage::Relation(Relation {
+                xid: None,
+                oid: info.oid,
+                namespace: "public".into(),
+                name: rel.to_owned().into(),
+                replica_identity: if info.keyed {
+                    ReplicaIdentity::Default
+                } else {
+                    ReplicaIdentity::Full
+                },
+                columns: info
+                    .columns
+                    .iter()
+                    .map(|c| RelationColumn {
+                        flags: u8::from(c.key || !info.keyed),
+                        name: c.name.clone().into(),
+                        type_oid: c.ty.oid(),
+                        type_modifier: c.typmod,
+                    })
+                    .collect(),
+            });
+            out.pgoutput(Lsn(at), Lsn(self.wal_end), &message);
+            self.sent.insert(rel.to_owned(), info.clone());
+        }
+        Some(info.oid)
+    }
+}
+
+fn tuple(values: &[Option<String>], keep: impl Fn(usize) -> bool) -> TupleData {
+    TupleData::from_values(values.iter().enumerate().map(|(i, v)| match v {
+        Some(s) if keep(i) => TupleValue::Text(s.as_bytes()),
+        _ => TupleValue::Null,
+    }))
+}
+
+impl ReplicationStream for ChangeStream {
+    async fn wait_for_changes(&mut self) -> Result<(), ErrorInfo> {
+        loop {
+            if !self.pending.is_empty() {
+                return Ok(());
+            }
+            // Look before waiting: what was committed since the last read.
+            self.signal.borrow_and_update();
+            let (position, names) = (self.position, self.publications.clone());
+            let fetched = self
+                .engine
+                .call(None, move |db| fetch(&db.conn, position, &names))
+                .await??;
+            let more = fetched.more;
+            self.absorb(fetched);
+            if !self.pending.is_empty() || more {
+                continue;
+            }
+            // Woken by a commit that wrote to the log, or after a while
+            // (a change made by another process).
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.signal.changed()).await;
+        }
+    }
+
+    fn write_changes(&mut self, out: &mut WalWriter<'_>) -> Result<(), ErrorInfo> {
+        while !out.is_full() {
+            let Some(tx) = self.pending.front() else {
+                return Ok(());
+            };
+            let (xid, first, last, count) =
+                (tx.xid, tx.first_seq, tx.last_seq, tx.changes.len());
+            let now = pg_timestamp_now();
+            if self.step == 0 {
+                let begin = PgOutputMessage::Begin(Begin {
+                    final_lsn: Lsn(commit_lsn(last)),
+                    commit_time: now,
+                    xid,
+                });
+                out.pgoutput(Lsn(seq_lsn(first)), Lsn(self.wal_end), &begin);
+                self.step = 1;
+                continue;
+            }
+            if self.step > count {
+                let commit = PgOutputMessage::Commit(Commit {
+                    flags: 0,
+                    commit_lsn: Lsn(commit_lsn(last)),
+                    end_lsn: Lsn(end_lsn(last)),
+                    commit_time: now,
+                });
+                out.pgoutput(Lsn(end_lsn(last)), Lsn(self.wal_end), &commit);
+                self.step = 0;
+                self.pending.pop_front();
+                continue;
+            }
+            // One change, or a run of truncates (one message, as
+            // TRUNCATE a, b is in PostgreSQL).
+            let index = self.step - 1;
+            let (seq, rel, op) = {
+                let c = &self.pending[0].changes[index];
+                (c.seq, c.rel.clone(), c.op)
+            };
+            let at = seq_lsn(seq);
+            if op == 'T' {
+                let mut oids = Vec::new();
+                let mut n = 0;
+                let names: Vec<String> = self.pending[0].changes[index..]
+                    .iter()
+                    .take_while(|c| c.op == 'T')
+                    .map(|c| c.rel.clone())
+                    .collect();
+                for name in &names {
+                    if let Some(oid) = self.relation(out, name, at) {
+                        oids.push(oid);
+                    }
+                    n += 1;
+                }
+                let message = PgOutputMessage::Truncate(Truncate {
+                    xid: None,
+                    options: 0,
+                    relation_oids: oids,
+                });
+                out.pgoutput(Lsn(at), Lsn(self.wal_end), &message);
+                self.step += n;
+                continue;
+            }
+            let Some(oid) = self.relation(out, &rel, at) else {
+                self.step += 1;
+                continue;
+            };
+            let info = self.relations.get(&rel).cloned();
+            let keyed = info.as_ref().is_some_and(|t| t.keyed);
+            let is_key = |i: usize| {
+                info.as_ref()
+                    .and_then(|t| t.columns.get(i))
+                    .is_some_and(|c| c.key)
+            };
+            let change = &self.pending[0].changes[index];
+            let message = match op {
+                'I' => PgOutputMessage::Insert(Insert {
+                    xid: None,
+                    relation_oid: oid,
+                    new: tuple(change.new.as_deref().unwrap_or_default(), |_| true),
+                }),
+                'U' => {
+                    let old = change.old.as_deref().unwrap_or_default();
+                    let new = change.new.as_deref().unwrap_or_default();
+                    let old_tuple = if !keyed {
+                        Some(OldTuple::Full(tuple(old, |_| true)))
+                    } else if (0..old.len()).any(|i| is_key(i) && old.get(i) != new.get(i)) {
+                        Some(OldTuple::Key(tuple(old, is_key)))
+                    } else {
+                        None
+                    };
+                    PgOutputMessage::Update(Update {
+                        xid: None,
+                        relation_oid: oid,
+                        old: old_tuple,
+                        new: tuple(new, |_| true),
+                    })
+                }
+                _ => {
+                    let old = change.old.as_deref().unwrap_or_default();
+                    PgOutputMessage::Delete(Delete {
+                        xid: None,
+                        relation_oid: oid,
+                        old: if keyed {
+                            OldTuple::Key(tuple(old, is_key))
+                        } else {
+                            OldTuple::Full(tuple(old, |_| true))
+                        },
+                    })
+                }
+            };
+            out.pgoutput(Lsn(at), Lsn(self.wal_end), &message);
+            self.step += 1;
+        }
+        Ok(())
+    }
+
+    fn wal_end(&self) -> Lsn {
+        Lsn(self.wal_end)
+    }
+
+    async fn standby_status(&mut self, status: &StandbyStatusUpdate) -> Result<(), ErrorInfo> {
+        let flushed = status.flushed.0.min(self.wal_end);
+        if flushed <= self.confirmed {
+            return Ok(());
+        }
+        self.confirmed = flushed;
+        let slot = self.slot.clone();
+        self.engine
+            .call(None, move |db| {
+                db.conn
+                    .execute(
+                        "UPDATE _pgwire_replication_slots SET confirmed_lsn = max(confirmed_lsn, ?2) \
+                         WHERE slot_name = ?1",
+                        rusqlite::params![slot, flushed as i64],
+                    )
+                    .and_then(|_| prune(&db.conn))
+                    .map_err(|e| db.error(&e))
+            })
+            .await?
+    }
+
+    async fn hot_standby_feedback(&mut self, _: &HotStandbyFeedback) -> Result<(), ErrorInfo> {
+        Ok(())
+    }
+}
