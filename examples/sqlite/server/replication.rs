@@ -363,7 +363,9 @@ impl ReplicationHandler for SqliteSession {
     async fn show(&mut self, session: &mut Session, name: &str) -> Result<String, ErrorInfo> {
         match session.parameter(name) {
             Some(v) => Ok(v.to_owned()),
+            // What replication clients ask (pg_recvlogical, pg_basebackup).
             None if name.eq_ignore_ascii_case("wal_segment_size") => Ok("16MB".into()),
+            None if name.eq_ignore_ascii_case("data_directory_mode") => Ok("0700".into()),
             None => Err(ErrorInfo::new(
                 SqlState::UNDEFINED_OBJECT,
                 format!("unrecognized configuration parameter \"{name}\""),
