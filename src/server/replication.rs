@@ -286,8 +286,14 @@ where
         drop(stream);
         match ended? {
             Ok(()) => {
-                // The client's CopyDone: ours, then the command's end.
+                // The client's CopyDone: ours, the end of the COPY, then
+                // the command's end, as PostgreSQL (libpq's walreceiver
+                // reads both CommandCompletes).
                 CopyDone.encode(&mut self.transport.wbuf);
+                CommandComplete {
+                    tag: "COPY 0".into(),
+                }
+                .encode(&mut self.transport.wbuf);
                 CommandComplete {
                     tag: "START_REPLICATION".into(),
                 }

@@ -181,12 +181,13 @@ pub fn rewrite_publication_tables(text: &str) -> Option<String> {
     let close = open + lower[open..].find(')')?;
     let arg = text[open + 1..close].trim().to_owned();
     let mut start = at;
-    let before = lower[..at].trim_end();
-    if let Some(b) = before.strip_suffix("lateral") {
-        start = b.len();
+    if lower[..start].trim_end().ends_with("pg_catalog.") {
+        start = lower[..start].trim_end().len() - "pg_catalog.".len();
     }
-    if lower[..at].trim_end().ends_with("pg_catalog.") {
-        start = start.min(lower[..at].trim_end().len() - "pg_catalog.".len());
+    let mut lateral = false;
+    if let Some(b) = lower[..start].trim_end().strip_suffix("lateral") {
+        start = b.len();
+        lateral = true;
     }
     // The alias after the call.
     let rest = &text[close + 1..];
@@ -201,10 +202,20 @@ pub fn rewrite_publication_tables(text: &str) -> Option<String> {
         }
         _ => ("pg_get_publication_tables".to_owned(), close + 1),
     };
-    let replacement = format!(
-        " (SELECT * FROM pg_catalog._pgwire_gpt WHERE pubname = {arg}) AS {}",
-        quote_ident(&alias)
-    );
+    let alias = quote_ident(&alias);
+    // `p, LATERAL f(p.pubname) gpt` (SQLite has no LATERAL): a join on
+    // the publication name; a call with a constant: a subquery.
+    let before = lower[..start].trim_end();
+    let (start, replacement) = match before.strip_suffix(',') {
+        Some(b) if lateral || arg.contains('.') => (
+            b.len(),
+            format!(" JOIN pg_catalog._pgwire_gpt AS {alias} ON {alias}.pubname = {arg}"),
+        ),
+        _ => (
+            start,
+            format!(" (SELECT * FROM pg_catalog._pgwire_gpt WHERE pubname = {arg}) AS {alias}"),
+        ),
+    };
     let mut out = String::with_capacity(text.len() + 64);
     out.push_str(&text[..start]);
     out.push_str(&replacement);
@@ -264,20 +275,20 @@ fn fill_catalog(conn: &Connection) -> rusqlite::Result<()> {
             "ROLLBACK TO pgwire_publisher_catalog; RELEASE pgwire_publisher_catalog",
         );
     }
-    if query_only != 0 {
-        conn.execute_batch("PRAGMA query_only = 1")?;
-    }
-    let active = super::replication::active_slots();
-    if !active.is_empty() {
+    let marked = result.and_then(|()| {
         let mut stmt = conn.prepare(
             "UPDATE pg_catalog.pg_replication_slots SET active = 1, active_pid = ?2 \
              WHERE slot_name = ?1",
         )?;
-        for (name, pid) in active {
+        for (name, pid) in super::replication::active_slots() {
             stmt.execute(rusqlite::params![name, pid])?;
         }
+        Ok(())
+    });
+    if query_only != 0 {
+        conn.execute_batch("PRAGMA query_only = 1")?;
     }
-    result
+    marked
 }
 
 // ------------------------------------------------------------ triggers
