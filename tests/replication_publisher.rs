@@ -277,6 +277,18 @@ async fn pg_recvlogical_streams_changes_and_the_slot_advances() {
             .await
             .is_empty()
     );
+
+    // pg_recvlogical's own --create-slot and --drop-slot.
+    let conninfo = format!("host=127.0.0.1 port={} dbname=postgres user=postgres", s.port());
+    for action in ["--create-slot", "--drop-slot"] {
+        let out = Command::new(&bin)
+            .args(["-d", &conninfo, "--slot", "made_by_recvlogical", "-P", "pgoutput", action])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{action}: {}", String::from_utf8_lossy(&out.stderr));
+        let listed = column(&client, "SELECT slot_name FROM pg_replication_slots").await;
+        assert_eq!(listed.is_empty(), action == "--drop-slot", "{action}: {listed:?}");
+    }
 }
 
 #[tokio::test]
@@ -490,4 +502,88 @@ async fn replication_connections_refused_without_opt_in_or_with_a_bad_value() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A server that does not opt into replication.
+struct PlainServer;
+struct PlainSession;
+
+impl pgwire::api::SimpleQueryHandler for PlainSession {
+    async fn do_query(
+        &mut self,
+        _: &mut pgwire::api::Session,
+        _: &str,
+    ) -> Vec<pgwire::api::Response> {
+        vec![pgwire::api::Response::Execution(pgwire::api::Tag::new("OK"))]
+    }
+}
+
+impl pgwire::api::ServerHandlers for PlainServer {
+    type Handler = PlainSession;
+
+    async fn connect(
+        &self,
+        _: &mut pgwire::api::Session,
+    ) -> Result<PlainSession, pgwire::error::ErrorInfo> {
+        Ok(PlainSession)
+    }
+}
+
+#[tokio::test]
+async fn replication_refused_by_a_server_that_did_not_opt_in() {
+    let s = TestServer::start(PlainServer, ServerConfig::default());
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(
+        3,
+        0,
+        &[("user", "postgres"), ("database", "postgres"), ("replication", "database")],
+    ))
+    .await;
+    let msgs = c.read_until(b'E').await;
+    let e = msgs.last().unwrap();
+    assert_eq!(e.sqlstate().as_deref(), Some("42501"));
+    assert_eq!(e.field(b'S').as_deref(), Some("FATAL"));
+    assert_eq!(
+        e.field(b'M').as_deref(),
+        Some("permission denied to start WAL sender")
+    );
+    assert!(c.is_closed().await);
+    // `replication=false` is a normal connection.
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(
+        3,
+        0,
+        &[("user", "postgres"), ("replication", "false")],
+    ))
+    .await;
+    assert_eq!(tags(&c.read_until(b'Z').await).chars().last(), Some('Z'));
+}
+
+#[tokio::test]
+async fn extended_protocol_refused_on_a_replication_connection() {
+    let s = server();
+    let mut c = RawClient::connect(s.addr).await;
+    c.send(&startup_packet(
+        3,
+        0,
+        &[("user", "postgres"), ("database", "postgres"), ("replication", "database")],
+    ))
+    .await;
+    c.read_until(b'Z').await;
+    let mut parse = b"\0SELECT 1\0".to_vec();
+    parse.extend_from_slice(&0u16.to_be_bytes());
+    let mut bytes = message(b'P', &parse);
+    bytes.extend(message(b'S', &[]));
+    c.send(&bytes).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "EZ");
+    assert_eq!(msgs[0].sqlstate().as_deref(), Some("08P01"));
+    // The simple protocol goes on: a replication command, then SQL.
+    c.send(&message(b'Q', b"IDENTIFY_SYSTEM\0")).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "TDCZ");
+    assert!(String::from_utf8_lossy(&msgs[2].body).starts_with("IDENTIFY_SYSTEM"));
+    c.send(&message(b'Q', b"SELECT 41 + 1\0")).await;
+    let msgs = c.read_until(b'Z').await;
+    assert_eq!(tags(&msgs), "TDCZ");
 }

@@ -454,6 +454,24 @@ where
     }
 }
 
+/// PostgreSQL's answer to the extended query protocol and function calls
+/// on a replication connection (an ERROR; the session goes on after Sync).
+pub(super) fn forbidden_in_wal_sender(msg: &FrontendMessage) -> Option<ErrorInfo> {
+    let what = match msg {
+        FrontendMessage::FunctionCall(_) => "fastpath function calls",
+        FrontendMessage::Parse(_)
+        | FrontendMessage::Bind(_)
+        | FrontendMessage::Describe(_)
+        | FrontendMessage::Execute(_)
+        | FrontendMessage::Close(_) => "extended query protocol",
+        _ => return None,
+    };
+    Some(ErrorInfo::new(
+        SqlState::PROTOCOL_VIOLATION,
+        format!("{what} not supported in a replication connection"),
+    ))
+}
+
 fn keepalive(wbuf: &mut bytes::BytesMut, wal_end: crate::replication::Lsn, reply: bool) {
     PrimaryKeepalive {
         wal_end,
