@@ -51,7 +51,10 @@ fn tuple() -> impl Strategy<Value = TupleData> {
 }
 
 fn old_tuple() -> impl Strategy<Value = OldTuple> {
-    prop_oneof![tuple().prop_map(OldTuple::Key), tuple().prop_map(OldTuple::Full)]
+    prop_oneof![
+        tuple().prop_map(OldTuple::Key),
+        tuple().prop_map(OldTuple::Full)
+    ]
 }
 
 fn identity() -> impl Strategy<Value = ReplicaIdentity> {
@@ -64,16 +67,24 @@ fn identity() -> impl Strategy<Value = ReplicaIdentity> {
 }
 
 fn prepare() -> impl Strategy<Value = Prepare> {
-    (any::<u8>(), lsn(), lsn(), any::<i64>(), any::<u32>(), text()).prop_map(
-        |(flags, prepare_lsn, end_lsn, prepare_time, xid, gid)| Prepare {
-            flags,
-            prepare_lsn,
-            end_lsn,
-            prepare_time,
-            xid,
-            gid,
-        },
+    (
+        any::<u8>(),
+        lsn(),
+        lsn(),
+        any::<i64>(),
+        any::<u32>(),
+        text(),
     )
+        .prop_map(
+            |(flags, prepare_lsn, end_lsn, prepare_time, xid, gid)| Prepare {
+                flags,
+                prepare_lsn,
+                end_lsn,
+                prepare_time,
+                xid,
+                gid,
+            },
+        )
 }
 
 fn pgoutput_message() -> impl Strategy<Value = PgOutputMessage> {
@@ -87,15 +98,13 @@ fn pgoutput_message() -> impl Strategy<Value = PgOutputMessage> {
             })
         }),
         (xid(), any::<u8>(), lsn(), text(), vec(any::<u8>(), 0..32)).prop_map(
-            |(xid, flags, lsn, prefix, content)| PgOutputMessage::Message(
-                LogicalDecodingMessage {
-                    xid,
-                    flags,
-                    lsn,
-                    prefix,
-                    content: content.into(),
-                }
-            )
+            |(xid, flags, lsn, prefix, content)| PgOutputMessage::Message(LogicalDecodingMessage {
+                xid,
+                flags,
+                lsn,
+                prefix,
+                content: content.into(),
+            })
         ),
         (any::<u8>(), lsn(), lsn(), any::<i64>()).prop_map(
             |(flags, commit_lsn, end_lsn, commit_time)| PgOutputMessage::Commit(Commit {
@@ -105,10 +114,8 @@ fn pgoutput_message() -> impl Strategy<Value = PgOutputMessage> {
                 commit_time,
             })
         ),
-        (lsn(), text()).prop_map(|(commit_lsn, name)| PgOutputMessage::Origin(Origin {
-            commit_lsn,
-            name
-        })),
+        (lsn(), text())
+            .prop_map(|(commit_lsn, name)| PgOutputMessage::Origin(Origin { commit_lsn, name })),
         (
             xid(),
             any::<u32>(),
@@ -187,13 +194,18 @@ fn pgoutput_message() -> impl Strategy<Value = PgOutputMessage> {
                 })
             }
         ),
-        (any::<u32>(), any::<u32>(), option::of((lsn(), any::<i64>()))).prop_map(
-            |(xid, subxid, abort)| PgOutputMessage::StreamAbort(StreamAbort {
-                xid,
-                subxid,
-                abort: abort.map(|(lsn, time)| AbortPosition { lsn, time }),
-            })
-        ),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            option::of((lsn(), any::<i64>()))
+        )
+            .prop_map(
+                |(xid, subxid, abort)| PgOutputMessage::StreamAbort(StreamAbort {
+                    xid,
+                    subxid,
+                    abort: abort.map(|(lsn, time)| AbortPosition { lsn, time }),
+                })
+            ),
         (lsn(), lsn(), any::<i64>(), any::<u32>(), text()).prop_map(
             |(prepare_lsn, end_lsn, prepare_time, xid, gid)| {
                 PgOutputMessage::BeginPrepare(BeginPrepare {
@@ -207,8 +219,15 @@ fn pgoutput_message() -> impl Strategy<Value = PgOutputMessage> {
         ),
         prepare().prop_map(PgOutputMessage::Prepare),
         prepare().prop_map(PgOutputMessage::StreamPrepare),
-        (any::<u8>(), lsn(), lsn(), any::<i64>(), any::<u32>(), text()).prop_map(
-            |(flags, commit_lsn, end_lsn, commit_time, xid, gid)| {
+        (
+            any::<u8>(),
+            lsn(),
+            lsn(),
+            any::<i64>(),
+            any::<u32>(),
+            text()
+        )
+            .prop_map(|(flags, commit_lsn, end_lsn, commit_time, xid, gid)| {
                 PgOutputMessage::CommitPrepared(CommitPrepared {
                     flags,
                     commit_lsn,
@@ -217,8 +236,7 @@ fn pgoutput_message() -> impl Strategy<Value = PgOutputMessage> {
                     xid,
                     gid,
                 })
-            }
-        ),
+            }),
         (
             any::<u8>(),
             lsn(),
@@ -229,7 +247,15 @@ fn pgoutput_message() -> impl Strategy<Value = PgOutputMessage> {
             text()
         )
             .prop_map(
-                |(flags, prepare_end_lsn, rollback_end_lsn, prepare_time, rollback_time, xid, gid)| {
+                |(
+                    flags,
+                    prepare_end_lsn,
+                    rollback_end_lsn,
+                    prepare_time,
+                    rollback_time,
+                    xid,
+                    gid,
+                )| {
                     PgOutputMessage::RollbackPrepared(RollbackPrepared {
                         flags,
                         prepare_end_lsn,
@@ -277,17 +303,24 @@ fn standby_message() -> impl Strategy<Value = StandbyMessage> {
                 })
             }
         ),
-        (any::<i64>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()).prop_map(
-            |(client_time, xmin, xmin_epoch, catalog_xmin, catalog_xmin_epoch)| {
-                StandbyMessage::HotStandbyFeedback(HotStandbyFeedback {
-                    client_time,
-                    xmin,
-                    xmin_epoch,
-                    catalog_xmin,
-                    catalog_xmin_epoch,
-                })
-            }
-        ),
+        (
+            any::<i64>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>()
+        )
+            .prop_map(
+                |(client_time, xmin, xmin_epoch, catalog_xmin, catalog_xmin_epoch)| {
+                    StandbyMessage::HotStandbyFeedback(HotStandbyFeedback {
+                        client_time,
+                        xmin,
+                        xmin_epoch,
+                        catalog_xmin,
+                        catalog_xmin_epoch,
+                    })
+                }
+            ),
     ]
 }
 
@@ -311,8 +344,11 @@ fn command_option() -> impl Strategy<Value = CommandOption> {
 fn replication_command() -> impl Strategy<Value = ReplicationCommand> {
     prop_oneof![
         Just(ReplicationCommand::IdentifySystem),
-        vec(name().prop_filter("no dots in a part", |p| !p.contains('.')), 1..3)
-            .prop_map(|parts| ReplicationCommand::Show(parts.join("."))),
+        vec(
+            name().prop_filter("no dots in a part", |p| !p.contains('.')),
+            1..3
+        )
+        .prop_map(|parts| ReplicationCommand::Show(parts.join("."))),
         (1u32..).prop_map(ReplicationCommand::TimelineHistory),
         (
             name(),

@@ -160,7 +160,9 @@ fn lsn_value(text: &str) -> u64 {
 #[tokio::test]
 async fn pg_recvlogical_streams_changes_and_the_slot_advances() {
     let Some(bin) = pg_program("pg_recvlogical") else {
-        println!("SKIPPED pg_recvlogical_streams_changes_and_the_slot_advances: pg_recvlogical is not installed");
+        println!(
+            "SKIPPED pg_recvlogical_streams_changes_and_the_slot_advances: pg_recvlogical is not installed"
+        );
         return;
     };
     let s = server();
@@ -201,18 +203,28 @@ async fn pg_recvlogical_streams_changes_and_the_slot_advances() {
         .await
         .unwrap();
     let out = recv.wait_for(&["gamma-live"]).await;
-    assert!(!contains(&out, "unpublished-secret"), "an unpublished table was streamed");
-    assert!(!contains(&out, "rolled-back-row"), "a rolled-back change was streamed");
+    assert!(
+        !contains(&out, "unpublished-secret"),
+        "an unpublished table was streamed"
+    );
+    assert!(
+        !contains(&out, "rolled-back-row"),
+        "a rolled-back change was streamed"
+    );
     // pgoutput: a Relation message names the table; Begin, Insert, Update,
     // Delete, Commit messages follow (one per line in pg_recvlogical's file).
-    let lines: Vec<&[u8]> = out.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = out
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let kinds: String = lines.iter().map(|l| l[0] as char).collect();
     assert!(kinds.starts_with("BRI"), "message kinds: {kinds}");
     for k in ['C', 'U', 'D'] {
         assert!(kinds.contains(k), "no {k} message in {kinds}");
     }
     assert!(
-        std::process::Command::new("true").status().is_ok() && recv.child.try_wait().unwrap().is_none(),
+        std::process::Command::new("true").status().is_ok()
+            && recv.child.try_wait().unwrap().is_none(),
         "pg_recvlogical stopped"
     );
 
@@ -223,7 +235,10 @@ async fn pg_recvlogical_streams_changes_and_the_slot_advances() {
         if lsn_value(&now) > lsn_value(&start) {
             break;
         }
-        assert!(Instant::now() < deadline, "confirmed_flush_lsn stayed at {now}");
+        assert!(
+            Instant::now() < deadline,
+            "confirmed_flush_lsn stayed at {now}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Let a status update cover everything received, then stop the client.
@@ -264,7 +279,10 @@ async fn pg_recvlogical_streams_changes_and_the_slot_advances() {
     // The slot can be dropped once nobody streams from it.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match client.simple_query("SELECT pg_drop_replication_slot('s')").await {
+        match client
+            .simple_query("SELECT pg_drop_replication_slot('s')")
+            .await
+        {
             Ok(_) => break,
             Err(e) if e.code().map(|c| c.code()) == Some("55006") && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -279,15 +297,34 @@ async fn pg_recvlogical_streams_changes_and_the_slot_advances() {
     );
 
     // pg_recvlogical's own --create-slot and --drop-slot.
-    let conninfo = format!("host=127.0.0.1 port={} dbname=postgres user=postgres", s.port());
+    let conninfo = format!(
+        "host=127.0.0.1 port={} dbname=postgres user=postgres",
+        s.port()
+    );
     for action in ["--create-slot", "--drop-slot"] {
         let out = Command::new(&bin)
-            .args(["-d", &conninfo, "--slot", "made_by_recvlogical", "-P", "pgoutput", action])
+            .args([
+                "-d",
+                &conninfo,
+                "--slot",
+                "made_by_recvlogical",
+                "-P",
+                "pgoutput",
+                action,
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{action}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{action}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let listed = column(&client, "SELECT slot_name FROM pg_replication_slots").await;
-        assert_eq!(listed.is_empty(), action == "--drop-slot", "{action}: {listed:?}");
+        assert_eq!(
+            listed.is_empty(),
+            action == "--drop-slot",
+            "{action}: {listed:?}"
+        );
     }
 }
 
@@ -302,15 +339,25 @@ async fn publications_and_slots_in_sql_with_postgres_errors() {
         .await
         .unwrap();
     client
-        .batch_execute("CREATE PUBLICATION p1 FOR TABLE a; CREATE PUBLICATION everything FOR ALL TABLES")
+        .batch_execute(
+            "CREATE PUBLICATION p1 FOR TABLE a; CREATE PUBLICATION everything FOR ALL TABLES",
+        )
         .await
         .unwrap();
     assert_eq!(
-        column(&client, "SELECT pubname FROM pg_publication ORDER BY pubname").await,
+        column(
+            &client,
+            "SELECT pubname FROM pg_publication ORDER BY pubname"
+        )
+        .await,
         vec![Some("everything".into()), Some("p1".into())]
     );
     assert_eq!(
-        column(&client, "SELECT puballtables FROM pg_publication WHERE pubname = 'everything'").await,
+        column(
+            &client,
+            "SELECT puballtables FROM pg_publication WHERE pubname = 'everything'"
+        )
+        .await,
         vec![Some("t".into())]
     );
     client
@@ -338,19 +385,48 @@ async fn publications_and_slots_in_sql_with_postgres_errors() {
         .await
         .unwrap();
     assert_eq!(
-        column(&client, "SELECT tablename FROM pg_publication_tables WHERE pubname = 'p1'").await,
+        column(
+            &client,
+            "SELECT tablename FROM pg_publication_tables WHERE pubname = 'p1'"
+        )
+        .await,
         vec![Some("b".into())]
     );
     // PostgreSQL's errors.
-    assert_eq!(sql_state(&client, "CREATE PUBLICATION p1 FOR TABLE a").await, "42710");
-    assert_eq!(sql_state(&client, "CREATE PUBLICATION p2 FOR TABLE nosuch").await, "42P01");
-    assert_eq!(sql_state(&client, "ALTER PUBLICATION nosuch ADD TABLE a").await, "42704");
-    assert_eq!(sql_state(&client, "ALTER PUBLICATION p1 ADD TABLE b").await, "42710");
-    assert_eq!(sql_state(&client, "ALTER PUBLICATION everything ADD TABLE a").await, "55000");
+    assert_eq!(
+        sql_state(&client, "CREATE PUBLICATION p1 FOR TABLE a").await,
+        "42710"
+    );
+    assert_eq!(
+        sql_state(&client, "CREATE PUBLICATION p2 FOR TABLE nosuch").await,
+        "42P01"
+    );
+    assert_eq!(
+        sql_state(&client, "ALTER PUBLICATION nosuch ADD TABLE a").await,
+        "42704"
+    );
+    assert_eq!(
+        sql_state(&client, "ALTER PUBLICATION p1 ADD TABLE b").await,
+        "42710"
+    );
+    assert_eq!(
+        sql_state(&client, "ALTER PUBLICATION everything ADD TABLE a").await,
+        "55000"
+    );
     assert_eq!(sql_state(&client, "DROP PUBLICATION nosuch").await, "42704");
-    client.batch_execute("DROP PUBLICATION IF EXISTS nosuch").await.unwrap();
-    client.batch_execute("DROP PUBLICATION p1, everything").await.unwrap();
-    assert!(column(&client, "SELECT pubname FROM pg_publication").await.is_empty());
+    client
+        .batch_execute("DROP PUBLICATION IF EXISTS nosuch")
+        .await
+        .unwrap();
+    client
+        .batch_execute("DROP PUBLICATION p1, everything")
+        .await
+        .unwrap();
+    assert!(
+        column(&client, "SELECT pubname FROM pg_publication")
+            .await
+            .is_empty()
+    );
 
     // Slots.
     client
@@ -358,27 +434,50 @@ async fn publications_and_slots_in_sql_with_postgres_errors() {
         .await
         .unwrap();
     assert_eq!(
-        sql_state(&client, "SELECT pg_create_logical_replication_slot('s1', 'pgoutput')").await,
+        sql_state(
+            &client,
+            "SELECT pg_create_logical_replication_slot('s1', 'pgoutput')"
+        )
+        .await,
         "42710"
     );
     assert_eq!(
-        sql_state(&client, "SELECT pg_create_logical_replication_slot('Bad-Name', 'pgoutput')").await,
+        sql_state(
+            &client,
+            "SELECT pg_create_logical_replication_slot('Bad-Name', 'pgoutput')"
+        )
+        .await,
         "42602"
     );
     assert_eq!(
-        sql_state(&client, "SELECT pg_create_logical_replication_slot('s2', 'nosuchplugin')").await,
+        sql_state(
+            &client,
+            "SELECT pg_create_logical_replication_slot('s2', 'nosuchplugin')"
+        )
+        .await,
         "58P01"
     );
     assert_eq!(
-        column(&client, "SELECT slot_name || ':' || plugin || ':' || slot_type FROM pg_replication_slots").await,
+        column(
+            &client,
+            "SELECT slot_name || ':' || plugin || ':' || slot_type FROM pg_replication_slots"
+        )
+        .await,
         vec![Some("s1:pgoutput:logical".into())]
     );
-    assert_eq!(sql_state(&client, "SELECT pg_drop_replication_slot('nosuch')").await, "42704");
+    assert_eq!(
+        sql_state(&client, "SELECT pg_drop_replication_slot('nosuch')").await,
+        "42704"
+    );
     client
         .simple_query("SELECT pg_drop_replication_slot('s1')")
         .await
         .unwrap();
-    assert!(column(&client, "SELECT slot_name FROM pg_replication_slots").await.is_empty());
+    assert!(
+        column(&client, "SELECT slot_name FROM pg_replication_slots")
+            .await
+            .is_empty()
+    );
 }
 
 /// Runs `commands` (one per `-c`) on a `replication=database` connection
@@ -431,14 +530,20 @@ async fn replication_commands_answer_as_postgres() {
     .unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}{err}");
-    assert!(lines[0].starts_with("r1|") && lines[0].ends_with("|pgoutput"), "{out}");
+    assert!(
+        lines[0].starts_with("r1|") && lines[0].ends_with("|pgoutput"),
+        "{out}"
+    );
     assert!(lines[1].starts_with("r2|"), "{out}");
     assert!(lines[2].starts_with("logical|"), "{out}");
     // SQL works on a replication=database connection.
     assert_eq!(lines[3], "0");
 
     for (command, code) in [
-        ("CREATE_REPLICATION_SLOT r1 LOGICAL pgoutput (SNAPSHOT 'nothing')", "42710"),
+        (
+            "CREATE_REPLICATION_SLOT r1 LOGICAL pgoutput (SNAPSHOT 'nothing')",
+            "42710",
+        ),
         ("DROP_REPLICATION_SLOT nosuch", "42704"),
         (
             "START_REPLICATION SLOT nosuch LOGICAL 0/0 (proto_version '1', publication_names 'p')",
@@ -448,8 +553,14 @@ async fn replication_commands_answer_as_postgres() {
             "START_REPLICATION SLOT r1 LOGICAL 0/0 (proto_version '1', publication_names 'nosuch')",
             "42704",
         ),
-        ("START_REPLICATION SLOT r1 LOGICAL 0/0 (publication_names 'p')", "22023"),
-        ("START_REPLICATION SLOT r1 LOGICAL 0/0 (proto_version '9', publication_names 'p')", "0A000"),
+        (
+            "START_REPLICATION SLOT r1 LOGICAL 0/0 (publication_names 'p')",
+            "22023",
+        ),
+        (
+            "START_REPLICATION SLOT r1 LOGICAL 0/0 (proto_version '9', publication_names 'p')",
+            "0A000",
+        ),
         ("CREATE_REPLICATION_SLOT", "42601"),
         ("CREATE_REPLICATION_SLOT r3 PHYSICAL", "0A000"),
         ("TIMELINE_HISTORY 1", "0A000"),
@@ -460,11 +571,18 @@ async fn replication_commands_answer_as_postgres() {
             "{command}: expected {code}, got {out}{err}"
         );
     }
-    let (_, err) = run(vec!["DROP_REPLICATION_SLOT r1", "DROP_REPLICATION_SLOT r2 WAIT"])
-        .await
-        .unwrap();
+    let (_, err) = run(vec![
+        "DROP_REPLICATION_SLOT r1",
+        "DROP_REPLICATION_SLOT r2 WAIT",
+    ])
+    .await
+    .unwrap();
     assert!(err.is_empty(), "{err}");
-    assert!(column(&client, "SELECT slot_name FROM pg_replication_slots").await.is_empty());
+    assert!(
+        column(&client, "SELECT slot_name FROM pg_replication_slots")
+            .await
+            .is_empty()
+    );
 
     // A physical replication connection takes no SQL.
     let out = Command::new("psql")
@@ -475,12 +593,19 @@ async fn replication_commands_answer_as_postgres() {
         .args(["-At", "-c", "SELECT 1"])
         .output()
         .unwrap();
-    assert!(stderr(&out).contains("cannot execute SQL commands"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot execute SQL commands"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]
 async fn replication_connections_refused_without_opt_in_or_with_a_bad_value() {
-    if skip_without("psql", "replication_connections_refused_without_opt_in_or_with_a_bad_value") {
+    if skip_without(
+        "psql",
+        "replication_connections_refused_without_opt_in_or_with_a_bad_value",
+    ) {
         return;
     }
     let s = server();
@@ -514,7 +639,9 @@ impl pgwire::api::SimpleQueryHandler for PlainSession {
         _: &mut pgwire::api::Session,
         _: &str,
     ) -> Vec<pgwire::api::Response> {
-        vec![pgwire::api::Response::Execution(pgwire::api::Tag::new("OK"))]
+        vec![pgwire::api::Response::Execution(pgwire::api::Tag::new(
+            "OK",
+        ))]
     }
 }
 
@@ -536,7 +663,11 @@ async fn replication_refused_by_a_server_that_did_not_opt_in() {
     c.send(&startup_packet(
         3,
         0,
-        &[("user", "postgres"), ("database", "postgres"), ("replication", "database")],
+        &[
+            ("user", "postgres"),
+            ("database", "postgres"),
+            ("replication", "database"),
+        ],
     ))
     .await;
     let msgs = c.read_until(b'E').await;
@@ -566,7 +697,11 @@ async fn extended_protocol_refused_on_a_replication_connection() {
     c.send(&startup_packet(
         3,
         0,
-        &[("user", "postgres"), ("database", "postgres"), ("replication", "database")],
+        &[
+            ("user", "postgres"),
+            ("database", "postgres"),
+            ("replication", "database"),
+        ],
     ))
     .await;
     c.read_until(b'Z').await;

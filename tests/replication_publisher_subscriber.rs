@@ -51,7 +51,9 @@ async fn wait_until_equal(publisher: &Client, subscriber: &Client, sql: &str, pg
         }
         if Instant::now() > deadline {
             let log = std::fs::read_to_string(pg.dir.join("log")).unwrap_or_default();
-            panic!("subscriber never caught up on {sql}:\npublisher {want:?}\nsubscriber {got:?}\nsubscriber log:\n{log}");
+            panic!(
+                "subscriber never caught up on {sql}:\npublisher {want:?}\nsubscriber {got:?}\nsubscriber log:\n{log}"
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -140,7 +142,10 @@ async fn postgres_subscribes_to_the_sqlite_example() {
         assert!(Instant::now() < deadline, "slot s: {slots:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    subscriber.batch_execute("DROP SUBSCRIPTION s").await.unwrap();
+    subscriber
+        .batch_execute("DROP SUBSCRIPTION s")
+        .await
+        .unwrap();
     // Dropping the subscription dropped its slot on the publisher.
     assert!(
         rows(&publisher, "SELECT slot_name FROM pg_replication_slots")

@@ -24,8 +24,8 @@ pub use handler::{CopyHandler, ExtendedQueryHandler, ServerHandlers, SimpleQuery
 pub use portal::{Portal, StoredStatement};
 pub use replication::{
     CreateSlotRequest, CreatedSlot, ReplicationHandler, ReplicationMode, ReplicationStream,
-    SlotKind, SlotStatus, SnapshotAction, StartReplicationRequest, SystemIdentity,
-    TimelineHistory, WalWriter,
+    SlotKind, SlotStatus, SnapshotAction, StartReplicationRequest, SystemIdentity, TimelineHistory,
+    WalWriter,
 };
 pub use results::{QueryResponse, Response, StatementDescription, Tag};
 pub use rows::{RowSink, RowSource, Rows, RowsProgress};

@@ -17,12 +17,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::function_call::{FunctionCallHandler, FunctionCallRequest};
+use super::handler::{CopyHandler, ExtendedQueryHandler};
+use super::portal::{Portal, StoredStatement};
 use super::replication::{
     CreateSlotRequest, CreatedSlot, ReplicationHandler, ReplicationStream, SlotStatus,
     StartReplicationRequest, SystemIdentity, TimelineHistory, WalWriter,
 };
-use super::handler::{CopyHandler, ExtendedQueryHandler};
-use super::portal::{Portal, StoredStatement};
 use super::results::{Response, StatementDescription, Tag};
 use super::session::Session;
 use crate::error::{ErrorInfo, SqlState};
@@ -511,7 +511,11 @@ impl<H: Send> sealed::ReplicationDriver<H> for NoReplication {
         false
     }
 
-    async fn identify_system(&mut self, _: &mut H, _: &mut Session) -> Result<SystemIdentity, ErrorInfo> {
+    async fn identify_system(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+    ) -> Result<SystemIdentity, ErrorInfo> {
         Err(replication_not_supported())
     }
 
@@ -528,7 +532,13 @@ impl<H: Send> sealed::ReplicationDriver<H> for NoReplication {
         Err(replication_not_supported())
     }
 
-    async fn drop_slot(&mut self, _: &mut H, _: &mut Session, _: &str, _: bool) -> Result<(), ErrorInfo> {
+    async fn drop_slot(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+        _: &str,
+        _: bool,
+    ) -> Result<(), ErrorInfo> {
         Err(replication_not_supported())
     }
 

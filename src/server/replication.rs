@@ -75,7 +75,11 @@ where
         Ok(())
     }
 
-    async fn replication_command(&mut self, command: ReplicationCommand, mode: ReplicationMode) -> Flow {
+    async fn replication_command(
+        &mut self,
+        command: ReplicationCommand,
+        mode: ReplicationMode,
+    ) -> Flow {
         let mut driver = H::replication();
         let cancel = self.server.config.cancel_on_client_disconnect;
         let in_block = self.session.transaction_status() != TransactionStatus::Idle;
@@ -233,7 +237,11 @@ where
                 SqlState::FEATURE_NOT_SUPPORTED,
                 format!(
                     "{} is not supported by this server",
-                    other.to_string().split(' ').next().unwrap_or("this command")
+                    other
+                        .to_string()
+                        .split(' ')
+                        .next()
+                        .unwrap_or("this command")
                 ),
             )),
         };
@@ -329,7 +337,8 @@ where
                     Ok(Some(m)) => m,
                     Ok(None) => break,
                     Err(e) => {
-                        let info = ErrorInfo::from(e.clone()).with_severity(crate::error::Severity::Fatal);
+                        let info =
+                            ErrorInfo::from(e.clone()).with_severity(crate::error::Severity::Fatal);
                         send_fatal(&mut self.transport, &info).await;
                         return Err(Stop::Close(Some(PgWireError::Decode(e))));
                     }
@@ -353,7 +362,8 @@ where
                             }
                         }
                         Err(e) => {
-                            let info = ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, e.to_string());
+                            let info =
+                                ErrorInfo::fatal(SqlState::PROTOCOL_VIOLATION, e.to_string());
                             send_fatal(&mut self.transport, &info).await;
                             return Err(Stop::Close(Some(PgWireError::Fatal(info))));
                         }
@@ -383,7 +393,8 @@ where
             // Changes, as long as the client keeps up: a full buffer is
             // written out (reading the client meanwhile) before the stream
             // is asked for more.
-            let mut writer = WalWriter::new(&mut self.transport.wbuf, high_water, pg_timestamp_now());
+            let mut writer =
+                WalWriter::new(&mut self.transport.wbuf, high_water, pg_timestamp_now());
             if let Err(e) = stream.write_changes(&mut writer) {
                 return Ok(Err(e));
             }
@@ -500,7 +511,9 @@ fn create_slot_request(
         Some(other) => {
             return Err(ErrorInfo::new(
                 SqlState::SYNTAX_ERROR,
-                format!("unrecognized value for CREATE_REPLICATION_SLOT option \"snapshot\": \"{other}\""),
+                format!(
+                    "unrecognized value for CREATE_REPLICATION_SLOT option \"snapshot\": \"{other}\""
+                ),
             ));
         }
     };

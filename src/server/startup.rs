@@ -439,7 +439,10 @@ where
         if crate::api::ReplicationMode::parse(r).is_none() {
             let e = fatal(
                 SqlState::INVALID_PARAMETER_VALUE,
-                format!("invalid value for parameter \"replication\": \"{}\"", r.as_str()),
+                format!(
+                    "invalid value for parameter \"replication\": \"{}\"",
+                    r.as_str()
+                ),
             );
             send_fatal(&mut transport, &e).await;
             return Err(PgWireError::Fatal(e));

@@ -245,7 +245,11 @@ fn vector_json(text: &str) -> Option<String> {
         .collect::<Option<_>>()?;
     Some(format!(
         "[{}]",
-        items.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        items
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     ))
 }
 

@@ -87,9 +87,8 @@ thread_local! {
 /// database.
 pub fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA_SQL)?;
-    let max: Option<i64> = conn.query_row("SELECT max(xid) FROM _pgwire_changes", [], |r| {
-        r.get(0)
-    })?;
+    let max: Option<i64> =
+        conn.query_row("SELECT max(xid) FROM _pgwire_changes", [], |r| r.get(0))?;
     if let Some(m) = max.and_then(|m| u32::try_from(m).ok()) {
         NEXT_XID.fetch_max(m.saturating_add(1), Ordering::Relaxed);
     }
@@ -224,9 +223,11 @@ pub fn rewrite_publication_tables(text: &str) -> Option<String> {
 }
 
 fn is_clause_word(t: &Token<'_>) -> bool {
-    ["where", "join", "on", "left", "inner", "cross", "order", "group", "limit"]
-        .iter()
-        .any(|w| t.is_word(w))
+    [
+        "where", "join", "on", "left", "inner", "cross", "order", "group", "limit",
+    ]
+    .iter()
+    .any(|w| t.is_word(w))
 }
 
 /// Refills `pg_publication`, `pg_publication_rel`,
@@ -365,7 +366,10 @@ pub fn sync_triggers(conn: &Connection) -> rusqlite::Result<()> {
     let mut ddl = String::new();
     for (name, sql) in &existing {
         if !wanted.iter().any(|(n, s)| n == name && s == sql) {
-            ddl.push_str(&format!("DROP TRIGGER IF EXISTS main.{};", quote_ident(name)));
+            ddl.push_str(&format!(
+                "DROP TRIGGER IF EXISTS main.{};",
+                quote_ident(name)
+            ));
         }
     }
     for (name, sql) in &wanted {
@@ -464,11 +468,13 @@ pub enum AlterAction {
 }
 
 fn syntax(msg: impl Into<String>) -> PublisherCommand {
-    PublisherCommand::Invalid(ErrorInfo::new(SqlState::SYNTAX_ERROR, msg.into() as String))
+    let msg: String = msg.into();
+    PublisherCommand::Invalid(ErrorInfo::new(SqlState::SYNTAX_ERROR, msg))
 }
 
 fn unsupported(msg: impl Into<String>) -> PublisherCommand {
-    PublisherCommand::Invalid(ErrorInfo::new(SqlState::FEATURE_NOT_SUPPORTED, msg.into() as String))
+    let msg: String = msg.into();
+    PublisherCommand::Invalid(ErrorInfo::new(SqlState::FEATURE_NOT_SUPPORTED, msg))
 }
 
 /// Recognises the statements this module runs.
@@ -581,7 +587,9 @@ fn publish_option(toks: &[Token<'_>], i: usize) -> Result<[bool; 4], PublisherCo
                         other => {
                             return Err(PublisherCommand::Invalid(ErrorInfo::new(
                                 SqlState::INVALID_PARAMETER_VALUE,
-                                format!("unrecognized value for publication option \"publish\": \"{other}\""),
+                                format!(
+                                    "unrecognized value for publication option \"publish\": \"{other}\""
+                                ),
                             )));
                         }
                     }
@@ -830,14 +838,9 @@ impl SqliteSession {
                 two_phase,
                 expanded,
             } => {
-                let created = super::replication::create_slot(
-                    &self.db_path,
-                    &name,
-                    &plugin,
-                    two_phase,
-                    None,
-                )
-                .await;
+                let created =
+                    super::replication::create_slot(&self.db_path, &name, &plugin, two_phase, None)
+                        .await;
                 created.map(|lsn| {
                     let lsn = lsn.to_string();
                     let schema = describe(&PublisherCommand::CreateSlot {
@@ -852,7 +855,9 @@ impl SqliteSession {
                     } else {
                         Rows::from_iterator([(format!("({name},{lsn})"),)])
                     };
-                    Response::Query(QueryResponse::new(schema, rows).with_tag(Tag::counting("SELECT")))
+                    Response::Query(
+                        QueryResponse::new(schema, rows).with_tag(Tag::counting("SELECT")),
+                    )
                 })
             }
             PublisherCommand::DropSlot(name) => {
@@ -947,8 +952,8 @@ fn run_ddl(
     match &result {
         Ok(_) => conn.execute_batch("RELEASE pgwire_publication")?,
         Err(_) => {
-            let _ = conn
-                .execute_batch("ROLLBACK TO pgwire_publication; RELEASE pgwire_publication");
+            let _ =
+                conn.execute_batch("ROLLBACK TO pgwire_publication; RELEASE pgwire_publication");
         }
     }
     result
@@ -984,7 +989,9 @@ fn run_ddl_inner(
             conn.execute(
                 "INSERT INTO _pgwire_publication (pubname, puballtables, pubinsert, pubupdate, \
                  pubdelete, pubtruncate) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                rusqlite::params![name, all_tables, publish[0], publish[1], publish[2], publish[3]],
+                rusqlite::params![
+                    name, all_tables, publish[0], publish[1], publish[2], publish[3]
+                ],
             )?;
             for t in tables {
                 conn.execute(
@@ -1003,7 +1010,9 @@ fn run_ddl_inner(
                     SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
                     format!("publication \"{name}\" is defined as FOR ALL TABLES"),
                 )
-                .with_detail("Tables cannot be added to or dropped from FOR ALL TABLES publications.")
+                .with_detail(
+                    "Tables cannot be added to or dropped from FOR ALL TABLES publications.",
+                )
                 .into());
             }
             match action {
@@ -1025,7 +1034,9 @@ fn run_ddl_inner(
                         if n == 0 {
                             return Err(ErrorInfo::new(
                                 SqlState::DUPLICATE_OBJECT,
-                                format!("relation \"{t}\" is already member of publication \"{name}\""),
+                                format!(
+                                    "relation \"{t}\" is already member of publication \"{name}\""
+                                ),
                             )
                             .into());
                         }
@@ -1118,10 +1129,7 @@ impl PublicationSet {
 }
 
 /// Reads publications `names`; 42704 for one that does not exist.
-pub fn load_publications(
-    conn: &Connection,
-    names: &[String],
-) -> Result<PublicationSet, ErrorInfo> {
+pub fn load_publications(conn: &Connection, names: &[String]) -> Result<PublicationSet, ErrorInfo> {
     let mut set = PublicationSet::default();
     for name in names {
         let row = conn

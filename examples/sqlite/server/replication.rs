@@ -87,7 +87,9 @@ struct ActiveSlot(String);
 
 impl ActiveSlot {
     fn acquire(name: &str, pid: i32) -> Result<ActiveSlot, ErrorInfo> {
-        let mut map = active().lock().map_err(|_| internal("slot registry poisoned"))?;
+        let mut map = active()
+            .lock()
+            .map_err(|_| internal("slot registry poisoned"))?;
         if let Some(other) = map.get(name) {
             return Err(slot_active(name, *other));
         }
@@ -334,10 +336,7 @@ fn publication_names(list: &str) -> Result<Vec<String>, ErrorInfo> {
 }
 
 fn invalid_names() -> ErrorInfo {
-    ErrorInfo::new(
-        SqlState::INVALID_NAME,
-        "invalid publication_names syntax",
-    )
+    ErrorInfo::new(SqlState::INVALID_NAME, "invalid publication_names syntax")
 }
 
 fn invalid_option(msg: String) -> ErrorInfo {
@@ -347,7 +346,10 @@ fn invalid_option(msg: String) -> ErrorInfo {
 impl ReplicationHandler for SqliteSession {
     type Stream = ChangeStream;
 
-    async fn identify_system(&mut self, session: &mut Session) -> Result<SystemIdentity, ErrorInfo> {
+    async fn identify_system(
+        &mut self,
+        session: &mut Session,
+    ) -> Result<SystemIdentity, ErrorInfo> {
         let end = with_own_connection(&self.db_path, |conn| {
             log_end(conn).map_err(|e| from_sqlite(&e))
         })
@@ -451,9 +453,10 @@ impl ReplicationHandler for SqliteSession {
         let slot = request.slot.clone().unwrap_or_default();
         let proto: u32 = match request.option("proto_version") {
             None => return Err(invalid_option("proto_version option missing".into())),
-            Some(v) => v.trim().parse().map_err(|_| {
-                invalid_option(format!("invalid proto_version \"{v}\""))
-            })?,
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| invalid_option(format!("invalid proto_version \"{v}\"")))?,
         };
         if !(1..=4).contains(&proto) {
             return Err(ErrorInfo::new(
@@ -469,11 +472,12 @@ impl ReplicationHandler for SqliteSession {
         };
         for o in &request.options {
             match o.name.as_str() {
-                "proto_version" | "publication_names" | "messages" | "streaming"
-                | "two_phase" | "origin" => {}
-                "binary" if o.value.as_deref().is_none_or(|v| {
-                    matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0")
-                }) => {}
+                "proto_version" | "publication_names" | "messages" | "streaming" | "two_phase"
+                | "origin" => {}
+                "binary"
+                    if o.value.as_deref().is_none_or(|v| {
+                        matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0")
+                    }) => {}
                 "binary" => {
                     return Err(ErrorInfo::new(
                         SqlState::FEATURE_NOT_SUPPORTED,
@@ -481,7 +485,9 @@ impl ReplicationHandler for SqliteSession {
                     ));
                 }
                 other => {
-                    return Err(invalid_option(format!("unrecognized pgoutput option: {other}")));
+                    return Err(invalid_option(format!(
+                        "unrecognized pgoutput option: {other}"
+                    )));
                 }
             }
         }
@@ -602,6 +608,9 @@ pub struct ChangeStream {
     signal: watch::Receiver<u64>,
 }
 
+/// A change log row: seq, xid, table, operation, old row, new row.
+type LogRow = (i64, u32, String, String, Option<String>, Option<String>);
+
 /// Reads up to [`FETCH_ROWS`] changes after `position`, with the tables
 /// they touch and the publications.
 fn fetch(conn: &Connection, position: i64, names: &[String]) -> Result<Fetched, ErrorInfo> {
@@ -613,9 +622,16 @@ fn fetch(conn: &Connection, position: i64, names: &[String]) -> Result<Fetched, 
              ORDER BY seq LIMIT ?2",
         )
         .map_err(|e| from_sqlite(&e))?;
-    let raw: Vec<(i64, u32, String, String, Option<String>, Option<String>)> = stmt
+    let raw: Vec<LogRow> = stmt
         .query_map(rusqlite::params![position, FETCH_ROWS as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| from_sqlite(&e))?;
@@ -845,8 +861,7 @@ impl ReplicationStream for ChangeStream {
             let Some(tx) = self.pending.front() else {
                 return Ok(());
             };
-            let (xid, first, last, count) =
-                (tx.xid, tx.first_seq, tx.last_seq, tx.changes.len());
+            let (xid, first, last, count) = (tx.xid, tx.first_seq, tx.last_seq, tx.changes.len());
             let now = pg_timestamp_now();
             if self.step == 0 {
                 let begin = PgOutputMessage::Begin(Begin {
