@@ -51,8 +51,13 @@ async fn wait_until_equal(publisher: &Client, subscriber: &Client, sql: &str, pg
         }
         if Instant::now() > deadline {
             let log = std::fs::read_to_string(pg.dir.join("log")).unwrap_or_default();
+            let first = |v: &[String]| v.iter().take(5).cloned().collect::<Vec<_>>();
             panic!(
-                "subscriber never caught up on {sql}:\npublisher {want:?}\nsubscriber {got:?}\nsubscriber log:\n{log}"
+                "subscriber never caught up on {sql}:\npublisher {} rows {:?}...\nsubscriber {} rows {:?}...\nsubscriber log:\n{log}",
+                want.len(),
+                first(&want),
+                got.len(),
+                first(&got)
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -124,6 +129,26 @@ async fn postgres_subscribes_to_the_sqlite_example() {
     assert_eq!(
         rows(&subscriber, "SELECT id FROM items ORDER BY id").await,
         ["1", "4", "5", "30"]
+    );
+
+    // A transaction larger than one read of the change log, mixed with
+    // changes to a table the publication does not hold.
+    publisher
+        .batch_execute(
+            "CREATE TABLE unpublished (x int);
+             BEGIN;
+             INSERT INTO unpublished SELECT x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500) SELECT x FROM c);
+             INSERT INTO items SELECT 100 + x, 'bulk ' || x, x / 4.0, x % 2 = 0 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2500) SELECT x FROM c);
+             INSERT INTO unpublished VALUES (0);
+             UPDATE items SET name = upper(name) WHERE id % 7 = 0;
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    wait_until_equal(&publisher, &subscriber, items, &pg).await;
+    assert_eq!(
+        rows(&subscriber, "SELECT count(*) FROM items").await,
+        ["2504"]
     );
 
     // The subscription's slot advances on the publisher.

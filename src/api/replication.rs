@@ -297,8 +297,11 @@ pub trait ReplicationStream: Send {
     /// written.
     fn write_changes(&mut self, out: &mut WalWriter<'_>) -> Result<(), ErrorInfo>;
 
-    /// The current end of the change log, sent in keepalives.
-    fn wal_end(&self) -> Lsn;
+    /// Where the stream stands (PostgreSQL's `sentPtr`): everything
+    /// before it has been written, or had nothing to send. Keepalives carry
+    /// it, and a client with nothing pending confirms up to it, so it must
+    /// never pass a change not yet written (the slot would skip it).
+    fn sent_position(&self) -> Lsn;
 
     /// The client's StandbyStatusUpdate: `status.flushed` is what a slot
     /// confirms (its `confirmed_flush_lsn`). The default ignores it.
@@ -360,7 +363,10 @@ impl<'a> WalWriter<'a> {
 
     /// Appends one XLogData whose data `data` writes straight into the
     /// buffer: `wal_start` is where the data starts in the log, `wal_end`
-    /// the current end of the log.
+    /// how far the log has been sent with it. For logical replication
+    /// PostgreSQL sends the message's own LSN as both: a subscriber takes
+    /// `wal_end` as received (and, between transactions, as flushed), so
+    /// it must not pass changes not yet sent.
     pub fn xlog_data(&mut self, wal_start: Lsn, wal_end: Lsn, data: impl FnOnce(&mut BytesMut)) {
         let send_time = self.send_time;
         put_copy_data_with(self.buf, |b| {
@@ -370,8 +376,9 @@ impl<'a> WalWriter<'a> {
         self.wrote = true;
     }
 
-    /// Appends one `pgoutput` message as XLogData.
-    pub fn pgoutput(&mut self, wal_start: Lsn, wal_end: Lsn, message: &PgOutputMessage) {
-        self.xlog_data(wal_start, wal_end, |b| message.encode(b));
+    /// Appends one `pgoutput` message at `lsn` as XLogData (`lsn` as both
+    /// its start and end, as PostgreSQL sends them).
+    pub fn pgoutput(&mut self, lsn: Lsn, message: &PgOutputMessage) {
+        self.xlog_data(lsn, lsn, |b| message.encode(b));
     }
 }

@@ -491,7 +491,7 @@ impl ReplicationStream for NoStream {
         match *self {}
     }
 
-    fn wal_end(&self) -> crate::replication::Lsn {
+    fn sent_position(&self) -> crate::replication::Lsn {
         match *self {}
     }
 }

@@ -353,7 +353,7 @@ where
                                 return Ok(Err(e));
                             }
                             if status.reply_requested {
-                                keepalive(&mut self.transport.wbuf, stream.wal_end(), false);
+                                keepalive(&mut self.transport.wbuf, stream.sent_position(), false);
                             }
                         }
                         Ok(StandbyMessage::HotStandbyFeedback(feedback)) => {
@@ -405,7 +405,7 @@ where
                 continue;
             }
             if sent_since_keepalive {
-                keepalive(&mut self.transport.wbuf, stream.wal_end(), false);
+                keepalive(&mut self.transport.wbuf, stream.sent_position(), false);
                 sent_since_keepalive = false;
             }
             self.transport.flush().await.map_err(io_stop)?;
@@ -430,7 +430,7 @@ where
                     return Ok(Err(e));
                 },
                 _ = tokio::time::sleep_until(ping_at) => {
-                    keepalive(&mut self.transport.wbuf, stream.wal_end(), true);
+                    keepalive(&mut self.transport.wbuf, stream.sent_position(), true);
                     next_ping = Instant::now() + interval;
                 }
                 _ = shutdown.wait_for(|s| *s) => return Err(Stop::Terminate),
@@ -483,9 +483,9 @@ pub(super) fn forbidden_in_wal_sender(msg: &FrontendMessage) -> Option<ErrorInfo
     ))
 }
 
-fn keepalive(wbuf: &mut bytes::BytesMut, wal_end: crate::replication::Lsn, reply: bool) {
+fn keepalive(wbuf: &mut bytes::BytesMut, sent: crate::replication::Lsn, reply: bool) {
     PrimaryKeepalive {
-        wal_end,
+        wal_end: sent,
         send_time: pg_timestamp_now(),
         reply_requested: reply,
     }

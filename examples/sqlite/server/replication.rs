@@ -37,7 +37,7 @@ use tokio::sync::watch;
 use super::SqliteSession;
 use super::engine::Engine;
 use super::errors::from_sqlite;
-use super::publisher::{self, PublicationSet};
+use super::publisher;
 
 const BASE: u64 = 0x0100_0000;
 const STEP: u64 = 0x100;
@@ -528,11 +528,13 @@ impl ReplicationHandler for SqliteSession {
             start,
             confirmed,
             wal_end: end,
-            pending: VecDeque::new(),
+            sent: start,
+            caught_up_to: None,
+            queue: VecDeque::new(),
             open: None,
-            step: 0,
+            reading: None,
             relations: HashMap::new(),
-            sent: HashMap::new(),
+            described: HashMap::new(),
             signal: publisher::changes_signal().subscribe(),
         })
     }
@@ -566,25 +568,33 @@ struct Change {
     new: Option<Vec<Option<String>>>,
 }
 
-/// A committed transaction to send.
+/// A change read from the log, with where its transaction ends.
 #[derive(Debug)]
-struct Transaction {
+struct Queued {
     xid: u32,
-    first_seq: i64,
-    last_seq: i64,
-    changes: Vec<Change>,
+    seq: i64,
+    /// The last change of its transaction (committed: all are visible).
+    tx_last: i64,
+    /// The change, `None` when no requested publication publishes it (kept
+    /// only to end its transaction).
+    change: Option<Change>,
 }
 
 /// What one read of the log brought.
 struct Fetched {
-    rows: Vec<(u32, Change)>,
+    rows: Vec<Queued>,
+    /// The last change read (published or not), its transaction and
+    /// that transaction's last change.
+    last: Option<(i64, u32, i64)>,
     tables: HashMap<String, TableInfo>,
-    publications: PublicationSet,
     end: u64,
     more: bool,
 }
 
-/// The stream of one START_REPLICATION.
+/// The stream of one START_REPLICATION. It holds at most one read of the
+/// log ([`FETCH_ROWS`] changes) at a time, however large a transaction:
+/// a transaction's end is looked up when it starts, so its Begin can say
+/// where it commits before all its changes are read.
 pub struct ChangeStream {
     engine: Engine,
     slot: String,
@@ -596,15 +606,19 @@ pub struct ChangeStream {
     start: u64,
     confirmed: u64,
     wal_end: u64,
-    pending: VecDeque<Transaction>,
-    /// A transaction whose changes are still being read.
-    open: Option<Transaction>,
-    /// How far the front transaction is written: 0 = Begin, 1..=n its
-    /// changes, n + 1 = Commit.
-    step: usize,
+    /// Every transaction ending before this was written (or skipped).
+    sent: u64,
+    /// The end of the log at the last read, if that read reached it.
+    caught_up_to: Option<u64>,
+    /// Changes read and not yet written.
+    queue: VecDeque<Queued>,
+    /// The transaction whose Begin was written and Commit not yet.
+    open: Option<u32>,
+    /// The last transaction read, and where it ends.
+    reading: Option<(u32, i64)>,
     relations: HashMap<String, TableInfo>,
     /// The table descriptions sent (Relation messages), by table.
-    sent: HashMap<String, TableInfo>,
+    described: HashMap<String, TableInfo>,
     signal: watch::Receiver<u64>,
 }
 
@@ -612,16 +626,23 @@ pub struct ChangeStream {
 type LogRow = (i64, u32, String, String, Option<String>, Option<String>);
 
 /// Reads up to [`FETCH_ROWS`] changes after `position`, with the tables
-/// they touch and the publications.
-fn fetch(conn: &Connection, position: i64, names: &[String]) -> Result<Fetched, ErrorInfo> {
+/// they touch, filtered by publications `names`. `reading` is the
+/// transaction the previous read ended in, and its last change.
+fn fetch(
+    conn: &Connection,
+    position: i64,
+    names: &[String],
+    reading: Option<(u32, i64)>,
+) -> Result<Fetched, ErrorInfo> {
+    let sql_error = |e: rusqlite::Error| from_sqlite(&e);
     let publications = publisher::load_publications(conn, names)?;
-    let end = log_end(conn).map_err(|e| from_sqlite(&e))?;
+    let end = log_end(conn).map_err(sql_error)?;
     let mut stmt = conn
         .prepare_cached(
             "SELECT seq, xid, rel, op, old, new FROM _pgwire_changes WHERE seq > ?1 \
              ORDER BY seq LIMIT ?2",
         )
-        .map_err(|e| from_sqlite(&e))?;
+        .map_err(sql_error)?;
     let raw: Vec<LogRow> = stmt
         .query_map(rusqlite::params![position, FETCH_ROWS as i64], |r| {
             Ok((
@@ -634,43 +655,82 @@ fn fetch(conn: &Connection, position: i64, names: &[String]) -> Result<Fetched, 
             ))
         })
         .and_then(|rows| rows.collect())
-        .map_err(|e| from_sqlite(&e))?;
+        .map_err(sql_error)?;
     let more = raw.len() == FETCH_ROWS;
+    // Where each transaction ends: at the next row of another one, or
+    // (for the last one of a full read) at its last row in the log.
+    let mut ends: Vec<i64> = vec![0; raw.len()];
+    let mut i = raw.len();
+    while i > 0 {
+        let xid = raw[i - 1].1;
+        let mut j = i;
+        while j > 0 && raw[j - 1].1 == xid {
+            j -= 1;
+        }
+        let last = if i == raw.len() && more {
+            match reading {
+                Some((x, last)) if x == xid => last,
+                _ => conn
+                    .query_row(
+                        "SELECT max(seq) FROM _pgwire_changes WHERE seq > ?1 AND xid = ?2",
+                        rusqlite::params![raw[i - 1].0, xid],
+                        |r| r.get::<_, Option<i64>>(0),
+                    )
+                    .map_err(sql_error)?
+                    .unwrap_or(raw[i - 1].0),
+            }
+        } else {
+            raw[i - 1].0
+        };
+        ends[j..i].fill(last);
+        i = j;
+    }
+    let last = raw
+        .last()
+        .zip(ends.last())
+        .map(|(r, &tx_last)| (r.0, r.1, tx_last));
     let mut tables: HashMap<String, TableInfo> = HashMap::new();
     let mut rows = Vec::with_capacity(raw.len());
-    for (seq, xid, rel, op, old, new) in raw {
+    for ((seq, xid, rel, op, old, new), tx_last) in raw.into_iter().zip(ends) {
         if !tables.contains_key(&rel) {
-            if let Some(info) = table_info(conn, &rel).map_err(|e| from_sqlite(&e))? {
+            if let Some(info) = table_info(conn, &rel).map_err(sql_error)? {
                 tables.insert(rel.clone(), info);
             }
         }
-        let types: Vec<Type> = tables
-            .get(&rel)
-            .map(|t| t.columns.iter().map(|c| c.ty.clone()).collect())
-            .unwrap_or_default();
-        let old = match old {
-            Some(j) => Some(values(conn, &j, &types).map_err(|e| from_sqlite(&e))?),
-            None => None,
-        };
-        let new = match new {
-            Some(j) => Some(values(conn, &j, &types).map_err(|e| from_sqlite(&e))?),
-            None => None,
-        };
-        rows.push((
-            xid,
-            Change {
+        let published = publications.publishes(&rel, &op) && tables.contains_key(&rel);
+        if !published && seq != tx_last {
+            continue;
+        }
+        let change = if published {
+            let types: Vec<Type> = tables
+                .get(&rel)
+                .map(|t| t.columns.iter().map(|c| c.ty.clone()).collect())
+                .unwrap_or_default();
+            let decode = |json: Option<String>| match json {
+                Some(j) => values(conn, &j, &types).map(Some),
+                None => Ok(None),
+            };
+            Some(Change {
                 seq,
                 rel,
                 op: op.chars().next().unwrap_or('?'),
-                old,
-                new,
-            },
-        ));
+                old: decode(old).map_err(sql_error)?,
+                new: decode(new).map_err(sql_error)?,
+            })
+        } else {
+            None
+        };
+        rows.push(Queued {
+            xid,
+            seq,
+            tx_last,
+            change,
+        });
     }
     Ok(Fetched {
         rows,
+        last,
         tables,
-        publications,
         end,
         more,
     })
@@ -752,51 +812,77 @@ fn values(conn: &Connection, json: &str, types: &[Type]) -> rusqlite::Result<Vec
 }
 
 impl ChangeStream {
-    /// Files fetched changes into transactions.
+    /// Queues a read of the log.
     fn absorb(&mut self, fetched: Fetched) {
         self.wal_end = self.wal_end.max(fetched.end);
+        self.caught_up_to = (!fetched.more).then_some(fetched.end);
         self.relations.extend(fetched.tables);
-        let set = fetched.publications;
-        for (xid, change) in fetched.rows {
-            self.position = change.seq;
-            if self.open.as_ref().is_some_and(|t| t.xid != xid) {
-                let done = self.open.take();
-                self.close(done);
-            }
-            let tx = self.open.get_or_insert_with(|| Transaction {
-                xid,
-                first_seq: change.seq,
-                last_seq: change.seq,
-                changes: Vec::new(),
-            });
-            tx.last_seq = change.seq;
-            let op = change.op.to_string();
-            if set.publishes(&change.rel, &op) && self.relations.contains_key(&change.rel) {
-                tx.changes.push(change);
-            }
+        if let Some((seq, xid, tx_last)) = fetched.last {
+            self.position = self.position.max(seq);
+            self.reading = Some((xid, tx_last));
         }
-        // Everything visible is committed: without more to read, the open
-        // transaction is whole.
-        if !fetched.more {
-            let done = self.open.take();
-            self.close(done);
+        for row in fetched.rows {
+            // Confirmed before (a restart): skipped.
+            if commit_lsn(row.tx_last) >= self.start {
+                self.queue.push_back(row);
+            }
         }
     }
 
-    fn close(&mut self, tx: Option<Transaction>) {
-        if let Some(tx) = tx {
-            // Confirmed before (a restart), or nothing published: skipped.
-            if commit_lsn(tx.last_seq) >= self.start && !tx.changes.is_empty() {
-                self.pending.push_back(tx);
+    /// The Insert, Update or Delete message of `change` (after its
+    /// table's Relation message, if not sent yet).
+    fn change_message(
+        &mut self,
+        out: &mut WalWriter<'_>,
+        change: &Change,
+    ) -> Option<PgOutputMessage> {
+        let oid = self.relation(out, &change.rel, seq_lsn(change.seq))?;
+        let info = self.relations.get(&change.rel)?;
+        let keyed = info.keyed;
+        let is_key = |i: usize| info.columns.get(i).is_some_and(|c| c.key);
+        let old = change.old.as_deref().unwrap_or_default();
+        let new = change.new.as_deref().unwrap_or_default();
+        Some(match change.op {
+            'I' => PgOutputMessage::Insert(Insert {
+                xid: None,
+                relation_oid: oid,
+                new: tuple(new, |_| true),
+            }),
+            'U' => {
+                // The old key only when it changed (REPLICA IDENTITY
+                // DEFAULT); the whole old row for a table without key
+                // (sent as REPLICA IDENTITY FULL).
+                let old_tuple = if !keyed {
+                    Some(OldTuple::Full(tuple(old, |_| true)))
+                } else if (0..old.len()).any(|i| is_key(i) && old.get(i) != new.get(i)) {
+                    Some(OldTuple::Key(tuple(old, is_key)))
+                } else {
+                    None
+                };
+                PgOutputMessage::Update(Update {
+                    xid: None,
+                    relation_oid: oid,
+                    old: old_tuple,
+                    new: tuple(new, |_| true),
+                })
             }
-        }
+            _ => PgOutputMessage::Delete(Delete {
+                xid: None,
+                relation_oid: oid,
+                old: if keyed {
+                    OldTuple::Key(tuple(old, is_key))
+                } else {
+                    OldTuple::Full(tuple(old, |_| true))
+                },
+            }),
+        })
     }
 
     /// Writes a Relation message for `rel` if its description was not sent
     /// yet (or changed).
     fn relation(&mut self, out: &mut WalWriter<'_>, rel: &str, at: u64) -> Option<u32> {
         let info = self.relations.get(rel)?.clone();
-        if self.sent.get(rel) != Some(&info) {
+        if self.described.get(rel) != Some(&info) {
             let message = PgOutputMessage::Relation(Relation {
                 xid: None,
                 oid: info.oid,
@@ -818,8 +904,8 @@ impl ChangeStream {
                     })
                     .collect(),
             });
-            out.pgoutput(Lsn(at), Lsn(self.wal_end), &message);
-            self.sent.insert(rel.to_owned(), info.clone());
+            out.pgoutput(Lsn(at), &message);
+            self.described.insert(rel.to_owned(), info.clone());
         }
         Some(info.oid)
     }
@@ -835,19 +921,20 @@ fn tuple(values: &[Option<String>], keep: impl Fn(usize) -> bool) -> TupleData {
 impl ReplicationStream for ChangeStream {
     async fn wait_for_changes(&mut self) -> Result<(), ErrorInfo> {
         loop {
-            if !self.pending.is_empty() {
+            if !self.queue.is_empty() {
                 return Ok(());
             }
             // Look before waiting: what was committed since the last read.
             self.signal.borrow_and_update();
-            let (position, names) = (self.position, self.publications.clone());
+            let (position, names, reading) =
+                (self.position, self.publications.clone(), self.reading);
             let fetched = self
                 .engine
-                .call(None, move |db| fetch(&db.conn, position, &names))
+                .call(None, move |db| fetch(&db.conn, position, &names, reading))
                 .await??;
             let more = fetched.more;
             self.absorb(fetched);
-            if !self.pending.is_empty() || more {
+            if !self.queue.is_empty() || more {
                 continue;
             }
             // Woken by a commit that wrote to the log, or after a while
@@ -858,124 +945,82 @@ impl ReplicationStream for ChangeStream {
 
     fn write_changes(&mut self, out: &mut WalWriter<'_>) -> Result<(), ErrorInfo> {
         while !out.is_full() {
-            let Some(tx) = self.pending.front() else {
+            let Some(front) = self.queue.pop_front() else {
                 return Ok(());
             };
-            let (xid, first, last, count) = (tx.xid, tx.first_seq, tx.last_seq, tx.changes.len());
+            let (xid, seq, tx_last) = (front.xid, front.seq, front.tx_last);
             let now = pg_timestamp_now();
-            if self.step == 0 {
-                let begin = PgOutputMessage::Begin(Begin {
-                    final_lsn: Lsn(commit_lsn(last)),
-                    commit_time: now,
-                    xid,
-                });
-                out.pgoutput(Lsn(seq_lsn(first)), Lsn(self.wal_end), &begin);
-                self.step = 1;
-                continue;
+            let mut last_seen = seq;
+            if let Some(change) = front.change {
+                // A transaction begins with its first published change
+                // (one without any is not sent, as PostgreSQL 15 does).
+                if self.open != Some(xid) {
+                    let begin = PgOutputMessage::Begin(Begin {
+                        final_lsn: Lsn(commit_lsn(tx_last)),
+                        commit_time: now,
+                        xid,
+                    });
+                    out.pgoutput(Lsn(seq_lsn(seq)), &begin);
+                    self.open = Some(xid);
+                }
+                if change.op == 'T' {
+                    // TRUNCATE a, b: one message, as in PostgreSQL.
+                    let mut names = vec![change.rel];
+                    while let Some(next) = self.queue.front() {
+                        match &next.change {
+                            Some(c) if next.xid == xid && c.op == 'T' => {
+                                names.push(c.rel.clone());
+                                last_seen = next.seq;
+                                self.queue.pop_front();
+                            }
+                            _ => break,
+                        }
+                    }
+                    let oids: Vec<u32> = names
+                        .iter()
+                        .filter_map(|n| self.relation(out, n, seq_lsn(seq)))
+                        .collect();
+                    let message = PgOutputMessage::Truncate(Truncate {
+                        xid: None,
+                        options: 0,
+                        relation_oids: oids,
+                    });
+                    out.pgoutput(Lsn(seq_lsn(seq)), &message);
+                } else if let Some(message) = self.change_message(out, &change) {
+                    out.pgoutput(Lsn(seq_lsn(seq)), &message);
+                }
             }
-            if self.step > count {
+            let ends = last_seen == tx_last;
+            if ends && self.open != Some(xid) {
+                // Nothing of it was published: passed over.
+                self.sent = self.sent.max(end_lsn(tx_last));
+            }
+            if ends && self.open == Some(xid) {
                 let commit = PgOutputMessage::Commit(Commit {
                     flags: 0,
-                    commit_lsn: Lsn(commit_lsn(last)),
-                    end_lsn: Lsn(end_lsn(last)),
+                    commit_lsn: Lsn(commit_lsn(tx_last)),
+                    end_lsn: Lsn(end_lsn(tx_last)),
                     commit_time: now,
                 });
-                out.pgoutput(Lsn(end_lsn(last)), Lsn(self.wal_end), &commit);
-                self.step = 0;
-                self.pending.pop_front();
-                continue;
+                out.pgoutput(Lsn(end_lsn(tx_last)), &commit);
+                self.open = None;
+                self.sent = self.sent.max(end_lsn(tx_last));
             }
-            // One change, or a run of truncates (one message, as
-            // TRUNCATE a, b is in PostgreSQL).
-            let index = self.step - 1;
-            let (seq, rel, op) = {
-                let c = &self.pending[0].changes[index];
-                (c.seq, c.rel.clone(), c.op)
-            };
-            let at = seq_lsn(seq);
-            if op == 'T' {
-                let mut oids = Vec::new();
-                let mut n = 0;
-                let names: Vec<String> = self.pending[0].changes[index..]
-                    .iter()
-                    .take_while(|c| c.op == 'T')
-                    .map(|c| c.rel.clone())
-                    .collect();
-                for name in &names {
-                    if let Some(oid) = self.relation(out, name, at) {
-                        oids.push(oid);
-                    }
-                    n += 1;
-                }
-                let message = PgOutputMessage::Truncate(Truncate {
-                    xid: None,
-                    options: 0,
-                    relation_oids: oids,
-                });
-                out.pgoutput(Lsn(at), Lsn(self.wal_end), &message);
-                self.step += n;
-                continue;
-            }
-            let Some(oid) = self.relation(out, &rel, at) else {
-                self.step += 1;
-                continue;
-            };
-            let info = self.relations.get(&rel).cloned();
-            let keyed = info.as_ref().is_some_and(|t| t.keyed);
-            let is_key = |i: usize| {
-                info.as_ref()
-                    .and_then(|t| t.columns.get(i))
-                    .is_some_and(|c| c.key)
-            };
-            let change = &self.pending[0].changes[index];
-            let message = match op {
-                'I' => PgOutputMessage::Insert(Insert {
-                    xid: None,
-                    relation_oid: oid,
-                    new: tuple(change.new.as_deref().unwrap_or_default(), |_| true),
-                }),
-                'U' => {
-                    let old = change.old.as_deref().unwrap_or_default();
-                    let new = change.new.as_deref().unwrap_or_default();
-                    let old_tuple = if !keyed {
-                        Some(OldTuple::Full(tuple(old, |_| true)))
-                    } else if (0..old.len()).any(|i| is_key(i) && old.get(i) != new.get(i)) {
-                        Some(OldTuple::Key(tuple(old, is_key)))
-                    } else {
-                        None
-                    };
-                    PgOutputMessage::Update(Update {
-                        xid: None,
-                        relation_oid: oid,
-                        old: old_tuple,
-                        new: tuple(new, |_| true),
-                    })
-                }
-                _ => {
-                    let old = change.old.as_deref().unwrap_or_default();
-                    PgOutputMessage::Delete(Delete {
-                        xid: None,
-                        relation_oid: oid,
-                        old: if keyed {
-                            OldTuple::Key(tuple(old, is_key))
-                        } else {
-                            OldTuple::Full(tuple(old, |_| true))
-                        },
-                    })
-                }
-            };
-            out.pgoutput(Lsn(at), Lsn(self.wal_end), &message);
-            self.step += 1;
         }
         Ok(())
     }
 
-    fn wal_end(&self) -> Lsn {
-        Lsn(self.wal_end)
+    fn sent_position(&self) -> Lsn {
+        // Caught up with the log: everything before its end is sent.
+        match self.caught_up_to {
+            Some(end) if self.queue.is_empty() && self.open.is_none() => Lsn(self.sent.max(end)),
+            _ => Lsn(self.sent),
+        }
     }
 
     async fn standby_status(&mut self, status: &StandbyStatusUpdate) -> Result<(), ErrorInfo> {
-        let flushed = status.flushed.0.min(self.wal_end);
+        // Never past what was sent: the slot would skip the rest.
+        let flushed = status.flushed.0.min(self.sent_position().0);
         if flushed <= self.confirmed {
             return Ok(());
         }
