@@ -448,8 +448,17 @@ fn touch(m: &PgOutputMessage) {
     m.encode(&mut out);
 }
 
+/// `n` cases, or `PROPTEST_CASES` if set.
+fn cases(n: u32) -> ProptestConfig {
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
+    ProptestConfig::with_cases(n)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(cases(2000))]
 
     #[test]
     fn arbitrary_bytes_never_panic(data in vec(any::<u8>(), 0..64)) {

@@ -114,6 +114,10 @@ pub enum Error {
     /// The server closed the connection.
     #[error("the server closed the connection unexpectedly")]
     Closed,
+    /// A replication stream carried a payload that is not valid
+    /// (XLogData, keepalive or `pgoutput` message).
+    #[error("invalid replication message from the server: {0}")]
+    Replication(#[from] crate::replication::ReplicationDecodeError),
     /// The server sent a valid message that makes no sense at this point.
     #[error("protocol violation by the server: {0}")]
     Protocol(String),
@@ -169,7 +173,7 @@ impl Error {
         match self {
             Error::Db(e) => &e.code,
             Error::Io(_) | Error::Closed => "08006",
-            Error::Decode(_) | Error::Protocol(_) => "08P01",
+            Error::Decode(_) | Error::Protocol(_) | Error::Replication(_) => "08P01",
             Error::Auth(_) => "28000",
             Error::Config(_) | Error::Tls(_) | Error::AllHostsFailed(_) | Error::Timeout(_) => {
                 "08001"

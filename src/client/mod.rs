@@ -52,6 +52,12 @@
 //!   ([`Client::parameter`]), transaction status, COPY in/out/both,
 //!   cancel ([`CancelToken`], 4-byte and 3.2 long keys), FunctionCall,
 //!   Terminate ([`Client::close`]).
+//! - **Replication** (connect with `replication=database` or
+//!   `replication=true`): [`Client::identify_system`],
+//!   [`Client::create_replication_slot`], [`Client::start_logical_replication`]
+//!   ([`LogicalReplicationStream`]: typed `pgoutput` changes, keepalives
+//!   answered, confirmed positions reported),
+//!   [`Client::start_physical_replication`].
 //! - **A lower level** for proxies: [`Client::send_message`],
 //!   [`Client::send_raw`], [`Client::flush`], [`Client::receive_message`]
 //!   exchange typed [`FrontendMessage`](crate::messages::FrontendMessage) /
@@ -71,6 +77,8 @@ mod encode;
 mod error;
 mod extended_query;
 mod pipeline;
+mod replication;
+mod replication_stream;
 mod row;
 mod scram;
 mod simple_query;
@@ -88,6 +96,11 @@ pub use copy::{CopyBoth, CopyIn, CopyOut};
 pub use error::{DbError, Error};
 pub use extended_query::{Format, Params, Portal, QueryResult, RowStream, Statement};
 pub use pipeline::Pipeline;
+pub use replication::{CreatedReplicationSlot, IdentifySystem, ReplicationSlotInfo};
+pub use replication_stream::{
+    DEFAULT_STATUS_INTERVAL, LogicalReplicationEvent, LogicalReplicationStream,
+    PhysicalReplicationStream,
+};
 pub use row::{Column, Row, RowIndex, type_of_oid};
 pub use simple_query::{SimpleQueryMessage, SimpleQueryResult, SimpleQueryStream};
 pub use transport::{Stream, Transport};

@@ -534,18 +534,17 @@ impl<'a> Lexer<'a> {
 
 // ------------------------------------------------------------------ parser
 
-struct Parser<'a> {
+struct Parser {
     tokens: Vec<(Token, usize)>,
     at: usize,
     end: usize,
-    _text: &'a str,
 }
 
 fn is_keyword(word: &str) -> bool {
     KEYWORDS.contains(&word)
 }
 
-impl Parser<'_> {
+impl Parser {
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.at).map(|(t, _)| t)
     }
@@ -883,7 +882,6 @@ impl ReplicationCommand {
             tokens,
             at: 0,
             end: query.len(),
-            _text: query,
         };
         let cmd = p.command()?;
         p.eat_punct(b';');

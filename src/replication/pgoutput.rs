@@ -464,6 +464,86 @@ pub struct RollbackPrepared {
     pub gid: ByteStr,
 }
 
+// ------------------------------------------- encoding rows without copies
+
+/// Which old row an Update or Delete written with [`put_update`] /
+/// [`put_delete`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldTupleKind {
+    /// `'K'`: the replica identity key columns.
+    Key,
+    /// `'O'`: the whole old row (REPLICA IDENTITY FULL).
+    Full,
+}
+
+impl OldTupleKind {
+    fn tag(self) -> u8 {
+        match self {
+            OldTupleKind::Key => b'K',
+            OldTupleKind::Full => b'O',
+        }
+    }
+}
+
+fn put_change_header(buf: &mut BytesMut, tag: u8, xid: Option<u32>, relation_oid: u32) {
+    buf.put_u8(tag);
+    if let Some(x) = xid {
+        buf.put_u32(x);
+    }
+    buf.put_u32(relation_oid);
+}
+
+/// Appends an Insert straight from column values (a publisher's hot path:
+/// no [`TupleData`] is built). The same bytes as encoding
+/// [`PgOutputMessage::Insert`].
+pub fn put_insert<'a, I>(buf: &mut BytesMut, xid: Option<u32>, relation_oid: u32, new: I)
+where
+    I: IntoIterator<Item = super::TupleValue<'a>>,
+    I::IntoIter: ExactSizeIterator,
+{
+    put_change_header(buf, b'I', xid, relation_oid);
+    buf.put_u8(b'N');
+    TupleData::encode_values(buf, new);
+}
+
+/// Appends an Update straight from column values.
+pub fn put_update<'a, O, N>(
+    buf: &mut BytesMut,
+    xid: Option<u32>,
+    relation_oid: u32,
+    old: Option<(OldTupleKind, O)>,
+    new: N,
+) where
+    O: IntoIterator<Item = super::TupleValue<'a>>,
+    O::IntoIter: ExactSizeIterator,
+    N: IntoIterator<Item = super::TupleValue<'a>>,
+    N::IntoIter: ExactSizeIterator,
+{
+    put_change_header(buf, b'U', xid, relation_oid);
+    if let Some((kind, values)) = old {
+        buf.put_u8(kind.tag());
+        TupleData::encode_values(buf, values);
+    }
+    buf.put_u8(b'N');
+    TupleData::encode_values(buf, new);
+}
+
+/// Appends a Delete straight from the old row's column values.
+pub fn put_delete<'a, O>(
+    buf: &mut BytesMut,
+    xid: Option<u32>,
+    relation_oid: u32,
+    kind: OldTupleKind,
+    old: O,
+) where
+    O: IntoIterator<Item = super::TupleValue<'a>>,
+    O::IntoIter: ExactSizeIterator,
+{
+    put_change_header(buf, b'D', xid, relation_oid);
+    buf.put_u8(kind.tag());
+    TupleData::encode_values(buf, old);
+}
+
 // ----------------------------------------------------------------- decode
 
 fn xid_if(r: &mut Reader, in_stream: bool) -> DecodeResult<Option<u32>> {
@@ -1122,6 +1202,52 @@ mod tests {
             PgOutputMessage::decode(Bytes::from_static(b"E!"), DecodeContext::default()).is_err()
         );
         assert!(PgOutputMessage::decode(Bytes::new(), DecodeContext::default()).is_err());
+    }
+
+    #[test]
+    fn put_functions_write_what_encode_writes() {
+        let old = [TupleValue::Text(b"1"), TupleValue::Null];
+        let new = [TupleValue::Text(b"2"), TupleValue::UnchangedToast];
+        let same = |m: PgOutputMessage, put: &dyn Fn(&mut BytesMut)| {
+            let (mut a, mut b) = (BytesMut::new(), BytesMut::new());
+            m.encode(&mut a);
+            put(&mut b);
+            assert_eq!(a, b, "{}", m.name());
+        };
+        same(
+            PgOutputMessage::Insert(Insert {
+                xid: Some(3),
+                relation_oid: 9,
+                new: t(&new),
+            }),
+            &|b| put_insert(b, Some(3), 9, new),
+        );
+        same(
+            PgOutputMessage::Update(Update {
+                xid: None,
+                relation_oid: 9,
+                old: Some(OldTuple::Full(t(&old))),
+                new: t(&new),
+            }),
+            &|b| put_update(b, None, 9, Some((OldTupleKind::Full, old)), new),
+        );
+        same(
+            PgOutputMessage::Update(Update {
+                xid: None,
+                relation_oid: 9,
+                old: None,
+                new: t(&new),
+            }),
+            &|b| put_update(b, None, 9, None::<(OldTupleKind, [TupleValue<'_>; 0])>, new),
+        );
+        same(
+            PgOutputMessage::Delete(Delete {
+                xid: None,
+                relation_oid: 9,
+                old: OldTuple::Key(t(&old)),
+            }),
+            &|b| put_delete(b, None, 9, OldTupleKind::Key, old),
+        );
     }
 
     #[test]
