@@ -23,12 +23,12 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::TransactionStatus;
 use pgwire::replication::pgoutput::{
-    Begin, Commit, Delete, Insert, OldTuple, Relation, RelationColumn, ReplicaIdentity, Truncate,
-    Update,
+    Begin, Commit, OldTupleKind, Relation, RelationColumn, ReplicaIdentity, Truncate, put_delete,
+    put_insert, put_update,
 };
 use pgwire::replication::timestamp::pg_timestamp_now;
 use pgwire::replication::{
-    HotStandbyFeedback, Lsn, PgOutputMessage, StandbyStatusUpdate, TupleData, TupleValue,
+    HotStandbyFeedback, Lsn, PgOutputMessage, StandbyStatusUpdate, TupleValue,
 };
 use pgwire::types::Type;
 use rusqlite::{Connection, OptionalExtension};
@@ -829,53 +829,52 @@ impl ChangeStream {
         }
     }
 
-    /// The Insert, Update or Delete message of `change` (after its
-    /// table's Relation message, if not sent yet).
-    fn change_message(
-        &mut self,
-        out: &mut WalWriter<'_>,
-        change: &Change,
-    ) -> Option<PgOutputMessage> {
-        let oid = self.relation(out, &change.rel, seq_lsn(change.seq))?;
-        let info = self.relations.get(&change.rel)?;
+    /// Writes the Insert, Update or Delete of `change` (after its table's
+    /// Relation message, if not sent yet), straight from its values.
+    fn write_change(&mut self, out: &mut WalWriter<'_>, change: &Change) {
+        let at = Lsn(seq_lsn(change.seq));
+        let Some(oid) = self.relation(out, &change.rel, at.0) else {
+            return;
+        };
+        let Some(info) = self.relations.get(&change.rel) else {
+            return;
+        };
         let keyed = info.keyed;
         let is_key = |i: usize| info.columns.get(i).is_some_and(|c| c.key);
         let old = change.old.as_deref().unwrap_or_default();
         let new = change.new.as_deref().unwrap_or_default();
-        Some(match change.op {
-            'I' => PgOutputMessage::Insert(Insert {
-                xid: None,
-                relation_oid: oid,
-                new: tuple(new, |_| true),
-            }),
+        match change.op {
+            'I' => out.xlog_data(at, at, |b| put_insert(b, None, oid, tuple(new, |_| true))),
             'U' => {
                 // The old key only when it changed (REPLICA IDENTITY
                 // DEFAULT); the whole old row for a table without key
                 // (sent as REPLICA IDENTITY FULL).
-                let old_tuple = if !keyed {
-                    Some(OldTuple::Full(tuple(old, |_| true)))
+                let old_kind = if !keyed {
+                    Some(OldTupleKind::Full)
                 } else if (0..old.len()).any(|i| is_key(i) && old.get(i) != new.get(i)) {
-                    Some(OldTuple::Key(tuple(old, is_key)))
+                    Some(OldTupleKind::Key)
                 } else {
                     None
                 };
-                PgOutputMessage::Update(Update {
-                    xid: None,
-                    relation_oid: oid,
-                    old: old_tuple,
-                    new: tuple(new, |_| true),
-                })
+                out.xlog_data(at, at, |b| {
+                    let old_values = old_kind.map(|kind| {
+                        let keep = move |i: usize| kind == OldTupleKind::Full || is_key(i);
+                        (kind, tuple(old, keep))
+                    });
+                    put_update(b, None, oid, old_values, tuple(new, |_| true));
+                });
             }
-            _ => PgOutputMessage::Delete(Delete {
-                xid: None,
-                relation_oid: oid,
-                old: if keyed {
-                    OldTuple::Key(tuple(old, is_key))
+            _ => {
+                let kind = if keyed {
+                    OldTupleKind::Key
                 } else {
-                    OldTuple::Full(tuple(old, |_| true))
-                },
-            }),
-        })
+                    OldTupleKind::Full
+                };
+                out.xlog_data(at, at, |b| {
+                    put_delete(b, None, oid, kind, tuple(old, |i| !keyed || is_key(i)));
+                });
+            }
+        }
     }
 
     /// Writes a Relation message for `rel` if its description was not sent
@@ -911,11 +910,16 @@ impl ChangeStream {
     }
 }
 
-fn tuple(values: &[Option<String>], keep: impl Fn(usize) -> bool) -> TupleData {
-    TupleData::from_values(values.iter().enumerate().map(|(i, v)| match v {
+/// A row's values as `pgoutput` column entries (text format); columns
+/// `keep` refuses are sent as NULL (the non-key columns of an old key).
+fn tuple<'a>(
+    values: &'a [Option<String>],
+    keep: impl Fn(usize) -> bool + 'a,
+) -> impl ExactSizeIterator<Item = TupleValue<'a>> + 'a {
+    values.iter().enumerate().map(move |(i, v)| match v {
         Some(s) if keep(i) => TupleValue::Text(s.as_bytes()),
         _ => TupleValue::Null,
-    }))
+    })
 }
 
 impl ReplicationStream for ChangeStream {
@@ -986,8 +990,8 @@ impl ReplicationStream for ChangeStream {
                         relation_oids: oids,
                     });
                     out.pgoutput(Lsn(seq_lsn(seq)), &message);
-                } else if let Some(message) = self.change_message(out, &change) {
-                    out.pgoutput(Lsn(seq_lsn(seq)), &message);
+                } else {
+                    self.write_change(out, &change);
                 }
             }
             let ends = last_seen == tx_last;
