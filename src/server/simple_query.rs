@@ -27,9 +27,12 @@ where
             self.ready_for_query();
             return Ok(());
         }
-        // Replication commands on a replication connection.
-        if let Some(flow) = self.replication_query(query).await {
-            return flow;
+        // Replication commands on a replication connection (boxed: rare,
+        // and its future would otherwise enlarge every session's).
+        if self.replication {
+            if let Some(flow) = Box::pin(self.replication_query(query)).await {
+                return flow;
+            }
         }
         self.shared.set_busy(true);
         let responses = Self::drive(
