@@ -37,6 +37,7 @@ use tokio::sync::watch;
 use super::SqliteSession;
 use super::engine::Engine;
 use super::errors::from_sqlite;
+use super::json_row::Scalar;
 use super::publisher;
 
 const BASE: u64 = 0x0100_0000;
@@ -707,15 +708,17 @@ fn fetch(
                 .map(|t| t.columns.iter().map(|c| c.ty.clone()).collect())
                 .unwrap_or_default();
             let decode = |json: Option<String>| match json {
-                Some(j) => values(conn, &j, &types).map(Some),
+                Some(j) => values(&j, &types)
+                    .map(Some)
+                    .ok_or_else(|| internal("unreadable change log row")),
                 None => Ok(None),
             };
             Some(Change {
                 seq,
                 rel,
                 op: op.chars().next().unwrap_or('?'),
-                old: decode(old).map_err(sql_error)?,
-                new: decode(new).map_err(sql_error)?,
+                old: decode(old)?,
+                new: decode(new)?,
             })
         } else {
             None
@@ -775,40 +778,26 @@ fn table_info(conn: &Connection, table: &str) -> rusqlite::Result<Option<TableIn
 }
 
 /// A logged row (JSON array) as PostgreSQL text values of `types`.
-fn values(conn: &Connection, json: &str, types: &[Type]) -> rusqlite::Result<Vec<Option<String>>> {
-    let mut stmt = conn.prepare_cached("SELECT type, atom FROM json_each(?1) ORDER BY key")?;
-    let mut out = Vec::new();
-    let mut rows = stmt.query([json])?;
-    while let Some(r) = rows.next()? {
-        let kind: String = r.get(0)?;
-        let ty = types.get(out.len()).cloned().unwrap_or(Type::TEXT);
-        let value = match kind.as_str() {
-            "null" => None,
-            "integer" => {
-                let i: i64 = r.get(1)?;
-                Some(if ty == Type::BOOL {
-                    if i != 0 { "t" } else { "f" }.to_owned()
-                } else {
-                    i.to_string()
-                })
-            }
-            "real" => {
-                let f: f64 = r.get(1)?;
-                Some(if f.is_nan() {
-                    "NaN".to_owned()
-                } else if f.is_infinite() {
-                    if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
-                } else {
-                    f.to_string()
-                })
-            }
-            "true" => Some("t".to_owned()),
-            "false" => Some("f".to_owned()),
-            _ => Some(r.get::<_, String>(1)?),
-        };
-        out.push(value);
-    }
-    Ok(out)
+fn values(json: &str, types: &[Type]) -> Option<Vec<Option<String>>> {
+    let row = super::json_row::parse(json)?;
+    Some(
+        row.into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Scalar::Null => None,
+                Scalar::Int(n) if types.get(i) == Some(&Type::BOOL) => {
+                    Some(if n != 0 { "t" } else { "f" }.to_owned())
+                }
+                Scalar::Int(n) => Some(n.to_string()),
+                Scalar::Real(f) if f.is_nan() => Some("NaN".to_owned()),
+                Scalar::Real(f) if f.is_infinite() => {
+                    Some(if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned())
+                }
+                Scalar::Real(f) => Some(f.to_string()),
+                Scalar::Text(t) => Some(t.into_owned()),
+            })
+            .collect(),
+    )
 }
 
 impl ChangeStream {
