@@ -469,6 +469,16 @@ async fn publications_and_slots_in_sql_with_postgres_errors() {
         sql_state(&client, "SELECT pg_drop_replication_slot('nosuch')").await,
         "42704"
     );
+    // Not in a transaction that wrote, as in PostgreSQL.
+    assert_eq!(
+        sql_state(
+            &client,
+            "BEGIN; INSERT INTO a VALUES (1); SELECT pg_create_logical_replication_slot('s3', 'pgoutput')"
+        )
+        .await,
+        "25001"
+    );
+    client.batch_execute("ROLLBACK").await.unwrap();
     client
         .simple_query("SELECT pg_drop_replication_slot('s1')")
         .await
@@ -721,4 +731,60 @@ async fn extended_protocol_refused_on_a_replication_connection() {
     c.send(&message(b'Q', b"SELECT 41 + 1\0")).await;
     let msgs = c.read_until(b'Z').await;
     assert_eq!(tags(&msgs), "TDCZ");
+}
+
+#[tokio::test]
+async fn a_slot_and_its_changes_survive_a_server_restart() {
+    let Some(bin) = pg_program("pg_recvlogical") else {
+        println!(
+            "SKIPPED a_slot_and_its_changes_survive_a_server_restart: pg_recvlogical is not installed"
+        );
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("publisher-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("db.sqlite");
+    let before = {
+        let s = TestServer::start(
+            SqliteServer::new(DbLocation::File(db.clone())),
+            ServerConfig::default(),
+        );
+        let client = s.connect().await;
+        // One statement per query: a query string is one transaction, and
+        // a slot cannot be created in a transaction that wrote (25001).
+        for sql in [
+            "CREATE TABLE t (id int PRIMARY KEY, v text)",
+            "CREATE PUBLICATION p FOR ALL TABLES",
+            "SELECT pg_create_logical_replication_slot('kept', 'pgoutput')",
+            "INSERT INTO t VALUES (1, 'written-before-restart')",
+        ] {
+            client.batch_execute(sql).await.unwrap();
+        }
+        confirmed_flush(&client, "kept").await
+    };
+    // A new server on the same database file.
+    let s = TestServer::start(
+        SqliteServer::new(DbLocation::File(db.clone())),
+        ServerConfig::default(),
+    );
+    let client = s.connect().await;
+    assert_eq!(confirmed_flush(&client, "kept").await, before);
+    assert_eq!(
+        column(&client, "SELECT pubname FROM pg_publication").await,
+        vec![Some("p".into())]
+    );
+    client
+        .batch_execute("CREATE TABLE later (id int PRIMARY KEY); INSERT INTO later VALUES (424242)")
+        .await
+        .unwrap();
+    let mut recv = Recv::start(&bin, s.port(), "kept", out_file("recvlogical-restart"));
+    // The change made before the restart, and one to a table created
+    // after it (FOR ALL TABLES).
+    recv.wait_for(&["written-before-restart", "424242"]).await;
+    drop(recv);
+    drop(client);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -838,6 +838,9 @@ impl SqliteSession {
                 two_phase,
                 expanded,
             } => {
+                if let Err(e) = super::replication::check_no_writes(&self.engine).await {
+                    return Response::Error(e);
+                }
                 let created =
                     super::replication::create_slot(&self.db_path, &name, &plugin, two_phase, None)
                         .await;

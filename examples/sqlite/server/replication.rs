@@ -171,6 +171,31 @@ async fn with_own_connection<R: Send + 'static>(
     .map_err(|_| internal("slot task failed"))?
 }
 
+/// PostgreSQL refuses to create a logical slot in a transaction that has
+/// written (25001); here the slot's row, written on a connection of its
+/// own, would also wait for the session's own write lock.
+pub async fn check_no_writes(engine: &Engine) -> Result<(), ErrorInfo> {
+    let writing = engine
+        .call(None, |db| wrote_in_transaction(&db.conn))
+        .await?;
+    if writing {
+        return Err(ErrorInfo::new(
+            SqlState::ACTIVE_SQL_TRANSACTION,
+            "cannot create logical replication slot in transaction that has performed writes",
+        ));
+    }
+    Ok(())
+}
+
+fn wrote_in_transaction(conn: &Connection) -> bool {
+    // SAFETY: the handle is this live connection's, used on its own
+    // thread; sqlite3_txn_state only reads the connection's state.
+    unsafe {
+        rusqlite::ffi::sqlite3_txn_state(conn.handle(), c"main".as_ptr())
+            == rusqlite::ffi::SQLITE_TXN_WRITE
+    }
+}
+
 /// Creates logical slot `name` at `at` (or the end of the log).
 pub async fn create_slot(
     path: &Path,
@@ -407,6 +432,7 @@ impl ReplicationHandler for SqliteSession {
         } else {
             None
         };
+        check_no_writes(&self.engine).await?;
         let lsn = create_slot(&self.db_path, &request.name, plugin, request.two_phase, at).await?;
         Ok(CreatedSlot {
             consistent_point: lsn,
