@@ -572,6 +572,14 @@ async fn replication_commands_answer_as_postgres() {
             "0A000",
         ),
         ("CREATE_REPLICATION_SLOT", "42601"),
+        (
+            "CREATE_REPLICATION_SLOT r4 LOGICAL pgoutput (SNAPSHOT 'use')",
+            "25P01",
+        ),
+        (
+            "CREATE_REPLICATION_SLOT r4 LOGICAL pgoutput (SNAPSHOT 'sometimes')",
+            "42601",
+        ),
         ("CREATE_REPLICATION_SLOT r3 PHYSICAL", "0A000"),
         ("TIMELINE_HISTORY 1", "0A000"),
     ] {

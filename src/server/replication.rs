@@ -264,7 +264,7 @@ where
         if in_block {
             return self.replication_error(&ErrorInfo::new(
                 SqlState::ACTIVE_SQL_TRANSACTION,
-                "START_REPLICATION cannot be executed inside a transaction",
+                "START_REPLICATION cannot run inside a transaction block",
             ));
         }
         let started = Self::drive(
@@ -541,7 +541,7 @@ fn create_slot_request(
     // transaction, and only on a logical slot.
     if logical && snapshot == SnapshotAction::Use && !in_block {
         return Err(ErrorInfo::new(
-            SqlState::ACTIVE_SQL_TRANSACTION,
+            SqlState::NO_ACTIVE_SQL_TRANSACTION,
             "CREATE_REPLICATION_SLOT ... (SNAPSHOT 'use') must be called inside a transaction",
         ));
     }
