@@ -27,9 +27,12 @@
 //! `confirmed_flush_lsn`) only after its commit line was written and
 //! flushed, so a restart resumes after the last printed transaction.
 //!
-//! Options: `--create-slot` creates the slot first; `--limit N` stops
-//! after N lines (at the end of a transaction); `--status-interval-ms`
-//! sets how often positions are reported (default 10000).
+//! Options: `--create-slot` creates the slot first; `--start LSN` resumes
+//! after a position the caller kept (PostgreSQL 15 may restart a slot
+//! from an older position after a server restart: transactions committed
+//! before LSN are then skipped by the server); `--limit N` stops after N
+//! lines (at the end of a transaction); `--status-interval-ms` sets how
+//! often positions are reported (default 10000).
 //! `replication=database` is added to the connection string.
 
 use std::fmt::Write as _;
@@ -39,6 +42,7 @@ use std::time::Duration;
 
 use pgwire::client::{Client, Config, Error, LogicalReplicationStream};
 use pgwire::replication::pgoutput::{OldTuple, Relation};
+use pgwire::replication::pgoutput_options::{PgOutputOptions, split_identifiers};
 use pgwire::replication::{Lsn, PgOutputMessage, TupleData, TupleValue};
 
 /// Command-line arguments.
@@ -54,19 +58,22 @@ pub struct Args {
     pub create_slot: bool,
     /// Stop after this many lines, at a transaction boundary.
     pub limit: Option<u64>,
+    /// Where to start (`0/0`: the slot's confirmed position).
+    pub start: Lsn,
     /// How often positions are reported.
     pub status_interval: Duration,
 }
 
 /// Parses `<conninfo> --slot NAME --publication NAME [--create-slot]
-/// [--limit N] [--status-interval-ms N]`.
+/// [--start LSN] [--limit N] [--status-interval-ms N]`.
 pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let usage = "usage: logical_consumer '<connection string>' --slot NAME --publication NAME \
-                 [--create-slot] [--limit N] [--status-interval-ms N]";
+                 [--create-slot] [--start LSN] [--limit N] [--status-interval-ms N]";
     let mut conninfo = None;
     let (mut slot, mut publication) = (None, None);
     let mut create_slot = false;
     let mut limit = None;
+    let mut start = Lsn::INVALID;
     let mut status_interval = Duration::from_secs(10);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value\n{usage}"));
@@ -74,6 +81,11 @@ pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String
             "--slot" => slot = Some(value("--slot")?),
             "--publication" => publication = Some(value("--publication")?),
             "--create-slot" => create_slot = true,
+            "--start" => {
+                start = value("--start")?
+                    .parse()
+                    .map_err(|e| format!("--start: {e}"))?
+            }
             "--limit" => {
                 limit = Some(
                     value("--limit")?
@@ -101,6 +113,7 @@ pub fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String
         publication: publication.ok_or(usage)?,
         create_slot,
         limit,
+        start,
         status_interval,
     })
 }
@@ -317,16 +330,16 @@ pub async fn run(args: &Args, out: &mut impl Write) -> Result<u64, Error> {
             .create_logical_slot(&args.slot, "pgoutput", false)
             .await?;
     }
+    let publications = split_identifiers(&args.publication).ok_or_else(|| {
+        Error::Usage(format!(
+            "--publication: not a list of names: {}",
+            args.publication
+        ))
+    })?;
+    let mut options = PgOutputOptions::new(1, publications);
+    options.messages = true;
     let mut stream = client
-        .start_logical_replication(
-            &args.slot,
-            Lsn::INVALID,
-            &[
-                ("proto_version", "1"),
-                ("publication_names", &args.publication),
-                ("messages", "true"),
-            ],
-        )
+        .start_pgoutput_replication(&args.slot, args.start, &options)
         .await?;
     stream.set_status_interval(args.status_interval);
     let mut lines = 0u64;

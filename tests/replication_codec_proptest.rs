@@ -536,6 +536,29 @@ proptest! {
     }
 
     #[test]
+    fn pgoutput_options_round_trip(
+        proto in 1u32..=4,
+        names in vec("[^\u{0}]{1,8}", 1..4),
+        binary in any::<bool>(),
+        messages in any::<bool>(),
+        streaming in 0u8..3,
+        two_phase in any::<bool>(),
+    ) {
+        use pgwire::replication::pgoutput_options::{PgOutputOptions, Streaming, split_identifiers, join_identifiers};
+        prop_assert_eq!(split_identifiers(&join_identifiers(&names)), Some(names.clone()));
+        let mut o = PgOutputOptions::new(proto, names);
+        o.binary = binary;
+        o.messages = messages;
+        o.streaming = [Streaming::Off, Streaming::On, Streaming::Parallel][streaming as usize];
+        o.two_phase = two_phase;
+        match PgOutputOptions::parse(&o.to_plugin_options()) {
+            Ok(back) => prop_assert_eq!(back, o),
+            // Refused only for a feature the protocol version lacks.
+            Err(e) => prop_assert!(e.message.contains("does not support"), "{}", e),
+        }
+    }
+
+    #[test]
     fn lsn_text_round_trips(l in lsn()) {
         prop_assert_eq!(l.to_string().parse::<Lsn>().unwrap(), l);
     }

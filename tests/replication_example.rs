@@ -196,3 +196,39 @@ async fn logical_consumer_prints_json_lines_and_acknowledges_them() {
         }
     }
 }
+
+#[test]
+fn arguments_are_parsed_and_checked() {
+    let parse = |a: &[&str]| logical_consumer::parse_args(a.iter().map(|s| s.to_string()));
+    let a = parse(&[
+        "host=x",
+        "--slot",
+        "s",
+        "--publication",
+        "p",
+        "--start",
+        "1/2A",
+        "--limit",
+        "5",
+    ])
+    .unwrap();
+    assert_eq!(a.start, pgwire::replication::Lsn((1 << 32) | 0x2A));
+    assert_eq!(a.limit, Some(5));
+    assert!(!a.create_slot);
+    for bad in [
+        &["host=x", "--slot", "s"][..],
+        &[
+            "host=x",
+            "--slot",
+            "s",
+            "--publication",
+            "p",
+            "--start",
+            "zz",
+        ],
+        &["host=x", "--slot", "s", "--publication", "p", "--bogus"],
+        &["--slot"],
+    ] {
+        assert!(parse(bad).is_err(), "{bad:?}");
+    }
+}

@@ -12,6 +12,7 @@ mod replication_pg;
 use std::time::Duration;
 
 use pgwire::client::LogicalReplicationEvent;
+use pgwire::replication::pgoutput_options::{PgOutputOptions, Streaming};
 use pgwire::replication::{Lsn, PgOutputMessage, TupleValue};
 use replication_pg::*;
 
@@ -182,17 +183,13 @@ async fn two_phase_commit_is_decoded_at_prepare() {
     repl.create_logical_slot("s", "pgoutput", true)
         .await
         .unwrap();
+    // Typed options this time (the same as proto_version '3',
+    // publication_names 'p', two_phase 'on', streaming 'on').
+    let mut options = PgOutputOptions::new(3, ["p"]);
+    options.two_phase = true;
+    options.streaming = Streaming::On;
     let mut stream = repl
-        .start_logical_replication(
-            "s",
-            Lsn::INVALID,
-            &[
-                ("proto_version", "3"),
-                ("publication_names", "p"),
-                ("two_phase", "on"),
-                ("streaming", "on"),
-            ],
-        )
+        .start_pgoutput_replication("s", Lsn::INVALID, &options)
         .await
         .unwrap();
 

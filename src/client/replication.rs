@@ -40,6 +40,7 @@ use crate::replication::command::{
     CreateReplicationSlot, PluginOption, ReplicationCommand, SlotKind, StartLogicalReplication,
     StartPhysicalReplication,
 };
+use crate::replication::pgoutput_options::PgOutputOptions;
 use crate::replication::{Lsn, PgOutputDecoder};
 
 /// IDENTIFY_SYSTEM's answer.
@@ -190,7 +191,12 @@ impl Client {
     /// START_REPLICATION SLOT `slot` LOGICAL `start` with the output
     /// plugin's options (for `pgoutput`: `proto_version`,
     /// `publication_names`, `messages`, `streaming`, `two_phase`,
-    /// `binary`...). `Lsn::INVALID` starts at the slot's confirmed position.
+    /// `binary`...). `Lsn::INVALID` starts at the slot's confirmed position;
+    /// a later `start` skips transactions that committed before it. Pass
+    /// the position you confirmed last when you keep it yourself:
+    /// PostgreSQL 15 writes a slot's confirmed position to disk only along
+    /// with other slot changes, so after a server restart the slot may
+    /// resend transactions you already confirmed.
     pub async fn start_logical_replication(
         &mut self,
         slot: &str,
@@ -217,6 +223,29 @@ impl Client {
         self.start_copy_both(&ReplicationCommand::StartLogicalReplication(command).to_string())
             .await?;
         Ok(LogicalReplicationStream::new(self, start, decoder))
+    }
+
+    /// START_REPLICATION SLOT `slot` LOGICAL `start` for `pgoutput` with
+    /// typed options (checked here as the server would check them).
+    pub async fn start_pgoutput_replication(
+        &mut self,
+        slot: &str,
+        start: Lsn,
+        options: &PgOutputOptions,
+    ) -> Result<LogicalReplicationStream<'_>, Error> {
+        let command = StartLogicalReplication {
+            slot: slot.to_owned(),
+            start,
+            options: options.to_plugin_options(),
+        };
+        PgOutputOptions::parse(&command.options).map_err(|e| Error::Usage(e.message))?;
+        self.start_copy_both(&ReplicationCommand::StartLogicalReplication(command).to_string())
+            .await?;
+        Ok(LogicalReplicationStream::new(
+            self,
+            start,
+            options.decoder(),
+        ))
     }
 
     /// START_REPLICATION [SLOT `slot`] PHYSICAL `start` [TIMELINE `t`]: raw

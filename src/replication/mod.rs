@@ -14,6 +14,8 @@
 //!   [`HotStandbyFeedback`].
 //! - [`pgoutput`]: the messages of the `pgoutput` plugin (protocol
 //!   versions 1 to 4) carried in XLogData, with [`TupleData`] rows.
+//! - [`pgoutput_options`]: `pgoutput`'s START_REPLICATION options,
+//!   checked as PostgreSQL checks them.
 //! - [`timestamp`]: the microseconds-since-2000 timestamps they carry.
 //!
 //! The client that consumes a stream from PostgreSQL with these is
@@ -48,6 +50,7 @@ pub mod copy_both;
 mod error;
 mod lsn;
 pub mod pgoutput;
+pub mod pgoutput_options;
 mod reader;
 pub mod timestamp;
 mod tuple;

@@ -188,3 +188,41 @@ pub async fn wait_confirmed(sql: &tokio_postgres::Client, slot: &str, at_least: 
         confirmed_flush(sql, slot).await
     );
 }
+
+/// Restarts the cluster (`pg_ctl restart -m fast`, same options), as
+/// `nobody` when we are root like `Postgres::start`.
+pub fn restart(pg: &Postgres) {
+    let bindir = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .expect("pg_config");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let pg_ctl = format!("{bindir}/pg_ctl");
+    let data = pg.dir.join("data");
+    let log = pg.dir.join("log");
+    let args = [
+        "-D",
+        data.to_str().unwrap(),
+        "-l",
+        log.to_str().unwrap(),
+        "-m",
+        "fast",
+        "-w",
+        "restart",
+    ];
+    let status = if root {
+        std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--", &pg_ctl])
+            .args(args)
+            .status()
+    } else {
+        std::process::Command::new(&pg_ctl).args(args).status()
+    }
+    .expect("pg_ctl restart");
+    assert!(status.success(), "pg_ctl restart failed");
+}
