@@ -563,8 +563,13 @@ async fn replication_commands_answer_as_postgres() {
             "START_REPLICATION SLOT r1 LOGICAL 0/0 (proto_version '1', publication_names 'nosuch')",
             "42704",
         ),
+        // As PostgreSQL 15: a missing proto_version is version 0.
         (
             "START_REPLICATION SLOT r1 LOGICAL 0/0 (publication_names 'p')",
+            "0A000",
+        ),
+        (
+            "START_REPLICATION SLOT r1 LOGICAL 0/0 (proto_version '1')",
             "22023",
         ),
         (

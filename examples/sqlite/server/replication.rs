@@ -26,6 +26,7 @@ use pgwire::replication::pgoutput::{
     Begin, Commit, OldTupleKind, Relation, RelationColumn, ReplicaIdentity, Truncate, put_delete,
     put_insert, put_update,
 };
+use pgwire::replication::pgoutput_options::PgOutputOptions;
 use pgwire::replication::timestamp::pg_timestamp_now;
 use pgwire::replication::{
     HotStandbyFeedback, Lsn, PgOutputMessage, StandbyStatusUpdate, TupleValue,
@@ -314,61 +315,6 @@ fn system_id(path: &Path) -> String {
     (h >> 1).to_string()
 }
 
-/// The publication names of `publication_names`: a comma-separated list
-/// of identifiers, double-quoted or folded to lower case.
-fn publication_names(list: &str) -> Result<Vec<String>, ErrorInfo> {
-    let mut names = Vec::new();
-    let mut chars = list.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut name = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        name.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => name.push(c),
-                    None => return Err(invalid_names()),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' || c.is_whitespace() {
-                    break;
-                }
-                name.push(c.to_ascii_lowercase());
-                chars.next();
-            }
-        }
-        if name.is_empty() {
-            return Err(invalid_names());
-        }
-        names.push(name);
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        match chars.next() {
-            None => return Ok(names),
-            Some(',') => {}
-            Some(_) => return Err(invalid_names()),
-        }
-    }
-}
-
-fn invalid_names() -> ErrorInfo {
-    ErrorInfo::new(SqlState::INVALID_NAME, "invalid publication_names syntax")
-}
-
-fn invalid_option(msg: String) -> ErrorInfo {
-    ErrorInfo::new(SqlState::INVALID_PARAMETER_VALUE, msg)
-}
-
 impl ReplicationHandler for SqliteSession {
     type Stream = ChangeStream;
 
@@ -478,46 +424,19 @@ impl ReplicationHandler for SqliteSession {
             ));
         }
         let slot = request.slot.clone().unwrap_or_default();
-        let proto: u32 = match request.option("proto_version") {
-            None => return Err(invalid_option("proto_version option missing".into())),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| invalid_option(format!("invalid proto_version \"{v}\"")))?,
-        };
-        if !(1..=4).contains(&proto) {
+        // pgoutput's options, checked as PostgreSQL's pgoutput does.
+        let options = PgOutputOptions::parse(&request.options).map_err(|e| {
+            let code =
+                SqlState::try_from_code(e.sql_state).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
+            ErrorInfo::new(code, e.message)
+        })?;
+        if options.binary {
             return Err(ErrorInfo::new(
                 SqlState::FEATURE_NOT_SUPPORTED,
-                format!(
-                    "client sent proto_version={proto} but server only supports protocol 4 or lower"
-                ),
+                "binary pgoutput is not supported by this server",
             ));
         }
-        let names = match request.option("publication_names") {
-            None => return Err(invalid_option("publication_names parameter missing".into())),
-            Some(v) => publication_names(v)?,
-        };
-        for o in &request.options {
-            match o.name.as_str() {
-                "proto_version" | "publication_names" | "messages" | "streaming" | "two_phase"
-                | "origin" => {}
-                "binary"
-                    if o.value.as_deref().is_none_or(|v| {
-                        matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0")
-                    }) => {}
-                "binary" => {
-                    return Err(ErrorInfo::new(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "binary pgoutput is not supported by this server",
-                    ));
-                }
-                other => {
-                    return Err(invalid_option(format!(
-                        "unrecognized pgoutput option: {other}"
-                    )));
-                }
-            }
-        }
+        let names = options.publication_names;
         let guard = ActiveSlot::acquire(&slot, session.client().process_id())?;
         let (slot_name, pubs) = (slot.clone(), names.clone());
         let (confirmed, end, set) = self
