@@ -16,15 +16,22 @@
 //!
 //! The server parses the commands, answers them with the handler's results
 //! in PostgreSQL's result shapes, and drives `START_REPLICATION`: it asks
-//! the [`ReplicationStream`] the handler returned for changes, which it
-//! encodes as XLogData straight into the connection's write buffer
+//! the [`ReplicationStream`] the handler returned for changes, which the
+//! stream writes as XLogData straight into the connection's write buffer
 //! ([`WalWriter`]); it sends PrimaryKeepalive messages when the client has
 //! been quiet for [`ReplicationStream::keepalive_interval`] (asking for a
 //! reply) and after catching up; it hands the client's StandbyStatusUpdate
 //! to [`ReplicationStream::standby_status`] (where a slot's confirmed
 //! position advances); it stops asking for changes while the client is not
 //! reading, so memory stays bounded; and it ends the stream when the
-//! client sends CopyDone.
+//! client sends CopyDone. As in PostgreSQL, a replication connection takes
+//! simple queries only (the extended protocol gets 08P01), and a
+//! `replication=true` one takes no SQL.
+//!
+//! The SQLite example (`examples/sqlite/server/replication.rs`) is a
+//! complete publisher: slots kept in its database, a change log captured
+//! by triggers, and a stream that `pg_recvlogical` and a subscribing
+//! PostgreSQL 15 consume.
 
 use std::future::Future;
 use std::time::Duration;
