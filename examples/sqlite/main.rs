@@ -29,6 +29,20 @@
 //! `inet_client_addr()` answers the address it declares. Large objects
 //! (pgJDBC's `LargeObjectManager`) work through the function call protocol.
 //!
+//! It is also a logical-replication publisher on the same port:
+//!
+//! ```sql
+//! CREATE PUBLICATION p FOR TABLE t;   -- or FOR ALL TABLES; ALTER/DROP PUBLICATION
+//! SELECT pg_create_logical_replication_slot('s', 'pgoutput');
+//! ```
+//!
+//! then `pg_recvlogical -d 'host=127.0.0.1 dbname=postgres' --slot s --start
+//! -o proto_version=1 -o publication_names=p -f -` streams the committed
+//! changes, and a PostgreSQL can subscribe (`CREATE SUBSCRIPTION s
+//! CONNECTION 'host=127.0.0.1 port=5432 dbname=postgres' PUBLICATION p`
+//! copies the tables, then applies inserts, updates and deletes). Slots and
+//! the changes they still need are kept in the database file.
+//!
 //! `RUST_LOG=debug` logs every query.
 
 mod server;

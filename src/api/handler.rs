@@ -8,7 +8,7 @@ use super::auth::Authenticator;
 use super::portal::{Portal, StoredStatement};
 use super::results::{Response, StatementDescription, Tag};
 use super::session::Session;
-use super::support::{CopySupport, ExtendedQuerySupport, FunctionCallSupport};
+use super::support::{CopySupport, ExtendedQuerySupport, FunctionCallSupport, ReplicationSupport};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::Oid;
 use crate::types::Schema;
@@ -294,5 +294,17 @@ pub trait ServerHandlers: Send + Sync + 'static {
     /// [`FunctionCallHandler`](super::FunctionCallHandler).
     fn function_call() -> impl FunctionCallSupport<Self::Handler> {
         super::NoFunctionCall
+    }
+
+    /// Whether replication connections (the `replication` startup
+    /// parameter, as `pg_recvlogical` and a subscribing PostgreSQL send)
+    /// are served. The default,
+    /// [`NoReplication`](super::NoReplication), refuses them at startup
+    /// with 42501; return
+    /// [`UseReplicationHandler`](super::UseReplicationHandler) when
+    /// [`Self::Handler`] implements
+    /// [`ReplicationHandler`](super::ReplicationHandler).
+    fn replication() -> impl ReplicationSupport<Self::Handler> {
+        super::NoReplication
     }
 }

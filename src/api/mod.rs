@@ -8,6 +8,7 @@ mod copy;
 mod function_call;
 mod handler;
 mod portal;
+mod replication;
 mod results;
 mod rows;
 mod served_by_simple_query;
@@ -23,6 +24,11 @@ pub use copy::{
 pub use function_call::{FunctionCallHandler, FunctionCallRequest};
 pub use handler::{CopyHandler, ExtendedQueryHandler, ServerHandlers, SimpleQueryHandler};
 pub use portal::{Portal, StoredStatement};
+pub use replication::{
+    CreateSlotRequest, CreatedSlot, ReplicationHandler, ReplicationMode, ReplicationStream,
+    SlotKind, SlotStatus, SnapshotAction, StartReplicationRequest, SystemIdentity, TimelineHistory,
+    WalWriter,
+};
 pub use results::{QueryResponse, Response, StatementDescription, Tag};
 pub use rows::{RowSink, RowSource, Rows, RowsProgress};
 pub use served_by_simple_query::ServedBySimpleQuery;
@@ -34,3 +40,4 @@ pub use support::{
     CopySupport, ExtendedQuerySupport, FunctionCallSupport, NoCopy, NoFunctionCall, UseCopyHandler,
     UseExtendedQueryHandler, UseFunctionCallHandler,
 };
+pub use support::{NoReplication, NoStream, ReplicationSupport, UseReplicationHandler};

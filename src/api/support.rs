@@ -19,6 +19,10 @@ use bytes::Bytes;
 use super::function_call::{FunctionCallHandler, FunctionCallRequest};
 use super::handler::{CopyHandler, ExtendedQueryHandler};
 use super::portal::{Portal, StoredStatement};
+use super::replication::{
+    CreateSlotRequest, CreatedSlot, ReplicationHandler, ReplicationStream, SlotStatus,
+    StartReplicationRequest, SystemIdentity, TimelineHistory, WalWriter,
+};
 use super::results::{Response, StatementDescription, Tag};
 use super::session::Session;
 use crate::error::{ErrorInfo, SqlState};
@@ -41,6 +45,23 @@ pub trait FunctionCallSupport<H>: sealed::FunctionCallDriver<H> {}
 /// [`ServerHandlers::copy`](super::ServerHandlers::copy); implemented by
 /// [`UseCopyHandler`] and [`NoCopy`] only.
 pub trait CopySupport<H>: sealed::CopyDriver<H> {}
+
+/// Whether and how a server serves replication connections (the
+/// `replication` startup parameter). Returned by
+/// [`ServerHandlers::replication`](super::ServerHandlers::replication);
+/// implemented by [`UseReplicationHandler`] and [`NoReplication`] only.
+pub trait ReplicationSupport<H>: sealed::ReplicationDriver<H> {}
+
+/// The handler implements
+/// [`ReplicationHandler`](super::ReplicationHandler): replication
+/// connections are served, their commands go to it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UseReplicationHandler;
+
+/// No replication: a replication connection is refused at startup with
+/// PostgreSQL's 42501 "permission denied to start WAL sender".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoReplication;
 
 /// The handler implements [`ExtendedQueryHandler`]: Parse, Bind, Describe,
 /// Execute and Sync go to it.
@@ -133,6 +154,64 @@ pub(crate) mod sealed {
             session: &mut Session,
             request: &FunctionCallRequest,
         ) -> impl Future<Output = Result<Option<Bytes>, ErrorInfo>> + Send;
+    }
+
+    /// What the connection calls for replication commands.
+    pub trait ReplicationDriver<H>: Send + 'static {
+        /// What `START_REPLICATION` streams.
+        type Stream: ReplicationStream + 'static;
+
+        /// Whether replication connections are served at all.
+        fn supported(&self) -> bool;
+
+        fn identify_system(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+        ) -> impl Future<Output = Result<SystemIdentity, ErrorInfo>> + Send;
+
+        fn show(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+            name: &str,
+        ) -> impl Future<Output = Result<String, ErrorInfo>> + Send;
+
+        fn create_slot(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+            request: &CreateSlotRequest,
+        ) -> impl Future<Output = Result<CreatedSlot, ErrorInfo>> + Send;
+
+        fn drop_slot(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+            name: &str,
+            wait: bool,
+        ) -> impl Future<Output = Result<(), ErrorInfo>> + Send;
+
+        fn read_slot(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+            name: &str,
+        ) -> impl Future<Output = Result<Option<SlotStatus>, ErrorInfo>> + Send;
+
+        fn timeline_history(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+            timeline: u32,
+        ) -> impl Future<Output = Result<TimelineHistory, ErrorInfo>> + Send;
+
+        fn start_replication(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+            request: &StartReplicationRequest,
+        ) -> impl Future<Output = Result<Self::Stream, ErrorInfo>> + Send;
     }
 
     /// What the connection calls for COPY FROM STDIN data.
@@ -322,4 +401,171 @@ fn copy_not_supported() -> ErrorInfo {
         SqlState::FEATURE_NOT_SUPPORTED,
         "COPY FROM STDIN is not supported by this server",
     )
+}
+
+impl<H: ReplicationHandler> ReplicationSupport<H> for UseReplicationHandler {}
+
+impl<H: ReplicationHandler> sealed::ReplicationDriver<H> for UseReplicationHandler {
+    type Stream = H::Stream;
+
+    fn supported(&self) -> bool {
+        true
+    }
+
+    fn identify_system(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+    ) -> impl Future<Output = Result<SystemIdentity, ErrorInfo>> + Send {
+        handler.identify_system(session)
+    }
+
+    fn show(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+        name: &str,
+    ) -> impl Future<Output = Result<String, ErrorInfo>> + Send {
+        handler.show(session, name)
+    }
+
+    fn create_slot(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+        request: &CreateSlotRequest,
+    ) -> impl Future<Output = Result<CreatedSlot, ErrorInfo>> + Send {
+        handler.create_slot(session, request)
+    }
+
+    fn drop_slot(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+        name: &str,
+        wait: bool,
+    ) -> impl Future<Output = Result<(), ErrorInfo>> + Send {
+        handler.drop_slot(session, name, wait)
+    }
+
+    fn read_slot(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<SlotStatus>, ErrorInfo>> + Send {
+        handler.read_slot(session, name)
+    }
+
+    fn timeline_history(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+        timeline: u32,
+    ) -> impl Future<Output = Result<TimelineHistory, ErrorInfo>> + Send {
+        handler.timeline_history(session, timeline)
+    }
+
+    fn start_replication(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+        request: &StartReplicationRequest,
+    ) -> impl Future<Output = Result<Self::Stream, ErrorInfo>> + Send {
+        handler.start_replication(session, request)
+    }
+}
+
+impl<H: Send> ReplicationSupport<H> for NoReplication {}
+
+/// The stream of a server without replication: never made.
+#[derive(Debug)]
+pub enum NoStream {}
+
+impl ReplicationStream for NoStream {
+    async fn wait_for_changes(&mut self) -> Result<(), ErrorInfo> {
+        match *self {}
+    }
+
+    fn write_changes(&mut self, _: &mut WalWriter<'_>) -> Result<(), ErrorInfo> {
+        match *self {}
+    }
+
+    fn sent_position(&self) -> crate::replication::Lsn {
+        match *self {}
+    }
+}
+
+fn replication_not_supported() -> ErrorInfo {
+    ErrorInfo::new(
+        SqlState::INSUFFICIENT_PRIVILEGE,
+        "permission denied to start WAL sender",
+    )
+    .with_detail("This server does not serve replication connections.")
+}
+
+impl<H: Send> sealed::ReplicationDriver<H> for NoReplication {
+    type Stream = NoStream;
+
+    fn supported(&self) -> bool {
+        false
+    }
+
+    async fn identify_system(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+    ) -> Result<SystemIdentity, ErrorInfo> {
+        Err(replication_not_supported())
+    }
+
+    async fn show(&mut self, _: &mut H, _: &mut Session, _: &str) -> Result<String, ErrorInfo> {
+        Err(replication_not_supported())
+    }
+
+    async fn create_slot(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+        _: &CreateSlotRequest,
+    ) -> Result<CreatedSlot, ErrorInfo> {
+        Err(replication_not_supported())
+    }
+
+    async fn drop_slot(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+        _: &str,
+        _: bool,
+    ) -> Result<(), ErrorInfo> {
+        Err(replication_not_supported())
+    }
+
+    async fn read_slot(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+        _: &str,
+    ) -> Result<Option<SlotStatus>, ErrorInfo> {
+        Err(replication_not_supported())
+    }
+
+    async fn timeline_history(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+        _: u32,
+    ) -> Result<TimelineHistory, ErrorInfo> {
+        Err(replication_not_supported())
+    }
+
+    async fn start_replication(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+        _: &StartReplicationRequest,
+    ) -> Result<NoStream, ErrorInfo> {
+        Err(replication_not_supported())
+    }
 }

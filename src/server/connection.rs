@@ -74,6 +74,8 @@ where
     pub(super) copy: C,
     /// How FunctionCall is answered.
     pub(super) function_call: F,
+    /// A replication connection (`replication` startup parameter).
+    pub(super) replication: bool,
     pub(super) store: StatementStore<X::Statement>,
     pub(super) phase: Phase,
     /// Notifications that arrived while a transaction was open.
@@ -100,6 +102,7 @@ where
         (extended, copy, function_call): (X, C, F),
     ) -> Self {
         let shared = session.shared().clone();
+        let replication = session.client().replication().is_replication();
         Connection {
             server,
             transport,
@@ -110,6 +113,7 @@ where
             extended,
             copy,
             function_call,
+            replication,
             store: StatementStore::new(),
             phase: Phase::Busy,
             held_notifications: VecDeque::new(),
@@ -240,6 +244,12 @@ where
             }
             if self.phase == Phase::Ready {
                 self.phase = Phase::Busy;
+            }
+            if self.replication {
+                if let Some(e) = super::replication::forbidden_in_wal_sender(&msg) {
+                    self.extended_error(&e)?;
+                    continue;
+                }
             }
             // Dispatched inline rather than through another async fn: each
             // nested future is one more copy of the message per query.

@@ -20,6 +20,7 @@ mod proxy_accept;
 pub mod proxy_protocol;
 mod raw_session;
 mod registry;
+mod replication;
 mod row_stream;
 mod simple_query;
 mod startup;

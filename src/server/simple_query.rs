@@ -27,6 +27,13 @@ where
             self.ready_for_query();
             return Ok(());
         }
+        // Replication commands on a replication connection (boxed: rare,
+        // and its future would otherwise enlarge every session's).
+        if self.replication {
+            if let Some(flow) = Box::pin(self.replication_query(query)).await {
+                return flow;
+            }
+        }
         self.shared.set_busy(true);
         let responses = Self::drive(
             &mut self.transport,
@@ -45,7 +52,7 @@ where
         Ok(())
     }
 
-    async fn send_simple_responses(&mut self, mut responses: Vec<Response>) -> Flow {
+    pub(super) async fn send_simple_responses(&mut self, mut responses: Vec<Response>) -> Flow {
         loop {
             // Whether the last response was a COPY FROM STDIN (or BOTH) that
             // succeeded: the statements after it run only now.

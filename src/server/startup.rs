@@ -18,6 +18,7 @@ use super::io::Transport;
 use super::prefixed::Prefixed;
 use super::tls::MaybeTls;
 use crate::api::auth::{AuthChannel, Authenticator};
+use crate::api::support::sealed::ReplicationDriver as _;
 use crate::api::{ClientInfo, ServerHandlers, Session, SessionShared, TlsInfo};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
 use crate::messages::{
@@ -434,6 +435,19 @@ where
             return Err(PgWireError::Fatal(e));
         }
     }
+    if let Some(r) = startup.parameter("replication") {
+        if crate::api::ReplicationMode::parse(r).is_none() {
+            let e = fatal(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!(
+                    "invalid value for parameter \"replication\": \"{}\"",
+                    r.as_str()
+                ),
+            );
+            send_fatal(&mut transport, &e).await;
+            return Err(PgWireError::Fatal(e));
+        }
+    }
     // Unix sockets are exempt, as PostgreSQL's `local` lines are.
     let unix = origin.as_ref().is_some_and(|o| o.unix_socket);
     if config.require_tls && tls.is_none() && !unix {
@@ -498,6 +512,18 @@ where
     }
     Authentication::Ok.encode(&mut transport.wbuf);
 
+    // A replication connection to a server that does not serve them is
+    // refused after authentication, as PostgreSQL refuses a role without
+    // the REPLICATION attribute.
+    if client.replication().is_replication() && !H::replication().supported() {
+        let e = ErrorInfo::fatal(
+            SqlState::INSUFFICIENT_PRIVILEGE,
+            "permission denied to start WAL sender",
+        )
+        .with_detail("This server does not serve replication connections.");
+        send_fatal(&mut transport, &e).await;
+        return Err(PgWireError::Fatal(e));
+    }
     let mut session = Session::new(client, shared.clone());
     for (k, v) in &config.parameters {
         session.init_parameter(k, v);

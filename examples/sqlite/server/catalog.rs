@@ -237,6 +237,7 @@ fn read_tables(conn: &Connection) -> rusqlite::Result<Vec<TableDef>> {
     let mut stmt = conn.prepare(
         "SELECT rowid, type, name, sql FROM main.sqlite_schema \
          WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+         AND name NOT LIKE '\\_pgwire\\_%' ESCAPE '\\' \
          ORDER BY rowid",
     )?;
     let objects: Vec<(i64, String, String, String)> = stmt

@@ -78,8 +78,11 @@ pub fn prepare(
     text: &str,
     declared: &[Option<Type>],
 ) -> Result<Prepared, ErrorInfo> {
+    let published = super::publisher::rewrite_publication_tables(text);
+    let text = published.as_deref().unwrap_or(text);
     let text = &*super::catalog::prepare_text(conn, text)?;
     let text = &*super::literal_types::type_insert_literals(conn, text);
+    super::publisher::before_statement(conn, text)?;
     let rewritten = sql::rewrite(text, declared);
     let stmt = conn
         .prepare_cached(&rewritten.sql)

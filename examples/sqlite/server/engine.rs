@@ -154,6 +154,8 @@ impl Engine {
                     // A panicking job drops its reply; the session sees an
                     // internal error and the worker goes on.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut db)));
+                    // A transaction that ended: the change log's readers look.
+                    super::publisher::after_job(&db.conn);
                 }
                 // The connection closes here, rolling back an open
                 // transaction.
@@ -283,6 +285,7 @@ impl Db {
         functions::register(&conn, info, interrupt.clone(), settings.clone())
             .map_err(|e| from_sqlite(&e))?;
         super::catalog::attach(&conn, info).map_err(|e| from_sqlite(&e))?;
+        super::publisher::attach(&conn).map_err(|e| from_sqlite(&e))?;
         Ok(Db {
             conn,
             interrupt,

@@ -256,7 +256,9 @@ pub fn register(
     // (rewritten to `x IN (SELECT value FROM json_each(...))`).
     conn.create_scalar_function("pg_array_json", 1, constant, |ctx| {
         Ok(match ctx.get_raw(0) {
-            ValueRef::Text(t) => match array_json(std::str::from_utf8(t).unwrap_or("")) {
+            ValueRef::Text(t) => match array_json(std::str::from_utf8(t).unwrap_or(""))
+                .or_else(|| vector_json(std::str::from_utf8(t).unwrap_or("")))
+            {
                 Some(json) => Value::Text(json),
                 None => {
                     return Err(user_error(&format!(
@@ -284,6 +286,23 @@ pub fn register(
         }
     })?;
     Ok(())
+}
+
+/// An `int2vector` / `oidvector` (`pg_index.indkey`: `1 3`) as a JSON
+/// array, for `attnum = ANY(indkey)`.
+fn vector_json(text: &str) -> Option<String> {
+    let items: Vec<i64> = text
+        .split_ascii_whitespace()
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    Some(format!(
+        "[{}]",
+        items
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    ))
 }
 
 /// The elements of a PostgreSQL array literal (`{1,NULL,"a b"}`; nested

@@ -17,8 +17,10 @@
 //! `errors.rs` (SQLSTATEs), `functions.rs` (`version()`, `now()`...),
 //! `session_commands.rs` (SET, SHOW, BEGIN...), `transactions.rs`,
 //! `simple.rs` and `extended.rs` (the two query protocols), `copy.rs`
-//! (COPY FROM STDIN / TO STDOUT), `notify.rs` (LISTEN / NOTIFY) and
-//! `auth.rs` (who may connect).
+//! (COPY FROM STDIN / TO STDOUT), `notify.rs` (LISTEN / NOTIFY),
+//! `publisher.rs` (publications and the change log) and `replication.rs`
+//! (slots and streaming changes to `pg_recvlogical` or a subscribing
+//! PostgreSQL) and `auth.rs` (who may connect).
 
 mod auth;
 mod catalog;
@@ -29,10 +31,13 @@ mod engine;
 mod errors;
 mod extended;
 mod functions;
+mod json_row;
 mod large_objects;
 mod literal_types;
 mod notices;
 mod notify;
+mod publisher;
+mod replication;
 mod session_commands;
 mod simple;
 mod sql;
@@ -47,8 +52,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 use pgwire::api::auth::Authenticator;
 use pgwire::api::{
-    CopySupport, ExtendedQuerySupport, FunctionCallSupport, UseCopyHandler,
-    UseExtendedQueryHandler, UseFunctionCallHandler,
+    CopySupport, ExtendedQuerySupport, FunctionCallSupport, ReplicationSupport, UseCopyHandler,
+    UseExtendedQueryHandler, UseFunctionCallHandler, UseReplicationHandler,
 };
 use pgwire::api::{ServerHandlers, Session};
 use pgwire::error::{ErrorInfo, SqlState};
@@ -148,7 +153,7 @@ fn setup(path: &Path, temporary: bool) -> rusqlite::Result<()> {
         // Nothing to keep across a crash: no need to wait for the disk.
         conn.execute_batch("PRAGMA synchronous = OFF")?;
     }
-    Ok(())
+    publisher::setup(&conn)
 }
 
 impl Drop for SqliteServer {
@@ -188,6 +193,9 @@ pub struct SqliteSession {
     notifier: notify::Notifier,
     /// Open large-object descriptors (large_objects.rs).
     large_objects: large_objects::Descriptors,
+    /// The database file (replication slots are written outside the
+    /// session's transaction, on a connection of their own).
+    db_path: PathBuf,
 }
 
 impl ServerHandlers for SqliteServer {
@@ -204,6 +212,11 @@ impl ServerHandlers for SqliteServer {
     // Large objects (large_objects.rs) over the function call protocol.
     fn function_call() -> impl FunctionCallSupport<Self::Handler> {
         UseFunctionCallHandler
+    }
+
+    // Replication connections (replication.rs): a publisher.
+    fn replication() -> impl ReplicationSupport<Self::Handler> {
+        UseReplicationHandler
     }
 
     async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
@@ -251,6 +264,7 @@ impl ServerHandlers for SqliteServer {
             after_copy: Vec::new(),
             notifier,
             large_objects: large_objects::Descriptors::default(),
+            db_path: self.path.clone(),
         })
     }
 }

@@ -79,6 +79,8 @@ pub enum Command {
     /// asyncpg's type introspection query (`WITH RECURSIVE typeinfo_tree
     /// ... pg_type ...`), answered for the built-in types.
     TypeInfo,
+    /// Publications and replication slots (see `publisher.rs`).
+    Publisher(super::publisher::PublisherCommand),
 }
 
 impl Command {
@@ -114,6 +116,9 @@ fn word_at(toks: &[Token<'_>], i: usize) -> String {
 
 /// What statement `text` is.
 pub fn classify(text: &str) -> Command {
+    if let Some(c) = super::publisher::classify(text) {
+        return Command::Publisher(c);
+    }
     let toks = sql::significant(text);
     let w = |i: usize| word_at(&toks, i);
     match w(0).as_str() {
@@ -575,6 +580,7 @@ pub fn describe(cmd: &Command) -> Option<Schema> {
             &calls.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         )),
         Command::TypeInfo => Some(type_info_schema()),
+        Command::Publisher(p) => super::publisher::describe(p),
         Command::Show(name) if name.eq_ignore_ascii_case("all") => {
             Some(text_schema(&["name", "setting", "description"]))
         }

@@ -196,15 +196,27 @@ impl SqliteSession {
                     .map(|t| format!("DELETE FROM {};", quote_ident(t)))
                     .collect();
                 let begin = !in_block;
+                let tables = tables.clone();
                 self.engine
                     .call(Some(&cancel), move |db| {
                         // All tables or none, as one statement.
-                        if begin && !db.in_transaction() {
-                            db.batch(&format!("BEGIN; {sql} COMMIT;")).inspect_err(|_| {
+                        // Published tables log one truncate each instead
+                        // of a delete per row (publisher.rs).
+                        let own = begin && !db.in_transaction();
+                        if own {
+                            db.batch("BEGIN")?;
+                        }
+                        let done = super::publisher::truncate(&db.conn, &tables, &sql)
+                            .map_err(|e| db.error(&e));
+                        match (own, done) {
+                            (false, done) => done,
+                            (true, Ok(())) => db.batch("COMMIT").inspect_err(|_| {
                                 let _ = db.batch("ROLLBACK");
-                            })
-                        } else {
-                            db.batch(&sql)
+                            }),
+                            (true, Err(e)) => {
+                                let _ = db.batch("ROLLBACK");
+                                Err(e)
+                            }
                         }
                     })
                     .await
@@ -215,6 +227,7 @@ impl SqliteSession {
                 return self.notifier.run(session, n, notice.as_deref(), in_block);
             }
             Command::Copy(c) => return self.copy_command(session, c, true).await,
+            Command::Publisher(p) => return self.publisher_command(session, p).await,
             Command::Sql => Err(ErrorInfo::new(
                 SqlState::INTERNAL_ERROR,
                 "plain SQL is not a command",

@@ -1,0 +1,180 @@
+//! A real PostgreSQL 15 subscribes to the SQLite example:
+//! `CREATE SUBSCRIPTION ... PUBLICATION p` copies the published tables'
+//! rows (the subscriber's table sync: a slot created with `SNAPSHOT 'use'`
+//! in a transaction, catalog queries, `COPY ... TO STDOUT`), then applies
+//! the inserts, updates and deletes made on the example afterwards. Both
+//! sides' tables are compared.
+
+mod common;
+#[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
+#[allow(dead_code)]
+#[path = "../examples/sqlite/server/mod.rs"]
+mod sqlite_server;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use pgwire::server::ServerConfig;
+use postgres::Postgres;
+use sqlite_server::{DbLocation, SqliteServer};
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+/// The rows of `sql` as text, one string per row.
+async fn rows(client: &Client, sql: &str) -> Vec<String> {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("NULL").to_owned())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits until `sql` gives the same rows on both sides.
+async fn wait_until_equal(publisher: &Client, subscriber: &Client, sql: &str, pg: &Postgres) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let want = rows(publisher, sql).await;
+        let got = rows(subscriber, sql).await;
+        if want == got {
+            return;
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(pg.dir.join("log")).unwrap_or_default();
+            let first = |v: &[String]| v.iter().take(5).cloned().collect::<Vec<_>>();
+            panic!(
+                "subscriber never caught up on {sql}:\npublisher {} rows {:?}...\nsubscriber {} rows {:?}...\nsubscriber log:\n{log}",
+                want.len(),
+                first(&want),
+                got.len(),
+                first(&got)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_subscribes_to_the_sqlite_example() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let pg = match Postgres::start("subscriber", "") {
+        Ok(pg) => pg,
+        Err(e) => {
+            println!("SKIPPED postgres_subscribes_to_the_sqlite_example: {e}");
+            return;
+        }
+    };
+    let s = TestServer::start(
+        SqliteServer::new(DbLocation::Memory),
+        ServerConfig::default(),
+    );
+    let publisher = s.connect().await;
+    let schema = "CREATE TABLE items (id int PRIMARY KEY, name text, score float8, active bool);
+                  CREATE TABLE tags (item int, tag text)";
+    publisher.batch_execute(schema).await.unwrap();
+    publisher
+        .batch_execute(
+            "INSERT INTO items VALUES (1, 'one', 1.5, true), (2, 'two', NULL, false), (3, 'it''s \"3\"', -0.25, NULL);
+             INSERT INTO tags VALUES (1, 'a'), (1, 'b'), (3, NULL);
+             CREATE PUBLICATION p FOR TABLE items, tags;",
+        )
+        .await
+        .unwrap();
+
+    let subscriber = pg.connect().await;
+    subscriber.batch_execute(schema).await.unwrap();
+    subscriber
+        .batch_execute(&format!(
+            "CREATE SUBSCRIPTION s CONNECTION 'host=127.0.0.1 port={} dbname=postgres user=postgres' PUBLICATION p",
+            s.port()
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("CREATE SUBSCRIPTION: {e:?}"));
+
+    let items = "SELECT id, name, score, active FROM items ORDER BY id";
+    let tags = "SELECT item, tag FROM tags ORDER BY item, tag";
+    // The initial copy.
+    wait_until_equal(&publisher, &subscriber, items, &pg).await;
+    wait_until_equal(&publisher, &subscriber, tags, &pg).await;
+    assert_eq!(rows(&subscriber, "SELECT count(*) FROM items").await, ["3"]);
+
+    // Then the changes, in and out of transaction blocks.
+    publisher
+        .batch_execute(
+            "INSERT INTO items VALUES (4, 'four', 4.0, true);
+             UPDATE items SET name = 'ONE', score = score * 2 WHERE id = 1;
+             DELETE FROM items WHERE id = 2;
+             BEGIN; INSERT INTO items VALUES (5, 'five', 5, false); UPDATE items SET id = 30 WHERE id = 3; COMMIT;
+             BEGIN; INSERT INTO items VALUES (6, 'never', 6, true); ROLLBACK;
+             INSERT INTO tags VALUES (4, 'new');
+             DELETE FROM tags WHERE tag = 'a';",
+        )
+        .await
+        .unwrap();
+    wait_until_equal(&publisher, &subscriber, items, &pg).await;
+    wait_until_equal(&publisher, &subscriber, tags, &pg).await;
+    assert_eq!(
+        rows(&subscriber, "SELECT id FROM items ORDER BY id").await,
+        ["1", "4", "5", "30"]
+    );
+
+    // A transaction larger than one read of the change log, mixed with
+    // changes to a table the publication does not hold.
+    publisher
+        .batch_execute(
+            "CREATE TABLE unpublished (x int);
+             BEGIN;
+             INSERT INTO unpublished SELECT x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500) SELECT x FROM c);
+             INSERT INTO items SELECT 100 + x, 'bulk ' || x, x / 4.0, x % 2 = 0 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2500) SELECT x FROM c);
+             INSERT INTO unpublished VALUES (0);
+             UPDATE items SET name = upper(name) WHERE id % 7 = 0;
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    wait_until_equal(&publisher, &subscriber, items, &pg).await;
+    assert_eq!(
+        rows(&subscriber, "SELECT count(*) FROM items").await,
+        ["2504"]
+    );
+
+    // The subscription's slot advances on the publisher.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let slots = rows(
+            &publisher,
+            "SELECT slot_name, confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 's'",
+        )
+        .await;
+        let identify = rows(&publisher, "SELECT 1").await;
+        assert_eq!(identify, ["1"]);
+        if slots.len() == 1 && !slots[0].ends_with("|0/0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slot s: {slots:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    subscriber
+        .batch_execute("DROP SUBSCRIPTION s")
+        .await
+        .unwrap();
+    // Dropping the subscription dropped its slot on the publisher.
+    assert!(
+        rows(&publisher, "SELECT slot_name FROM pg_replication_slots")
+            .await
+            .is_empty()
+    );
+}
