@@ -747,6 +747,29 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
             _ => Value::Null,
         })
     })?;
+    // `oidvector::regtype[]` (pgcli's function list): the types' names as
+    // an array's text form, quoted where PostgreSQL quotes them.
+    conn.create_scalar_function("pg_regtype_array", 1, det, |ctx| {
+        let Some(text) = text_arg(ctx, 0) else {
+            return Ok(Value::Null);
+        };
+        let names: Vec<String> = text
+            .trim_matches(|c| c == '{' || c == '}')
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let name = s
+                    .parse::<u32>()
+                    .map_or_else(|_| s.to_owned(), |oid| format_type(oid, -1));
+                if name.contains([' ', ',', '"', '{', '}', '\\']) {
+                    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+                } else {
+                    name
+                }
+            })
+            .collect();
+        Ok(Value::Text(format!("{{{}}}", names.join(","))))
+    })?;
     conn.create_scalar_function("to_regtype", 1, det, |ctx| {
         Ok(text_arg(ctx, 0)
             .and_then(|n| Catalog::regtype_oid(&n))
@@ -1047,6 +1070,7 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         | "pg_get_function_result"
         | "pg_get_function_arguments"
         | "pg_get_function_identity_arguments" => Type::TEXT,
+        "pg_regtype_array" => Type::TEXT_ARRAY,
         "pg_get_userbyid" | "pg_encoding_to_char" => Type::NAME,
         "pg_table_is_visible"
         | "pg_type_is_visible"
