@@ -487,6 +487,7 @@ const KEYWORD_ALIASES: &[&str] = &[
 const BARE_FUNCTIONS: &[&str] = &[
     "current_user",
     "session_user",
+    "user",
     "current_role",
     "current_catalog",
     "current_schema",
