@@ -38,7 +38,11 @@ enum Compare {
     /// These columns of every row, rows sorted.
     Columns(&'static [&'static str]),
     /// These columns of the rows whose `.0` column is one of `.1`.
-    ColumnsWhere(&'static [&'static str], &'static str, &'static [&'static str]),
+    ColumnsWhere(
+        &'static [&'static str],
+        &'static str,
+        &'static [&'static str],
+    ),
     /// These columns of the rows `keep` accepts (given a column lookup).
     ColumnsIf(&'static [&'static str], KeepRow),
     /// Only that it runs and returns rows (values differ by server).
@@ -88,7 +92,12 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
     let dbeaver = "DBeaver";
     vec![
         // Grafana: public/app/plugins/datasource/grafana-postgresql-datasource/postgresMetaQuery.ts
-        q(grafana, "getVersion", "SELECT current_setting('server_version_num')::int/100 as version", Runs),
+        q(
+            grafana,
+            "getVersion",
+            "SELECT current_setting('server_version_num')::int/100 as version",
+            Runs,
+        ),
         q(
             grafana,
             "getTimescaleDBVersion",
@@ -328,20 +337,20 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
             ),
             ColumnsIf(
                 &[
-                "relname",
-                "attname",
-                "attnum",
-                "attnotnull",
-                "atthasdef",
-                "def_value",
-                "description",
-            ],
-            // PostgreSQL lists system columns (attnum < 0) and its
-            // sequences' columns, which SQLite has not.
-            |col| {
-                col("attnum").and_then(|n| n.parse::<i32>().ok()) > Some(0)
-                    && col("relname").is_some_and(|r| !r.ends_with("_seq"))
-            },
+                    "relname",
+                    "attname",
+                    "attnum",
+                    "attnotnull",
+                    "atthasdef",
+                    "def_value",
+                    "description",
+                ],
+                // PostgreSQL lists system columns (attnum < 0) and its
+                // sequences' columns, which SQLite has not.
+                |col| {
+                    col("attnum").and_then(|n| n.parse::<i32>().ok()) > Some(0)
+                        && col("relname").is_some_and(|r| !r.ends_with("_seq"))
+                },
             ),
         ),
         // DBeaver: PostgreDataTypeCache.java, one type by OID.
@@ -353,13 +362,22 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
              LEFT OUTER JOIN pg_class c ON c.oid=t.typrelid\n\
              LEFT OUTER JOIN pg_catalog.pg_description d ON t.oid=d.objoid\n\
              WHERE t.oid=25 ",
-            Columns(&["typname", "typtype", "typcategory", "relkind", "base_type_name"]),
+            Columns(&[
+                "typname",
+                "typtype",
+                "typcategory",
+                "relkind",
+                "base_type_name",
+            ]),
         ),
     ]
 }
 
 /// The rows of `sql` as (column names, text values), or the error.
-async fn run(client: &Client, sql: &str) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), String> {
+async fn run(
+    client: &Client,
+    sql: &str,
+) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), String> {
     let messages = client
         .simple_query(sql)
         .await
@@ -437,10 +455,13 @@ async fn answers(client: &Client, dbname: &str) -> Vec<Result<Vec<Vec<Option<Str
     for stmt in SCHEMA {
         client.batch_execute(stmt).await.expect(stmt);
     }
-    let public_oid = run(client, "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public'")
-        .await
-        .expect("public's oid")
-        .1[0][0]
+    let public_oid = run(
+        client,
+        "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'public'",
+    )
+    .await
+    .expect("public's oid")
+    .1[0][0]
         .clone()
         .expect("an oid");
     let mut out = Vec::new();

@@ -96,7 +96,10 @@ pub fn attach(conn: &Connection, info: &SessionInfo) -> rusqlite::Result<()> {
         settings: vec![
             ("server_version".into(), info.server_version.clone()),
             // Grafana reads it with current_setting() on connect.
-            ("server_version_num".into(), server_version_num(&info.server_version)),
+            (
+                "server_version_num".into(),
+                server_version_num(&info.server_version),
+            ),
             ("server_encoding".into(), "UTF8".into()),
             ("client_encoding".into(), "UTF8".into()),
             ("DateStyle".into(), "ISO, MDY".into()),
@@ -953,7 +956,10 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
             _ if text.is_empty() => Vec::new(),
             Some(sep) if !sep.is_empty() => text.split(sep.as_str()).map(array_element).collect(),
             Some(_) => vec![array_element(&text)],
-            None => text.chars().map(|c| array_element(&c.to_string())).collect(),
+            None => text
+                .chars()
+                .map(|c| array_element(&c.to_string()))
+                .collect(),
         };
         Ok(Value::Text(format!("{{{}}}", pieces.join(","))))
     })?;

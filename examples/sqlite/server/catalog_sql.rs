@@ -287,9 +287,14 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
             Tok::Word
                 if clause.last() == Some(&"from")
                     && next.is_some_and(|n| n.kind == Tok::LParen)
-                    && ["unnest", "generate_series", "pg_partition_ancestors", "string_to_array"]
-                        .iter()
-                        .any(|f| t.is_word(f))
+                    && [
+                        "unnest",
+                        "generate_series",
+                        "pg_partition_ancestors",
+                        "string_to_array",
+                    ]
+                    .iter()
+                    .any(|f| t.is_word(f))
                     && (prev.is_none_or(|p| p.kind != Tok::Dot)
                         || out.trim_end().ends_with("pg_catalog.")) =>
             {
