@@ -948,6 +948,12 @@ mod tests {
             r.sql,
             "create table t (id INTEGER /*serial*/ primary key, b Integer)"
         );
+        // Keywords as aliases after AS are quoted; casts keep their type.
+        let r = rewrite("select d.x as default, cast(y as integer), user", &[]);
+        assert_eq!(
+            r.sql,
+            "select d.x as \"default\", cast(y as integer), user()"
+        );
     }
 
     #[test]
