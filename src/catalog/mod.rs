@@ -175,6 +175,8 @@ pub mod oids {
     pub const BTREE_AM: u32 = 403;
     /// `pg_class`, the class of relations in `pg_description`.
     pub const PG_CLASS: u32 = 1259;
+    /// `pg_namespace`, the class of schemas in `pg_description`.
+    pub const PG_NAMESPACE: u32 = 2615;
     /// The first OID of objects users create.
     pub const FIRST_NORMAL_OBJECT_ID: u32 = 16_384;
     /// The default collation.

@@ -700,6 +700,20 @@ impl Catalog {
                 }
             }
             ("pg_catalog", "pg_description") => {
+                // The comments initdb gives the built-in schemas (DBeaver
+                // shows them in its schema list).
+                for (oid, d) in [
+                    (oids::PG_CATALOG_NAMESPACE, "system catalog schema"),
+                    (oids::PG_TOAST_NAMESPACE, "reserved schema for TOAST tables"),
+                    (oids::PUBLIC_NAMESPACE, "standard public schema"),
+                ] {
+                    add(vec![
+                        ("objoid", v(oid)),
+                        ("classoid", v(oids::PG_NAMESPACE)),
+                        ("objsubid", v(0)),
+                        ("description", v(d)),
+                    ]);
+                }
                 for t in &self.tables {
                     if let Some(d) = &t.comment {
                         add(vec![

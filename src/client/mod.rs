@@ -79,9 +79,9 @@ mod error;
 mod extended_query;
 mod notifications;
 mod pipeline;
+mod raw_parts;
 mod replication;
 mod replication_stream;
-mod raw_parts;
 mod row;
 mod scram;
 mod simple_query;
@@ -100,12 +100,12 @@ pub use error::{DbError, Error};
 pub use extended_query::{Format, Params, Portal, QueryResult, RowStream, Statement};
 pub use notifications::Notifications;
 pub use pipeline::Pipeline;
+pub use raw_parts::RawParts;
 pub use replication::{CreatedReplicationSlot, IdentifySystem, ReplicationSlotInfo};
 pub use replication_stream::{
     DEFAULT_STATUS_INTERVAL, LogicalReplicationEvent, LogicalReplicationStream,
     PhysicalReplicationStream,
 };
-pub use raw_parts::RawParts;
 pub use row::{Column, Row, RowIndex, type_of_oid};
 pub use simple_query::{SimpleQueryMessage, SimpleQueryResult, SimpleQueryStream};
 pub use transport::{Stream, Transport};

@@ -95,6 +95,11 @@ pub fn attach(conn: &Connection, info: &SessionInfo) -> rusqlite::Result<()> {
         owner: info.user.clone(),
         settings: vec![
             ("server_version".into(), info.server_version.clone()),
+            // Grafana reads it with current_setting() on connect.
+            (
+                "server_version_num".into(),
+                server_version_num(&info.server_version),
+            ),
             ("server_encoding".into(), "UTF8".into()),
             ("client_encoding".into(), "UTF8".into()),
             ("DateStyle".into(), "ISO, MDY".into()),
@@ -748,6 +753,25 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
             _ => Value::Null,
         })
     })?;
+    // `oidvector::regtype[]` (pgcli's function list): the types' names as
+    // an array's text form, quoted where PostgreSQL quotes them.
+    conn.create_scalar_function("pg_regtype_array", 1, det, |ctx| {
+        let Some(text) = text_arg(ctx, 0) else {
+            return Ok(Value::Null);
+        };
+        let names: Vec<String> = text
+            .trim_matches(|c| c == '{' || c == '}')
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                array_element(
+                    &s.parse::<u32>()
+                        .map_or_else(|_| s.to_owned(), |oid| format_type(oid, -1)),
+                )
+            })
+            .collect();
+        Ok(Value::Text(format!("{{{}}}", names.join(","))))
+    })?;
     conn.create_scalar_function("to_regtype", 1, det, |ctx| {
         Ok(text_arg(ctx, 0)
             .and_then(|n| Catalog::regtype_oid(&n))
@@ -889,6 +913,57 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
             }),
         )
     })?;
+    // `parse_ident('a."B"')`: the dotted name's parts, unquoted ones
+    // folded to lower case, as an array (Grafana's column suggestions).
+    conn.create_scalar_function("parse_ident", -1, det, |ctx| {
+        let Some(text) = text_arg(ctx, 0) else {
+            return Ok(Value::Null);
+        };
+        let mut parts = Vec::new();
+        let mut part = String::new();
+        let mut chars = text.trim().chars().peekable();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    chars.next();
+                    part.push('"');
+                }
+                '"' => quoted = !quoted,
+                '.' if !quoted => parts.push(array_element(&std::mem::take(&mut part))),
+                c if quoted => part.push(c),
+                c => part.extend(c.to_lowercase()),
+            }
+        }
+        parts.push(array_element(&part));
+        Ok(Value::Text(format!("{{{}}}", parts.join(","))))
+    })?;
+    // Arrays here count from 1 (Grafana's search-path walk asks).
+    conn.create_scalar_function("array_lower", 2, det, |ctx| {
+        Ok(
+            text_arg(ctx, 0).map_or(Value::Null, |a| match array_items(&a).len() {
+                0 => Value::Null,
+                _ => Value::Integer(1),
+            }),
+        )
+    })?;
+    // `string_to_array(text, delimiter)`: the pieces as an array's text
+    // form (a NULL delimiter splits into characters, as in PostgreSQL).
+    conn.create_scalar_function("string_to_array", 2, det, |ctx| {
+        let Some(text) = text_arg(ctx, 0) else {
+            return Ok(Value::Null);
+        };
+        let pieces: Vec<String> = match text_arg(ctx, 1) {
+            _ if text.is_empty() => Vec::new(),
+            Some(sep) if !sep.is_empty() => text.split(sep.as_str()).map(array_element).collect(),
+            Some(_) => vec![array_element(&text)],
+            None => text
+                .chars()
+                .map(|c| array_element(&c.to_string()))
+                .collect(),
+        };
+        Ok(Value::Text(format!("{{{}}}", pieces.join(","))))
+    })?;
     conn.create_scalar_function("array_length", 2, det, |ctx| {
         Ok(
             text_arg(ctx, 0).map_or(Value::Null, |a| match array_items(&a).len() {
@@ -989,6 +1064,16 @@ pub fn bool_array_text(s: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{{{}}}", items.join(",")))
 }
 
+/// `server_version_num` for a `server_version` such as "15.4 (x)": 150004.
+fn server_version_num(version: &str) -> String {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse::<u32>().ok());
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    (major * 10000 + minor).to_string()
+}
+
 /// An element in an array's text form, quoted when needed.
 fn array_element(s: &str) -> String {
     let plain = !s.is_empty()
@@ -1048,6 +1133,7 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         | "pg_get_function_result"
         | "pg_get_function_arguments"
         | "pg_get_function_identity_arguments" => Type::TEXT,
+        "pg_regtype_array" | "string_to_array" | "parse_ident" => Type::TEXT_ARRAY,
         "pg_get_userbyid" | "pg_encoding_to_char" => Type::NAME,
         "pg_table_is_visible"
         | "pg_type_is_visible"
@@ -1067,7 +1153,7 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         | "pg_table_size"
         | "pg_indexes_size"
         | "pg_database_size" => Type::INT8,
-        "array_upper" | "array_length" => Type::INT4,
+        "array_lower" | "array_upper" | "array_length" => Type::INT4,
         "current_schemas" => Type::NAME_ARRAY,
         "json_object" => Type::JSON,
         "pg_array_from_json" => Type::TEXT_ARRAY,

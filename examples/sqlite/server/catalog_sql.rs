@@ -75,6 +75,7 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
             "unnest",
             "generate_series",
             "pg_partition_ancestors",
+            "string_to_array",
             "string_agg",
             "json_build_object",
             "generate_subscripts",
@@ -286,9 +287,14 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
             Tok::Word
                 if clause.last() == Some(&"from")
                     && next.is_some_and(|n| n.kind == Tok::LParen)
-                    && ["unnest", "generate_series", "pg_partition_ancestors"]
-                        .iter()
-                        .any(|f| t.is_word(f))
+                    && [
+                        "unnest",
+                        "generate_series",
+                        "pg_partition_ancestors",
+                        "string_to_array",
+                    ]
+                    .iter()
+                    .any(|f| t.is_word(f))
                     && (prev.is_none_or(|p| p.kind != Tok::Dot)
                         || out.trim_end().ends_with("pg_catalog.")) =>
             {
@@ -800,6 +806,14 @@ fn from_function(
                 b = arg(1),
             )
         }
+        // One array as a one-row relation (Grafana: `string_to_array(..) s`
+        // in FROM, then `s[i]`).
+        "string_to_array" => format!(
+            "SELECT string_to_array({}, {}) AS {}",
+            arg(0),
+            arg(1),
+            q(&value_col)
+        ),
         // Not partitioned: a relation is its own only ancestor.
         _ => {
             let ord = if ordinality {

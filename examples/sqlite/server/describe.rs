@@ -1069,7 +1069,7 @@ impl Ctx<'_> {
                     let name = ident_value(first);
                     match name.as_str() {
                         "current_user" | "session_user" | "current_role" | "current_catalog"
-                        | "current_schema" => Some(PgType::plain(Type::NAME)),
+                        | "current_schema" | "user" => Some(PgType::plain(Type::NAME)),
                         _ => self
                             .tables
                             .column(None, &name)
@@ -1308,7 +1308,7 @@ impl Ctx<'_> {
                 Type::TIMESTAMPTZ
             }
             "current_database" | "current_schema" | "current_user" | "session_user"
-            | "current_role" | "current_catalog" => Type::NAME,
+            | "current_role" | "current_catalog" | "user" => Type::NAME,
             "pg_backend_pid" => Type::INT4,
             "gen_random_uuid" => Type::UUID,
             "pg_bool" => Type::BOOL,

@@ -165,6 +165,7 @@ pub fn register(
     text_fn("current_schema", "public".to_owned())?;
     text_fn("current_user", info.user.clone())?;
     text_fn("session_user", info.user.clone())?;
+    text_fn("user", info.user.clone())?;
     text_fn("current_role", info.user.clone())?;
     text_fn("user", info.user.clone())?;
     // inet_client_addr() / inet_client_port(): NULL over a Unix socket, as

@@ -470,10 +470,24 @@ pub struct Rewritten {
 /// the column's PostgreSQL type (int8, where `serial` is int4) apart.
 pub const BIGSERIAL_DECL: &str = "Integer";
 
+/// Keywords SQLite rejects as a column alias that PostgreSQL accepts
+/// after `AS`; tools' catalog queries use them (quoted on the way).
+const KEYWORD_ALIASES: &[&str] = &[
+    "default",
+    "table",
+    "index",
+    "column",
+    "check",
+    "order",
+    "group",
+    "references",
+];
+
 /// Words PostgreSQL accepts without parentheses that are functions here.
 const BARE_FUNCTIONS: &[&str] = &[
     "current_user",
     "session_user",
+    "user",
     "current_role",
     "current_catalog",
     "current_schema",
@@ -620,6 +634,15 @@ pub fn rewrite(sql: &str, declared: &[Option<Type>]) -> Rewritten {
                     out.push('(');
                     out.push_str(t.text);
                     default_calls.push(parens.len() + 1);
+                } else if prev_sig.is_some_and(|p| p.is_word("as"))
+                    && !called
+                    && KEYWORD_ALIASES.contains(&lower.as_str())
+                {
+                    // `... AS default` (pgcli's column query): a keyword
+                    // PostgreSQL takes as a column alias after AS but
+                    // SQLite does not; no type has these names, so this
+                    // is never a CAST's target.
+                    let _ = write!(out, "\"{lower}\"");
                 } else if lower == "ilike" {
                     out.push_str("LIKE");
                 } else if create_table && matches!(lower.as_str(), "bigserial" | "serial8") {
@@ -806,6 +829,7 @@ fn cast_sql(expr: &str, ty: &PgType) -> String {
         // The catalog's resolution (`catalog.rs`).
         Type::REGCLASS => return format!("pg_regclass({expr})"),
         Type::REGTYPE => return format!("pg_regtype({expr})"),
+        Type::REGTYPE_ARRAY => return format!("pg_regtype_array({expr})"),
         Type::NUMERIC => "NUMERIC",
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => "TEXT",
         Type::BYTEA => "BLOB",
@@ -923,6 +947,12 @@ mod tests {
         assert_eq!(
             r.sql,
             "create table t (id INTEGER /*serial*/ primary key, b Integer)"
+        );
+        // Keywords as aliases after AS are quoted; casts keep their type.
+        let r = rewrite("select d.x as default, cast(y as integer), user", &[]);
+        assert_eq!(
+            r.sql,
+            "select d.x as \"default\", cast(y as integer), user()"
         );
     }
 

@@ -132,6 +132,7 @@ pub fn array_of(elem: &Type) -> Option<Type> {
         Type::JSON => Type::JSON_ARRAY,
         Type::JSONB => Type::JSONB_ARRAY,
         Type::OID => Type::OID_ARRAY,
+        Type::REGTYPE => Type::REGTYPE_ARRAY,
         _ => return None,
     })
 }
