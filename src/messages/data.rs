@@ -175,9 +175,10 @@ impl DataRow {
     pub fn begin_frame(buf: &mut BytesMut, columns: usize) -> usize {
         let start = buf.len();
         buf.reserve(7 + columns * 8);
-        buf.put_u8(b'D');
-        buf.put_u32(0);
-        buf.put_u16(columns.min(u16::MAX as usize) as u16);
+        let [c0, c1] = (columns.min(u16::MAX as usize) as u16).to_be_bytes();
+        // One append of a fixed size: per-field appends cost more than the
+        // bytes they write.
+        buf.put_slice(&[b'D', 0, 0, 0, 0, c0, c1]);
         start
     }
 

@@ -5,7 +5,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::frame::{put_count16, put_cstr};
-use super::reader::Reader;
+use super::reader::{Body, Reader};
 use super::terminate::empty_message;
 use super::{ByteStr, DecodeError, FormatCodes, Message, Oid, ValueList};
 
@@ -84,7 +84,13 @@ impl Message for Bind {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::of::<Self>(body);
+        Self::read(Reader::of::<Self>(body))
+    }
+}
+
+impl Bind {
+    /// Reads a Bind body; shared with the borrowed decoding of the hot path.
+    pub(crate) fn read<B: Body>(mut r: Reader<B>) -> Result<Self, DecodeError> {
         let portal = r.cstr()?;
         let statement = r.cstr()?;
         let param_formats = FormatCodes::decode(&mut r)?;
@@ -113,7 +119,7 @@ pub enum TargetKind {
 impl TargetKind {
     /// Reads the kind byte; `what` names it in the error as PostgreSQL
     /// does ("invalid DESCRIBE message subtype 88").
-    fn decode(r: &mut Reader, what: &'static str) -> Result<Self, DecodeError> {
+    fn decode<B: Body>(r: &mut Reader<B>, what: &'static str) -> Result<Self, DecodeError> {
         match r.u8()? {
             b'S' => Ok(TargetKind::Statement),
             b'P' => Ok(TargetKind::Portal),
@@ -150,7 +156,14 @@ macro_rules! target_message {
             }
 
             fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-                let mut r = Reader::of::<Self>(body);
+                Self::read(Reader::of::<Self>(body))
+            }
+        }
+
+        impl $name {
+            /// Reads the body; shared with the borrowed decoding of the
+            /// hot path.
+            pub(crate) fn read<B: Body>(mut r: Reader<B>) -> Result<Self, DecodeError> {
                 let kind = TargetKind::decode(&mut r, $subtype)?;
                 let name = r.cstr()?;
                 r.finish()?;
@@ -196,7 +209,14 @@ impl Message for Execute {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::of::<Self>(body);
+        Self::read(Reader::of::<Self>(body))
+    }
+}
+
+impl Execute {
+    /// Reads an Execute body; shared with the borrowed decoding of the hot
+    /// path.
+    pub(crate) fn read<B: Body>(mut r: Reader<B>) -> Result<Self, DecodeError> {
         let portal = r.cstr()?;
         let max_rows = r.i32()?;
         r.finish()?;

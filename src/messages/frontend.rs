@@ -8,8 +8,9 @@ use super::{
     Describe, Execute, Flush, FunctionCall, GssEncRequest, GssResponse, MAX_AUTH_MESSAGE_LEN,
     MAX_SMALL_MESSAGE_LEN, MAX_STARTUP_PACKET_LEN, Message, Parse, PasswordMessage, Query,
     SaslInitialResponse, SaslResponse, SslRequest, StartupMessage, Sync, Terminate,
-    split_typed_frame,
+    split_frame_body, typed_frame_len,
 };
+use super::reader::Reader;
 
 /// A message sent by the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,9 +310,14 @@ impl FrontendDecoder {
                 return Err(DecodeError::UnknownMessageType(tag));
             }
         }
-        let Some((tag, body)) = split_typed_frame(buf, |t| self.limit(t))? else {
+        let Some((tag, total)) = typed_frame_len(buf, |t| self.limit(t))? else {
             return Ok(None);
         };
+        if let Some(msg) = buf.get(5..total).and_then(|body| decode_borrowed(tag, body)) {
+            buf.advance(total);
+            return Ok(Some(msg));
+        }
+        let body = split_frame_body(buf, total);
         let msg = match tag {
             b'Q' => FrontendMessage::Query(Query::decode_body(body)?),
             b'P' => FrontendMessage::Parse(Parse::decode_body(body)?),
@@ -343,6 +349,31 @@ impl FrontendDecoder {
             other => return Err(DecodeError::UnknownMessageType(other)),
         };
         Ok(Some(msg))
+    }
+}
+
+/// Decodes the messages every query sends (Query, Bind, Execute, Describe,
+/// Close, Sync, Flush) straight from the input buffer, without splitting
+/// their bodies off it. `None` when the message needs an owned body (a long
+/// string, parameter values) or is malformed: the owned decoding then reads
+/// it again and reports the error.
+#[inline]
+fn decode_borrowed(tag: u8, body: &[u8]) -> Option<FrontendMessage> {
+    fn read<'a, M: Message>(
+        body: &'a [u8],
+        read: impl FnOnce(Reader<&'a [u8]>) -> Result<M, DecodeError>,
+    ) -> Option<M> {
+        read(Reader::borrowed::<M>(body)).ok()
+    }
+    match tag {
+        b'S' if body.is_empty() => Some(FrontendMessage::Sync(Sync)),
+        b'H' if body.is_empty() => Some(FrontendMessage::Flush(Flush)),
+        b'B' => read(body, Bind::read).map(FrontendMessage::Bind),
+        b'E' => read(body, Execute::read).map(FrontendMessage::Execute),
+        b'Q' => read(body, Query::read).map(FrontendMessage::Query),
+        b'D' => read(body, Describe::read).map(FrontendMessage::Describe),
+        b'C' => read(body, Close::read).map(FrontendMessage::Close),
+        _ => None,
     }
 }
 

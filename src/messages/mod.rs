@@ -165,6 +165,19 @@ fn split_typed_frame(
     buf: &mut BytesMut,
     max_len: impl Fn(u8) -> usize,
 ) -> Result<Option<(u8, Bytes)>, DecodeError> {
+    let Some((tag, total)) = typed_frame_len(buf, max_len)? else {
+        return Ok(None);
+    };
+    Ok(Some((tag, split_frame_body(buf, total))))
+}
+
+/// The type byte and total length (type byte included) of the frame at the
+/// front of `buf`, once all of it is there; the length is checked against
+/// `max_len` before any of the body is awaited.
+fn typed_frame_len(
+    buf: &[u8],
+    max_len: impl Fn(u8) -> usize,
+) -> Result<Option<(u8, usize)>, DecodeError> {
     let Some(&[tag, l0, l1, l2, l3]) = buf.get(..5) else {
         return Ok(None);
     };
@@ -187,14 +200,18 @@ fn split_typed_frame(
     if buf.len() < total {
         return Ok(None);
     }
-    // One split for the body; the header is just skipped. Sync, Flush and
-    // the other bodiless messages need no split at all.
+    Ok(Some((tag, total)))
+}
+
+/// Removes the frame of `total` bytes at the front of `buf`, returning its
+/// body. One split for the body; the header is just skipped. Sync, Flush
+/// and the other bodiless messages need no split at all.
+fn split_frame_body(buf: &mut BytesMut, total: usize) -> Bytes {
     buf.advance(5);
     if total == 5 {
-        return Ok(Some((tag, Bytes::new())));
+        return Bytes::new();
     }
-    let body = buf.split_to(total - 5).freeze();
-    Ok(Some((tag, body)))
+    buf.split_to(total - 5).freeze()
 }
 
 #[cfg(test)]

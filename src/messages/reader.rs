@@ -3,15 +3,67 @@
 //! Every read is bounds-checked and returns a [`DecodeError`] naming the
 //! message; decoders never index slices directly, so no input can make them
 //! panic.
+//!
+//! A reader runs over a body it owns ([`Bytes`], split from the input
+//! buffer) or over a borrowed slice of the input buffer itself. The
+//! borrowed kind saves the split (and its reference count) for the small
+//! messages of every query: Bind, Execute, Sync. It cannot hand out shared
+//! pieces of the body (long strings, parameter values), so reading one
+//! fails and the caller decodes the message again from an owned body.
 
 use bytes::{Buf, Bytes};
 
 use super::error::InvalidSequence;
 use super::{ByteStr, DecodeError, Message};
 
+/// What a [`Reader`] reads from: an owned body or a borrowed slice.
+pub(crate) trait Body: Sized {
+    /// The unread bytes.
+    fn unread(&self) -> &[u8];
+    /// Skips `n` bytes (`n` is at most the unread length).
+    fn skip(&mut self, n: usize);
+    /// The next `n` bytes as shared [`Bytes`]; `None` for a borrowed body,
+    /// which cannot share (`n` is at most the unread length).
+    fn share(&mut self, n: usize) -> Option<Bytes>;
+}
+
+impl Body for Bytes {
+    #[inline]
+    fn unread(&self) -> &[u8] {
+        self
+    }
+
+    #[inline]
+    fn skip(&mut self, n: usize) {
+        self.advance(n);
+    }
+
+    #[inline]
+    fn share(&mut self, n: usize) -> Option<Bytes> {
+        Some(self.split_to(n))
+    }
+}
+
+impl Body for &[u8] {
+    #[inline]
+    fn unread(&self) -> &[u8] {
+        self
+    }
+
+    #[inline]
+    fn skip(&mut self, n: usize) {
+        *self = self.get(n..).unwrap_or(&[]);
+    }
+
+    #[inline]
+    fn share(&mut self, _: usize) -> Option<Bytes> {
+        None
+    }
+}
+
 /// A bounds-checked cursor over one message body.
-pub(crate) struct Reader {
-    buf: Bytes,
+pub(crate) struct Reader<B: Body = Bytes> {
+    buf: B,
     tag: Option<u8>,
     message: &'static str,
 }
@@ -29,6 +81,25 @@ impl Reader {
         }
     }
 
+    /// Everything left.
+    pub(crate) fn rest(&mut self) -> Bytes {
+        std::mem::take(&mut self.buf)
+    }
+}
+
+impl<'a> Reader<&'a [u8]> {
+    /// A reader over a borrowed body of message `M`. Reads that would
+    /// share part of the body fail (see the module docs).
+    pub(crate) fn borrowed<M: Message>(buf: &'a [u8]) -> Self {
+        Reader {
+            buf,
+            tag: M::TAG,
+            message: M::NAME,
+        }
+    }
+}
+
+impl<B: Body> Reader<B> {
     pub(crate) fn truncated(&self) -> DecodeError {
         DecodeError::Truncated {
             tag: self.tag,
@@ -46,61 +117,61 @@ impl Reader {
     }
 
     pub(crate) fn remaining(&self) -> usize {
-        self.buf.len()
+        self.buf.unread().len()
+    }
+
+    /// The next `N` bytes.
+    #[inline]
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let a: [u8; N] = self.buf.unread().get(..N)?.try_into().ok()?;
+        self.buf.skip(N);
+        Some(a)
     }
 
     pub(crate) fn u8(&mut self) -> DecodeResult<u8> {
-        if self.buf.is_empty() {
-            return Err(DecodeError::NoDataLeft {
+        match self.array::<1>() {
+            Some([b]) => Ok(b),
+            None => Err(DecodeError::NoDataLeft {
                 tag: self.tag,
                 message: self.message,
-            });
+            }),
         }
-        Ok(self.buf.get_u8())
     }
 
     pub(crate) fn i16(&mut self) -> DecodeResult<i16> {
-        if self.buf.len() < 2 {
-            return Err(self.truncated());
-        }
-        Ok(self.buf.get_i16())
+        self.array().map(i16::from_be_bytes).ok_or_else(|| self.truncated())
     }
 
     pub(crate) fn i32(&mut self) -> DecodeResult<i32> {
-        if self.buf.len() < 4 {
-            return Err(self.truncated());
-        }
-        Ok(self.buf.get_i32())
+        self.array().map(i32::from_be_bytes).ok_or_else(|| self.truncated())
     }
 
     pub(crate) fn u32(&mut self) -> DecodeResult<u32> {
-        if self.buf.len() < 4 {
-            return Err(self.truncated());
-        }
-        Ok(self.buf.get_u32())
+        self.array().map(u32::from_be_bytes).ok_or_else(|| self.truncated())
     }
 
     /// An Int16 count, which the protocol reads as unsigned (0..=65535):
     /// PostgreSQL takes a Bind with 40,000 parameters.
     pub(crate) fn count16(&mut self) -> DecodeResult<usize> {
-        if self.buf.len() < 2 {
-            return Err(self.truncated());
-        }
-        Ok(self.buf.get_u16() as usize)
+        self.array()
+            .map(|b| u16::from_be_bytes(b) as usize)
+            .ok_or_else(|| self.truncated())
     }
 
-    /// The next `n` bytes, shared with the input buffer.
+    /// The next `n` bytes, shared with the input buffer (an error on a
+    /// borrowed body).
     pub(crate) fn take(&mut self, n: usize) -> DecodeResult<Bytes> {
-        if self.buf.len() < n {
+        if self.remaining() < n {
             return Err(self.truncated());
         }
-        Ok(self.buf.split_to(n))
+        self.buf.share(n).ok_or_else(|| self.truncated())
     }
 
     /// A NUL-terminated UTF-8 string (short ones copied inline, long ones
-    /// shared with the input buffer).
+    /// shared with the input buffer, which a borrowed body cannot do).
     pub(crate) fn cstr(&mut self) -> DecodeResult<ByteStr> {
-        let Some(end) = self.buf.iter().position(|&b| b == 0) else {
+        let unread = self.buf.unread();
+        let Some(end) = unread.iter().position(|&b| b == 0) else {
             return Err(DecodeError::MissingNul {
                 tag: self.tag,
                 message: self.message,
@@ -108,7 +179,7 @@ impl Reader {
         };
         // The unnamed statement and portal: the commonest name of all.
         if end == 0 {
-            self.buf.advance(1);
+            self.buf.skip(1);
             return Ok(ByteStr::new());
         }
         let (tag, message) = (self.tag, self.message);
@@ -117,40 +188,38 @@ impl Reader {
             message,
             sequence: InvalidSequence::at(raw.get(e.valid_up_to()..).unwrap_or(&[])),
         };
-        let s = match self.buf.get(..end).and_then(ByteStr::inline_from_utf8) {
-            Some(inline) => {
-                let s = inline.map_err(|e| invalid(self.buf.get(..end).unwrap_or(&[]), e))?;
-                self.buf.advance(end + 1);
-                s
-            }
-            None => {
-                let raw = self.buf.split_to(end);
-                self.buf.advance(1);
-                ByteStr::from_utf8_or_back(raw).map_err(|(raw, e)| invalid(&raw, e))?
-            }
+        let raw = unread.get(..end).unwrap_or(&[]);
+        if let Some(inline) = ByteStr::inline_from_utf8(raw) {
+            let s = inline.map_err(|e| invalid(raw, e))?;
+            self.buf.skip(end + 1);
+            return Ok(s);
+        }
+        let Some(shared) = self.buf.share(end) else {
+            return Err(self.truncated());
         };
-        Ok(s)
+        self.buf.skip(1);
+        ByteStr::from_utf8_or_back(shared).map_err(|(raw, e)| invalid(&raw, e))
     }
 
     /// The next `n` bytes, copied to a small stack array (`n` at most 16).
     pub(crate) fn take_slice(&mut self, n: usize) -> DecodeResult<[u8; 16]> {
         let mut out = [0u8; 16];
-        let (Some(src), Some(dst)) = (self.buf.get(..n), out.get_mut(..n)) else {
+        let (Some(src), Some(dst)) = (self.buf.unread().get(..n), out.get_mut(..n)) else {
             return Err(self.truncated());
         };
         dst.copy_from_slice(src);
-        self.buf.advance(n);
+        self.buf.skip(n);
         Ok(out)
     }
 
-    /// Everything left.
-    pub(crate) fn rest(&mut self) -> Bytes {
-        std::mem::take(&mut self.buf)
+    /// The unread bytes, without consuming them.
+    pub(crate) fn peek_rest(&self) -> &[u8] {
+        self.buf.unread()
     }
 
     /// Fails if bytes are left over.
     pub(crate) fn finish(self) -> DecodeResult<()> {
-        if self.buf.is_empty() {
+        if self.buf.unread().is_empty() {
             Ok(())
         } else {
             Err(DecodeError::TrailingBytes {
@@ -158,12 +227,5 @@ impl Reader {
                 message: self.message,
             })
         }
-    }
-}
-
-impl Reader {
-    /// The unread bytes, without consuming them.
-    pub(crate) fn peek_rest(&self) -> &[u8] {
-        &self.buf
     }
 }

@@ -29,52 +29,45 @@ impl CommandComplete {
     /// `buf`'s own growth.
     #[inline]
     pub fn encode_parts(buf: &mut BytesMut, command: &str, oid: Option<u32>, rows: Option<u64>) {
-        // Every tag PostgreSQL sends fits a small stack buffer: the frame
-        // is assembled there and appended with one copy (it is written
-        // once per statement, so per-byte buffer checks showed).
-        let mut frame = [0u8; 96];
+        // Written once per statement: assembled in a small stack frame
+        // byte by byte (library copies of a few bytes cost more than they
+        // move) and appended with one copy.
+        let oid = oid.map(|oid| frame::decimal_digits(oid.into()));
+        let rows = rows.map(frame::decimal_digits);
+        let mut frame = [0u8; 64];
         let mut at = 5;
+        let mut fits = true;
         let mut put = |bytes: &[u8]| {
-            let end = at + bytes.len();
-            match frame.get_mut(at..end) {
-                Some(dst) => {
-                    dst.copy_from_slice(bytes);
-                    at = end;
-                    true
+            for &b in bytes {
+                match frame.get_mut(at) {
+                    Some(slot) => *slot = b,
+                    None => fits = false,
                 }
-                None => false,
+                at += 1;
             }
         };
-        let mut fits = put(command.as_bytes());
-        if let Some(oid) = oid {
-            let (digits, start) = frame::decimal_digits(oid.into());
-            fits = fits && put(b" ") && put(digits.get(start..).unwrap_or(&[]));
+        put(command.as_bytes());
+        for (digits, start) in [oid, rows].iter().flatten() {
+            put(b" ");
+            put(digits.get(*start..).unwrap_or(&[]));
         }
-        if let Some(rows) = rows {
-            let (digits, start) = frame::decimal_digits(rows);
-            fits = fits && put(b" ") && put(digits.get(start..).unwrap_or(&[]));
-        }
-        fits = fits && put(&[0]);
+        put(&[0]);
+        let len = ((at - 1) as u32).to_be_bytes();
         if fits {
             frame[0] = b'C';
-            frame[1..5].copy_from_slice(&((at - 1) as u32).to_be_bytes());
-            buf.put_slice(frame.get(..at).unwrap_or(&[]));
+            frame[1..5].copy_from_slice(&len);
+            buf.extend_from_slice(frame.get(..at).unwrap_or(&[]));
             return;
         }
-        frame::write(buf, Self::TAG, |buf| {
-            // 1 + 10 + 1 + 20 + 1: the longest suffix and the terminator.
-            buf.reserve(command.len() + 33);
-            buf.put_slice(command.as_bytes());
-            if let Some(oid) = oid {
-                buf.put_u8(b' ');
-                put_decimal(buf, oid.into());
-            }
-            if let Some(rows) = rows {
-                buf.put_u8(b' ');
-                put_decimal(buf, rows);
-            }
-            buf.put_u8(0);
-        });
+        buf.reserve(at);
+        buf.put_u8(b'C');
+        buf.put_slice(&len);
+        buf.put_slice(command.as_bytes());
+        for (digits, start) in [oid, rows].iter().flatten() {
+            buf.put_u8(b' ');
+            buf.put_slice(digits.get(*start..).unwrap_or(&[]));
+        }
+        buf.put_u8(0);
     }
 }
 

@@ -3,7 +3,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::frame::put_cstr;
-use super::reader::Reader;
+use super::reader::{Body, Reader};
 use super::{ByteStr, DecodeError, Message};
 
 /// Query ('Q'): one or more SQL statements separated by semicolons, run
@@ -32,7 +32,14 @@ impl Message for Query {
     }
 
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
-        let mut r = Reader::of::<Self>(body);
+        Self::read(Reader::of::<Self>(body))
+    }
+}
+
+impl Query {
+    /// Reads a Query body; shared with the borrowed decoding of the hot
+    /// path.
+    pub(crate) fn read<B: Body>(mut r: Reader<B>) -> Result<Self, DecodeError> {
         let query = r.cstr()?;
         r.finish()?;
         Ok(Query { query })

@@ -8,7 +8,7 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::frame::put_count16;
-use super::reader::{DecodeResult, Reader};
+use super::reader::{Body, DecodeResult, Reader};
 
 /// A list of Int16 format codes (0 = text, 1 = binary), as in Bind,
 /// FunctionCall and the COPY responses.
@@ -137,15 +137,28 @@ impl FormatCodes {
         }
     }
 
-    pub(crate) fn decode(r: &mut Reader) -> DecodeResult<Self> {
+    pub(crate) fn decode<B: Body>(r: &mut Reader<B>) -> DecodeResult<Self> {
         let n = r.count16()?;
         // Nearly every Bind says "all text" (no codes) or gives one code.
         if n == 0 {
             return Ok(Self::new());
         }
+        if n == 1 {
+            let [a, b] = r.i16()?.to_be_bytes();
+            let raw = [a, b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            return Ok(FormatCodes {
+                repr: CodesRepr::Inline { len: 2, raw },
+            });
+        }
         if n <= INLINE_CODES {
+            // Zero-padded, as the inline form keeps it.
             let raw = r.take_slice(n * 2)?;
-            return Ok(Self::from_raw(raw.get(..n * 2).unwrap_or(&[])));
+            return Ok(FormatCodes {
+                repr: CodesRepr::Inline {
+                    len: (n * 2) as u8,
+                    raw,
+                },
+            });
         }
         Ok(FormatCodes {
             repr: CodesRepr::Shared(r.take(n * 2)?),
@@ -270,8 +283,8 @@ impl ValueList {
     /// size" for a FunctionCall argument.
     ///
     /// [`DecodeError::InvalidValue`]: super::DecodeError::InvalidValue
-    pub(crate) fn decode(
-        r: &mut Reader,
+    pub(crate) fn decode<B: Body>(
+        r: &mut Reader<B>,
         negative_length: Option<&'static str>,
     ) -> DecodeResult<Self> {
         let count = r.count16()?;
@@ -300,7 +313,7 @@ impl ValueList {
         Ok(ValueList {
             // At most u16::MAX: read from an Int16.
             count: count as u16,
-            raw: r.take(size)?,
+            raw: if size == 0 { Bytes::new() } else { r.take(size)? },
         })
     }
 

@@ -20,6 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::ServerInner;
 use super::io::{READ_AHEAD_LIMIT, Transport};
+use super::row_description_cache::RowDescriptionCache;
 use super::startup::send_fatal;
 use super::statement_store::StatementStore;
 use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
@@ -81,6 +82,8 @@ where
     /// Notifications that arrived while a transaction was open.
     held_notifications: VecDeque<AsyncMessage>,
     pub(super) scratch: BytesMut,
+    /// The last RowDescription sent.
+    pub(super) row_descriptions: RowDescriptionCache,
 }
 
 impl<H, S, X, C, F> Connection<H, S, X, C, F>
@@ -118,6 +121,7 @@ where
             phase: Phase::Busy,
             held_notifications: VecDeque::new(),
             scratch: BytesMut::new(),
+            row_descriptions: RowDescriptionCache::default(),
         }
     }
 

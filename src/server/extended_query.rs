@@ -207,7 +207,7 @@ where
                         .encode(&mut self.transport.wbuf);
                         let columns = desc.fields.as_ref().map_or(0, |f| f.len());
                         match desc.fields {
-                            Some(fields) => crate::types::encode_row_description_into(
+                            Some(fields) => self.row_descriptions.encode(
                                 &mut self.transport.wbuf,
                                 &fields,
                                 &FormatCodes::new(),
@@ -248,7 +248,7 @@ where
                         if let Err(e) = check_result_formats(&formats, fields.len()) {
                             return self.extended_error(&e);
                         }
-                        crate::types::encode_row_description_into(
+                        self.row_descriptions.encode(
                             &mut self.transport.wbuf,
                             &fields,
                             &formats,

@@ -21,6 +21,7 @@ pub mod proxy_protocol;
 mod raw_session;
 mod registry;
 mod replication;
+mod row_description_cache;
 mod row_stream;
 mod simple_query;
 mod startup;

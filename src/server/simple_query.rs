@@ -19,10 +19,7 @@ where
     F: FunctionCallDriver<H::Handler>,
 {
     pub(super) async fn simple_query(&mut self, query: &ByteStr) -> Flow {
-        if query
-            .trim_matches(|c: char| c.is_ascii_whitespace())
-            .is_empty()
-        {
+        if query.bytes().all(|b| b.is_ascii_whitespace()) {
             EmptyQueryResponse.encode(&mut self.transport.wbuf);
             self.ready_for_query();
             return Ok(());
@@ -91,7 +88,7 @@ where
                     mut rows,
                     tag,
                 } = q;
-                crate::types::encode_row_description_into(
+                self.row_descriptions.encode(
                     &mut self.transport.wbuf,
                     &schema,
                     &FormatCodes::new(),
