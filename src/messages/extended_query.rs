@@ -89,6 +89,12 @@ impl Message for Bind {
 }
 
 impl Bind {
+    /// Reads a Bind body in place in the input buffer; `None` if it needs
+    /// an owned body or is malformed (see `Reader`).
+    pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
+        Self::read(Reader::borrowed::<Self>(body)).ok()
+    }
+
     /// Reads a Bind body; shared with the borrowed decoding of the hot path.
     pub(crate) fn read<B: Body>(mut r: Reader<B>) -> Result<Self, DecodeError> {
         let portal = r.cstr()?;
@@ -214,6 +220,12 @@ impl Message for Execute {
 }
 
 impl Execute {
+    /// Reads an Execute body in place in the input buffer; `None` if it
+    /// needs an owned body or is malformed (see `Reader`).
+    pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
+        Self::read(Reader::borrowed::<Self>(body)).ok()
+    }
+
     /// Reads an Execute body; shared with the borrowed decoding of the hot
     /// path.
     pub(crate) fn read<B: Body>(mut r: Reader<B>) -> Result<Self, DecodeError> {

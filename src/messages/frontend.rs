@@ -2,6 +2,7 @@
 
 use bytes::{Buf, BytesMut};
 
+use super::reader::Reader;
 use super::startup::{CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, SSL_REQUEST_CODE};
 use super::{
     Bind, CancelRequest, Close, CopyData, CopyDone, CopyFail, DEFAULT_MAX_MESSAGE_LEN, DecodeError,
@@ -10,7 +11,6 @@ use super::{
     SaslInitialResponse, SaslResponse, SslRequest, StartupMessage, Sync, Terminate,
     split_frame_body, typed_frame_len,
 };
-use super::reader::Reader;
 
 /// A message sent by the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +241,21 @@ impl FrontendDecoder {
         }
     }
 
+    /// The type byte and total length of the typed message at the front of
+    /// `buf`, if all of it is there and it is one a decode would read
+    /// (known type, length within the limits); `None` otherwise, including
+    /// in the startup phase. Lets a server read hot messages in place.
+    #[inline]
+    pub(crate) fn peek_typed_frame(&self, buf: &[u8]) -> Option<(u8, usize)> {
+        if self.startup_phase {
+            return None;
+        }
+        match typed_frame_len(buf, |t| self.limit(t)) {
+            Ok(Some((tag, total))) if is_frontend_tag(tag) => Some((tag, total)),
+            _ => None,
+        }
+    }
+
     /// Decodes the next message from the front of `buf`, consuming it.
     ///
     /// Returns `Ok(None)` if `buf` does not yet hold a whole message. After
@@ -313,7 +328,10 @@ impl FrontendDecoder {
         let Some((tag, total)) = typed_frame_len(buf, |t| self.limit(t))? else {
             return Ok(None);
         };
-        if let Some(msg) = buf.get(5..total).and_then(|body| decode_borrowed(tag, body)) {
+        if let Some(msg) = buf
+            .get(5..total)
+            .and_then(|body| decode_borrowed(tag, body))
+        {
             buf.advance(total);
             return Ok(Some(msg));
         }

@@ -139,15 +139,21 @@ impl<B: Body> Reader<B> {
     }
 
     pub(crate) fn i16(&mut self) -> DecodeResult<i16> {
-        self.array().map(i16::from_be_bytes).ok_or_else(|| self.truncated())
+        self.array()
+            .map(i16::from_be_bytes)
+            .ok_or_else(|| self.truncated())
     }
 
     pub(crate) fn i32(&mut self) -> DecodeResult<i32> {
-        self.array().map(i32::from_be_bytes).ok_or_else(|| self.truncated())
+        self.array()
+            .map(i32::from_be_bytes)
+            .ok_or_else(|| self.truncated())
     }
 
     pub(crate) fn u32(&mut self) -> DecodeResult<u32> {
-        self.array().map(u32::from_be_bytes).ok_or_else(|| self.truncated())
+        self.array()
+            .map(u32::from_be_bytes)
+            .ok_or_else(|| self.truncated())
     }
 
     /// An Int16 count, which the protocol reads as unsigned (0..=65535):

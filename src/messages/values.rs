@@ -313,7 +313,11 @@ impl ValueList {
         Ok(ValueList {
             // At most u16::MAX: read from an Int16.
             count: count as u16,
-            raw: if size == 0 { Bytes::new() } else { r.take(size)? },
+            raw: if size == 0 {
+                Bytes::new()
+            } else {
+                r.take(size)?
+            },
         })
     }
 

@@ -15,7 +15,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::ServerInner;
@@ -27,8 +27,8 @@ use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallD
 use crate::api::{AsyncMessage, ServerHandlers, Session, SessionShared};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
 use crate::messages::{
-    DecodeError, FrontendDecoder, FrontendMessage, Message, NotificationResponse, ParameterStatus,
-    ReadyForQuery, TransactionStatus,
+    Bind, DecodeError, Execute, FrontendDecoder, FrontendMessage, Message, NotificationResponse,
+    ParameterStatus, ReadyForQuery, TransactionStatus,
 };
 
 /// Why processing stopped early.
@@ -225,6 +225,36 @@ where
             if self.transport.wbuf.len() >= self.server.config.write_high_water {
                 self.transport.flush().await.map_err(io_stop)?;
             }
+            // The messages of every extended query (Bind, Execute, Sync)
+            // are read straight from the input buffer: decoded into a
+            // `FrontendMessage` they would be copied whole twice more.
+            if self.phase != Phase::SkipToSync && !self.replication {
+                let rbuf = &mut self.transport.rbuf;
+                match self.decoder.peek_typed_frame(rbuf) {
+                    Some((b'S', 5)) => {
+                        rbuf.advance(5);
+                        self.sync().await?;
+                        continue;
+                    }
+                    Some((b'E', total)) => {
+                        if let Some(e) = rbuf.get(5..total).and_then(Execute::read_borrowed) {
+                            rbuf.advance(total);
+                            self.phase = Phase::Busy;
+                            self.execute(e).await?;
+                            continue;
+                        }
+                    }
+                    Some((b'B', total)) => {
+                        if let Some(b) = rbuf.get(5..total).and_then(Bind::read_borrowed) {
+                            rbuf.advance(total);
+                            self.phase = Phase::Busy;
+                            self.bind(b).await?;
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
+            }
             let msg = match self.decoder.decode(&mut self.transport.rbuf) {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
@@ -260,45 +290,9 @@ where
             match msg {
                 FrontendMessage::Query(q) => self.simple_query(&q.query).await,
                 FrontendMessage::Parse(p) => self.parse(p).await,
-                FrontendMessage::Bind(b) => match self.check_bind(b) {
-                    Err(e) => self.extended_error(&e),
-                    Ok(portal) => {
-                        if let Err(e) = self.check_bind_result_formats(&portal).await? {
-                            self.extended_error(&e)?;
-                            continue;
-                        }
-                        let checked = Self::drive(
-                            &mut self.transport,
-                            &self.shared,
-                            self.server.config.cancel_on_client_disconnect,
-                            self.extended
-                                .bind(&mut self.handler, &mut self.session, &portal),
-                        )
-                        .await?;
-                        self.finish_bind(portal, checked)
-                    }
-                },
+                FrontendMessage::Bind(b) => self.bind(b).await,
                 FrontendMessage::Describe(d) => self.describe(d).await,
-                FrontendMessage::Execute(e) => match self.portal_for_execute(&e) {
-                    Err(err) => self.extended_error(&err),
-                    Ok(mut entry) => {
-                        let limit = if e.max_rows <= 0 {
-                            u64::MAX
-                        } else {
-                            e.max_rows as u64
-                        };
-                        self.shared.set_busy(true);
-                        let result = self
-                            .execute_portal(&mut entry, limit, e.max_rows.max(0) as usize)
-                            .await;
-                        self.shared.set_busy(false);
-                        self.store.put_portal(entry);
-                        match result? {
-                            Ok(()) => Ok(()),
-                            Err(err) => self.extended_error(&err),
-                        }
-                    }
-                },
+                FrontendMessage::Execute(e) => self.execute(e).await,
                 FrontendMessage::Close(c) => self.close(c),
                 FrontendMessage::Sync(_) => self.sync().await,
                 FrontendMessage::Flush(_) => {

@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::bind_check::check_parameter_values;
 use super::connection::{Connection, Flow, Phase};
 use super::row_stream::RowsEnd;
-use super::statement_store::{PortalEntry, PortalState, SuspendedPortal};
+use super::statement_store::{PortalEntry, PortalSlot, PortalState, SuspendedPortal};
 use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{Portal, Response, ServerHandlers, StoredStatement};
 use crate::error::{ErrorInfo, SqlState};
@@ -71,6 +71,53 @@ where
         }));
         ParseComplete.encode(&mut self.transport.wbuf);
         Ok(())
+    }
+
+    /// Bind: checks, the handler's say, and the new portal.
+    pub(super) async fn bind(&mut self, b: Bind) -> Flow {
+        let portal = match self.check_bind(b) {
+            Ok(portal) => portal,
+            Err(e) => return self.extended_error(&e),
+        };
+        if let Err(e) = self.check_bind_result_formats(&portal).await? {
+            return self.extended_error(&e);
+        }
+        let checked = Self::drive(
+            &mut self.transport,
+            &self.shared,
+            self.server.config.cancel_on_client_disconnect,
+            self.extended
+                .bind(&mut self.handler, &mut self.session, &portal),
+        )
+        .await?;
+        self.finish_bind(portal, checked)
+    }
+
+    /// Execute: runs the portal (in its slot, put back after).
+    pub(super) async fn execute(&mut self, e: Execute) -> Flow {
+        let mut slot = match self.portal_for_execute(&e) {
+            Ok(slot) => slot,
+            Err(err) => return self.extended_error(&err),
+        };
+        let limit = if e.max_rows <= 0 {
+            u64::MAX
+        } else {
+            e.max_rows as u64
+        };
+        self.shared.set_busy(true);
+        let result = match slot.as_mut() {
+            Some(entry) => {
+                self.execute_portal(entry, limit, e.max_rows.max(0) as usize)
+                    .await
+            }
+            None => Ok(Ok(())),
+        };
+        self.shared.set_busy(false);
+        self.store.put_portal(slot);
+        match result? {
+            Ok(()) => Ok(()),
+            Err(err) => self.extended_error(&err),
+        }
     }
 
     /// The checks of Bind that need no handler: the statement exists, the
@@ -173,7 +220,7 @@ where
         if let Err(e) = checked {
             return self.extended_error(&e);
         }
-        self.store.put_portal(PortalEntry {
+        self.store.bind_portal(PortalEntry {
             portal,
             state: PortalState::Ready,
         });
@@ -222,7 +269,13 @@ where
                 }
             }
             TargetKind::Portal => {
-                let Some(entry) = self.store.take_portal(&d.name) else {
+                let Some(mut slot) = self.store.take_portal(&d.name) else {
+                    return self.extended_error(&no_such_portal(&d.name));
+                };
+                // Exclusive: a shared reference held across the handler's
+                // await would need the portal's rows to be `Sync`.
+                let Some(entry) = slot.as_mut() else {
+                    self.store.put_portal(slot);
                     return self.extended_error(&no_such_portal(&d.name));
                 };
                 let schema = match &entry.state {
@@ -242,17 +295,14 @@ where
                     }
                 };
                 let formats = entry.portal.result_formats.clone();
-                self.store.put_portal(entry);
+                self.store.put_portal(slot);
                 match schema {
                     Ok(Some(fields)) => {
                         if let Err(e) = check_result_formats(&formats, fields.len()) {
                             return self.extended_error(&e);
                         }
-                        self.row_descriptions.encode(
-                            &mut self.transport.wbuf,
-                            &fields,
-                            &formats,
-                        );
+                        self.row_descriptions
+                            .encode(&mut self.transport.wbuf, &fields, &formats);
                         Ok(())
                     }
                     Ok(None) => {
@@ -270,7 +320,7 @@ where
     pub(super) fn portal_for_execute(
         &mut self,
         e: &Execute,
-    ) -> Result<PortalEntry<X::Statement>, ErrorInfo> {
+    ) -> Result<PortalSlot<X::Statement>, ErrorInfo> {
         self.store
             .take_portal(&e.portal)
             .ok_or_else(|| no_such_portal(&e.portal))
@@ -349,7 +399,7 @@ where
             // 15 keeps them (checked), and that is what clients meet.
             TargetKind::Statement => self.store.close_statement(&c.name),
             TargetKind::Portal => {
-                self.store.take_portal(&c.name);
+                self.store.close_portal(&c.name);
             }
         }
         // Closing something that does not exist is not an error.

@@ -38,13 +38,20 @@ pub(crate) struct PortalEntry<S> {
     pub(crate) state: PortalState,
 }
 
+/// Where a portal is kept: a box that Execute takes out of the store and
+/// puts back, moving a pointer rather than the portal. The unnamed portal's
+/// box stays allocated for the session (emptied, not freed, when the portal
+/// goes), so the extended query protocol allocates nothing per query.
+pub(crate) type PortalSlot<S> = Box<Option<PortalEntry<S>>>;
+
 pub(crate) struct StatementStore<S> {
     statements: HashMap<ByteStr, Arc<StoredStatement<S>>>,
     unnamed_statement: Option<Arc<StoredStatement<S>>>,
     /// The named statement used last (see `statement`).
     last_statement: Option<Arc<StoredStatement<S>>>,
-    portals: HashMap<ByteStr, PortalEntry<S>>,
-    unnamed_portal: Option<PortalEntry<S>>,
+    portals: HashMap<ByteStr, PortalSlot<S>>,
+    /// `None` before the first unnamed Bind and while an Execute has it.
+    unnamed_portal: Option<PortalSlot<S>>,
 }
 
 impl<S> StatementStore<S> {
@@ -109,30 +116,62 @@ impl<S> StatementStore<S> {
         self.portals.len()
     }
 
-    pub(crate) fn take_portal(&mut self, name: &ByteStr) -> Option<PortalEntry<S>> {
-        if name.is_empty() {
-            self.unnamed_portal.take()
-        } else {
-            self.portals.remove(name)
+    /// Takes a portal out (in its slot, which holds it); put it back with
+    /// [`StatementStore::put_portal`] to keep it.
+    pub(crate) fn take_portal(&mut self, name: &ByteStr) -> Option<PortalSlot<S>> {
+        if !name.is_empty() {
+            return self.portals.remove(name);
+        }
+        let slot = self.unnamed_portal.take()?;
+        if slot.is_none() {
+            self.unnamed_portal = Some(slot);
+            return None;
+        }
+        Some(slot)
+    }
+
+    /// Puts back a portal taken with [`StatementStore::take_portal`].
+    pub(crate) fn put_portal(&mut self, slot: PortalSlot<S>) {
+        match slot.as_ref() {
+            Some(entry) if !entry.portal.name.is_empty() => {
+                self.portals.insert(entry.portal.name.clone(), slot);
+            }
+            _ => self.unnamed_portal = Some(slot),
         }
     }
 
-    pub(crate) fn put_portal(&mut self, entry: PortalEntry<S>) {
-        if entry.portal.name.is_empty() {
-            self.unnamed_portal = Some(entry);
+    /// Stores a newly bound portal, replacing an unnamed one.
+    pub(crate) fn bind_portal(&mut self, entry: PortalEntry<S>) {
+        if !entry.portal.name.is_empty() {
+            self.portals
+                .insert(entry.portal.name.clone(), Box::new(Some(entry)));
+            return;
+        }
+        match &mut self.unnamed_portal {
+            Some(slot) => **slot = Some(entry),
+            None => self.unnamed_portal = Some(Box::new(Some(entry))),
+        }
+    }
+
+    /// Closes a portal (nothing happens if it does not exist).
+    pub(crate) fn close_portal(&mut self, name: &ByteStr) {
+        if name.is_empty() {
+            self.drop_unnamed_portal();
         } else {
-            self.portals.insert(entry.portal.name.clone(), entry);
+            self.portals.remove(name);
         }
     }
 
     /// The unnamed portal is replaced by the next unnamed Bind.
     pub(crate) fn drop_unnamed_portal(&mut self) {
-        self.unnamed_portal = None;
+        if let Some(slot) = &mut self.unnamed_portal {
+            **slot = None;
+        }
     }
 
     /// The transaction ended: its portals go with it.
     pub(crate) fn end_transaction(&mut self) {
-        self.unnamed_portal = None;
+        self.drop_unnamed_portal();
         if !self.portals.is_empty() {
             self.portals.clear();
         }

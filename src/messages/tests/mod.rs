@@ -3,6 +3,7 @@
 //! Formats"), decoder behaviour on partial and hostile input, the value
 //! views, and the tokio-util codecs.
 
+mod borrowed;
 mod bytes_exact;
 #[cfg(feature = "codec")]
 mod codec;
