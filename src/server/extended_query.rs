@@ -13,6 +13,7 @@ use super::statement_store::{PortalEntry, PortalSlot, PortalState, SuspendedPort
 use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{Portal, Response, ServerHandlers, StoredStatement};
 use crate::error::{ErrorInfo, SqlState};
+use crate::types::FormatSettings;
 use crate::messages::{
     Bind, BindComplete, ByteStr, Close, CloseComplete, CommandComplete, Describe, Execute,
     FormatCodes, Message, NoData, ParameterDescription, Parse, ParseComplete, PortalSuspended,
@@ -75,22 +76,39 @@ where
 
     /// Bind: checks, the handler's say, and the new portal.
     pub(super) async fn bind(&mut self, b: Bind) -> Flow {
-        let portal = match self.check_bind(b) {
-            Ok(portal) => portal,
+        let (statement, settings) = match self.check_bind(&b) {
+            Ok(checked) => checked,
             Err(e) => return self.extended_error(&e),
         };
-        if let Err(e) = self.check_bind_result_formats(&portal).await? {
+        let unnamed = b.portal.is_empty();
+        // Built where it is kept: a portal is too large to move cheaply.
+        let mut slot = self.store.vacant_slot(unnamed);
+        let entry = slot.insert(PortalEntry {
+            portal: Portal::new(b, statement, settings),
+            state: PortalState::Ready,
+        });
+        let mut checked = self.check_bind_result_formats(&entry.portal).await?;
+        if checked.is_ok() {
+            checked = Self::drive(
+                &mut self.transport,
+                &self.shared,
+                self.server.config.cancel_on_client_disconnect,
+                self.extended
+                    .bind(&mut self.handler, &mut self.session, &entry.portal),
+            )
+            .await?;
+        }
+        if let Err(e) = checked {
+            // The unnamed portal's slot is kept (empty) for the next Bind.
+            *slot = None;
+            if unnamed {
+                self.store.put_portal(slot);
+            }
             return self.extended_error(&e);
         }
-        let checked = Self::drive(
-            &mut self.transport,
-            &self.shared,
-            self.server.config.cancel_on_client_disconnect,
-            self.extended
-                .bind(&mut self.handler, &mut self.session, &portal),
-        )
-        .await?;
-        self.finish_bind(portal, checked)
+        self.store.put_portal(slot);
+        BindComplete.encode(&mut self.transport.wbuf);
+        Ok(())
     }
 
     /// Execute: runs the portal (in its slot, put back after).
@@ -123,7 +141,10 @@ where
     /// The checks of Bind that need no handler: the statement exists, the
     /// format codes are consistent, the portal name is free. Done outside
     /// an async fn: the hot path of every extended query.
-    pub(super) fn check_bind(&mut self, b: Bind) -> Result<Portal<X::Statement>, ErrorInfo> {
+    pub(super) fn check_bind(
+        &mut self,
+        b: &Bind,
+    ) -> Result<(Arc<StoredStatement<X::Statement>>, Arc<FormatSettings>), ErrorInfo> {
         let Some(statement) = self.store.statement(&b.statement) else {
             return Err(no_such_statement(&b.statement));
         };
@@ -181,8 +202,8 @@ where
             check_result_formats(&b.result_formats, columns)?;
         }
         let settings = self.session.shared_format_settings();
-        check_parameter_values(&b, &statement, settings, &mut self.scratch)?;
-        Ok(Portal::new(b, statement, settings.clone()))
+        check_parameter_values(b, &statement, settings, &mut self.scratch)?;
+        Ok((statement, settings.clone()))
     }
 
     /// A Bind with one result format per column needs the column count,
@@ -209,23 +230,6 @@ where
             let _ = portal.statement.described_columns.set(columns);
             check_result_formats(&portal.result_formats, columns)
         }))
-    }
-
-    /// Stores a bound portal once the handler accepted it.
-    pub(super) fn finish_bind(
-        &mut self,
-        portal: Portal<X::Statement>,
-        checked: Result<(), ErrorInfo>,
-    ) -> Flow {
-        if let Err(e) = checked {
-            return self.extended_error(&e);
-        }
-        self.store.bind_portal(PortalEntry {
-            portal,
-            state: PortalState::Ready,
-        });
-        BindComplete.encode(&mut self.transport.wbuf);
-        Ok(())
     }
 
     pub(super) async fn describe(&mut self, d: Describe) -> Flow {

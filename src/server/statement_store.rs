@@ -140,17 +140,16 @@ impl<S> StatementStore<S> {
         }
     }
 
-    /// Stores a newly bound portal, replacing an unnamed one.
-    pub(crate) fn bind_portal(&mut self, entry: PortalEntry<S>) {
-        if !entry.portal.name.is_empty() {
-            self.portals
-                .insert(entry.portal.name.clone(), Box::new(Some(entry)));
-            return;
+    /// An empty slot for a portal being bound: the unnamed portal's own
+    /// (emptied: a Bind replaces the unnamed portal), or a new one.
+    pub(crate) fn vacant_slot(&mut self, unnamed: bool) -> PortalSlot<S> {
+        if unnamed {
+            if let Some(mut slot) = self.unnamed_portal.take() {
+                *slot = None;
+                return slot;
+            }
         }
-        match &mut self.unnamed_portal {
-            Some(slot) => **slot = Some(entry),
-            None => self.unnamed_portal = Some(Box::new(Some(entry))),
-        }
+        Box::new(None)
     }
 
     /// Closes a portal (nothing happens if it does not exist).
