@@ -29,6 +29,12 @@ impl CommandComplete {
     /// `buf`'s own growth.
     #[inline]
     pub fn encode_parts(buf: &mut BytesMut, command: &str, oid: Option<u32>, rows: Option<u64>) {
+        if let (None, Some(rows)) = (oid, rows) {
+            if command == "SELECT" {
+                Self::encode_select(buf, rows);
+                return;
+            }
+        }
         // Written once per statement: assembled in a small stack frame
         // byte by byte (library copies of a few bytes cost more than they
         // move) and appended with one copy.
@@ -68,6 +74,30 @@ impl CommandComplete {
             buf.put_slice(digits.get(*start..).unwrap_or(&[]));
         }
         buf.put_u8(0);
+    }
+}
+
+impl CommandComplete {
+    /// `SELECT n`, the tag of nearly every result: the digits are written
+    /// right-aligned in a stack frame and the fixed-size head placed just
+    /// before them, so the frame is assembled without a variable-length
+    /// copy and appended with one.
+    fn encode_select(buf: &mut BytesMut, rows: u64) {
+        const HEAD: usize = 12; // 'C', length, "SELECT "
+        let (digits, start) = frame::decimal_digits(rows);
+        let mut out = [0u8; HEAD + 20 + 1];
+        if let Some(tail) = out.get_mut(HEAD..HEAD + 20) {
+            tail.copy_from_slice(&digits);
+        }
+        // The message starts `start` bytes in, where the digits begin.
+        let len = (4 + 7 + (20 - start) + 1) as u32;
+        let [l0, l1, l2, l3] = len.to_be_bytes();
+        if let Some(head) = out.get_mut(start..start + HEAD) {
+            head.copy_from_slice(&[
+                b'C', l0, l1, l2, l3, b'S', b'E', b'L', b'E', b'C', b'T', b' ',
+            ]);
+        }
+        buf.extend_from_slice(out.get(start..).unwrap_or(&[]));
     }
 }
 

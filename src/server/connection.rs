@@ -248,7 +248,10 @@ where
                         if let Some(b) = rbuf.get(5..total).and_then(Bind::read_borrowed) {
                             rbuf.advance(total);
                             self.phase = Phase::Busy;
-                            self.bind(b).await?;
+                            match self.bind_portal(b) {
+                                Ok(slot) => self.finish_bind(slot).await?,
+                                Err(e) => self.extended_error(&e)?,
+                            }
                             continue;
                         }
                     }

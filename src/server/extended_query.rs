@@ -13,12 +13,12 @@ use super::statement_store::{PortalEntry, PortalSlot, PortalState, SuspendedPort
 use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
 use crate::api::{Portal, Response, ServerHandlers, StoredStatement};
 use crate::error::{ErrorInfo, SqlState};
-use crate::types::FormatSettings;
 use crate::messages::{
     Bind, BindComplete, ByteStr, Close, CloseComplete, CommandComplete, Describe, Execute,
     FormatCodes, Message, NoData, ParameterDescription, Parse, ParseComplete, PortalSuspended,
     TargetKind,
 };
+use crate::types::FormatSettings;
 
 impl<H, S, X, C, F> Connection<H, S, X, C, F>
 where
@@ -76,17 +76,31 @@ where
 
     /// Bind: checks, the handler's say, and the new portal.
     pub(super) async fn bind(&mut self, b: Bind) -> Flow {
-        let (statement, settings) = match self.check_bind(&b) {
-            Ok(checked) => checked,
-            Err(e) => return self.extended_error(&e),
-        };
-        let unnamed = b.portal.is_empty();
-        // Built where it is kept: a portal is too large to move cheaply.
-        let mut slot = self.store.vacant_slot(unnamed);
-        let entry = slot.insert(PortalEntry {
+        match self.bind_portal(b) {
+            Ok(slot) => self.finish_bind(slot).await,
+            Err(e) => self.extended_error(&e),
+        }
+    }
+
+    /// The part of Bind that needs no handler: checks, and the portal
+    /// built in its slot. Not async, so the large Bind is not moved into a
+    /// future: only the slot (a pointer) is.
+    pub(super) fn bind_portal(&mut self, b: Bind) -> Result<PortalSlot<X::Statement>, ErrorInfo> {
+        let (statement, settings) = self.check_bind(&b)?;
+        let mut slot = self.store.vacant_slot(b.portal.is_empty());
+        *slot = Some(PortalEntry {
             portal: Portal::new(b, statement, settings),
             state: PortalState::Ready,
         });
+        Ok(slot)
+    }
+
+    /// The handler's say on a bound portal; it is kept if all agree.
+    pub(super) async fn finish_bind(&mut self, mut slot: PortalSlot<X::Statement>) -> Flow {
+        let Some(entry) = slot.as_mut() else {
+            return Ok(());
+        };
+        let unnamed = entry.portal.name.is_empty();
         let mut checked = self.check_bind_result_formats(&entry.portal).await?;
         if checked.is_ok() {
             checked = Self::drive(

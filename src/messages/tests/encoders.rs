@@ -101,12 +101,15 @@ fn command_complete_row_counts_in_decimal() {
     rows.extend((1..20).map(|e| 10u64.pow(e)));
     rows.extend((1..20).map(|e| 10u64.pow(e) - 1));
     rows.push(u64::MAX);
-    for n in rows {
-        let mut buf = BytesMut::new();
-        CommandComplete::encode_parts(&mut buf, "DELETE", None, Some(n));
-        let mut expected = BytesMut::new();
-        CommandComplete::new(format!("DELETE {n}")).encode(&mut expected);
-        assert_eq!(buf, expected, "{n}");
+    // SELECT has a path of its own.
+    for command in ["DELETE", "SELECT"] {
+        for &n in &rows {
+            let mut buf = BytesMut::from(&b"prefix"[..]);
+            CommandComplete::encode_parts(&mut buf, command, None, Some(n));
+            let mut expected = BytesMut::from(&b"prefix"[..]);
+            CommandComplete::new(format!("{command} {n}")).encode(&mut expected);
+            assert_eq!(buf, expected, "{command} {n}");
+        }
     }
 }
 
