@@ -132,6 +132,23 @@ pub trait ExtendedQueryHandler: Send {
         None
     }
 
+    /// Describes the SQL cursor `name` (`DECLARE name CURSOR FOR ...`)
+    /// when a client asks for it as a protocol portal: in PostgreSQL an SQL
+    /// cursor is a portal, and drivers rely on it (psycopg's named cursors
+    /// send Describe for the portal named after the cursor they declared).
+    /// `Ok(Some(columns))` for a cursor; `Ok(None)` if there is none, which
+    /// the server reports as an unknown portal (34000). The result formats
+    /// are text, as for a cursor in PostgreSQL. By default there are no
+    /// cursors.
+    fn do_describe_cursor(
+        &mut self,
+        session: &mut Session,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Schema>, ErrorInfo>> + Send {
+        let _ = (session, name);
+        async { Ok(None) }
+    }
+
     /// Called for Bind, after the server checked the statement exists and
     /// the format codes are consistent. Validate parameters here to report
     /// errors at Bind as PostgreSQL does; by default nothing is checked

@@ -152,6 +152,15 @@ impl<H: SimpleQueryHandler> ExtendedQueryDriver<H> for ServedBySimpleQuery {
             .await
     }
 
+    async fn describe_cursor(
+        &mut self,
+        _: &mut H,
+        _: &mut Session,
+        _: &str,
+    ) -> Result<Option<Schema>, ErrorInfo> {
+        Ok(None)
+    }
+
     async fn bind(&mut self, _: &mut H, _: &mut Session, _: &Portal<()>) -> Result<(), ErrorInfo> {
         Ok(())
     }

@@ -119,6 +119,13 @@ pub(crate) mod sealed {
             portal: &Portal<Self::Statement>,
         ) -> impl Future<Output = Result<Option<Schema>, ErrorInfo>> + Send;
 
+        fn describe_cursor(
+            &mut self,
+            handler: &mut H,
+            session: &mut Session,
+            name: &str,
+        ) -> impl Future<Output = Result<Option<Schema>, ErrorInfo>> + Send;
+
         fn bind(
             &mut self,
             handler: &mut H,
@@ -273,6 +280,15 @@ impl<H: ExtendedQueryHandler> sealed::ExtendedQueryDriver<H> for UseExtendedQuer
         portal: &Portal<Self::Statement>,
     ) -> impl Future<Output = Result<Option<Schema>, ErrorInfo>> + Send {
         handler.do_describe_portal(session, portal)
+    }
+
+    fn describe_cursor(
+        &mut self,
+        handler: &mut H,
+        session: &mut Session,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Schema>, ErrorInfo>> + Send {
+        handler.do_describe_cursor(session, name)
     }
 
     fn bind(

@@ -288,7 +288,7 @@ where
             }
             TargetKind::Portal => {
                 let Some(mut slot) = self.store.take_portal(&d.name) else {
-                    return self.extended_error(&no_such_portal(&d.name));
+                    return self.describe_cursor(&d.name).await;
                 };
                 // Exclusive: a shared reference held across the handler's
                 // await would need the portal's rows to be `Sync`.
@@ -330,6 +330,31 @@ where
                     Err(e) => self.extended_error(&e),
                 }
             }
+        }
+    }
+
+    /// Describe of a portal that is not a protocol portal: it may be an SQL
+    /// cursor (`DECLARE`), which is a portal in PostgreSQL.
+    async fn describe_cursor(&mut self, name: &ByteStr) -> Flow {
+        if name.is_empty() {
+            return self.extended_error(&no_such_portal(name));
+        }
+        let described = Self::drive(
+            &mut self.transport,
+            &self.shared,
+            self.server.config.cancel_on_client_disconnect,
+            self.extended
+                .describe_cursor(&mut self.handler, &mut self.session, name),
+        )
+        .await?;
+        match described {
+            Ok(Some(fields)) => {
+                self.row_descriptions
+                    .encode(&mut self.transport.wbuf, &fields, &FormatCodes::new());
+                Ok(())
+            }
+            Ok(None) => self.extended_error(&no_such_portal(name)),
+            Err(e) => self.extended_error(&e),
         }
     }
 
