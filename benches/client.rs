@@ -3,25 +3,33 @@
 //! tests' cluster) and an in-process "limit" server that answers with
 //! precomputed bytes (the contract of `../shared/bench/`: `SELECT 1` and the
 //! three-column `generate_series` query), which leaves only the clients'
-//! own cost. Workloads: reading rows in binary and text (100,000 from
-//! PostgreSQL, 1,000,000 from the limit server), pipelined prepared
-//! `SELECT 1` 32 deep, and connect + close.
+//! own cost. Workloads, against both servers: reading 1,000,000 rows
+//! (`int8, text, float8`) in binary and text, pipelined prepared `SELECT 1`
+//! 32 deep, and connect + close. Both clients read every value as the same
+//! Rust type (binary: `i64`, `&str`, `f64`; text: `&str` checked as UTF-8)
+//! and both stream rows (neither collects the result).
 //!
 //! Run: `cargo bench --bench client -- --warm-up-time 1 --measurement-time 3`
-//! (prints `SKIPPED` without the PostgreSQL server binaries).
+//! (prints `SKIPPED` without the PostgreSQL server binaries; the
+//! PostgreSQL groups are named `postgres/...`, the others `limit/...`).
+//!
+//! With `PGWIRE_BENCH_CPU=1` the bench measures the CPU time of the thread
+//! running the clients instead of wall time: on a busy machine that is far
+//! steadier, and against the limit server (its own thread) it is exactly
+//! the client's cost. The clients (and tokio-postgres' connection task)
+//! run on that one thread: both runtimes are current-thread.
 
 #[path = "../tests/common/pg_cluster.rs"]
 mod pg_cluster;
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput};
 use futures_util::future::join_all;
 use pg_cluster::PgCluster;
 use pgwire::client::{Client, Config};
 
-const ROWS: u64 = 100_000;
-const ROWS_SQL: &str = "SELECT i, 'row ' || i::text FROM generate_series(1, 100000) AS i";
 
 fn conninfo(pg: &PgCluster) -> String {
     format!(
@@ -44,9 +52,9 @@ async fn theirs(pg: &PgCluster) -> tokio_postgres::Client {
     c
 }
 
-/// The contract's row query, N = 1,000,000.
-const LIMIT_ROWS_SQL: &str = "SELECT i::int8, ('row-' || i)::text, (i * 0.5)::float8 FROM generate_series(1, 1000000) AS s(i)";
-const LIMIT_ROWS: u64 = 1_000_000;
+/// The contract's row query, N = 1,000,000 (run by PostgreSQL too).
+const ROWS_SQL: &str = "SELECT i::int8, ('row-' || i)::text, (i * 0.5)::float8 FROM generate_series(1, 1000000) AS s(i)";
+const ROWS: u64 = 1_000_000;
 
 fn frame(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
     out.push(tag);
@@ -90,10 +98,10 @@ fn float8_text(v: f64) -> String {
 
 fn canned() -> Canned {
     let cols = [("i", 20, 8), ("text", 25, -1), ("float8", 701, 8)];
-    let mut rows_text = Vec::with_capacity(40 * LIMIT_ROWS as usize);
-    let mut rows_binary = Vec::with_capacity(50 * LIMIT_ROWS as usize);
+    let mut rows_text = Vec::with_capacity(40 * ROWS as usize);
+    let mut rows_binary = Vec::with_capacity(50 * ROWS as usize);
     let mut body = Vec::new();
-    for i in 1..=LIMIT_ROWS as i64 {
+    for i in 1..=ROWS as i64 {
         let t = format!("row-{i}");
         let f = i as f64 * 0.5;
         body.clear();
@@ -254,27 +262,19 @@ fn start_limit_server() -> u16 {
     port
 }
 
-fn limit_benches(c: &mut Criterion) {
-    let port = start_limit_server();
-    let conninfo = format!("host=127.0.0.1 port={port} user=bench dbname=bench sslmode=disable");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut mine = rt
-        .block_on(Client::connect(
-            &Config::parse(&format!("{conninfo} max_protocol_version=3.0")).unwrap(),
-        ))
-        .unwrap();
-    let (other, conn) = rt
-        .block_on(tokio_postgres::connect(&conninfo, tokio_postgres::NoTls))
-        .unwrap();
-    rt.spawn(conn);
-
-    let mut g = c.benchmark_group("limit/read_1m_rows");
-    g.throughput(Throughput::Elements(LIMIT_ROWS));
-    let st = rt.block_on(mine.prepare(LIMIT_ROWS_SQL)).unwrap();
-    let tst = rt.block_on(other.prepare(LIMIT_ROWS_SQL)).unwrap();
+/// Reading the 1,000,000 rows of [`ROWS_SQL`], binary (prepared,
+/// extended protocol) and text (simple query), both clients streaming.
+fn read_rows_benches<M: Measurement>(
+    c: &mut Criterion<M>,
+    server: &str,
+    rt: &tokio::runtime::Runtime,
+    mine: &mut Client,
+    other: &tokio_postgres::Client,
+) {
+    let mut g = c.benchmark_group(format!("{server}/read_1m_rows"));
+    g.throughput(Throughput::Elements(ROWS));
+    let st = rt.block_on(mine.prepare(ROWS_SQL)).unwrap();
+    let tst = rt.block_on(other.prepare(ROWS_SQL)).unwrap();
     g.bench_function("binary/pgwire", |b| {
         b.iter(|| {
             rt.block_on(async {
@@ -312,7 +312,7 @@ fn limit_benches(c: &mut Criterion) {
     g.bench_function("text/pgwire", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let mut s = mine.simple_query_stream(LIMIT_ROWS_SQL).await.unwrap();
+                let mut s = mine.simple_query_stream(ROWS_SQL).await.unwrap();
                 let mut n = 0;
                 while let Some(m) = s.next().await.unwrap() {
                     if let pgwire::client::SimpleQueryMessage::Row(r) = m {
@@ -322,7 +322,7 @@ fn limit_benches(c: &mut Criterion) {
                         n += 1;
                     }
                 }
-                assert_eq!(n, LIMIT_ROWS);
+                assert_eq!(n, ROWS);
             })
         })
     });
@@ -331,7 +331,7 @@ fn limit_benches(c: &mut Criterion) {
             rt.block_on(async {
                 use futures_util::StreamExt;
                 // The streaming form, so neither side buffers the result.
-                let s = other.simple_query_raw(LIMIT_ROWS_SQL).await.unwrap();
+                let s = other.simple_query_raw(ROWS_SQL).await.unwrap();
                 futures_util::pin_mut!(s);
                 let mut n = 0;
                 while let Some(m) = s.next().await {
@@ -342,11 +342,32 @@ fn limit_benches(c: &mut Criterion) {
                         n += 1;
                     }
                 }
-                assert_eq!(n, LIMIT_ROWS);
+                assert_eq!(n, ROWS);
             })
         })
     });
     g.finish();
+
+}
+
+fn limit_benches<M: Measurement>(c: &mut Criterion<M>) {
+    let port = start_limit_server();
+    let conninfo = format!("host=127.0.0.1 port={port} user=bench dbname=bench sslmode=disable");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut mine = rt
+        .block_on(Client::connect(
+            &Config::parse(&format!("{conninfo} max_protocol_version=3.0")).unwrap(),
+        ))
+        .unwrap();
+    let (other, conn) = rt
+        .block_on(tokio_postgres::connect(&conninfo, tokio_postgres::NoTls))
+        .unwrap();
+    rt.spawn(conn);
+
+    read_rows_benches(c, "limit", &rt, &mut mine, &other);
 
     let mut g = c.benchmark_group("limit/pipelined_select1_depth32");
     g.throughput(Throughput::Elements(32));
@@ -399,7 +420,7 @@ fn limit_benches(c: &mut Criterion) {
     g.finish();
 }
 
-fn benches(c: &mut Criterion) {
+fn postgres_benches<M: Measurement>(c: &mut Criterion<M>) {
     let pg = match PgCluster::start("client-bench", &[]) {
         Ok(pg) => pg,
         Err(why) => {
@@ -414,77 +435,9 @@ fn benches(c: &mut Criterion) {
     let mut mine = rt.block_on(ours(&pg));
     let other = rt.block_on(theirs(&pg));
 
-    let mut g = c.benchmark_group("read_100k_rows");
-    g.throughput(Throughput::Elements(ROWS));
-    let st = rt.block_on(mine.prepare(ROWS_SQL)).unwrap();
-    let tst = rt.block_on(other.prepare(ROWS_SQL)).unwrap();
-    g.bench_function("binary/pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut s = mine.query_stream(&st, &[]).await.unwrap();
-                let mut sum = 0i64;
-                while let Some(r) = s.next().await.unwrap() {
-                    sum += r.get::<i32>(0) as i64;
-                    black_box(r.get::<&str>(1));
-                }
-                assert_eq!(sum, 5_000_050_000);
-            })
-        })
-    });
-    g.bench_function("binary/tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                use futures_util::StreamExt;
-                let s = other
-                    .query_raw(&tst, std::iter::empty::<i32>())
-                    .await
-                    .unwrap();
-                futures_util::pin_mut!(s);
-                let mut sum = 0i64;
-                while let Some(r) = s.next().await {
-                    let r = r.unwrap();
-                    sum += r.get::<_, i32>(0) as i64;
-                    black_box(r.get::<_, &str>(1));
-                }
-                assert_eq!(sum, 5_000_050_000);
-            })
-        })
-    });
-    g.bench_function("text/pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut s = mine.simple_query_stream(ROWS_SQL).await.unwrap();
-                let mut n = 0;
-                while let Some(m) = s.next().await.unwrap() {
-                    if let pgwire::client::SimpleQueryMessage::Row(r) = m {
-                        black_box(r.get_text(0).unwrap());
-                        black_box(r.get_text(1).unwrap());
-                        n += 1;
-                    }
-                }
-                assert_eq!(n, ROWS);
-            })
-        })
-    });
-    g.bench_function("text/tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let msgs = other.simple_query(ROWS_SQL).await.unwrap();
-                let mut n = 0;
-                for m in &msgs {
-                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
-                        black_box(r.get(0));
-                        black_box(r.get(1));
-                        n += 1;
-                    }
-                }
-                assert_eq!(n, ROWS);
-            })
-        })
-    });
-    g.finish();
+    read_rows_benches(c, "postgres", &rt, &mut mine, &other);
 
-    let mut g = c.benchmark_group("pipelined_select1_depth32");
+    let mut g = c.benchmark_group("postgres/pipelined_select1_depth32");
     g.throughput(Throughput::Elements(32));
     let one = rt.block_on(mine.prepare("SELECT 1")).unwrap();
     let tone = rt.block_on(other.prepare("SELECT 1")).unwrap();
@@ -513,7 +466,7 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("connect_close");
+    let mut g = c.benchmark_group("postgres/connect_close");
     g.bench_function("pgwire", |b| {
         b.iter(|| rt.block_on(async { ours(&pg).await.close().await.unwrap() }))
     });
@@ -532,9 +485,53 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group! {
-    name = client;
-    config = Criterion::default().sample_size(10);
-    targets = limit_benches, benches
+/// CPU time of the calling thread (`/proc/thread-self/schedstat`: time on
+/// a CPU, in nanoseconds), formatted as durations.
+struct ThreadCpu;
+
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (Linux) is needed for PGWIRE_BENCH_CPU")
 }
-criterion_main!(client);
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_ns() - start
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WallTime.formatter()
+    }
+}
+
+fn main() {
+    if std::env::var_os("PGWIRE_BENCH_CPU").is_some() {
+        let mut c = Criterion::default()
+            .sample_size(10)
+            .with_measurement(ThreadCpu)
+            .configure_from_args();
+        limit_benches(&mut c);
+        postgres_benches(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().sample_size(10).configure_from_args();
+        limit_benches(&mut c);
+        postgres_benches(&mut c);
+        c.final_summary();
+    }
+}

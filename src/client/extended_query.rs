@@ -135,6 +135,12 @@ impl RowStream<'_> {
         if self.done {
             return Ok(None);
         }
+        if let Some(values) = self.client.take_data_row()? {
+            return Ok(Some(Row {
+                columns: self.columns.clone(),
+                values,
+            }));
+        }
         loop {
             match self.client.recv().await? {
                 BackendMessage::DataRow(r) => {
