@@ -30,7 +30,6 @@ use futures_util::future::join_all;
 use pg_cluster::PgCluster;
 use pgwire::client::{Client, Config};
 
-
 fn conninfo(pg: &PgCluster) -> String {
     format!(
         "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
@@ -347,7 +346,6 @@ fn read_rows_benches<M: Measurement>(
         })
     });
     g.finish();
-
 }
 
 fn limit_benches<M: Measurement>(c: &mut Criterion<M>) {
@@ -398,19 +396,27 @@ fn limit_benches<M: Measurement>(c: &mut Criterion<M>) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("limit/connect_close");
     let cfg = Config::parse(&format!("{conninfo} max_protocol_version=3.0")).unwrap();
+    let tcfg: tokio_postgres::Config = conninfo.parse().unwrap();
+    connect_close_benches(c, "limit", &rt, &cfg, &tcfg);
+}
+
+/// Connect + close, both clients from a parsed configuration.
+fn connect_close_benches<M: Measurement>(
+    c: &mut Criterion<M>,
+    server: &str,
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    tcfg: &tokio_postgres::Config,
+) {
+    let mut g = c.benchmark_group(format!("{server}/connect_close"));
     g.bench_function("pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async { Client::connect(&cfg).await.unwrap().close().await.unwrap() })
-        })
+        b.iter(|| rt.block_on(async { Client::connect(cfg).await.unwrap().close().await.unwrap() }))
     });
     g.bench_function("tokio-postgres", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
+                let (c, conn) = tcfg.connect(tokio_postgres::NoTls).await.unwrap();
                 let h = tokio::spawn(conn);
                 drop(c);
                 let _ = h.await;
@@ -466,23 +472,9 @@ fn postgres_benches<M: Measurement>(c: &mut Criterion<M>) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("postgres/connect_close");
-    g.bench_function("pgwire", |b| {
-        b.iter(|| rt.block_on(async { ours(&pg).await.close().await.unwrap() }))
-    });
-    g.bench_function("tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let (c, conn) = tokio_postgres::connect(&conninfo(&pg), tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                let h = tokio::spawn(conn);
-                drop(c);
-                let _ = h.await;
-            })
-        })
-    });
-    g.finish();
+    let cfg = Config::parse(&conninfo(&pg)).unwrap();
+    let tcfg: tokio_postgres::Config = conninfo(&pg).parse().unwrap();
+    connect_close_benches(c, "postgres", &rt, &cfg, &tcfg);
 }
 
 /// CPU time of the calling thread (`/proc/thread-self/schedstat`: time on
