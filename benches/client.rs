@@ -3,50 +3,46 @@
 //! tests' cluster) and an in-process "limit" server that answers with
 //! precomputed bytes (the contract of `../shared/bench/`: `SELECT 1` and the
 //! three-column `generate_series` query), which leaves only the clients'
-//! own cost. Workloads: reading rows in binary and text (100,000 from
-//! PostgreSQL, 1,000,000 from the limit server), pipelined prepared
-//! `SELECT 1` 32 deep, and connect + close.
+//! own cost. Workloads, against both servers: reading 1,000,000 rows
+//! (`int8, text, float8`) in binary and text, pipelined prepared `SELECT 1`
+//! 32 deep, and connect + close. Both clients read every value as the same
+//! Rust type (binary: `i64`, `&str`, `f64`; text: `&str` checked as UTF-8)
+//! and both stream rows (neither collects the result).
 //!
 //! Run: `cargo bench --bench client -- --warm-up-time 1 --measurement-time 3`
-//! (prints `SKIPPED` without the PostgreSQL server binaries).
+//! (prints `SKIPPED` without the PostgreSQL server binaries; the
+//! PostgreSQL groups are named `postgres/...`, the others `limit/...`).
+//!
+//! With `PGWIRE_BENCH_CPU=1` criterion measures the CPU time of the thread
+//! running the clients instead of wall time: on a busy machine that is far
+//! steadier, and against the limit server (its own thread) it is exactly
+//! the client's cost. The clients (and tokio-postgres' connection task)
+//! run on that one thread: both runtimes are current-thread.
+//!
+//! With `PGWIRE_BENCH_PAIRED=<rounds>` (no criterion) each workload runs
+//! in rounds that alternate the two clients back to back, and the table
+//! gives the medians of wall and thread-CPU time and the median of the
+//! per-round ratios: load that drifts over seconds (a shared machine)
+//! then hits both clients alike. An argument filters workloads by name:
+//! `cargo bench --bench client -- limit/`.
 
 #[path = "../tests/common/pg_cluster.rs"]
 mod pg_cluster;
 
 use std::hint::black_box;
+use std::time::Instant;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput};
+use futures_util::StreamExt;
 use futures_util::future::join_all;
 use pg_cluster::PgCluster;
-use pgwire::client::{Client, Config};
+use pgwire::client::{Client, Config, SimpleQueryMessage, Statement};
+use tokio::runtime::Runtime;
 
-const ROWS: u64 = 100_000;
-const ROWS_SQL: &str = "SELECT i, 'row ' || i::text FROM generate_series(1, 100000) AS i";
-
-fn conninfo(pg: &PgCluster) -> String {
-    format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
-        pg.port
-    )
-}
-
-async fn ours(pg: &PgCluster) -> Client {
-    Client::connect(&Config::parse(&conninfo(pg)).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn theirs(pg: &PgCluster) -> tokio_postgres::Client {
-    let (c, conn) = tokio_postgres::connect(&conninfo(pg), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    c
-}
-
-/// The contract's row query, N = 1,000,000.
-const LIMIT_ROWS_SQL: &str = "SELECT i::int8, ('row-' || i)::text, (i * 0.5)::float8 FROM generate_series(1, 1000000) AS s(i)";
-const LIMIT_ROWS: u64 = 1_000_000;
+/// The contract's row query, N = 1,000,000 (run by PostgreSQL too).
+const ROWS_SQL: &str = "SELECT i::int8, ('row-' || i)::text, (i * 0.5)::float8 FROM generate_series(1, 1000000) AS s(i)";
+const ROWS: u64 = 1_000_000;
 
 fn frame(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
     out.push(tag);
@@ -90,10 +86,10 @@ fn float8_text(v: f64) -> String {
 
 fn canned() -> Canned {
     let cols = [("i", 20, 8), ("text", 25, -1), ("float8", 701, 8)];
-    let mut rows_text = Vec::with_capacity(40 * LIMIT_ROWS as usize);
-    let mut rows_binary = Vec::with_capacity(50 * LIMIT_ROWS as usize);
+    let mut rows_text = Vec::with_capacity(40 * ROWS as usize);
+    let mut rows_binary = Vec::with_capacity(50 * ROWS as usize);
     let mut body = Vec::new();
-    for i in 1..=LIMIT_ROWS as i64 {
+    for i in 1..=ROWS as i64 {
         let t = format!("row-{i}");
         let f = i as f64 * 0.5;
         body.clear();
@@ -132,9 +128,9 @@ fn canned() -> Canned {
     }
 }
 
-/// One connection of the limit server: the contract's answers, unnamed
-/// and named statements alike (the query decides), written when the
-/// client waits (Sync, Query).
+/// One connection of the limit server: the contract's answers, chosen by
+/// the query text of the Query or of the Bind's prepared statement,
+/// written when the client waits (Sync, Query).
 async fn limit_session(mut s: tokio::net::TcpStream, canned: std::sync::Arc<Canned>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(len) = s.read_i32().await else { return };
@@ -161,9 +157,13 @@ async fn limit_session(mut s: tokio::net::TcpStream, canned: std::sync::Arc<Cann
     let (rd, wr) = s.split();
     let mut rd = tokio::io::BufReader::with_capacity(64 * 1024, rd);
     let mut wr = tokio::io::BufWriter::with_capacity(256 * 1024, wr);
-    // What the last Parse/Query asked for: the row query or SELECT 1.
+    // Whether each prepared statement is the row query (else SELECT 1),
+    // and what the current portal runs.
+    let mut statements = std::collections::HashMap::<Vec<u8>, bool>::new();
     let mut rows_query = false;
     let mut binary = false;
+    let is_rows = |sql: &[u8]| sql.windows(15).any(|w| w == b"generate_series");
+    let cstr = |b: &[u8]| b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())].to_vec();
     loop {
         let Ok(tag) = rd.read_u8().await else { return };
         let Ok(len) = rd.read_i32().await else { return };
@@ -179,7 +179,7 @@ async fn limit_session(mut s: tokio::net::TcpStream, canned: std::sync::Arc<Cann
         };
         match tag {
             b'Q' => {
-                rows_query = body.windows(15).any(|w| w == b"generate_series");
+                rows_query = is_rows(&body);
                 binary = false;
                 let desc = if rows_query {
                     &canned.rows_desc
@@ -196,16 +196,23 @@ async fn limit_session(mut s: tokio::net::TcpStream, canned: std::sync::Arc<Cann
                 frame(&mut out, b'Z', b"I");
             }
             b'P' => {
-                rows_query = body.windows(15).any(|w| w == b"generate_series");
+                let name = cstr(&body);
+                rows_query = is_rows(&body[name.len()..]);
+                statements.insert(name, rows_query);
                 frame(&mut out, b'1', b"");
             }
             b'B' => {
-                // The last two bytes are the (single) result format code.
+                // Portal name, statement name, ...; the last two bytes are
+                // the (single) result format code.
+                let portal = cstr(&body);
+                let statement = cstr(&body[portal.len() + 1..]);
+                rows_query = statements.get(&statement).copied().unwrap_or(false);
                 binary = body.ends_with(&[0, 1, 0, 1]);
                 frame(&mut out, b'2', b"");
             }
             b'D' => {
                 if body[0] == b'S' {
+                    rows_query = statements.get(&cstr(&body[1..])).copied().unwrap_or(false);
                     frame(&mut out, b't', &[0, 0]);
                 }
                 let d = if rows_query {
@@ -254,287 +261,421 @@ fn start_limit_server() -> u16 {
     port
 }
 
-fn limit_benches(c: &mut Criterion) {
-    let port = start_limit_server();
-    let conninfo = format!("host=127.0.0.1 port={port} user=bench dbname=bench sslmode=disable");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut mine = rt
-        .block_on(Client::connect(
-            &Config::parse(&format!("{conninfo} max_protocol_version=3.0")).unwrap(),
-        ))
-        .unwrap();
-    let (other, conn) = rt
-        .block_on(tokio_postgres::connect(&conninfo, tokio_postgres::NoTls))
-        .unwrap();
-    rt.spawn(conn);
+/// Both clients connected to one server, with the statements prepared.
+struct Side {
+    /// `limit` or `postgres`: the prefix of the workload names.
+    server: &'static str,
+    rt: Runtime,
+    mine: Client,
+    other: tokio_postgres::Client,
+    rows: Statement,
+    other_rows: tokio_postgres::Statement,
+    one: Statement,
+    other_one: tokio_postgres::Statement,
+    cfg: Config,
+    other_cfg: tokio_postgres::Config,
+    /// Keeps PostgreSQL running while the side is used.
+    _cluster: Option<PgCluster>,
+}
 
-    let mut g = c.benchmark_group("limit/read_1m_rows");
-    g.throughput(Throughput::Elements(LIMIT_ROWS));
-    let st = rt.block_on(mine.prepare(LIMIT_ROWS_SQL)).unwrap();
-    let tst = rt.block_on(other.prepare(LIMIT_ROWS_SQL)).unwrap();
+impl Side {
+    fn new(server: &'static str, conninfo: &str, ours: &str, cluster: Option<PgCluster>) -> Side {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let cfg = Config::parse(&format!("{conninfo} {ours}")).unwrap();
+        let other_cfg: tokio_postgres::Config = conninfo.parse().unwrap();
+        let mut mine = rt.block_on(Client::connect(&cfg)).unwrap();
+        let (other, conn) = rt
+            .block_on(other_cfg.connect(tokio_postgres::NoTls))
+            .unwrap();
+        rt.spawn(conn);
+        let rows = rt.block_on(mine.prepare(ROWS_SQL)).unwrap();
+        let one = rt.block_on(mine.prepare("SELECT 1")).unwrap();
+        let other_rows = rt.block_on(other.prepare(ROWS_SQL)).unwrap();
+        let other_one = rt.block_on(other.prepare("SELECT 1")).unwrap();
+        Side {
+            server,
+            rt,
+            mine,
+            other,
+            rows,
+            other_rows,
+            one,
+            other_one,
+            cfg,
+            other_cfg,
+            _cluster: cluster,
+        }
+    }
+
+    fn limit() -> Side {
+        let port = start_limit_server();
+        let conninfo =
+            format!("host=127.0.0.1 port={port} user=bench dbname=bench sslmode=disable");
+        // The limit server speaks 3.0 only (tokio-postgres asks for 3.0 too).
+        Side::new("limit", &conninfo, "max_protocol_version=3.0", None)
+    }
+
+    fn postgres() -> Option<Side> {
+        let pg = match PgCluster::start("client-bench", &[]) {
+            Ok(pg) => pg,
+            Err(why) => {
+                println!("SKIPPED client bench against PostgreSQL: {why}");
+                return None;
+            }
+        };
+        let conninfo = format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=disable",
+            pg.port
+        );
+        Some(Side::new("postgres", &conninfo, "", Some(pg)))
+    }
+}
+
+// ------------------------------------------------------------ workloads
+
+async fn rows_binary_ours(c: &mut Client, st: &Statement) {
+    let mut s = c.query_stream(st, &[]).await.unwrap();
+    let mut sum = 0i64;
+    while let Some(r) = s.next().await.unwrap() {
+        sum += r.get::<i64>(0);
+        black_box(r.get::<&str>(1));
+        black_box(r.get::<f64>(2));
+    }
+    assert_eq!(sum, 500_000_500_000);
+}
+
+async fn rows_binary_theirs(c: &tokio_postgres::Client, st: &tokio_postgres::Statement) {
+    let s = c.query_raw(st, std::iter::empty::<i32>()).await.unwrap();
+    futures_util::pin_mut!(s);
+    let mut sum = 0i64;
+    while let Some(r) = s.next().await {
+        let r = r.unwrap();
+        sum += r.get::<_, i64>(0);
+        black_box(r.get::<_, &str>(1));
+        black_box(r.get::<_, f64>(2));
+    }
+    assert_eq!(sum, 500_000_500_000);
+}
+
+async fn rows_text_ours(c: &mut Client) {
+    let mut s = c.simple_query_stream(ROWS_SQL).await.unwrap();
+    let mut n = 0;
+    while let Some(m) = s.next().await.unwrap() {
+        if let SimpleQueryMessage::Row(r) = m {
+            black_box(r.get_text(0).unwrap());
+            black_box(r.get_text(1).unwrap());
+            black_box(r.get_text(2).unwrap());
+            n += 1;
+        }
+    }
+    assert_eq!(n, ROWS);
+}
+
+async fn rows_text_theirs(c: &tokio_postgres::Client) {
+    // The streaming form, so neither side buffers the result.
+    let s = c.simple_query_raw(ROWS_SQL).await.unwrap();
+    futures_util::pin_mut!(s);
+    let mut n = 0;
+    while let Some(m) = s.next().await {
+        if let tokio_postgres::SimpleQueryMessage::Row(r) = m.unwrap() {
+            black_box(r.get(0));
+            black_box(r.get(1));
+            black_box(r.get(2));
+            n += 1;
+        }
+    }
+    assert_eq!(n, ROWS);
+}
+
+const DEPTH: usize = 32;
+
+async fn select1_ours(c: &mut Client, st: &Statement) {
+    let mut p = c.pipeline().await.unwrap();
+    for _ in 0..DEPTH {
+        p.query(st, &[]).unwrap();
+    }
+    for r in p.run().await.unwrap() {
+        assert_eq!(r.unwrap().rows[0].get::<i32>(0), 1);
+    }
+}
+
+async fn select1_theirs(c: &tokio_postgres::Client, st: &tokio_postgres::Statement) {
+    // tokio-postgres pipelines concurrent requests on one connection.
+    let all = join_all((0..DEPTH).map(|_| c.query(st, &[]))).await;
+    for r in all {
+        assert_eq!(r.unwrap()[0].get::<_, i32>(0), 1);
+    }
+}
+
+async fn connect_ours(cfg: &Config) {
+    Client::connect(cfg).await.unwrap().close().await.unwrap()
+}
+
+async fn connect_theirs(cfg: &tokio_postgres::Config) {
+    let (c, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
+    let h = tokio::spawn(conn);
+    drop(c);
+    let _ = h.await;
+}
+
+// ------------------------------------------------------------ criterion
+
+fn criterion_benches<M: Measurement>(c: &mut Criterion<M>, side: &mut Side) {
+    let Side {
+        server,
+        rt,
+        mine,
+        other,
+        rows,
+        other_rows,
+        one,
+        other_one,
+        cfg,
+        other_cfg,
+        ..
+    } = side;
+
+    let mut g = c.benchmark_group(format!("{server}/read_1m_rows"));
+    g.throughput(Throughput::Elements(ROWS));
     g.bench_function("binary/pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut s = mine.query_stream(&st, &[]).await.unwrap();
-                let mut sum = 0i64;
-                while let Some(r) = s.next().await.unwrap() {
-                    sum += r.get::<i64>(0);
-                    black_box(r.get::<&str>(1));
-                    black_box(r.get::<f64>(2));
-                }
-                assert_eq!(sum, 500_000_500_000);
-            })
-        })
+        b.iter(|| rt.block_on(rows_binary_ours(mine, rows)))
     });
     g.bench_function("binary/tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                use futures_util::StreamExt;
-                let s = other
-                    .query_raw(&tst, std::iter::empty::<i32>())
-                    .await
-                    .unwrap();
-                futures_util::pin_mut!(s);
-                let mut sum = 0i64;
-                while let Some(r) = s.next().await {
-                    let r = r.unwrap();
-                    sum += r.get::<_, i64>(0);
-                    black_box(r.get::<_, &str>(1));
-                    black_box(r.get::<_, f64>(2));
-                }
-                assert_eq!(sum, 500_000_500_000);
-            })
-        })
+        b.iter(|| rt.block_on(rows_binary_theirs(other, other_rows)))
     });
     g.bench_function("text/pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut s = mine.simple_query_stream(LIMIT_ROWS_SQL).await.unwrap();
-                let mut n = 0;
-                while let Some(m) = s.next().await.unwrap() {
-                    if let pgwire::client::SimpleQueryMessage::Row(r) = m {
-                        black_box(r.get_text(0).unwrap());
-                        black_box(r.get_text(1).unwrap());
-                        black_box(r.get_text(2).unwrap());
-                        n += 1;
-                    }
-                }
-                assert_eq!(n, LIMIT_ROWS);
-            })
-        })
+        b.iter(|| rt.block_on(rows_text_ours(mine)))
     });
     g.bench_function("text/tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                use futures_util::StreamExt;
-                // The streaming form, so neither side buffers the result.
-                let s = other.simple_query_raw(LIMIT_ROWS_SQL).await.unwrap();
-                futures_util::pin_mut!(s);
-                let mut n = 0;
-                while let Some(m) = s.next().await {
-                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m.unwrap() {
-                        black_box(r.get(0));
-                        black_box(r.get(1));
-                        black_box(r.get(2));
-                        n += 1;
-                    }
-                }
-                assert_eq!(n, LIMIT_ROWS);
-            })
-        })
+        b.iter(|| rt.block_on(rows_text_theirs(other)))
     });
     g.finish();
 
-    let mut g = c.benchmark_group("limit/pipelined_select1_depth32");
-    g.throughput(Throughput::Elements(32));
-    let one = rt.block_on(mine.prepare("SELECT 1")).unwrap();
-    let tone = rt.block_on(other.prepare("SELECT 1")).unwrap();
+    let mut g = c.benchmark_group(format!("{server}/pipelined_select1_depth32"));
+    g.throughput(Throughput::Elements(DEPTH as u64));
     g.bench_function("pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut p = mine.pipeline().await.unwrap();
-                for _ in 0..32 {
-                    p.query(&one, &[]).unwrap();
-                }
-                for r in p.run().await.unwrap() {
-                    assert_eq!(r.unwrap().rows[0].get::<i32>(0), 1);
-                }
-            })
-        })
+        b.iter(|| rt.block_on(select1_ours(mine, one)))
     });
     g.bench_function("tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let all = join_all((0..32).map(|_| other.query(&tone, &[]))).await;
-                for r in all {
-                    assert_eq!(r.unwrap()[0].get::<_, i32>(0), 1);
-                }
-            })
-        })
+        b.iter(|| rt.block_on(select1_theirs(other, other_one)))
     });
     g.finish();
 
-    let mut g = c.benchmark_group("limit/connect_close");
-    let cfg = Config::parse(&format!("{conninfo} max_protocol_version=3.0")).unwrap();
-    g.bench_function("pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async { Client::connect(&cfg).await.unwrap().close().await.unwrap() })
-        })
-    });
+    let mut g = c.benchmark_group(format!("{server}/connect_close"));
+    g.bench_function("pgwire", |b| b.iter(|| rt.block_on(connect_ours(cfg))));
     g.bench_function("tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                let h = tokio::spawn(conn);
-                drop(c);
-                let _ = h.await;
-            })
-        })
+        b.iter(|| rt.block_on(connect_theirs(other_cfg)))
     });
     g.finish();
 }
 
-fn benches(c: &mut Criterion) {
-    let pg = match PgCluster::start("client-bench", &[]) {
-        Ok(pg) => pg,
-        Err(why) => {
-            println!("SKIPPED client bench: {why}");
-            return;
+/// CPU time of the calling thread (`/proc/thread-self/schedstat`: time on
+/// a CPU, in nanoseconds), formatted as durations.
+struct ThreadCpu;
+
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (Linux) is needed for the CPU measurements")
+}
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_ns() - start
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WallTime.formatter()
+    }
+}
+
+// --------------------------------------------------------------- paired
+
+/// Wall and thread-CPU time (seconds) per run of `n` runs of a workload.
+macro_rules! timed {
+    ($rt:expr, $n:expr, $workload:expr) => {{
+        let (t, cpu) = (Instant::now(), thread_cpu_ns());
+        for _ in 0..$n {
+            $rt.block_on($workload);
+        }
+        let n = f64::from($n);
+        (
+            t.elapsed().as_secs_f64() / n,
+            (thread_cpu_ns() - cpu) as f64 / 1e9 / n,
+        )
+    }};
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// One workload in `rounds` rounds, each running both clients back to
+/// back (alternating who goes first); prints a table row.
+fn paired(
+    name: &str,
+    rounds: u32,
+    mut ours: impl FnMut() -> (f64, f64),
+    mut theirs: impl FnMut() -> (f64, f64),
+) {
+    // Warm-up: connections, caches, the server's plans.
+    ours();
+    theirs();
+    // Per round: wall and CPU of ours, of theirs, and their ratios.
+    let [mut ow, mut oc, mut tw, mut tc, mut rw, mut rc]: [Vec<f64>; 6] = Default::default();
+    for round in 0..rounds {
+        let (o, t) = if round % 2 == 0 {
+            let o = ours();
+            (o, theirs())
+        } else {
+            let t = theirs();
+            (ours(), t)
+        };
+        ow.push(o.0);
+        oc.push(o.1);
+        tw.push(t.0);
+        tc.push(t.1);
+        rw.push(t.0 / o.0);
+        rc.push(t.1 / o.1);
+    }
+    let fmt = |s: f64| {
+        if s >= 1e-3 {
+            format!("{:.2} ms", s * 1e3)
+        } else {
+            format!("{:.1} us", s * 1e6)
         }
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut mine = rt.block_on(ours(&pg));
-    let other = rt.block_on(theirs(&pg));
-
-    let mut g = c.benchmark_group("read_100k_rows");
-    g.throughput(Throughput::Elements(ROWS));
-    let st = rt.block_on(mine.prepare(ROWS_SQL)).unwrap();
-    let tst = rt.block_on(other.prepare(ROWS_SQL)).unwrap();
-    g.bench_function("binary/pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut s = mine.query_stream(&st, &[]).await.unwrap();
-                let mut sum = 0i64;
-                while let Some(r) = s.next().await.unwrap() {
-                    sum += r.get::<i32>(0) as i64;
-                    black_box(r.get::<&str>(1));
-                }
-                assert_eq!(sum, 5_000_050_000);
-            })
-        })
-    });
-    g.bench_function("binary/tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                use futures_util::StreamExt;
-                let s = other
-                    .query_raw(&tst, std::iter::empty::<i32>())
-                    .await
-                    .unwrap();
-                futures_util::pin_mut!(s);
-                let mut sum = 0i64;
-                while let Some(r) = s.next().await {
-                    let r = r.unwrap();
-                    sum += r.get::<_, i32>(0) as i64;
-                    black_box(r.get::<_, &str>(1));
-                }
-                assert_eq!(sum, 5_000_050_000);
-            })
-        })
-    });
-    g.bench_function("text/pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut s = mine.simple_query_stream(ROWS_SQL).await.unwrap();
-                let mut n = 0;
-                while let Some(m) = s.next().await.unwrap() {
-                    if let pgwire::client::SimpleQueryMessage::Row(r) = m {
-                        black_box(r.get_text(0).unwrap());
-                        black_box(r.get_text(1).unwrap());
-                        n += 1;
-                    }
-                }
-                assert_eq!(n, ROWS);
-            })
-        })
-    });
-    g.bench_function("text/tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let msgs = other.simple_query(ROWS_SQL).await.unwrap();
-                let mut n = 0;
-                for m in &msgs {
-                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
-                        black_box(r.get(0));
-                        black_box(r.get(1));
-                        n += 1;
-                    }
-                }
-                assert_eq!(n, ROWS);
-            })
-        })
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("pipelined_select1_depth32");
-    g.throughput(Throughput::Elements(32));
-    let one = rt.block_on(mine.prepare("SELECT 1")).unwrap();
-    let tone = rt.block_on(other.prepare("SELECT 1")).unwrap();
-    g.bench_function("pgwire", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut p = mine.pipeline().await.unwrap();
-                for _ in 0..32 {
-                    p.query(&one, &[]).unwrap();
-                }
-                for r in p.run().await.unwrap() {
-                    assert_eq!(r.unwrap().rows[0].get::<i32>(0), 1);
-                }
-            })
-        })
-    });
-    g.bench_function("tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let all = join_all((0..32).map(|_| other.query(&tone, &[]))).await;
-                for r in all {
-                    assert_eq!(r.unwrap()[0].get::<_, i32>(0), 1);
-                }
-            })
-        })
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("connect_close");
-    g.bench_function("pgwire", |b| {
-        b.iter(|| rt.block_on(async { ours(&pg).await.close().await.unwrap() }))
-    });
-    g.bench_function("tokio-postgres", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let (c, conn) = tokio_postgres::connect(&conninfo(&pg), tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                let h = tokio::spawn(conn);
-                drop(c);
-                let _ = h.await;
-            })
-        })
-    });
-    g.finish();
+    println!(
+        "| {name} | {} | {} | {:.2}x | {} | {} | {:.2}x |",
+        fmt(median(&mut ow)),
+        fmt(median(&mut tw)),
+        median(&mut rw),
+        fmt(median(&mut oc)),
+        fmt(median(&mut tc)),
+        median(&mut rc),
+    );
 }
 
-criterion_group! {
-    name = client;
-    config = Criterion::default().sample_size(10);
-    targets = limit_benches, benches
+/// The workloads' names (after `limit/` or `postgres/`) in paired mode.
+const WORKLOADS: [&str; 4] = [
+    "read_1m_rows/binary",
+    "read_1m_rows/text",
+    "pipelined_select1_depth32",
+    "connect_close",
+];
+
+fn paired_benches(side: &mut Side, rounds: u32, filter: &str) {
+    let Side {
+        server,
+        rt,
+        mine,
+        other,
+        rows,
+        other_rows,
+        one,
+        other_one,
+        cfg,
+        other_cfg,
+        ..
+    } = side;
+    let rt = &*rt;
+    // Runs per timing: enough for a few hundred milliseconds each.
+    let connects = if *server == "limit" { 300 } else { 40 };
+    let wanted = |i: usize| format!("{server}/{}", WORKLOADS[i]).contains(filter);
+    if wanted(0) {
+        paired(
+            &format!("{server}/{}", WORKLOADS[0]),
+            rounds,
+            || timed!(rt, 1, rows_binary_ours(mine, rows)),
+            || timed!(rt, 1, rows_binary_theirs(other, other_rows)),
+        );
+    }
+    if wanted(1) {
+        paired(
+            &format!("{server}/{}", WORKLOADS[1]),
+            rounds,
+            || timed!(rt, 1, rows_text_ours(mine)),
+            || timed!(rt, 1, rows_text_theirs(other)),
+        );
+    }
+    if wanted(2) {
+        paired(
+            &format!("{server}/{}", WORKLOADS[2]),
+            rounds,
+            || timed!(rt, 1000, select1_ours(mine, one)),
+            || timed!(rt, 1000, select1_theirs(other, other_one)),
+        );
+    }
+    if wanted(3) {
+        paired(
+            &format!("{server}/{}", WORKLOADS[3]),
+            rounds,
+            || timed!(rt, connects, connect_ours(cfg)),
+            || timed!(rt, connects, connect_theirs(other_cfg)),
+        );
+    }
 }
-criterion_main!(client);
+
+fn main() {
+    if let Some(rounds) = std::env::var_os("PGWIRE_BENCH_PAIRED") {
+        let rounds = rounds.to_str().and_then(|r| r.parse().ok()).unwrap_or(5);
+        let filter = std::env::args()
+            .skip(1)
+            .find(|a| !a.starts_with('-'))
+            .unwrap_or_default();
+        println!(
+            "| workload | pgwire wall | tokio-postgres wall | ratio | pgwire CPU | tokio-postgres CPU | ratio |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        let wanted = |server: &str| {
+            WORKLOADS
+                .iter()
+                .any(|w| format!("{server}/{w}").contains(&filter))
+        };
+        if wanted("limit") {
+            paired_benches(&mut Side::limit(), rounds, &filter);
+        }
+        if wanted("postgres") {
+            if let Some(mut side) = Side::postgres() {
+                paired_benches(&mut side, rounds, &filter);
+            }
+        }
+        return;
+    }
+    let mut sides = vec![Side::limit()];
+    sides.extend(Side::postgres());
+    if std::env::var_os("PGWIRE_BENCH_CPU").is_some() {
+        let mut c = Criterion::default()
+            .sample_size(10)
+            .with_measurement(ThreadCpu)
+            .configure_from_args();
+        for side in &mut sides {
+            criterion_benches(&mut c, side);
+        }
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().sample_size(10).configure_from_args();
+        for side in &mut sides {
+            criterion_benches(&mut c, side);
+        }
+        c.final_summary();
+    }
+}

@@ -242,6 +242,115 @@ async fn connection_closed_mid_result() {
     assert_eq!(e.sqlstate(), "08006");
 }
 
+/// RowDescription of one int4 column named `n`.
+fn one_int4_column() -> Vec<u8> {
+    let mut rd = vec![0, 1];
+    rd.extend_from_slice(b"n\0");
+    rd.extend_from_slice(&0u32.to_be_bytes());
+    rd.extend_from_slice(&0i16.to_be_bytes());
+    rd.extend_from_slice(&23u32.to_be_bytes());
+    rd.extend_from_slice(&4i16.to_be_bytes());
+    rd.extend_from_slice(&(-1i32).to_be_bytes());
+    rd.extend_from_slice(&0i16.to_be_bytes());
+    msg(b'T', &rd)
+}
+
+/// Good rows, then a broken one, all in one write (so the rows after the
+/// first are read from the buffer, the per-row fast path): the broken row
+/// is a decode error, for the simple and the extended protocol alike.
+#[tokio::test]
+async fn malformed_row_mid_result() {
+    let broken_rows: [&[u8]; 3] = [
+        // A value longer than the message.
+        &[0, 1, 0, 0, 0, 9, b'1'],
+        // A negative length other than -1.
+        &[0, 1, 0xff, 0xff, 0xff, 0xfe],
+        // Bytes after the values.
+        &[0, 1, 0, 0, 0, 1, b'1', 0],
+    ];
+    for broken in broken_rows {
+        for extended in [false, true] {
+            let sent = broken.to_vec();
+            let port = fake_server(move |mut s| async move {
+                ready_server(&mut s).await;
+                let mut out = Vec::new();
+                if extended {
+                    // Parse + Describe + Sync of prepare.
+                    for _ in 0..3 {
+                        read_message(&mut s).await;
+                    }
+                    out.extend(msg(b'1', b""));
+                    out.extend(msg(b't', &[0, 0]));
+                    out.extend(one_int4_column());
+                    out.extend(ready());
+                    s.write_all(&out).await.unwrap();
+                    out.clear();
+                    // Bind + Execute + Sync.
+                    for _ in 0..3 {
+                        read_message(&mut s).await;
+                    }
+                    out.extend(msg(b'2', b""));
+                } else {
+                    read_message(&mut s).await;
+                    out.extend(one_int4_column());
+                }
+                for i in 0..3i32 {
+                    let mut row = vec![0, 1, 0, 0, 0, 4];
+                    row.extend_from_slice(&i.to_be_bytes());
+                    out.extend(msg(b'D', &row));
+                }
+                out.extend(msg(b'D', &sent));
+                out.extend(msg(b'C', b"SELECT 4\0"));
+                out.extend(ready());
+                let _ = s.write_all(&out).await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            })
+            .await;
+            let mut c = connect(port, "").await.unwrap();
+            let (rows, e) = if extended {
+                let st = c.prepare("SELECT n").await.unwrap();
+                let mut stream = c.query_stream(&st, &[]).await.unwrap();
+                let mut rows = 0;
+                let e = loop {
+                    match tokio::time::timeout(Duration::from_secs(10), stream.next())
+                        .await
+                        .expect("no hang")
+                    {
+                        Ok(Some(r)) => {
+                            assert_eq!(r.get::<i32>(0), rows);
+                            rows += 1;
+                        }
+                        Ok(None) => panic!("a broken row must not end cleanly"),
+                        Err(e) => break e,
+                    }
+                };
+                (rows, e)
+            } else {
+                let mut stream = c.simple_query_stream("SELECT n").await.unwrap();
+                let mut rows = 0;
+                let e = loop {
+                    match tokio::time::timeout(Duration::from_secs(10), stream.next())
+                        .await
+                        .expect("no hang")
+                    {
+                        Ok(Some(pgwire::client::SimpleQueryMessage::Row(r))) => {
+                            assert_eq!(r.get_raw(0).unwrap().map(<[u8]>::len), Some(4));
+                            rows += 1;
+                        }
+                        Ok(Some(_)) => {}
+                        Ok(None) => panic!("a broken row must not end cleanly"),
+                        Err(e) => break e,
+                    }
+                };
+                (rows, e)
+            };
+            assert_eq!(rows, 3, "{broken:?} extended={extended}");
+            assert!(matches!(e, Error::Decode(_)), "{e}");
+            assert_eq!(e.sqlstate(), "08P01");
+        }
+    }
+}
+
 #[tokio::test]
 async fn unexpected_messages_and_bad_negotiation() {
     // A DataRow during authentication.

@@ -4,15 +4,15 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::cancel::CancelToken;
 use super::error::{DbError, Error};
 use super::transport::Transport;
 use crate::messages::{
-    BackendDecoder, BackendMessage, CopyDone, CopyFail, FrontendMessage, Message, ProtocolVersion,
-    TransactionStatus,
+    BackendDecoder, BackendMessage, CopyDone, CopyFail, DataRow, FrontendMessage, Message,
+    ProtocolVersion, TransactionStatus, ValueList,
 };
 
 /// Bytes asked of the socket per read when the buffer is empty.
@@ -319,6 +319,25 @@ impl Client {
             }
             self.fill().await?;
         }
+    }
+
+    /// The values of the DataRow at the front of the read buffer, if a
+    /// whole one is there: the per-row fast path, which skips the general
+    /// decoder's dispatch and the `BackendMessage` it would build. Anything
+    /// else (another message, a partial or malformed frame) is left for
+    /// [`recv`](Self::recv), which reports errors as usual.
+    #[inline]
+    pub(crate) fn take_data_row(&mut self) -> Result<Option<ValueList>, Error> {
+        let Some(&[b'D', l0, l1, l2, l3]) = self.read_buf.get(..5) else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
+        if len < 4 || len > self.decoder.max_message_len() || self.read_buf.len() <= len {
+            return Ok(None);
+        }
+        self.read_buf.advance(5);
+        let body = self.read_buf.split_to(len - 4).freeze();
+        Ok(Some(DataRow::decode_body(body)?.values))
     }
 
     /// Decodes the buffered messages until one a request cares about;

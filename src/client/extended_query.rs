@@ -34,8 +34,12 @@ impl Format {
 struct StatementInner {
     name: String,
     params: Vec<Type>,
-    /// As described (format 0); the Bind's format is applied per query.
+    /// As described (format 0, the same as `text`).
     columns: Vec<Column>,
+    /// The columns as rows carry them, one shared list per result format:
+    /// a query takes a reference, not a copy of every name and type.
+    text: Arc<[Column]>,
+    binary: Arc<[Column]>,
 }
 
 /// A prepared statement: its name on the server, parameter types and
@@ -60,15 +64,11 @@ impl Statement {
         &self.0.columns
     }
 
-    fn columns_in(&self, format: Format) -> Arc<[Column]> {
-        self.0
-            .columns
-            .iter()
-            .map(|c| Column {
-                format: format.code(),
-                ..c.clone()
-            })
-            .collect()
+    pub(crate) fn columns_in(&self, format: Format) -> Arc<[Column]> {
+        match format {
+            Format::Text => self.0.text.clone(),
+            Format::Binary => self.0.binary.clone(),
+        }
     }
 }
 
@@ -134,6 +134,12 @@ impl RowStream<'_> {
     pub async fn next(&mut self) -> Result<Option<Row>, Error> {
         if self.done {
             return Ok(None);
+        }
+        if let Some(values) = self.client.take_data_row()? {
+            return Ok(Some(Row {
+                columns: self.columns.clone(),
+                values,
+            }));
         }
         loop {
             match self.client.recv().await? {
@@ -246,9 +252,20 @@ impl Client {
                 other => return Err(self.unexpected(&other, "Parse/Describe")),
             }
         }
+        let in_format = |format: Format| -> Arc<[Column]> {
+            columns
+                .iter()
+                .map(|c| Column {
+                    format: format.code(),
+                    ..c.clone()
+                })
+                .collect()
+        };
         Ok(Statement(Arc::new(StatementInner {
             name: name.to_owned(),
             params,
+            text: in_format(Format::Text),
+            binary: in_format(Format::Binary),
             columns,
         })))
     }

@@ -60,15 +60,8 @@ impl Pipeline<'_> {
             self.format.code(),
         )?;
         encode::execute(buf, "", 0)?;
-        let columns = statement
-            .columns()
-            .iter()
-            .map(|c| Column {
-                format: self.format.code(),
-                ..c.clone()
-            })
-            .collect();
-        self.items.push(Item::Query(columns));
+        self.items
+            .push(Item::Query(statement.columns_in(self.format)));
         Ok(self)
     }
 
@@ -107,7 +100,7 @@ impl Pipeline<'_> {
         // Answers are read while the statements are written: a pipeline
         // longer than the socket buffers would otherwise block both sides.
         client.flush_while_reading().await?;
-        let mut results = Vec::with_capacity(self.items.len());
+        let mut results = Vec::with_capacity(items.len() - self.syncs);
         let mut aborted = false;
         for item in items {
             match item {

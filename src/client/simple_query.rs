@@ -49,6 +49,14 @@ impl SimpleQueryStream<'_> {
         if self.done {
             return Ok(None);
         }
+        if let Some(columns) = &self.columns {
+            if let Some(values) = self.client.take_data_row()? {
+                return Ok(Some(SimpleQueryMessage::Row(Row {
+                    columns: columns.clone(),
+                    values,
+                })));
+            }
+        }
         loop {
             match self.client.recv().await? {
                 BackendMessage::RowDescription(d) => {
