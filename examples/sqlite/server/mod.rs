@@ -31,6 +31,7 @@ mod engine;
 mod errors;
 mod extended;
 mod functions;
+mod implicit_aliases;
 mod json_row;
 mod large_objects;
 mod literal_types;
