@@ -30,7 +30,7 @@ pub enum Statement {
 }
 
 /// The parameter types and result columns of a statement.
-fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
+pub(super) fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
     let (mut params, fields) = match statement {
         Statement::Sql(p) => (p.params.clone(), p.schema.clone()),
         Statement::Command(c) => (
@@ -119,7 +119,39 @@ impl ExtendedQueryHandler for SqliteSession {
         portal: &Portal<Statement>,
         max_rows: usize,
     ) -> Response {
-        let prepared = match portal.statement().statement() {
+        self.execute(session, portal.statement().statement(), portal, max_rows)
+            .await
+    }
+
+    async fn on_sync(&mut self, session: &mut Session, failed: bool) -> Result<(), ErrorInfo> {
+        let ended = if std::mem::take(&mut self.tx.implicit) {
+            self.engine
+                .call(None, move |db| db.end_implicit(!failed))
+                .await
+                .and_then(|r| r)
+        } else {
+            Ok(())
+        };
+        // NOTIFY outside a block is delivered when its transaction ends.
+        if session.transaction_status() == TransactionStatus::Idle {
+            self.notifier.end_transaction(!failed && ended.is_ok());
+        }
+        ended
+    }
+}
+
+impl SqliteSession {
+    /// Runs `statement` with the parameters and result formats of
+    /// `portal` (a portal of this server's, or of a server hosting this
+    /// one's statements: `hosted.rs`).
+    pub(super) async fn execute<S>(
+        &mut self,
+        session: &mut Session,
+        statement: &Statement,
+        portal: &Portal<S>,
+        max_rows: usize,
+    ) -> Response {
+        let prepared = match statement {
             Statement::Empty => return Response::EmptyQuery,
             Statement::Command(cmd) => {
                 if let Err(e) = Self::check_not_failed(session, cmd) {
@@ -188,21 +220,5 @@ impl ExtendedQueryHandler for SqliteSession {
         }
         let cancel = session.cancel_token();
         self.run_sql(&cancel, run).await
-    }
-
-    async fn on_sync(&mut self, session: &mut Session, failed: bool) -> Result<(), ErrorInfo> {
-        let ended = if std::mem::take(&mut self.tx.implicit) {
-            self.engine
-                .call(None, move |db| db.end_implicit(!failed))
-                .await
-                .and_then(|r| r)
-        } else {
-            Ok(())
-        };
-        // NOTIFY outside a block is delivered when its transaction ends.
-        if session.transaction_status() == TransactionStatus::Idle {
-            self.notifier.end_transaction(!failed && ended.is_ok());
-        }
-        ended
     }
 }

@@ -31,6 +31,9 @@ mod engine;
 mod errors;
 mod extended;
 mod functions;
+// Used by the gluesql example, which hosts this server's catalog.
+#[allow(dead_code)]
+mod hosted;
 mod implicit_aliases;
 mod json_row;
 mod large_objects;
@@ -60,6 +63,8 @@ use pgwire::api::{ServerHandlers, Session};
 use pgwire::error::{ErrorInfo, SqlState};
 
 pub use auth::AuthConfig;
+#[allow(unused_imports)]
+pub use hosted::HostedStatement;
 use engine::Engine;
 use functions::SessionInfo;
 use session_commands::Settings;
