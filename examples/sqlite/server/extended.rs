@@ -25,6 +25,8 @@ pub enum Statement {
     Sql(Arc<Prepared>),
     /// A statement the server answers itself.
     Command(Command),
+    /// `FETCH`, with the columns of its cursor at Parse.
+    Fetch(Command, Option<Schema>),
     /// Nothing but spaces and comments.
     Empty,
 }
@@ -37,6 +39,7 @@ pub(super) fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>
             session_commands::param_types(c),
             session_commands::describe(c),
         ),
+        Statement::Fetch(_, schema) => (Vec::new(), schema.clone()),
         Statement::Empty => (Vec::new(), None),
     };
     // Parameters the client declared but the statement does not use are
@@ -71,6 +74,13 @@ impl ExtendedQueryHandler for SqliteSession {
         };
         let cmd = classify(&text);
         Self::check_not_failed(session, &cmd)?;
+        if let Command::Fetch(f) = &cmd
+            && let Ok(f) = f.as_ref()
+            && !f.only_move()
+        {
+            let schema = self.cursors.schema(f.name())?;
+            return Ok(Statement::Fetch(cmd, schema));
+        }
         if cmd != Command::Sql {
             return Ok(Statement::Command(cmd));
         }
@@ -92,7 +102,7 @@ impl ExtendedQueryHandler for SqliteSession {
         match statement {
             Statement::Sql(p) => Some(p.params.len()),
             Statement::Empty => Some(0),
-            Statement::Command(_) => None,
+            Statement::Command(_) | Statement::Fetch(..) => None,
         }
     }
 
@@ -166,6 +176,19 @@ impl SqliteSession {
                 }
                 return self.run_command(session, cmd).await;
             }
+            Statement::Fetch(Command::Fetch(f), _) => {
+                if let Err(e) = Self::check_not_failed(session, &Command::Sql) {
+                    return e.into();
+                }
+                return match f.as_ref() {
+                    Ok(f) => {
+                        self.fetch_cursor(session, f, portal.result_formats().clone())
+                            .await
+                    }
+                    Err(e) => e.clone().into(),
+                };
+            }
+            Statement::Fetch(cmd, _) => return self.run_command(session, cmd).await,
             Statement::Sql(p) => p.clone(),
         };
         if let Err(e) = Self::check_not_failed(session, &Command::Sql) {
@@ -204,6 +227,7 @@ impl SqliteSession {
             stream: max_rows == 0,
             begin_implicit,
             commit_implicit: false,
+            window: None,
             settings: session.format_settings().clone(),
         };
         // `DROP ... IF EXISTS` of a missing object: PostgreSQL's notice (a

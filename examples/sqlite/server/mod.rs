@@ -26,6 +26,7 @@ mod auth;
 mod catalog;
 mod catalog_sql;
 mod copy;
+mod cursors;
 mod describe;
 mod engine;
 mod errors;
@@ -199,6 +200,8 @@ pub struct SqliteSession {
     notifier: notify::Notifier,
     /// Open large-object descriptors (large_objects.rs).
     large_objects: large_objects::Descriptors,
+    /// Open SQL cursors (cursors.rs).
+    cursors: cursors::Cursors,
     /// The database file (replication slots are written outside the
     /// session's transaction, on a connection of their own).
     db_path: PathBuf,
@@ -270,6 +273,7 @@ impl ServerHandlers for SqliteServer {
             after_copy: Vec::new(),
             notifier,
             large_objects: large_objects::Descriptors::default(),
+            cursors: cursors::Cursors::default(),
             db_path: self.path.clone(),
         })
     }
