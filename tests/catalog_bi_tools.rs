@@ -265,13 +265,46 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
                 "database-is-auto-increment",
             ]),
         ),
-        // DBeaver: plugins/org.jkiss.dbeaver.ext.postgresql/.../model/PostgreDataSource.java
-        // and PostgreDatabase.java read these when connecting.
+        // Metabase: src/metabase/driver/postgres.clj, `describe-indexes-sql`
+        // (index sync, the `:index-info` feature), as HoneySQL renders it
+        // (quoted identifiers, upper-case function names) for `public`
+        // and the table `bi_books`: the first column of every index
+        // without a predicate.
+        q(
+            metabase,
+            "describe-indexes-sql",
+            "SELECT \"tmp\".\"table-schema\", \"tmp\".\"table-name\", \
+             TRIM(BOTH '\"' FROM PG_CATALOG.PG_GET_INDEXDEF(\"tmp\".\"ci_oid\", \"tmp\".\"pos\", FALSE)) \
+             AS \"field-name\" FROM (SELECT \"n\".\"nspname\" AS \"table-schema\", \
+             \"ct\".\"relname\" AS \"table-name\", \"ci\".\"oid\" AS \"ci_oid\", \
+             (INFORMATION_SCHEMA._PG_EXPANDARRAY(\"i\".\"indkey\")).n AS \"pos\" \
+             FROM \"pg_catalog\".\"pg_class\" AS \"ct\" \
+             INNER JOIN \"pg_catalog\".\"pg_namespace\" AS \"n\" ON \"ct\".\"relnamespace\" = \"n\".\"oid\" \
+             INNER JOIN \"pg_catalog\".\"pg_index\" AS \"i\" ON \"ct\".\"oid\" = \"i\".\"indrelid\" \
+             INNER JOIN \"pg_catalog\".\"pg_class\" AS \"ci\" ON \"ci\".\"oid\" = \"i\".\"indexrelid\" \
+             WHERE (PG_CATALOG.PG_GET_EXPR(\"i\".\"indpred\", \"i\".\"indrelid\") IS NULL) \
+             AND n.nspname !~ '^information_schema|catalog_history|pg_' \
+             AND (\"n\".\"nspname\" IN ('public')) AND (\"ct\".\"relname\" IN ('bi_books'))) AS \"tmp\" \
+             WHERE \"tmp\".\"pos\" = 1",
+            Columns(&["table-schema", "table-name", "field-name"]),
+        ),
+        // DBeaver (source at commit 2428359b, 2024-10): PostgreDataSource.java
+        // lists the databases, PostgreExecutionContext.java reads the
+        // current schema and the search path, PostgreDatabase.java the
+        // connection's database, when connecting.
         q(
             dbeaver,
-            "search_path reset value",
-            "SELECT reset_val FROM pg_settings WHERE name = 'search_path'",
-            Columns(&["reset_val"]),
+            "databases",
+            &format!(
+                "SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE 1 = 1 AND datallowconn \
+                 AND NOT datistemplate OR db.datname ='{dbname}'\nORDER BY db.datname"
+            ),
+            // Each server lists the database the test connected to.
+            ColumnsWhere(
+                &["datallowconn", "datistemplate"],
+                "datname",
+                &["postgres", "test"],
+            ),
         ),
         q(
             dbeaver,
@@ -279,6 +312,7 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
             "SELECT current_schema(),session_user",
             Columns(&["current_schema"]),
         ),
+        q(dbeaver, "search path", "SHOW search_path", Columns(&["search_path"])),
         q(
             dbeaver,
             "database",
@@ -352,6 +386,63 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
                         && col("relname").is_some_and(|r| !r.ends_with("_seq"))
                 },
             ),
+        ),
+        // DBeaver: PostgreSchema.java, ConstraintCache (the namespace OID
+        // bound).
+        q(
+            dbeaver,
+            "constraints of a schema",
+            &format!(
+                "SELECT c.oid,c.*,t.relname as tabrelname,rt.relnamespace as refnamespace,d.description, \
+                 case when c.contype='c' then \"substring\"(pg_get_constraintdef(c.oid), 7) else null end consrc_copy\n\
+                 FROM pg_catalog.pg_constraint c\n\
+                 INNER JOIN pg_catalog.pg_class t ON t.oid=c.conrelid\n\
+                 LEFT OUTER JOIN pg_catalog.pg_class rt ON rt.oid=c.confrelid\n\
+                 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 \
+                 AND d.classoid='pg_constraint'::regclass\n\
+                 WHERE t.relnamespace={public_oid}\n\
+                 ORDER BY c.oid"
+            ),
+            Columns(&[
+                "conname",
+                "contype",
+                "tabrelname",
+                "conkey",
+                "confkey",
+                "confupdtype",
+                "confdeltype",
+                "description",
+                "consrc_copy",
+            ]),
+        ),
+        // DBeaver: PostgreSchema.java, IndexCache (the namespace OID bound).
+        q(
+            dbeaver,
+            "indexes of a schema",
+            &format!(
+                "SELECT i.*,i.indkey as keys,c.relname,c.relnamespace,c.relam,c.reltablespace,\
+                 tc.relname as tabrelname,dsc.description,\
+                 pg_catalog.pg_get_expr(i.indpred, i.indrelid) as pred_expr,\
+                 pg_catalog.pg_get_expr(i.indexprs, i.indrelid, true) as expr,\
+                 pg_catalog.pg_relation_size(i.indexrelid) as index_rel_size,\
+                 pg_catalog.pg_stat_get_numscans(i.indexrelid) as index_num_scans\n\
+                 FROM pg_catalog.pg_index i\n\
+                 INNER JOIN pg_catalog.pg_class c ON c.oid=i.indexrelid\n\
+                 INNER JOIN pg_catalog.pg_class tc ON tc.oid=i.indrelid\n\
+                 LEFT OUTER JOIN pg_catalog.pg_description dsc ON i.indexrelid=dsc.objoid\n\
+                 WHERE  c.relnamespace={public_oid} ORDER BY c.relname"
+            ),
+            Columns(&[
+                "relname",
+                "tabrelname",
+                "indnatts",
+                "indisunique",
+                "indisprimary",
+                "keys",
+                "pred_expr",
+                "expr",
+                "description",
+            ]),
         ),
         // DBeaver: PostgreDataTypeCache.java, one type by OID.
         q(

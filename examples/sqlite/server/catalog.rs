@@ -851,6 +851,8 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
         "pg_table_size",
         "pg_indexes_size",
         "pg_database_size",
+        // No statistics are kept: no scans counted (DBeaver's index list).
+        "pg_stat_get_numscans",
     ] {
         conn.create_scalar_function(name, -1, det, |_| Ok(0))?;
     }
@@ -1215,7 +1217,8 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         | "pg_total_relation_size"
         | "pg_table_size"
         | "pg_indexes_size"
-        | "pg_database_size" => Type::INT8,
+        | "pg_database_size"
+        | "pg_stat_get_numscans" => Type::INT8,
         "array_lower" | "array_upper" | "array_length" => Type::INT4,
         "current_schemas" => Type::NAME_ARRAY,
         "json_object" => Type::JSON,

@@ -105,6 +105,13 @@ pub fn contains_ci(hay: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
+/// Whether `out`, trailing spaces aside, ends with the lower-case ASCII
+/// `suffix`, ignoring case (`PG_CATALOG.` as HoneySQL writes it).
+fn ends_with_ci(out: &str, suffix: &str) -> bool {
+    let t = out.trim_end().as_bytes();
+    t.len() >= suffix.len() && t[t.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
 fn next_sig(toks: &[Token<'_>], i: usize) -> Option<usize> {
     (i..toks.len()).find(|&k| toks[k].is_significant())
 }
@@ -298,7 +305,7 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     .iter()
                     .any(|f| t.is_word(f))
                     && (prev.is_none_or(|p| p.kind != Tok::Dot)
-                        || out.trim_end().ends_with("pg_catalog.")) =>
+                        || ends_with_ci(&out, "pg_catalog.")) =>
             {
                 if prev.is_some_and(|p| p.kind == Tok::Dot) {
                     let keep = out.trim_end().len() - "pg_catalog.".len();
@@ -322,14 +329,14 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                         || t.is_word("generate_subscripts")
                         || t.is_word("_pg_expandarray"))
                     && (prev.is_none_or(|p| p.kind != Tok::Dot)
-                        || out.trim_end().ends_with("information_schema.")
-                        || out.trim_end().ends_with("pg_catalog."))
+                        || ends_with_ci(&out, "information_schema.")
+                        || ends_with_ci(&out, "pg_catalog."))
                     && next.is_some_and(|n| n.kind == Tok::LParen) =>
             {
                 if prev.is_some_and(|p| p.kind == Tok::Dot) {
                     let trimmed = out.trim_end();
                     let keep = trimmed.len()
-                        - if trimmed.ends_with("information_schema.") {
+                        - if ends_with_ci(trimmed, "information_schema.") {
                             "information_schema.".len()
                         } else {
                             "pg_catalog.".len()
