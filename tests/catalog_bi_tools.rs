@@ -226,8 +226,9 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
                 "pk-column-name",
             ]),
         ),
-        // Metabase: src/metabase/driver/postgres.clj, `describe-fields-sql`,
-        // its first (information_schema) branch as it renders for `public`.
+        // Metabase: src/metabase/driver/postgres.clj, `describe-fields-sql`
+        // as it renders for `public`: information_schema's columns, and
+        // materialized views' from pg_attribute (UNION ALL).
         q(
             metabase,
             "describe-fields-sql",
@@ -252,7 +253,19 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
              ON (c.table_schema = pk.table_schema) AND (c.table_name = pk.table_name) \
              AND (c.column_name = pk.column_name) \
              WHERE (c.table_schema !~ '^information_schema|catalog_history|pg_') \
-             AND (c.table_schema IN ('public'))",
+             AND (c.table_schema IN ('public')) \
+             UNION ALL SELECT pa.attname AS name, CASE WHEN ptn.nspname IN ('public', 'pg_catalog') \
+             THEN FORMAT('%s', pt.typname) ELSE FORMAT('\"%s\".\"%s\"', ptn.nspname, pt.typname) END \
+             AS \"database-type\", pa.attnum - 1 AS \"database-position\", \
+             pn.nspname AS \"table-schema\", pc.relname AS \"table-name\", FALSE AS \"pk?\", \
+             NULL AS \"field-comment\", FALSE AS \"database-required\", \
+             FALSE AS \"database-is-auto-increment\" FROM pg_catalog.pg_class AS pc \
+             INNER JOIN pg_catalog.pg_namespace AS pn ON pn.oid = pc.relnamespace \
+             INNER JOIN pg_catalog.pg_attribute AS pa ON pa.attrelid = pc.oid \
+             INNER JOIN pg_catalog.pg_type AS pt ON pt.oid = pa.atttypid \
+             INNER JOIN pg_catalog.pg_namespace AS ptn ON ptn.oid = pt.typnamespace \
+             WHERE (pc.relkind = 'm') AND (pa.attnum >= 1) AND (pn.nspname IN ('public')) \
+             ORDER BY \"table-schema\" ASC, \"table-name\" ASC, \"database-position\" ASC",
             Columns(&[
                 "name",
                 "database-type",
