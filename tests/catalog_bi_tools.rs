@@ -325,7 +325,12 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
             "SELECT current_schema(),session_user",
             Columns(&["current_schema"]),
         ),
-        q(dbeaver, "search path", "SHOW search_path", Columns(&["search_path"])),
+        q(
+            dbeaver,
+            "search path",
+            "SHOW search_path",
+            Columns(&["search_path"]),
+        ),
         q(
             dbeaver,
             "database",

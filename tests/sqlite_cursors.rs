@@ -65,10 +65,8 @@ CLOSE ALL;
 
 /// psql's output for `script` (errors included, as psql prints them).
 fn psql_script(port: u16, script: &str) -> String {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "sqlite-cursors-{}-{port}.sql",
-        std::process::id()
-    ));
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sqlite-cursors-{}-{port}.sql", std::process::id()));
     std::fs::write(&path, script).expect("script file");
     let out = Command::new("psql")
         .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string()])

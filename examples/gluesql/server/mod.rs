@@ -421,10 +421,7 @@ impl ExtendedQueryHandler for GlueSqlSession {
     ) -> Result<Prepared, ErrorInfo> {
         if catalog_queries::reads_catalog(sql) {
             let schemas = self.schemas().await;
-            let hosted = self
-                .catalog
-                .parse(session, &schemas, sql, declared)
-                .await?;
+            let hosted = self.catalog.parse(session, &schemas, sql, declared).await?;
             let (param_types, fields) = hosted.description(declared);
             return Ok(Prepared {
                 stmt: None,

@@ -982,7 +982,8 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
             String::new()
         };
         let re = ctx.get_or_create_aux(1, |_| {
-            regex_with_flags(&pattern, &flags).map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+            regex_with_flags(&pattern, &flags)
+                .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
         })?;
         Ok(Value::Text(format!(
             "{{{}}}",

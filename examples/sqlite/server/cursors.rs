@@ -59,10 +59,7 @@ pub struct FetchCursor {
 }
 
 fn syntax_error(what: &str) -> ErrorInfo {
-    ErrorInfo::new(
-        SqlState::SYNTAX_ERROR,
-        format!("syntax error in {what}"),
-    )
+    ErrorInfo::new(SqlState::SYNTAX_ERROR, format!("syntax error in {what}"))
 }
 
 fn no_cursor(name: &str) -> ErrorInfo {
@@ -117,9 +114,16 @@ pub fn parse_declare(text: &str) -> Result<DeclareCursor, ErrorInfo> {
         } else if t.is_word("with") && toks.get(i + 1).is_some_and(|n| n.is_word("hold")) {
             hold = true;
             i += 1;
-        } else if !["binary", "asensitive", "insensitive", "scroll", "without", "hold"]
-            .iter()
-            .any(|w| t.is_word(w))
+        } else if ![
+            "binary",
+            "asensitive",
+            "insensitive",
+            "scroll",
+            "without",
+            "hold",
+        ]
+        .iter()
+        .any(|w| t.is_word(w))
         {
             return Err(syntax_error("DECLARE"));
         }
@@ -134,7 +138,9 @@ fn count_at(toks: &[Token<'_>], i: usize) -> Option<Option<u64>> {
     if t.is_word("all") {
         return Some(None);
     }
-    (t.kind == Tok::Number).then(|| t.text.parse().ok())?.map(Some)
+    (t.kind == Tok::Number)
+        .then(|| t.text.parse().ok())?
+        .map(Some)
 }
 
 /// A signed number at `toks[i..]` (`-3` is two tokens), and how many
@@ -142,7 +148,12 @@ fn count_at(toks: &[Token<'_>], i: usize) -> Option<Option<u64>> {
 fn signed_at(toks: &[Token<'_>], i: usize) -> Option<(i64, usize)> {
     let t = toks.get(i)?;
     if t.kind == Tok::Op && matches!(t.text, "-" | "+") {
-        let n: i64 = toks.get(i + 1).filter(|n| n.kind == Tok::Number)?.text.parse().ok()?;
+        let n: i64 = toks
+            .get(i + 1)
+            .filter(|n| n.kind == Tok::Number)?
+            .text
+            .parse()
+            .ok()?;
         return Some((if t.text == "-" { -n } else { n }, 2));
     }
     (t.kind == Tok::Number).then(|| t.text.parse().ok().map(|n| (n, 1)))?
@@ -452,11 +463,15 @@ impl SqliteSession {
         let Some(cursor) = self.cursors.get_mut(&fetch.name) else {
             return no_cursor(&fetch.name).into();
         };
-        let (window, to, count) =
-            match plan(cursor.position, cursor.rows, cursor.no_scroll, fetch.direction) {
-                Ok(p) => p,
-                Err(e) => return e.into(),
-            };
+        let (window, to, count) = match plan(
+            cursor.position,
+            cursor.rows,
+            cursor.no_scroll,
+            fetch.direction,
+        ) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
         cursor.position = to;
         if fetch.only_move {
             return Tag::new("MOVE").with_rows(count).into();
@@ -504,7 +519,10 @@ mod tests {
     #[test]
     fn parses_what_psql_and_psycopg_send() {
         let d = parse_declare("DECLARE _psql_cursor NO SCROLL CURSOR FOR\nselect 1").unwrap();
-        assert_eq!((d.name.as_str(), d.no_scroll, d.hold), ("_psql_cursor", true, false));
+        assert_eq!(
+            (d.name.as_str(), d.no_scroll, d.hold),
+            ("_psql_cursor", true, false)
+        );
         assert_eq!(d.query, "select 1");
         let d = parse_declare("DECLARE \"X\" SCROLL CURSOR WITH HOLD FOR SELECT 2").unwrap();
         assert_eq!((d.name.as_str(), d.no_scroll, d.hold), ("X", false, true));
@@ -516,9 +534,15 @@ mod tests {
         );
         assert_eq!(f("fetch c").unwrap().1, Direction::Forward(Some(1)));
         assert_eq!(f("FETCH ALL IN c").unwrap().1, Direction::Forward(None));
-        assert_eq!(f("FETCH -2 FROM c").unwrap().1, Direction::Backward(Some(2)));
+        assert_eq!(
+            f("FETCH -2 FROM c").unwrap().1,
+            Direction::Backward(Some(2))
+        );
         assert_eq!(f("FETCH ABSOLUTE -1 c").unwrap().1, Direction::Absolute(-1));
-        assert_eq!(f("FETCH BACKWARD ALL c").unwrap().1, Direction::Backward(None));
+        assert_eq!(
+            f("FETCH BACKWARD ALL c").unwrap().1,
+            Direction::Backward(None)
+        );
         assert!(f("FETCH FORWARD 1 FROM c junk").is_err());
         assert_eq!(parse_close("CLOSE ALL").unwrap(), None);
         assert_eq!(parse_close("close c").unwrap().as_deref(), Some("c"));
@@ -526,13 +550,34 @@ mod tests {
 
     #[test]
     fn positions_follow_postgres() {
-        let p = |pos, dir| plan(pos, 5, false, dir).map(|(w, to, n)| (w.map(|w| (w.skip, w.take, w.reverse)), to, n));
-        assert_eq!(p(0, Direction::Forward(Some(2))).unwrap(), (Some((0, 2, false)), 2, 2));
-        assert_eq!(p(4, Direction::Forward(Some(2))).unwrap(), (Some((4, 1, false)), 6, 1));
-        assert_eq!(p(6, Direction::Forward(None)).unwrap(), (Some((5, 0, false)), 6, 0));
-        assert_eq!(p(6, Direction::Backward(Some(2))).unwrap(), (Some((3, 2, true)), 4, 2));
-        assert_eq!(p(2, Direction::Backward(None)).unwrap(), (Some((0, 1, true)), 0, 1));
-        assert_eq!(p(0, Direction::Absolute(-1)).unwrap(), (Some((4, 1, false)), 5, 1));
+        let p = |pos, dir| {
+            plan(pos, 5, false, dir)
+                .map(|(w, to, n)| (w.map(|w| (w.skip, w.take, w.reverse)), to, n))
+        };
+        assert_eq!(
+            p(0, Direction::Forward(Some(2))).unwrap(),
+            (Some((0, 2, false)), 2, 2)
+        );
+        assert_eq!(
+            p(4, Direction::Forward(Some(2))).unwrap(),
+            (Some((4, 1, false)), 6, 1)
+        );
+        assert_eq!(
+            p(6, Direction::Forward(None)).unwrap(),
+            (Some((5, 0, false)), 6, 0)
+        );
+        assert_eq!(
+            p(6, Direction::Backward(Some(2))).unwrap(),
+            (Some((3, 2, true)), 4, 2)
+        );
+        assert_eq!(
+            p(2, Direction::Backward(None)).unwrap(),
+            (Some((0, 1, true)), 0, 1)
+        );
+        assert_eq!(
+            p(0, Direction::Absolute(-1)).unwrap(),
+            (Some((4, 1, false)), 5, 1)
+        );
         assert_eq!(p(3, Direction::Relative(9)).unwrap(), (None, 6, 0));
         assert!(plan(3, 5, true, Direction::Backward(Some(1))).is_err());
     }

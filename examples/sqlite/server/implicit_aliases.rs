@@ -195,7 +195,9 @@ mod tests {
             "with w as (select x, COUNT(1) AS \"count\" from t group by x) select count from w"
         );
         assert_eq!(
-            name("select * from (select row_number() over (partition by a order by b), f(x) y from t) s"),
+            name(
+                "select * from (select row_number() over (partition by a order by b), f(x) y from t) s"
+            ),
             "select * from (select row_number() over (partition by a order by b) AS \"row_number\", f(x) y from t) s"
         );
     }

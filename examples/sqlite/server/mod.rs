@@ -64,10 +64,10 @@ use pgwire::api::{ServerHandlers, Session};
 use pgwire::error::{ErrorInfo, SqlState};
 
 pub use auth::AuthConfig;
-#[allow(unused_imports)]
-pub use hosted::HostedStatement;
 use engine::Engine;
 use functions::SessionInfo;
+#[allow(unused_imports)]
+pub use hosted::HostedStatement;
 use session_commands::Settings;
 
 /// Where the database lives.

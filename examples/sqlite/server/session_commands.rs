@@ -216,13 +216,12 @@ pub fn classify(text: &str) -> Command {
         }
         "copy" => Command::Copy(Box::new(super::copy::parse(text))),
         "declare" => Command::Declare(Box::new(super::cursors::parse_declare(text))),
-        "fetch" | "move" => Command::Fetch(Box::new(super::cursors::parse_fetch(
-            text,
-            w(0) == "move",
-        ))),
+        "fetch" | "move" => {
+            Command::Fetch(Box::new(super::cursors::parse_fetch(text, w(0) == "move")))
+        }
         "close" => Command::CloseCursor(super::cursors::parse_close(text)),
-        "prepare" | "execute" | "lock" | "grant"
-        | "revoke" | "comment" | "cluster" | "checkpoint" => {
+        "prepare" | "execute" | "lock" | "grant" | "revoke" | "comment" | "cluster"
+        | "checkpoint" => {
             if w(0) == "prepare" && w(1) == "transaction" {
                 return Command::Unsupported("PREPARE TRANSACTION".into());
             }
