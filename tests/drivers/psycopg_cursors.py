@@ -44,13 +44,20 @@ with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
             out.append(f"{sql}: {e.sqlstate} {str(e).splitlines()[0]}")
             conn.rollback()
     conn.rollback()
-    for sql in ["CLOSE pc", "DECLARE outside CURSOR WITH HOLD FOR SELECT 1"]:
+    for sql in ["CLOSE pc",
+                "DECLARE held CURSOR WITH HOLD FOR SELECT id, price FROM pcur WHERE id > 20 ORDER BY id"]:
         try:
             with conn.transaction():
                 cur.execute(sql)
             out.append(f"{sql}: {cur.statusmessage}")
         except psycopg.Error as e:
             out.append(f"{sql}: {e.sqlstate} {str(e).splitlines()[0]}")
+    # The held cursor outlives its transaction.
+    for sql in ["FETCH 2 FROM held", "FETCH ALL FROM held", "CLOSE held"]:
+        with conn.transaction():
+            cur.execute(sql)
+            rows = cur.fetchall() if cur.description else None
+            out.append(f"{sql}: {cur.statusmessage} {rows}")
     # Named cursors: psycopg DECLAREs, then describes the portal named as
     # the cursor, then FETCHes.
     try:

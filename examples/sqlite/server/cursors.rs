@@ -9,7 +9,10 @@
 //! PostgreSQL's without `WITH HOLD` do: SQLite's WAL snapshot, taken by
 //! the row count at DECLARE, keeps what the query reads fixed until the
 //! block ends, except for the block's own writes, which a later FETCH
-//! sees (PostgreSQL's cursor would not). `WITH HOLD` is refused (0A000).
+//! sees (PostgreSQL's cursor would not). A `WITH HOLD` cursor (allowed
+//! outside a block too) is materialized at DECLARE into a temporary table,
+//! read by its FETCHes: its rows are those of the DECLARE's snapshot, as in
+//! PostgreSQL, and it outlives the block if the block commits.
 //!
 //! Positions are PostgreSQL's: 0 before the first row, 1..=n on a row,
 //! n + 1 after the last.
@@ -258,18 +261,29 @@ struct Cursor {
     rows: u64,
     position: u64,
     no_scroll: bool,
+    /// `WITH HOLD`: the temporary table holding its rows.
+    held_in: Option<String>,
+    /// Declared in the current transaction block (a rollback removes it).
+    in_block: bool,
 }
 
 /// The session's open cursors (a handful: a linear search).
 #[derive(Debug, Default)]
 pub struct Cursors {
     open: Vec<Cursor>,
+    /// Numbers the temporary tables of `WITH HOLD` cursors.
+    tables_made: u64,
 }
 
 impl Cursors {
-    /// The transaction ended: its cursors are gone.
-    pub fn end_transaction(&mut self) {
-        self.open.clear();
+    /// The transaction block ended: its cursors are gone, except the
+    /// `WITH HOLD` ones of a block that `committed`.
+    pub fn end_transaction(&mut self, committed: bool) {
+        self.open
+            .retain(|c| c.held_in.is_some() && (committed || !c.in_block));
+        for c in &mut self.open {
+            c.in_block = false;
+        }
     }
 
     fn get_mut(&mut self, name: &str) -> Option<&mut Cursor> {
@@ -391,14 +405,8 @@ impl SqliteSession {
         session: &mut Session,
         declare: &DeclareCursor,
     ) -> Response {
-        if declare.hold {
-            return ErrorInfo::new(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "DECLARE ... WITH HOLD is not supported by this server",
-            )
-            .into();
-        }
-        if session.transaction_status() == TransactionStatus::Idle {
+        let in_block = session.transaction_status() != TransactionStatus::Idle;
+        if !in_block && !declare.hold {
             return ErrorInfo::new(
                 SqlState::NO_ACTIVE_SQL_TRANSACTION,
                 "DECLARE CURSOR can only be used in transaction blocks",
@@ -413,17 +421,33 @@ impl SqliteSession {
             .into();
         }
         let query = declare.query.clone();
+        let held_in = declare.hold.then(|| {
+            self.cursors.tables_made += 1;
+            format!("_pgwire_cursor_{}", self.cursors.tables_made)
+        });
+        let table = held_in.clone();
         let cancel = session.cancel_token();
         let prepared = self
             .engine
             .call(Some(&cancel), move |db| {
-                let prepared = describe::prepare(&db.conn, &query, &[])?;
+                let mut prepared = describe::prepare(&db.conn, &query, &[])?;
                 describe::check_no_params(&prepared)?;
                 if prepared.columns.is_empty() {
                     return Err(ErrorInfo::new(
                         SqlState::INVALID_CURSOR_DEFINITION,
                         "cannot open a query that returns no rows as a cursor",
                     ));
+                }
+                if let Some(table) = &table {
+                    // The rows now, kept beyond the transaction; read back
+                    // in the order they were written.
+                    db.conn
+                        .execute_batch(&format!(
+                            "CREATE TEMP TABLE \"{table}\" AS SELECT * FROM ({})",
+                            prepared.sql
+                        ))
+                        .map_err(|e| db.error(&e))?;
+                    prepared.sql = format!("SELECT * FROM temp.\"{table}\" ORDER BY rowid");
                 }
                 // Also takes the transaction's snapshot the FETCHes read.
                 let rows: i64 = db
@@ -446,6 +470,8 @@ impl SqliteSession {
                     rows: u64::try_from(rows).unwrap_or(0),
                     position: 0,
                     no_scroll: declare.no_scroll,
+                    held_in,
+                    in_block,
                 });
                 Tag::new("DECLARE CURSOR").into()
             }
@@ -495,20 +521,31 @@ impl SqliteSession {
     }
 
     /// `CLOSE name` / `CLOSE ALL`.
-    pub(super) fn close_cursor(&mut self, name: Option<&str>) -> Response {
-        match name {
-            None => {
-                self.cursors.open.clear();
-                Tag::new("CLOSE CURSOR ALL").into()
-            }
+    pub(super) async fn close_cursor(&mut self, name: Option<&str>) -> Response {
+        let (closed, tag) = match name {
+            None => (std::mem::take(&mut self.cursors.open), "CLOSE CURSOR ALL"),
             Some(n) => match self.cursors.open.iter().position(|c| c.name == n) {
-                Some(k) => {
-                    self.cursors.open.remove(k);
-                    Tag::new("CLOSE CURSOR").into()
-                }
-                None => no_cursor(n).into(),
+                Some(k) => (vec![self.cursors.open.remove(k)], "CLOSE CURSOR"),
+                None => return no_cursor(n).into(),
             },
+        };
+        let tables: Vec<String> = closed.into_iter().filter_map(|c| c.held_in).collect();
+        if !tables.is_empty() {
+            let dropped = self
+                .engine
+                .call(None, move |db| {
+                    for t in &tables {
+                        db.batch(&format!("DROP TABLE IF EXISTS temp.\"{t}\""))?;
+                    }
+                    Ok::<_, ErrorInfo>(())
+                })
+                .await
+                .and_then(|r| r);
+            if let Err(e) = dropped {
+                return e.into();
+            }
         }
+        Tag::new(tag).into()
     }
 }
 

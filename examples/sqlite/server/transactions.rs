@@ -122,7 +122,7 @@ impl SqliteSession {
                 // Whatever happened, the block is over (PostgreSQL's status
                 // after a failed COMMIT is idle too), and its cursors.
                 session.set_transaction_status(TransactionStatus::Idle);
-                self.cursors.end_transaction();
+                self.cursors.end_transaction(commit && ended.is_ok());
                 self.notifier.end_transaction(commit && ended.is_ok());
                 if !in_block {
                     session.send_notice(warning(
@@ -237,7 +237,7 @@ impl SqliteSession {
                 Err(e) => Err(e.clone()),
             },
             Command::CloseCursor(c) => match c {
-                Ok(name) => return self.close_cursor(name.as_deref()),
+                Ok(name) => return self.close_cursor(name.as_deref()).await,
                 Err(e) => Err(e.clone()),
             },
             Command::Publisher(p) => return self.publisher_command(session, p).await,
