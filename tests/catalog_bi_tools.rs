@@ -337,6 +337,57 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
             &format!("SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE datname='{dbname}'"),
             Runs,
         ),
+        // DBeaver: PostgreDatabase.java, RoleCache and the access methods.
+        q(
+            dbeaver,
+            "roles",
+            "SELECT a.oid,a.*,pd.description FROM pg_catalog.pg_roles a \n\
+             left join pg_catalog.pg_shdescription pd on a.oid = pd.objoid\nORDER BY a.rolname",
+            ColumnsWhere(
+                &["rolname", "rolsuper", "rolcanlogin", "description"],
+                "rolname",
+                &["postgres"],
+            ),
+        ),
+        q(
+            dbeaver,
+            "access methods",
+            "SELECT am.oid,am.* FROM pg_catalog.pg_am am \nORDER BY am.oid",
+            Columns(&["amname", "amtype"]),
+        ),
+        // DBeaver: PostgreDataTypeCache.java, the base types of a schema
+        // (pg_catalog, OID 11 in both) read on connect. The types'
+        // descriptions are left out: the catalog has none (PostgreSQL's
+        // pg_description has one per built-in type).
+        q(
+            dbeaver,
+            "data types of pg_catalog",
+            "SELECT t.oid,t.*,c.relkind,format_type(nullif(t.typbasetype, 0), t.typtypmod) as base_type_name, \
+             d.description\nFROM pg_catalog.pg_type t\n\
+             LEFT OUTER JOIN pg_catalog.pg_type et ON et.oid=t.typelem \n\
+             LEFT OUTER JOIN pg_catalog.pg_class c ON c.oid=t.typrelid\n\
+             LEFT OUTER JOIN pg_catalog.pg_description d ON t.oid=d.objoid\n\
+             WHERE t.typname IS NOT NULL\n\
+             AND (c.relkind IS NULL OR c.relkind = 'c') AND (et.typcategory IS NULL OR et.typcategory <> 'C')\n\
+             AND t.typnamespace=11 ",
+            ColumnsWhere(
+                &["typname", "typtype", "typcategory", "typlen", "relkind"],
+                "typname",
+                &[
+                    "bool",
+                    "int4",
+                    "int8",
+                    "text",
+                    "varchar",
+                    "numeric",
+                    "timestamptz",
+                    "_int4",
+                    "_text",
+                    "uuid",
+                    "jsonb",
+                ],
+            ),
+        ),
         // DBeaver: PostgreDatabase.java, SchemaCache.
         q(
             dbeaver,
