@@ -78,6 +78,22 @@ FETCH r;
 DECLARE o CURSOR WITH HOLD FOR SELECT id, name FROM cur_t WHERE id < 4 ORDER BY id DESC;
 FETCH ALL FROM o;
 CLOSE ALL;
+BEGIN;
+DECLARE before_sp CURSOR FOR SELECT id FROM cur_t ORDER BY id;
+SAVEPOINT sp;
+DECLARE after_sp CURSOR FOR SELECT id FROM cur_t ORDER BY id;
+FETCH 2 FROM before_sp;
+ROLLBACK TO SAVEPOINT sp;
+FETCH before_sp;
+SAVEPOINT sp2;
+DECLARE kept CURSOR FOR SELECT 1 AS one;
+RELEASE sp2;
+FETCH kept;
+ROLLBACK TO sp;
+FETCH after_sp;
+ROLLBACK TO sp;
+FETCH kept;
+COMMIT;
 ";
 
 /// psql's output for `script` (errors included, as psql prints them).

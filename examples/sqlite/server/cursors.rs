@@ -265,6 +265,9 @@ struct Cursor {
     held_in: Option<String>,
     /// Declared in the current transaction block (a rollback removes it).
     in_block: bool,
+    /// Its number in the order of DECLAREs (a rollback to a savepoint set
+    /// before it removes it).
+    declared: u64,
 }
 
 /// The session's open cursors (a handful: a linear search).
@@ -273,6 +276,10 @@ pub struct Cursors {
     open: Vec<Cursor>,
     /// Numbers the temporary tables of `WITH HOLD` cursors.
     tables_made: u64,
+    /// DECLAREs so far in the session.
+    declares: u64,
+    /// The open savepoints of the block, with the DECLAREs before each.
+    savepoints: Vec<(String, u64)>,
 }
 
 impl Cursors {
@@ -284,6 +291,31 @@ impl Cursors {
         for c in &mut self.open {
             c.in_block = false;
         }
+        self.savepoints.clear();
+    }
+
+    /// `SAVEPOINT name`.
+    pub fn savepoint(&mut self, name: &str) {
+        self.savepoints.push((name.to_owned(), self.declares));
+    }
+
+    /// `RELEASE name`: it and the savepoints after it are gone.
+    pub fn release(&mut self, name: &str) {
+        if let Some(k) = self.savepoints.iter().rposition(|(n, _)| n == name) {
+            self.savepoints.truncate(k);
+        }
+    }
+
+    /// `ROLLBACK TO name`: the cursors declared after it are gone (a
+    /// `WITH HOLD` one's table too, with SQLite's rollback); the
+    /// savepoint stays.
+    pub fn rollback_to(&mut self, name: &str) {
+        let Some(k) = self.savepoints.iter().rposition(|(n, _)| n == name) else {
+            return;
+        };
+        let before = self.savepoints[k].1;
+        self.savepoints.truncate(k + 1);
+        self.open.retain(|c| c.declared <= before);
     }
 
     fn get_mut(&mut self, name: &str) -> Option<&mut Cursor> {
@@ -472,6 +504,10 @@ impl SqliteSession {
                     no_scroll: declare.no_scroll,
                     held_in,
                     in_block,
+                    declared: {
+                        self.cursors.declares += 1;
+                        self.cursors.declares
+                    },
                 });
                 Tag::new("DECLARE CURSOR").into()
             }

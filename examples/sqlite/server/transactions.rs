@@ -153,8 +153,13 @@ impl SqliteSession {
                     .await
                     .and_then(|r| r);
                 done.map(|()| {
-                    if matches!(cmd, Command::RollbackTo(_)) {
-                        session.set_transaction_status(TransactionStatus::InTransaction);
+                    match cmd {
+                        Command::Savepoint(name) => self.cursors.savepoint(name),
+                        Command::Release(name) => self.cursors.release(name),
+                        _ => {
+                            self.cursors.rollback_to(name);
+                            session.set_transaction_status(TransactionStatus::InTransaction);
+                        }
                     }
                     Response::Execution(Tag::new(tag))
                 })
