@@ -58,6 +58,20 @@ with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
             cur.execute(sql)
             rows = cur.fetchall() if cur.description else None
             out.append(f"{sql}: {cur.statusmessage} {rows}")
+    # A DECLARE with bound parameters ($n in the extended protocol).
+    for sql, params in [
+        ("DECLARE pp CURSOR FOR SELECT id, name FROM pcur WHERE id > %s AND name LIKE %s ORDER BY id",
+         (20, "n2%")),
+        ("DECLARE ph CURSOR WITH HOLD FOR SELECT id FROM pcur WHERE id <= %s ORDER BY id DESC", (3,)),
+    ]:
+        with conn.transaction():
+            cur.execute(sql, params)
+            out.append(f"{sql} {params}: {cur.statusmessage}")
+            name = sql.split()[1]
+            cur.execute(f"FETCH ALL FROM {name}")
+            out.append(f"FETCH ALL FROM {name}: {cur.statusmessage} {cur.fetchall()}")
+    cur.execute("CLOSE ph")
+    conn.commit()
     # Named cursors: psycopg DECLAREs, then describes the portal named as
     # the cursor, then FETCHes.
     try:

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use pgwire::api::{Response, Session, Tag};
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::{FormatCodes, TransactionStatus};
-use pgwire::types::Schema;
+use pgwire::types::{Schema, Type};
+use rusqlite::types::Value;
 
 use super::SqliteSession;
 use super::describe::{self, Prepared};
@@ -265,6 +266,8 @@ struct Cursor {
     held_in: Option<String>,
     /// Declared in the current transaction block (a rollback removes it).
     in_block: bool,
+    /// The values of the query's `$n`, bound at each FETCH.
+    params: Vec<Value>,
     /// Its number in the order of DECLAREs (a rollback to a savepoint set
     /// before it removes it).
     declared: u64,
@@ -431,11 +434,29 @@ fn plan(
 }
 
 impl SqliteSession {
-    /// `DECLARE`: prepares the query and counts its rows.
+    /// The parameter types of a DECLARE's query (the extended protocol's
+    /// Parse; `declared`: the types the client gave).
+    pub(super) async fn declare_param_types(
+        &mut self,
+        declare: &DeclareCursor,
+        declared: Vec<Option<Type>>,
+    ) -> Result<Vec<Type>, ErrorInfo> {
+        let query = declare.query.clone();
+        self.engine
+            .call(None, move |db| {
+                describe::prepare(&db.conn, &query, &declared).map(|p| p.params)
+            })
+            .await?
+    }
+
+    /// `DECLARE`: prepares the query and counts its rows. `params`: the
+    /// values bound to its `$n` (extended protocol), of types `types`.
     pub(super) async fn declare_cursor(
         &mut self,
         session: &mut Session,
         declare: &DeclareCursor,
+        params: Vec<Value>,
+        types: Vec<Type>,
     ) -> Response {
         let in_block = session.transaction_status() != TransactionStatus::Idle;
         if !in_block && !declare.hold {
@@ -462,40 +483,52 @@ impl SqliteSession {
         let prepared = self
             .engine
             .call(Some(&cancel), move |db| {
-                let mut prepared = describe::prepare(&db.conn, &query, &[])?;
-                describe::check_no_params(&prepared)?;
+                let declared: Vec<Option<Type>> = types.into_iter().map(Some).collect();
+                let mut prepared = describe::prepare(&db.conn, &query, &declared)?;
+                if prepared.params.len() != params.len() {
+                    describe::check_no_params(&prepared)?;
+                }
+                let mut params = params;
                 if prepared.columns.is_empty() {
                     return Err(ErrorInfo::new(
                         SqlState::INVALID_CURSOR_DEFINITION,
                         "cannot open a query that returns no rows as a cursor",
                     ));
                 }
+                let with_params = |sql: &str, params: &[Value]| -> Result<i64, ErrorInfo> {
+                    let mut stmt = db.conn.prepare(sql).map_err(|e| db.error(&e))?;
+                    for (i, v) in params.iter().enumerate() {
+                        stmt.raw_bind_parameter(i + 1, v)
+                            .map_err(|e| db.error(&e))?;
+                    }
+                    let mut rows = stmt.raw_query();
+                    let row = rows.next().map_err(|e| db.error(&e))?;
+                    Ok(row.and_then(|r| r.get(0).ok()).unwrap_or(0))
+                };
                 if let Some(table) = &table {
                     // The rows now, kept beyond the transaction; read back
                     // in the order they were written.
-                    db.conn
-                        .execute_batch(&format!(
+                    with_params(
+                        &format!(
                             "CREATE TEMP TABLE \"{table}\" AS SELECT * FROM ({})",
                             prepared.sql
-                        ))
-                        .map_err(|e| db.error(&e))?;
+                        ),
+                        &params,
+                    )?;
+                    // Its FETCHes read the table: no parameters any more.
                     prepared.sql = format!("SELECT * FROM temp.\"{table}\" ORDER BY rowid");
+                    prepared.params.clear();
+                    params.clear();
                 }
                 // Also takes the transaction's snapshot the FETCHes read.
-                let rows: i64 = db
-                    .conn
-                    .query_row(
-                        &format!("SELECT count(*) FROM ({})", prepared.sql),
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(|e| db.error(&e))?;
-                Ok((prepared, rows))
+                let rows =
+                    with_params(&format!("SELECT count(*) FROM ({})", prepared.sql), &params)?;
+                Ok((prepared, rows, params))
             })
             .await
             .and_then(|r| r);
         match prepared {
-            Ok((prepared, rows)) => {
+            Ok((prepared, rows, params)) => {
                 self.cursors.open.push(Cursor {
                     name: declare.name.clone(),
                     prepared: Arc::new(prepared),
@@ -504,6 +537,7 @@ impl SqliteSession {
                     no_scroll: declare.no_scroll,
                     held_in,
                     in_block,
+                    params,
                     declared: {
                         self.cursors.declares += 1;
                         self.cursors.declares
@@ -540,7 +574,7 @@ impl SqliteSession {
         }
         let run = Run {
             source: Source::Prepared(cursor.prepared.clone()),
-            params: Vec::new(),
+            params: cursor.params.clone(),
             formats,
             stream: false,
             begin_implicit: false,

@@ -27,6 +27,8 @@ pub enum Statement {
     Command(Command),
     /// `FETCH`, with the columns of its cursor at Parse.
     Fetch(Command, Option<Schema>),
+    /// `DECLARE`, with the parameter types of its query.
+    Declare(Command, Vec<Type>),
     /// Nothing but spaces and comments.
     Empty,
 }
@@ -40,6 +42,7 @@ pub(super) fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>
             session_commands::describe(c),
         ),
         Statement::Fetch(_, schema) => (Vec::new(), schema.clone()),
+        Statement::Declare(_, params) => (params.clone(), None),
         Statement::Empty => (Vec::new(), None),
     };
     // Parameters the client declared but the statement does not use are
@@ -81,6 +84,16 @@ impl ExtendedQueryHandler for SqliteSession {
             let schema = self.cursors.schema(f.name())?;
             return Ok(Statement::Fetch(cmd, schema));
         }
+        if let Command::Declare(d) = &cmd
+            && let Ok(d) = d.as_ref()
+        {
+            let declared = param_types
+                .iter()
+                .map(|&oid| if oid == 0 { None } else { Type::from_oid(oid) })
+                .collect();
+            let types = self.declare_param_types(d, declared).await?;
+            return Ok(Statement::Declare(cmd, types));
+        }
         if cmd != Command::Sql {
             return Ok(Statement::Command(cmd));
         }
@@ -102,6 +115,7 @@ impl ExtendedQueryHandler for SqliteSession {
         match statement {
             Statement::Sql(p) => Some(p.params.len()),
             Statement::Empty => Some(0),
+            Statement::Declare(_, params) => Some(params.len()),
             Statement::Command(_) | Statement::Fetch(..) => None,
         }
     }
@@ -189,6 +203,25 @@ impl SqliteSession {
                 };
             }
             Statement::Fetch(cmd, _) => return self.run_command(session, cmd).await,
+            Statement::Declare(Command::Declare(d), types) => {
+                if let Err(e) = Self::check_not_failed(session, &Command::Sql) {
+                    return e.into();
+                }
+                let Ok(d) = d.as_ref() else {
+                    return self
+                        .run_command(session, &Command::Declare(d.clone()))
+                        .await;
+                };
+                let mut params = Vec::with_capacity(types.len());
+                for (i, ty) in types.iter().enumerate() {
+                    match decode_param(portal, i, ty, &mut self.scratch) {
+                        Ok(v) => params.push(v),
+                        Err(e) => return e.into(),
+                    }
+                }
+                return self.declare_cursor(session, d, params, types.clone()).await;
+            }
+            Statement::Declare(cmd, _) => return self.run_command(session, cmd).await,
             Statement::Sql(p) => p.clone(),
         };
         if let Err(e) = Self::check_not_failed(session, &Command::Sql) {

@@ -234,7 +234,11 @@ impl SqliteSession {
             }
             Command::Copy(c) => return self.copy_command(session, c, true).await,
             Command::Declare(d) => match d.as_ref() {
-                Ok(d) => return self.declare_cursor(session, d).await,
+                Ok(d) => {
+                    return self
+                        .declare_cursor(session, d, Vec::new(), Vec::new())
+                        .await;
+                }
                 Err(e) => Err(e.clone()),
             },
             Command::Fetch(f) => match f.as_ref() {
