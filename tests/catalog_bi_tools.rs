@@ -226,8 +226,9 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
                 "pk-column-name",
             ]),
         ),
-        // Metabase: src/metabase/driver/postgres.clj, `describe-fields-sql`,
-        // its first (information_schema) branch as it renders for `public`.
+        // Metabase: src/metabase/driver/postgres.clj, `describe-fields-sql`
+        // as it renders for `public`: information_schema's columns, and
+        // materialized views' from pg_attribute (UNION ALL).
         q(
             metabase,
             "describe-fields-sql",
@@ -252,7 +253,19 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
              ON (c.table_schema = pk.table_schema) AND (c.table_name = pk.table_name) \
              AND (c.column_name = pk.column_name) \
              WHERE (c.table_schema !~ '^information_schema|catalog_history|pg_') \
-             AND (c.table_schema IN ('public'))",
+             AND (c.table_schema IN ('public')) \
+             UNION ALL SELECT pa.attname AS name, CASE WHEN ptn.nspname IN ('public', 'pg_catalog') \
+             THEN FORMAT('%s', pt.typname) ELSE FORMAT('\"%s\".\"%s\"', ptn.nspname, pt.typname) END \
+             AS \"database-type\", pa.attnum - 1 AS \"database-position\", \
+             pn.nspname AS \"table-schema\", pc.relname AS \"table-name\", FALSE AS \"pk?\", \
+             NULL AS \"field-comment\", FALSE AS \"database-required\", \
+             FALSE AS \"database-is-auto-increment\" FROM pg_catalog.pg_class AS pc \
+             INNER JOIN pg_catalog.pg_namespace AS pn ON pn.oid = pc.relnamespace \
+             INNER JOIN pg_catalog.pg_attribute AS pa ON pa.attrelid = pc.oid \
+             INNER JOIN pg_catalog.pg_type AS pt ON pt.oid = pa.atttypid \
+             INNER JOIN pg_catalog.pg_namespace AS ptn ON ptn.oid = pt.typnamespace \
+             WHERE (pc.relkind = 'm') AND (pa.attnum >= 1) AND (pn.nspname IN ('public')) \
+             ORDER BY \"table-schema\" ASC, \"table-name\" ASC, \"database-position\" ASC",
             Columns(&[
                 "name",
                 "database-type",
@@ -265,13 +278,46 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
                 "database-is-auto-increment",
             ]),
         ),
-        // DBeaver: plugins/org.jkiss.dbeaver.ext.postgresql/.../model/PostgreDataSource.java
-        // and PostgreDatabase.java read these when connecting.
+        // Metabase: src/metabase/driver/postgres.clj, `describe-indexes-sql`
+        // (index sync, the `:index-info` feature), as HoneySQL renders it
+        // (quoted identifiers, upper-case function names) for `public`
+        // and the table `bi_books`: the first column of every index
+        // without a predicate.
+        q(
+            metabase,
+            "describe-indexes-sql",
+            "SELECT \"tmp\".\"table-schema\", \"tmp\".\"table-name\", \
+             TRIM(BOTH '\"' FROM PG_CATALOG.PG_GET_INDEXDEF(\"tmp\".\"ci_oid\", \"tmp\".\"pos\", FALSE)) \
+             AS \"field-name\" FROM (SELECT \"n\".\"nspname\" AS \"table-schema\", \
+             \"ct\".\"relname\" AS \"table-name\", \"ci\".\"oid\" AS \"ci_oid\", \
+             (INFORMATION_SCHEMA._PG_EXPANDARRAY(\"i\".\"indkey\")).n AS \"pos\" \
+             FROM \"pg_catalog\".\"pg_class\" AS \"ct\" \
+             INNER JOIN \"pg_catalog\".\"pg_namespace\" AS \"n\" ON \"ct\".\"relnamespace\" = \"n\".\"oid\" \
+             INNER JOIN \"pg_catalog\".\"pg_index\" AS \"i\" ON \"ct\".\"oid\" = \"i\".\"indrelid\" \
+             INNER JOIN \"pg_catalog\".\"pg_class\" AS \"ci\" ON \"ci\".\"oid\" = \"i\".\"indexrelid\" \
+             WHERE (PG_CATALOG.PG_GET_EXPR(\"i\".\"indpred\", \"i\".\"indrelid\") IS NULL) \
+             AND n.nspname !~ '^information_schema|catalog_history|pg_' \
+             AND (\"n\".\"nspname\" IN ('public')) AND (\"ct\".\"relname\" IN ('bi_books'))) AS \"tmp\" \
+             WHERE \"tmp\".\"pos\" = 1",
+            Columns(&["table-schema", "table-name", "field-name"]),
+        ),
+        // DBeaver (source at commit 2428359b, 2024-10): PostgreDataSource.java
+        // lists the databases, PostgreExecutionContext.java reads the
+        // current schema and the search path, PostgreDatabase.java the
+        // connection's database, when connecting.
         q(
             dbeaver,
-            "search_path reset value",
-            "SELECT reset_val FROM pg_settings WHERE name = 'search_path'",
-            Columns(&["reset_val"]),
+            "databases",
+            &format!(
+                "SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE 1 = 1 AND datallowconn \
+                 AND NOT datistemplate OR db.datname ='{dbname}'\nORDER BY db.datname"
+            ),
+            // Each server lists the database the test connected to.
+            ColumnsWhere(
+                &["datallowconn", "datistemplate"],
+                "datname",
+                &["postgres", "test"],
+            ),
         ),
         q(
             dbeaver,
@@ -281,9 +327,66 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
         ),
         q(
             dbeaver,
+            "search path",
+            "SHOW search_path",
+            Columns(&["search_path"]),
+        ),
+        q(
+            dbeaver,
             "database",
             &format!("SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE datname='{dbname}'"),
             Runs,
+        ),
+        // DBeaver: PostgreDatabase.java, RoleCache and the access methods.
+        q(
+            dbeaver,
+            "roles",
+            "SELECT a.oid,a.*,pd.description FROM pg_catalog.pg_roles a \n\
+             left join pg_catalog.pg_shdescription pd on a.oid = pd.objoid\nORDER BY a.rolname",
+            ColumnsWhere(
+                &["rolname", "rolsuper", "rolcanlogin", "description"],
+                "rolname",
+                &["postgres"],
+            ),
+        ),
+        q(
+            dbeaver,
+            "access methods",
+            "SELECT am.oid,am.* FROM pg_catalog.pg_am am \nORDER BY am.oid",
+            Columns(&["amname", "amtype"]),
+        ),
+        // DBeaver: PostgreDataTypeCache.java, the base types of a schema
+        // (pg_catalog, OID 11 in both) read on connect. The types'
+        // descriptions are left out: the catalog has none (PostgreSQL's
+        // pg_description has one per built-in type).
+        q(
+            dbeaver,
+            "data types of pg_catalog",
+            "SELECT t.oid,t.*,c.relkind,format_type(nullif(t.typbasetype, 0), t.typtypmod) as base_type_name, \
+             d.description\nFROM pg_catalog.pg_type t\n\
+             LEFT OUTER JOIN pg_catalog.pg_type et ON et.oid=t.typelem \n\
+             LEFT OUTER JOIN pg_catalog.pg_class c ON c.oid=t.typrelid\n\
+             LEFT OUTER JOIN pg_catalog.pg_description d ON t.oid=d.objoid\n\
+             WHERE t.typname IS NOT NULL\n\
+             AND (c.relkind IS NULL OR c.relkind = 'c') AND (et.typcategory IS NULL OR et.typcategory <> 'C')\n\
+             AND t.typnamespace=11 ",
+            ColumnsWhere(
+                &["typname", "typtype", "typcategory", "typlen", "relkind"],
+                "typname",
+                &[
+                    "bool",
+                    "int4",
+                    "int8",
+                    "text",
+                    "varchar",
+                    "numeric",
+                    "timestamptz",
+                    "_int4",
+                    "_text",
+                    "uuid",
+                    "jsonb",
+                ],
+            ),
         ),
         // DBeaver: PostgreDatabase.java, SchemaCache.
         q(
@@ -352,6 +455,63 @@ fn queries(public_oid: &str, dbname: &str) -> Vec<ToolQuery> {
                         && col("relname").is_some_and(|r| !r.ends_with("_seq"))
                 },
             ),
+        ),
+        // DBeaver: PostgreSchema.java, ConstraintCache (the namespace OID
+        // bound).
+        q(
+            dbeaver,
+            "constraints of a schema",
+            &format!(
+                "SELECT c.oid,c.*,t.relname as tabrelname,rt.relnamespace as refnamespace,d.description, \
+                 case when c.contype='c' then \"substring\"(pg_get_constraintdef(c.oid), 7) else null end consrc_copy\n\
+                 FROM pg_catalog.pg_constraint c\n\
+                 INNER JOIN pg_catalog.pg_class t ON t.oid=c.conrelid\n\
+                 LEFT OUTER JOIN pg_catalog.pg_class rt ON rt.oid=c.confrelid\n\
+                 LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 \
+                 AND d.classoid='pg_constraint'::regclass\n\
+                 WHERE t.relnamespace={public_oid}\n\
+                 ORDER BY c.oid"
+            ),
+            Columns(&[
+                "conname",
+                "contype",
+                "tabrelname",
+                "conkey",
+                "confkey",
+                "confupdtype",
+                "confdeltype",
+                "description",
+                "consrc_copy",
+            ]),
+        ),
+        // DBeaver: PostgreSchema.java, IndexCache (the namespace OID bound).
+        q(
+            dbeaver,
+            "indexes of a schema",
+            &format!(
+                "SELECT i.*,i.indkey as keys,c.relname,c.relnamespace,c.relam,c.reltablespace,\
+                 tc.relname as tabrelname,dsc.description,\
+                 pg_catalog.pg_get_expr(i.indpred, i.indrelid) as pred_expr,\
+                 pg_catalog.pg_get_expr(i.indexprs, i.indrelid, true) as expr,\
+                 pg_catalog.pg_relation_size(i.indexrelid) as index_rel_size,\
+                 pg_catalog.pg_stat_get_numscans(i.indexrelid) as index_num_scans\n\
+                 FROM pg_catalog.pg_index i\n\
+                 INNER JOIN pg_catalog.pg_class c ON c.oid=i.indexrelid\n\
+                 INNER JOIN pg_catalog.pg_class tc ON tc.oid=i.indrelid\n\
+                 LEFT OUTER JOIN pg_catalog.pg_description dsc ON i.indexrelid=dsc.objoid\n\
+                 WHERE  c.relnamespace={public_oid} ORDER BY c.relname"
+            ),
+            Columns(&[
+                "relname",
+                "tabrelname",
+                "indnatts",
+                "indisunique",
+                "indisprimary",
+                "keys",
+                "pred_expr",
+                "expr",
+                "description",
+            ]),
         ),
         // DBeaver: PostgreDataTypeCache.java, one type by OID.
         q(

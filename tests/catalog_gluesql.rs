@@ -1,7 +1,10 @@
 //! The GlueSQL example and the tools that start by reading the catalog:
 //! SQLAlchemy 2 connects with psycopg and with psycopg2 (which reads
 //! `pg_type` first); psql's `\dt`, `\d TABLE` and `\d+ TABLE` print what
-//! PostgreSQL 15 prints for the same schema, line by line.
+//! PostgreSQL 15 prints for the same schema, line by line; SQLAlchemy's
+//! `inspect()` (over psycopg's extended protocol and psycopg2's simple
+//! one), `autoload_with` and a round trip report what they report
+//! against PostgreSQL 15.
 
 mod common;
 #[allow(dead_code)]
@@ -51,6 +54,97 @@ async fn sqlalchemy_connects_to_gluesql() {
     })
     .await
     .unwrap();
+}
+
+/// `tests/drivers/sqlalchemy_gluesql.py`'s lines against the server on
+/// `port`; panics unless it ends with OK.
+fn sqlalchemy_lines(port: u16, driver: &str, server: &str) -> Vec<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/sqlalchemy_gluesql.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg(driver)
+        .output()
+        .expect("run python3");
+    let text = stdout(&out);
+    assert!(
+        text.trim_end().ends_with("OK"),
+        "sqlalchemy_gluesql.py with {driver} against {server} failed:\n{text}\n{}",
+        stderr(&out)
+    );
+    text.lines().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn sqlalchemy_reflects_gluesql_as_postgres() {
+    let drivers: Vec<&str> = ["psycopg", "psycopg2"]
+        .into_iter()
+        .filter(|driver| {
+            let ok = Command::new("python3")
+                .args(["-c", &format!("import sqlalchemy, {driver}")])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if !ok {
+                eprintln!(
+                    "SKIPPED sqlalchemy_reflects_gluesql_as_postgres with {driver}: \
+                     python3 cannot import sqlalchemy and {driver}"
+                );
+            }
+            ok
+        })
+        .collect();
+    if drivers.is_empty() {
+        return;
+    }
+    let server = TestServer::start(GlueSqlServer::new(), ServerConfig::default());
+    let port = server.port();
+    let ds = drivers.clone();
+    let ours: Vec<Vec<String>> = tokio::task::spawn_blocking(move || {
+        ds.iter()
+            .map(|d| sqlalchemy_lines(port, d, "the GlueSQL example"))
+            .collect()
+    })
+    .await
+    .unwrap();
+    // What a user sees, whatever PostgreSQL says below.
+    for lines in &ours {
+        for needle in [
+            "tables: ['sa_authors', 'sa_books']",
+            "sa_books pk: sa_books_pkey ['id']",
+            "sa_books fk: sa_books_author_id_fkey ['author_id'] -> sa_authors ['id']",
+            "round trip: ('Wire', 9.5)",
+        ] {
+            assert!(
+                lines.iter().any(|l| l == needle),
+                "{needle:?} missing:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+    let pg = match postgres::Postgres::start("gluesql-sqlalchemy", "") {
+        Ok(pg) => pg,
+        Err(why) => {
+            println!("SKIPPED comparison with PostgreSQL 15: {why}");
+            return;
+        }
+    };
+    let pg_port = pg.port;
+    let ds = drivers.clone();
+    let theirs: Vec<Vec<String>> = tokio::task::spawn_blocking(move || {
+        ds.iter()
+            .map(|d| sqlalchemy_lines(pg_port, d, "PostgreSQL 15"))
+            .collect()
+    })
+    .await
+    .unwrap();
+    for ((driver, ours), theirs) in drivers.iter().zip(&ours).zip(&theirs) {
+        assert_eq!(
+            ours.join("\n"),
+            theirs.join("\n"),
+            "SQLAlchemy with {driver} (left: the GlueSQL example, right: PostgreSQL 15)"
+        );
+    }
 }
 
 /// The schema, in SQL both GlueSQL and PostgreSQL accept, and what psql

@@ -67,14 +67,22 @@ out.append("functions ran")
 datatypes = list(ex.datatypes())
 out.append("datatypes ran")
 # casing() only runs when the user turns on generate_casing_file (off by
-# default); it splits function bodies with regexp_split_to_table, which the
-# SQLite example lacks. The Rust test leaves this line out of the
-# comparison and reports it.
-try:
-    list(ex.casing())
-    out.append("casing ran")
-except psycopg.errors.UndefinedFunction as e:
-    out.append(f"casing unsupported: {str(e).splitlines()[0]}")
+# default); it splits function bodies with regexp_split_to_table and names
+# columns implicitly (count, row_number).
+out.append(f"casing: {sorted(ex.casing())}")
+# The function casing() needs, on text where the result shows: pieces,
+# empty pieces, empty matches, numbers, flags, in the select list and in FROM.
+with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
+                     autocommit=True) as conn:
+    for sql in [
+        r"SELECT regexp_split_to_table('pgcli casing, Words_2 x1 ', '\W+') AS w",
+        r"SELECT regexp_split_to_table('a1b22c3', '\d+')",
+        r"SELECT w, n FROM regexp_split_to_table('one two  three', ' ') WITH ORDINALITY AS t(w, n)",
+        r"SELECT regexp_split_to_table('abc', '')",
+        r"SELECT regexp_split_to_array('aXbxc', 'x', 'i')",
+        r"SELECT regexp_split_to_array('', ',')",
+    ]:
+        out.append(f"{sql} -> {conn.execute(sql).fetchall()}")
 
 # The refresh proper: every refresher pgcli registers, in its order, into a
 # completer, which must then offer the user's tables and columns.

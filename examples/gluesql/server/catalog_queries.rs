@@ -11,17 +11,21 @@
 //! goes to a session of the SQLite example over that database, through
 //! the handler API (`SimpleQueryHandler::do_query`).
 //!
-//! Only simple-protocol queries are routed here (what psql sends); the
-//! extended protocol reads the static relations `catalog.rs` seeds.
+//! Queries of both protocols are routed here: psql's simple queries and
+//! the extended protocol's Parse/Bind/Execute (SQLAlchemy's reflection
+//! with psycopg), whose statements the SQLite session parses and runs
+//! (`HostedStatement`). Queries of the seeded relations alone stay with
+//! GlueSQL.
 
 use gluesql_core::ast::{ColumnDef, ToSql};
 use gluesql_core::data::Schema as GlueSchema;
-use pgwire::api::{Response, ServerHandlers, Session, SimpleQueryHandler};
+use pgwire::api::{Portal, Response, ServerHandlers, Session, SimpleQueryHandler};
 use pgwire::catalog::{CATALOG_RELATIONS, quote_ident};
-use pgwire::error::ErrorInfo;
+use pgwire::error::{ErrorInfo, SqlState};
+use pgwire::messages::Oid;
 
 use super::catalog::STATIC_RELATIONS;
-use super::sqlite_catalog::{DbLocation, SqliteServer, SqliteSession};
+use super::sqlite_catalog::{DbLocation, HostedStatement, SqliteServer, SqliteSession};
 use super::values::pg_type_of;
 
 /// Whether `sql` reads a catalog relation that describes the user's
@@ -31,12 +35,29 @@ use super::values::pg_type_of;
 pub fn reads_catalog(sql: &str) -> bool {
     words(sql).any(|w| {
         w.eq_ignore_ascii_case("information_schema")
+            || (w.eq_ignore_ascii_case("pg_catalog") && names_column_of_relation(sql, w))
             || CATALOG_RELATIONS.iter().any(|r| {
                 r.schema == "pg_catalog"
                     && w.eq_ignore_ascii_case(r.name)
                     && !STATIC_RELATIONS.contains(&r.name)
             })
     })
+}
+
+/// Whether the word `pg_catalog` (a slice of `sql`) starts a column
+/// reference `pg_catalog.relation.column` (SQLAlchemy's spelling), which
+/// GlueSQL cannot resolve even for the seeded relations.
+fn names_column_of_relation(sql: &str, pg_catalog: &str) -> bool {
+    let end = pg_catalog.as_ptr() as usize - sql.as_ptr() as usize + pg_catalog.len();
+    let rest = sql[end..].trim_start();
+    let Some(rest) = rest.strip_prefix('.') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    name_len > 0 && rest[name_len..].trim_start().starts_with('.')
 }
 
 /// The identifier-like words of `sql`, skipping string literals, quoted
@@ -170,6 +191,46 @@ impl CatalogEngine {
         sqlite.do_query(session, sql).await
     }
 
+    /// Parses catalog query `sql` for the extended protocol, over the
+    /// mirror of `schemas`.
+    pub async fn parse(
+        &mut self,
+        session: &mut Session,
+        schemas: &[GlueSchema],
+        sql: &str,
+        declared: &[Oid],
+    ) -> Result<HostedStatement, ErrorInfo> {
+        self.mirror(session, schemas).await?;
+        let Some((_, sqlite)) = &mut self.engine else {
+            return Err(ErrorInfo::new(
+                SqlState::INTERNAL_ERROR,
+                "the catalog engine did not start",
+            ));
+        };
+        sqlite.parse_hosted(session, sql, declared).await
+    }
+
+    /// Runs a catalog query parsed by [`CatalogEngine::parse`] with
+    /// `portal`'s parameters, over the mirror of `schemas`.
+    pub async fn execute<S>(
+        &mut self,
+        session: &mut Session,
+        schemas: &[GlueSchema],
+        statement: &HostedStatement,
+        portal: &Portal<S>,
+        max_rows: usize,
+    ) -> Response {
+        if let Err(e) = self.mirror(session, schemas).await {
+            return e.into();
+        }
+        let Some((_, sqlite)) = &mut self.engine else {
+            return Response::EmptyQuery;
+        };
+        sqlite
+            .execute_hosted(session, statement, portal, max_rows)
+            .await
+    }
+
     async fn mirror(
         &mut self,
         session: &mut Session,
@@ -222,6 +283,9 @@ mod tests {
             "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relkind IN ('r','p')"
         ));
         assert!(reads_catalog("select * from information_schema.tables"));
+        assert!(reads_catalog(
+            "SELECT pg_catalog.pg_am.oid FROM pg_catalog.pg_am WHERE amname = 'btree'"
+        ));
         // Seeded relations, data and names that only look like them.
         assert!(!reads_catalog("SELECT typname FROM pg_type"));
         assert!(!reads_catalog("SELECT 'pg_class' FROM t -- pg_attribute"));

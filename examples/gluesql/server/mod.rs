@@ -122,6 +122,9 @@ pub struct GlueSqlSession {
 pub struct Prepared {
     /// `None` for an empty query string.
     stmt: Option<Statement>,
+    /// A catalog query, answered by the SQLite example's catalog
+    /// (`catalog_queries.rs`) instead of `stmt`.
+    catalog: Option<sqlite_catalog::HostedStatement>,
     param_types: Vec<Type>,
     /// The result columns, once described (`Some(None)`: no rows).
     fields: OnceLock<Option<Schema>>,
@@ -329,6 +332,13 @@ impl GlueSqlSession {
         }
     }
 
+    /// The tables the session sees, for the catalog mirror.
+    async fn schemas(&mut self) -> Vec<gluesql_core::data::Schema> {
+        use gluesql_core::store::Store;
+        self.read(|s| s.fetch_all_schemas().unwrap_or_default())
+            .await
+    }
+
     /// The result columns of a prepared statement, described once.
     async fn fields(&mut self, p: &Prepared) -> Result<Option<Schema>, ErrorInfo> {
         if let Some(f) = p.fields.get() {
@@ -361,10 +371,7 @@ fn bind_params(portal: &Portal<Prepared>) -> Result<Vec<ParamLiteral>, ErrorInfo
 impl SimpleQueryHandler for GlueSqlSession {
     async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
         if catalog_queries::reads_catalog(query) {
-            use gluesql_core::store::Store;
-            let schemas = self
-                .read(|s| s.fetch_all_schemas().unwrap_or_default())
-                .await;
+            let schemas = self.schemas().await;
             return self.catalog.query(session, &schemas, query).await;
         }
         let stmts = match sql::parse(query) {
@@ -408,10 +415,21 @@ impl ExtendedQueryHandler for GlueSqlSession {
 
     async fn parse_sql(
         &mut self,
-        _session: &mut Session,
+        session: &mut Session,
         sql: &str,
         declared: &[u32],
     ) -> Result<Prepared, ErrorInfo> {
+        if catalog_queries::reads_catalog(sql) {
+            let schemas = self.schemas().await;
+            let hosted = self.catalog.parse(session, &schemas, sql, declared).await?;
+            let (param_types, fields) = hosted.description(declared);
+            return Ok(Prepared {
+                stmt: None,
+                catalog: Some(hosted),
+                param_types,
+                fields: OnceLock::from(fields),
+            });
+        }
         let mut stmts = sql::parse(sql)?;
         if stmts.len() > 1 {
             return Err(ErrorInfo::new(
@@ -433,6 +451,7 @@ impl ExtendedQueryHandler for GlueSqlSession {
         };
         Ok(Prepared {
             stmt,
+            catalog: None,
             param_types,
             fields: OnceLock::new(),
         })
@@ -465,6 +484,10 @@ impl ExtendedQueryHandler for GlueSqlSession {
         _session: &mut Session,
         portal: &Portal<Prepared>,
     ) -> Result<(), ErrorInfo> {
+        if portal.statement().statement().catalog.is_some() {
+            // The SQLite session reads them at Execute.
+            return Ok(());
+        }
         // Bad parameter values are reported at Bind, as PostgreSQL does.
         bind_params(portal).map(drop)
     }
@@ -473,9 +496,16 @@ impl ExtendedQueryHandler for GlueSqlSession {
         &mut self,
         session: &mut Session,
         portal: &Portal<Prepared>,
-        _max_rows: usize,
+        max_rows: usize,
     ) -> Response {
         let p = portal.statement().statement();
+        if let Some(hosted) = &p.catalog {
+            let schemas = self.schemas().await;
+            return self
+                .catalog
+                .execute(session, &schemas, hosted, portal, max_rows)
+                .await;
+        }
         let Some(stmt) = &p.stmt else {
             return Response::EmptyQuery;
         };

@@ -162,7 +162,10 @@ pub fn prepare_text<'a>(conn: &Connection, text: &'a str) -> Result<Cow<'a, str>
     if mentions_catalog(text) {
         refresh(conn).map_err(|e| from_sqlite(&e))?;
     }
-    Ok(catalog_sql::rewrite(text))
+    Ok(match super::implicit_aliases::name_function_columns(text) {
+        Cow::Borrowed(text) => catalog_sql::rewrite(text),
+        Cow::Owned(named) => Cow::Owned(catalog_sql::rewrite(&named).into_owned()),
+    })
 }
 
 /// Rebuilds the catalog and its tables if the schema changed.
@@ -848,6 +851,8 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
         "pg_table_size",
         "pg_indexes_size",
         "pg_database_size",
+        // No statistics are kept: no scans counted (DBeaver's index list).
+        "pg_stat_get_numscans",
     ] {
         conn.create_scalar_function(name, -1, det, |_| Ok(0))?;
     }
@@ -963,6 +968,31 @@ fn register(conn: &Connection, shared: &Shared) -> rusqlite::Result<()> {
                 .collect(),
         };
         Ok(Value::Text(format!("{{{}}}", pieces.join(","))))
+    })?;
+    // `regexp_split_to_array(text, pattern [, flags])`, and through it
+    // `regexp_split_to_table` (catalog_sql.rs): PostgreSQL skips an empty
+    // match at the start or end of the text or right after a match.
+    conn.create_scalar_function("regexp_split_to_array", -1, det, |ctx| {
+        let (Some(text), Some(pattern)) = (text_arg(ctx, 0), text_arg(ctx, 1)) else {
+            return Ok(Value::Null);
+        };
+        let flags = if ctx.len() > 2 {
+            text_arg(ctx, 2).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let re = ctx.get_or_create_aux(1, |_| {
+            regex_with_flags(&pattern, &flags)
+                .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+        })?;
+        Ok(Value::Text(format!(
+            "{{{}}}",
+            regexp_split(&re, &text)
+                .into_iter()
+                .map(array_element)
+                .collect::<Vec<_>>()
+                .join(",")
+        )))
     })?;
     conn.create_scalar_function("array_length", 2, det, |ctx| {
         Ok(
@@ -1111,6 +1141,40 @@ fn array_items(text: &str) -> Vec<Option<String>> {
     }
 }
 
+/// A PostgreSQL pattern with its flags (`i`, `c`, `n`, `s`, `x`) as a
+/// Rust regex; `g` and anything else are errors, as in PostgreSQL.
+fn regex_with_flags(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
+    let mut builder = regex::RegexBuilder::new(pattern);
+    for f in flags.chars() {
+        match f {
+            'i' => builder.case_insensitive(true),
+            'c' => builder.case_insensitive(false),
+            'n' | 's' => builder.dot_matches_new_line(f == 's'),
+            'x' => builder.ignore_whitespace(true),
+            _ => return Err(format!("invalid regular expression option: \"{f}\"")),
+        };
+    }
+    builder
+        .build()
+        .map_err(|e| format!("invalid regular expression: {e}"))
+}
+
+/// The pieces of `text` between the matches of `re`, as PostgreSQL's
+/// `regexp_split_to_table` makes them.
+fn regexp_split<'t>(re: &regex::Regex, text: &'t str) -> Vec<&'t str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for m in re.find_iter(text) {
+        if m.is_empty() && (m.start() == start || m.start() == text.len()) {
+            continue;
+        }
+        pieces.push(&text[start..m.start()]);
+        start = m.end();
+    }
+    pieces.push(&text[start..]);
+    pieces
+}
+
 /// The result type of a catalog function, for Describe.
 pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
     use pgwire::types::Type;
@@ -1133,7 +1197,9 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         | "pg_get_function_result"
         | "pg_get_function_arguments"
         | "pg_get_function_identity_arguments" => Type::TEXT,
-        "pg_regtype_array" | "string_to_array" | "parse_ident" => Type::TEXT_ARRAY,
+        "pg_regtype_array" | "string_to_array" | "parse_ident" | "regexp_split_to_array" => {
+            Type::TEXT_ARRAY
+        }
         "pg_get_userbyid" | "pg_encoding_to_char" => Type::NAME,
         "pg_table_is_visible"
         | "pg_type_is_visible"
@@ -1152,7 +1218,8 @@ pub fn function_type(name: &str) -> Option<pgwire::types::Type> {
         | "pg_total_relation_size"
         | "pg_table_size"
         | "pg_indexes_size"
-        | "pg_database_size" => Type::INT8,
+        | "pg_database_size"
+        | "pg_stat_get_numscans" => Type::INT8,
         "array_lower" | "array_upper" | "array_length" => Type::INT4,
         "current_schemas" => Type::NAME_ARRAY,
         "json_object" => Type::JSON,

@@ -7,8 +7,8 @@
 //! - `COLLATE pg_catalog.default` goes, `COLLATE "C"` is `BINARY`;
 //! - `ARRAY(SELECT ...)` and `ARRAY[...]` build an array's text form;
 //! - `a[i]` is `pg_array_get(a, i)`;
-//! - `unnest(...)`, `generate_series(...)` and `pg_partition_ancestors(...)`
-//!   in FROM (with an alias, column names, `WITH ORDINALITY`) become
+//! - `unnest(...)`, `generate_series(...)`, `regexp_split_to_table(...)`
+//!   and `pg_partition_ancestors(...)` in FROM (with an alias, column names, `WITH ORDINALITY`) become
 //!   subqueries;
 //! - `LIKE '...\...'` gets `ESCAPE '\'` (PostgreSQL's default);
 //! - `string_agg` is SQLite's `group_concat`, `json_build_object` its
@@ -76,6 +76,7 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
             "generate_series",
             "pg_partition_ancestors",
             "string_to_array",
+            "regexp_split_to_table",
             "string_agg",
             "json_build_object",
             "generate_subscripts",
@@ -102,6 +103,13 @@ pub fn contains_ci(hay: &str, needle: &str) -> bool {
     hay.as_bytes()
         .windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Whether `out`, trailing spaces aside, ends with the lower-case ASCII
+/// `suffix`, ignoring case (`PG_CATALOG.` as HoneySQL writes it).
+fn ends_with_ci(out: &str, suffix: &str) -> bool {
+    let t = out.trim_end().as_bytes();
+    t.len() >= suffix.len() && t[t.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 fn next_sig(toks: &[Token<'_>], i: usize) -> Option<usize> {
@@ -292,11 +300,12 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                         "generate_series",
                         "pg_partition_ancestors",
                         "string_to_array",
+                        "regexp_split_to_table",
                     ]
                     .iter()
                     .any(|f| t.is_word(f))
                     && (prev.is_none_or(|p| p.kind != Tok::Dot)
-                        || out.trim_end().ends_with("pg_catalog.")) =>
+                        || ends_with_ci(&out, "pg_catalog.")) =>
             {
                 if prev.is_some_and(|p| p.kind == Tok::Dot) {
                     let keep = out.trim_end().len() - "pg_catalog.".len();
@@ -316,17 +325,18 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
             Tok::Word
                 if clause.last() == Some(&"select")
                     && (t.is_word("unnest")
+                        || t.is_word("regexp_split_to_table")
                         || t.is_word("generate_subscripts")
                         || t.is_word("_pg_expandarray"))
                     && (prev.is_none_or(|p| p.kind != Tok::Dot)
-                        || out.trim_end().ends_with("information_schema.")
-                        || out.trim_end().ends_with("pg_catalog."))
+                        || ends_with_ci(&out, "information_schema.")
+                        || ends_with_ci(&out, "pg_catalog."))
                     && next.is_some_and(|n| n.kind == Tok::LParen) =>
             {
                 if prev.is_some_and(|p| p.kind == Tok::Dot) {
                     let trimmed = out.trim_end();
                     let keep = trimmed.len()
-                        - if trimmed.ends_with("information_schema.") {
+                        - if ends_with_ci(trimmed, "information_schema.") {
                             "information_schema.".len()
                         } else {
                             "pg_catalog.".len()
@@ -338,9 +348,17 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 let open = nx.unwrap_or(i);
                 let close = matching(toks, open);
                 let args = split_args(toks, open + 1, close);
-                let arg = args
-                    .first()
-                    .map_or_else(String::new, |&(a, b)| sub(sql, toks, a, b, counter));
+                let arg = if t.is_word("regexp_split_to_table") {
+                    // The pieces as an array, then one row per piece.
+                    let all: Vec<String> = args
+                        .iter()
+                        .map(|&(a, b)| sub(sql, toks, a, b, counter))
+                        .collect();
+                    format!("regexp_split_to_array({})", all.join(","))
+                } else {
+                    args.first()
+                        .map_or_else(String::new, |&(a, b)| sub(sql, toks, a, b, counter))
+                };
                 let owner = select_level.iter().rposition(|&s| s).unwrap_or(0);
                 let level = &mut srfs[owner];
                 let id = match level.iter().find(|(a, _)| *a == arg) {
@@ -352,7 +370,10 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     }
                 };
                 operand = Some(out.len());
-                if t.is_word("unnest") || t.is_word("_pg_expandarray") {
+                if t.is_word("unnest")
+                    || t.is_word("_pg_expandarray")
+                    || t.is_word("regexp_split_to_table")
+                {
                     // `_pg_expandarray`'s (x, n) is represented by x; `.n`
                     // after it is read below.
                     out.push_str(&format!("_pgwire_srf{id}.value"));
@@ -763,7 +784,7 @@ fn from_function(
     }
     let alias = alias.unwrap_or_else(|| func.clone());
     let value_col = columns.first().cloned().unwrap_or_else(|| {
-        if func == "unnest" || columns.is_empty() {
+        if func == "unnest" || func == "regexp_split_to_table" || columns.is_empty() {
             alias.clone()
         } else {
             func.clone()
@@ -776,16 +797,20 @@ fn from_function(
     let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let arg = |k: usize| args.get(k).cloned().unwrap_or_else(|| "NULL".into());
     let body = match func.as_str() {
-        "unnest" => {
+        "unnest" | "regexp_split_to_table" => {
+            let items = if func == "unnest" {
+                arg(0)
+            } else {
+                format!("regexp_split_to_array({})", args.join(","))
+            };
             let ord = if ordinality {
                 format!(", key + 1 AS {}", q(&ord_col))
             } else {
                 String::new()
             };
             format!(
-                "SELECT value AS {}{ord} FROM json_each(pg_items_json({}))",
+                "SELECT value AS {}{ord} FROM json_each(pg_items_json({items}))",
                 q(&value_col),
-                arg(0)
             )
         }
         "generate_series" => {

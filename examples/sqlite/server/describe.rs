@@ -48,7 +48,7 @@ pub struct ColumnGuess {
 
 /// A statement prepared for SQLite: everything Parse and Describe need,
 /// worked out once.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Prepared {
     /// The statement in SQLite's dialect.
     pub sql: String,

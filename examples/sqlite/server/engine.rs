@@ -242,6 +242,20 @@ pub struct Run {
     pub settings: pgwire::types::FormatSettings,
     /// Commit the implicit transaction once the statement succeeded.
     pub commit_implicit: bool,
+    /// A FETCH from a cursor (`cursors.rs`): only these rows are sent.
+    pub window: Option<Window>,
+}
+
+/// The rows of a query a FETCH sends: `take` rows after the first `skip`,
+/// in reverse order for a backward fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// Rows passed over.
+    pub skip: u64,
+    /// Rows sent (at most).
+    pub take: u64,
+    /// Send them last first.
+    pub reverse: bool,
 }
 
 /// What running a statement produced.
@@ -412,6 +426,7 @@ impl Db {
             return Ok(());
         }
         let command = match &prepared.tag {
+            _ if req.window.is_some() => "FETCH",
             TagKind::Insert => "INSERT",
             TagKind::Update => "UPDATE",
             TagKind::Delete => "DELETE",
@@ -419,7 +434,21 @@ impl Db {
             _ => "SELECT",
         };
         let mut rows = stmt.raw_query();
-        let first = rows.next().map_err(|e| self.error(&e))?;
+        let window = req.window;
+        if let Some(w) = window {
+            for _ in 0..w.skip {
+                if self.interrupt.is_set() {
+                    return Err(ErrorInfo::query_canceled());
+                }
+                if rows.next().map_err(|e| self.error(&e))?.is_none() {
+                    break;
+                }
+            }
+        }
+        let first = match window {
+            Some(w) if w.take == 0 => None,
+            _ => rows.next().map_err(|e| self.error(&e))?,
+        };
         let schema: Schema = match &prepared.schema {
             Some(s) if described => s.clone(),
             _ => {
@@ -461,9 +490,38 @@ impl Db {
                 Ok(())
             };
         let mut more = false;
-        if let Some(row) = first {
+        if let (Some(w), Some(row)) = (window.filter(|w| w.reverse), first) {
+            // Backward: the window's rows, then sent last first.
+            let mut held: Vec<Vec<rusqlite::types::Value>> = Vec::new();
+            let mut next = Some(row);
+            while let Some(row) = next {
+                held.push(
+                    (0..ncols)
+                        .map(|i| row.get::<_, rusqlite::types::Value>(i))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| from_sqlite(&e))?,
+                );
+                if held.len() as u64 >= w.take {
+                    break;
+                }
+                next = rows.next().map_err(|e| self.error(&e))?;
+            }
+            let mut held_scratch = bytes::BytesMut::new();
+            for values in held.iter().rev() {
+                let mut enc = batch.encoder();
+                for v in values {
+                    encode_value(&mut enc, v.into(), &mut held_scratch)?;
+                }
+                enc.finish()?;
+                batch.commit_row();
+            }
+        } else if let Some(row) = first {
             encode_row(&mut batch, row)?;
+            let mut sent = 1;
             loop {
+                if window.is_some_and(|w| sent >= w.take) {
+                    break;
+                }
                 if req.stream && batch.encoded_len() >= BATCH_BYTES {
                     more = true;
                     break;
@@ -472,7 +530,10 @@ impl Db {
                     return Err(ErrorInfo::query_canceled());
                 }
                 match rows.next().map_err(|e| self.error(&e))? {
-                    Some(row) => encode_row(&mut batch, row)?,
+                    Some(row) => {
+                        encode_row(&mut batch, row)?;
+                        sent += 1;
+                    }
                     None => break,
                 }
             }

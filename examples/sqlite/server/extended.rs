@@ -25,18 +25,24 @@ pub enum Statement {
     Sql(Arc<Prepared>),
     /// A statement the server answers itself.
     Command(Command),
+    /// `FETCH`, with the columns of its cursor at Parse.
+    Fetch(Command, Option<Schema>),
+    /// `DECLARE`, with the parameter types of its query.
+    Declare(Command, Vec<Type>),
     /// Nothing but spaces and comments.
     Empty,
 }
 
 /// The parameter types and result columns of a statement.
-fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
+pub(super) fn description(statement: &Statement, declared: &[Oid]) -> (Vec<Type>, Option<Schema>) {
     let (mut params, fields) = match statement {
         Statement::Sql(p) => (p.params.clone(), p.schema.clone()),
         Statement::Command(c) => (
             session_commands::param_types(c),
             session_commands::describe(c),
         ),
+        Statement::Fetch(_, schema) => (Vec::new(), schema.clone()),
+        Statement::Declare(_, params) => (params.clone(), None),
         Statement::Empty => (Vec::new(), None),
     };
     // Parameters the client declared but the statement does not use are
@@ -71,6 +77,23 @@ impl ExtendedQueryHandler for SqliteSession {
         };
         let cmd = classify(&text);
         Self::check_not_failed(session, &cmd)?;
+        if let Command::Fetch(f) = &cmd
+            && let Ok(f) = f.as_ref()
+            && !f.only_move()
+        {
+            let schema = self.cursors.schema(f.name())?;
+            return Ok(Statement::Fetch(cmd, schema));
+        }
+        if let Command::Declare(d) = &cmd
+            && let Ok(d) = d.as_ref()
+        {
+            let declared = param_types
+                .iter()
+                .map(|&oid| if oid == 0 { None } else { Type::from_oid(oid) })
+                .collect();
+            let types = self.declare_param_types(d, declared).await?;
+            return Ok(Statement::Declare(cmd, types));
+        }
         if cmd != Command::Sql {
             return Ok(Statement::Command(cmd));
         }
@@ -92,7 +115,8 @@ impl ExtendedQueryHandler for SqliteSession {
         match statement {
             Statement::Sql(p) => Some(p.params.len()),
             Statement::Empty => Some(0),
-            Statement::Command(_) => None,
+            Statement::Declare(_, params) => Some(params.len()),
+            Statement::Command(_) | Statement::Fetch(..) => None,
         }
     }
 
@@ -119,7 +143,39 @@ impl ExtendedQueryHandler for SqliteSession {
         portal: &Portal<Statement>,
         max_rows: usize,
     ) -> Response {
-        let prepared = match portal.statement().statement() {
+        self.execute(session, portal.statement().statement(), portal, max_rows)
+            .await
+    }
+
+    async fn on_sync(&mut self, session: &mut Session, failed: bool) -> Result<(), ErrorInfo> {
+        let ended = if std::mem::take(&mut self.tx.implicit) {
+            self.engine
+                .call(None, move |db| db.end_implicit(!failed))
+                .await
+                .and_then(|r| r)
+        } else {
+            Ok(())
+        };
+        // NOTIFY outside a block is delivered when its transaction ends.
+        if session.transaction_status() == TransactionStatus::Idle {
+            self.notifier.end_transaction(!failed && ended.is_ok());
+        }
+        ended
+    }
+}
+
+impl SqliteSession {
+    /// Runs `statement` with the parameters and result formats of
+    /// `portal` (a portal of this server's, or of a server hosting this
+    /// one's statements: `hosted.rs`).
+    pub(super) async fn execute<S>(
+        &mut self,
+        session: &mut Session,
+        statement: &Statement,
+        portal: &Portal<S>,
+        max_rows: usize,
+    ) -> Response {
+        let prepared = match statement {
             Statement::Empty => return Response::EmptyQuery,
             Statement::Command(cmd) => {
                 if let Err(e) = Self::check_not_failed(session, cmd) {
@@ -134,6 +190,38 @@ impl ExtendedQueryHandler for SqliteSession {
                 }
                 return self.run_command(session, cmd).await;
             }
+            Statement::Fetch(Command::Fetch(f), _) => {
+                if let Err(e) = Self::check_not_failed(session, &Command::Sql) {
+                    return e.into();
+                }
+                return match f.as_ref() {
+                    Ok(f) => {
+                        self.fetch_cursor(session, f, portal.result_formats().clone())
+                            .await
+                    }
+                    Err(e) => e.clone().into(),
+                };
+            }
+            Statement::Fetch(cmd, _) => return self.run_command(session, cmd).await,
+            Statement::Declare(Command::Declare(d), types) => {
+                if let Err(e) = Self::check_not_failed(session, &Command::Sql) {
+                    return e.into();
+                }
+                let Ok(d) = d.as_ref() else {
+                    return self
+                        .run_command(session, &Command::Declare(d.clone()))
+                        .await;
+                };
+                let mut params = Vec::with_capacity(types.len());
+                for (i, ty) in types.iter().enumerate() {
+                    match decode_param(portal, i, ty, &mut self.scratch) {
+                        Ok(v) => params.push(v),
+                        Err(e) => return e.into(),
+                    }
+                }
+                return self.declare_cursor(session, d, params, types.clone()).await;
+            }
+            Statement::Declare(cmd, _) => return self.run_command(session, cmd).await,
             Statement::Sql(p) => p.clone(),
         };
         if let Err(e) = Self::check_not_failed(session, &Command::Sql) {
@@ -172,6 +260,7 @@ impl ExtendedQueryHandler for SqliteSession {
             stream: max_rows == 0,
             begin_implicit,
             commit_implicit: false,
+            window: None,
             settings: session.format_settings().clone(),
         };
         // `DROP ... IF EXISTS` of a missing object: PostgreSQL's notice (a
@@ -188,21 +277,5 @@ impl ExtendedQueryHandler for SqliteSession {
         }
         let cancel = session.cancel_token();
         self.run_sql(&cancel, run).await
-    }
-
-    async fn on_sync(&mut self, session: &mut Session, failed: bool) -> Result<(), ErrorInfo> {
-        let ended = if std::mem::take(&mut self.tx.implicit) {
-            self.engine
-                .call(None, move |db| db.end_implicit(!failed))
-                .await
-                .and_then(|r| r)
-        } else {
-            Ok(())
-        };
-        // NOTIFY outside a block is delivered when its transaction ends.
-        if session.transaction_status() == TransactionStatus::Idle {
-            self.notifier.end_transaction(!failed && ended.is_ok());
-        }
-        ended
     }
 }

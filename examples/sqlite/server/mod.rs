@@ -26,11 +26,16 @@ mod auth;
 mod catalog;
 mod catalog_sql;
 mod copy;
+mod cursors;
 mod describe;
 mod engine;
 mod errors;
 mod extended;
 mod functions;
+// Used by the gluesql example, which hosts this server's catalog.
+#[allow(dead_code)]
+mod hosted;
+mod implicit_aliases;
 mod json_row;
 mod large_objects;
 mod literal_types;
@@ -61,6 +66,8 @@ use pgwire::error::{ErrorInfo, SqlState};
 pub use auth::AuthConfig;
 use engine::Engine;
 use functions::SessionInfo;
+#[allow(unused_imports)]
+pub use hosted::HostedStatement;
 use session_commands::Settings;
 
 /// Where the database lives.
@@ -193,6 +200,8 @@ pub struct SqliteSession {
     notifier: notify::Notifier,
     /// Open large-object descriptors (large_objects.rs).
     large_objects: large_objects::Descriptors,
+    /// Open SQL cursors (cursors.rs).
+    cursors: cursors::Cursors,
     /// The database file (replication slots are written outside the
     /// session's transaction, on a connection of their own).
     db_path: PathBuf,
@@ -264,6 +273,7 @@ impl ServerHandlers for SqliteServer {
             after_copy: Vec::new(),
             notifier,
             large_objects: large_objects::Descriptors::default(),
+            cursors: cursors::Cursors::default(),
             db_path: self.path.clone(),
         })
     }

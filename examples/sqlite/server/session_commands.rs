@@ -70,6 +70,12 @@ pub enum Command {
     Notify(super::notify::NotifyCommand, Option<String>),
     /// `COPY` (see `copy.rs`), or why it cannot run.
     Copy(Box<Result<super::copy::CopyStatement, ErrorInfo>>),
+    /// `DECLARE ... CURSOR FOR ...` (`cursors.rs`), or why it cannot run.
+    Declare(Box<Result<super::cursors::DeclareCursor, ErrorInfo>>),
+    /// `FETCH` / `MOVE` (`cursors.rs`), or why it cannot run.
+    Fetch(Box<Result<super::cursors::FetchCursor, ErrorInfo>>),
+    /// `CLOSE name` (`None`: `CLOSE ALL`), or why it cannot run.
+    CloseCursor(Result<Option<String>, ErrorInfo>),
     /// A PostgreSQL statement this server does not support.
     Unsupported(String),
     /// `SELECT current_setting('name'), set_config('name', 'value', false)`:
@@ -209,8 +215,13 @@ pub fn classify(text: &str) -> Command {
             Command::Notify(cmd, notice)
         }
         "copy" => Command::Copy(Box::new(super::copy::parse(text))),
-        "prepare" | "execute" | "declare" | "fetch" | "move" | "close" | "lock" | "grant"
-        | "revoke" | "comment" | "cluster" | "checkpoint" => {
+        "declare" => Command::Declare(Box::new(super::cursors::parse_declare(text))),
+        "fetch" | "move" => {
+            Command::Fetch(Box::new(super::cursors::parse_fetch(text, w(0) == "move")))
+        }
+        "close" => Command::CloseCursor(super::cursors::parse_close(text)),
+        "prepare" | "execute" | "lock" | "grant" | "revoke" | "comment" | "cluster"
+        | "checkpoint" => {
             if w(0) == "prepare" && w(1) == "transaction" {
                 return Command::Unsupported("PREPARE TRANSACTION".into());
             }

@@ -105,6 +105,7 @@ impl SqliteSession {
                     begin_implicit: implicit,
                     commit_implicit: implicit && last,
                     settings: session.format_settings().clone(),
+                    window: None,
                 };
                 implicit_open = implicit && !last;
                 self.drop_if_exists_notices(session, text).await;

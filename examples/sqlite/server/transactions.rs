@@ -10,7 +10,7 @@
 
 use pgwire::api::{Response, Session, Tag};
 use pgwire::error::{ErrorInfo, Severity, SqlState};
-use pgwire::messages::TransactionStatus;
+use pgwire::messages::{FormatCodes, TransactionStatus};
 
 use super::SqliteSession;
 use super::session_commands::{self, Command};
@@ -120,8 +120,9 @@ impl SqliteSession {
                     .await
                     .and_then(|r| r);
                 // Whatever happened, the block is over (PostgreSQL's status
-                // after a failed COMMIT is idle too).
+                // after a failed COMMIT is idle too), and its cursors.
                 session.set_transaction_status(TransactionStatus::Idle);
+                self.cursors.end_transaction(commit && ended.is_ok());
                 self.notifier.end_transaction(commit && ended.is_ok());
                 if !in_block {
                     session.send_notice(warning(
@@ -152,8 +153,13 @@ impl SqliteSession {
                     .await
                     .and_then(|r| r);
                 done.map(|()| {
-                    if matches!(cmd, Command::RollbackTo(_)) {
-                        session.set_transaction_status(TransactionStatus::InTransaction);
+                    match cmd {
+                        Command::Savepoint(name) => self.cursors.savepoint(name),
+                        Command::Release(name) => self.cursors.release(name),
+                        _ => {
+                            self.cursors.rollback_to(name);
+                            session.set_transaction_status(TransactionStatus::InTransaction);
+                        }
                     }
                     Response::Execution(Tag::new(tag))
                 })
@@ -227,6 +233,22 @@ impl SqliteSession {
                 return self.notifier.run(session, n, notice.as_deref(), in_block);
             }
             Command::Copy(c) => return self.copy_command(session, c, true).await,
+            Command::Declare(d) => match d.as_ref() {
+                Ok(d) => {
+                    return self
+                        .declare_cursor(session, d, Vec::new(), Vec::new())
+                        .await;
+                }
+                Err(e) => Err(e.clone()),
+            },
+            Command::Fetch(f) => match f.as_ref() {
+                Ok(f) => return self.fetch_cursor(session, f, FormatCodes::new()).await,
+                Err(e) => Err(e.clone()),
+            },
+            Command::CloseCursor(c) => match c {
+                Ok(name) => return self.close_cursor(name.as_deref()).await,
+                Err(e) => Err(e.clone()),
+            },
             Command::Publisher(p) => return self.publisher_command(session, p).await,
             Command::Sql => Err(ErrorInfo::new(
                 SqlState::INTERNAL_ERROR,
