@@ -129,6 +129,16 @@ impl ExtendedQueryHandler for SqliteSession {
         Ok(StatementDescription::new(params, fields))
     }
 
+    async fn do_describe_cursor(
+        &mut self,
+        _: &mut Session,
+        name: &str,
+    ) -> Result<Option<Schema>, ErrorInfo> {
+        // An SQL cursor is a portal too (psycopg's named cursors describe
+        // it); no cursor of that name is "no such portal".
+        Ok(self.cursors.schema(name).ok().flatten())
+    }
+
     async fn do_describe_portal(
         &mut self,
         _session: &mut Session,
