@@ -413,6 +413,10 @@ where
     /// the CommandComplete of the COMMIT that ends the transaction, just
     /// before ReadyForQuery.
     pub(super) fn deliver_async(&mut self, notifications: bool) {
+        // Nearly always nothing to do: say so before asking anything else.
+        if self.held_notifications.is_empty() && !self.shared.has_messages() {
+            return;
+        }
         let deliver_notifications =
             notifications && self.session.transaction_status() == TransactionStatus::Idle;
         if deliver_notifications {
