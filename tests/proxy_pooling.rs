@@ -2,8 +2,12 @@
 //! primary and a hot standby: real clients (tokio-postgres, psql,
 //! pgbench) through it, in transaction and session pooling.
 
+#[allow(dead_code)]
 #[path = "common/pg_replica.rs"]
 mod pg_replica;
+#[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
 #[path = "../examples/proxy/proxy.rs"]
 mod proxy;
 
@@ -41,6 +45,7 @@ fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> Runnin
     config.pool_mode = mode;
     config.pool_size = pool_size;
     config.wait_timeout = Duration::from_secs(3);
+    config.health_interval = Duration::from_millis(500);
     start_proxy_with(config)
 }
 
@@ -415,9 +420,14 @@ async fn transaction_pooling_primary_and_standby() {
         3
     );
 
-    // The standby stops: `_ro` reads fall back to the primary, and come
-    // back to the standby once it is up again.
+    // The standby stops: with no client traffic at all, the health probe
+    // takes it out of rotation within seconds (SHOW POOLS says so), `_ro`
+    // reads fall back to the primary, and once the standby is up again
+    // the probe puts it back before any client asks for it.
+    drop((ro, rw));
     cluster.stop_standby(0).expect("stop the standby");
+    let seen = wait_for_standby_state(&admin, "down").await;
+    assert!(seen < Duration::from_secs(5), "down after {seen:?}");
     let ro2 = connect(&proxy, "appdb_ro").await;
     let in_recovery: bool = ro2
         .query_one("SELECT pg_is_in_recovery()", &[])
@@ -428,20 +438,41 @@ async fn transaction_pooling_primary_and_standby() {
         !in_recovery,
         "served by the primary while the standby is down"
     );
+    drop(ro2);
     cluster.start_standby(0).expect("restart the standby");
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let seen = wait_for_standby_state(&admin, "up").await;
+    assert!(seen < Duration::from_secs(5), "up after {seen:?}");
+    let ro3 = connect(&proxy, "appdb_ro").await;
+    let in_recovery: bool = ro3
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(in_recovery, "the standby is back in rotation");
+}
+
+/// Polls `SHOW POOLS` until the standby pool of `appdb` is in `state`;
+/// returns how long that took (panics after 15 s).
+async fn wait_for_standby_state(admin: &tokio_postgres::Client, state: &str) -> Duration {
+    let started = Instant::now();
     loop {
-        let c = connect(&proxy, "appdb_ro").await;
-        let r: bool = c
-            .query_one("SELECT pg_is_in_recovery()", &[])
-            .await
-            .unwrap()
-            .get(0);
-        if r {
-            break;
+        let rows = admin.simple_query("SHOW POOLS").await.unwrap();
+        let now = rows.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r)
+                if r.get("database") == Some("appdb") && r.get("role") == Some("standby") =>
+            {
+                r.get("state").map(str::to_owned)
+            }
+            _ => None,
+        });
+        if now.as_deref() == Some(state) {
+            return started.elapsed();
         }
-        assert!(Instant::now() < deadline, "standby back in rotation");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "standby pool still {now:?}, expected {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -12,22 +12,40 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::backend::BackendConn;
 use super::config::ProxyConfig;
 
-/// How long a backend that refused a connection stays out of rotation.
+/// How long a backend that refused a connection stays out of rotation
+/// when no health probe runs (`--health-interval 0`).
 const DOWN_FOR: Duration = Duration::from_secs(3);
 
 /// A backend server: the primary (index 0) or a standby.
 pub struct Target {
     pub conninfo: String,
     pub replica: bool,
-    /// Set when a connection attempt failed, until `down_since + DOWN_FOR`.
-    down_since: Mutex<Option<Instant>>,
+    /// Out of rotation: a connection attempt or a health probe failed.
     down: AtomicBool,
+    /// When it went down; used only without a health probe (which
+    /// otherwise decides when it is back).
+    down_since: Mutex<Option<Instant>>,
+    probed: bool,
 }
 
 impl Target {
-    fn is_down(&self) -> bool {
+    fn new(conninfo: &str, replica: bool, probed: bool) -> Target {
+        Target {
+            conninfo: conninfo.to_owned(),
+            replica,
+            down: AtomicBool::new(false),
+            down_since: Mutex::new(None),
+            probed,
+        }
+    }
+
+    /// Out of rotation now.
+    pub fn is_down(&self) -> bool {
         if !self.down.load(Ordering::Relaxed) {
             return false;
+        }
+        if self.probed {
+            return true;
         }
         let mut since = self.down_since.lock().unwrap_or_else(|e| e.into_inner());
         match *since {
@@ -40,9 +58,19 @@ impl Target {
         }
     }
 
-    fn mark_down(&self) {
+    /// Takes the backend out of rotation (logged once per outage).
+    pub fn mark_down(&self, index: usize, why: &str) {
         *self.down_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        self.down.store(true, Ordering::Relaxed);
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(target = index, "backend out of rotation: {why}");
+        }
+    }
+
+    /// Puts the backend back into rotation.
+    pub fn mark_up(&self, index: usize) {
+        if self.down.swap(false, Ordering::Relaxed) {
+            tracing::info!(target = index, "backend back in rotation");
+        }
     }
 }
 
@@ -200,6 +228,24 @@ impl Pool {
         drop(_permit);
     }
 
+    /// The connection settings of this pool's backend connections.
+    pub fn config(&self) -> &pgwire::client::Config {
+        &self.config
+    }
+
+    /// Closes idle connections whose backend went away.
+    pub fn drop_dead_idle(&self) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let before = idle.len();
+        idle.retain_mut(|c| c.is_alive());
+        let dead = (before - idle.len()) as u64;
+        if dead > 0 {
+            tracing::info!(target = self.target, dead, "idle backend connections closed");
+            self.stats.open.fetch_sub(dead as usize, Ordering::Relaxed);
+            self.stats.broken.fetch_add(dead, Ordering::Relaxed);
+        }
+    }
+
     /// Idle connections now.
     pub fn idle_count(&self) -> usize {
         self.idle.lock().map(|v| v.len()).unwrap_or(0)
@@ -227,19 +273,10 @@ pub struct Pools {
 impl Pools {
     /// The targets of `config`, no pools yet.
     pub fn new(config: Arc<ProxyConfig>) -> Pools {
-        let mut targets = vec![Target {
-            conninfo: config.primary.clone(),
-            replica: false,
-            down_since: Mutex::new(None),
-            down: AtomicBool::new(false),
-        }];
+        let probed = !config.health_interval.is_zero();
+        let mut targets = vec![Target::new(&config.primary, false, probed)];
         for r in &config.replicas {
-            targets.push(Target {
-                conninfo: r.clone(),
-                replica: true,
-                down_since: Mutex::new(None),
-                down: AtomicBool::new(false),
-            });
+            targets.push(Target::new(r, true, probed));
         }
         Pools {
             config,
@@ -318,8 +355,7 @@ impl Pools {
                     Ok(c) => return Ok(c),
                     Err(CheckoutError::Timeout) => return Err(pool_timeout(&pools[i], wait)),
                     Err(CheckoutError::Connect(e)) => {
-                        tracing::warn!(target = i, "standby unreachable, out of rotation: {e}");
-                        self.targets[i].mark_down();
+                        self.targets[i].mark_down(i, &format!("standby unreachable: {e}"));
                     }
                 }
             }
@@ -329,6 +365,16 @@ impl Pools {
             Err(CheckoutError::Timeout) => Err(pool_timeout(&pools[0], wait)),
             Err(CheckoutError::Connect(e)) => Err(connect_error(&e)),
         }
+    }
+
+    /// The pools of backend `target` (one per user and database).
+    pub fn pools_of_target(&self, target: usize) -> Vec<Arc<Pool>> {
+        let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools
+            .values()
+            .filter(|p| p.target == target)
+            .cloned()
+            .collect()
     }
 
     /// Every pool, for the admin console.
