@@ -211,6 +211,40 @@ async fn transaction_pooling_primary_and_standby() {
         "a pool of 2 uses at most 2 backend connections, saw {all_pids:?}"
     );
 
+    // An error in a named Parse surfaces at the Parse, as PostgreSQL
+    // reports it: with room in the pool (the Parse goes to a backend) and
+    // with the pool full (checked on the side, without waiting in line).
+    let err = rw.prepare("SELEC 1").await.expect_err("syntax error");
+    assert_eq!(err.code().map(|c| c.code()), Some("42601"), "{err:?}");
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let h = connect(&proxy, "appdb").await;
+        h.batch_execute("BEGIN; SELECT 1").await.unwrap();
+        holders.push(h);
+    }
+    let third = connect(&proxy, "appdb").await;
+    let started = Instant::now();
+    let err = third
+        .prepare("SELECT * FROM no_such_table")
+        .await
+        .expect_err("undefined table");
+    assert_eq!(err.code().map(|c| c.code()), Some("42P01"), "{err:?}");
+    let err = third.prepare("SELEC 2").await.expect_err("syntax error");
+    assert_eq!(err.code().map(|c| c.code()), Some("42601"), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered without waiting for the full pool"
+    );
+    for h in &holders {
+        h.batch_execute("COMMIT").await.unwrap();
+    }
+    let st = third.prepare("SELECT 40 + 2").await.unwrap();
+    assert_eq!(
+        third.query_one(&st, &[]).await.unwrap().get::<_, i32>(0),
+        42
+    );
+    drop((holders, third));
+
     // Each client keeps its own settings (application_name from its
     // startup packet, TimeZone from its SET) whichever connection serves
     // its next transaction.

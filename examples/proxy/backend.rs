@@ -114,6 +114,42 @@ impl BackendConn {
         )
     }
 
+    /// Sends an unnamed Parse of `definition` (query, NUL, parameter types)
+    /// and a Sync: `Ok(None)` if the backend accepted it, else its
+    /// ErrorResponse frame.
+    pub async fn check_parse(&mut self, definition: &[u8]) -> io::Result<Option<BytesMut>> {
+        self.wbuf.put_u8(b'P');
+        self.wbuf.put_u32((4 + 1 + definition.len()) as u32);
+        self.wbuf.put_u8(0);
+        self.wbuf.put_slice(definition);
+        self.wbuf.put_slice(b"S\0\0\0\x04");
+        let answer = tokio::time::timeout(Duration::from_secs(10), async {
+            self.flush().await?;
+            let mut error = None;
+            loop {
+                match peek_frame(&self.rbuf, MAX_BACKEND_MESSAGE)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
+                {
+                    Some(f) => {
+                        let frame = self.rbuf.split_to(f.len);
+                        match f.tag {
+                            b'E' => error = Some(frame),
+                            b'Z' => return Ok(error),
+                            _ => {}
+                        }
+                    }
+                    None => {
+                        if self.fill().await? == 0 {
+                            return Err(io::ErrorKind::UnexpectedEof.into());
+                        }
+                    }
+                }
+            }
+        })
+        .await;
+        answer.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+    }
+
     /// Ends an open transaction and/or resets the session before the
     /// connection serves another client. `Err` if the connection is not
     /// usable afterwards.

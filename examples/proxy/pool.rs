@@ -1,7 +1,7 @@
 //! Backend connection pools: one per (user, database, backend), bounded,
 //! with clients waiting in line (up to a timeout) when a pool is full.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -114,6 +114,12 @@ pub struct Pool {
     pub params: OnceLock<Vec<(String, String)>>,
     pub stats: PoolStats,
     next_id: Arc<AtomicU64>,
+    /// A connection outside the pool's bound that checks named Parses
+    /// received while the client holds no connection and the pool is full
+    /// (opened on first use).
+    checker: tokio::sync::Mutex<Option<BackendConn>>,
+    /// Statement hashes the checker (or a backend) accepted.
+    valid: Mutex<HashSet<u64>>,
 }
 
 /// A connection taken from a pool; give it back with [`Pool::checkin`].
@@ -155,6 +161,18 @@ impl Pool {
                 }
             }
         };
+        self.take(permit).await
+    }
+
+    /// A connection if the pool has room now (`None` when it is full),
+    /// without waiting in line.
+    pub async fn try_checkout(self: &Arc<Self>) -> Option<Result<Checkout, CheckoutError>> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        Some(self.take(permit).await)
+    }
+
+    /// An idle connection, or a new one, under `permit`.
+    async fn take(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Result<Checkout, CheckoutError> {
         loop {
             let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(mut conn) = conn else { break };
@@ -226,6 +244,62 @@ impl Pool {
         // `_permit` drops here, after the connection is back: a waiter
         // woken by it finds the connection idle.
         drop(_permit);
+    }
+
+    /// Checks a Parse (`definition`: query, NUL, parameter types) on the
+    /// checker connection: `Ok(None)` if the backend accepts it, else the
+    /// backend's ErrorResponse frame. Accepted statements are remembered.
+    /// `Err` when the checker cannot reach the backend.
+    pub async fn check_parse(
+        &self,
+        hash: u64,
+        definition: &[u8],
+    ) -> Result<Option<bytes::BytesMut>, pgwire::client::Error> {
+        if self.is_known_valid(hash) {
+            return Ok(None);
+        }
+        let mut checker = self.checker.lock().await;
+        // Another client may have checked the same statement meanwhile.
+        if self.is_known_valid(hash) {
+            return Ok(None);
+        }
+        let conn = match checker.as_mut() {
+            Some(c) => c,
+            None => {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let span = tracing::info_span!(
+                    parent: None,
+                    "parse-checker",
+                    id,
+                    pid = tracing::field::Empty,
+                    target = self.target,
+                );
+                let (conn, _) = BackendConn::connect(&self.config, id, span).await?;
+                checker.insert(conn)
+            }
+        };
+        match conn.check_parse(definition).await {
+            Ok(answer) => {
+                if answer.is_none() {
+                    self.valid
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(hash);
+                }
+                Ok(answer)
+            }
+            Err(e) => {
+                *checker = None;
+                Err(pgwire::client::Error::from(e))
+            }
+        }
+    }
+
+    fn is_known_valid(&self, hash: u64) -> bool {
+        self.valid
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&hash)
     }
 
     /// The connection settings of this pool's backend connections.
@@ -327,6 +401,8 @@ impl Pools {
                 params: OnceLock::new(),
                 stats: PoolStats::default(),
                 next_id: self.next_id.clone(),
+                checker: tokio::sync::Mutex::new(None),
+                valid: Mutex::new(HashSet::new()),
             });
             pools.insert(key, pool.clone());
             out.push(pool);
@@ -364,6 +440,37 @@ impl Pools {
             Ok(c) => Ok(c),
             Err(CheckoutError::Timeout) => Err(pool_timeout(&pools[0], wait)),
             Err(CheckoutError::Connect(e)) => Err(connect_error(&e)),
+        }
+    }
+
+    /// A connection for a client of `pools` if one can be had without
+    /// waiting in line: `None` when the pool it would come from is full.
+    pub async fn try_checkout(
+        &self,
+        pools: &[Arc<Pool>],
+        read_only: bool,
+    ) -> Option<Result<Checkout, ErrorInfo>> {
+        let replicas = pools.len().saturating_sub(1);
+        if read_only && replicas > 0 {
+            let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
+            for k in 0..replicas {
+                let i = 1 + (start + k) % replicas;
+                if self.targets[i].is_down() {
+                    continue;
+                }
+                match pools[i].try_checkout().await? {
+                    Ok(c) => return Some(Ok(c)),
+                    Err(CheckoutError::Timeout) => return None,
+                    Err(CheckoutError::Connect(e)) => {
+                        self.targets[i].mark_down(i, &format!("standby unreachable: {e}"));
+                    }
+                }
+            }
+        }
+        match pools[0].try_checkout().await? {
+            Ok(c) => Some(Ok(c)),
+            Err(CheckoutError::Timeout) => None,
+            Err(CheckoutError::Connect(e)) => Some(Err(connect_error(&e))),
         }
     }
 

@@ -127,6 +127,9 @@ enum Step {
     Done,
     /// The next frame needs a backend connection.
     NeedBackend,
+    /// The next frame is a named Parse and no backend connection is held:
+    /// see [`ClientSession::parse_detached`].
+    ParseDetached,
     /// Terminate.
     Terminate,
     /// The client broke the protocol.
@@ -184,7 +187,13 @@ impl ClientSession {
     }
 
     async fn attach(&mut self) -> Result<(), ErrorInfo> {
-        let mut b = self.pools.checkout(&self.my_pools, self.read_only).await?;
+        let b = self.pools.checkout(&self.my_pools, self.read_only).await?;
+        self.install(b);
+        Ok(())
+    }
+
+    /// Takes connection `b` for the client.
+    fn install(&mut self, mut b: Checkout) {
         tracing::trace!(backend = b.conn.process_id, "attached");
         // Sent in front of the client's first message: no extra round trip.
         if self.wanted_resolved
@@ -193,7 +202,6 @@ impl ClientSession {
             self.pending.push_back(Pending::InjectedQuery);
         }
         self.backend = Some(b);
-        Ok(())
     }
 
     /// Transaction pooling: gives the connection back once nothing is owed
@@ -224,6 +232,10 @@ impl ClientSession {
                     if let Err(e) = self.attach().await {
                         self.refuse(&e);
                     }
+                    continue;
+                }
+                Step::ParseDetached => {
+                    self.parse_detached().await;
                     continue;
                 }
                 Step::Terminate => return,
@@ -302,6 +314,60 @@ impl ClientSession {
         self.front.send_fatal(&e).await;
     }
 
+    /// Transaction pooling, a named Parse while no backend connection is
+    /// held. With room in the pool the client takes a connection and the
+    /// Parse goes to it, so an error in it surfaces at the Parse. When the
+    /// pool is full the client does not wait in line for it (a client
+    /// preparing synchronously while its siblings hold every connection in
+    /// their transactions, as pgbench does, would wait for itself): the
+    /// statement is checked on the pool's checker connection instead, and
+    /// the client gets the backend's error or ParseComplete; the statement
+    /// is parsed on a serving backend when first used.
+    async fn parse_detached(&mut self) {
+        match self.pools.try_checkout(&self.my_pools, self.read_only).await {
+            Some(Ok(b)) => {
+                self.install(b);
+                return;
+            }
+            Some(Err(e)) => {
+                self.refuse(&e);
+                return;
+            }
+            None => {}
+        }
+        let max = self.front.max_message_len();
+        let Ok(Some(f)) = peek_frame(self.front.read_buffer(), max) else {
+            return;
+        };
+        let frame = self.front.read_buffer().split_to(f.len).freeze();
+        let Some((name, definition)) = cstr(&frame[5..]) else {
+            return;
+        };
+        let hash = statements::statement_hash(definition);
+        let pool = self.my_pools[0].clone();
+        let answer = match pool.check_parse(hash, definition).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                // The statement is checked when first used instead.
+                tracing::info!("parse checker unavailable: {e}");
+                None
+            }
+        };
+        let out = self.front.write_buffer();
+        match answer {
+            None => {
+                self.statements.define(name, definition);
+                out.put_slice(PARSE_COMPLETE);
+            }
+            Some(error) => {
+                // As PostgreSQL: the statement does not exist, and the
+                // client's messages up to its Sync are skipped.
+                out.put_slice(&error);
+                self.skip_to_sync = true;
+            }
+        }
+    }
+
     /// A checkout failed: the client gets the error where PostgreSQL would
     /// give it, and its messages up to the next Sync are skipped.
     fn refuse(&mut self, e: &ErrorInfo) {
@@ -368,9 +434,14 @@ impl ClientSession {
                     continue;
                 }
             }
-            if backend.is_none() && *rename && answer_detached(f.tag, body, statements, out) {
-                rbuf.advance(f.len);
-                continue;
+            if backend.is_none() && *rename {
+                if f.tag == b'P' && cstr(body).is_some_and(|(name, _)| !name.is_empty()) {
+                    return Step::ParseDetached;
+                }
+                if answer_detached(f.tag, body, statements, out) {
+                    rbuf.advance(f.len);
+                    continue;
+                }
             }
             let Some(b) = backend.as_mut() else {
                 return Step::NeedBackend;
@@ -680,23 +751,11 @@ impl ClientSession {
     }
 }
 
-/// Transaction pooling, no backend connection held: a named Parse, a
-/// Close of a statement, a Flush and a Sync are answered here, without
-/// taking a connection. The statement is parsed on a backend when first
-/// used (so a syntax error shows at its first Bind or Describe): a client
-/// preparing synchronously while its siblings hold every connection in
-/// their transactions (pgbench with more clients than connections) would
-/// otherwise wait for itself.
+/// Transaction pooling, no backend connection held: a Close of a
+/// statement, a Flush and a Sync are answered here, without taking a
+/// connection.
 fn answer_detached(tag: u8, body: &[u8], statements: &mut Statements, out: &mut BytesMut) -> bool {
     match tag {
-        b'P' => match cstr(body) {
-            Some((name, definition)) if !name.is_empty() => {
-                statements.define(name, definition);
-                out.put_slice(PARSE_COMPLETE);
-                true
-            }
-            _ => false,
-        },
         b'C' if body.first() == Some(&b'S') => match cstr(&body[1..]) {
             Some((name, _)) if !name.is_empty() => {
                 statements.remove(name);
