@@ -277,6 +277,74 @@ async fn transaction_pooling_primary_and_standby() {
     }
     drop(settings_clients);
 
+    // Settings from the startup `options` (and other startup parameters)
+    // are each client's own, whichever connection serves it; a client
+    // without them sees the defaults. A setting PostgreSQL refuses ends
+    // the startup with its error.
+    rw.batch_execute(
+        "CREATE SCHEMA s1; CREATE SCHEMA s2; \
+         CREATE TABLE s1.which (v text); INSERT INTO s1.which VALUES ('one'); \
+         CREATE TABLE s2.which (v text); INSERT INTO s2.which VALUES ('two')",
+    )
+    .await
+    .unwrap();
+    let mut option_clients = Vec::new();
+    for (options, path, which, work_mem) in [
+        ("-c search_path=s1 -c work_mem=2MB", "s1", "one", "2MB"),
+        ("--search-path=s2,public", "s2,public", "two", "4MB"),
+        ("", "\"$user\", public", "", "4MB"),
+    ] {
+        let mut config: tokio_postgres::Config = conninfo(&proxy, "appdb").parse().unwrap();
+        if !options.is_empty() {
+            config.options(options);
+        }
+        let (c, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        option_clients.push((c, path, which, work_mem));
+    }
+    for _ in 0..6 {
+        for (c, path, which, work_mem) in &option_clients {
+            let row = c
+                .query_one(
+                    "SELECT current_setting('search_path'), current_setting('work_mem'), \
+                     (SELECT string_agg(v, ',') FROM which)",
+                    &[],
+                )
+                .await;
+            if which.is_empty() {
+                // No `which` on the default search_path.
+                let err = row.expect_err("no table on the default path");
+                assert_eq!(err.code().map(|c| c.code()), Some("42P01"), "{err:?}");
+                let row = c
+                    .query_one(
+                        "SELECT current_setting('search_path'), current_setting('work_mem')",
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(row.get::<_, String>(0), *path);
+                assert_eq!(row.get::<_, String>(1), *work_mem);
+                continue;
+            }
+            let row = row.unwrap();
+            assert_eq!(row.get::<_, String>(0), *path);
+            assert_eq!(row.get::<_, String>(1), *work_mem);
+            assert_eq!(row.get::<_, String>(2), *which);
+        }
+    }
+    drop(option_clients);
+    for (options, code) in [
+        ("-c no_such_setting=1", "42704"),
+        ("-c work_mem=banana", "22023"),
+    ] {
+        let mut config: tokio_postgres::Config = conninfo(&proxy, "appdb").parse().unwrap();
+        config.options(options);
+        let Err(err) = config.connect(tokio_postgres::NoTls).await else {
+            panic!("options {options} must be refused");
+        };
+        assert_eq!(err.code().map(|c| c.code()), Some(code), "{err:?}");
+    }
+
     // A transaction keeps its backend connection.
     let mut tx_client = connect(&proxy, "appdb").await;
     let tx = tx_client.transaction().await.unwrap();
@@ -375,6 +443,18 @@ async fn transaction_pooling_primary_and_standby() {
         let o = psql(&proxy, "appdb", &["-c", "SELECT v FROM t WHERE id = 1"]);
         assert!(o.status.success(), "{}", text(&o));
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "one");
+        let o = Command::new("psql")
+            .args(["-X", "-At", "-d", &conninfo(&proxy, "appdb")])
+            .args(["-c", "SELECT v FROM which"])
+            .env("PGOPTIONS", "-c search_path=s2")
+            .output()
+            .expect("run psql");
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "two",
+            "{}",
+            text(&o)
+        );
         let o = psql(&proxy, "appdb_ro", &["-c", "SELECT pg_is_in_recovery()"]);
         assert_eq!(
             String::from_utf8_lossy(&o.stdout).trim(),

@@ -82,10 +82,19 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
         copy_in: false,
         wanted: Settings::default(),
         wanted_resolved: false,
+        extras: Vec::new(),
     };
-    for (name, value) in session.front.client().parameters() {
-        if let Some(i) = settings::index_of(name) {
-            session.wanted[i] = Some(value.to_owned());
+    let requested = settings::from_startup(session.front.client().parameters(), &mut session.wanted);
+    match requested {
+        Ok(extras) => session.extras = extras,
+        Err(message) => {
+            let e = ErrorInfo::fatal(SqlState::INVALID_PARAMETER_VALUE, message);
+            session.front.send_fatal(&e).await;
+            session.my_pools[home]
+                .stats
+                .clients
+                .fetch_sub(1, Ordering::Relaxed);
+            return;
         }
     }
     if session.start().await {
@@ -119,6 +128,8 @@ struct ClientSession {
     wanted: Settings,
     /// `wanted` is resolved (startup values, else the backends' defaults).
     wanted_resolved: bool,
+    /// Settings from the client's startup that backends do not report.
+    extras: settings::Extras,
 }
 
 /// What [`ClientSession::forward_client`] stopped at.
@@ -147,10 +158,15 @@ impl ClientSession {
     /// proxy's own BackendKeyData and ReadyForQuery. Session pooling takes
     /// the client's connection now.
     async fn start(&mut self) -> bool {
-        let params = match self.my_pools.iter().find_map(|p| p.params.get()) {
-            Some(p) if self.mode == PoolMode::Transaction => p.clone(),
+        let known = self.my_pools.iter().find_map(|p| p.params.get());
+        let params = match known {
+            Some(p) if self.mode == PoolMode::Transaction && self.extras.is_empty() => p.clone(),
             _ => {
                 if let Err(e) = self.attach().await {
+                    self.front.send_fatal(&e).await;
+                    return false;
+                }
+                if let Err(e) = self.apply_extras().await {
                     self.front.send_fatal(&e).await;
                     return false;
                 }
@@ -192,6 +208,46 @@ impl ClientSession {
         Ok(())
     }
 
+    /// At startup: sets the client's extras on the connection just taken
+    /// and waits for the answer, so that a setting PostgreSQL would refuse
+    /// at connection time ends the startup with its error.
+    async fn apply_extras(&mut self) -> Result<(), ErrorInfo> {
+        let Some(b) = self.backend.as_mut() else {
+            return Ok(());
+        };
+        if !settings::queue_extras(&mut b.conn.wbuf, &self.extras, &b.conn.extras) {
+            return Ok(());
+        }
+        match b.conn.round_trip().await {
+            Ok(None) => {
+                b.conn.extras = self.extras.clone();
+                if self.mode == PoolMode::Session {
+                    b.conn.dirty = true;
+                }
+                Ok(())
+            }
+            Ok(Some(frame)) => {
+                let (code, message) = super::backend::error_fields(&frame);
+                // Part of the settings may have been applied: the
+                // connection is not reused.
+                if let Some(b) = self.backend.take() {
+                    Pool::checkin(b, false);
+                }
+                let code = SqlState::try_from_code(&code).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
+                Err(ErrorInfo::fatal(code, message))
+            }
+            Err(e) => {
+                if let Some(b) = self.backend.take() {
+                    Pool::checkin(b, false);
+                }
+                Err(ErrorInfo::fatal(
+                    SqlState::CONNECTION_FAILURE,
+                    format!("server connection lost: {e}"),
+                ))
+            }
+        }
+    }
+
     /// Takes connection `b` for the client.
     fn install(&mut self, mut b: Checkout) {
         tracing::trace!(backend = b.conn.process_id, "attached");
@@ -200,6 +256,15 @@ impl ClientSession {
             && settings::queue_differences(&mut b.conn.wbuf, &self.wanted, &b.conn.settings)
         {
             self.pending.push_back(Pending::InjectedQuery);
+        }
+        if self.wanted_resolved
+            && settings::queue_extras(&mut b.conn.wbuf, &self.extras, &b.conn.extras)
+        {
+            self.pending.push_back(Pending::InjectedQuery);
+            b.conn.extras = self.extras.clone();
+            if self.mode == PoolMode::Session {
+                b.conn.dirty = true;
+            }
         }
         self.backend = Some(b);
     }
@@ -463,6 +528,11 @@ impl ClientSession {
                             // statements are gone too.
                             statements.clear();
                         }
+                    }
+                    if contains_ci(sql, b"RESET") || contains_ci(sql, b"DISCARD") {
+                        // The client's extras may be gone from the
+                        // connection: set them again on the next attach.
+                        conn.extras.clear();
                     }
                     if *mode == PoolMode::Session && changes_session(sql) {
                         conn.dirty = true;
