@@ -290,6 +290,9 @@ impl ClientSession {
 
     async fn serve(&mut self) {
         let cancel = self.front.cancel_signal();
+        // One wait for a cancel across iterations (re-armed when one
+        // comes), not a new one per message.
+        let mut cancelled = std::pin::pin!(cancel.requested());
         loop {
             match self.forward_client() {
                 Step::Done => {}
@@ -324,11 +327,11 @@ impl ClientSession {
                 Some(b) => tokio::select! {
                     r = b.conn.fill() => Event::Backend(r),
                     r = self.front.fill() => Event::Client(r),
-                    _ = cancel.requested() => Event::Cancel,
+                    _ = &mut cancelled => Event::Cancel,
                 },
                 None => tokio::select! {
                     r = self.front.fill() => Event::Client(r),
-                    _ = cancel.requested() => Event::Cancel,
+                    _ = &mut cancelled => Event::Cancel,
                 },
             };
             match event {
@@ -347,6 +350,7 @@ impl ClientSession {
                     }
                 }
                 Event::Cancel => {
+                    cancelled.set(cancel.requested());
                     if let Some(b) = &self.backend {
                         if !self.pending.is_empty() {
                             let token = b.conn.cancel.clone();
