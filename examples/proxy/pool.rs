@@ -172,7 +172,10 @@ impl Pool {
     }
 
     /// An idle connection, or a new one, under `permit`.
-    async fn take(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Result<Checkout, CheckoutError> {
+    async fn take(
+        self: &Arc<Self>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Checkout, CheckoutError> {
         loop {
             let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(mut conn) = conn else { break };
@@ -314,7 +317,11 @@ impl Pool {
         idle.retain_mut(|c| c.is_alive());
         let dead = (before - idle.len()) as u64;
         if dead > 0 {
-            tracing::info!(target = self.target, dead, "idle backend connections closed");
+            tracing::info!(
+                target = self.target,
+                dead,
+                "idle backend connections closed"
+            );
             self.stats.open.fetch_sub(dead as usize, Ordering::Relaxed);
             self.stats.broken.fetch_add(dead, Ordering::Relaxed);
         }

@@ -84,7 +84,8 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
         wanted_resolved: false,
         extras: Vec::new(),
     };
-    let requested = settings::from_startup(session.front.client().parameters(), &mut session.wanted);
+    let requested =
+        settings::from_startup(session.front.client().parameters(), &mut session.wanted);
     match requested {
         Ok(extras) => session.extras = extras,
         Err(message) => {
@@ -233,7 +234,8 @@ impl ClientSession {
                 if let Some(b) = self.backend.take() {
                     Pool::checkin(b, false);
                 }
-                let code = SqlState::try_from_code(&code).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
+                let code =
+                    SqlState::try_from_code(&code).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
                 Err(ErrorInfo::fatal(code, message))
             }
             Err(e) => {
@@ -393,7 +395,11 @@ impl ClientSession {
     /// the client gets the backend's error or ParseComplete; the statement
     /// is parsed on a serving backend when first used.
     async fn parse_detached(&mut self) {
-        match self.pools.try_checkout(&self.my_pools, self.read_only).await {
+        match self
+            .pools
+            .try_checkout(&self.my_pools, self.read_only)
+            .await
+        {
             Some(Ok(b)) => {
                 self.install(b);
                 return;

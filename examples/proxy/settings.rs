@@ -98,7 +98,10 @@ pub fn from_startup<'a>(
         if !is_setting_name(name) {
             return Err(format!("invalid configuration parameter name \"{name}\""));
         }
-        match extras.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match extras
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(e) => e.1 = value.to_owned(),
             None => extras.push((name.to_owned(), value.to_owned())),
         }
@@ -245,9 +248,7 @@ mod tests {
         assert_eq!(wanted[5].as_deref(), Some("psql"));
         assert!(parse_options("-B 100").is_err());
         assert!(parse_options("-c").is_err());
-        assert!(
-            from_startup([("options", "-c x;drop=1")].into_iter(), &mut wanted).is_err()
-        );
+        assert!(from_startup([("options", "-c x;drop=1")].into_iter(), &mut wanted).is_err());
 
         let mut out = BytesMut::new();
         assert!(!queue_extras(&mut out, &extras, &extras));

@@ -25,9 +25,7 @@ use super::{Server, ServerInner};
 use crate::api::auth::Authenticator;
 use crate::api::{ClientInfo, ServerHandlers, SessionShared};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
-use crate::messages::{
-    AuthResponseKind, Authentication, BackendKeyData, Message, ProtocolVersion,
-};
+use crate::messages::{AuthResponseKind, Authentication, BackendKeyData, Message, ProtocolVersion};
 
 /// An authenticated client connection handed over as raw frames by
 /// [`Server::accept_raw`].
