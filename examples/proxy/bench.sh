@@ -11,8 +11,9 @@
 #
 # With ROUNDS > 1 each cell is run that many times, the three targets
 # interleaved (direct, PgBouncer, proxy, direct, ...) so that a change in
-# the machine's load hits all of them alike; the table shows the median
-# TPS and latency of the rounds, and the ratio of the medians.
+# the machine's load hits all of them alike (the two poolers take turns
+# going first); the table shows the median TPS and latency of the rounds,
+# and the median of the per-round proxy / PgBouncer ratios.
 #
 # PgBouncer and PostgreSQL run as daemons in sessions of their own; the
 # proxy is started with `setsid` to match (under the kernel's autogroup
@@ -137,19 +138,31 @@ echo "| mode | clients | direct TPS | PgBouncer TPS | proxy TPS | proxy / PgBoun
 echo "|---|---|---|---|---|---|---|"
 for mode in $MODES; do
     for clients in $CLIENTS; do
-        ds=(); bs=(); ps=()
-        for _ in $(seq "$ROUNDS"); do
+        ds=(); bs=(); ps=(); ratios=()
+        for r in $(seq "$ROUNDS"); do
             ds+=("$(run "$PG_PORT" $mode $clients)")
-            bs+=("$(run "$PGB_PORT" $mode $clients)")
-            ps+=("$(run "$PROXY_PORT" $mode $clients)")
+            # The two poolers take turns going first.
+            if [ $((r % 2)) = 1 ]; then
+                bs+=("$(run "$PGB_PORT" $mode $clients)")
+                ps+=("$(run "$PROXY_PORT" $mode $clients)")
+            else
+                ps+=("$(run "$PROXY_PORT" $mode $clients)")
+                bs+=("$(run "$PGB_PORT" $mode $clients)")
+            fi
+            bl=${bs[-1]}; pl=${ps[-1]}
+            if [ "$bl" != failed ] && [ "$pl" != failed ]; then
+                ratios+=("$(awk -v b="${bl% *}" -v p="${pl% *}" 'BEGIN { printf "%.3f", p / b }')")
+            fi
         done
         d=$(median "${ds[@]}"); b=$(median "${bs[@]}"); p=$(median "${ps[@]}")
         if [ "$ROUNDS" -gt 1 ]; then
-            echo "rounds $mode $clients: direct ${ds[*]// /@} | pgbouncer ${bs[*]// /@} | proxy ${ps[*]// /@}" >&2
+            echo "rounds $mode $clients: direct ${ds[*]// /@} | pgbouncer ${bs[*]// /@} | proxy ${ps[*]// /@} | proxy/pgbouncer per round ${ratios[*]:-}" >&2
         fi
         ratio="-"; lat="-"
-        if [ "$b" != failed ] && [ "$p" != failed ]; then
-            ratio=$(awk -v b="${b% *}" -v p="${p% *}" 'BEGIN { printf "%.2fx", p / b }')
+        if [ "${#ratios[@]}" -gt 0 ] && [ "${#ratios[@]}" = "$ROUNDS" ]; then
+            # Median of the per-round ratios: each compares runs minutes
+            # apart at most, under about the same load.
+            ratio="$(printf "%s\n" "${ratios[@]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")x"
         fi
         if [ "$d" != failed ]; then
             lb=$([ "$b" != failed ] && awk -v d="${d#* }" -v x="${b#* }" 'BEGIN { printf "%.3f", x - d }' || echo "-")
