@@ -122,6 +122,14 @@ pub struct Pool {
     valid: Mutex<HashSet<u64>>,
 }
 
+/// What the checker connection is asked.
+enum Check<'a> {
+    /// A Parse body after the statement name.
+    Parse(&'a [u8]),
+    /// A Query frame setting a client's extras.
+    Settings(bytes::BytesMut),
+}
+
 /// A connection taken from a pool; give it back with [`Pool::checkin`].
 pub struct Checkout {
     pub conn: BackendConn,
@@ -258,12 +266,36 @@ impl Pool {
         hash: u64,
         definition: &[u8],
     ) -> Result<Option<bytes::BytesMut>, pgwire::client::Error> {
-        if self.is_known_valid(hash) {
+        self.check(hash, Check::Parse(definition)).await
+    }
+
+    /// Checks that a client's extra settings can be set, on the checker
+    /// connection, in a transaction that is rolled back: `Ok(None)` if they
+    /// can, else the backend's ErrorResponse frame.
+    pub async fn check_settings(
+        &self,
+        extras: &super::settings::Extras,
+    ) -> Result<Option<bytes::BytesMut>, pgwire::client::Error> {
+        let mut out = bytes::BytesMut::new();
+        if !super::settings::queue_extras(&mut out, extras, &Vec::new()) {
+            return Ok(None);
+        }
+        // Keyed apart from statement definitions (which hold a NUL).
+        let key = super::statements::statement_hash(&out);
+        self.check(key, Check::Settings(out)).await
+    }
+
+    async fn check(
+        &self,
+        key: u64,
+        what: Check<'_>,
+    ) -> Result<Option<bytes::BytesMut>, pgwire::client::Error> {
+        if self.is_known_valid(key) {
             return Ok(None);
         }
         let mut checker = self.checker.lock().await;
-        // Another client may have checked the same statement meanwhile.
-        if self.is_known_valid(hash) {
+        // Another client may have checked the same thing meanwhile.
+        if self.is_known_valid(key) {
             return Ok(None);
         }
         let conn = match checker.as_mut() {
@@ -272,7 +304,7 @@ impl Pool {
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                 let span = tracing::info_span!(
                     parent: None,
-                    "parse-checker",
+                    "checker",
                     id,
                     pid = tracing::field::Empty,
                     target = self.target,
@@ -281,14 +313,41 @@ impl Pool {
                 checker.insert(conn)
             }
         };
-        match conn.check_parse(definition).await {
-            Ok(answer) => {
+        let answer = match what {
+            Check::Parse(definition) => conn.check_parse(definition).await,
+            Check::Settings(query) => {
+                super::backend::queue_query(&mut conn.wbuf, "BEGIN");
+                conn.wbuf.extend_from_slice(&query);
+                super::backend::queue_query(&mut conn.wbuf, "ROLLBACK");
+                let mut answer = Ok(None);
+                for _ in 0..3 {
+                    match conn.round_trip().await {
+                        Ok(Some(e)) => {
+                            answer = Ok(Some(e));
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            answer = Err(e);
+                            break;
+                        }
+                    }
+                }
+                answer
+            }
+        };
+        match answer {
+            Ok(answer) if conn.status == b'I' => {
                 if answer.is_none() {
                     self.valid
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(hash);
+                        .insert(key);
                 }
+                Ok(answer)
+            }
+            Ok(answer) => {
+                // Left in a transaction: not usable for the next check.
+                *checker = None;
                 Ok(answer)
             }
             Err(e) => {

@@ -159,9 +159,16 @@ impl ClientSession {
     /// proxy's own BackendKeyData and ReadyForQuery. Session pooling takes
     /// the client's connection now.
     async fn start(&mut self) -> bool {
-        let known = self.my_pools.iter().find_map(|p| p.params.get());
+        let known = self.my_pools.iter().find_map(|p| p.params.get()).cloned();
         let params = match known {
-            Some(p) if self.mode == PoolMode::Transaction && self.extras.is_empty() => p.clone(),
+            Some(p) if self.mode == PoolMode::Transaction => {
+                // Checked aside, without waiting in line for a connection.
+                if let Err(e) = self.check_extras().await {
+                    self.front.send_fatal(&e).await;
+                    return false;
+                }
+                p
+            }
             _ => {
                 if let Err(e) = self.attach().await {
                     self.front.send_fatal(&e).await;
@@ -207,6 +214,28 @@ impl ClientSession {
         let b = self.pools.checkout(&self.my_pools, self.read_only).await?;
         self.install(b);
         Ok(())
+    }
+
+    /// At startup under transaction pooling: checks that the client's
+    /// extras can be set, on the checker connection of its primary pool.
+    async fn check_extras(&mut self) -> Result<(), ErrorInfo> {
+        if self.extras.is_empty() {
+            return Ok(());
+        }
+        match self.my_pools[0].check_settings(&self.extras).await {
+            Ok(None) => Ok(()),
+            Ok(Some(frame)) => {
+                let (code, message) = super::backend::error_fields(&frame);
+                let code =
+                    SqlState::try_from_code(&code).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
+                Err(ErrorInfo::fatal(code, message))
+            }
+            // Set (and checked) when the client first takes a connection.
+            Err(e) => {
+                tracing::info!("settings checker unavailable: {e}");
+                Ok(())
+            }
+        }
     }
 
     /// At startup: sets the client's extras on the connection just taken
