@@ -2,8 +2,12 @@
 //! primary and a hot standby: real clients (tokio-postgres, psql,
 //! pgbench) through it, in transaction and session pooling.
 
+#[allow(dead_code)]
 #[path = "common/pg_replica.rs"]
 mod pg_replica;
+#[allow(dead_code)]
+#[path = "common/postgres.rs"]
+mod postgres;
 #[path = "../examples/proxy/proxy.rs"]
 mod proxy;
 
@@ -41,6 +45,7 @@ fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> Runnin
     config.pool_mode = mode;
     config.pool_size = pool_size;
     config.wait_timeout = Duration::from_secs(3);
+    config.health_interval = Duration::from_millis(500);
     start_proxy_with(config)
 }
 
@@ -206,6 +211,40 @@ async fn transaction_pooling_primary_and_standby() {
         "a pool of 2 uses at most 2 backend connections, saw {all_pids:?}"
     );
 
+    // An error in a named Parse surfaces at the Parse, as PostgreSQL
+    // reports it: with room in the pool (the Parse goes to a backend) and
+    // with the pool full (checked on the side, without waiting in line).
+    let err = rw.prepare("SELEC 1").await.expect_err("syntax error");
+    assert_eq!(err.code().map(|c| c.code()), Some("42601"), "{err:?}");
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let h = connect(&proxy, "appdb").await;
+        h.batch_execute("BEGIN; SELECT 1").await.unwrap();
+        holders.push(h);
+    }
+    let third = connect(&proxy, "appdb").await;
+    let started = Instant::now();
+    let err = third
+        .prepare("SELECT * FROM no_such_table")
+        .await
+        .expect_err("undefined table");
+    assert_eq!(err.code().map(|c| c.code()), Some("42P01"), "{err:?}");
+    let err = third.prepare("SELEC 2").await.expect_err("syntax error");
+    assert_eq!(err.code().map(|c| c.code()), Some("42601"), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered without waiting for the full pool"
+    );
+    for h in &holders {
+        h.batch_execute("COMMIT").await.unwrap();
+    }
+    let st = third.prepare("SELECT 40 + 2").await.unwrap();
+    assert_eq!(
+        third.query_one(&st, &[]).await.unwrap().get::<_, i32>(0),
+        42
+    );
+    drop((holders, third));
+
     // Each client keeps its own settings (application_name from its
     // startup packet, TimeZone from its SET) whichever connection serves
     // its next transaction.
@@ -237,6 +276,74 @@ async fn transaction_pooling_primary_and_standby() {
         }
     }
     drop(settings_clients);
+
+    // Settings from the startup `options` (and other startup parameters)
+    // are each client's own, whichever connection serves it; a client
+    // without them sees the defaults. A setting PostgreSQL refuses ends
+    // the startup with its error.
+    rw.batch_execute(
+        "CREATE SCHEMA s1; CREATE SCHEMA s2; \
+         CREATE TABLE s1.which (v text); INSERT INTO s1.which VALUES ('one'); \
+         CREATE TABLE s2.which (v text); INSERT INTO s2.which VALUES ('two')",
+    )
+    .await
+    .unwrap();
+    let mut option_clients = Vec::new();
+    for (options, path, which, work_mem) in [
+        ("-c search_path=s1 -c work_mem=2MB", "s1", "one", "2MB"),
+        ("--search-path=s2,public", "s2,public", "two", "4MB"),
+        ("", "\"$user\", public", "", "4MB"),
+    ] {
+        let mut config: tokio_postgres::Config = conninfo(&proxy, "appdb").parse().unwrap();
+        if !options.is_empty() {
+            config.options(options);
+        }
+        let (c, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        option_clients.push((c, path, which, work_mem));
+    }
+    for _ in 0..6 {
+        for (c, path, which, work_mem) in &option_clients {
+            let row = c
+                .query_one(
+                    "SELECT current_setting('search_path'), current_setting('work_mem'), \
+                     (SELECT string_agg(v, ',') FROM which)",
+                    &[],
+                )
+                .await;
+            if which.is_empty() {
+                // No `which` on the default search_path.
+                let err = row.expect_err("no table on the default path");
+                assert_eq!(err.code().map(|c| c.code()), Some("42P01"), "{err:?}");
+                let row = c
+                    .query_one(
+                        "SELECT current_setting('search_path'), current_setting('work_mem')",
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(row.get::<_, String>(0), *path);
+                assert_eq!(row.get::<_, String>(1), *work_mem);
+                continue;
+            }
+            let row = row.unwrap();
+            assert_eq!(row.get::<_, String>(0), *path);
+            assert_eq!(row.get::<_, String>(1), *work_mem);
+            assert_eq!(row.get::<_, String>(2), *which);
+        }
+    }
+    drop(option_clients);
+    for (options, code) in [
+        ("-c no_such_setting=1", "42704"),
+        ("-c work_mem=banana", "22023"),
+    ] {
+        let mut config: tokio_postgres::Config = conninfo(&proxy, "appdb").parse().unwrap();
+        config.options(options);
+        let Err(err) = config.connect(tokio_postgres::NoTls).await else {
+            panic!("options {options} must be refused");
+        };
+        assert_eq!(err.code().map(|c| c.code()), Some(code), "{err:?}");
+    }
 
     // A transaction keeps its backend connection.
     let mut tx_client = connect(&proxy, "appdb").await;
@@ -336,6 +443,18 @@ async fn transaction_pooling_primary_and_standby() {
         let o = psql(&proxy, "appdb", &["-c", "SELECT v FROM t WHERE id = 1"]);
         assert!(o.status.success(), "{}", text(&o));
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "one");
+        let o = Command::new("psql")
+            .args(["-X", "-At", "-d", &conninfo(&proxy, "appdb")])
+            .args(["-c", "SELECT v FROM which"])
+            .env("PGOPTIONS", "-c search_path=s2")
+            .output()
+            .expect("run psql");
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "two",
+            "{}",
+            text(&o)
+        );
         let o = psql(&proxy, "appdb_ro", &["-c", "SELECT pg_is_in_recovery()"]);
         assert_eq!(
             String::from_utf8_lossy(&o.stdout).trim(),
@@ -415,9 +534,14 @@ async fn transaction_pooling_primary_and_standby() {
         3
     );
 
-    // The standby stops: `_ro` reads fall back to the primary, and come
-    // back to the standby once it is up again.
+    // The standby stops: with no client traffic at all, the health probe
+    // takes it out of rotation within seconds (SHOW POOLS says so), `_ro`
+    // reads fall back to the primary, and once the standby is up again
+    // the probe puts it back before any client asks for it.
+    drop((ro, rw));
     cluster.stop_standby(0).expect("stop the standby");
+    let seen = wait_for_standby_state(&admin, "down").await;
+    assert!(seen < Duration::from_secs(5), "down after {seen:?}");
     let ro2 = connect(&proxy, "appdb_ro").await;
     let in_recovery: bool = ro2
         .query_one("SELECT pg_is_in_recovery()", &[])
@@ -428,20 +552,41 @@ async fn transaction_pooling_primary_and_standby() {
         !in_recovery,
         "served by the primary while the standby is down"
     );
+    drop(ro2);
     cluster.start_standby(0).expect("restart the standby");
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let seen = wait_for_standby_state(&admin, "up").await;
+    assert!(seen < Duration::from_secs(5), "up after {seen:?}");
+    let ro3 = connect(&proxy, "appdb_ro").await;
+    let in_recovery: bool = ro3
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(in_recovery, "the standby is back in rotation");
+}
+
+/// Polls `SHOW POOLS` until the standby pool of `appdb` is in `state`;
+/// returns how long that took (panics after 15 s).
+async fn wait_for_standby_state(admin: &tokio_postgres::Client, state: &str) -> Duration {
+    let started = Instant::now();
     loop {
-        let c = connect(&proxy, "appdb_ro").await;
-        let r: bool = c
-            .query_one("SELECT pg_is_in_recovery()", &[])
-            .await
-            .unwrap()
-            .get(0);
-        if r {
-            break;
+        let rows = admin.simple_query("SHOW POOLS").await.unwrap();
+        let now = rows.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r)
+                if r.get("database") == Some("appdb") && r.get("role") == Some("standby") =>
+            {
+                r.get("state").map(str::to_owned)
+            }
+            _ => None,
+        });
+        if now.as_deref() == Some(state) {
+            return started.elapsed();
         }
-        assert!(Instant::now() < deadline, "standby back in rotation");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "standby pool still {now:?}, expected {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

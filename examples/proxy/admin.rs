@@ -96,6 +96,12 @@ fn show_pools(out: &mut BytesMut, pools: &Pools) {
                 p.user.clone(),
                 p.label(),
                 if p.replica { "standby" } else { "primary" }.into(),
+                if pools.targets[p.target].is_down() {
+                    "down"
+                } else {
+                    "up"
+                }
+                .into(),
                 pools.config.pool_mode.name().into(),
                 p.size.to_string(),
                 s.clients.load(Ordering::Relaxed).to_string(),
@@ -113,6 +119,7 @@ fn show_pools(out: &mut BytesMut, pools: &Pools) {
             "user",
             "backend",
             "role",
+            "state",
             "pool_mode",
             "pool_size",
             "cl_active",

@@ -34,6 +34,9 @@ pub struct BackendConn {
     pub dirty: bool,
     /// The tracked settings' current values on this connection.
     pub settings: super::settings::Settings,
+    /// The extra settings (`options`...) the proxy set on this connection
+    /// for the client it serves (or served last).
+    pub extras: super::settings::Extras,
     /// This connection's span: what happens to the connection (opened,
     /// lost, reset, closed) is logged in it, whichever client it serves.
     pub span: tracing::Span,
@@ -75,6 +78,7 @@ impl BackendConn {
                 status: b'I',
                 dirty: false,
                 settings,
+                extras: Vec::new(),
                 span,
             },
             parts.parameters,
@@ -112,6 +116,54 @@ impl BackendConn {
             Pin::new(&mut self.io).poll_read(&mut cx, &mut buf),
             Poll::Pending
         )
+    }
+
+    /// Sends an unnamed Parse of `definition` (query, NUL, parameter types)
+    /// and a Sync: `Ok(None)` if the backend accepted it, else its
+    /// ErrorResponse frame.
+    pub async fn check_parse(&mut self, definition: &[u8]) -> io::Result<Option<BytesMut>> {
+        self.wbuf.put_u8(b'P');
+        self.wbuf.put_u32((4 + 1 + definition.len()) as u32);
+        self.wbuf.put_u8(0);
+        self.wbuf.put_slice(definition);
+        self.wbuf.put_slice(b"S\0\0\0\x04");
+        self.round_trip().await
+    }
+
+    /// Sends what is queued (ending with one Query or Sync) and reads the
+    /// answer up to its ReadyForQuery: `Ok(None)` if it had no error, else
+    /// the first ErrorResponse frame.
+    pub async fn round_trip(&mut self) -> io::Result<Option<BytesMut>> {
+        let answer = tokio::time::timeout(Duration::from_secs(10), async {
+            self.flush().await?;
+            let mut error = None;
+            loop {
+                match peek_frame(&self.rbuf, MAX_BACKEND_MESSAGE)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
+                {
+                    Some(f) => {
+                        let frame = self.rbuf.split_to(f.len);
+                        match f.tag {
+                            b'E' => {
+                                error.get_or_insert(frame);
+                            }
+                            b'Z' => {
+                                self.status = frame.get(5).copied().unwrap_or(b'I');
+                                return Ok(error);
+                            }
+                            _ => {}
+                        }
+                    }
+                    None => {
+                        if self.fill().await? == 0 {
+                            return Err(io::ErrorKind::UnexpectedEof.into());
+                        }
+                    }
+                }
+            }
+        })
+        .await;
+        answer.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
     }
 
     /// Ends an open transaction and/or resets the session before the
@@ -168,6 +220,7 @@ impl BackendConn {
         .await;
         if discard {
             self.prepared.clear();
+            self.extras.clear();
         }
         self.dirty = false;
         let done = done.unwrap_or(Err(()));
@@ -183,6 +236,28 @@ pub fn queue_query(buf: &mut BytesMut, sql: &str) {
     buf.put_u32((4 + sql.len() + 1) as u32);
     buf.put_slice(sql.as_bytes());
     buf.put_u8(0);
+}
+
+/// The SQLSTATE and message of an ErrorResponse frame.
+pub fn error_fields(frame: &[u8]) -> (String, String) {
+    let mut code = String::new();
+    let mut message = String::new();
+    let mut rest = frame.get(5..).unwrap_or_default();
+    while let Some((&kind, after)) = rest.split_first() {
+        if kind == 0 {
+            break;
+        }
+        let Some((value, next)) = super::statements::cstr(after) else {
+            break;
+        };
+        match kind {
+            b'C' => code = String::from_utf8_lossy(value).into_owned(),
+            b'M' => message = String::from_utf8_lossy(value).into_owned(),
+            _ => {}
+        }
+        rest = next;
+    }
+    (code, message)
 }
 
 fn tcp_of(t: &Transport) -> Option<&tokio::net::TcpStream> {

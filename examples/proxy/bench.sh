@@ -7,6 +7,19 @@
 #   examples/proxy/bench.sh            # DURATION=10 by default
 #   DURATION=5 examples/proxy/bench.sh
 #   MODES=extended CLIENTS=64 examples/proxy/bench.sh   # one cell
+#   ROUNDS=5 DURATION=3 MODES=extended CLIENTS=64 examples/proxy/bench.sh
+#
+# With ROUNDS > 1 each cell is run that many times, the three targets
+# interleaved (direct, PgBouncer, proxy, direct, ...) so that a change in
+# the machine's load hits all of them alike (the two poolers take turns
+# going first); the table shows the median TPS and latency of the rounds,
+# and the median of the per-round proxy / PgBouncer ratios.
+#
+# PgBouncer and PostgreSQL run as daemons in sessions of their own; the
+# proxy is started with `setsid` to match (under the kernel's autogroup
+# scheduling, a process left in the benchmark shell's session would share
+# one CPU share with pgbench, the load generator). The proxy runs one
+# runtime thread (PROXY_THREADS=1), as PgBouncer runs one.
 #
 # Needs PostgreSQL's server binaries (pg_config --bindir), pgbench, and
 # pgbouncer (Debian: apt-get install pgbouncer). Builds the proxy in
@@ -17,7 +30,8 @@ DURATION=${DURATION:-10}
 MODES=${MODES:-simple extended prepared}
 CLIENTS=${CLIENTS:-8 64}
 POOL_SIZE=${POOL_SIZE:-20}
-PROXY_THREADS=${PROXY_THREADS:-0}
+PROXY_THREADS=${PROXY_THREADS:-1}
+ROUNDS=${ROUNDS:-1}
 cd "$(dirname "$0")/../.."
 BINDIR=$(pg_config --bindir)
 command -v pgbench >/dev/null || { echo "pgbench is not installed" >&2; exit 1; }
@@ -89,7 +103,7 @@ EOF
 [ "$(id -u)" = 0 ] && chown nobody: "$WORK"/pgbouncer.ini "$WORK"/userlist.txt
 "${RUN_AS[@]}" pgbouncer -d "$WORK/pgbouncer.ini"
 
-"$PROXY_BIN" --listen "127.0.0.1:$PROXY_PORT" --primary "host=127.0.0.1 port=$PG_PORT sslmode=disable" \
+setsid "$PROXY_BIN" --listen "127.0.0.1:$PROXY_PORT" --primary "host=127.0.0.1 port=$PG_PORT sslmode=disable" \
     --user "$USER_NAME:$PASSWORD" --pool-mode transaction --pool-size "$POOL_SIZE" \
     --threads "$PROXY_THREADS" \
     > "$WORK/proxy.log" 2>&1 &
@@ -111,18 +125,44 @@ run() { # port mode clients -> "tps latency_ms" or "failed"
 }
 
 echo
-echo "pgbench -S -j 2 -T $DURATION, scale 10, pool size $POOL_SIZE (PgBouncer $(pgbouncer --version | head -1 | awk '{print $2}'), PostgreSQL $(pg_config --version | awk '{print $2}'))"
+# The median of "tps latency" pairs (by TPS), or "failed" if any failed.
+median() {
+    local v
+    for v in "$@"; do [ "$v" = failed ] && { echo failed; return; }; done
+    printf "%s\n" "$@" | sort -n -k1,1 | sed -n "$(( ($# + 1) / 2 ))p"
+}
+
+echo "pgbench -S -j 2 -T $DURATION, scale 10, pool size $POOL_SIZE, proxy threads $PROXY_THREADS, median of $ROUNDS round(s) (PgBouncer $(pgbouncer --version | head -1 | awk '{print $2}'), PostgreSQL $(pg_config --version | awk '{print $2}'))"
 echo
 echo "| mode | clients | direct TPS | PgBouncer TPS | proxy TPS | proxy / PgBouncer | added latency vs direct (ms): PgBouncer / proxy |"
 echo "|---|---|---|---|---|---|---|"
 for mode in $MODES; do
     for clients in $CLIENTS; do
-        d=$(run "$PG_PORT" $mode $clients)
-        b=$(run "$PGB_PORT" $mode $clients)
-        p=$(run "$PROXY_PORT" $mode $clients)
+        ds=(); bs=(); ps=(); ratios=()
+        for r in $(seq "$ROUNDS"); do
+            ds+=("$(run "$PG_PORT" $mode $clients)")
+            # The two poolers take turns going first.
+            if [ $((r % 2)) = 1 ]; then
+                bs+=("$(run "$PGB_PORT" $mode $clients)")
+                ps+=("$(run "$PROXY_PORT" $mode $clients)")
+            else
+                ps+=("$(run "$PROXY_PORT" $mode $clients)")
+                bs+=("$(run "$PGB_PORT" $mode $clients)")
+            fi
+            bl=${bs[-1]}; pl=${ps[-1]}
+            if [ "$bl" != failed ] && [ "$pl" != failed ]; then
+                ratios+=("$(awk -v b="${bl% *}" -v p="${pl% *}" 'BEGIN { printf "%.3f", p / b }')")
+            fi
+        done
+        d=$(median "${ds[@]}"); b=$(median "${bs[@]}"); p=$(median "${ps[@]}")
+        if [ "$ROUNDS" -gt 1 ]; then
+            echo "rounds $mode $clients: direct ${ds[*]// /@} | pgbouncer ${bs[*]// /@} | proxy ${ps[*]// /@} | proxy/pgbouncer per round ${ratios[*]:-}" >&2
+        fi
         ratio="-"; lat="-"
-        if [ "$b" != failed ] && [ "$p" != failed ]; then
-            ratio=$(awk -v b="${b% *}" -v p="${p% *}" 'BEGIN { printf "%.2fx", p / b }')
+        if [ "${#ratios[@]}" -gt 0 ] && [ "${#ratios[@]}" = "$ROUNDS" ]; then
+            # Median of the per-round ratios: each compares runs minutes
+            # apart at most, under about the same load.
+            ratio="$(printf "%s\n" "${ratios[@]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")x"
         fi
         if [ "$d" != failed ]; then
             lb=$([ "$b" != failed ] && awk -v d="${d#* }" -v x="${b#* }" 'BEGIN { printf "%.3f", x - d }' || echo "-")

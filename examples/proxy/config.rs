@@ -8,7 +8,8 @@ use pgwire::api::auth::{AuthMethod, Credential, ScramVerifier};
 /// The command line.
 pub const USAGE: &str = "usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]... \
 --user NAME:PASSWORD... [--auth scram-sha-256|md5|trust] [--tls-cert FILE --tls-key FILE] \
-[--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS] [--threads N]";
+[--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS] \
+[--health-interval SECONDS] [--threads N]";
 
 /// When a backend connection goes back to the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,10 @@ pub struct ProxyConfig {
     pub pool_size: usize,
     /// How long a client waits for a backend connection before 53300.
     pub wait_timeout: Duration,
+    /// How often each backend is probed with a fresh connection (a standby
+    /// that fails leaves the rotation until a probe succeeds); zero: no
+    /// probe (a backend that refused a connection is retried after 3 s).
+    pub health_interval: Duration,
     /// The admin console's database name.
     pub admin_database: String,
     /// TLS toward clients: certificate chain and key (PEM files).
@@ -71,7 +76,7 @@ pub struct ProxyConfig {
 
 impl ProxyConfig {
     /// A configuration with defaults: SCRAM, transaction pooling, pools of
-    /// 20, 5 s waits.
+    /// 20, 5 s waits, a health probe every 2 s.
     pub fn new(listen: SocketAddr, primary: impl Into<String>) -> ProxyConfig {
         ProxyConfig {
             listen,
@@ -82,6 +87,7 @@ impl ProxyConfig {
             pool_mode: PoolMode::Transaction,
             pool_size: 20,
             wait_timeout: Duration::from_secs(5),
+            health_interval: Duration::from_secs(2),
             admin_database: "pgwire".into(),
             tls: None,
             threads: 0,
@@ -151,6 +157,15 @@ impl ProxyConfig {
                     config.threads = v
                         .parse()
                         .map_err(|_| format!("--threads {v}: expected a number"))?;
+                }
+                "--health-interval" => {
+                    let v = value()?;
+                    let secs: f64 = v
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                        .ok_or_else(|| format!("--health-interval {v}: expected seconds"))?;
+                    config.health_interval = Duration::from_secs_f64(secs);
                 }
                 "--wait-timeout" => {
                     let v = value()?;

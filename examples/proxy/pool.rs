@@ -1,7 +1,7 @@
 //! Backend connection pools: one per (user, database, backend), bounded,
 //! with clients waiting in line (up to a timeout) when a pool is full.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -12,22 +12,40 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::backend::BackendConn;
 use super::config::ProxyConfig;
 
-/// How long a backend that refused a connection stays out of rotation.
+/// How long a backend that refused a connection stays out of rotation
+/// when no health probe runs (`--health-interval 0`).
 const DOWN_FOR: Duration = Duration::from_secs(3);
 
 /// A backend server: the primary (index 0) or a standby.
 pub struct Target {
     pub conninfo: String,
     pub replica: bool,
-    /// Set when a connection attempt failed, until `down_since + DOWN_FOR`.
-    down_since: Mutex<Option<Instant>>,
+    /// Out of rotation: a connection attempt or a health probe failed.
     down: AtomicBool,
+    /// When it went down; used only without a health probe (which
+    /// otherwise decides when it is back).
+    down_since: Mutex<Option<Instant>>,
+    probed: bool,
 }
 
 impl Target {
-    fn is_down(&self) -> bool {
+    fn new(conninfo: &str, replica: bool, probed: bool) -> Target {
+        Target {
+            conninfo: conninfo.to_owned(),
+            replica,
+            down: AtomicBool::new(false),
+            down_since: Mutex::new(None),
+            probed,
+        }
+    }
+
+    /// Out of rotation now.
+    pub fn is_down(&self) -> bool {
         if !self.down.load(Ordering::Relaxed) {
             return false;
+        }
+        if self.probed {
+            return true;
         }
         let mut since = self.down_since.lock().unwrap_or_else(|e| e.into_inner());
         match *since {
@@ -40,9 +58,19 @@ impl Target {
         }
     }
 
-    fn mark_down(&self) {
+    /// Takes the backend out of rotation (logged once per outage).
+    pub fn mark_down(&self, index: usize, why: &str) {
         *self.down_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        self.down.store(true, Ordering::Relaxed);
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(target = index, "backend out of rotation: {why}");
+        }
+    }
+
+    /// Puts the backend back into rotation.
+    pub fn mark_up(&self, index: usize) {
+        if self.down.swap(false, Ordering::Relaxed) {
+            tracing::info!(target = index, "backend back in rotation");
+        }
     }
 }
 
@@ -86,6 +114,20 @@ pub struct Pool {
     pub params: OnceLock<Vec<(String, String)>>,
     pub stats: PoolStats,
     next_id: Arc<AtomicU64>,
+    /// A connection outside the pool's bound that checks named Parses
+    /// received while the client holds no connection and the pool is full
+    /// (opened on first use).
+    checker: tokio::sync::Mutex<Option<BackendConn>>,
+    /// Statement hashes the checker (or a backend) accepted.
+    valid: Mutex<HashSet<u64>>,
+}
+
+/// What the checker connection is asked.
+enum Check<'a> {
+    /// A Parse body after the statement name.
+    Parse(&'a [u8]),
+    /// A Query frame setting a client's extras.
+    Settings(bytes::BytesMut),
 }
 
 /// A connection taken from a pool; give it back with [`Pool::checkin`].
@@ -127,6 +169,21 @@ impl Pool {
                 }
             }
         };
+        self.take(permit).await
+    }
+
+    /// A connection if the pool has room now (`None` when it is full),
+    /// without waiting in line.
+    pub async fn try_checkout(self: &Arc<Self>) -> Option<Result<Checkout, CheckoutError>> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        Some(self.take(permit).await)
+    }
+
+    /// An idle connection, or a new one, under `permit`.
+    async fn take(
+        self: &Arc<Self>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Checkout, CheckoutError> {
         loop {
             let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(mut conn) = conn else { break };
@@ -200,6 +257,135 @@ impl Pool {
         drop(_permit);
     }
 
+    /// Checks a Parse (`definition`: query, NUL, parameter types) on the
+    /// checker connection: `Ok(None)` if the backend accepts it, else the
+    /// backend's ErrorResponse frame. Accepted statements are remembered.
+    /// `Err` when the checker cannot reach the backend.
+    pub async fn check_parse(
+        &self,
+        hash: u64,
+        definition: &[u8],
+    ) -> Result<Option<bytes::BytesMut>, pgwire::client::Error> {
+        self.check(hash, Check::Parse(definition)).await
+    }
+
+    /// Checks that a client's extra settings can be set, on the checker
+    /// connection, in a transaction that is rolled back: `Ok(None)` if they
+    /// can, else the backend's ErrorResponse frame.
+    pub async fn check_settings(
+        &self,
+        extras: &super::settings::Extras,
+    ) -> Result<Option<bytes::BytesMut>, pgwire::client::Error> {
+        let mut out = bytes::BytesMut::new();
+        if !super::settings::queue_extras(&mut out, extras, &Vec::new()) {
+            return Ok(None);
+        }
+        // Keyed apart from statement definitions (which hold a NUL).
+        let key = super::statements::statement_hash(&out);
+        self.check(key, Check::Settings(out)).await
+    }
+
+    async fn check(
+        &self,
+        key: u64,
+        what: Check<'_>,
+    ) -> Result<Option<bytes::BytesMut>, pgwire::client::Error> {
+        if self.is_known_valid(key) {
+            return Ok(None);
+        }
+        let mut checker = self.checker.lock().await;
+        // Another client may have checked the same thing meanwhile.
+        if self.is_known_valid(key) {
+            return Ok(None);
+        }
+        let conn = match checker.as_mut() {
+            Some(c) => c,
+            None => {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let span = tracing::info_span!(
+                    parent: None,
+                    "checker",
+                    id,
+                    pid = tracing::field::Empty,
+                    target = self.target,
+                );
+                let (conn, _) = BackendConn::connect(&self.config, id, span).await?;
+                checker.insert(conn)
+            }
+        };
+        let answer = match what {
+            Check::Parse(definition) => conn.check_parse(definition).await,
+            Check::Settings(query) => {
+                super::backend::queue_query(&mut conn.wbuf, "BEGIN");
+                conn.wbuf.extend_from_slice(&query);
+                super::backend::queue_query(&mut conn.wbuf, "ROLLBACK");
+                let mut answer = Ok(None);
+                for _ in 0..3 {
+                    match conn.round_trip().await {
+                        Ok(Some(e)) => {
+                            answer = Ok(Some(e));
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            answer = Err(e);
+                            break;
+                        }
+                    }
+                }
+                answer
+            }
+        };
+        match answer {
+            Ok(answer) if conn.status == b'I' => {
+                if answer.is_none() {
+                    self.valid
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key);
+                }
+                Ok(answer)
+            }
+            Ok(answer) => {
+                // Left in a transaction: not usable for the next check.
+                *checker = None;
+                Ok(answer)
+            }
+            Err(e) => {
+                *checker = None;
+                Err(pgwire::client::Error::from(e))
+            }
+        }
+    }
+
+    fn is_known_valid(&self, hash: u64) -> bool {
+        self.valid
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&hash)
+    }
+
+    /// The connection settings of this pool's backend connections.
+    pub fn config(&self) -> &pgwire::client::Config {
+        &self.config
+    }
+
+    /// Closes idle connections whose backend went away.
+    pub fn drop_dead_idle(&self) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let before = idle.len();
+        idle.retain_mut(|c| c.is_alive());
+        let dead = (before - idle.len()) as u64;
+        if dead > 0 {
+            tracing::info!(
+                target = self.target,
+                dead,
+                "idle backend connections closed"
+            );
+            self.stats.open.fetch_sub(dead as usize, Ordering::Relaxed);
+            self.stats.broken.fetch_add(dead, Ordering::Relaxed);
+        }
+    }
+
     /// Idle connections now.
     pub fn idle_count(&self) -> usize {
         self.idle.lock().map(|v| v.len()).unwrap_or(0)
@@ -227,19 +413,10 @@ pub struct Pools {
 impl Pools {
     /// The targets of `config`, no pools yet.
     pub fn new(config: Arc<ProxyConfig>) -> Pools {
-        let mut targets = vec![Target {
-            conninfo: config.primary.clone(),
-            replica: false,
-            down_since: Mutex::new(None),
-            down: AtomicBool::new(false),
-        }];
+        let probed = !config.health_interval.is_zero();
+        let mut targets = vec![Target::new(&config.primary, false, probed)];
         for r in &config.replicas {
-            targets.push(Target {
-                conninfo: r.clone(),
-                replica: true,
-                down_since: Mutex::new(None),
-                down: AtomicBool::new(false),
-            });
+            targets.push(Target::new(r, true, probed));
         }
         Pools {
             config,
@@ -290,6 +467,8 @@ impl Pools {
                 params: OnceLock::new(),
                 stats: PoolStats::default(),
                 next_id: self.next_id.clone(),
+                checker: tokio::sync::Mutex::new(None),
+                valid: Mutex::new(HashSet::new()),
             });
             pools.insert(key, pool.clone());
             out.push(pool);
@@ -318,8 +497,7 @@ impl Pools {
                     Ok(c) => return Ok(c),
                     Err(CheckoutError::Timeout) => return Err(pool_timeout(&pools[i], wait)),
                     Err(CheckoutError::Connect(e)) => {
-                        tracing::warn!(target = i, "standby unreachable, out of rotation: {e}");
-                        self.targets[i].mark_down();
+                        self.targets[i].mark_down(i, &format!("standby unreachable: {e}"));
                     }
                 }
             }
@@ -329,6 +507,47 @@ impl Pools {
             Err(CheckoutError::Timeout) => Err(pool_timeout(&pools[0], wait)),
             Err(CheckoutError::Connect(e)) => Err(connect_error(&e)),
         }
+    }
+
+    /// A connection for a client of `pools` if one can be had without
+    /// waiting in line: `None` when the pool it would come from is full.
+    pub async fn try_checkout(
+        &self,
+        pools: &[Arc<Pool>],
+        read_only: bool,
+    ) -> Option<Result<Checkout, ErrorInfo>> {
+        let replicas = pools.len().saturating_sub(1);
+        if read_only && replicas > 0 {
+            let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
+            for k in 0..replicas {
+                let i = 1 + (start + k) % replicas;
+                if self.targets[i].is_down() {
+                    continue;
+                }
+                match pools[i].try_checkout().await? {
+                    Ok(c) => return Some(Ok(c)),
+                    Err(CheckoutError::Timeout) => return None,
+                    Err(CheckoutError::Connect(e)) => {
+                        self.targets[i].mark_down(i, &format!("standby unreachable: {e}"));
+                    }
+                }
+            }
+        }
+        match pools[0].try_checkout().await? {
+            Ok(c) => Some(Ok(c)),
+            Err(CheckoutError::Timeout) => None,
+            Err(CheckoutError::Connect(e)) => Some(Err(connect_error(&e))),
+        }
+    }
+
+    /// The pools of backend `target` (one per user and database).
+    pub fn pools_of_target(&self, target: usize) -> Vec<Arc<Pool>> {
+        let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools
+            .values()
+            .filter(|p| p.target == target)
+            .cloned()
+            .collect()
     }
 
     /// Every pool, for the admin console.

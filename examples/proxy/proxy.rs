@@ -10,6 +10,8 @@ mod admin;
 mod backend;
 #[path = "config.rs"]
 mod config;
+#[path = "health.rs"]
+mod health;
 #[path = "pool.rs"]
 mod pool;
 #[path = "session.rs"]
@@ -71,6 +73,7 @@ impl ServerHandlers for FrontDoor {
 pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let config = Arc::new(config);
     let pools = Arc::new(Pools::new(config.clone()));
+    health::spawn(&pools);
     let mut server_config = ServerConfig::default();
     if let Some((cert, key)) = &config.tls {
         server_config =

@@ -82,10 +82,20 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
         copy_in: false,
         wanted: Settings::default(),
         wanted_resolved: false,
+        extras: Vec::new(),
     };
-    for (name, value) in session.front.client().parameters() {
-        if let Some(i) = settings::index_of(name) {
-            session.wanted[i] = Some(value.to_owned());
+    let requested =
+        settings::from_startup(session.front.client().parameters(), &mut session.wanted);
+    match requested {
+        Ok(extras) => session.extras = extras,
+        Err(message) => {
+            let e = ErrorInfo::fatal(SqlState::INVALID_PARAMETER_VALUE, message);
+            session.front.send_fatal(&e).await;
+            session.my_pools[home]
+                .stats
+                .clients
+                .fetch_sub(1, Ordering::Relaxed);
+            return;
         }
     }
     if session.start().await {
@@ -119,6 +129,8 @@ struct ClientSession {
     wanted: Settings,
     /// `wanted` is resolved (startup values, else the backends' defaults).
     wanted_resolved: bool,
+    /// Settings from the client's startup that backends do not report.
+    extras: settings::Extras,
 }
 
 /// What [`ClientSession::forward_client`] stopped at.
@@ -127,6 +139,9 @@ enum Step {
     Done,
     /// The next frame needs a backend connection.
     NeedBackend,
+    /// The next frame is a named Parse and no backend connection is held:
+    /// see [`ClientSession::parse_detached`].
+    ParseDetached,
     /// Terminate.
     Terminate,
     /// The client broke the protocol.
@@ -144,10 +159,22 @@ impl ClientSession {
     /// proxy's own BackendKeyData and ReadyForQuery. Session pooling takes
     /// the client's connection now.
     async fn start(&mut self) -> bool {
-        let params = match self.my_pools.iter().find_map(|p| p.params.get()) {
-            Some(p) if self.mode == PoolMode::Transaction => p.clone(),
+        let known = self.my_pools.iter().find_map(|p| p.params.get()).cloned();
+        let params = match known {
+            Some(p) if self.mode == PoolMode::Transaction => {
+                // Checked aside, without waiting in line for a connection.
+                if let Err(e) = self.check_extras().await {
+                    self.front.send_fatal(&e).await;
+                    return false;
+                }
+                p
+            }
             _ => {
                 if let Err(e) = self.attach().await {
+                    self.front.send_fatal(&e).await;
+                    return false;
+                }
+                if let Err(e) = self.apply_extras().await {
                     self.front.send_fatal(&e).await;
                     return false;
                 }
@@ -184,7 +211,76 @@ impl ClientSession {
     }
 
     async fn attach(&mut self) -> Result<(), ErrorInfo> {
-        let mut b = self.pools.checkout(&self.my_pools, self.read_only).await?;
+        let b = self.pools.checkout(&self.my_pools, self.read_only).await?;
+        self.install(b);
+        Ok(())
+    }
+
+    /// At startup under transaction pooling: checks that the client's
+    /// extras can be set, on the checker connection of its primary pool.
+    async fn check_extras(&mut self) -> Result<(), ErrorInfo> {
+        if self.extras.is_empty() {
+            return Ok(());
+        }
+        match self.my_pools[0].check_settings(&self.extras).await {
+            Ok(None) => Ok(()),
+            Ok(Some(frame)) => {
+                let (code, message) = super::backend::error_fields(&frame);
+                let code =
+                    SqlState::try_from_code(&code).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
+                Err(ErrorInfo::fatal(code, message))
+            }
+            // Set (and checked) when the client first takes a connection.
+            Err(e) => {
+                tracing::info!("settings checker unavailable: {e}");
+                Ok(())
+            }
+        }
+    }
+
+    /// At startup: sets the client's extras on the connection just taken
+    /// and waits for the answer, so that a setting PostgreSQL would refuse
+    /// at connection time ends the startup with its error.
+    async fn apply_extras(&mut self) -> Result<(), ErrorInfo> {
+        let Some(b) = self.backend.as_mut() else {
+            return Ok(());
+        };
+        if !settings::queue_extras(&mut b.conn.wbuf, &self.extras, &b.conn.extras) {
+            return Ok(());
+        }
+        match b.conn.round_trip().await {
+            Ok(None) => {
+                b.conn.extras = self.extras.clone();
+                if self.mode == PoolMode::Session {
+                    b.conn.dirty = true;
+                }
+                Ok(())
+            }
+            Ok(Some(frame)) => {
+                let (code, message) = super::backend::error_fields(&frame);
+                // Part of the settings may have been applied: the
+                // connection is not reused.
+                if let Some(b) = self.backend.take() {
+                    Pool::checkin(b, false);
+                }
+                let code =
+                    SqlState::try_from_code(&code).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
+                Err(ErrorInfo::fatal(code, message))
+            }
+            Err(e) => {
+                if let Some(b) = self.backend.take() {
+                    Pool::checkin(b, false);
+                }
+                Err(ErrorInfo::fatal(
+                    SqlState::CONNECTION_FAILURE,
+                    format!("server connection lost: {e}"),
+                ))
+            }
+        }
+    }
+
+    /// Takes connection `b` for the client.
+    fn install(&mut self, mut b: Checkout) {
         tracing::trace!(backend = b.conn.process_id, "attached");
         // Sent in front of the client's first message: no extra round trip.
         if self.wanted_resolved
@@ -192,8 +288,16 @@ impl ClientSession {
         {
             self.pending.push_back(Pending::InjectedQuery);
         }
+        if self.wanted_resolved
+            && settings::queue_extras(&mut b.conn.wbuf, &self.extras, &b.conn.extras)
+        {
+            self.pending.push_back(Pending::InjectedQuery);
+            b.conn.extras = self.extras.clone();
+            if self.mode == PoolMode::Session {
+                b.conn.dirty = true;
+            }
+        }
         self.backend = Some(b);
-        Ok(())
     }
 
     /// Transaction pooling: gives the connection back once nothing is owed
@@ -217,6 +321,9 @@ impl ClientSession {
 
     async fn serve(&mut self) {
         let cancel = self.front.cancel_signal();
+        // One wait for a cancel across iterations (re-armed when one
+        // comes), not a new one per message.
+        let mut cancelled = std::pin::pin!(cancel.requested());
         loop {
             match self.forward_client() {
                 Step::Done => {}
@@ -224,6 +331,10 @@ impl ClientSession {
                     if let Err(e) = self.attach().await {
                         self.refuse(&e);
                     }
+                    continue;
+                }
+                Step::ParseDetached => {
+                    self.parse_detached().await;
                     continue;
                 }
                 Step::Terminate => return,
@@ -247,11 +358,11 @@ impl ClientSession {
                 Some(b) => tokio::select! {
                     r = b.conn.fill() => Event::Backend(r),
                     r = self.front.fill() => Event::Client(r),
-                    _ = cancel.requested() => Event::Cancel,
+                    _ = &mut cancelled => Event::Cancel,
                 },
                 None => tokio::select! {
                     r = self.front.fill() => Event::Client(r),
-                    _ = cancel.requested() => Event::Cancel,
+                    _ = &mut cancelled => Event::Cancel,
                 },
             };
             match event {
@@ -270,6 +381,7 @@ impl ClientSession {
                     }
                 }
                 Event::Cancel => {
+                    cancelled.set(cancel.requested());
                     if let Some(b) = &self.backend {
                         if !self.pending.is_empty() {
                             let token = b.conn.cancel.clone();
@@ -300,6 +412,64 @@ impl ClientSession {
             format!("server connection lost: {why}"),
         );
         self.front.send_fatal(&e).await;
+    }
+
+    /// Transaction pooling, a named Parse while no backend connection is
+    /// held. With room in the pool the client takes a connection and the
+    /// Parse goes to it, so an error in it surfaces at the Parse. When the
+    /// pool is full the client does not wait in line for it (a client
+    /// preparing synchronously while its siblings hold every connection in
+    /// their transactions, as pgbench does, would wait for itself): the
+    /// statement is checked on the pool's checker connection instead, and
+    /// the client gets the backend's error or ParseComplete; the statement
+    /// is parsed on a serving backend when first used.
+    async fn parse_detached(&mut self) {
+        match self
+            .pools
+            .try_checkout(&self.my_pools, self.read_only)
+            .await
+        {
+            Some(Ok(b)) => {
+                self.install(b);
+                return;
+            }
+            Some(Err(e)) => {
+                self.refuse(&e);
+                return;
+            }
+            None => {}
+        }
+        let max = self.front.max_message_len();
+        let Ok(Some(f)) = peek_frame(self.front.read_buffer(), max) else {
+            return;
+        };
+        let frame = self.front.read_buffer().split_to(f.len).freeze();
+        let Some((name, definition)) = cstr(&frame[5..]) else {
+            return;
+        };
+        let hash = statements::statement_hash(definition);
+        let pool = self.my_pools[0].clone();
+        let answer = match pool.check_parse(hash, definition).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                // The statement is checked when first used instead.
+                tracing::info!("parse checker unavailable: {e}");
+                None
+            }
+        };
+        let out = self.front.write_buffer();
+        match answer {
+            None => {
+                self.statements.define(name, definition);
+                out.put_slice(PARSE_COMPLETE);
+            }
+            Some(error) => {
+                // As PostgreSQL: the statement does not exist, and the
+                // client's messages up to its Sync are skipped.
+                out.put_slice(&error);
+                self.skip_to_sync = true;
+            }
+        }
     }
 
     /// A checkout failed: the client gets the error where PostgreSQL would
@@ -368,9 +538,14 @@ impl ClientSession {
                     continue;
                 }
             }
-            if backend.is_none() && *rename && answer_detached(f.tag, body, statements, out) {
-                rbuf.advance(f.len);
-                continue;
+            if backend.is_none() && *rename {
+                if f.tag == b'P' && cstr(body).is_some_and(|(name, _)| !name.is_empty()) {
+                    return Step::ParseDetached;
+                }
+                if answer_detached(f.tag, body, statements, out) {
+                    rbuf.advance(f.len);
+                    continue;
+                }
             }
             let Some(b) = backend.as_mut() else {
                 return Step::NeedBackend;
@@ -392,6 +567,11 @@ impl ClientSession {
                             // statements are gone too.
                             statements.clear();
                         }
+                    }
+                    if contains_ci(sql, b"RESET") || contains_ci(sql, b"DISCARD") {
+                        // The client's extras may be gone from the
+                        // connection: set them again on the next attach.
+                        conn.extras.clear();
                     }
                     if *mode == PoolMode::Session && changes_session(sql) {
                         conn.dirty = true;
@@ -680,23 +860,11 @@ impl ClientSession {
     }
 }
 
-/// Transaction pooling, no backend connection held: a named Parse, a
-/// Close of a statement, a Flush and a Sync are answered here, without
-/// taking a connection. The statement is parsed on a backend when first
-/// used (so a syntax error shows at its first Bind or Describe): a client
-/// preparing synchronously while its siblings hold every connection in
-/// their transactions (pgbench with more clients than connections) would
-/// otherwise wait for itself.
+/// Transaction pooling, no backend connection held: a Close of a
+/// statement, a Flush and a Sync are answered here, without taking a
+/// connection.
 fn answer_detached(tag: u8, body: &[u8], statements: &mut Statements, out: &mut BytesMut) -> bool {
     match tag {
-        b'P' => match cstr(body) {
-            Some((name, definition)) if !name.is_empty() => {
-                statements.define(name, definition);
-                out.put_slice(PARSE_COMPLETE);
-                true
-            }
-            _ => false,
-        },
         b'C' if body.first() == Some(&b'S') => match cstr(&body[1..]) {
             Some((name, _)) if !name.is_empty() => {
                 statements.remove(name);

@@ -5,6 +5,14 @@
 //! change, so the proxy sees a client's `SET` of them too. Before a client
 //! uses a connection whose values differ, the proxy sends `SET`s in front
 //! of its first message and swallows their answers.
+//!
+//! Other settings a client asks for at startup (`options` such as
+//! `-c search_path=app`, or startup parameters such as
+//! `extra_float_digits`) are not reported back, so they cannot be followed
+//! that way: they are the client's [`Extras`], checked on a backend when
+//! the client connects (an unknown name or a bad value ends the startup
+//! with PostgreSQL's error) and set on every connection that serves the
+//! client, each connection remembering which extras it has.
 
 use bytes::BytesMut;
 
@@ -57,9 +65,200 @@ pub fn queue_differences(out: &mut BytesMut, wanted: &Settings, current: &Settin
     true
 }
 
+/// Settings from a client's startup that PostgreSQL does not report:
+/// (name, value) in the order given, one entry per name.
+pub type Extras = Vec<(String, String)>;
+
+/// Startup parameters that are not settings, or that the proxy handles
+/// itself.
+const NOT_SETTINGS: [&str; 5] = [
+    "user",
+    "database",
+    "options",
+    "replication",
+    "target_session_attrs",
+];
+
+/// What a client's startup asks for: tracked settings go to `wanted`,
+/// others to the returned extras. `Err` is the message of a 22023 error
+/// (a malformed `options` string, or a name the proxy cannot set).
+pub fn from_startup<'a>(
+    parameters: impl Iterator<Item = (&'a str, &'a str)>,
+    wanted: &mut Settings,
+) -> Result<Extras, String> {
+    let mut extras = Extras::new();
+    let mut put = |name: &str, value: &str| -> Result<(), String> {
+        if name.eq_ignore_ascii_case("target_session_attrs") {
+            return Ok(());
+        }
+        if let Some(i) = index_of(name) {
+            wanted[i] = Some(value.to_owned());
+            return Ok(());
+        }
+        if !is_setting_name(name) {
+            return Err(format!("invalid configuration parameter name \"{name}\""));
+        }
+        match extras
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(e) => e.1 = value.to_owned(),
+            None => extras.push((name.to_owned(), value.to_owned())),
+        }
+        Ok(())
+    };
+    let mut options = None;
+    for (name, value) in parameters {
+        if name == "options" {
+            options = Some(value);
+        } else if !NOT_SETTINGS.contains(&name) && !name.starts_with("_pq_.") {
+            put(name, value)?;
+        }
+    }
+    // `options` comes last: PostgreSQL applies it after the parameters.
+    if let Some(options) = options {
+        for (name, value) in parse_options(options)? {
+            put(&name, &value)?;
+        }
+    }
+    Ok(extras)
+}
+
+/// The `-c name=value` and `--name=value` settings of a startup `options`
+/// string (words split at unescaped spaces, `\` escaping the next
+/// character, as PostgreSQL splits it).
+pub fn parse_options(options: &str) -> Result<Vec<(String, String)>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    let mut in_word = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                word.extend(chars.next());
+                in_word = true;
+            }
+            c if c.is_ascii_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    let mut out = Vec::new();
+    let mut words = words.into_iter();
+    while let Some(w) = words.next() {
+        let setting = if w == "-c" {
+            words
+                .next()
+                .ok_or_else(|| "invalid command-line argument for server process: -c".to_owned())?
+        } else if let Some(rest) = w.strip_prefix("--").or_else(|| w.strip_prefix("-c")) {
+            rest.to_owned()
+        } else {
+            return Err(format!(
+                "invalid command-line argument for server process: {w}"
+            ));
+        };
+        let Some((name, value)) = setting.split_once('=') else {
+            return Err(format!("-c {setting} requires a value"));
+        };
+        // As PostgreSQL: `-c work-mem=1MB` means work_mem.
+        out.push((name.replace('-', "_"), value.to_owned()));
+    }
+    Ok(out)
+}
+
+/// A name the proxy can put in `RESET name` unquoted: letters, digits,
+/// `_` and `.` (custom settings are `prefix.name`).
+fn is_setting_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+}
+
+/// Queues one Query that turns a connection's extras `current` into
+/// `wanted` (RESET of those it no longer needs, `set_config` of the
+/// others); false if they are the same.
+pub fn queue_extras(out: &mut BytesMut, wanted: &Extras, current: &Extras) -> bool {
+    if wanted == current {
+        return false;
+    }
+    let mut sql = String::new();
+    for (name, _) in current {
+        if !wanted.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            sql.push_str(&format!("RESET {name};"));
+        }
+    }
+    if !wanted.is_empty() {
+        // set_config takes the value as `-c` does (`a, b` stays a list
+        // for search_path, where `SET x = 'a, b'` would make one name).
+        sql.push_str("SELECT ");
+        for (i, (name, value)) in wanted.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "set_config('{name}', '{}', false)",
+                value.replace('\'', "''")
+            ));
+        }
+        sql.push(';');
+    }
+    queue_query(out, &sql);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn startup_settings_and_options() {
+        let mut wanted = Settings::default();
+        let params = [
+            ("user", "app"),
+            ("database", "db"),
+            ("application_name", "psql"),
+            ("extra_float_digits", "2"),
+            (
+                "options",
+                "-c search_path=a,\\ b --work-mem=4MB -cTimeZone=Asia/Tokyo \
+                 -c target_session_attrs=read-only -c extra_float_digits=3",
+            ),
+        ];
+        let extras = from_startup(params.into_iter(), &mut wanted).unwrap();
+        assert_eq!(
+            extras,
+            vec![
+                ("extra_float_digits".to_owned(), "3".to_owned()),
+                ("search_path".to_owned(), "a, b".to_owned()),
+                ("work_mem".to_owned(), "4MB".to_owned()),
+            ]
+        );
+        assert_eq!(wanted[2].as_deref(), Some("Asia/Tokyo"));
+        assert_eq!(wanted[5].as_deref(), Some("psql"));
+        assert!(parse_options("-B 100").is_err());
+        assert!(parse_options("-c").is_err());
+        assert!(from_startup([("options", "-c x;drop=1")].into_iter(), &mut wanted).is_err());
+
+        let mut out = BytesMut::new();
+        assert!(!queue_extras(&mut out, &extras, &extras));
+        assert!(queue_extras(&mut out, &extras[1..2].to_vec(), &extras));
+        assert_eq!(
+            &out[5..],
+            b"RESET extra_float_digits;RESET work_mem;\
+              SELECT set_config('search_path', 'a, b', false);\0"
+        );
+    }
 
     #[test]
     fn differences_become_one_query() {

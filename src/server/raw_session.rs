@@ -18,18 +18,14 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::io::Transport;
-use super::startup::{Channel, Stream, compact_parameters, negotiate, send_fatal};
+use super::startup::{
+    Channel, Stream, compact_parameters, negotiate, negotiate_version, send_fatal,
+};
 use super::{Server, ServerInner};
 use crate::api::auth::Authenticator;
 use crate::api::{ClientInfo, ServerHandlers, SessionShared};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
-use crate::messages::{
-    AuthResponseKind, Authentication, BackendKeyData, ByteStr, Message, NegotiateProtocolVersion,
-    ProtocolVersion,
-};
-
-/// The newest protocol version served (as [`Server`]).
-const LATEST: ProtocolVersion = ProtocolVersion::V3_2;
+use crate::messages::{AuthResponseKind, Authentication, BackendKeyData, Message, ProtocolVersion};
 
 /// An authenticated client connection handed over as raw frames by
 /// [`Server::accept_raw`].
@@ -162,26 +158,7 @@ where
     let Some(startup) = startup else {
         return Ok(None);
     };
-    let requested = startup.version;
-    if requested.major != 3 {
-        let e = super::startup::unsupported_version(requested);
-        send_fatal(&mut transport, &e).await;
-        return Err(PgWireError::Fatal(e));
-    }
-    let version = requested.min(LATEST);
-    let unknown_options: Vec<ByteStr> = startup
-        .parameters
-        .iter()
-        .filter(|(k, _)| k.starts_with("_pq_."))
-        .map(|(k, _)| k.clone())
-        .collect();
-    if requested.minor > LATEST.minor || !unknown_options.is_empty() {
-        NegotiateProtocolVersion {
-            version,
-            unrecognized_options: unknown_options,
-        }
-        .encode(&mut transport.wbuf);
-    }
+    let version = negotiate_version(&mut transport, &startup).await?;
     let user_missing = startup
         .parameter("user")
         .map(|u| u.as_str().is_empty())

@@ -291,6 +291,43 @@ where
     Err(PgWireError::Fatal(e))
 }
 
+/// The protocol version to serve a startup packet with: a major version
+/// other than 3 is refused (FATAL sent); a newer minor version or `_pq_.`
+/// protocol options get NegotiateProtocolVersion queued. Shared by
+/// [`Server::process_socket`](super::Server::process_socket) and
+/// [`Server::accept_raw`](super::Server::accept_raw).
+pub(crate) async fn negotiate_version<S>(
+    transport: &mut Transport<S>,
+    startup: &StartupMessage,
+) -> Result<ProtocolVersion, PgWireError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let requested = startup.version;
+    if requested.major != 3 {
+        let e = unsupported_version(requested);
+        send_fatal(transport, &e).await;
+        return Err(PgWireError::Fatal(e));
+    }
+    let version = requested.min(LATEST);
+    // `_pq_.` names are protocol options; none is defined yet, so every
+    // one the client sends is reported back as unrecognized.
+    let unknown_options: Vec<ByteStr> = startup
+        .parameters
+        .iter()
+        .filter(|(k, _)| k.starts_with("_pq_."))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if requested.minor > LATEST.minor || !unknown_options.is_empty() {
+        NegotiateProtocolVersion {
+            version,
+            unrecognized_options: unknown_options,
+        }
+        .encode(&mut transport.wbuf);
+    }
+    Ok(version)
+}
+
 pub(crate) fn unsupported_version(v: ProtocolVersion) -> ErrorInfo {
     ErrorInfo::fatal(
         SqlState::FEATURE_NOT_SUPPORTED,
@@ -390,29 +427,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = &server.config;
-    let requested = startup.version;
-    if requested.major != 3 {
-        let e = unsupported_version(requested);
-        send_fatal(&mut transport, &e).await;
-        return Err(PgWireError::Fatal(e));
-    }
-    let version = requested.min(LATEST);
-
-    // `_pq_.` names are protocol options; none is defined yet, so every
-    // one the client sends is reported back as unrecognized.
-    let unknown_options: Vec<ByteStr> = startup
-        .parameters
-        .iter()
-        .filter(|(k, _)| k.starts_with("_pq_."))
-        .map(|(k, _)| k.clone())
-        .collect();
-    if requested.minor > LATEST.minor || !unknown_options.is_empty() {
-        NegotiateProtocolVersion {
-            version,
-            unrecognized_options: unknown_options,
-        }
-        .encode(&mut transport.wbuf);
-    }
+    let version = negotiate_version(&mut transport, &startup).await?;
 
     let fatal = |code, msg: String| ErrorInfo::fatal(code, msg);
     let user = startup.parameter("user").map(|u| u.as_str()).unwrap_or("");

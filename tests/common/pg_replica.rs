@@ -1,12 +1,15 @@
 //! A throwaway primary (`wal_level=replica`, password authentication over
-//! TCP) and hot standbys made with `pg_basebackup -R`, each on its own port
-//! with its Unix socket in a temp dir; stopped and removed on drop.
-//! Included with `#[path]`.
+//! TCP; a [`Postgres`] from `postgres.rs`) and hot standbys made with
+//! `pg_basebackup -R`, each on its own port with its Unix socket in the
+//! primary's temp dir; stopped and removed on drop. Included with
+//! `#[path]`, next to `postgres.rs`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+
+use super::postgres::Postgres;
 
 /// The role tests connect as (SCRAM over TCP), and its password.
 pub const USER: &str = "app";
@@ -20,11 +23,12 @@ pub struct Node {
 
 /// A primary and its standbys.
 pub struct Replicated {
-    bindir: PathBuf,
     pub dir: PathBuf,
-    as_nobody: bool,
     pub primary: Node,
     pub standbys: Vec<Node>,
+    /// Declared last: dropped (primary stopped, temp dir removed) after the
+    /// standbys are stopped.
+    pg: Postgres,
 }
 
 fn free_port() -> Result<u16, String> {
@@ -34,136 +38,65 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| e.to_string())
 }
 
-impl Replicated {
-    fn run(&self, program: &str, args: &[&str]) -> Result<String, String> {
-        let path = self.bindir.join(program);
-        let out = if self.as_nobody {
-            Command::new("runuser")
-                .args(["-u", "nobody", "--"])
-                .arg(&path)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&path).args(args).output()
-        }
-        .map_err(|e| format!("{program}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{program} failed: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
+fn path_str(p: &Path) -> Result<&str, String> {
+    p.to_str().ok_or_else(|| "temp dir is not UTF-8".to_owned())
+}
 
+impl Replicated {
     /// Starts a primary and `standbys` hot standbys. `Err` is the reason to
     /// skip (no PostgreSQL installed).
     pub fn start(name: &str, standbys: usize, extra_conf: &str) -> Result<Replicated, String> {
-        let bindir = Command::new("pg_config")
-            .arg("--bindir")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-            .ok_or("`pg_config` is not installed")?;
-        for tool in ["initdb", "pg_ctl", "pg_basebackup", "psql"] {
-            if !bindir.join(tool).exists() {
-                return Err(format!("`{tool}` is not installed in {bindir:?}"));
-            }
+        if Command::new("psql").arg("--version").output().is_err() {
+            return Err("`psql` is not installed".into());
         }
-        let as_nobody = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-            .unwrap_or(false);
-        let port = free_port()?;
-        let dir =
-            std::env::temp_dir().join(format!("pgwire-{name}-repl-{}-{port}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        if as_nobody {
-            let ok = Command::new("chown")
-                .args(["nobody:", dir.to_str().unwrap_or("")])
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if !ok {
-                return Err("cannot hand the data directory to `nobody`".into());
-            }
-        }
-        let mut group = Replicated {
-            bindir,
-            dir: dir.clone(),
-            as_nobody,
-            primary: Node {
-                port,
-                data: dir.join("primary"),
-            },
-            standbys: Vec::new(),
-        };
-        let data = group
-            .primary
-            .data
-            .to_str()
-            .ok_or("temp dir is not UTF-8")?
-            .to_owned();
-        group.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-        )?;
+        let pg = Postgres::init(&format!("{name}-repl"), |_| Ok(()))?;
+        let data = pg.data_dir();
         let hba = format!(
             "local all all trust\nlocal replication all trust\n\
              host all postgres 127.0.0.1/32 trust\n\
              host all {USER} 127.0.0.1/32 scram-sha-256\n"
         );
-        write_as(&group, &group.primary.data.join("pg_hba.conf"), &hba)?;
+        write_as(&pg, &data.join("pg_hba.conf"), &hba, false)?;
         let conf = format!(
-            "\nwal_level = replica\nmax_wal_senders = 10\nhot_standby = on\nfsync = off\n\
-             listen_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             max_connections = 200\npassword_encryption = 'scram-sha-256'\n{extra_conf}\n",
-            dir.display()
+            "\nwal_level = replica\nmax_wal_senders = 10\nhot_standby = on\n\
+             max_connections = 200\npassword_encryption = 'scram-sha-256'\n{extra_conf}\n"
         );
-        append_as(&group, &group.primary.data.join("postgresql.conf"), &conf)?;
-        group.pg_ctl_start(&group.primary.data, port)?;
+        write_as(&pg, &data.join("postgresql.conf"), &conf, true)?;
+        pg.start_server("")?;
+        let mut group = Replicated {
+            dir: pg.dir.clone(),
+            primary: Node {
+                port: pg.port,
+                data,
+            },
+            standbys: Vec::new(),
+            pg,
+        };
         group.psql(
-            port,
+            group.primary.port,
             "postgres",
             &format!("CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'"),
         )?;
         group.psql(
-            port,
+            group.primary.port,
             "postgres",
             &format!("CREATE DATABASE appdb OWNER {USER}"),
         )?;
         for i in 0..standbys {
             let sport = free_port()?;
-            let sdata = dir.join(format!("standby{i}"));
-            let sdata_s = sdata.to_str().ok_or("temp dir is not UTF-8")?.to_owned();
-            let dir_s = dir.to_str().unwrap_or("").to_owned();
-            let pport = port.to_string();
-            group.run(
+            let sdata = group.dir.join(format!("standby{i}"));
+            let pport = group.primary.port.to_string();
+            group.pg.run(
                 "pg_basebackup",
                 &[
                     "-h",
-                    &dir_s,
+                    path_str(&group.dir)?,
                     "-p",
                     &pport,
                     "-U",
                     "postgres",
                     "-D",
-                    &sdata_s,
+                    path_str(&sdata)?,
                     "-R",
                     "-X",
                     "stream",
@@ -181,44 +114,48 @@ impl Replicated {
         Ok(group)
     }
 
+    /// Starts a standby's server (the primary's options are in its own
+    /// `postgresql.conf`, copied by `pg_basebackup`; the port is its own).
     fn pg_ctl_start(&self, data: &Path, port: u16) -> Result<(), String> {
         let log = data.with_extension("log");
-        let opts = format!("-p {port}");
-        self.run(
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.dir.display()
+        );
+        self.pg.run(
             "pg_ctl",
             &[
                 "-D",
-                data.to_str().unwrap_or(""),
+                path_str(data)?,
                 "-o",
                 &opts,
                 "-l",
-                log.to_str().unwrap_or("log"),
+                path_str(&log)?,
                 "-w",
                 "start",
             ],
         )
-        .map(|_| ())
+    }
+
+    fn pg_ctl(&self, data: &Path, args: &[&str]) -> Result<(), String> {
+        let mut all = vec!["-D", path_str(data)?];
+        all.extend_from_slice(args);
+        self.pg.run("pg_ctl", &all)
     }
 
     /// Stops standby `i` (fast shutdown).
     pub fn stop_standby(&self, i: usize) -> Result<(), String> {
-        let data = self.standbys[i].data.to_str().unwrap_or("").to_owned();
-        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"])
-            .map(|_| ())
+        self.pg_ctl(&self.standbys[i].data, &["-m", "fast", "-w", "stop"])
     }
 
     /// Stops the primary (fast shutdown).
     pub fn stop_primary(&self) -> Result<(), String> {
-        let data = self.primary.data.to_str().unwrap_or("").to_owned();
-        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"])
-            .map(|_| ())
+        self.pg_ctl(&self.primary.data, &["-m", "fast", "-w", "stop"])
     }
 
     /// Promotes standby `i` (`pg_ctl promote`, waiting for it).
     pub fn promote(&self, i: usize) -> Result<(), String> {
-        let data = self.standbys[i].data.to_str().unwrap_or("").to_owned();
-        self.run("pg_ctl", &["-D", &data, "-w", "promote"])
-            .map(|_| ())
+        self.pg_ctl(&self.standbys[i].data, &["-w", "promote"])
     }
 
     /// Starts standby `i` again.
@@ -229,28 +166,28 @@ impl Replicated {
     /// Runs SQL as `postgres` over the Unix socket; returns psql's
     /// unaligned output.
     pub fn psql(&self, port: u16, db: &str, sql: &str) -> Result<String, String> {
-        let dir = self.dir.to_str().unwrap_or("").to_owned();
-        let port = port.to_string();
-        self.run(
-            "psql",
-            &[
-                "-X",
-                "-q",
-                "-At",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                &dir,
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(&self.dir)
+            .args([
                 "-p",
-                &port,
+                &port.to_string(),
                 "-U",
                 "postgres",
                 "-d",
                 db,
                 "-c",
                 sql,
-            ],
-        )
+            ])
+            .output()
+            .map_err(|e| format!("psql: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "psql failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Waits until standby `i` has replayed everything the primary wrote
@@ -279,25 +216,21 @@ impl Replicated {
     }
 }
 
-fn write_as(g: &Replicated, path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| e.to_string())?;
-    chown(g, path)
-}
-
-fn append_as(g: &Replicated, path: &Path, text: &str) -> Result<(), String> {
+/// Writes (or appends to) a file of the server's, handing it to the
+/// server's user.
+fn write_as(pg: &Postgres, path: &Path, text: &str, append: bool) -> Result<(), String> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
-        .append(true)
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
         .open(path)
         .map_err(|e| e.to_string())?;
     f.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-    chown(g, path)
-}
-
-fn chown(g: &Replicated, path: &Path) -> Result<(), String> {
-    if g.as_nobody {
+    if pg.as_nobody {
         Command::new("chown")
-            .args(["nobody:", path.to_str().unwrap_or("")])
+            .args(["nobody:", path_str(path)?])
             .status()
             .map_err(|e| e.to_string())?;
     }
@@ -306,12 +239,9 @@ fn chown(g: &Replicated, path: &Path) -> Result<(), String> {
 
 impl Drop for Replicated {
     fn drop(&mut self) {
-        let mut nodes: Vec<&Node> = self.standbys.iter().collect();
-        nodes.push(&self.primary);
-        for n in nodes {
-            let data = n.data.to_str().unwrap_or("").to_owned();
-            let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        for n in &self.standbys {
+            let _ = self.pg_ctl(&n.data, &["-m", "immediate", "-w", "stop"]);
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // `pg` stops the primary and removes the temp dir.
     }
 }

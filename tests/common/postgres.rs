@@ -10,13 +10,15 @@ pub struct Postgres {
     bindir: PathBuf,
     pub dir: PathBuf,
     pub port: u16,
-    as_nobody: bool,
+    /// Server programs run as `nobody` (we are root): files written for
+    /// the server must be handed to it.
+    pub as_nobody: bool,
 }
 
 impl Postgres {
     /// Runs a server binary, as `nobody` when we are root (PostgreSQL
     /// refuses to run as root).
-    fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
+    pub fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
         let path = self.bindir.join(program);
         let out = if self.as_nobody {
             Command::new("runuser")

@@ -1,0 +1,56 @@
+//! The health probe: each backend is tried with a fresh connection every
+//! `--health-interval`, whether or not clients are connected, so that a
+//! standby that goes down leaves the rotation within one interval and
+//! comes back within one interval of accepting connections again. Dead
+//! idle connections are dropped on the way, so `SHOW POOLS` counts only
+//! live ones.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::pool::Pools;
+
+/// Starts one probe task per backend; they end with the runtime.
+pub fn spawn(pools: &Arc<Pools>) {
+    let interval = pools.config.health_interval;
+    if interval.is_zero() {
+        return;
+    }
+    for target in 0..pools.targets.len() {
+        let pools = pools.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                probe(&pools, target, interval).await;
+            }
+        });
+    }
+}
+
+/// One probe of backend `target`, with the settings of one of its pools
+/// (the backends are reached as the users clients come as: until a client
+/// has asked for this backend there is nothing to probe with).
+async fn probe(pools: &Pools, target: usize, interval: Duration) {
+    let of_target = pools.pools_of_target(target);
+    let Some(pool) = of_target.first() else {
+        return;
+    };
+    for p in &of_target {
+        p.drop_dead_idle();
+    }
+    // A backend that accepts TCP but does not answer must not hold the
+    // probe past a few intervals.
+    let limit = (interval * 3).clamp(Duration::from_secs(1), Duration::from_secs(10));
+    let result = tokio::time::timeout(limit, pgwire::client::Client::connect(pool.config())).await;
+    let t = &pools.targets[target];
+    match result {
+        Ok(Ok(client)) => {
+            drop(client);
+            t.mark_up(target);
+        }
+        Ok(Err(e)) => t.mark_down(target, &e.to_string()),
+        Err(_) => t.mark_down(target, "no answer to the health probe"),
+    }
+}
