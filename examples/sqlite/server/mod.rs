@@ -196,6 +196,9 @@ pub struct SqliteSession {
     /// The database file (replication slots are written outside the
     /// session's transaction, on a connection of their own).
     db_path: PathBuf,
+    /// The temporary replication slots this session created, dropped
+    /// with it (replication.rs).
+    temp_slots: replication::TempSlots,
 }
 
 impl ServerHandlers for SqliteServer {
@@ -265,6 +268,7 @@ impl ServerHandlers for SqliteServer {
             notifier,
             large_objects: large_objects::Descriptors::default(),
             db_path: self.path.clone(),
+            temp_slots: replication::TempSlots::default(),
         })
     }
 }

@@ -22,14 +22,15 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::TransactionStatus;
+use bytes::Bytes;
 use pgwire::replication::pgoutput::{
-    Begin, Commit, OldTupleKind, Relation, RelationColumn, ReplicaIdentity, Truncate, put_delete,
-    put_insert, put_update,
+    Begin, ChangeShape, Commit, LogicalDecodingMessage, OldTupleKind, Relation, RelationColumn,
+    ReplicaIdentity, StreamCommit, StreamStart, Truncate, TupleRole, put_change_with,
 };
-use pgwire::replication::pgoutput_options::PgOutputOptions;
+use pgwire::replication::pgoutput_options::{PgOutputOptions, Streaming};
 use pgwire::replication::timestamp::pg_timestamp_now;
 use pgwire::replication::{
-    HotStandbyFeedback, Lsn, PgOutputMessage, StandbyStatusUpdate, TupleValue,
+    HotStandbyFeedback, Lsn, PgOutputMessage, StandbyStatusUpdate, TupleWriter,
 };
 use pgwire::types::Type;
 use rusqlite::{Connection, OptionalExtension};
@@ -46,7 +47,8 @@ const STEP: u64 = 0x100;
 /// Changes read from the log at a time.
 const FETCH_ROWS: usize = 1000;
 
-fn seq_lsn(seq: i64) -> u64 {
+/// The LSN of change `seq` of the log.
+pub fn seq_lsn(seq: i64) -> u64 {
     BASE + u64::try_from(seq).unwrap_or(0) * STEP
 }
 
@@ -85,25 +87,110 @@ pub fn active_slots() -> Vec<(String, i32)> {
 }
 
 /// Marks a slot in use while it lives.
-struct ActiveSlot(String);
+struct ActiveSlot {
+    name: String,
+    /// Released on drop; `false` for a temporary slot, which its session
+    /// holds as long as it lives ([`TempSlots`]).
+    release: bool,
+}
 
 impl ActiveSlot {
     fn acquire(name: &str, pid: i32) -> Result<ActiveSlot, ErrorInfo> {
         let mut map = active()
             .lock()
             .map_err(|_| internal("slot registry poisoned"))?;
-        if let Some(other) = map.get(name) {
-            return Err(slot_active(name, *other));
+        match map.get(name) {
+            // The session's own temporary slot.
+            Some(&owner) if owner == pid => {
+                return Ok(ActiveSlot {
+                    name: name.to_owned(),
+                    release: false,
+                });
+            }
+            Some(&other) => return Err(slot_active(name, other)),
+            None => {}
         }
         map.insert(name.to_owned(), pid);
-        Ok(ActiveSlot(name.to_owned()))
+        Ok(ActiveSlot {
+            name: name.to_owned(),
+            release: true,
+        })
     }
 }
 
 impl Drop for ActiveSlot {
     fn drop(&mut self) {
+        if !self.release {
+            return;
+        }
         if let Ok(mut m) = active().lock() {
-            m.remove(&self.0);
+            m.remove(&self.name);
+        }
+    }
+}
+
+/// The temporary slots of a session (`CREATE_REPLICATION_SLOT ...
+/// TEMPORARY`, `pg_create_logical_replication_slot(..., true)`): in use by
+/// the session from their creation (another session gets 55006, as in
+/// PostgreSQL) and dropped when it ends.
+#[derive(Debug, Default)]
+pub struct TempSlots {
+    path: Option<std::path::PathBuf>,
+    names: Vec<String>,
+}
+
+impl TempSlots {
+    /// Holds the just-created temporary slot `name` for session `pid`.
+    pub fn hold(&mut self, path: &Path, name: &str, pid: i32) {
+        if let Ok(mut m) = active().lock() {
+            m.insert(name.to_owned(), pid);
+        }
+        self.path = Some(path.to_owned());
+        self.names.push(name.to_owned());
+    }
+
+    /// Lets go of `name` (dropped by the session itself).
+    pub fn forget(&mut self, name: &str) {
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            self.names.swap_remove(i);
+            if let Ok(mut m) = active().lock() {
+                m.remove(name);
+            }
+        }
+    }
+}
+
+impl Drop for TempSlots {
+    fn drop(&mut self) {
+        let (Some(path), false) = (self.path.take(), self.names.is_empty()) else {
+            return;
+        };
+        let names = std::mem::take(&mut self.names);
+        let drop_all = move || {
+            let dropped = Connection::open(&path).and_then(|conn| {
+                conn.busy_timeout(super::engine::BUSY_TIMEOUT)?;
+                for name in &names {
+                    conn.execute(
+                        "DELETE FROM _pgwire_replication_slots WHERE slot_name = ?1 AND temporary",
+                        [name],
+                    )?;
+                }
+                prune(&conn)
+            });
+            if let Err(e) = dropped {
+                tracing::warn!(error = %e, "temporary replication slots not dropped");
+            }
+            if let Ok(mut m) = active().lock() {
+                for name in &names {
+                    m.remove(name);
+                }
+            }
+            tracing::info!(slots = ?names, "temporary replication slots dropped");
+        };
+        // Off the async worker threads: the delete may wait for a lock.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(drop_all)),
+            Err(_) => drop_all(),
         }
     }
 }
@@ -197,13 +284,16 @@ fn wrote_in_transaction(conn: &Connection) -> bool {
     }
 }
 
-/// Creates logical slot `name` at `at` (or the end of the log).
+/// Creates logical slot `name` at `at` (or the end of the log); a
+/// temporary one when `temporary_owner` is the creating session's process
+/// ID (the caller then holds it in its [`TempSlots`]).
 pub async fn create_slot(
     path: &Path,
     name: &str,
     plugin: &str,
     two_phase: bool,
     at: Option<u64>,
+    temporary_owner: Option<i32>,
 ) -> Result<Lsn, ErrorInfo> {
     check_slot_name(name)?;
     if plugin != "pgoutput" {
@@ -221,8 +311,9 @@ pub async fn create_slot(
         let inserted = conn
             .execute(
                 "INSERT OR IGNORE INTO _pgwire_replication_slots \
-                 (slot_name, plugin, two_phase, confirmed_lsn) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![name, plugin, two_phase, at as i64],
+                 (slot_name, plugin, two_phase, confirmed_lsn, temporary) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![name, plugin, two_phase, at as i64, temporary_owner.is_some()],
             )
             .map_err(|e| from_sqlite(&e))?;
         if inserted == 0 {
@@ -238,12 +329,19 @@ pub async fn create_slot(
 }
 
 /// Drops slot `name`; with `wait`, waits (up to a minute) for a session
-/// streaming from it to stop.
-pub async fn drop_slot(path: &Path, name: &str, wait: bool) -> Result<(), ErrorInfo> {
+/// streaming from it to stop. Session `own_pid` may drop its own
+/// temporary slot.
+pub async fn drop_slot(
+    path: &Path,
+    name: &str,
+    wait: bool,
+    own_pid: Option<i32>,
+) -> Result<(), ErrorInfo> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let user = active().lock().ok().and_then(|m| m.get(name).copied());
         match user {
+            Some(pid) if Some(pid) == own_pid => break,
             Some(pid) if !wait || tokio::time::Instant::now() >= deadline => {
                 return Err(slot_active(name, pid));
             }
@@ -358,12 +456,6 @@ impl ReplicationHandler for SqliteSession {
                 "physical replication slots are not supported by this server",
             ));
         };
-        if request.temporary {
-            return Err(ErrorInfo::new(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "temporary replication slots are not supported by this server",
-            ));
-        }
         // USE_SNAPSHOT: the slot starts where the session's transaction
         // sees the log end, so that transaction's reads (a table sync's
         // COPY) and the changes streamed from the slot meet exactly.
@@ -379,7 +471,20 @@ impl ReplicationHandler for SqliteSession {
             None
         };
         check_no_writes(&self.engine).await?;
-        let lsn = create_slot(&self.db_path, &request.name, plugin, request.two_phase, at).await?;
+        let pid = session.client().process_id();
+        let owner = request.temporary.then_some(pid);
+        let lsn = create_slot(
+            &self.db_path,
+            &request.name,
+            plugin,
+            request.two_phase,
+            at,
+            owner,
+        )
+        .await?;
+        if request.temporary {
+            self.temp_slots.hold(&self.db_path, &request.name, pid);
+        }
         Ok(CreatedSlot {
             consistent_point: lsn,
             snapshot_name: None,
@@ -388,11 +493,14 @@ impl ReplicationHandler for SqliteSession {
 
     async fn drop_slot(
         &mut self,
-        _session: &mut Session,
+        session: &mut Session,
         name: &str,
         wait: bool,
     ) -> Result<(), ErrorInfo> {
-        drop_slot(&self.db_path, name, wait).await
+        let own = session.client().process_id();
+        drop_slot(&self.db_path, name, wait, Some(own)).await?;
+        self.temp_slots.forget(name);
+        Ok(())
     }
 
     async fn read_slot(
@@ -430,12 +538,12 @@ impl ReplicationHandler for SqliteSession {
                 SqlState::try_from_code(e.sql_state).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
             ErrorInfo::new(code, e.message)
         })?;
-        if options.binary {
-            return Err(ErrorInfo::new(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "binary pgoutput is not supported by this server",
-            ));
-        }
+        let format = Format {
+            binary: options.binary,
+            messages: options.messages,
+            // PgOutputOptions::parse refused streaming below protocol 2.
+            streaming: options.streaming != Streaming::Off,
+        };
         let names = options.publication_names;
         let guard = ActiveSlot::acquire(&slot, session.client().process_id())?;
         let (slot_name, pubs) = (slot.clone(), names.clone());
@@ -481,9 +589,43 @@ impl ReplicationHandler for SqliteSession {
             reading: None,
             relations: HashMap::new(),
             described: HashMap::new(),
+            format,
+            streamed: None,
             signal: publisher::changes_signal().subscribe(),
         })
     }
+}
+
+/// What the client asked `pgoutput` for.
+#[derive(Debug, Clone, Copy)]
+struct Format {
+    /// `binary 'true'`: values in binary format.
+    binary: bool,
+    /// `messages 'true'`: logical decoding messages.
+    messages: bool,
+    /// `streaming 'on'` (protocol 2+): large transactions in blocks.
+    streaming: bool,
+}
+
+/// A transaction of at least this many logged changes is streamed
+/// (Stream Start / Stop / Commit) to a client that asked for streaming:
+/// PostgreSQL streams when `logical_decoding_work_mem` fills.
+const STREAM_THRESHOLD: i64 = 1000;
+/// Changes per Stream Start ... Stream Stop block.
+const STREAM_BLOCK: usize = 500;
+
+/// The streamed transaction being written.
+#[derive(Debug)]
+struct Streamed {
+    xid: u32,
+    /// Between Stream Start and Stream Stop.
+    in_block: bool,
+    /// Changes written in the current block.
+    block_changes: usize,
+    /// Tables described inside this transaction: a subscriber forgets
+    /// them if it aborts, so they count as sent only once it commits (as
+    /// PostgreSQL's pgoutput).
+    described: HashMap<String, TableInfo>,
 }
 
 /// A column of a published table.
@@ -508,10 +650,14 @@ struct TableInfo {
 #[derive(Debug)]
 struct Change {
     seq: i64,
+    /// The table (the prefix of a message).
     rel: String,
+    /// `I`, `U`, `D`, `T`, or `M` / `m` for a (non-)transactional message.
     op: char,
     old: Option<Vec<Option<String>>>,
     new: Option<Vec<Option<String>>>,
+    /// A message's content.
+    content: Vec<u8>,
 }
 
 /// A change read from the log, with where its transaction ends.
@@ -521,6 +667,8 @@ struct Queued {
     seq: i64,
     /// The last change of its transaction (committed: all are visible).
     tx_last: i64,
+    /// Its transaction's commit time (microseconds since 2000-01-01).
+    commit_time: i64,
     /// The change, `None` when no requested publication publishes it (kept
     /// only to end its transaction).
     change: Option<Change>,
@@ -529,18 +677,26 @@ struct Queued {
 /// What one read of the log brought.
 struct Fetched {
     rows: Vec<Queued>,
-    /// The last change read (published or not), its transaction and
-    /// that transaction's last change.
-    last: Option<(i64, u32, i64)>,
+    /// The last change read (published or not), its transaction, that
+    /// transaction's last change and commit time.
+    last: Option<(i64, TxEnd)>,
     tables: HashMap<String, TableInfo>,
     end: u64,
     more: bool,
 }
 
+/// Where a transaction ends: its id, its last change and its commit time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TxEnd {
+    xid: u32,
+    last: i64,
+    commit_time: i64,
+}
+
 /// The stream of one START_REPLICATION. It holds at most one read of the
 /// log ([`FETCH_ROWS`] changes) at a time, however large a transaction:
 /// a transaction's end is looked up when it starts, so its Begin can say
-/// where it commits before all its changes are read.
+/// where and when it commits before all its changes are read.
 pub struct ChangeStream {
     engine: Engine,
     slot: String,
@@ -558,34 +714,47 @@ pub struct ChangeStream {
     caught_up_to: Option<u64>,
     /// Changes read and not yet written.
     queue: VecDeque<Queued>,
-    /// The transaction whose Begin was written and Commit not yet.
+    /// The transaction whose Begin (or first Stream Start) was written and
+    /// Commit not yet.
     open: Option<u32>,
     /// The last transaction read, and where it ends.
-    reading: Option<(u32, i64)>,
+    reading: Option<TxEnd>,
     relations: HashMap<String, TableInfo>,
     /// The table descriptions sent (Relation messages), by table.
     described: HashMap<String, TableInfo>,
+    format: Format,
+    /// The open transaction, when it is streamed.
+    streamed: Option<Streamed>,
     signal: watch::Receiver<u64>,
 }
 
-/// A change log row: seq, xid, table, operation, old row, new row.
-type LogRow = (i64, u32, String, String, Option<String>, Option<String>);
+/// A change log row: seq, xid, table, operation, old row, new row, time.
+type LogRow = (
+    i64,
+    u32,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
 
 /// Reads up to [`FETCH_ROWS`] changes after `position`, with the tables
-/// they touch, filtered by publications `names`. `reading` is the
-/// transaction the previous read ended in, and its last change.
+/// they touch, filtered by publications `names` (and messages, if asked
+/// for). `reading` is the transaction the previous read ended in.
 fn fetch(
     conn: &Connection,
     position: i64,
     names: &[String],
-    reading: Option<(u32, i64)>,
+    messages: bool,
+    reading: Option<TxEnd>,
 ) -> Result<Fetched, ErrorInfo> {
     let sql_error = |e: rusqlite::Error| from_sqlite(&e);
     let publications = publisher::load_publications(conn, names)?;
     let end = log_end(conn).map_err(sql_error)?;
     let mut stmt = conn
         .prepare_cached(
-            "SELECT seq, xid, rel, op, old, new FROM _pgwire_changes WHERE seq > ?1 \
+            "SELECT seq, xid, rel, op, old, new, ts FROM _pgwire_changes WHERE seq > ?1 \
              ORDER BY seq LIMIT ?2",
         )
         .map_err(sql_error)?;
@@ -598,14 +767,28 @@ fn fetch(
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })
         .and_then(|rows| rows.collect())
         .map_err(sql_error)?;
     let more = raw.len() == FETCH_ROWS;
+    // A transaction commits at its last row: a block's commit record, or
+    // the last change of a statement outside a block (SQLite commits it
+    // as the statement ends). Rows logged before commit times were
+    // recorded have no time: now, then.
+    let time = |ts: Option<i64>| ts.unwrap_or_else(pg_timestamp_now);
     // Where each transaction ends: at the next row of another one, or
     // (for the last one of a full read) at its last row in the log.
-    let mut ends: Vec<i64> = vec![0; raw.len()];
+    let mut ends: Vec<TxEnd> = Vec::with_capacity(raw.len());
+    ends.resize(
+        raw.len(),
+        TxEnd {
+            xid: 0,
+            last: 0,
+            commit_time: 0,
+        },
+    );
     let mut i = raw.len();
     while i > 0 {
         let xid = raw[i - 1].1;
@@ -613,41 +796,70 @@ fn fetch(
         while j > 0 && raw[j - 1].1 == xid {
             j -= 1;
         }
-        let last = if i == raw.len() && more {
+        let tx_end = if i == raw.len() && more {
             match reading {
-                Some((x, last)) if x == xid => last,
-                _ => conn
-                    .query_row(
-                        "SELECT max(seq) FROM _pgwire_changes WHERE seq > ?1 AND xid = ?2",
-                        rusqlite::params![raw[i - 1].0, xid],
-                        |r| r.get::<_, Option<i64>>(0),
-                    )
-                    .map_err(sql_error)?
-                    .unwrap_or(raw[i - 1].0),
+                Some(r) if r.xid == xid => r,
+                _ => {
+                    let found = conn
+                        .query_row(
+                            "SELECT seq, ts FROM _pgwire_changes WHERE seq > ?1 AND xid = ?2 \
+                             ORDER BY seq DESC LIMIT 1",
+                            rusqlite::params![raw[i - 1].0, xid],
+                            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
+                        )
+                        .optional()
+                        .map_err(sql_error)?;
+                    let (last, ts) = found.unwrap_or((raw[i - 1].0, raw[i - 1].6));
+                    TxEnd {
+                        xid,
+                        last,
+                        commit_time: time(ts),
+                    }
+                }
             }
         } else {
-            raw[i - 1].0
+            TxEnd {
+                xid,
+                last: raw[i - 1].0,
+                commit_time: time(raw[i - 1].6),
+            }
         };
-        ends[j..i].fill(last);
+        ends[j..i].fill(tx_end);
         i = j;
     }
-    let last = raw
-        .last()
-        .zip(ends.last())
-        .map(|(r, &tx_last)| (r.0, r.1, tx_last));
+    let last = raw.last().zip(ends.last()).map(|(r, &e)| (r.0, e));
     let mut tables: HashMap<String, TableInfo> = HashMap::new();
     let mut rows = Vec::with_capacity(raw.len());
-    for ((seq, xid, rel, op, old, new), tx_last) in raw.into_iter().zip(ends) {
-        if !tables.contains_key(&rel) {
+    for ((seq, xid, rel, op, old, new, _), tx_end) in raw.into_iter().zip(ends) {
+        let op = op.chars().next().unwrap_or('?');
+        let is_row_change = matches!(op, 'I' | 'U' | 'D' | 'T');
+        if is_row_change && !tables.contains_key(&rel) {
             if let Some(info) = table_info(conn, &rel).map_err(sql_error)? {
                 tables.insert(rel.clone(), info);
             }
         }
-        let published = publications.publishes(&rel, &op) && tables.contains_key(&rel);
-        if !published && seq != tx_last {
+        let published = match op {
+            'M' | 'm' => messages,
+            _ if is_row_change => {
+                publications.publishes(&rel, &op.to_string()) && tables.contains_key(&rel)
+            }
+            // Commit records.
+            _ => false,
+        };
+        if !published && seq != tx_end.last {
             continue;
         }
-        let change = if published {
+        let change = if published && !is_row_change {
+            let content = new.as_deref().and_then(unhex).unwrap_or_default();
+            Some(Change {
+                seq,
+                rel,
+                op,
+                old: None,
+                new: None,
+                content,
+            })
+        } else if published {
             let types: Vec<Type> = tables
                 .get(&rel)
                 .map(|t| t.columns.iter().map(|c| c.ty.clone()).collect())
@@ -661,9 +873,10 @@ fn fetch(
             Some(Change {
                 seq,
                 rel,
-                op: op.chars().next().unwrap_or('?'),
+                op,
                 old: decode(old)?,
                 new: decode(new)?,
+                content: Vec::new(),
             })
         } else {
             None
@@ -671,7 +884,8 @@ fn fetch(
         rows.push(Queued {
             xid,
             seq,
-            tx_last,
+            tx_last: tx_end.last,
+            commit_time: tx_end.commit_time,
             change,
         });
     }
@@ -682,6 +896,18 @@ fn fetch(
         end,
         more,
     })
+}
+
+/// Bytes from lower-case hex (a message's content in the log).
+fn unhex(hex: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [hi, lo] => Some(digit(*hi)? << 4 | digit(*lo)?),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A table's OID and columns (`None` if it no longer exists).
@@ -745,15 +971,43 @@ fn values(json: &str, types: &[Type]) -> Option<Vec<Option<String>>> {
     )
 }
 
+/// Writes a row's values into a tuple being encoded: text, or binary
+/// with the library's encoders (`binary 'true'`); columns `keep` refuses
+/// are sent as NULL (the non-key columns of an old key). A value the
+/// binary encoder does not take (SQLite accepts anything in any column)
+/// goes as text, as PostgreSQL sends types without a binary form.
+fn put_values(
+    row: &mut TupleWriter<'_>,
+    values: &[Option<String>],
+    columns: &[ColumnInfo],
+    binary: bool,
+    keep: impl Fn(usize) -> bool,
+) {
+    for (i, v) in values.iter().enumerate() {
+        match (v, columns.get(i)) {
+            (Some(s), Some(c)) if keep(i) && binary => {
+                if row
+                    .binary_with(|b| pgwire::types::text::text_to_binary(&c.ty, s, b))
+                    .is_err()
+                {
+                    row.text(s.as_bytes());
+                }
+            }
+            (Some(s), _) if keep(i) => row.text(s.as_bytes()),
+            _ => row.null(),
+        }
+    }
+}
+
 impl ChangeStream {
     /// Queues a read of the log.
     fn absorb(&mut self, fetched: Fetched) {
         self.wal_end = self.wal_end.max(fetched.end);
         self.caught_up_to = (!fetched.more).then_some(fetched.end);
         self.relations.extend(fetched.tables);
-        if let Some((seq, xid, tx_last)) = fetched.last {
+        if let Some((seq, tx_end)) = fetched.last {
             self.position = self.position.max(seq);
-            self.reading = Some((xid, tx_last));
+            self.reading = Some(tx_end);
         }
         for row in fetched.rows {
             // Confirmed before (a restart): skipped.
@@ -761,6 +1015,111 @@ impl ChangeStream {
                 self.queue.push_back(row);
             }
         }
+    }
+
+    /// The transaction id streamed messages carry (inside a streamed
+    /// transaction only).
+    fn stream_xid(&self) -> Option<u32> {
+        self.streamed.as_ref().map(|s| s.xid)
+    }
+
+    /// Opens transaction `xid` at its first published change `seq`: a
+    /// Begin, or, when it is large and the client streams, a first
+    /// Stream Start.
+    fn begin(&mut self, out: &mut WalWriter<'_>, row: &Queued) {
+        let at = Lsn(seq_lsn(row.seq));
+        if self.format.streaming && row.tx_last - row.seq + 1 >= STREAM_THRESHOLD {
+            let start = StreamStart {
+                xid: row.xid,
+                first_segment: true,
+            };
+            out.pgoutput(at, &PgOutputMessage::StreamStart(start));
+            self.streamed = Some(Streamed {
+                xid: row.xid,
+                in_block: true,
+                block_changes: 0,
+                described: HashMap::new(),
+            });
+        } else {
+            let begin = PgOutputMessage::Begin(Begin {
+                final_lsn: Lsn(commit_lsn(row.tx_last)),
+                commit_time: row.commit_time,
+                xid: row.xid,
+            });
+            out.pgoutput(at, &begin);
+        }
+        self.open = Some(row.xid);
+    }
+
+    /// In a streamed transaction, opens a block before a change if none
+    /// is open.
+    fn before_change(&mut self, out: &mut WalWriter<'_>, seq: i64) {
+        if let Some(s) = self.streamed.as_mut().filter(|s| !s.in_block) {
+            let start = StreamStart {
+                xid: s.xid,
+                first_segment: false,
+            };
+            out.pgoutput(Lsn(seq_lsn(seq)), &PgOutputMessage::StreamStart(start));
+            s.in_block = true;
+            s.block_changes = 0;
+        }
+    }
+
+    /// In a streamed transaction, closes a full block after a change.
+    fn after_change(&mut self, out: &mut WalWriter<'_>, seq: i64) {
+        if let Some(s) = self.streamed.as_mut() {
+            s.block_changes += 1;
+            if s.block_changes >= STREAM_BLOCK {
+                out.pgoutput(Lsn(seq_lsn(seq)), &PgOutputMessage::StreamStop);
+                s.in_block = false;
+            }
+        }
+    }
+
+    /// Ends the open transaction: Commit, or Stream Stop (if a block is
+    /// open) and Stream Commit.
+    fn commit(&mut self, out: &mut WalWriter<'_>, row: &Queued) {
+        let (commit_at, end_at) = (Lsn(commit_lsn(row.tx_last)), Lsn(end_lsn(row.tx_last)));
+        match self.streamed.take() {
+            Some(s) => {
+                if s.in_block {
+                    out.pgoutput(commit_at, &PgOutputMessage::StreamStop);
+                }
+                let commit = PgOutputMessage::StreamCommit(StreamCommit {
+                    xid: s.xid,
+                    flags: 0,
+                    commit_lsn: commit_at,
+                    end_lsn: end_at,
+                    commit_time: row.commit_time,
+                });
+                out.pgoutput(end_at, &commit);
+                self.described.extend(s.described);
+            }
+            None => {
+                let commit = PgOutputMessage::Commit(Commit {
+                    flags: 0,
+                    commit_lsn: commit_at,
+                    end_lsn: end_at,
+                    commit_time: row.commit_time,
+                });
+                out.pgoutput(end_at, &commit);
+            }
+        }
+        self.open = None;
+        self.sent = self.sent.max(end_at.0);
+    }
+
+    /// Writes a logical decoding message.
+    fn write_message(&self, out: &mut WalWriter<'_>, change: &Change, xid: Option<u32>) {
+        let at = Lsn(seq_lsn(change.seq));
+        let message = PgOutputMessage::Message(LogicalDecodingMessage {
+            xid,
+            flags: u8::from(change.op == 'M'),
+            lsn: at,
+            prefix: change.rel.clone().into(),
+            content: Bytes::copy_from_slice(&change.content),
+        });
+        out.pgoutput(at, &message);
     }
 
     /// Writes the Insert, Update or Delete of `change` (after its table's
@@ -773,51 +1132,46 @@ impl ChangeStream {
         let Some(info) = self.relations.get(&change.rel) else {
             return;
         };
-        let keyed = info.keyed;
+        let (keyed, binary, xid) = (info.keyed, self.format.binary, self.stream_xid());
         let is_key = |i: usize| info.columns.get(i).is_some_and(|c| c.key);
         let old = change.old.as_deref().unwrap_or_default();
         let new = change.new.as_deref().unwrap_or_default();
-        match change.op {
-            'I' => out.xlog_data(at, at, |b| put_insert(b, None, oid, tuple(new, |_| true))),
-            'U' => {
-                // The old key only when it changed (REPLICA IDENTITY
-                // DEFAULT); the whole old row for a table without key
-                // (sent as REPLICA IDENTITY FULL).
-                let old_kind = if !keyed {
-                    Some(OldTupleKind::Full)
-                } else if (0..old.len()).any(|i| is_key(i) && old.get(i) != new.get(i)) {
-                    Some(OldTupleKind::Key)
-                } else {
-                    None
-                };
-                out.xlog_data(at, at, |b| {
-                    let old_values = old_kind.map(|kind| {
-                        let keep = move |i: usize| kind == OldTupleKind::Full || is_key(i);
-                        (kind, tuple(old, keep))
-                    });
-                    put_update(b, None, oid, old_values, tuple(new, |_| true));
-                });
+        let shape = match change.op {
+            // The old key only when it changed (REPLICA IDENTITY
+            // DEFAULT); the whole old row for a table without key (sent
+            // as REPLICA IDENTITY FULL).
+            'U' if !keyed => ChangeShape::Update(Some(OldTupleKind::Full)),
+            'U' if (0..old.len()).any(|i| is_key(i) && old.get(i) != new.get(i)) => {
+                ChangeShape::Update(Some(OldTupleKind::Key))
             }
-            _ => {
-                let kind = if keyed {
-                    OldTupleKind::Key
-                } else {
-                    OldTupleKind::Full
-                };
-                out.xlog_data(at, at, |b| {
-                    put_delete(b, None, oid, kind, tuple(old, |i| !keyed || is_key(i)));
-                });
-            }
-        }
+            'U' => ChangeShape::Update(None),
+            'I' => ChangeShape::Insert,
+            _ if keyed => ChangeShape::Delete(OldTupleKind::Key),
+            _ => ChangeShape::Delete(OldTupleKind::Full),
+        };
+        out.xlog_data(at, at, |b| {
+            put_change_with(b, shape, xid, oid, |role, row| match role {
+                TupleRole::Old => {
+                    put_values(row, old, &info.columns, binary, |i| !keyed || is_key(i))
+                }
+                TupleRole::New => put_values(row, new, &info.columns, binary, |_| true),
+            });
+        });
     }
 
     /// Writes a Relation message for `rel` if its description was not sent
-    /// yet (or changed).
+    /// yet (or changed); inside a streamed transaction, if it was not sent
+    /// in that transaction.
     fn relation(&mut self, out: &mut WalWriter<'_>, rel: &str, at: u64) -> Option<u32> {
         let info = self.relations.get(rel)?.clone();
-        if self.described.get(rel) != Some(&info) {
+        let xid = self.stream_xid();
+        let described = match self.streamed.as_mut() {
+            Some(s) => &mut s.described,
+            None => &mut self.described,
+        };
+        if described.get(rel) != Some(&info) {
             let message = PgOutputMessage::Relation(Relation {
-                xid: None,
+                xid,
                 oid: info.oid,
                 namespace: "public".into(),
                 name: rel.to_owned().into(),
@@ -838,22 +1192,10 @@ impl ChangeStream {
                     .collect(),
             });
             out.pgoutput(Lsn(at), &message);
-            self.described.insert(rel.to_owned(), info.clone());
+            described.insert(rel.to_owned(), info.clone());
         }
         Some(info.oid)
     }
-}
-
-/// A row's values as `pgoutput` column entries (text format); columns
-/// `keep` refuses are sent as NULL (the non-key columns of an old key).
-fn tuple<'a>(
-    values: &'a [Option<String>],
-    keep: impl Fn(usize) -> bool + 'a,
-) -> impl ExactSizeIterator<Item = TupleValue<'a>> + 'a {
-    values.iter().enumerate().map(move |(i, v)| match v {
-        Some(s) if keep(i) => TupleValue::Text(s.as_bytes()),
-        _ => TupleValue::Null,
-    })
 }
 
 impl ReplicationStream for ChangeStream {
@@ -866,9 +1208,12 @@ impl ReplicationStream for ChangeStream {
             self.signal.borrow_and_update();
             let (position, names, reading) =
                 (self.position, self.publications.clone(), self.reading);
+            let messages = self.format.messages;
             let fetched = self
                 .engine
-                .call(None, move |db| fetch(&db.conn, position, &names, reading))
+                .call(None, move |db| {
+                    fetch(&db.conn, position, &names, messages, reading)
+                })
                 .await??;
             let more = fetched.more;
             self.absorb(fetched);
@@ -886,63 +1231,58 @@ impl ReplicationStream for ChangeStream {
             let Some(front) = self.queue.pop_front() else {
                 return Ok(());
             };
-            let (xid, seq, tx_last) = (front.xid, front.seq, front.tx_last);
-            let now = pg_timestamp_now();
+            let (xid, seq) = (front.xid, front.seq);
             let mut last_seen = seq;
-            if let Some(change) = front.change {
-                // A transaction begins with its first published change
-                // (one without any is not sent, as PostgreSQL 15 does).
-                if self.open != Some(xid) {
-                    let begin = PgOutputMessage::Begin(Begin {
-                        final_lsn: Lsn(commit_lsn(tx_last)),
-                        commit_time: now,
-                        xid,
-                    });
-                    out.pgoutput(Lsn(seq_lsn(seq)), &begin);
-                    self.open = Some(xid);
-                }
-                if change.op == 'T' {
-                    // TRUNCATE a, b: one message, as in PostgreSQL.
-                    let mut names = vec![change.rel];
-                    while let Some(next) = self.queue.front() {
-                        match &next.change {
-                            Some(c) if next.xid == xid && c.op == 'T' => {
-                                names.push(c.rel.clone());
-                                last_seen = next.seq;
-                                self.queue.pop_front();
-                            }
-                            _ => break,
-                        }
-                    }
-                    let oids: Vec<u32> = names
-                        .iter()
-                        .filter_map(|n| self.relation(out, n, seq_lsn(seq)))
-                        .collect();
-                    let message = PgOutputMessage::Truncate(Truncate {
-                        xid: None,
-                        options: 0,
-                        relation_oids: oids,
-                    });
-                    out.pgoutput(Lsn(seq_lsn(seq)), &message);
+            if let Some(change) = &front.change {
+                if change.op == 'm' && self.open != Some(xid) {
+                    // A non-transactional message outside an open
+                    // transaction: on its own, as PostgreSQL sends them.
+                    self.write_message(out, change, None);
                 } else {
-                    self.write_change(out, &change);
+                    // A transaction begins with its first published change
+                    // (one without any is not sent, as PostgreSQL 15 does).
+                    if self.open != Some(xid) {
+                        self.begin(out, &front);
+                    }
+                    self.before_change(out, seq);
+                    match change.op {
+                        'T' => {
+                            // TRUNCATE a, b: one message, as in PostgreSQL.
+                            let mut names = vec![change.rel.clone()];
+                            while let Some(next) = self.queue.front() {
+                                match &next.change {
+                                    Some(c) if next.xid == xid && c.op == 'T' => {
+                                        names.push(c.rel.clone());
+                                        last_seen = next.seq;
+                                        self.queue.pop_front();
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            let oids: Vec<u32> = names
+                                .iter()
+                                .filter_map(|n| self.relation(out, n, seq_lsn(seq)))
+                                .collect();
+                            let message = PgOutputMessage::Truncate(Truncate {
+                                xid: self.stream_xid(),
+                                options: 0,
+                                relation_oids: oids,
+                            });
+                            out.pgoutput(Lsn(seq_lsn(seq)), &message);
+                        }
+                        'M' | 'm' => self.write_message(out, change, self.stream_xid()),
+                        _ => self.write_change(out, change),
+                    }
+                    self.after_change(out, last_seen);
                 }
             }
-            let ends = last_seen == tx_last;
+            let ends = last_seen == front.tx_last;
             if ends && self.open != Some(xid) {
                 // Nothing of it was published: passed over.
-                self.sent = self.sent.max(end_lsn(tx_last));
+                self.sent = self.sent.max(end_lsn(front.tx_last));
             }
             if ends && self.open == Some(xid) {
-                let commit = PgOutputMessage::Commit(Commit {
-                    flags: 0,
-                    commit_lsn: Lsn(commit_lsn(tx_last)),
-                    end_lsn: Lsn(end_lsn(tx_last)),
-                    commit_time: now,
-                });
-                out.pgoutput(Lsn(end_lsn(tx_last)), &commit);
-                self.open = None;
-                self.sent = self.sent.max(end_lsn(tx_last));
+                self.commit(out, &front);
             }
         }
         Ok(())
