@@ -896,9 +896,11 @@ pub fn describe(cmd: &PublisherCommand) -> Option<Schema> {
             "pg_drop_replication_slot",
             Type::TEXT,
         )])),
+        // pg_lsn in PostgreSQL; its text form here, as the slot functions'
+        // LSNs.
         PublisherCommand::EmitMessage { .. } => Some(Schema::from(vec![FieldInfo::new(
             "pg_logical_emit_message",
-            Type::PG_LSN,
+            Type::TEXT,
         )])),
         _ => None,
     }
