@@ -525,3 +525,115 @@ async fn logical_messages_and_commit_times() {
     // position, after printing the message there.
     assert!(text.contains("the end"), "{text:?}");
 }
+
+/// The streamed transaction's events, rendered, without its inserts
+/// (counted instead).
+fn outline(events: &[LogicalReplicationEvent]) -> (Vec<String>, usize) {
+    let mut kinds = Vec::new();
+    let mut inserts = 0;
+    for e in events {
+        match &e.message {
+            PgOutputMessage::Insert(_) => inserts += 1,
+            PgOutputMessage::Relation(_) => {}
+            PgOutputMessage::StreamStart(s) => {
+                kinds.push(format!("stream start first={}", s.first_segment))
+            }
+            PgOutputMessage::StreamStop => kinds.push("stream stop".into()),
+            PgOutputMessage::StreamCommit(_) => kinds.push("stream commit".into()),
+            PgOutputMessage::StreamAbort(a) => {
+                assert_eq!(a.xid, a.subxid);
+                kinds.push("stream abort".into())
+            }
+            PgOutputMessage::Begin(_) => kinds.push("begin".into()),
+            PgOutputMessage::Commit(_) => kinds.push("commit".into()),
+            other => kinds.push(other.name().into()),
+        }
+    }
+    (kinds, inserts)
+}
+
+/// `n` inserts streamed, and the block they are in closed.
+fn sent_in_blocks(events: &[LogicalReplicationEvent], n: usize) -> bool {
+    let (kinds, inserts) = outline(events);
+    inserts == n && kinds.last().map(String::as_str) == Some("stream stop")
+}
+
+#[tokio::test]
+async fn transactions_in_progress_are_streamed_and_aborted() {
+    let s = server();
+    let sql = s.connect().await;
+    sql.batch_execute("CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION p FOR TABLE t")
+        .await
+        .unwrap();
+    let mut repl = replication_client(s.port()).await;
+    repl.create_replication_slot(&logical_slot("live", false))
+        .await
+        .unwrap();
+    let mut stream = repl
+        .start_logical_replication(
+            "live",
+            Lsn::INVALID,
+            &[
+                ("proto_version", "2"),
+                ("publication_names", "p"),
+                ("streaming", "on"),
+            ],
+        )
+        .await
+        .unwrap();
+    let rows_from = |from: u32, n: u32| {
+        format!(
+            "INSERT INTO t SELECT {from} + x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) SELECT x FROM c)"
+        )
+    };
+    let writer = s.connect().await;
+
+    // Streamed while in progress: the rows arrive before COMMIT.
+    writer.batch_execute("BEGIN").await.unwrap();
+    writer.batch_execute(&rows_from(0, 1200)).await.unwrap();
+    let events = read_until(&mut stream, LIMIT, |ev| sent_in_blocks(ev, 1200)).await;
+    let (kinds, _) = outline(&events);
+    assert_eq!(kinds[0], "stream start first=true");
+    assert!(!kinds.contains(&"stream commit".to_owned()), "{kinds:?}");
+    writer.batch_execute(&rows_from(5000, 10)).await.unwrap();
+    writer.batch_execute("COMMIT").await.unwrap();
+    let more = read_until(&mut stream, LIMIT, |ev| commits(ev) == 1).await;
+    let (kinds, inserts) = outline(&more);
+    assert_eq!(inserts, 10, "the rest, once: {kinds:?}");
+    assert_eq!(kinds.last().map(String::as_str), Some("stream commit"));
+    assert!(kinds.contains(&"stream start first=false".to_owned()), "{kinds:?}");
+
+    // Rolled back after rows were sent: Stream Abort.
+    writer.batch_execute("BEGIN").await.unwrap();
+    writer.batch_execute(&rows_from(10_000, 1100)).await.unwrap();
+    let events = read_until(&mut stream, LIMIT, |ev| sent_in_blocks(ev, 1100)).await;
+    assert_eq!(outline(&events).0[0], "stream start first=true");
+    writer.batch_execute("ROLLBACK").await.unwrap();
+    let events = read_until(&mut stream, LIMIT, |ev| {
+        outline(ev).0.contains(&"stream abort".to_owned())
+    })
+    .await;
+    assert_eq!(outline(&events).1, 0);
+
+    // A savepoint rollback takes back rows already sent: they are
+    // aborted, and the transaction goes whole at its commit.
+    writer.batch_execute("BEGIN; SAVEPOINT a").await.unwrap();
+    writer.batch_execute(&rows_from(20_000, 1100)).await.unwrap();
+    let events = read_until(&mut stream, LIMIT, |ev| sent_in_blocks(ev, 1100)).await;
+    assert_eq!(outline(&events).0[0], "stream start first=true");
+    writer
+        .batch_execute(&format!("ROLLBACK TO a; {}; COMMIT", rows_from(30_000, 3)))
+        .await
+        .unwrap();
+    let events = read_until(&mut stream, LIMIT, |ev| commits(ev) == 1).await;
+    let (kinds, inserts) = outline(&events);
+    assert_eq!(kinds, ["stream abort", "begin", "commit"], "{kinds:?}");
+    assert_eq!(inserts, 3);
+    let got: Vec<String> = events.iter().filter_map(|e| render(&stream, e)).collect();
+    assert!(got.contains(&"insert t (30001)".to_owned()), "{got:?}");
+    stream.finish().await.unwrap();
+    assert_eq!(
+        rows(&sql, "SELECT count(*) FROM t").await,
+        ["1213"]
+    );
+}

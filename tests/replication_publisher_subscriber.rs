@@ -208,10 +208,10 @@ async fn publisher_and_subscriber(
     Some((pg, s, publisher, subscriber))
 }
 
-async fn subscribe(subscriber: &Client, port: u16, with: &str) {
+async fn subscribe(subscriber: &Client, port: u16, name: &str, with: &str) {
     subscriber
         .batch_execute(&format!(
-            "CREATE SUBSCRIPTION s CONNECTION 'host=127.0.0.1 port={port} dbname=postgres user=postgres' PUBLICATION p WITH ({with})"
+            "CREATE SUBSCRIPTION {name} CONNECTION 'host=127.0.0.1 port={port} dbname=postgres user=postgres' PUBLICATION p WITH ({with})"
         ))
         .await
         .unwrap_or_else(|e| panic!("CREATE SUBSCRIPTION: {e:?}"));
@@ -239,7 +239,7 @@ async fn postgres_subscribes_in_binary() {
         )
         .await
         .unwrap();
-    subscribe(&subscriber, s.port(), "binary = true").await;
+    subscribe(&subscriber, s.port(), "s_binary", "binary = true").await;
     let all = "SELECT id, i8, i2, t, f8, f4, b, n, by, d, ts, tz, u, j FROM vals ORDER BY id";
     wait_until_equal(&publisher, &subscriber, all, &pg).await;
     publisher
@@ -280,7 +280,7 @@ async fn postgres_subscribes_with_streaming() {
     else {
         return;
     };
-    subscribe(&subscriber, s.port(), "streaming = on").await;
+    subscribe(&subscriber, s.port(), "s_streaming", "streaming = on").await;
     let series = |n: u32| {
         format!(
             "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) SELECT x FROM c)"

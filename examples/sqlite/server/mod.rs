@@ -34,6 +34,7 @@ mod functions;
 mod json_row;
 mod large_objects;
 mod literal_types;
+mod live_changes;
 mod notices;
 mod notify;
 mod publisher;

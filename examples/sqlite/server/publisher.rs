@@ -41,6 +41,7 @@ use tokio::sync::watch;
 
 use super::SqliteSession;
 use super::errors::from_sqlite;
+use super::live_changes;
 use super::sql::{Tok, Token, ident_value, quote_ident, significant, string_value};
 
 /// The example's own tables, created when the server opens the database.
@@ -157,6 +158,25 @@ pub fn attach(conn: &Connection) -> rusqlite::Result<()> {
             Ok(oid.map(|o| o + 1))
         },
     )?;
+    // Whether the current transaction's rows go to streams of
+    // transactions in progress; and handing one over.
+    conn.create_scalar_function("pgwire_live_wanted", 0, FunctionFlags::SQLITE_UTF8, |_| {
+        Ok(CURRENT_XID
+            .with(Cell::get)
+            .is_some_and(live_changes::is_open))
+    })?;
+    conn.create_scalar_function("pgwire_live", 6, FunctionFlags::SQLITE_UTF8, |ctx| {
+        let xid: i64 = ctx.get(1)?;
+        record_live(
+            u32::try_from(xid).unwrap_or(0),
+            ctx.get(0)?,
+            &ctx.get::<String>(2)?,
+            &ctx.get::<String>(3)?,
+            ctx.get(4)?,
+            ctx.get(5)?,
+        );
+        Ok(0)
+    })?;
     conn.execute_batch(CATALOG_SQL)?;
     SYNCED_SCHEMA.with(|s| s.set(-1));
     Ok(())
@@ -168,6 +188,7 @@ fn current_xid() -> u32 {
         None => {
             let x = NEXT_XID.fetch_add(1, Ordering::Relaxed);
             c.set(Some(x));
+            live_changes::begin(x);
             x
         }
     })
@@ -177,9 +198,43 @@ fn current_xid() -> u32 {
 /// ended, the next write gets a new transaction id, and streams are woken
 /// if this one wrote to the change log.
 pub fn after_job(conn: &Connection) {
-    if conn.is_autocommit() && CURRENT_XID.with(|c| c.take()).is_some() {
-        changes_signal().send_modify(|n| *n += 1);
+    if !conn.is_autocommit() {
+        return;
     }
+    let Some(xid) = CURRENT_XID.with(|c| c.take()) else {
+        return;
+    };
+    if live_changes::is_open(xid) {
+        // Committed if a row it logged is in the log now.
+        let committed = live_changes::some_seq(xid).is_some_and(|seq| {
+            conn.query_row(
+                "SELECT xid FROM _pgwire_changes WHERE seq = ?1",
+                [seq],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+                == Some(i64::from(xid))
+        });
+        live_changes::end(xid, committed);
+    }
+    changes_signal().send_modify(|n| *n += 1);
+}
+
+/// Hands the row just logged at `seq` to the streams of transactions in
+/// progress (`live_changes.rs`).
+fn record_live(xid: u32, seq: i64, rel: &str, op: &str, old: Option<String>, new: Option<String>) {
+    live_changes::record(
+        xid,
+        live_changes::LiveRow {
+            seq,
+            rel: rel.to_owned(),
+            op: op.to_owned(),
+            old,
+            new,
+        },
+    );
 }
 
 /// Called just before a transaction block's `COMMIT`: if the transaction
@@ -395,7 +450,9 @@ fn wanted_triggers(table: &str, columns: &[String]) -> Vec<(String, String)> {
         let sql = format!(
             "CREATE TRIGGER {} AFTER {event} ON {qt} WHEN pgwire_capturing() BEGIN \
              INSERT INTO _pgwire_changes (xid, rel, op, old, new, ts) \
-             VALUES (pgwire_xid(), {lit}, '{}', {old}, {new}, pgwire_now()); END",
+             VALUES (pgwire_xid(), {lit}, '{}', {old}, {new}, pgwire_now()); \
+             SELECT pgwire_live(seq, xid, rel, op, old, new) FROM _pgwire_changes \
+             WHERE pgwire_live_wanted() AND seq = last_insert_rowid(); END",
             quote_ident(&name),
             tag.to_ascii_uppercase()
         );
@@ -458,6 +515,7 @@ pub fn truncate(conn: &Connection, tables: &[String], sql: &str) -> rusqlite::Re
             "INSERT INTO _pgwire_changes (xid, rel, op, ts) VALUES (?1, ?2, 'T', pgwire_now())",
             rusqlite::params![xid, t],
         )?;
+        record_live(xid, conn.last_insert_rowid(), t, "T", None, None);
     }
     CAPTURING.with(|c| c.set(false));
     let result = conn.execute_batch(sql);
@@ -1048,16 +1106,14 @@ fn emit_message(
     for b in content {
         hex.push_str(&format!("{b:02x}"));
     }
+    let (xid, op) = (current_xid(), if transactional { "M" } else { "m" });
     conn.execute(
         "INSERT INTO _pgwire_changes (xid, rel, op, new, ts) VALUES (?1, ?2, ?3, ?4, pgwire_now())",
-        rusqlite::params![
-            current_xid(),
-            prefix,
-            if transactional { "M" } else { "m" },
-            hex
-        ],
+        rusqlite::params![xid, prefix, op, hex],
     )?;
-    Ok(Lsn(super::replication::seq_lsn(conn.last_insert_rowid())))
+    let seq = conn.last_insert_rowid();
+    record_live(xid, seq, prefix, op, None, Some(hex));
+    Ok(Lsn(super::replication::seq_lsn(seq)))
 }
 
 enum DdlError {

@@ -24,8 +24,8 @@ use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::TransactionStatus;
 use bytes::Bytes;
 use pgwire::replication::pgoutput::{
-    Begin, ChangeShape, Commit, LogicalDecodingMessage, OldTupleKind, Relation, RelationColumn,
-    ReplicaIdentity, StreamCommit, StreamStart, Truncate, TupleRole, put_change_with,
+    AbortPosition, Begin, ChangeShape, Commit, LogicalDecodingMessage, OldTupleKind, Relation, RelationColumn,
+    ReplicaIdentity, StreamAbort, StreamCommit, StreamStart, Truncate, TupleRole, put_change_with,
 };
 use pgwire::replication::pgoutput_options::{PgOutputOptions, Streaming};
 use pgwire::replication::timestamp::pg_timestamp_now;
@@ -40,6 +40,7 @@ use super::SqliteSession;
 use super::engine::Engine;
 use super::errors::from_sqlite;
 use super::json_row::Scalar;
+use super::live_changes;
 use super::publisher;
 
 const BASE: u64 = 0x0100_0000;
@@ -543,6 +544,7 @@ impl ReplicationHandler for SqliteSession {
             messages: options.messages,
             // PgOutputOptions::parse refused streaming below protocol 2.
             streaming: options.streaming != Streaming::Off,
+            abort_info: options.proto_version >= 4 && options.streaming == Streaming::Parallel,
         };
         let names = options.publication_names;
         let guard = ActiveSlot::acquire(&slot, session.client().process_id())?;
@@ -591,6 +593,11 @@ impl ReplicationHandler for SqliteSession {
             described: HashMap::new(),
             format,
             streamed: None,
+            live_interest: format.streaming.then(live_changes::Interest::register),
+            live: None,
+            live_queue: VecDeque::new(),
+            live_abort: false,
+            live_skip: None,
             signal: publisher::changes_signal().subscribe(),
         })
     }
@@ -605,6 +612,17 @@ struct Format {
     messages: bool,
     /// `streaming 'on'` (protocol 2+): large transactions in blocks.
     streaming: bool,
+    /// Stream Abort carries the abort LSN and time (protocol 4,
+    /// `streaming 'parallel'`).
+    abort_info: bool,
+}
+
+/// How far a transaction in progress was streamed.
+#[derive(Debug, Clone, Copy)]
+struct LiveCursor {
+    xid: u32,
+    /// Its rows up to this position were taken from the registry.
+    upto: i64,
 }
 
 /// A transaction of at least this many logged changes is streamed
@@ -725,6 +743,19 @@ pub struct ChangeStream {
     format: Format,
     /// The open transaction, when it is streamed.
     streamed: Option<Streamed>,
+    /// Rows of transactions in progress are recorded while this lives
+    /// (streaming clients only).
+    live_interest: Option<live_changes::Interest>,
+    /// The transaction in progress being streamed.
+    live: Option<LiveCursor>,
+    /// Its rows read and not yet written.
+    live_queue: VecDeque<Queued>,
+    /// It rolled back (or a savepoint rollback took back rows sent): a
+    /// Stream Abort is due.
+    live_abort: bool,
+    /// A transaction not to stream in progress again (aborted after a
+    /// savepoint rollback; it goes whole from the log once committed).
+    live_skip: Option<u32>,
     signal: watch::Receiver<u64>,
 }
 
@@ -832,52 +863,12 @@ fn fetch(
     let mut rows = Vec::with_capacity(raw.len());
     for ((seq, xid, rel, op, old, new, _), tx_end) in raw.into_iter().zip(ends) {
         let op = op.chars().next().unwrap_or('?');
-        let is_row_change = matches!(op, 'I' | 'U' | 'D' | 'T');
-        if is_row_change && !tables.contains_key(&rel) {
-            if let Some(info) = table_info(conn, &rel).map_err(sql_error)? {
-                tables.insert(rel.clone(), info);
-            }
-        }
-        let published = match op {
-            'M' | 'm' => messages,
-            _ if is_row_change => {
-                publications.publishes(&rel, &op.to_string()) && tables.contains_key(&rel)
-            }
-            // Commit records.
-            _ => false,
-        };
-        if !published && seq != tx_end.last {
+        let published = describe_and_filter(conn, &mut tables, &publications, messages, &rel, op)?;
+        if published != Some(true) && seq != tx_end.last {
             continue;
         }
-        let change = if published && !is_row_change {
-            let content = new.as_deref().and_then(unhex).unwrap_or_default();
-            Some(Change {
-                seq,
-                rel,
-                op,
-                old: None,
-                new: None,
-                content,
-            })
-        } else if published {
-            let types: Vec<Type> = tables
-                .get(&rel)
-                .map(|t| t.columns.iter().map(|c| c.ty.clone()).collect())
-                .unwrap_or_default();
-            let decode = |json: Option<String>| match json {
-                Some(j) => values(&j, &types)
-                    .map(Some)
-                    .ok_or_else(|| internal("unreadable change log row")),
-                None => Ok(None),
-            };
-            Some(Change {
-                seq,
-                rel,
-                op,
-                old: decode(old)?,
-                new: decode(new)?,
-                content: Vec::new(),
-            })
+        let change = if published == Some(true) {
+            Some(to_change(&tables, seq, rel, op, old, new)?)
         } else {
             None
         };
@@ -896,6 +887,111 @@ fn fetch(
         end,
         more,
     })
+}
+
+/// Whether a logged row is published: `Some(true)` if so, `Some(false)`
+/// if not, `None` if its table is unknown (dropped since, or created by a
+/// transaction not committed yet). Loads the table's description into
+/// `tables`.
+fn describe_and_filter(
+    conn: &Connection,
+    tables: &mut HashMap<String, TableInfo>,
+    publications: &publisher::PublicationSet,
+    messages: bool,
+    rel: &str,
+    op: char,
+) -> Result<Option<bool>, ErrorInfo> {
+    match op {
+        'M' | 'm' => Ok(Some(messages)),
+        'I' | 'U' | 'D' | 'T' => {
+            if !tables.contains_key(rel) {
+                match table_info(conn, rel).map_err(|e| from_sqlite(&e))? {
+                    Some(info) => {
+                        tables.insert(rel.to_owned(), info);
+                    }
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some(publications.publishes(rel, &op.to_string())))
+        }
+        // Commit records.
+        _ => Ok(Some(false)),
+    }
+}
+
+/// A published row of the log, its values read.
+fn to_change(
+    tables: &HashMap<String, TableInfo>,
+    seq: i64,
+    rel: String,
+    op: char,
+    old: Option<String>,
+    new: Option<String>,
+) -> Result<Change, ErrorInfo> {
+    if matches!(op, 'M' | 'm') {
+        let content = new.as_deref().and_then(unhex).unwrap_or_default();
+        return Ok(Change {
+            seq,
+            rel,
+            op,
+            old: None,
+            new: None,
+            content,
+        });
+    }
+    let types: Vec<Type> = tables
+        .get(&rel)
+        .map(|t| t.columns.iter().map(|c| c.ty.clone()).collect())
+        .unwrap_or_default();
+    let decode = |json: Option<String>| match json {
+        Some(j) => values(&j, &types)
+            .map(Some)
+            .ok_or_else(|| internal("unreadable change log row")),
+        None => Ok(None),
+    };
+    Ok(Change {
+        seq,
+        rel,
+        op,
+        old: decode(old)?,
+        new: decode(new)?,
+        content: Vec::new(),
+    })
+}
+
+/// Rows of a transaction in progress as the stream queues them, up to
+/// the first whose table is not known yet; and the position of the last
+/// row taken.
+fn decode_live(
+    conn: &Connection,
+    names: &[String],
+    messages: bool,
+    xid: u32,
+    rows: Vec<live_changes::LiveRow>,
+) -> Result<(Vec<Queued>, HashMap<String, TableInfo>, Option<i64>), ErrorInfo> {
+    let publications = publisher::load_publications(conn, names)?;
+    let mut tables = HashMap::new();
+    let mut queued = Vec::with_capacity(rows.len());
+    let mut taken = None;
+    for row in rows {
+        let op = row.op.chars().next().unwrap_or('?');
+        let published = describe_and_filter(conn, &mut tables, &publications, messages, &row.rel, op)?;
+        match published {
+            // Its table is not committed yet: wait for the commit.
+            None => break,
+            Some(false) => {}
+            Some(true) => queued.push(Queued {
+                xid,
+                seq: row.seq,
+                // Not known before the commit; never reached.
+                tx_last: i64::MAX,
+                commit_time: 0,
+                change: Some(to_change(&tables, row.seq, row.rel, op, row.old, row.new)?),
+            }),
+        }
+        taken = Some(row.seq);
+    }
+    Ok((queued, tables, taken))
 }
 
 /// Bytes from lower-case hex (a message's content in the log).
@@ -1017,6 +1113,87 @@ impl ChangeStream {
         }
     }
 
+    /// Reads rows of the transaction in progress (a large one, or the one
+    /// being streamed); whether there is something to write.
+    async fn read_live(&mut self) -> Result<bool, ErrorInfo> {
+        if self.open.is_some() && self.live.is_none() {
+            return Ok(false);
+        }
+        let (xid, after) = match self.live {
+            Some(c) => (Some(c.xid), c.upto),
+            None => (None, 0),
+        };
+        let threshold = usize::try_from(STREAM_THRESHOLD).unwrap_or(usize::MAX);
+        let Some(read) = live_changes::read(xid, threshold, after, FETCH_ROWS) else {
+            // Ended: committed (its rows come from the log) or rolled back.
+            if let Some(c) = self.live {
+                if live_changes::ended(c.xid).is_some_and(|e| !e.committed) {
+                    self.live_abort = true;
+                    return Ok(true);
+                }
+            }
+            return Ok(false);
+        };
+        if Some(read.xid) == self.live_skip {
+            return Ok(false);
+        }
+        if self.live.is_some() && read.rolled_back_from.is_some_and(|from| from <= after) {
+            // Rows it sent were taken back.
+            self.live_abort = true;
+            self.live_skip = Some(read.xid);
+            return Ok(true);
+        }
+        if read.rows.is_empty() {
+            return Ok(false);
+        }
+        let (names, messages, live_xid) =
+            (self.publications.clone(), self.format.messages, read.xid);
+        let rows = read.rows;
+        let (queued, tables, taken) = self
+            .engine
+            .call(None, move |db| {
+                decode_live(&db.conn, &names, messages, live_xid, rows)
+            })
+            .await??;
+        self.relations.extend(tables);
+        let Some(upto) = taken else {
+            return Ok(false);
+        };
+        self.live = Some(LiveCursor {
+            xid: live_xid,
+            upto,
+        });
+        self.live_queue.extend(queued);
+        Ok(!self.live_queue.is_empty())
+    }
+
+    /// Ends the transaction streamed in progress with a Stream Abort.
+    fn abort_live(&mut self, out: &mut WalWriter<'_>) {
+        self.live_abort = false;
+        self.live_queue.clear();
+        let Some(cursor) = self.live.take() else {
+            return;
+        };
+        let at = Lsn(seq_lsn(cursor.upto));
+        if let Some(s) = self.streamed.take() {
+            if s.in_block {
+                out.pgoutput(at, &PgOutputMessage::StreamStop);
+            }
+            let abort = StreamAbort {
+                xid: s.xid,
+                subxid: s.xid,
+                abort: self.format.abort_info.then(|| AbortPosition {
+                    lsn: at,
+                    time: pg_timestamp_now(),
+                }),
+            };
+            out.pgoutput(at, &PgOutputMessage::StreamAbort(abort));
+        }
+        if self.open == Some(cursor.xid) {
+            self.open = None;
+        }
+    }
+
     /// The transaction id streamed messages carry (inside a streamed
     /// transaction only).
     fn stream_xid(&self) -> Option<u32> {
@@ -1028,7 +1205,7 @@ impl ChangeStream {
     /// Stream Start.
     fn begin(&mut self, out: &mut WalWriter<'_>, row: &Queued) {
         let at = Lsn(seq_lsn(row.seq));
-        if self.format.streaming && row.tx_last - row.seq + 1 >= STREAM_THRESHOLD {
+        if self.format.streaming && row.tx_last.saturating_sub(row.seq) + 1 >= STREAM_THRESHOLD {
             let start = StreamStart {
                 xid: row.xid,
                 first_segment: true,
@@ -1076,6 +1253,14 @@ impl ChangeStream {
         }
     }
 
+    /// In a streamed transaction, closes the open block.
+    fn stop_block(&mut self, out: &mut WalWriter<'_>, seq: i64) {
+        if let Some(s) = self.streamed.as_mut().filter(|s| s.in_block) {
+            out.pgoutput(Lsn(seq_lsn(seq)), &PgOutputMessage::StreamStop);
+            s.in_block = false;
+        }
+    }
+
     /// Ends the open transaction: Commit, or Stream Stop (if a block is
     /// open) and Stream Commit.
     fn commit(&mut self, out: &mut WalWriter<'_>, row: &Queued) {
@@ -1106,7 +1291,68 @@ impl ChangeStream {
             }
         }
         self.open = None;
+        self.live = None;
         self.sent = self.sent.max(end_at.0);
+    }
+
+    /// Writes one row of the log (or of a transaction in progress): the
+    /// transaction's Begin before its first published change, the change,
+    /// its Commit after its last row. `from_log`: consecutive TRUNCATEs of
+    /// the log's queue go out as one message.
+    fn write_row(&mut self, out: &mut WalWriter<'_>, front: Queued, from_log: bool) {
+        let (xid, seq) = (front.xid, front.seq);
+        let mut last_seen = seq;
+        if let Some(change) = &front.change {
+            if change.op == 'm' && self.open != Some(xid) {
+                // A non-transactional message outside an open
+                // transaction: on its own, as PostgreSQL sends them.
+                self.write_message(out, change, None);
+            } else {
+                // A transaction begins with its first published change
+                // (one without any is not sent, as PostgreSQL 15 does).
+                if self.open != Some(xid) {
+                    self.begin(out, &front);
+                }
+                self.before_change(out, seq);
+                match change.op {
+                    'T' => {
+                        // TRUNCATE a, b: one message, as in PostgreSQL.
+                        let mut names = vec![change.rel.clone()];
+                        while let Some(next) = self.queue.front().filter(|_| from_log) {
+                            match &next.change {
+                                Some(c) if next.xid == xid && c.op == 'T' => {
+                                    names.push(c.rel.clone());
+                                    last_seen = next.seq;
+                                    self.queue.pop_front();
+                                }
+                                _ => break,
+                            }
+                        }
+                        let oids: Vec<u32> = names
+                            .iter()
+                            .filter_map(|n| self.relation(out, n, seq_lsn(seq)))
+                            .collect();
+                        let message = PgOutputMessage::Truncate(Truncate {
+                            xid: self.stream_xid(),
+                            options: 0,
+                            relation_oids: oids,
+                        });
+                        out.pgoutput(Lsn(seq_lsn(seq)), &message);
+                    }
+                    'M' | 'm' => self.write_message(out, change, self.stream_xid()),
+                    _ => self.write_change(out, change),
+                }
+                self.after_change(out, last_seen);
+            }
+        }
+        let ends = last_seen == front.tx_last;
+        if ends && self.open != Some(xid) {
+            // Nothing of it was published: passed over.
+            self.sent = self.sent.max(end_lsn(front.tx_last));
+        }
+        if ends && self.open == Some(xid) {
+            self.commit(out, &front);
+        }
     }
 
     /// Writes a logical decoding message.
@@ -1201,7 +1447,7 @@ impl ChangeStream {
 impl ReplicationStream for ChangeStream {
     async fn wait_for_changes(&mut self) -> Result<(), ErrorInfo> {
         loop {
-            if !self.queue.is_empty() {
+            if !self.queue.is_empty() || !self.live_queue.is_empty() || self.live_abort {
                 return Ok(());
             }
             // Look before waiting: what was committed since the last read.
@@ -1220,6 +1466,9 @@ impl ReplicationStream for ChangeStream {
             if !self.queue.is_empty() || more {
                 continue;
             }
+            if self.live_interest.is_some() && self.read_live().await? {
+                continue;
+            }
             // Woken by a commit that wrote to the log, or after a while
             // (a change made by another process).
             let _ = tokio::time::timeout(Duration::from_secs(1), self.signal.changed()).await;
@@ -1227,63 +1476,52 @@ impl ReplicationStream for ChangeStream {
     }
 
     fn write_changes(&mut self, out: &mut WalWriter<'_>) -> Result<(), ErrorInfo> {
+        if self.live_abort {
+            self.abort_live(out);
+        }
         while !out.is_full() {
+            // Rows of the transaction in progress first: nothing commits
+            // while it writes.
+            if let Some(row) = self.live_queue.pop_front() {
+                let seq = row.seq;
+                self.write_row(out, row, false);
+                if self.live_queue.is_empty() {
+                    // Everything recorded so far is out: the block ends
+                    // (the subscriber is between blocks while the
+                    // transaction goes on).
+                    self.stop_block(out, seq);
+                }
+                continue;
+            }
             let Some(front) = self.queue.pop_front() else {
                 return Ok(());
             };
-            let (xid, seq) = (front.xid, front.seq);
-            let mut last_seen = seq;
-            if let Some(change) = &front.change {
-                if change.op == 'm' && self.open != Some(xid) {
-                    // A non-transactional message outside an open
-                    // transaction: on its own, as PostgreSQL sends them.
-                    self.write_message(out, change, None);
-                } else {
-                    // A transaction begins with its first published change
-                    // (one without any is not sent, as PostgreSQL 15 does).
-                    if self.open != Some(xid) {
-                        self.begin(out, &front);
+            if self.live.is_some_and(|c| c.xid != front.xid) {
+                // Another transaction in the log while one is streamed in
+                // progress: that one rolled back (its positions reused),
+                // or this one committed before it began. Either way it
+                // cannot go on around this one: aborted (and streamed
+                // again from its start if it is still in progress).
+                self.abort_live(out);
+            }
+            if let Some(cursor) = self.live.filter(|c| c.xid == front.xid) {
+                let taken_back = front.tx_last < cursor.upto
+                    || live_changes::ended(front.xid)
+                        .and_then(|e| e.rolled_back_from)
+                        .is_some_and(|from| from <= cursor.upto);
+                if taken_back {
+                    // It committed without rows it streamed: abort what
+                    // was sent, then send it whole.
+                    self.abort_live(out);
+                } else if front.seq <= cursor.upto {
+                    // Sent while in progress.
+                    if front.seq == front.tx_last {
+                        self.commit(out, &front);
                     }
-                    self.before_change(out, seq);
-                    match change.op {
-                        'T' => {
-                            // TRUNCATE a, b: one message, as in PostgreSQL.
-                            let mut names = vec![change.rel.clone()];
-                            while let Some(next) = self.queue.front() {
-                                match &next.change {
-                                    Some(c) if next.xid == xid && c.op == 'T' => {
-                                        names.push(c.rel.clone());
-                                        last_seen = next.seq;
-                                        self.queue.pop_front();
-                                    }
-                                    _ => break,
-                                }
-                            }
-                            let oids: Vec<u32> = names
-                                .iter()
-                                .filter_map(|n| self.relation(out, n, seq_lsn(seq)))
-                                .collect();
-                            let message = PgOutputMessage::Truncate(Truncate {
-                                xid: self.stream_xid(),
-                                options: 0,
-                                relation_oids: oids,
-                            });
-                            out.pgoutput(Lsn(seq_lsn(seq)), &message);
-                        }
-                        'M' | 'm' => self.write_message(out, change, self.stream_xid()),
-                        _ => self.write_change(out, change),
-                    }
-                    self.after_change(out, last_seen);
+                    continue;
                 }
             }
-            let ends = last_seen == front.tx_last;
-            if ends && self.open != Some(xid) {
-                // Nothing of it was published: passed over.
-                self.sent = self.sent.max(end_lsn(front.tx_last));
-            }
-            if ends && self.open == Some(xid) {
-                self.commit(out, &front);
-            }
+            self.write_row(out, front, true);
         }
         Ok(())
     }
