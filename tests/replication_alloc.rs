@@ -113,6 +113,9 @@ fn encoding_a_change_does_not_allocate() {
     else {
         panic!("not an update")
     };
-    assert_eq!(u.new.get(1), Some(TupleValue::Binary(&(-42i64).to_be_bytes())));
+    assert_eq!(
+        u.new.get(1),
+        Some(TupleValue::Binary(&(-42i64).to_be_bytes()))
+    );
     assert_eq!(u.old.unwrap().tuple().len(), 2);
 }

@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use pgwire::client::{Client, LogicalReplicationEvent};
-use pgwire::replication::command::{
-    CommandOption, CreateReplicationSlot, OptionValue, SlotKind,
-};
+use pgwire::replication::command::{CommandOption, CreateReplicationSlot, OptionValue, SlotKind};
 use pgwire::replication::timestamp::pg_timestamp_now;
 use pgwire::replication::{Lsn, PgOutputMessage, TupleValue};
 use pgwire::server::ServerConfig;
@@ -83,7 +81,10 @@ fn logical_slot(name: &str, temporary: bool) -> CreateReplicationSlot {
 
 fn commits(events: &[LogicalReplicationEvent]) -> usize {
     count(events, |m| {
-        matches!(m, PgOutputMessage::Commit(_) | PgOutputMessage::StreamCommit(_))
+        matches!(
+            m,
+            PgOutputMessage::Commit(_) | PgOutputMessage::StreamCommit(_)
+        )
     })
 }
 
@@ -104,9 +105,11 @@ async fn wait_for_rows(client: &tokio_postgres::Client, sql: &str, want: &[&str]
 async fn temporary_slots_live_as_long_as_their_session() {
     let s = server();
     let sql = s.connect().await;
-    sql.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION p FOR TABLE t")
-        .await
-        .unwrap();
+    sql.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE PUBLICATION p FOR TABLE t",
+    )
+    .await
+    .unwrap();
     let slots = "SELECT slot_name, temporary, active FROM pg_replication_slots ORDER BY slot_name";
 
     let mut repl = replication_client(s.port()).await;
@@ -135,7 +138,9 @@ async fn temporary_slots_live_as_long_as_their_session() {
     assert_eq!(err.sqlstate(), "55006", "{err}");
 
     // Its own session streams from it, twice (the slot stays held).
-    sql.batch_execute("INSERT INTO t VALUES (1, 'a')").await.unwrap();
+    sql.batch_execute("INSERT INTO t VALUES (1, 'a')")
+        .await
+        .unwrap();
     for round in 0..2 {
         let mut stream = repl
             .start_logical_replication(
@@ -146,11 +151,17 @@ async fn temporary_slots_live_as_long_as_their_session() {
             .await
             .unwrap();
         if round == 1 {
-            sql.batch_execute("INSERT INTO t VALUES (2, 'b')").await.unwrap();
+            sql.batch_execute("INSERT INTO t VALUES (2, 'b')")
+                .await
+                .unwrap();
         }
         let events = read_until(&mut stream, LIMIT, |ev| commits(ev) == 1).await;
         let got: Vec<String> = events.iter().filter_map(|e| render(&stream, e)).collect();
-        let want = if round == 0 { "insert t (1,a)" } else { "insert t (2,b)" };
+        let want = if round == 0 {
+            "insert t (1,a)"
+        } else {
+            "insert t (2,b)"
+        };
         assert_eq!(got, ["begin", want, "commit"]);
         let end = events.last().and_then(|e| e.confirm_lsn()).unwrap();
         stream.confirm(end);
@@ -395,20 +406,24 @@ async fn logical_messages_and_commit_times() {
 
     // A transaction block that commits well after its last change: the
     // commit time is when COMMIT ran.
-    sql.batch_execute("BEGIN; INSERT INTO t VALUES (1)").await.unwrap();
+    sql.batch_execute("BEGIN; INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
     let lsn = rows(&sql, "SELECT pg_logical_emit_message(true, 'pfx', 'in tx')").await;
     assert!(lsn[0].contains('/'), "{lsn:?}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before_commit = pg_timestamp_now();
     sql.batch_execute("COMMIT").await.unwrap();
     let after_commit = pg_timestamp_now();
-    rows(&sql, "SELECT pg_logical_emit_message(false, 'pfx', 'at once')").await;
-    // Rolled back: its transactional message goes with it.
-    sql.batch_execute(
-        "BEGIN; SELECT pg_logical_emit_message(true, 'pfx', 'never'); ROLLBACK",
+    rows(
+        &sql,
+        "SELECT pg_logical_emit_message(false, 'pfx', 'at once')",
     )
-    .await
-    .unwrap();
+    .await;
+    // Rolled back: its transactional message goes with it.
+    sql.batch_execute("BEGIN; SELECT pg_logical_emit_message(true, 'pfx', 'never'); ROLLBACK")
+        .await
+        .unwrap();
     let before_insert = pg_timestamp_now();
     sql.batch_execute("INSERT INTO t VALUES (2)").await.unwrap();
     let after_insert = pg_timestamp_now();
@@ -487,7 +502,11 @@ async fn logical_messages_and_commit_times() {
         println!("SKIPPED logical_messages_and_commit_times (pg_recvlogical part): not installed");
         return;
     };
-    let end = rows(&sql, "SELECT pg_logical_emit_message(false, 'pfx', 'the end')").await;
+    let end = rows(
+        &sql,
+        "SELECT pg_logical_emit_message(false, 'pfx', 'the end')",
+    )
+    .await;
     sql.batch_execute("INSERT INTO t VALUES (3)").await.unwrap();
     let out = std::env::temp_dir().join(format!("pgwire-recvlogical-msg-{}", std::process::id()));
     let port = s.port();
@@ -601,11 +620,17 @@ async fn transactions_in_progress_are_streamed_and_aborted() {
     let (kinds, inserts) = outline(&more);
     assert_eq!(inserts, 10, "the rest, once: {kinds:?}");
     assert_eq!(kinds.last().map(String::as_str), Some("stream commit"));
-    assert!(kinds.contains(&"stream start first=false".to_owned()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"stream start first=false".to_owned()),
+        "{kinds:?}"
+    );
 
     // Rolled back after rows were sent: Stream Abort.
     writer.batch_execute("BEGIN").await.unwrap();
-    writer.batch_execute(&rows_from(10_000, 1100)).await.unwrap();
+    writer
+        .batch_execute(&rows_from(10_000, 1100))
+        .await
+        .unwrap();
     let events = read_until(&mut stream, LIMIT, |ev| sent_in_blocks(ev, 1100)).await;
     assert_eq!(outline(&events).0[0], "stream start first=true");
     writer.batch_execute("ROLLBACK").await.unwrap();
@@ -618,7 +643,10 @@ async fn transactions_in_progress_are_streamed_and_aborted() {
     // A savepoint rollback takes back rows already sent: they are
     // aborted, and the transaction goes whole at its commit.
     writer.batch_execute("BEGIN; SAVEPOINT a").await.unwrap();
-    writer.batch_execute(&rows_from(20_000, 1100)).await.unwrap();
+    writer
+        .batch_execute(&rows_from(20_000, 1100))
+        .await
+        .unwrap();
     let events = read_until(&mut stream, LIMIT, |ev| sent_in_blocks(ev, 1100)).await;
     assert_eq!(outline(&events).0[0], "stream start first=true");
     writer
@@ -632,8 +660,5 @@ async fn transactions_in_progress_are_streamed_and_aborted() {
     let got: Vec<String> = events.iter().filter_map(|e| render(&stream, e)).collect();
     assert!(got.contains(&"insert t (30001)".to_owned()), "{got:?}");
     stream.finish().await.unwrap();
-    assert_eq!(
-        rows(&sql, "SELECT count(*) FROM t").await,
-        ["1213"]
-    );
+    assert_eq!(rows(&sql, "SELECT count(*) FROM t").await, ["1213"]);
 }

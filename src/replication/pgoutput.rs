@@ -594,7 +594,14 @@ where
     I: IntoIterator<Item = super::TupleValue<'a>>,
     I::IntoIter: ExactSizeIterator,
 {
-    put_values(buf, ChangeShape::Insert, xid, relation_oid, None::<[_; 0]>, Some(new));
+    put_values(
+        buf,
+        ChangeShape::Insert,
+        xid,
+        relation_oid,
+        None::<[_; 0]>,
+        Some(new),
+    );
 }
 
 /// Appends an Update straight from column values.
@@ -614,7 +621,14 @@ pub fn put_update<'a, O, N>(
         Some((kind, values)) => (Some(kind), Some(values)),
         None => (None, None),
     };
-    put_values(buf, ChangeShape::Update(kind), xid, relation_oid, old, Some(new));
+    put_values(
+        buf,
+        ChangeShape::Update(kind),
+        xid,
+        relation_oid,
+        old,
+        Some(new),
+    );
 }
 
 /// Appends a Delete straight from the old row's column values.
@@ -628,7 +642,14 @@ pub fn put_delete<'a, O>(
     O: IntoIterator<Item = super::TupleValue<'a>>,
     O::IntoIter: ExactSizeIterator,
 {
-    put_values(buf, ChangeShape::Delete(kind), xid, relation_oid, Some(old), None::<[_; 0]>);
+    put_values(
+        buf,
+        ChangeShape::Delete(kind),
+        xid,
+        relation_oid,
+        Some(old),
+        None::<[_; 0]>,
+    );
 }
 
 /// [`put_change`] from iterators of values.
@@ -1023,9 +1044,11 @@ impl PgOutputMessage {
             }
             PgOutputMessage::Update(m) => {
                 let shape = ChangeShape::Update(m.old.as_ref().map(OldTuple::kind));
-                put_change(buf, shape, m.xid, m.relation_oid, |role, b| match (role, &m.old) {
-                    (TupleRole::Old, Some(old)) => old.tuple().encode(b),
-                    _ => m.new.encode(b),
+                put_change(buf, shape, m.xid, m.relation_oid, |role, b| {
+                    match (role, &m.old) {
+                        (TupleRole::Old, Some(old)) => old.tuple().encode(b),
+                        _ => m.new.encode(b),
+                    }
                 });
             }
             PgOutputMessage::Delete(m) => {

@@ -31,9 +31,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use pgwire::api::{QueryResponse, Response, Rows, Session, Tag};
+use pgwire::error::{ErrorInfo, Severity, SqlState};
 use pgwire::replication::Lsn;
 use pgwire::replication::timestamp::pg_timestamp_now;
-use pgwire::error::{ErrorInfo, Severity, SqlState};
 use pgwire::types::{FieldInfo, Schema, Type};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};
@@ -121,10 +121,7 @@ pub fn setup(conn: &Connection) -> rusqlite::Result<()> {
     }
     // Temporary slots die with their session: none is alive when the
     // server starts.
-    conn.execute(
-        "DELETE FROM _pgwire_replication_slots WHERE temporary",
-        [],
-    )?;
+    conn.execute("DELETE FROM _pgwire_replication_slots WHERE temporary", [])?;
     let max: Option<i64> =
         conn.query_row("SELECT max(xid) FROM _pgwire_changes", [], |r| r.get(0))?;
     if let Some(m) = max.and_then(|m| u32::try_from(m).ok()) {
@@ -1005,7 +1002,8 @@ impl SqliteSession {
                 )
                 .await;
                 if created.is_ok() && temporary {
-                    self.temp_slots.hold(&self.db_path, &name, session.client().process_id());
+                    self.temp_slots
+                        .hold(&self.db_path, &name, session.client().process_id());
                 }
                 created.map(|lsn| {
                     let lsn = lsn.to_string();

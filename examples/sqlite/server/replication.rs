@@ -16,16 +16,17 @@ use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use pgwire::api::{
     CreateSlotRequest, CreatedSlot, ReplicationHandler, ReplicationStream, Session, SlotKind,
     SlotStatus, SnapshotAction, StartReplicationRequest, SystemIdentity, WalWriter,
 };
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::TransactionStatus;
-use bytes::Bytes;
 use pgwire::replication::pgoutput::{
-    AbortPosition, Begin, ChangeShape, Commit, LogicalDecodingMessage, OldTupleKind, Relation, RelationColumn,
-    ReplicaIdentity, StreamAbort, StreamCommit, StreamStart, Truncate, TupleRole, put_change_with,
+    AbortPosition, Begin, ChangeShape, Commit, LogicalDecodingMessage, OldTupleKind, Relation,
+    RelationColumn, ReplicaIdentity, StreamAbort, StreamCommit, StreamStart, Truncate, TupleRole,
+    put_change_with,
 };
 use pgwire::replication::pgoutput_options::{PgOutputOptions, Streaming};
 use pgwire::replication::timestamp::pg_timestamp_now;
@@ -314,7 +315,13 @@ pub async fn create_slot(
                 "INSERT OR IGNORE INTO _pgwire_replication_slots \
                  (slot_name, plugin, two_phase, confirmed_lsn, temporary) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![name, plugin, two_phase, at as i64, temporary_owner.is_some()],
+                rusqlite::params![
+                    name,
+                    plugin,
+                    two_phase,
+                    at as i64,
+                    temporary_owner.is_some()
+                ],
             )
             .map_err(|e| from_sqlite(&e))?;
         if inserted == 0 {
@@ -959,6 +966,10 @@ fn to_change(
     })
 }
 
+/// What [`decode_live`] gives: the rows to write, the tables they
+/// touch, and the position of the last row taken.
+type LiveDecoded = (Vec<Queued>, HashMap<String, TableInfo>, Option<i64>);
+
 /// Rows of a transaction in progress as the stream queues them, up to
 /// the first whose table is not known yet; and the position of the last
 /// row taken.
@@ -968,14 +979,15 @@ fn decode_live(
     messages: bool,
     xid: u32,
     rows: Vec<live_changes::LiveRow>,
-) -> Result<(Vec<Queued>, HashMap<String, TableInfo>, Option<i64>), ErrorInfo> {
+) -> Result<LiveDecoded, ErrorInfo> {
     let publications = publisher::load_publications(conn, names)?;
     let mut tables = HashMap::new();
     let mut queued = Vec::with_capacity(rows.len());
     let mut taken = None;
     for row in rows {
         let op = row.op.chars().next().unwrap_or('?');
-        let published = describe_and_filter(conn, &mut tables, &publications, messages, &row.rel, op)?;
+        let published =
+            describe_and_filter(conn, &mut tables, &publications, messages, &row.rel, op)?;
         match published {
             // Its table is not committed yet: wait for the commit.
             None => break,
