@@ -10,6 +10,26 @@
 //! transactions it still needs. A slot's position lives in the database
 //! (`_pgwire_replication_slots`), so it survives restarts of the client
 //! and of the server.
+//!
+//! What the stream does with `pgoutput`'s options:
+//! - `binary 'true'`: values in binary, encoded with the library's
+//!   encoders (`pgwire::types::text::text_to_binary`) straight into the
+//!   output; a value SQLite holds that its column's type cannot take goes
+//!   as text, as PostgreSQL sends types without a binary form.
+//! - `streaming 'on'` / `'parallel'` (protocol 2+): a transaction is
+//!   streamed in Stream Start ... Stream Stop blocks (changes carry its
+//!   xid) ending with Stream Commit, once it has [`STREAM_THRESHOLD`]
+//!   changes: while still in progress (read from `live_changes.rs`; a
+//!   rollback then sends Stream Abort), or at once when already committed.
+//! - `messages 'true'`: `pg_logical_emit_message()`'s messages.
+//! - `two_phase`: accepted; the example has no PREPARE TRANSACTION, so
+//!   there is never a prepared transaction to send.
+//! - Physical replication (slots and `START_REPLICATION PHYSICAL`) is
+//!   refused with 0A000: there is no WAL to send.
+//!
+//! Temporary slots are held by their session from their creation (55006
+//! for any other) and dropped when it ends ([`TempSlots`]); the server
+//! drops any left over when it starts.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
