@@ -112,18 +112,17 @@ async fn postgres_subscribes_to_the_sqlite_example() {
     assert_eq!(rows(&subscriber, "SELECT count(*) FROM items").await, ["3"]);
 
     // Then the changes, in and out of transaction blocks.
-    publisher
-        .batch_execute(
-            "INSERT INTO items VALUES (4, 'four', 4.0, true);
-             UPDATE items SET name = 'ONE', score = score * 2 WHERE id = 1;
-             DELETE FROM items WHERE id = 2;
-             BEGIN; INSERT INTO items VALUES (5, 'five', 5, false); UPDATE items SET id = 30 WHERE id = 3; COMMIT;
-             BEGIN; INSERT INTO items VALUES (6, 'never', 6, true); ROLLBACK;
-             INSERT INTO tags VALUES (4, 'new');
-             DELETE FROM tags WHERE tag = 'a';",
-        )
-        .await
-        .unwrap();
+    for transaction in [
+        "INSERT INTO items VALUES (4, 'four', 4.0, true)",
+        "UPDATE items SET name = 'ONE', score = score * 2 WHERE id = 1",
+        "DELETE FROM items WHERE id = 2",
+        "BEGIN; INSERT INTO items VALUES (5, 'five', 5, false); UPDATE items SET id = 30 WHERE id = 3; COMMIT",
+        "BEGIN; INSERT INTO items VALUES (6, 'never', 6, true); ROLLBACK",
+        "INSERT INTO tags VALUES (4, 'new')",
+        "DELETE FROM tags WHERE tag = 'a'",
+    ] {
+        execute_retrying(&publisher, transaction).await;
+    }
     wait_until_equal(&publisher, &subscriber, items, &pg).await;
     wait_until_equal(&publisher, &subscriber, tags, &pg).await;
     assert_eq!(
@@ -134,17 +133,19 @@ async fn postgres_subscribes_to_the_sqlite_example() {
     // A transaction larger than one read of the change log, mixed with
     // changes to a table the publication does not hold.
     publisher
-        .batch_execute(
-            "CREATE TABLE unpublished (x int);
-             BEGIN;
+        .batch_execute("CREATE TABLE unpublished (x int)")
+        .await
+        .unwrap();
+    execute_retrying(
+        &publisher,
+        "BEGIN;
              INSERT INTO unpublished SELECT x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500) SELECT x FROM c);
              INSERT INTO items SELECT 100 + x, 'bulk ' || x, x / 4.0, x % 2 = 0 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2500) SELECT x FROM c);
              INSERT INTO unpublished VALUES (0);
              UPDATE items SET name = upper(name) WHERE id % 7 = 0;
              COMMIT;",
-        )
-        .await
-        .unwrap();
+    )
+    .await;
     wait_until_equal(&publisher, &subscriber, items, &pg).await;
     assert_eq!(
         rows(&subscriber, "SELECT count(*) FROM items").await,
@@ -177,6 +178,23 @@ async fn postgres_subscribes_to_the_sqlite_example() {
             .await
             .is_empty()
     );
+}
+
+/// Runs one transaction on the example, again if it failed with 55P03:
+/// the subscriber's slots write their confirmed positions to the
+/// database, and a transaction block that read before such a write
+/// cannot write after it (SQLite's snapshot conflict, reported like
+/// PostgreSQL's serialization failures, which clients retry).
+async fn execute_retrying(client: &Client, transaction: &str) {
+    for attempt in 1.. {
+        match client.batch_execute(transaction).await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 && e.code().is_some_and(|c| c.code() == "55P03") => {
+                client.batch_execute("ROLLBACK").await.ok();
+            }
+            Err(e) => panic!("{transaction}: {e:?}"),
+        }
+    }
 }
 
 /// A subscriber and the SQLite example publishing `schema`'s tables
@@ -242,18 +260,17 @@ async fn postgres_subscribes_in_binary() {
     subscribe(&subscriber, s.port(), "s_binary", "binary = true").await;
     let all = "SELECT id, i8, i2, t, f8, f4, b, n, by, d, ts, tz, u, j FROM vals ORDER BY id";
     wait_until_equal(&publisher, &subscriber, all, &pg).await;
-    publisher
-        .batch_execute(
-            "INSERT INTO vals VALUES (2, -1, 32767, '', -0.0, 1e10, false, -0.001, '\\x', \
-             '1999-12-31', '2000-01-01 00:00:00', '1970-01-01 00:00:00+00', \
-             '00000000-0000-0000-0000-000000000000', '[]');
-             INSERT INTO vals (id) VALUES (3);
-             UPDATE vals SET t = 'changed', n = 99.5, by = '\\xdeadbeef' WHERE id = 1;
-             DELETE FROM vals WHERE id = 2;
-             INSERT INTO vals (id, i8, t) VALUES (4, 4, 'four');",
-        )
-        .await
-        .unwrap();
+    for transaction in [
+        "INSERT INTO vals VALUES (2, -1, 32767, '', -0.0, 1e10, false, -0.001, '\\x', \
+         '1999-12-31', '2000-01-01 00:00:00', '1970-01-01 00:00:00+00', \
+         '00000000-0000-0000-0000-000000000000', '[]')",
+        "INSERT INTO vals (id) VALUES (3)",
+        "UPDATE vals SET t = 'changed', n = 99.5, by = '\\xdeadbeef' WHERE id = 1",
+        "DELETE FROM vals WHERE id = 2",
+        "INSERT INTO vals (id, i8, t) VALUES (4, 4, 'four')",
+    ] {
+        execute_retrying(&publisher, transaction).await;
+    }
     wait_until_equal(&publisher, &subscriber, all, &pg).await;
     assert_eq!(
         rows(&subscriber, "SELECT id, t, n, by FROM vals ORDER BY id").await,
@@ -286,18 +303,16 @@ async fn postgres_subscribes_with_streaming() {
             "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) SELECT x FROM c)"
         )
     };
-    publisher
-        .batch_execute(&format!(
-            "BEGIN;
-             INSERT INTO big SELECT x, 'row ' || x FROM {};
-             INSERT INTO small VALUES (1);
-             UPDATE big SET v = upper(v) WHERE id % 3 = 0;
-             DELETE FROM big WHERE id % 10 = 0;
-             COMMIT;",
-            series(3000)
-        ))
-        .await
-        .unwrap();
+    let large = format!(
+        "BEGIN;
+         INSERT INTO big SELECT x, 'row ' || x FROM {};
+         INSERT INTO small VALUES (1);
+         UPDATE big SET v = upper(v) WHERE id % 3 = 0;
+         DELETE FROM big WHERE id % 10 = 0;
+         COMMIT;",
+        series(3000)
+    );
+    execute_retrying(&publisher, &large).await;
     let big = "SELECT id, v FROM big ORDER BY id";
     let small = "SELECT id FROM small ORDER BY id";
     wait_until_equal(&publisher, &subscriber, big, &pg).await;
@@ -314,19 +329,7 @@ async fn postgres_subscribes_with_streaming() {
          INSERT INTO small VALUES (2);",
         series(2000)
     );
-    for attempt in 1.. {
-        match publisher.batch_execute(&gone).await {
-            Ok(()) => break,
-            // The slot's confirmed position is written to the database as
-            // the subscriber reports it: a transaction that read before
-            // that write cannot write after it (SQLite's snapshot
-            // conflict, PostgreSQL's serialization failure): retried.
-            Err(e) if attempt < 5 && e.code().is_some_and(|c| c.code() == "55P03") => {
-                publisher.batch_execute("ROLLBACK").await.ok();
-            }
-            Err(e) => panic!("{e:?}"),
-        }
-    }
+    execute_retrying(&publisher, &gone).await;
     wait_until_equal(&publisher, &subscriber, small, &pg).await;
     wait_until_equal(&publisher, &subscriber, big, &pg).await;
     assert_eq!(

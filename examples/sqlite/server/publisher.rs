@@ -392,7 +392,8 @@ fn fill_catalog(conn: &Connection) -> rusqlite::Result<()> {
             "UPDATE pg_catalog.pg_replication_slots SET active = 1, active_pid = ?2 \
              WHERE slot_name = ?1",
         )?;
-        for (name, pid) in super::replication::active_slots() {
+        let db = std::path::PathBuf::from(conn.path().unwrap_or_default());
+        for (name, pid) in super::replication::active_slots(&db) {
             stmt.execute(rusqlite::params![name, pid])?;
         }
         Ok(())

@@ -95,48 +95,64 @@ fn log_end(conn: &Connection) -> rusqlite::Result<u64> {
 }
 
 /// Slots being streamed from, by name: the streaming session's process ID.
-fn active() -> &'static Mutex<HashMap<String, i32>> {
-    static ACTIVE: OnceLock<Mutex<HashMap<String, i32>>> = OnceLock::new();
+fn active() -> &'static Mutex<HashMap<SlotKey, i32>> {
+    static ACTIVE: OnceLock<Mutex<HashMap<SlotKey, i32>>> = OnceLock::new();
     ACTIVE.get_or_init(Mutex::default)
 }
 
-/// The slots being streamed from and by which session.
-pub fn active_slots() -> Vec<(String, i32)> {
+/// A slot in the registry: its database (several servers may run in one
+/// process, each with its own slots) and its name.
+type SlotKey = (std::path::PathBuf, String);
+
+fn slot_key(db: &Path, name: &str) -> SlotKey {
+    (
+        std::fs::canonicalize(db).unwrap_or_else(|_| db.to_owned()),
+        name.to_owned(),
+    )
+}
+
+/// The slots of database `db` being streamed from (or held by their
+/// session), and by which session.
+pub fn active_slots(db: &Path) -> Vec<(String, i32)> {
+    let (db, _) = slot_key(db, "");
     active()
         .lock()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .map(|m| {
+            m.iter()
+                .filter(|((d, _), _)| *d == db)
+                .map(|((_, name), pid)| (name.clone(), *pid))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Marks a slot in use while it lives.
 struct ActiveSlot {
-    name: String,
+    key: SlotKey,
     /// Released on drop; `false` for a temporary slot, which its session
     /// holds as long as it lives ([`TempSlots`]).
     release: bool,
 }
 
 impl ActiveSlot {
-    fn acquire(name: &str, pid: i32) -> Result<ActiveSlot, ErrorInfo> {
+    fn acquire(db: &Path, name: &str, pid: i32) -> Result<ActiveSlot, ErrorInfo> {
+        let key = slot_key(db, name);
         let mut map = active()
             .lock()
             .map_err(|_| internal("slot registry poisoned"))?;
-        match map.get(name) {
+        match map.get(&key) {
             // The session's own temporary slot.
             Some(&owner) if owner == pid => {
                 return Ok(ActiveSlot {
-                    name: name.to_owned(),
+                    key,
                     release: false,
                 });
             }
             Some(&other) => return Err(slot_active(name, other)),
             None => {}
         }
-        map.insert(name.to_owned(), pid);
-        Ok(ActiveSlot {
-            name: name.to_owned(),
-            release: true,
-        })
+        map.insert(key.clone(), pid);
+        Ok(ActiveSlot { key, release: true })
     }
 }
 
@@ -146,7 +162,7 @@ impl Drop for ActiveSlot {
             return;
         }
         if let Ok(mut m) = active().lock() {
-            m.remove(&self.name);
+            m.remove(&self.key);
         }
     }
 }
@@ -165,7 +181,7 @@ impl TempSlots {
     /// Holds the just-created temporary slot `name` for session `pid`.
     pub fn hold(&mut self, path: &Path, name: &str, pid: i32) {
         if let Ok(mut m) = active().lock() {
-            m.insert(name.to_owned(), pid);
+            m.insert(slot_key(path, name), pid);
         }
         self.path = Some(path.to_owned());
         self.names.push(name.to_owned());
@@ -173,10 +189,13 @@ impl TempSlots {
 
     /// Lets go of `name` (dropped by the session itself).
     pub fn forget(&mut self, name: &str) {
+        let Some(path) = &self.path else {
+            return;
+        };
         if let Some(i) = self.names.iter().position(|n| n == name) {
             self.names.swap_remove(i);
             if let Ok(mut m) = active().lock() {
-                m.remove(name);
+                m.remove(&slot_key(path, name));
             }
         }
     }
@@ -204,7 +223,7 @@ impl Drop for TempSlots {
             }
             if let Ok(mut m) = active().lock() {
                 for name in &names {
-                    m.remove(name);
+                    m.remove(&slot_key(&path, name));
                 }
             }
             tracing::info!(slots = ?names, "temporary replication slots dropped");
@@ -367,7 +386,8 @@ pub async fn drop_slot(
 ) -> Result<(), ErrorInfo> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let user = active().lock().ok().and_then(|m| m.get(name).copied());
+        let key = slot_key(path, name);
+        let user = active().lock().ok().and_then(|m| m.get(&key).copied());
         match user {
             Some(pid) if Some(pid) == own_pid => break,
             Some(pid) if !wait || tokio::time::Instant::now() >= deadline => {
@@ -574,7 +594,7 @@ impl ReplicationHandler for SqliteSession {
             abort_info: options.proto_version >= 4 && options.streaming == Streaming::Parallel,
         };
         let names = options.publication_names;
-        let guard = ActiveSlot::acquire(&slot, session.client().process_id())?;
+        let guard = ActiveSlot::acquire(&self.db_path, &slot, session.client().process_id())?;
         let (slot_name, pubs) = (slot.clone(), names.clone());
         let (confirmed, end, set) = self
             .engine
