@@ -18,13 +18,15 @@
 //! `session_commands.rs` (SET, SHOW, BEGIN...), `transactions.rs`,
 //! `simple.rs` and `extended.rs` (the two query protocols), `copy.rs`
 //! (COPY FROM STDIN / TO STDOUT), `notify.rs` (LISTEN / NOTIFY),
-//! `publisher.rs` (publications and the change log) and `replication.rs`
-//! (slots and streaming changes to `pg_recvlogical` or a subscribing
+//! `publisher.rs` (publications and the change log), `replication.rs`
+//! (slots), `change_stream.rs` and `live_changes.rs` (streaming changes,
+//! also of transactions in progress, to `pg_recvlogical` or a subscribing
 //! PostgreSQL) and `auth.rs` (who may connect).
 
 mod auth;
 mod catalog;
 mod catalog_sql;
+mod change_stream;
 mod copy;
 mod describe;
 mod engine;
