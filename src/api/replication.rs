@@ -29,9 +29,15 @@
 //! `replication=true` one takes no SQL.
 //!
 //! The SQLite example (`examples/sqlite/server/replication.rs`) is a
-//! complete publisher: slots kept in its database, a change log captured
-//! by triggers, and a stream that `pg_recvlogical` and a subscribing
-//! PostgreSQL 15 consume.
+//! complete publisher: slots kept in its database (temporary ones dropped
+//! with their session), a change log captured by triggers with real
+//! commit times, and a stream that `pg_recvlogical` and a subscribing
+//! PostgreSQL 15 consume, with `binary`, `streaming` (transactions in
+//! progress, with Stream Abort on rollback) and `messages`
+//! (`pg_logical_emit_message`). A stream writes rows column by column
+//! with [`put_change_with`](crate::replication::pgoutput::put_change_with)
+//! and [`TupleWriter`](crate::replication::TupleWriter), text or binary,
+//! without allocating per change.
 
 use std::future::Future;
 use std::time::Duration;

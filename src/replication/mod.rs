@@ -63,4 +63,4 @@ pub use copy_both::{
 pub use error::ReplicationDecodeError;
 pub use lsn::{Lsn, ParseLsnError};
 pub use pgoutput::{DecodeContext, PgOutputDecoder, PgOutputMessage};
-pub use tuple::{TupleData, TupleIter, TupleValue};
+pub use tuple::{TupleData, TupleIter, TupleValue, TupleWriter};

@@ -29,7 +29,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::error::ReplicationDecodeError;
 use super::lsn::Lsn;
 use super::reader::{DecodeResult, Reader};
-use super::tuple::TupleData;
+use super::tuple::{TupleData, TupleWriter};
 use crate::messages::ByteStr;
 
 /// A `pgoutput` message.
@@ -296,10 +296,11 @@ impl OldTuple {
         }
     }
 
-    fn tag(&self) -> u8 {
+    /// Which old row it is.
+    pub fn kind(&self) -> OldTupleKind {
         match self {
-            OldTuple::Key(_) => b'K',
-            OldTuple::Full(_) => b'O',
+            OldTuple::Key(_) => OldTupleKind::Key,
+            OldTuple::Full(_) => OldTupleKind::Full,
         }
     }
 }
@@ -485,25 +486,122 @@ impl OldTupleKind {
     }
 }
 
-fn put_change_header(buf: &mut BytesMut, tag: u8, xid: Option<u32>, relation_oid: u32) {
-    buf.put_u8(tag);
+/// What an Insert, Update or Delete carries: the tag and which tuples
+/// follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeShape {
+    /// Insert (`'I'`): the new row.
+    Insert,
+    /// Update (`'U'`): the old key or old row if sent, then the new row.
+    Update(Option<OldTupleKind>),
+    /// Delete (`'D'`): the old key or the old row.
+    Delete(OldTupleKind),
+}
+
+impl ChangeShape {
+    fn tag(self) -> u8 {
+        match self {
+            ChangeShape::Insert => b'I',
+            ChangeShape::Update(_) => b'U',
+            ChangeShape::Delete(_) => b'D',
+        }
+    }
+
+    fn old(self) -> Option<OldTupleKind> {
+        match self {
+            ChangeShape::Insert => None,
+            ChangeShape::Update(old) => old,
+            ChangeShape::Delete(old) => Some(old),
+        }
+    }
+}
+
+/// Which row of a change a tuple is: the old one (key or whole row) or
+/// the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TupleRole {
+    /// The old key or old row of an Update or Delete.
+    Old,
+    /// The new row of an Insert or Update.
+    New,
+}
+
+/// The one layout of Insert, Update and Delete: header, then the tuples
+/// `shape` says, each introduced by its kind byte and written by `tuple`.
+fn put_change(
+    buf: &mut BytesMut,
+    shape: ChangeShape,
+    xid: Option<u32>,
+    relation_oid: u32,
+    mut tuple: impl FnMut(TupleRole, &mut BytesMut),
+) {
+    buf.put_u8(shape.tag());
     if let Some(x) = xid {
         buf.put_u32(x);
     }
     buf.put_u32(relation_oid);
+    if let Some(kind) = shape.old() {
+        buf.put_u8(kind.tag());
+        tuple(TupleRole::Old, buf);
+    }
+    if matches!(shape, ChangeShape::Delete(_)) {
+        return;
+    }
+    buf.put_u8(b'N');
+    tuple(TupleRole::New, buf);
 }
 
-/// Appends an Insert straight from column values (a publisher's hot path:
-/// no [`TupleData`] is built). The same bytes as encoding
-/// [`PgOutputMessage::Insert`].
+/// Appends an Insert, Update or Delete whose rows `tuple` writes column by
+/// column (called once per row `shape` carries: the old row first). A
+/// publisher's hot path: values, text or binary, go straight into the
+/// buffer. The same bytes as encoding the matching [`PgOutputMessage`].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use pgwire::replication::pgoutput::{put_change_with, ChangeShape, OldTupleKind, TupleRole};
+/// use pgwire::replication::{PgOutputDecoder, PgOutputMessage};
+///
+/// let mut buf = BytesMut::new();
+/// put_change_with(&mut buf, ChangeShape::Update(Some(OldTupleKind::Key)), None, 16384, |role, row| {
+///     match role {
+///         TupleRole::Old => row.text(b"1"),
+///         TupleRole::New => row.text(b"2"),
+///     }
+/// });
+/// let PgOutputMessage::Update(u) = PgOutputDecoder::new().decode(buf.freeze()).unwrap() else {
+///     unreachable!()
+/// };
+/// assert_eq!(u.new.get(0).and_then(|v| v.as_text()), Some("2"));
+/// ```
+pub fn put_change_with(
+    buf: &mut BytesMut,
+    shape: ChangeShape,
+    xid: Option<u32>,
+    relation_oid: u32,
+    mut tuple: impl FnMut(TupleRole, &mut TupleWriter<'_>),
+) {
+    put_change(buf, shape, xid, relation_oid, |role, b| {
+        let mut row = TupleWriter::new(b);
+        tuple(role, &mut row);
+        row.finish();
+    });
+}
+
+/// Appends an Insert straight from column values (no [`TupleData`] is
+/// built). The same bytes as encoding [`PgOutputMessage::Insert`].
 pub fn put_insert<'a, I>(buf: &mut BytesMut, xid: Option<u32>, relation_oid: u32, new: I)
 where
     I: IntoIterator<Item = super::TupleValue<'a>>,
     I::IntoIter: ExactSizeIterator,
 {
-    put_change_header(buf, b'I', xid, relation_oid);
-    buf.put_u8(b'N');
-    TupleData::encode_values(buf, new);
+    put_values(
+        buf,
+        ChangeShape::Insert,
+        xid,
+        relation_oid,
+        None::<[_; 0]>,
+        Some(new),
+    );
 }
 
 /// Appends an Update straight from column values.
@@ -519,13 +617,18 @@ pub fn put_update<'a, O, N>(
     N: IntoIterator<Item = super::TupleValue<'a>>,
     N::IntoIter: ExactSizeIterator,
 {
-    put_change_header(buf, b'U', xid, relation_oid);
-    if let Some((kind, values)) = old {
-        buf.put_u8(kind.tag());
-        TupleData::encode_values(buf, values);
-    }
-    buf.put_u8(b'N');
-    TupleData::encode_values(buf, new);
+    let (kind, old) = match old {
+        Some((kind, values)) => (Some(kind), Some(values)),
+        None => (None, None),
+    };
+    put_values(
+        buf,
+        ChangeShape::Update(kind),
+        xid,
+        relation_oid,
+        old,
+        Some(new),
+    );
 }
 
 /// Appends a Delete straight from the old row's column values.
@@ -539,9 +642,41 @@ pub fn put_delete<'a, O>(
     O: IntoIterator<Item = super::TupleValue<'a>>,
     O::IntoIter: ExactSizeIterator,
 {
-    put_change_header(buf, b'D', xid, relation_oid);
-    buf.put_u8(kind.tag());
-    TupleData::encode_values(buf, old);
+    put_values(
+        buf,
+        ChangeShape::Delete(kind),
+        xid,
+        relation_oid,
+        Some(old),
+        None::<[_; 0]>,
+    );
+}
+
+/// [`put_change`] from iterators of values.
+fn put_values<'a, O, N>(
+    buf: &mut BytesMut,
+    shape: ChangeShape,
+    xid: Option<u32>,
+    relation_oid: u32,
+    old: Option<O>,
+    new: Option<N>,
+) where
+    O: IntoIterator<Item = super::TupleValue<'a>>,
+    O::IntoIter: ExactSizeIterator,
+    N: IntoIterator<Item = super::TupleValue<'a>>,
+    N::IntoIter: ExactSizeIterator,
+{
+    let (mut old, mut new) = (old, new);
+    put_change(buf, shape, xid, relation_oid, |role, b| match role {
+        TupleRole::Old => match old.take() {
+            Some(v) => TupleData::encode_values(b, v),
+            None => TupleData::encode_values(b, [super::TupleValue::Null; 0]),
+        },
+        TupleRole::New => match new.take() {
+            Some(v) => TupleData::encode_values(b, v),
+            None => TupleData::encode_values(b, [super::TupleValue::Null; 0]),
+        },
+    });
 }
 
 // ----------------------------------------------------------------- decode
@@ -903,29 +1038,24 @@ impl PgOutputMessage {
                 cstr(buf, &m.name);
             }
             PgOutputMessage::Insert(m) => {
-                buf.put_u8(b'I');
-                xid(buf, m.xid);
-                buf.put_u32(m.relation_oid);
-                buf.put_u8(b'N');
-                m.new.encode(buf);
+                put_change(buf, ChangeShape::Insert, m.xid, m.relation_oid, |_, b| {
+                    m.new.encode(b)
+                });
             }
             PgOutputMessage::Update(m) => {
-                buf.put_u8(b'U');
-                xid(buf, m.xid);
-                buf.put_u32(m.relation_oid);
-                if let Some(old) = &m.old {
-                    buf.put_u8(old.tag());
-                    old.tuple().encode(buf);
-                }
-                buf.put_u8(b'N');
-                m.new.encode(buf);
+                let shape = ChangeShape::Update(m.old.as_ref().map(OldTuple::kind));
+                put_change(buf, shape, m.xid, m.relation_oid, |role, b| {
+                    match (role, &m.old) {
+                        (TupleRole::Old, Some(old)) => old.tuple().encode(b),
+                        _ => m.new.encode(b),
+                    }
+                });
             }
             PgOutputMessage::Delete(m) => {
-                buf.put_u8(b'D');
-                xid(buf, m.xid);
-                buf.put_u32(m.relation_oid);
-                buf.put_u8(m.old.tag());
-                m.old.tuple().encode(buf);
+                let shape = ChangeShape::Delete(m.old.kind());
+                put_change(buf, shape, m.xid, m.relation_oid, |_, b| {
+                    m.old.tuple().encode(b)
+                });
             }
             PgOutputMessage::Truncate(m) => {
                 buf.put_u8(b'T');

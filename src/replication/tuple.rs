@@ -227,3 +227,121 @@ impl<'a> IntoIterator for &'a TupleData {
         self.iter()
     }
 }
+
+/// Writes a TupleData straight into a message being encoded, one column at
+/// a time, so a publisher sends rows without building a [`TupleData`] or
+/// a per-column buffer: a binary value is encoded in place and its length
+/// filled in afterwards. The column count is filled in by
+/// [`finish`](Self::finish) (or when the writer is dropped).
+///
+/// ```
+/// use bytes::{BufMut, BytesMut};
+/// use pgwire::replication::{TupleData, TupleValue, TupleWriter};
+///
+/// let mut buf = BytesMut::new();
+/// let mut row = TupleWriter::new(&mut buf);
+/// row.text(b"1");
+/// row.null();
+/// row.binary_with(|b| {
+///     b.put_i32(7);
+///     Ok::<(), ()>(())
+/// })
+/// .unwrap();
+/// row.finish();
+///
+/// let mut expected = BytesMut::new();
+/// TupleData::encode_values(
+///     &mut expected,
+///     [TupleValue::Text(b"1"), TupleValue::Null, TupleValue::Binary(&[0, 0, 0, 7])],
+/// );
+/// assert_eq!(buf, expected);
+/// ```
+#[derive(Debug)]
+pub struct TupleWriter<'b> {
+    buf: &'b mut BytesMut,
+    count_at: usize,
+    columns: u16,
+}
+
+impl<'b> TupleWriter<'b> {
+    /// Starts a TupleData at the end of `buf` (its column count to come).
+    pub fn new(buf: &'b mut BytesMut) -> TupleWriter<'b> {
+        let count_at = buf.len();
+        buf.put_i16(0);
+        TupleWriter {
+            buf,
+            count_at,
+            columns: 0,
+        }
+    }
+
+    /// Appends one column as [`TupleValue`] gives it.
+    pub fn value(&mut self, value: TupleValue<'_>) {
+        if self.full() {
+            return;
+        }
+        value.encode(self.buf);
+        self.columns += 1;
+    }
+
+    /// Appends a NULL column.
+    pub fn null(&mut self) {
+        self.value(TupleValue::Null);
+    }
+
+    /// Appends a column in text format.
+    pub fn text(&mut self, text: &[u8]) {
+        self.value(TupleValue::Text(text));
+    }
+
+    /// Appends a column in binary format whose bytes `encode` appends to
+    /// the buffer. If `encode` fails, what it wrote is taken back, no
+    /// column is added, and its error is returned (the caller may then
+    /// send the value another way, e.g. as text).
+    pub fn binary_with<E>(
+        &mut self,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.full() {
+            return Ok(());
+        }
+        let start = self.buf.len();
+        self.buf.put_u8(b'b');
+        self.buf.put_i32(0);
+        if let Err(e) = encode(self.buf) {
+            self.buf.truncate(start);
+            return Err(e);
+        }
+        let len = self.buf.len() - start - 5;
+        let len = i32::try_from(len).unwrap_or(i32::MAX).to_be_bytes();
+        self.buf[start + 1..start + 5].copy_from_slice(&len);
+        self.columns += 1;
+        Ok(())
+    }
+
+    /// The columns written so far.
+    pub fn len(&self) -> usize {
+        self.columns.into()
+    }
+
+    /// Whether no column was written.
+    pub fn is_empty(&self) -> bool {
+        self.columns == 0
+    }
+
+    /// The protocol's limit: a TupleData has at most `i16::MAX` columns;
+    /// more are dropped.
+    fn full(&self) -> bool {
+        self.columns >= i16::MAX as u16
+    }
+
+    /// Fills in the column count (also done on drop).
+    pub fn finish(self) {}
+}
+
+impl Drop for TupleWriter<'_> {
+    fn drop(&mut self) {
+        let count = self.columns.to_be_bytes();
+        self.buf[self.count_at..self.count_at + 2].copy_from_slice(&count);
+    }
+}

@@ -315,6 +315,10 @@ impl Db {
 
     /// Runs SQL without results (transaction control, TRUNCATE...).
     pub fn batch(&self, sql: &str) -> Result<(), ErrorInfo> {
+        if sql == "COMMIT" {
+            // The change log records the commit time (publisher.rs).
+            super::publisher::before_commit(&self.conn);
+        }
         self.conn.execute_batch(sql).map_err(|e| self.error(&e))
     }
 

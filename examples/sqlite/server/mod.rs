@@ -18,13 +18,15 @@
 //! `session_commands.rs` (SET, SHOW, BEGIN...), `transactions.rs`,
 //! `simple.rs` and `extended.rs` (the two query protocols), `copy.rs`
 //! (COPY FROM STDIN / TO STDOUT), `notify.rs` (LISTEN / NOTIFY),
-//! `publisher.rs` (publications and the change log) and `replication.rs`
-//! (slots and streaming changes to `pg_recvlogical` or a subscribing
+//! `publisher.rs` (publications and the change log), `replication.rs`
+//! (slots), `change_stream.rs` and `live_changes.rs` (streaming changes,
+//! also of transactions in progress, to `pg_recvlogical` or a subscribing
 //! PostgreSQL) and `auth.rs` (who may connect).
 
 mod auth;
 mod catalog;
 mod catalog_sql;
+mod change_stream;
 mod copy;
 mod cursors;
 mod describe;
@@ -39,6 +41,7 @@ mod implicit_aliases;
 mod json_row;
 mod large_objects;
 mod literal_types;
+mod live_changes;
 mod notices;
 mod notify;
 mod publisher;
@@ -205,6 +208,9 @@ pub struct SqliteSession {
     /// The database file (replication slots are written outside the
     /// session's transaction, on a connection of their own).
     db_path: PathBuf,
+    /// The temporary replication slots this session created, dropped
+    /// with it (replication.rs).
+    temp_slots: replication::TempSlots,
 }
 
 impl ServerHandlers for SqliteServer {
@@ -275,6 +281,7 @@ impl ServerHandlers for SqliteServer {
             large_objects: large_objects::Descriptors::default(),
             cursors: cursors::Cursors::default(),
             db_path: self.path.clone(),
+            temp_slots: replication::TempSlots::default(),
         })
     }
 }

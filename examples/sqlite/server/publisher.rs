@@ -8,8 +8,14 @@
 //!   PUBLICATION` and its tables (by name: a table's OID follows its row
 //!   in `sqlite_schema`);
 //! - `_pgwire_changes`: the change log, one row per captured change, its
-//!   `seq` giving its LSN (`lsn.rs`);
-//! - `_pgwire_replication_slots`: the slots and their confirmed position.
+//!   `seq` giving its LSN (`replication.rs`) and `ts` the time it was
+//!   logged; besides row changes (`I`, `U`, `D`, `T`) it holds logical
+//!   decoding messages (`M` transactional, `m` not: `prefix` in `rel`,
+//!   content as hex in `new`) and commit records (`C`, written as a
+//!   transaction block commits: its `ts` is the commit time);
+//! - `_pgwire_replication_slots`: the slots, their confirmed position,
+//!   and whether they are temporary (dropped with their session, and when
+//!   the server starts).
 //!
 //! Capture is by SQLite triggers on the published tables (kept in line
 //! with the publications and the tables' columns by [`sync_triggers`]): a
@@ -26,6 +32,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use pgwire::api::{QueryResponse, Response, Rows, Session, Tag};
 use pgwire::error::{ErrorInfo, Severity, SqlState};
+use pgwire::replication::Lsn;
+use pgwire::replication::timestamp::pg_timestamp_now;
 use pgwire::types::{FieldInfo, Schema, Type};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension};
@@ -33,6 +41,7 @@ use tokio::sync::watch;
 
 use super::SqliteSession;
 use super::errors::from_sqlite;
+use super::live_changes;
 use super::sql::{Tok, Token, ident_value, quote_ident, significant, string_value};
 
 /// The example's own tables, created when the server opens the database.
@@ -45,10 +54,21 @@ CREATE TABLE IF NOT EXISTS _pgwire_publication_rel (\
   id INTEGER PRIMARY KEY, pubname TEXT NOT NULL, relname TEXT NOT NULL, UNIQUE (pubname, relname));
 CREATE TABLE IF NOT EXISTS _pgwire_changes (\
   seq INTEGER PRIMARY KEY AUTOINCREMENT, xid INTEGER NOT NULL, rel TEXT NOT NULL, \
-  op TEXT NOT NULL, old TEXT, new TEXT);
+  op TEXT NOT NULL, old TEXT, new TEXT, ts INTEGER);
 CREATE TABLE IF NOT EXISTS _pgwire_replication_slots (\
   slot_name TEXT PRIMARY KEY, plugin TEXT NOT NULL, two_phase INTEGER NOT NULL DEFAULT 0, \
-  confirmed_lsn INTEGER NOT NULL);";
+  confirmed_lsn INTEGER NOT NULL, temporary INTEGER NOT NULL DEFAULT 0);";
+
+/// Columns added since the first version of [`SCHEMA_SQL`], added to a
+/// database file made before them: (table, column, definition).
+const ADDED_COLUMNS: [(&str, &str, &str); 2] = [
+    ("_pgwire_changes", "ts", "INTEGER"),
+    (
+        "_pgwire_replication_slots",
+        "temporary",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+];
 
 /// The catalog relations the example adds to `pg_catalog` (views in
 /// PostgreSQL; tables filled before a statement that reads them here).
@@ -87,6 +107,21 @@ thread_local! {
 /// database.
 pub fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA_SQL)?;
+    for (table, column, definition) in ADDED_COLUMNS {
+        let present: i64 = conn.query_row(
+            "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if present == 0 {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    // Temporary slots die with their session: none is alive when the
+    // server starts.
+    conn.execute("DELETE FROM _pgwire_replication_slots WHERE temporary", [])?;
     let max: Option<i64> =
         conn.query_row("SELECT max(xid) FROM _pgwire_changes", [], |r| r.get(0))?;
     if let Some(m) = max.and_then(|m| u32::try_from(m).ok()) {
@@ -104,6 +139,11 @@ pub fn attach(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("pgwire_capturing", 0, FunctionFlags::SQLITE_UTF8, |_| {
         Ok(CAPTURING.with(Cell::get))
     })?;
+    // When a change is logged (microseconds since 2000-01-01, as
+    // pgoutput's timestamps).
+    conn.create_scalar_function("pgwire_now", 0, FunctionFlags::SQLITE_UTF8, |_| {
+        Ok(pg_timestamp_now())
+    })?;
     // The replica identity index of a table: its primary key's index
     // (the catalog gives it OID table + 1).
     conn.create_scalar_function(
@@ -115,6 +155,25 @@ pub fn attach(conn: &Connection) -> rusqlite::Result<()> {
             Ok(oid.map(|o| o + 1))
         },
     )?;
+    // Whether the current transaction's rows go to streams of
+    // transactions in progress; and handing one over.
+    conn.create_scalar_function("pgwire_live_wanted", 0, FunctionFlags::SQLITE_UTF8, |_| {
+        Ok(CURRENT_XID
+            .with(Cell::get)
+            .is_some_and(live_changes::is_open))
+    })?;
+    conn.create_scalar_function("pgwire_live", 6, FunctionFlags::SQLITE_UTF8, |ctx| {
+        let xid: i64 = ctx.get(1)?;
+        record_live(
+            u32::try_from(xid).unwrap_or(0),
+            ctx.get(0)?,
+            &ctx.get::<String>(2)?,
+            &ctx.get::<String>(3)?,
+            ctx.get(4)?,
+            ctx.get(5)?,
+        );
+        Ok(0)
+    })?;
     conn.execute_batch(CATALOG_SQL)?;
     SYNCED_SCHEMA.with(|s| s.set(-1));
     Ok(())
@@ -126,6 +185,7 @@ fn current_xid() -> u32 {
         None => {
             let x = NEXT_XID.fetch_add(1, Ordering::Relaxed);
             c.set(Some(x));
+            live_changes::begin(x);
             x
         }
     })
@@ -135,8 +195,59 @@ fn current_xid() -> u32 {
 /// ended, the next write gets a new transaction id, and streams are woken
 /// if this one wrote to the change log.
 pub fn after_job(conn: &Connection) {
-    if conn.is_autocommit() && CURRENT_XID.with(|c| c.take()).is_some() {
-        changes_signal().send_modify(|n| *n += 1);
+    if !conn.is_autocommit() {
+        return;
+    }
+    let Some(xid) = CURRENT_XID.with(|c| c.take()) else {
+        return;
+    };
+    if live_changes::is_open(xid) {
+        // Committed if a row it logged is in the log now.
+        let committed = live_changes::some_seq(xid).is_some_and(|seq| {
+            conn.query_row(
+                "SELECT xid FROM _pgwire_changes WHERE seq = ?1",
+                [seq],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+                == Some(i64::from(xid))
+        });
+        live_changes::end(xid, committed);
+    }
+    changes_signal().send_modify(|n| *n += 1);
+}
+
+/// Hands the row just logged at `seq` to the streams of transactions in
+/// progress (`live_changes.rs`).
+fn record_live(xid: u32, seq: i64, rel: &str, op: &str, old: Option<String>, new: Option<String>) {
+    live_changes::record(
+        xid,
+        live_changes::LiveRow {
+            seq,
+            rel: rel.to_owned(),
+            op: op.to_owned(),
+            old,
+            new,
+        },
+    );
+}
+
+/// Called just before a transaction block's `COMMIT`: if the transaction
+/// wrote to the change log, logs its commit record, whose `ts` is the
+/// commit time the stream sends. (A statement outside a block commits
+/// as it ends: its last change's time is its commit time.) A failed
+/// COMMIT rolls the record back with the rest.
+pub fn before_commit(conn: &Connection) {
+    let Some(xid) = CURRENT_XID.with(Cell::get) else {
+        return;
+    };
+    if let Err(e) = conn.execute(
+        "INSERT INTO _pgwire_changes (xid, rel, op, ts) VALUES (?1, '', 'C', pgwire_now())",
+        [xid],
+    ) {
+        tracing::debug!(error = %e, "commit record not logged");
     }
 }
 
@@ -265,7 +376,7 @@ fn fill_catalog(conn: &Connection) -> rusqlite::Result<()> {
            FROM ({members}) m;
          DELETE FROM pg_catalog.pg_replication_slots;
          INSERT INTO pg_catalog.pg_replication_slots SELECT slot_name, plugin, 'logical', 16384, \
-           current_database(), 0, 0, NULL, NULL, NULL, \
+           current_database(), temporary, 0, NULL, NULL, NULL, \
            printf('%X/%X', confirmed_lsn >> 32, confirmed_lsn & 4294967295), \
            printf('%X/%X', confirmed_lsn >> 32, confirmed_lsn & 4294967295), 'reserved', NULL, \
            two_phase FROM main._pgwire_replication_slots;
@@ -281,7 +392,8 @@ fn fill_catalog(conn: &Connection) -> rusqlite::Result<()> {
             "UPDATE pg_catalog.pg_replication_slots SET active = 1, active_pid = ?2 \
              WHERE slot_name = ?1",
         )?;
-        for (name, pid) in super::replication::active_slots() {
+        let db = std::path::PathBuf::from(conn.path().unwrap_or_default());
+        for (name, pid) in super::replication::active_slots(&db) {
             stmt.execute(rusqlite::params![name, pid])?;
         }
         Ok(())
@@ -335,8 +447,10 @@ fn wanted_triggers(table: &str, columns: &[String]) -> Vec<(String, String)> {
         let name = format!("_pgwire_capture_{tag}_{table}");
         let sql = format!(
             "CREATE TRIGGER {} AFTER {event} ON {qt} WHEN pgwire_capturing() BEGIN \
-             INSERT INTO _pgwire_changes (xid, rel, op, old, new) \
-             VALUES (pgwire_xid(), {lit}, '{}', {old}, {new}); END",
+             INSERT INTO _pgwire_changes (xid, rel, op, old, new, ts) \
+             VALUES (pgwire_xid(), {lit}, '{}', {old}, {new}, pgwire_now()); \
+             SELECT pgwire_live(seq, xid, rel, op, old, new) FROM _pgwire_changes \
+             WHERE pgwire_live_wanted() AND seq = last_insert_rowid(); END",
             quote_ident(&name),
             tag.to_ascii_uppercase()
         );
@@ -396,9 +510,10 @@ pub fn truncate(conn: &Connection, tables: &[String], sql: &str) -> rusqlite::Re
     let xid = current_xid();
     for t in tables.iter().filter(|t| published.contains(t)) {
         conn.execute(
-            "INSERT INTO _pgwire_changes (xid, rel, op) VALUES (?1, ?2, 'T')",
+            "INSERT INTO _pgwire_changes (xid, rel, op, ts) VALUES (?1, ?2, 'T', pgwire_now())",
             rusqlite::params![xid, t],
         )?;
+        record_live(xid, conn.last_insert_rowid(), t, "T", None, None);
     }
     CAPTURING.with(|c| c.set(false));
     let result = conn.execute_batch(sql);
@@ -444,8 +559,19 @@ pub enum PublisherCommand {
         plugin: String,
         /// `two_phase`.
         two_phase: bool,
+        /// `temporary`: dropped when the session ends.
+        temporary: bool,
         /// `SELECT *` (two columns) rather than one record column.
         expanded: bool,
+    },
+    /// `SELECT pg_logical_emit_message(transactional, 'prefix', 'content')`.
+    EmitMessage {
+        /// Part of the current transaction (else sent on its own).
+        transactional: bool,
+        /// The prefix.
+        prefix: String,
+        /// The content.
+        content: Vec<u8>,
     },
     /// `SELECT pg_drop_replication_slot('name')`.
     DropSlot(String),
@@ -733,7 +859,8 @@ fn parse_slot_function(toks: &[Token<'_>]) -> Option<PublisherCommand> {
     }
     let func = toks.get(at)?;
     let create = func.is_word("pg_create_logical_replication_slot");
-    if !create && !func.is_word("pg_drop_replication_slot") {
+    let emit = func.is_word("pg_logical_emit_message");
+    if !create && !emit && !func.is_word("pg_drop_replication_slot") {
         return None;
     }
     if toks.get(at + 1).is_none_or(|t| t.kind != Tok::LParen) {
@@ -761,6 +888,25 @@ fn parse_slot_function(toks: &[Token<'_>]) -> Option<PublisherCommand> {
         return None;
     }
     let truthy = |s: Option<&String>| s.is_some_and(|v| matches!(v.as_str(), "true" | "t" | "on"));
+    if emit {
+        return Some(match args.as_slice() {
+            [transactional, prefix, content] if !prefix.is_empty() => {
+                PublisherCommand::EmitMessage {
+                    transactional: truthy(Some(transactional)),
+                    prefix: prefix.clone(),
+                    content: content.clone().into_bytes(),
+                }
+            }
+            [_, _, _] => PublisherCommand::Invalid(ErrorInfo::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                "prefix must not be empty",
+            )),
+            _ => PublisherCommand::Invalid(ErrorInfo::new(
+                SqlState::UNDEFINED_FUNCTION,
+                "function pg_logical_emit_message does not exist",
+            )),
+        });
+    }
     Some(if create {
         if args.len() < 2 {
             return Some(PublisherCommand::Invalid(ErrorInfo::new(
@@ -768,13 +914,11 @@ fn parse_slot_function(toks: &[Token<'_>]) -> Option<PublisherCommand> {
                 "function pg_create_logical_replication_slot(unknown) does not exist",
             )));
         }
-        if truthy(args.get(2)) {
-            return Some(unsupported("temporary replication slots are not supported"));
-        }
         PublisherCommand::CreateSlot {
             name: args[0].clone(),
             plugin: args[1].clone(),
             two_phase: truthy(args.get(3)),
+            temporary: truthy(args.get(2)),
             expanded,
         }
     } else {
@@ -808,6 +952,12 @@ pub fn describe(cmd: &PublisherCommand) -> Option<Schema> {
             "pg_drop_replication_slot",
             Type::TEXT,
         )])),
+        // pg_lsn in PostgreSQL; its text form here, as the slot functions'
+        // LSNs.
+        PublisherCommand::EmitMessage { .. } => Some(Schema::from(vec![FieldInfo::new(
+            "pg_logical_emit_message",
+            Type::TEXT,
+        )])),
         _ => None,
     }
 }
@@ -836,20 +986,33 @@ impl SqliteSession {
                 name,
                 plugin,
                 two_phase,
+                temporary,
                 expanded,
             } => {
                 if let Err(e) = super::replication::check_no_writes(&self.engine).await {
                     return Response::Error(e);
                 }
-                let created =
-                    super::replication::create_slot(&self.db_path, &name, &plugin, two_phase, None)
-                        .await;
+                let owner = temporary.then(|| session.client().process_id());
+                let created = super::replication::create_slot(
+                    &self.db_path,
+                    &name,
+                    &plugin,
+                    two_phase,
+                    None,
+                    owner,
+                )
+                .await;
+                if created.is_ok() && temporary {
+                    self.temp_slots
+                        .hold(&self.db_path, &name, session.client().process_id());
+                }
                 created.map(|lsn| {
                     let lsn = lsn.to_string();
                     let schema = describe(&PublisherCommand::CreateSlot {
                         name: String::new(),
                         plugin: String::new(),
                         two_phase,
+                        temporary,
                         expanded,
                     })
                     .unwrap_or_default();
@@ -863,10 +1026,38 @@ impl SqliteSession {
                     )
                 })
             }
+            PublisherCommand::EmitMessage {
+                transactional,
+                prefix,
+                content,
+            } => {
+                let logged = self
+                    .engine
+                    .call(None, move |db| {
+                        emit_message(&db.conn, transactional, &prefix, &content)
+                            .map_err(|e| db.error(&e))
+                    })
+                    .await
+                    .and_then(|r| r);
+                logged.map(|lsn| {
+                    let schema = describe(&PublisherCommand::EmitMessage {
+                        transactional,
+                        prefix: String::new(),
+                        content: Vec::new(),
+                    })
+                    .unwrap_or_default();
+                    Response::Query(
+                        QueryResponse::new(schema, Rows::from_iterator([(lsn.to_string(),)]))
+                            .with_tag(Tag::counting("SELECT")),
+                    )
+                })
+            }
             PublisherCommand::DropSlot(name) => {
-                super::replication::drop_slot(&self.db_path, &name, false)
+                let own = session.client().process_id();
+                super::replication::drop_slot(&self.db_path, &name, false, Some(own))
                     .await
                     .map(|()| {
+                        self.temp_slots.forget(&name);
                         let schema = describe(&PublisherCommand::DropSlot(String::new()))
                             .unwrap_or_default();
                         Response::Query(
@@ -898,6 +1089,30 @@ impl SqliteSession {
         };
         result.unwrap_or_else(Response::Error)
     }
+}
+
+/// Logs a logical decoding message in the session's transaction (a
+/// non-transactional one too: SQLite makes it visible when the
+/// transaction commits, and a rollback loses it, where PostgreSQL would
+/// send it at once). Returns its LSN.
+fn emit_message(
+    conn: &Connection,
+    transactional: bool,
+    prefix: &str,
+    content: &[u8],
+) -> rusqlite::Result<Lsn> {
+    let mut hex = String::with_capacity(content.len() * 2);
+    for b in content {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    let (xid, op) = (current_xid(), if transactional { "M" } else { "m" });
+    conn.execute(
+        "INSERT INTO _pgwire_changes (xid, rel, op, new, ts) VALUES (?1, ?2, ?3, ?4, pgwire_now())",
+        rusqlite::params![xid, prefix, op, hex],
+    )?;
+    let seq = conn.last_insert_rowid();
+    record_live(xid, seq, prefix, op, None, Some(hex));
+    Ok(Lsn(super::replication::seq_lsn(seq)))
 }
 
 enum DdlError {

@@ -1,7 +1,8 @@
-//! The example's replication commands and its stream of changes: slots
+//! The example's replication commands: slots
 //! (`CREATE_REPLICATION_SLOT`, `pg_create_logical_replication_slot()`),
-//! and `START_REPLICATION` streaming the change log (`publisher.rs`) as
-//! `pgoutput` messages, filtered by the client's publications.
+//! and `START_REPLICATION`, whose stream (`change_stream.rs`) sends the
+//! change log (`publisher.rs`) as `pgoutput` messages, filtered by the
+//! client's publications.
 //!
 //! LSNs: change number `seq` of the log is at `BASE + seq * STEP`; a
 //! transaction whose last change is `seq` commits at `lsn(seq) + 0x80` and
@@ -10,56 +11,71 @@
 //! transactions it still needs. A slot's position lives in the database
 //! (`_pgwire_replication_slots`), so it survives restarts of the client
 //! and of the server.
+//!
+//! What the stream does with `pgoutput`'s options:
+//! - `binary 'true'`: values in binary, encoded with the library's
+//!   encoders (`pgwire::types::text::text_to_binary`) straight into the
+//!   output; a value SQLite holds that its column's type cannot take goes
+//!   as text, as PostgreSQL sends types without a binary form.
+//! - `streaming 'on'` / `'parallel'` (protocol 2+): a transaction is
+//!   streamed in Stream Start ... Stream Stop blocks (changes carry its
+//!   xid) ending with Stream Commit, once it has `STREAM_THRESHOLD`
+//!   changes (`change_stream.rs`): while still in progress (read from
+//!   `live_changes.rs`; a rollback then sends Stream Abort), or at once
+//!   when already committed.
+//! - `messages 'true'`: `pg_logical_emit_message()`'s messages.
+//! - `two_phase`: accepted; the example has no PREPARE TRANSACTION, so
+//!   there is never a prepared transaction to send.
+//! - Physical replication (slots and `START_REPLICATION PHYSICAL`) is
+//!   refused with 0A000: there is no WAL to send.
+//!
+//! Temporary slots are held by their session from their creation (55006
+//! for any other) and dropped when it ends ([`TempSlots`]); the server
+//! drops any left over when it starts.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use pgwire::api::{
-    CreateSlotRequest, CreatedSlot, ReplicationHandler, ReplicationStream, Session, SlotKind,
-    SlotStatus, SnapshotAction, StartReplicationRequest, SystemIdentity, WalWriter,
+    CreateSlotRequest, CreatedSlot, ReplicationHandler, Session, SlotKind, SlotStatus,
+    SnapshotAction, StartReplicationRequest, SystemIdentity,
 };
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::TransactionStatus;
-use pgwire::replication::pgoutput::{
-    Begin, Commit, OldTupleKind, Relation, RelationColumn, ReplicaIdentity, Truncate, put_delete,
-    put_insert, put_update,
-};
-use pgwire::replication::pgoutput_options::PgOutputOptions;
-use pgwire::replication::timestamp::pg_timestamp_now;
-use pgwire::replication::{
-    HotStandbyFeedback, Lsn, PgOutputMessage, StandbyStatusUpdate, TupleValue,
-};
-use pgwire::types::Type;
+use pgwire::replication::Lsn;
+use pgwire::replication::pgoutput_options::{PgOutputOptions, Streaming};
 use rusqlite::{Connection, OptionalExtension};
-use tokio::sync::watch;
 
 use super::SqliteSession;
 use super::engine::Engine;
 use super::errors::from_sqlite;
-use super::json_row::Scalar;
 use super::publisher;
+
+pub use super::change_stream::ChangeStream;
+use super::change_stream::{Format, StreamSetup};
 
 const BASE: u64 = 0x0100_0000;
 const STEP: u64 = 0x100;
 /// Changes read from the log at a time.
-const FETCH_ROWS: usize = 1000;
+pub(super) const FETCH_ROWS: usize = 1000;
 
-fn seq_lsn(seq: i64) -> u64 {
+/// The LSN of change `seq` of the log.
+pub fn seq_lsn(seq: i64) -> u64 {
     BASE + u64::try_from(seq).unwrap_or(0) * STEP
 }
 
-fn commit_lsn(last_seq: i64) -> u64 {
+pub(super) fn commit_lsn(last_seq: i64) -> u64 {
     seq_lsn(last_seq) + 0x80
 }
 
-fn end_lsn(last_seq: i64) -> u64 {
+pub(super) fn end_lsn(last_seq: i64) -> u64 {
     seq_lsn(last_seq) + 0x88
 }
 
 /// The end of the log: after the last change ever numbered.
-fn log_end(conn: &Connection) -> rusqlite::Result<u64> {
+pub(super) fn log_end(conn: &Connection) -> rusqlite::Result<u64> {
     let seq: Option<i64> = conn
         .query_row(
             "SELECT seq FROM main.sqlite_sequence WHERE name = '_pgwire_changes'",
@@ -71,44 +87,148 @@ fn log_end(conn: &Connection) -> rusqlite::Result<u64> {
 }
 
 /// Slots being streamed from, by name: the streaming session's process ID.
-fn active() -> &'static Mutex<HashMap<String, i32>> {
-    static ACTIVE: OnceLock<Mutex<HashMap<String, i32>>> = OnceLock::new();
+fn active() -> &'static Mutex<HashMap<SlotKey, i32>> {
+    static ACTIVE: OnceLock<Mutex<HashMap<SlotKey, i32>>> = OnceLock::new();
     ACTIVE.get_or_init(Mutex::default)
 }
 
-/// The slots being streamed from and by which session.
-pub fn active_slots() -> Vec<(String, i32)> {
+/// A slot in the registry: its database (several servers may run in one
+/// process, each with its own slots) and its name.
+type SlotKey = (std::path::PathBuf, String);
+
+fn slot_key(db: &Path, name: &str) -> SlotKey {
+    (
+        std::fs::canonicalize(db).unwrap_or_else(|_| db.to_owned()),
+        name.to_owned(),
+    )
+}
+
+/// The slots of database `db` being streamed from (or held by their
+/// session), and by which session.
+pub fn active_slots(db: &Path) -> Vec<(String, i32)> {
+    let (db, _) = slot_key(db, "");
     active()
         .lock()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .map(|m| {
+            m.iter()
+                .filter(|((d, _), _)| *d == db)
+                .map(|((_, name), pid)| (name.clone(), *pid))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Marks a slot in use while it lives.
-struct ActiveSlot(String);
+pub(super) struct ActiveSlot {
+    key: SlotKey,
+    /// Released on drop; `false` for a temporary slot, which its session
+    /// holds as long as it lives ([`TempSlots`]).
+    release: bool,
+}
 
 impl ActiveSlot {
-    fn acquire(name: &str, pid: i32) -> Result<ActiveSlot, ErrorInfo> {
+    fn acquire(db: &Path, name: &str, pid: i32) -> Result<ActiveSlot, ErrorInfo> {
+        let key = slot_key(db, name);
         let mut map = active()
             .lock()
             .map_err(|_| internal("slot registry poisoned"))?;
-        if let Some(other) = map.get(name) {
-            return Err(slot_active(name, *other));
+        match map.get(&key) {
+            // The session's own temporary slot.
+            Some(&owner) if owner == pid => {
+                return Ok(ActiveSlot {
+                    key,
+                    release: false,
+                });
+            }
+            Some(&other) => return Err(slot_active(name, other)),
+            None => {}
         }
-        map.insert(name.to_owned(), pid);
-        Ok(ActiveSlot(name.to_owned()))
+        map.insert(key.clone(), pid);
+        Ok(ActiveSlot { key, release: true })
     }
 }
 
 impl Drop for ActiveSlot {
     fn drop(&mut self) {
+        if !self.release {
+            return;
+        }
         if let Ok(mut m) = active().lock() {
-            m.remove(&self.0);
+            m.remove(&self.key);
         }
     }
 }
 
-fn internal(msg: &str) -> ErrorInfo {
+/// The temporary slots of a session (`CREATE_REPLICATION_SLOT ...
+/// TEMPORARY`, `pg_create_logical_replication_slot(..., true)`): in use by
+/// the session from their creation (another session gets 55006, as in
+/// PostgreSQL) and dropped when it ends.
+#[derive(Debug, Default)]
+pub struct TempSlots {
+    path: Option<std::path::PathBuf>,
+    names: Vec<String>,
+}
+
+impl TempSlots {
+    /// Holds the just-created temporary slot `name` for session `pid`.
+    pub fn hold(&mut self, path: &Path, name: &str, pid: i32) {
+        if let Ok(mut m) = active().lock() {
+            m.insert(slot_key(path, name), pid);
+        }
+        self.path = Some(path.to_owned());
+        self.names.push(name.to_owned());
+    }
+
+    /// Lets go of `name` (dropped by the session itself).
+    pub fn forget(&mut self, name: &str) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            self.names.swap_remove(i);
+            if let Ok(mut m) = active().lock() {
+                m.remove(&slot_key(path, name));
+            }
+        }
+    }
+}
+
+impl Drop for TempSlots {
+    fn drop(&mut self) {
+        let (Some(path), false) = (self.path.take(), self.names.is_empty()) else {
+            return;
+        };
+        let names = std::mem::take(&mut self.names);
+        let drop_all = move || {
+            let dropped = Connection::open(&path).and_then(|conn| {
+                conn.busy_timeout(super::engine::BUSY_TIMEOUT)?;
+                for name in &names {
+                    conn.execute(
+                        "DELETE FROM _pgwire_replication_slots WHERE slot_name = ?1 AND temporary",
+                        [name],
+                    )?;
+                }
+                prune(&conn)
+            });
+            if let Err(e) = dropped {
+                tracing::warn!(error = %e, "temporary replication slots not dropped");
+            }
+            if let Ok(mut m) = active().lock() {
+                for name in &names {
+                    m.remove(&slot_key(&path, name));
+                }
+            }
+            tracing::info!(slots = ?names, "temporary replication slots dropped");
+        };
+        // Off the async worker threads: the delete may wait for a lock.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(drop_all)),
+            Err(_) => drop_all(),
+        }
+    }
+}
+
+pub(super) fn internal(msg: &str) -> ErrorInfo {
     ErrorInfo::new(SqlState::INTERNAL_ERROR, msg.to_owned())
 }
 
@@ -197,13 +317,16 @@ fn wrote_in_transaction(conn: &Connection) -> bool {
     }
 }
 
-/// Creates logical slot `name` at `at` (or the end of the log).
+/// Creates logical slot `name` at `at` (or the end of the log); a
+/// temporary one when `temporary_owner` is the creating session's process
+/// ID (the caller then holds it in its [`TempSlots`]).
 pub async fn create_slot(
     path: &Path,
     name: &str,
     plugin: &str,
     two_phase: bool,
     at: Option<u64>,
+    temporary_owner: Option<i32>,
 ) -> Result<Lsn, ErrorInfo> {
     check_slot_name(name)?;
     if plugin != "pgoutput" {
@@ -221,8 +344,15 @@ pub async fn create_slot(
         let inserted = conn
             .execute(
                 "INSERT OR IGNORE INTO _pgwire_replication_slots \
-                 (slot_name, plugin, two_phase, confirmed_lsn) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![name, plugin, two_phase, at as i64],
+                 (slot_name, plugin, two_phase, confirmed_lsn, temporary) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![
+                    name,
+                    plugin,
+                    two_phase,
+                    at as i64,
+                    temporary_owner.is_some()
+                ],
             )
             .map_err(|e| from_sqlite(&e))?;
         if inserted == 0 {
@@ -238,12 +368,20 @@ pub async fn create_slot(
 }
 
 /// Drops slot `name`; with `wait`, waits (up to a minute) for a session
-/// streaming from it to stop.
-pub async fn drop_slot(path: &Path, name: &str, wait: bool) -> Result<(), ErrorInfo> {
+/// streaming from it to stop. Session `own_pid` may drop its own
+/// temporary slot.
+pub async fn drop_slot(
+    path: &Path,
+    name: &str,
+    wait: bool,
+    own_pid: Option<i32>,
+) -> Result<(), ErrorInfo> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let user = active().lock().ok().and_then(|m| m.get(name).copied());
+        let key = slot_key(path, name);
+        let user = active().lock().ok().and_then(|m| m.get(&key).copied());
         match user {
+            Some(pid) if Some(pid) == own_pid => break,
             Some(pid) if !wait || tokio::time::Instant::now() >= deadline => {
                 return Err(slot_active(name, pid));
             }
@@ -271,7 +409,7 @@ pub async fn drop_slot(path: &Path, name: &str, wait: bool) -> Result<(), ErrorI
 
 /// Deletes the transactions every slot has confirmed (all of them when
 /// there is no slot).
-fn prune(conn: &Connection) -> rusqlite::Result<()> {
+pub(super) fn prune(conn: &Connection) -> rusqlite::Result<()> {
     let min: Option<i64> = conn.query_row(
         "SELECT min(confirmed_lsn) FROM _pgwire_replication_slots",
         [],
@@ -358,12 +496,6 @@ impl ReplicationHandler for SqliteSession {
                 "physical replication slots are not supported by this server",
             ));
         };
-        if request.temporary {
-            return Err(ErrorInfo::new(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "temporary replication slots are not supported by this server",
-            ));
-        }
         // USE_SNAPSHOT: the slot starts where the session's transaction
         // sees the log end, so that transaction's reads (a table sync's
         // COPY) and the changes streamed from the slot meet exactly.
@@ -379,7 +511,20 @@ impl ReplicationHandler for SqliteSession {
             None
         };
         check_no_writes(&self.engine).await?;
-        let lsn = create_slot(&self.db_path, &request.name, plugin, request.two_phase, at).await?;
+        let pid = session.client().process_id();
+        let owner = request.temporary.then_some(pid);
+        let lsn = create_slot(
+            &self.db_path,
+            &request.name,
+            plugin,
+            request.two_phase,
+            at,
+            owner,
+        )
+        .await?;
+        if request.temporary {
+            self.temp_slots.hold(&self.db_path, &request.name, pid);
+        }
         Ok(CreatedSlot {
             consistent_point: lsn,
             snapshot_name: None,
@@ -388,11 +533,14 @@ impl ReplicationHandler for SqliteSession {
 
     async fn drop_slot(
         &mut self,
-        _session: &mut Session,
+        session: &mut Session,
         name: &str,
         wait: bool,
     ) -> Result<(), ErrorInfo> {
-        drop_slot(&self.db_path, name, wait).await
+        let own = session.client().process_id();
+        drop_slot(&self.db_path, name, wait, Some(own)).await?;
+        self.temp_slots.forget(name);
+        Ok(())
     }
 
     async fn read_slot(
@@ -430,14 +578,15 @@ impl ReplicationHandler for SqliteSession {
                 SqlState::try_from_code(e.sql_state).unwrap_or(SqlState::INVALID_PARAMETER_VALUE);
             ErrorInfo::new(code, e.message)
         })?;
-        if options.binary {
-            return Err(ErrorInfo::new(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "binary pgoutput is not supported by this server",
-            ));
-        }
+        let format = Format {
+            binary: options.binary,
+            messages: options.messages,
+            // PgOutputOptions::parse refused streaming below protocol 2.
+            streaming: options.streaming != Streaming::Off,
+            abort_info: options.proto_version >= 4 && options.streaming == Streaming::Parallel,
+        };
         let names = options.publication_names;
-        let guard = ActiveSlot::acquire(&slot, session.client().process_id())?;
+        let guard = ActiveSlot::acquire(&self.db_path, &slot, session.client().process_id())?;
         let (slot_name, pubs) = (slot.clone(), names.clone());
         let (confirmed, end, set) = self
             .engine
@@ -465,520 +614,16 @@ impl ReplicationHandler for SqliteSession {
             0
         };
         let _ = set;
-        Ok(ChangeStream {
+        Ok(ChangeStream::new(StreamSetup {
             engine: self.engine.clone(),
             slot,
-            _guard: guard,
+            guard,
             publications: names,
             position,
             start,
             confirmed,
             wal_end: end,
-            sent: start,
-            caught_up_to: None,
-            queue: VecDeque::new(),
-            open: None,
-            reading: None,
-            relations: HashMap::new(),
-            described: HashMap::new(),
-            signal: publisher::changes_signal().subscribe(),
-        })
-    }
-}
-
-/// A column of a published table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ColumnInfo {
-    name: String,
-    ty: Type,
-    typmod: i32,
-    key: bool,
-}
-
-/// A published table as the stream describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct TableInfo {
-    oid: u32,
-    columns: Vec<ColumnInfo>,
-    /// Has a primary key (REPLICA IDENTITY DEFAULT); FULL otherwise.
-    keyed: bool,
-}
-
-/// One change read from the log, values in PostgreSQL's text format.
-#[derive(Debug)]
-struct Change {
-    seq: i64,
-    rel: String,
-    op: char,
-    old: Option<Vec<Option<String>>>,
-    new: Option<Vec<Option<String>>>,
-}
-
-/// A change read from the log, with where its transaction ends.
-#[derive(Debug)]
-struct Queued {
-    xid: u32,
-    seq: i64,
-    /// The last change of its transaction (committed: all are visible).
-    tx_last: i64,
-    /// The change, `None` when no requested publication publishes it (kept
-    /// only to end its transaction).
-    change: Option<Change>,
-}
-
-/// What one read of the log brought.
-struct Fetched {
-    rows: Vec<Queued>,
-    /// The last change read (published or not), its transaction and
-    /// that transaction's last change.
-    last: Option<(i64, u32, i64)>,
-    tables: HashMap<String, TableInfo>,
-    end: u64,
-    more: bool,
-}
-
-/// The stream of one START_REPLICATION. It holds at most one read of the
-/// log ([`FETCH_ROWS`] changes) at a time, however large a transaction:
-/// a transaction's end is looked up when it starts, so its Begin can say
-/// where it commits before all its changes are read.
-pub struct ChangeStream {
-    engine: Engine,
-    slot: String,
-    _guard: ActiveSlot,
-    publications: Vec<String>,
-    /// The last change read from the log.
-    position: i64,
-    /// Transactions that end at or before this were confirmed.
-    start: u64,
-    confirmed: u64,
-    wal_end: u64,
-    /// Every transaction ending before this was written (or skipped).
-    sent: u64,
-    /// The end of the log at the last read, if that read reached it.
-    caught_up_to: Option<u64>,
-    /// Changes read and not yet written.
-    queue: VecDeque<Queued>,
-    /// The transaction whose Begin was written and Commit not yet.
-    open: Option<u32>,
-    /// The last transaction read, and where it ends.
-    reading: Option<(u32, i64)>,
-    relations: HashMap<String, TableInfo>,
-    /// The table descriptions sent (Relation messages), by table.
-    described: HashMap<String, TableInfo>,
-    signal: watch::Receiver<u64>,
-}
-
-/// A change log row: seq, xid, table, operation, old row, new row.
-type LogRow = (i64, u32, String, String, Option<String>, Option<String>);
-
-/// Reads up to [`FETCH_ROWS`] changes after `position`, with the tables
-/// they touch, filtered by publications `names`. `reading` is the
-/// transaction the previous read ended in, and its last change.
-fn fetch(
-    conn: &Connection,
-    position: i64,
-    names: &[String],
-    reading: Option<(u32, i64)>,
-) -> Result<Fetched, ErrorInfo> {
-    let sql_error = |e: rusqlite::Error| from_sqlite(&e);
-    let publications = publisher::load_publications(conn, names)?;
-    let end = log_end(conn).map_err(sql_error)?;
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT seq, xid, rel, op, old, new FROM _pgwire_changes WHERE seq > ?1 \
-             ORDER BY seq LIMIT ?2",
-        )
-        .map_err(sql_error)?;
-    let raw: Vec<LogRow> = stmt
-        .query_map(rusqlite::params![position, FETCH_ROWS as i64], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(sql_error)?;
-    let more = raw.len() == FETCH_ROWS;
-    // Where each transaction ends: at the next row of another one, or
-    // (for the last one of a full read) at its last row in the log.
-    let mut ends: Vec<i64> = vec![0; raw.len()];
-    let mut i = raw.len();
-    while i > 0 {
-        let xid = raw[i - 1].1;
-        let mut j = i;
-        while j > 0 && raw[j - 1].1 == xid {
-            j -= 1;
-        }
-        let last = if i == raw.len() && more {
-            match reading {
-                Some((x, last)) if x == xid => last,
-                _ => conn
-                    .query_row(
-                        "SELECT max(seq) FROM _pgwire_changes WHERE seq > ?1 AND xid = ?2",
-                        rusqlite::params![raw[i - 1].0, xid],
-                        |r| r.get::<_, Option<i64>>(0),
-                    )
-                    .map_err(sql_error)?
-                    .unwrap_or(raw[i - 1].0),
-            }
-        } else {
-            raw[i - 1].0
-        };
-        ends[j..i].fill(last);
-        i = j;
-    }
-    let last = raw
-        .last()
-        .zip(ends.last())
-        .map(|(r, &tx_last)| (r.0, r.1, tx_last));
-    let mut tables: HashMap<String, TableInfo> = HashMap::new();
-    let mut rows = Vec::with_capacity(raw.len());
-    for ((seq, xid, rel, op, old, new), tx_last) in raw.into_iter().zip(ends) {
-        if !tables.contains_key(&rel) {
-            if let Some(info) = table_info(conn, &rel).map_err(sql_error)? {
-                tables.insert(rel.clone(), info);
-            }
-        }
-        let published = publications.publishes(&rel, &op) && tables.contains_key(&rel);
-        if !published && seq != tx_last {
-            continue;
-        }
-        let change = if published {
-            let types: Vec<Type> = tables
-                .get(&rel)
-                .map(|t| t.columns.iter().map(|c| c.ty.clone()).collect())
-                .unwrap_or_default();
-            let decode = |json: Option<String>| match json {
-                Some(j) => values(&j, &types)
-                    .map(Some)
-                    .ok_or_else(|| internal("unreadable change log row")),
-                None => Ok(None),
-            };
-            Some(Change {
-                seq,
-                rel,
-                op: op.chars().next().unwrap_or('?'),
-                old: decode(old)?,
-                new: decode(new)?,
-            })
-        } else {
-            None
-        };
-        rows.push(Queued {
-            xid,
-            seq,
-            tx_last,
-            change,
-        });
-    }
-    Ok(Fetched {
-        rows,
-        last,
-        tables,
-        end,
-        more,
-    })
-}
-
-/// A table's OID and columns (`None` if it no longer exists).
-fn table_info(conn: &Connection, table: &str) -> rusqlite::Result<Option<TableInfo>> {
-    let rowid: Option<i64> = conn
-        .query_row(
-            "SELECT rowid FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
-            [table],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(rowid) = rowid else {
-        return Ok(None);
-    };
-    let oid = u32::try_from(rowid)
-        .ok()
-        .and_then(|r| r.checked_mul(pgwire::catalog::OID_SPAN))
-        .and_then(|r| r.checked_add(16_384))
-        .unwrap_or(16_384);
-    let mut stmt = conn.prepare("SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid")?;
-    let columns: Vec<ColumnInfo> = stmt
-        .query_map([table], |r| {
-            let decl: String = r.get(1)?;
-            let ty = super::types::pg_type_for_decl(&decl);
-            Ok(ColumnInfo {
-                name: r.get(0)?,
-                ty: ty.ty,
-                typmod: ty.typmod,
-                key: r.get::<_, i64>(2)? > 0,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let keyed = columns.iter().any(|c| c.key);
-    Ok(Some(TableInfo {
-        oid,
-        columns,
-        keyed,
-    }))
-}
-
-/// A logged row (JSON array) as PostgreSQL text values of `types`.
-fn values(json: &str, types: &[Type]) -> Option<Vec<Option<String>>> {
-    let row = super::json_row::parse(json)?;
-    Some(
-        row.into_iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Scalar::Null => None,
-                Scalar::Int(n) if types.get(i) == Some(&Type::BOOL) => {
-                    Some(if n != 0 { "t" } else { "f" }.to_owned())
-                }
-                Scalar::Int(n) => Some(n.to_string()),
-                Scalar::Real(f) if f.is_nan() => Some("NaN".to_owned()),
-                Scalar::Real(f) if f.is_infinite() => {
-                    Some(if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned())
-                }
-                Scalar::Real(f) => Some(f.to_string()),
-                Scalar::Text(t) => Some(t.into_owned()),
-            })
-            .collect(),
-    )
-}
-
-impl ChangeStream {
-    /// Queues a read of the log.
-    fn absorb(&mut self, fetched: Fetched) {
-        self.wal_end = self.wal_end.max(fetched.end);
-        self.caught_up_to = (!fetched.more).then_some(fetched.end);
-        self.relations.extend(fetched.tables);
-        if let Some((seq, xid, tx_last)) = fetched.last {
-            self.position = self.position.max(seq);
-            self.reading = Some((xid, tx_last));
-        }
-        for row in fetched.rows {
-            // Confirmed before (a restart): skipped.
-            if commit_lsn(row.tx_last) >= self.start {
-                self.queue.push_back(row);
-            }
-        }
-    }
-
-    /// Writes the Insert, Update or Delete of `change` (after its table's
-    /// Relation message, if not sent yet), straight from its values.
-    fn write_change(&mut self, out: &mut WalWriter<'_>, change: &Change) {
-        let at = Lsn(seq_lsn(change.seq));
-        let Some(oid) = self.relation(out, &change.rel, at.0) else {
-            return;
-        };
-        let Some(info) = self.relations.get(&change.rel) else {
-            return;
-        };
-        let keyed = info.keyed;
-        let is_key = |i: usize| info.columns.get(i).is_some_and(|c| c.key);
-        let old = change.old.as_deref().unwrap_or_default();
-        let new = change.new.as_deref().unwrap_or_default();
-        match change.op {
-            'I' => out.xlog_data(at, at, |b| put_insert(b, None, oid, tuple(new, |_| true))),
-            'U' => {
-                // The old key only when it changed (REPLICA IDENTITY
-                // DEFAULT); the whole old row for a table without key
-                // (sent as REPLICA IDENTITY FULL).
-                let old_kind = if !keyed {
-                    Some(OldTupleKind::Full)
-                } else if (0..old.len()).any(|i| is_key(i) && old.get(i) != new.get(i)) {
-                    Some(OldTupleKind::Key)
-                } else {
-                    None
-                };
-                out.xlog_data(at, at, |b| {
-                    let old_values = old_kind.map(|kind| {
-                        let keep = move |i: usize| kind == OldTupleKind::Full || is_key(i);
-                        (kind, tuple(old, keep))
-                    });
-                    put_update(b, None, oid, old_values, tuple(new, |_| true));
-                });
-            }
-            _ => {
-                let kind = if keyed {
-                    OldTupleKind::Key
-                } else {
-                    OldTupleKind::Full
-                };
-                out.xlog_data(at, at, |b| {
-                    put_delete(b, None, oid, kind, tuple(old, |i| !keyed || is_key(i)));
-                });
-            }
-        }
-    }
-
-    /// Writes a Relation message for `rel` if its description was not sent
-    /// yet (or changed).
-    fn relation(&mut self, out: &mut WalWriter<'_>, rel: &str, at: u64) -> Option<u32> {
-        let info = self.relations.get(rel)?.clone();
-        if self.described.get(rel) != Some(&info) {
-            let message = PgOutputMessage::Relation(Relation {
-                xid: None,
-                oid: info.oid,
-                namespace: "public".into(),
-                name: rel.to_owned().into(),
-                replica_identity: if info.keyed {
-                    ReplicaIdentity::Default
-                } else {
-                    ReplicaIdentity::Full
-                },
-                columns: info
-                    .columns
-                    .iter()
-                    .map(|c| RelationColumn {
-                        flags: u8::from(c.key || !info.keyed),
-                        name: c.name.clone().into(),
-                        type_oid: c.ty.oid(),
-                        type_modifier: c.typmod,
-                    })
-                    .collect(),
-            });
-            out.pgoutput(Lsn(at), &message);
-            self.described.insert(rel.to_owned(), info.clone());
-        }
-        Some(info.oid)
-    }
-}
-
-/// A row's values as `pgoutput` column entries (text format); columns
-/// `keep` refuses are sent as NULL (the non-key columns of an old key).
-fn tuple<'a>(
-    values: &'a [Option<String>],
-    keep: impl Fn(usize) -> bool + 'a,
-) -> impl ExactSizeIterator<Item = TupleValue<'a>> + 'a {
-    values.iter().enumerate().map(move |(i, v)| match v {
-        Some(s) if keep(i) => TupleValue::Text(s.as_bytes()),
-        _ => TupleValue::Null,
-    })
-}
-
-impl ReplicationStream for ChangeStream {
-    async fn wait_for_changes(&mut self) -> Result<(), ErrorInfo> {
-        loop {
-            if !self.queue.is_empty() {
-                return Ok(());
-            }
-            // Look before waiting: what was committed since the last read.
-            self.signal.borrow_and_update();
-            let (position, names, reading) =
-                (self.position, self.publications.clone(), self.reading);
-            let fetched = self
-                .engine
-                .call(None, move |db| fetch(&db.conn, position, &names, reading))
-                .await??;
-            let more = fetched.more;
-            self.absorb(fetched);
-            if !self.queue.is_empty() || more {
-                continue;
-            }
-            // Woken by a commit that wrote to the log, or after a while
-            // (a change made by another process).
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.signal.changed()).await;
-        }
-    }
-
-    fn write_changes(&mut self, out: &mut WalWriter<'_>) -> Result<(), ErrorInfo> {
-        while !out.is_full() {
-            let Some(front) = self.queue.pop_front() else {
-                return Ok(());
-            };
-            let (xid, seq, tx_last) = (front.xid, front.seq, front.tx_last);
-            let now = pg_timestamp_now();
-            let mut last_seen = seq;
-            if let Some(change) = front.change {
-                // A transaction begins with its first published change
-                // (one without any is not sent, as PostgreSQL 15 does).
-                if self.open != Some(xid) {
-                    let begin = PgOutputMessage::Begin(Begin {
-                        final_lsn: Lsn(commit_lsn(tx_last)),
-                        commit_time: now,
-                        xid,
-                    });
-                    out.pgoutput(Lsn(seq_lsn(seq)), &begin);
-                    self.open = Some(xid);
-                }
-                if change.op == 'T' {
-                    // TRUNCATE a, b: one message, as in PostgreSQL.
-                    let mut names = vec![change.rel];
-                    while let Some(next) = self.queue.front() {
-                        match &next.change {
-                            Some(c) if next.xid == xid && c.op == 'T' => {
-                                names.push(c.rel.clone());
-                                last_seen = next.seq;
-                                self.queue.pop_front();
-                            }
-                            _ => break,
-                        }
-                    }
-                    let oids: Vec<u32> = names
-                        .iter()
-                        .filter_map(|n| self.relation(out, n, seq_lsn(seq)))
-                        .collect();
-                    let message = PgOutputMessage::Truncate(Truncate {
-                        xid: None,
-                        options: 0,
-                        relation_oids: oids,
-                    });
-                    out.pgoutput(Lsn(seq_lsn(seq)), &message);
-                } else {
-                    self.write_change(out, &change);
-                }
-            }
-            let ends = last_seen == tx_last;
-            if ends && self.open != Some(xid) {
-                // Nothing of it was published: passed over.
-                self.sent = self.sent.max(end_lsn(tx_last));
-            }
-            if ends && self.open == Some(xid) {
-                let commit = PgOutputMessage::Commit(Commit {
-                    flags: 0,
-                    commit_lsn: Lsn(commit_lsn(tx_last)),
-                    end_lsn: Lsn(end_lsn(tx_last)),
-                    commit_time: now,
-                });
-                out.pgoutput(Lsn(end_lsn(tx_last)), &commit);
-                self.open = None;
-                self.sent = self.sent.max(end_lsn(tx_last));
-            }
-        }
-        Ok(())
-    }
-
-    fn sent_position(&self) -> Lsn {
-        // Caught up with the log: everything before its end is sent.
-        match self.caught_up_to {
-            Some(end) if self.queue.is_empty() && self.open.is_none() => Lsn(self.sent.max(end)),
-            _ => Lsn(self.sent),
-        }
-    }
-
-    async fn standby_status(&mut self, status: &StandbyStatusUpdate) -> Result<(), ErrorInfo> {
-        // Never past what was sent: the slot would skip the rest.
-        let flushed = status.flushed.0.min(self.sent_position().0);
-        if flushed <= self.confirmed {
-            return Ok(());
-        }
-        self.confirmed = flushed;
-        let slot = self.slot.clone();
-        self.engine
-            .call(None, move |db| {
-                db.conn
-                    .execute(
-                        "UPDATE _pgwire_replication_slots SET confirmed_lsn = max(confirmed_lsn, ?2) \
-                         WHERE slot_name = ?1",
-                        rusqlite::params![slot, flushed as i64],
-                    )
-                    .and_then(|_| prune(&db.conn))
-                    .map_err(|e| db.error(&e))
-            })
-            .await?
-    }
-
-    async fn hot_standby_feedback(&mut self, _: &HotStandbyFeedback) -> Result<(), ErrorInfo> {
-        Ok(())
+            format,
+        }))
     }
 }
