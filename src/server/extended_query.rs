@@ -349,8 +349,11 @@ where
         .await?;
         match described {
             Ok(Some(fields)) => {
-                self.row_descriptions
-                    .encode(&mut self.transport.wbuf, &fields, &FormatCodes::new());
+                self.row_descriptions.encode(
+                    &mut self.transport.wbuf,
+                    &fields,
+                    &FormatCodes::new(),
+                );
                 Ok(())
             }
             Ok(None) => self.extended_error(&no_such_portal(name)),
