@@ -20,6 +20,10 @@ use crate::messages::{
 };
 use crate::types::FormatSettings;
 
+/// What a checked Bind binds: its statement, and the session's settings at
+/// Bind (how its text parameters read).
+type BindTarget<S> = (Arc<StoredStatement<S>>, Arc<FormatSettings>);
+
 impl<H, S, X, C, F> Connection<H, S, X, C, F>
 where
     H: ServerHandlers,
@@ -155,10 +159,7 @@ where
     /// The checks of Bind that need no handler: the statement exists, the
     /// format codes are consistent, the portal name is free. Done outside
     /// an async fn: the hot path of every extended query.
-    pub(super) fn check_bind(
-        &mut self,
-        b: &Bind,
-    ) -> Result<(Arc<StoredStatement<X::Statement>>, Arc<FormatSettings>), ErrorInfo> {
+    pub(super) fn check_bind(&mut self, b: &Bind) -> Result<BindTarget<X::Statement>, ErrorInfo> {
         let Some(statement) = self.store.statement(&b.statement) else {
             return Err(no_such_statement(&b.statement));
         };
