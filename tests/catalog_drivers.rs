@@ -29,21 +29,7 @@ fn python_has(modules: &str) -> bool {
 
 /// Runs `script` with `args` after the port; panics unless it prints OK.
 fn run_script(script: &str, port: u16, args: &[&str], server: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/drivers")
-        .join(script);
-    let out = Command::new("python3")
-        .arg(&path)
-        .arg(port.to_string())
-        .args(args)
-        .output()
-        .expect("run python3");
-    assert!(
-        stdout(&out).trim_end().ends_with("OK"),
-        "{script} {args:?} against {server} failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    python_driver_lines(script, port, args, server);
 }
 
 /// Runs `script` with each argument list against PostgreSQL 15 (if it

@@ -27,11 +27,7 @@ async fn sqlalchemy_connects_to_gluesql() {
     let port = server.port();
     tokio::task::spawn_blocking(move || {
         for driver in ["psycopg", "psycopg2"] {
-            let ok = Command::new("python3")
-                .args(["-c", &format!("import sqlalchemy, {driver}")])
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false);
+            let ok = python_can_import(&format!("sqlalchemy, {driver}"));
             if !ok {
                 eprintln!("SKIPPED sqlalchemy_connects_to_gluesql with {driver}: not importable");
                 continue;
@@ -59,20 +55,7 @@ async fn sqlalchemy_connects_to_gluesql() {
 /// `tests/drivers/sqlalchemy_gluesql.py`'s lines against the server on
 /// `port`; panics unless it ends with OK.
 fn sqlalchemy_lines(port: u16, driver: &str, server: &str) -> Vec<String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/sqlalchemy_gluesql.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .arg(driver)
-        .output()
-        .expect("run python3");
-    let text = stdout(&out);
-    assert!(
-        text.trim_end().ends_with("OK"),
-        "sqlalchemy_gluesql.py with {driver} against {server} failed:\n{text}\n{}",
-        stderr(&out)
-    );
-    text.lines().map(str::to_owned).collect()
+    python_driver_lines("sqlalchemy_gluesql.py", port, &[driver], server)
 }
 
 #[tokio::test]
@@ -80,11 +63,7 @@ async fn sqlalchemy_reflects_gluesql_as_postgres() {
     let drivers: Vec<&str> = ["psycopg", "psycopg2"]
         .into_iter()
         .filter(|driver| {
-            let ok = Command::new("python3")
-                .args(["-c", &format!("import sqlalchemy, {driver}")])
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false);
+            let ok = python_can_import(&format!("sqlalchemy, {driver}"));
             if !ok {
                 eprintln!(
                     "SKIPPED sqlalchemy_reflects_gluesql_as_postgres with {driver}: \

@@ -12,9 +12,6 @@ mod pg;
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::*;
 use pgwire::server::ServerConfig;
 use sqlite_server::{DbLocation, SqliteServer};
@@ -22,28 +19,12 @@ use sqlite_server::{DbLocation, SqliteServer};
 /// The script's output lines against the server on `port`; panics unless
 /// it ends with OK.
 fn refresh_lines(port: u16, server: &str) -> Vec<String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/pgcli_refresh.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(port.to_string())
-        .output()
-        .expect("run python3");
-    let text = stdout(&out);
-    assert!(
-        text.trim_end().ends_with("OK"),
-        "pgcli_refresh.py against {server} failed:\n{text}\n{}",
-        stderr(&out)
-    );
-    text.lines().map(str::to_owned).collect()
+    python_driver_lines("pgcli_refresh.py", port, &[], server)
 }
 
 #[tokio::test]
 async fn pgcli_completion_refresh_matches_postgres() {
-    let has_pgcli = Command::new("python3")
-        .args(["-c", "import pgcli.pgexecute, psycopg"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let has_pgcli = python_can_import("pgcli.pgexecute, psycopg");
     if !has_pgcli {
         eprintln!(
             "SKIPPED pgcli_completion_refresh_matches_postgres: python3 cannot import pgcli \

@@ -13,9 +13,6 @@ mod postgres;
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::*;
 use pgwire::server::ServerConfig;
 use sqlite_server::{DbLocation, SqliteServer};
@@ -23,28 +20,12 @@ use sqlite_server::{DbLocation, SqliteServer};
 /// Runs the script against `port`; its output, after checking it ended
 /// with OK.
 fn run_script(port: u16, server: &str) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/asyncpg_copy_binary.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .output()
-        .expect("run python3");
-    assert!(
-        stdout(&out).trim_end().ends_with("OK"),
-        "against {server}:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out)
+    python_driver_lines("asyncpg_copy_binary.py", port, &[], server).join("\n")
 }
 
 #[tokio::test]
 async fn asyncpg_binary_copy_out_and_in() {
-    let has_asyncpg = Command::new("python3")
-        .args(["-c", "import asyncpg"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let has_asyncpg = python_can_import("asyncpg");
     if !has_asyncpg {
         println!("SKIPPED asyncpg_binary_copy_out_and_in: python3 cannot import asyncpg");
         return;

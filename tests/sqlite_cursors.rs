@@ -116,19 +116,7 @@ fn psql_script(port: u16, script: &str) -> String {
 
 /// `tests/drivers/psycopg_cursors.py`'s lines against the server on `port`.
 fn psycopg_lines(port: u16, server: &str) -> Vec<String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/psycopg_cursors.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .output()
-        .expect("run python3");
-    let text = stdout(&out);
-    assert!(
-        text.trim_end().ends_with("OK"),
-        "psycopg_cursors.py against {server} failed:\n{text}\n{}",
-        stderr(&out)
-    );
-    text.lines().map(str::to_owned).collect()
+    python_driver_lines("psycopg_cursors.py", port, &[], server)
 }
 
 #[tokio::test]
@@ -175,11 +163,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 #[tokio::test]
 async fn psycopg_cursors_match_postgres() {
-    let has_psycopg = Command::new("python3")
-        .args(["-c", "import psycopg"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let has_psycopg = python_can_import("psycopg");
     if !has_psycopg {
         eprintln!("SKIPPED psycopg_cursors_match_postgres: python3 cannot import psycopg");
         return;

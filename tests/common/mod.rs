@@ -122,14 +122,39 @@ pub fn skip_without(program: &str, test: &str) -> bool {
 /// The python interpreter, if python3 has psycopg (3) importable.
 pub fn python_with_psycopg() -> Option<&'static str> {
     static FOUND: OnceLock<Option<&'static str>> = OnceLock::new();
-    *FOUND.get_or_init(|| {
-        let ok = Command::new("python3")
-            .args(["-c", "import psycopg"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        ok.then_some("python3")
-    })
+    *FOUND.get_or_init(|| python_can_import("psycopg").then_some("python3"))
+}
+
+/// Whether python3 can import `modules` (a comma-separated import list,
+/// `"sqlalchemy, psycopg2"`).
+pub fn python_can_import(modules: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Runs `tests/drivers/<script>` with python3, the server's `port` and
+/// `args`; panics (naming `server`) unless its output ends with OK.
+/// Returns the output's lines.
+pub fn python_driver_lines(script: &str, port: u16, args: &[&str], server: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/drivers")
+        .join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .arg(port.to_string())
+        .args(args)
+        .output()
+        .expect("run python3");
+    let text = stdout(&out);
+    assert!(
+        text.trim_end().ends_with("OK"),
+        "{script} {args:?} against {server} failed:\n{text}\n{}",
+        stderr(&out)
+    );
+    text.lines().map(str::to_owned).collect()
 }
 
 /// Runs psql against `port` with `args` (after the connection options),
