@@ -18,7 +18,7 @@
 
 use std::borrow::Cow;
 
-use super::sql::{Tok, Token, tokenize};
+use super::sql::{Tok, Token, next_significant, tokenize};
 
 /// Clauses that decide whether a function call is in FROM.
 const CLAUSES: &[&str] = &[
@@ -112,10 +112,6 @@ fn ends_with_ci(out: &str, suffix: &str) -> bool {
     t.len() >= suffix.len() && t[t.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
-fn next_sig(toks: &[Token<'_>], i: usize) -> Option<usize> {
-    (i..toks.len()).find(|&k| toks[k].is_significant())
-}
-
 /// The index of the token closing the bracket or parenthesis at `open`.
 fn matching(toks: &[Token<'_>], open: usize) -> usize {
     let mut depth = 0i32;
@@ -185,7 +181,7 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
-        let nx = next_sig(toks, i + 1);
+        let nx = next_significant(toks, i + 1);
         let next = nx.map(|k| toks[k]);
         match t.kind {
             Tok::Word if t.is_word("operator") && next.is_some_and(|n| n.kind == Tok::LParen) => {
@@ -248,7 +244,7 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                     }
                     j += 1;
                     // A name is one word, or words joined by dots.
-                    let after = next_sig(toks, j);
+                    let after = next_significant(toks, j);
                     if tk.kind != Tok::Dot && after.is_none_or(|a| toks[a].kind != Tok::Dot) {
                         break;
                     }
@@ -455,16 +451,18 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
             Tok::Word
                 if t.is_word("trim")
                     && next.is_some_and(|n| n.kind == Tok::LParen)
-                    && nx.and_then(|o| next_sig(toks, o + 1)).is_some_and(|w| {
-                        ["both", "leading", "trailing"]
-                            .iter()
-                            .any(|k| toks[w].is_word(k))
-                    }) =>
+                    && nx
+                        .and_then(|o| next_significant(toks, o + 1))
+                        .is_some_and(|w| {
+                            ["both", "leading", "trailing"]
+                                .iter()
+                                .any(|k| toks[w].is_word(k))
+                        }) =>
             {
                 // trim(both 'x' from s) is SQLite's trim(s, 'x').
                 let open = nx.unwrap_or(i);
                 let close = matching(toks, open);
-                let side = next_sig(toks, open + 1).unwrap_or(open);
+                let side = next_significant(toks, open + 1).unwrap_or(open);
                 let from = (side..close).find(|&k| toks[k].is_word("from"));
                 if let Some(from) = from {
                     let chars = sub(sql, toks, side + 1, from, counter);
@@ -493,7 +491,7 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 if (t.is_word("like") || t.is_word("ilike"))
                     && next.is_some_and(|n| n.kind == Tok::Str && n.text.contains('\\'))
                     && nx
-                        .and_then(|s| next_sig(toks, s + 1))
+                        .and_then(|s| next_significant(toks, s + 1))
                         .is_none_or(|e| !toks[e].is_word("escape")) =>
             {
                 // PostgreSQL's LIKE escapes with a backslash by default;
@@ -538,13 +536,13 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 // `(VALUES ...) AS name(a, b)`: SQLite names the columns
                 // column1, column2...
                 let close = matching(toks, i);
-                let mut k = next_sig(toks, close + 1);
+                let mut k = next_significant(toks, close + 1);
                 if k.is_some_and(|k| toks[k].is_word("as")) {
-                    k = next_sig(toks, k.unwrap_or(0) + 1);
+                    k = next_significant(toks, k.unwrap_or(0) + 1);
                 }
                 let alias = k.filter(|&k| matches!(toks[k].kind, Tok::Word | Tok::QuotedIdent));
                 let cols = alias
-                    .and_then(|a| next_sig(toks, a + 1))
+                    .and_then(|a| next_significant(toks, a + 1))
                     .filter(|&p| toks[p].kind == Tok::LParen);
                 if let (Some(a), Some(p)) = (alias, cols) {
                     let pc = matching(toks, p);
@@ -612,9 +610,9 @@ fn rewrite_tokens(sql: &str, toks: &[Token<'_>], counter: &mut usize) -> String 
                 operand = parens.pop();
                 // `(composite).x`, `(composite).n`: of `_pg_expandarray`'s
                 // rows, represented by x.
-                let dot = next_sig(toks, i + 1).filter(|&d| toks[d].kind == Tok::Dot);
+                let dot = next_significant(toks, i + 1).filter(|&d| toks[d].kind == Tok::Dot);
                 let field = dot
-                    .and_then(|d| next_sig(toks, d + 1))
+                    .and_then(|d| next_significant(toks, d + 1))
                     .filter(|&f| toks[f].is_word("x") || toks[f].is_word("n"));
                 if let (Some(start), Some(f)) = (operand, field) {
                     let group = out[start..].trim().to_owned();
@@ -753,7 +751,7 @@ fn from_function(
     let mut ordinality = false;
     let mut alias: Option<String> = None;
     let mut columns: Vec<String> = Vec::new();
-    let sig = |j: usize| next_sig(toks, j);
+    let sig = |j: usize| next_significant(toks, j);
     if let Some(k) = sig(j) {
         if toks[k].is_word("with") && sig(k + 1).is_some_and(|o| toks[o].is_word("ordinality")) {
             ordinality = true;

@@ -14,7 +14,7 @@ use pgwire::types::{FieldInfo, Schema, Type};
 use rusqlite::Connection;
 
 use super::errors::from_sqlite;
-use super::sql::{self, Tok, Token, ident_value};
+use super::sql::{self, Tok, Token, closing_paren, ident_value};
 use super::types::{PgType, array_of, pg_type_for_decl, pg_type_from_name};
 
 /// How a statement's command tag is made.
@@ -435,24 +435,6 @@ fn is_keyword(t: &Token<'_>) -> bool {
 
 // ------------------------------------------------------- parameters
 
-/// Index of the parenthesis closing the one at `open` (or the end).
-fn matching(toks: &[Token<'_>], open: usize) -> usize {
-    let mut depth = 0i32;
-    for (j, t) in toks.iter().enumerate().skip(open) {
-        match t.kind {
-            Tok::LParen => depth += 1,
-            Tok::RParen => {
-                depth -= 1;
-                if depth == 0 {
-                    return j;
-                }
-            }
-            _ => {}
-        }
-    }
-    toks.len()
-}
-
 fn is_comparison(t: &Token<'_>) -> bool {
     (t.kind == Tok::Op && matches!(t.text, "=" | "==" | "<>" | "!=" | "<" | ">" | "<=" | ">="))
         || t.is_word("like")
@@ -653,7 +635,7 @@ fn insert_columns(toks: &[Token<'_>], tables: &TableColumns) -> Option<Vec<Optio
         i += 2;
     }
     if toks.get(i).is_some_and(|t| t.kind == Tok::LParen) {
-        let close = matching(toks, i);
+        let close = closing_paren(toks, i);
         let cols = toks[i + 1..close]
             .iter()
             .filter(|t| matches!(t.kind, Tok::Word | Tok::QuotedIdent))
@@ -692,7 +674,7 @@ fn select_items<'a, 'b>(toks: &'b [Token<'a>]) -> Option<Vec<&'b [Token<'a>]>> {
         if toks.get(open)?.kind != Tok::LParen {
             return None;
         }
-        let close = matching(toks, open);
+        let close = closing_paren(toks, open);
         return Some(split_items(&toks[open + 1..close]));
     } else {
         // INSERT / UPDATE / DELETE ... RETURNING
@@ -764,7 +746,7 @@ fn skip_with(toks: &[Token<'_>]) -> usize {
         // name [(cols)] AS [NOT] [MATERIALIZED] ( ... )
         i += 1;
         if toks.get(i).is_some_and(|t| t.kind == Tok::LParen) {
-            i = matching(toks, i) + 1;
+            i = closing_paren(toks, i) + 1;
         }
         while toks
             .get(i)
@@ -773,7 +755,7 @@ fn skip_with(toks: &[Token<'_>]) -> usize {
             i += 1;
         }
         if toks.get(i).is_some_and(|t| t.kind == Tok::LParen) {
-            i = matching(toks, i) + 1;
+            i = closing_paren(toks, i) + 1;
         }
         if toks.get(i).is_some_and(|t| t.kind == Tok::Comma) {
             i += 1;
@@ -854,7 +836,7 @@ fn figure_name(expr: &[Token<'_>]) -> Option<String> {
             pg_type_from_name(&name).map(|t| type_label(&t.ty))
         });
     }
-    if first.kind == Tok::LParen && matching(expr, 0) == expr.len() - 1 {
+    if first.kind == Tok::LParen && closing_paren(expr, 0) == expr.len() - 1 {
         let inner = &expr[1..expr.len() - 1];
         if inner.first().is_some_and(|t| t.is_word("select")) {
             return None;
@@ -868,7 +850,7 @@ fn figure_name(expr: &[Token<'_>]) -> Option<String> {
         return Some("exists".into());
     }
     if first.is_word("cast") && expr.get(1).is_some_and(|t| t.kind == Tok::LParen) {
-        let close = matching(expr, 1);
+        let close = closing_paren(expr, 1);
         let inner = &expr[2..close];
         let as_pos = inner.iter().rposition(|t| t.is_word("as"))?;
         return figure_name(&inner[..as_pos]).or_else(|| {
@@ -900,14 +882,14 @@ fn figure_name(expr: &[Token<'_>]) -> Option<String> {
         return Some(name);
     }
     if rest[0].kind == Tok::LParen {
-        let close = matching(rest, 0);
+        let close = closing_paren(rest, 0);
         // `f(...)`, `agg(...) FILTER (...)`, `f(...) OVER (...)`/`OVER w`.
         let tail = &rest[(close + 1).min(rest.len())..];
         let named = match tail {
             [] => true,
             [w, ..] if w.is_word("filter") || w.is_word("over") => {
                 tail.len() == 2
-                    || tail[1].kind == Tok::LParen && matching(tail, 1) == tail.len() - 1
+                    || tail[1].kind == Tok::LParen && closing_paren(tail, 1) == tail.len() - 1
             }
             _ => false,
         };
@@ -1036,7 +1018,7 @@ impl Ctx<'_> {
         }
         let whole_paren = |at: usize| {
             expr.get(at).is_some_and(|t| t.kind == Tok::LParen)
-                && matching(expr, at) == expr.len() - 1
+                && closing_paren(expr, at) == expr.len() - 1
         };
         if first.kind == Tok::LParen && whole_paren(0) {
             let inner = &expr[1..expr.len() - 1];
@@ -1132,7 +1114,7 @@ impl Ctx<'_> {
             [_, d, f, p, ..] if d.kind == Tok::Dot && p.kind == Tok::LParen => (ident_value(f), 3),
             _ => return None,
         };
-        let close = matching(expr, open);
+        let close = closing_paren(expr, open);
         // An aggregate's `FILTER (WHERE ...)` or a window's `OVER (...)`
         // keeps the call's type.
         let tail_ok = match expr.get(close + 1) {
@@ -1141,7 +1123,7 @@ impl Ctx<'_> {
                 (t.is_word("filter") || t.is_word("over"))
                     && (expr.len() == close + 3
                         || expr.get(close + 2).is_some_and(|p| p.kind == Tok::LParen)
-                            && matching(expr, close + 2) == expr.len() - 1)
+                            && closing_paren(expr, close + 2) == expr.len() - 1)
             }
         };
         if close >= expr.len() || !tail_ok {
@@ -1173,7 +1155,7 @@ impl Ctx<'_> {
         };
         let open = (0..close)
             .rev()
-            .find(|&o| toks[o].kind == Tok::LParen && matching(toks, o) == close)?;
+            .find(|&o| toks[o].kind == Tok::LParen && closing_paren(toks, o) == close)?;
         let items = select_items(&toks[open + 1..close])?;
         let item = items
             .iter()
@@ -1211,7 +1193,7 @@ impl Ctx<'_> {
             let mut j = k + 1;
             let mut names: Vec<String> = Vec::new();
             if toks.get(j).is_some_and(|p| p.kind == Tok::LParen) {
-                let close = matching(toks, j);
+                let close = closing_paren(toks, j);
                 names = toks[j + 1..close.min(toks.len())]
                     .iter()
                     .filter(|t| matches!(t.kind, Tok::Word | Tok::QuotedIdent))
@@ -1225,7 +1207,7 @@ impl Ctx<'_> {
                 continue;
             }
             let open = j + 1;
-            let close = matching(toks, open);
+            let close = closing_paren(toks, open);
             // The first branch: up to a top-level UNION.
             let body = &toks[open + 1..close.min(toks.len())];
             let mut depth = 0i32;

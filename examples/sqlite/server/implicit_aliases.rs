@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::sql::{Tok, Token, tokenize};
+use super::sql::{Tok, Token, closing_paren, next_significant, tokenize};
 
 /// Words that end a select list.
 const END_OF_LIST: &[&str] = &[
@@ -63,7 +63,7 @@ pub fn name_function_columns(sql: &str) -> Cow<'_, str> {
             Tok::Word if depth > 0 && t.is_word("select") => {
                 let mut start = i + 1;
                 // `SELECT DISTINCT` / `SELECT ALL`: the list starts after.
-                if let Some(k) = next_sig(&toks, i + 1)
+                if let Some(k) = next_significant(&toks, i + 1)
                     && (toks[k].is_word("distinct") || toks[k].is_word("all"))
                 {
                     start = k + 1;
@@ -111,28 +111,6 @@ fn count_ci(hay: &str, needle: &str) -> usize {
         .count()
 }
 
-fn next_sig(toks: &[Token<'_>], i: usize) -> Option<usize> {
-    (i..toks.len()).find(|&k| toks[k].is_significant())
-}
-
-/// The index of the `)` closing the `(` at `open` (or `toks.len()`).
-fn closing(toks: &[Token<'_>], open: usize) -> usize {
-    let mut depth = 0usize;
-    for (k, t) in toks.iter().enumerate().skip(open) {
-        match t.kind {
-            Tok::LParen => depth += 1,
-            Tok::RParen => {
-                depth -= 1;
-                if depth == 0 {
-                    return k;
-                }
-            }
-            _ => {}
-        }
-    }
-    toks.len()
-}
-
 /// If the select-list item `toks[from..to]` is `[schema.]name(...)`,
 /// optionally with `FILTER (...)` and `OVER (...)` / `OVER w`, records
 /// ` AS "name"` after it.
@@ -157,18 +135,18 @@ fn name_item(toks: &[Token<'_>], from: usize, to: usize, inserts: &mut Vec<(usiz
     if name.kind == Tok::Word && NOT_NAMED_AFTER_CALL.iter().any(|w| name.is_word(w)) {
         return;
     }
-    let mut end = closing(toks, sig[p]);
+    let mut end = closing_paren(toks, sig[p]);
     // FILTER (...) and OVER (...) / OVER name.
     while let Some(k) = sig.iter().copied().find(|&k| k > end) {
         if !(toks[k].is_word("filter") || toks[k].is_word("over")) {
             // An alias, an operator, a cast...: not a bare call.
             return;
         }
-        let Some(n) = next_sig(toks, k + 1).filter(|&n| n < to) else {
+        let Some(n) = next_significant(toks, k + 1).filter(|&n| n < to) else {
             return;
         };
         end = match toks[n].kind {
-            Tok::LParen => closing(toks, n),
+            Tok::LParen => closing_paren(toks, n),
             Tok::Word if toks[k].is_word("over") => n,
             _ => return,
         };

@@ -444,6 +444,29 @@ fn push_statement<'a>(out: &mut Vec<&'a str>, sql: &'a str, start: usize, end: u
     }
 }
 
+/// The index of the next significant token at or after `i`.
+pub fn next_significant(toks: &[Token<'_>], i: usize) -> Option<usize> {
+    (i..toks.len()).find(|&k| toks[k].is_significant())
+}
+
+/// The index of the `)` closing the `(` at `open` (or `toks.len()`).
+pub fn closing_paren(toks: &[Token<'_>], open: usize) -> usize {
+    let mut depth = 0i32;
+    for (k, t) in toks.iter().enumerate().skip(open) {
+        match t.kind {
+            Tok::LParen => depth += 1,
+            Tok::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return k;
+                }
+            }
+            _ => {}
+        }
+    }
+    toks.len()
+}
+
 /// The significant tokens of `sql` (no spaces or comments).
 pub fn significant(sql: &str) -> Vec<Token<'_>> {
     tokenize(sql)
