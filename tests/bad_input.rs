@@ -547,3 +547,69 @@ async fn invalid_utf8_outside_the_extended_protocol_does_not_wedge_the_session()
     assert_eq!(tags(&c.read_until(b'Z').await), "TCZ");
     others_keep_working(&s, &mut bystander).await;
 }
+
+/// A Bind of prepared statement `stmt` to `portal`: no parameters, text
+/// results.
+fn bind_msg(portal: &str, stmt: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    for name in [portal, stmt] {
+        b.extend_from_slice(name.as_bytes());
+        b.push(0);
+    }
+    b.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    message(b'B', &b)
+}
+
+fn execute_msg(portal: &str, max_rows: i32) -> Vec<u8> {
+    let mut b = portal.as_bytes().to_vec();
+    b.push(0);
+    b.extend_from_slice(&max_rows.to_be_bytes());
+    message(b'E', &b)
+}
+
+#[tokio::test]
+async fn portals_refused_at_bind_are_gone_and_kept_ones_resume() {
+    // A Bind the handler refuses leaves no portal behind (its name is free
+    // again, the unnamed one can be bound at once), and a portal that
+    // stopped at its row limit is kept, under its name, for the next
+    // Execute.
+    let s = TestServer::start(FuzzEngine, ServerConfig::default());
+    let mut c = RawClient::startup(s.addr).await;
+    let mut setup = Vec::new();
+    for (name, sql) in [("good", "series 5"), ("refused", "select bindfail")] {
+        let mut p = format!("{name}\0{sql}\0").into_bytes();
+        p.extend_from_slice(&[0, 0]);
+        setup.extend(message(b'P', &p));
+    }
+    setup.extend(message(b'S', b""));
+    c.send(&setup).await;
+    assert_eq!(tags(&c.read_until(b'Z').await), "11Z");
+
+    for portal in ["", "p"] {
+        let mut refused = bind_msg(portal, "refused");
+        refused.extend(execute_msg(portal, 0));
+        refused.extend(message(b'S', b""));
+        c.send(&refused).await;
+        let msgs = c.read_until(b'Z').await;
+        assert_eq!(tags(&msgs), "EZ", "portal {portal:?}");
+        assert_eq!(msgs[0].sqlstate().as_deref(), Some("22023"));
+
+        // Two rows, then (after a Flush shows they arrived) the rest.
+        let mut kept = bind_msg(portal, "good");
+        kept.extend(execute_msg(portal, 2));
+        kept.extend(message(b'H', b""));
+        c.send(&kept).await;
+        let mut msgs = Vec::new();
+        while !msgs.iter().any(|m: &RawMessage| m.tag == b's') {
+            msgs.extend(c.read_message().await);
+        }
+        let mut rest = execute_msg(portal, 0);
+        rest.extend(message(b'S', b""));
+        c.send(&rest).await;
+        msgs.extend(c.read_until(b'Z').await);
+        let rows = msgs.iter().filter(|m| m.tag == b'D').count();
+        assert_eq!(rows, 5, "portal {portal:?}: {}", tags(&msgs));
+        assert_eq!(tags(&msgs), "2DDsDDDCZ", "portal {portal:?}");
+    }
+    still_works(&mut c).await;
+}
