@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pgwire::api::{
-    ExtendedQueryHandler, Portal, QueryResponse, Response, Rows, ServerHandlers, Session,
-    SimpleQueryHandler, StatementDescription, StoredStatement,
+    ExtendedQueryHandler, Portal, QueryResponse, Response, Responses, Rows, ServerHandlers,
+    Session, SimpleQueryHandler, StatementDescription, StoredStatement,
 };
 use pgwire::api::{ExtendedQuerySupport, UseExtendedQueryHandler};
 use pgwire::error::ErrorInfo;
@@ -99,8 +99,8 @@ impl OneRowSession {
 }
 
 impl SimpleQueryHandler for OneRowSession {
-    async fn do_query(&mut self, _: &mut Session, _: &str) -> Vec<Response> {
-        vec![self.row()]
+    async fn do_query(&mut self, _: &mut Session, _: &str) -> Responses {
+        self.row().into()
     }
 }
 

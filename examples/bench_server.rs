@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 use pgwire::api::{
-    ExtendedQueryHandler, Portal, QueryResponse, Response, Rows, ServerHandlers, Session,
-    SimpleQueryHandler, StatementDescription, StoredStatement,
+    ExtendedQueryHandler, Portal, QueryResponse, Response, Responses, Rows, ServerHandlers,
+    Session, SimpleQueryHandler, StatementDescription, StoredStatement,
 };
 use pgwire::api::{ExtendedQuerySupport, UseExtendedQueryHandler};
 use pgwire::error::{ErrorInfo, SqlState};
@@ -129,11 +129,11 @@ impl ServerHandlers for BenchServer {
 }
 
 impl SimpleQueryHandler for BenchConnection {
-    async fn do_query(&mut self, _: &mut Session, query: &str) -> Vec<Response> {
-        vec![match classify(query) {
-            Ok(stmt) => self.run(stmt),
-            Err(e) => Response::Error(e),
-        }]
+    async fn do_query(&mut self, _: &mut Session, query: &str) -> Responses {
+        match classify(query) {
+            Ok(stmt) => self.run(stmt).into(),
+            Err(e) => e.into(),
+        }
     }
 }
 

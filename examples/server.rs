@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use pgwire::api::{QueryResponse, Response, Rows, ServerHandlers, Session, SimpleQueryHandler};
+use pgwire::api::{QueryResponse, Responses, Rows, ServerHandlers, Session, SimpleQueryHandler};
 use pgwire::error::ErrorInfo;
 use pgwire::server::{ServerConfig, serve};
 use pgwire::types::{FieldInfo, Schema, Type};
@@ -36,12 +36,9 @@ impl ServerHandlers for HelloServer {
 }
 
 impl SimpleQueryHandler for Hello {
-    async fn do_query(&mut self, _session: &mut Session, query: &str) -> Vec<Response> {
+    async fn do_query(&mut self, _session: &mut Session, query: &str) -> Responses {
         let row = (format!("hello, you said: {}", query.trim()),);
-        vec![Response::Query(QueryResponse::new(
-            self.schema.clone(),
-            Rows::from_iterator([row]),
-        ))]
+        QueryResponse::new(self.schema.clone(), Rows::from_iterator([row])).into()
     }
 }
 

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use pgwire::api::{
-    ExtendedQueryHandler, ExtendedQuerySupport, Portal, QueryResponse, Response, Rows,
+    ExtendedQueryHandler, ExtendedQuerySupport, Portal, QueryResponse, Response, Responses, Rows,
     ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement, Tag,
     UseExtendedQueryHandler,
 };
@@ -376,8 +376,8 @@ impl KvSession {
 }
 
 impl SimpleQueryHandler for KvSession {
-    async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
-        let mut out = Vec::new();
+    async fn do_query(&mut self, session: &mut Session, query: &str) -> Responses {
+        let mut out = Responses::new();
         for sql in query.split(';') {
             if sql.trim().is_empty() {
                 continue;

@@ -45,7 +45,7 @@
 //! ```no_run
 //! use std::sync::Arc;
 //!
-//! use pgwire::api::{QueryResponse, Response, Rows, ServerHandlers, Session, SimpleQueryHandler};
+//! use pgwire::api::{QueryResponse, Responses, Rows, ServerHandlers, Session, SimpleQueryHandler};
 //! use pgwire::error::ErrorInfo;
 //! use pgwire::server::{ServerConfig, serve};
 //! use pgwire::types::{FieldInfo, Schema, Type};
@@ -68,9 +68,9 @@
 //! }
 //!
 //! impl SimpleQueryHandler for HelloSession {
-//!     async fn do_query(&mut self, _: &mut Session, _query: &str) -> Vec<Response> {
+//!     async fn do_query(&mut self, _: &mut Session, _query: &str) -> Responses {
 //!         let rows = Rows::from_iterator([("hello, world",)]);
-//!         vec![Response::Query(QueryResponse::new(self.schema.clone(), rows))]
+//!         QueryResponse::new(self.schema.clone(), rows).into()
 //!     }
 //! }
 //!
@@ -92,7 +92,7 @@
 //! ```no_run
 //! # use std::sync::Arc;
 //! use pgwire::api::{
-//!     ExtendedQueryHandler, ExtendedQuerySupport, Portal, QueryResponse, Response, Rows,
+//!     ExtendedQueryHandler, ExtendedQuerySupport, Portal, QueryResponse, Response, Responses, Rows,
 //!     ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement,
 //!     UseExtendedQueryHandler,
 //! };
@@ -101,7 +101,7 @@
 //! # struct Hello;
 //! # struct HelloSession { schema: Schema }
 //! # impl SimpleQueryHandler for HelloSession {
-//! #     async fn do_query(&mut self, _: &mut Session, _: &str) -> Vec<Response> { vec![] }
+//! #     async fn do_query(&mut self, _: &mut Session, _: &str) -> Responses { Responses::new() }
 //! # }
 //!
 //! impl ServerHandlers for Hello {

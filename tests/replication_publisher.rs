@@ -667,14 +667,8 @@ struct PlainServer;
 struct PlainSession;
 
 impl pgwire::api::SimpleQueryHandler for PlainSession {
-    async fn do_query(
-        &mut self,
-        _: &mut pgwire::api::Session,
-        _: &str,
-    ) -> Vec<pgwire::api::Response> {
-        vec![pgwire::api::Response::Execution(pgwire::api::Tag::new(
-            "OK",
-        ))]
+    async fn do_query(&mut self, _: &mut pgwire::api::Session, _: &str) -> pgwire::api::Responses {
+        pgwire::api::Response::Execution(pgwire::api::Tag::new("OK")).into()
     }
 }
 

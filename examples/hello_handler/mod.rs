@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use pgwire::api::{QueryResponse, Response, Rows, Session, SimpleQueryHandler};
+use pgwire::api::{QueryResponse, Response, Responses, Rows, Session, SimpleQueryHandler};
 use pgwire::types::{FieldInfo, Schema, Type};
 
 /// One per connection.
@@ -37,7 +37,7 @@ impl Hello {
 }
 
 impl SimpleQueryHandler for Hello {
-    async fn do_query(&mut self, _: &mut Session, _query: &str) -> Vec<Response> {
-        vec![self.answer()]
+    async fn do_query(&mut self, _: &mut Session, _query: &str) -> Responses {
+        self.answer().into()
     }
 }

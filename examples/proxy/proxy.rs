@@ -44,8 +44,8 @@ pub struct FrontDoor {
 pub struct NoHandler;
 
 impl SimpleQueryHandler for NoHandler {
-    async fn do_query(&mut self, _: &mut Session, _: &str) -> Vec<pgwire::api::Response> {
-        Vec::new()
+    async fn do_query(&mut self, _: &mut Session, _: &str) -> pgwire::api::Responses {
+        pgwire::api::Responses::new()
     }
 }
 

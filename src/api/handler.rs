@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use super::auth::Authenticator;
 use super::portal::{Portal, StoredStatement};
+use super::responses::Responses;
 use super::results::{Response, StatementDescription, Tag};
 use super::session::Session;
 use super::support::{CopySupport, ExtendedQuerySupport, FunctionCallSupport, ReplicationSupport};
@@ -17,19 +18,20 @@ use crate::types::Schema;
 /// uses, and every driver for statements without parameters.
 ///
 /// ```
-/// use pgwire::api::{Response, Session, SimpleQueryHandler, Tag};
+/// use pgwire::api::{Response, Responses, Session, SimpleQueryHandler, Tag};
 ///
 /// struct Echo;
 ///
 /// impl SimpleQueryHandler for Echo {
-///     async fn do_query(&mut self, _session: &mut Session, query: &str) -> Vec<Response> {
-///         vec![Response::Execution(Tag::new(query.trim().to_uppercase()))]
+///     async fn do_query(&mut self, _session: &mut Session, query: &str) -> Responses {
+///         Response::Execution(Tag::new(query.trim().to_uppercase())).into()
 ///     }
 /// }
 /// ```
 pub trait SimpleQueryHandler: Send {
     /// Runs `query`, which may hold several statements separated by
-    /// semicolons, and answers one [`Response`] per statement. Stop at the
+    /// semicolons, and answers one [`Response`] per statement (a single
+    /// response converts with `.into()`; see [`Responses`]). Stop at the
     /// first failing statement and end with its [`Response::Error`]: the
     /// server sends nothing after an error. A query string of only
     /// whitespace never reaches the handler (the server answers
@@ -38,7 +40,7 @@ pub trait SimpleQueryHandler: Send {
         &mut self,
         session: &mut Session,
         query: &str,
-    ) -> impl Future<Output = Vec<Response>> + Send;
+    ) -> impl Future<Output = Responses> + Send;
 
     /// Runs the statements of the current query string that follow a
     /// `COPY ... FROM STDIN`.
@@ -56,9 +58,9 @@ pub trait SimpleQueryHandler: Send {
     fn do_query_after_copy(
         &mut self,
         session: &mut Session,
-    ) -> impl Future<Output = Vec<Response>> + Send {
+    ) -> impl Future<Output = Responses> + Send {
         let _ = session;
-        async { Vec::new() }
+        async { Responses::new() }
     }
 }
 

@@ -9,6 +9,7 @@ mod function_call;
 mod handler;
 mod portal;
 mod replication;
+mod responses;
 mod results;
 mod rows;
 mod served_by_simple_query;
@@ -29,6 +30,7 @@ pub use replication::{
     SlotKind, SlotStatus, SnapshotAction, StartReplicationRequest, SystemIdentity, TimelineHistory,
     WalWriter,
 };
+pub use responses::{IntoIter as ResponsesIntoIter, Responses};
 pub use results::{QueryResponse, Response, StatementDescription, Tag};
 pub use rows::{RowSink, RowSource, Rows, RowsProgress};
 pub use served_by_simple_query::ServedBySimpleQuery;

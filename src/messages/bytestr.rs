@@ -86,6 +86,69 @@ impl ByteStr {
         })))
     }
 
+    /// Reads a NUL-terminated string from the front of `bytes`, if it is
+    /// ASCII and short enough to be stored inline: the string and the
+    /// position of its NUL. `None` otherwise (the general path then reads
+    /// it). Names and short queries, read from every message, are nearly
+    /// always such strings, so this looks at eight bytes at a time: a byte
+    /// loop costs several instructions per byte, and copying the string
+    /// out afterwards costs a library call.
+    #[inline]
+    pub(crate) fn short_ascii_cstr(bytes: &[u8]) -> Option<(Self, usize)> {
+        const WINDOW: usize = 24;
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut window = [0u8; WINDOW];
+        let read = bytes.len().min(WINDOW);
+        match bytes.first_chunk::<WINDOW>() {
+            Some(head) => window = *head,
+            None => window.get_mut(..read)?.copy_from_slice(bytes),
+        }
+        let mut words = [0u64; WINDOW / 8];
+        for (word, chunk) in words.iter_mut().zip(window.chunks_exact(8)) {
+            *word = u64::from_le_bytes(chunk.try_into().ok()?);
+        }
+        // The first zero byte: the lowest flag of `(w - ONES) & !w & HIGH`
+        // (borrows only ever flag bytes above a real zero).
+        let mut end = WINDOW;
+        for (k, &w) in words.iter().enumerate() {
+            let zeros = w.wrapping_sub(ONES) & !w & HIGH;
+            if zeros != 0 {
+                end = k * 8 + (zeros.trailing_zeros() / 8) as usize;
+                break;
+            }
+        }
+        // A zero past the bytes read is padding, not the terminator.
+        if end >= read || end > INLINE_CAP {
+            return None;
+        }
+        // Keep the bytes before the NUL (the inline buffer is zero past
+        // the length), and require them to be ASCII.
+        let mut buf = [0u8; INLINE_CAP];
+        let mut out = [0u8; WINDOW];
+        for (k, (word, chunk)) in words.iter().zip(out.chunks_exact_mut(8)).enumerate() {
+            let keep = end.saturating_sub(k * 8).min(8);
+            let mask = if keep == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (keep * 8)) - 1
+            };
+            let w = word & mask;
+            if w & HIGH != 0 {
+                return None;
+            }
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        buf.copy_from_slice(out.get(..INLINE_CAP)?);
+        Some((
+            ByteStr(Repr::Inline {
+                len: end as u8,
+                buf,
+            }),
+            end,
+        ))
+    }
+
     /// The string.
     #[inline]
     #[allow(unsafe_code)]
@@ -257,5 +320,64 @@ mod equality_tests {
         assert_ne!(inline(""), inline("\0"));
         assert_eq!(ByteStr::new(), inline(""));
         assert_eq!(ByteStr::from(String::from("abc")), inline("abc"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `short_ascii_cstr` must return, written the obvious way.
+    fn expected(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+        let end = bytes.iter().position(|&b| b == 0)?;
+        let s = &bytes[..end];
+        (end <= INLINE_CAP && s.is_ascii()).then(|| (s.to_vec(), end))
+    }
+
+    #[test]
+    fn short_ascii_cstr_agrees_with_a_byte_loop() {
+        let mut checked = 0;
+        for len in 0usize..40 {
+            for nul in [
+                None,
+                Some(0),
+                Some(1),
+                Some(7),
+                Some(8),
+                Some(15),
+                Some(21),
+                Some(22),
+            ]
+            .into_iter()
+            .chain([Some(23), Some(24), Some(len.saturating_sub(1))])
+            {
+                for high in [None, Some(0), Some(5), Some(9), Some(20), Some(30)] {
+                    let mut bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    if let Some(h) = high.filter(|&h| h < len) {
+                        bytes[h] = 0xC3;
+                    }
+                    if let Some(n) = nul.filter(|&n| n < len) {
+                        bytes[n] = 0;
+                    }
+                    let got = ByteStr::short_ascii_cstr(&bytes);
+                    let want = expected(&bytes);
+                    match (&got, &want) {
+                        (Some((s, end)), Some((w, wend))) => {
+                            assert_eq!((s.as_bytes(), *end), (&w[..], *wend), "{bytes:?}");
+                            // Equal to the same string built another way
+                            // (inline buffers must be zero past the length).
+                            assert!(*s == ByteStr::from(String::from_utf8(w.clone()).unwrap()));
+                        }
+                        (None, None) => {}
+                        _ => panic!(
+                            "{bytes:?}: got {got:?}, want {want:?}",
+                            got = got.map(|g| g.1)
+                        ),
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000);
     }
 }

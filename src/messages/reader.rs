@@ -177,17 +177,16 @@ impl<B: Body> Reader<B> {
     /// shared with the input buffer, which a borrowed body cannot do).
     pub(crate) fn cstr(&mut self) -> DecodeResult<ByteStr> {
         let unread = self.buf.unread();
+        if let Some((s, end)) = ByteStr::short_ascii_cstr(unread) {
+            self.buf.skip(end + 1);
+            return Ok(s);
+        }
         let Some(end) = unread.iter().position(|&b| b == 0) else {
             return Err(DecodeError::MissingNul {
                 tag: self.tag,
                 message: self.message,
             });
         };
-        // The unnamed statement and portal: the commonest name of all.
-        if end == 0 {
-            self.buf.skip(1);
-            return Ok(ByteStr::new());
-        }
         let (tag, message) = (self.tag, self.message);
         let invalid = |raw: &[u8], e: std::str::Utf8Error| DecodeError::InvalidUtf8 {
             tag,

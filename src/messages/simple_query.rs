@@ -37,6 +37,13 @@ impl Message for Query {
 }
 
 impl Query {
+    /// Reads a Query body in place (the hot path); `None` when it needs
+    /// the owned decoding (a long or non-ASCII query, or a malformed one).
+    #[inline]
+    pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
+        Self::read(Reader::borrowed::<Self>(body)).ok()
+    }
+
     /// Reads a Query body; shared with the borrowed decoding of the hot
     /// path.
     pub(crate) fn read<B: Body>(mut r: Reader<B>) -> Result<Self, DecodeError> {

@@ -28,7 +28,7 @@ use crate::api::{AsyncMessage, ServerHandlers, Session, SessionShared};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
 use crate::messages::{
     Bind, DecodeError, Execute, FrontendDecoder, FrontendMessage, Message, NotificationResponse,
-    ParameterStatus, ReadyForQuery, TransactionStatus,
+    ParameterStatus, Query, ReadyForQuery, TransactionStatus,
 };
 
 /// Why processing stopped early.
@@ -241,6 +241,14 @@ where
                             rbuf.advance(total);
                             self.phase = Phase::Busy;
                             self.execute(e).await?;
+                            continue;
+                        }
+                    }
+                    Some((b'Q', total)) => {
+                        if let Some(q) = rbuf.get(5..total).and_then(Query::read_borrowed) {
+                            rbuf.advance(total);
+                            self.phase = Phase::Busy;
+                            self.simple_query(&q.query).await?;
                             continue;
                         }
                     }

@@ -66,7 +66,7 @@ pub(crate) struct ServerInner<H> {
 /// # struct H; impl ServerHandlers for H { type Handler = C;
 /// #   async fn connect(&self, _: &mut Session) -> Result<C, pgwire::error::ErrorInfo> { Ok(C) } }
 /// # struct C;
-/// # impl SimpleQueryHandler for C { async fn do_query(&mut self, _: &mut Session, _: &str) -> Vec<Response> { vec![] } }
+/// # impl SimpleQueryHandler for C { async fn do_query(&mut self, _: &mut Session, _: &str) -> Responses { Responses::new() } }
 /// # async fn run() -> std::io::Result<()> {
 /// let server = Server::new(H, ServerConfig::default());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5432").await?;

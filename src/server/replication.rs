@@ -246,7 +246,7 @@ where
             )),
         };
         match response {
-            Ok(r) => self.send_simple_responses(vec![r]).await?,
+            Ok(r) => self.send_simple_responses(r.into()).await?,
             Err(e) => self.send_error(&e)?,
         }
         self.ready_for_query();

@@ -6,7 +6,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::connection::{Connection, Flow};
 use super::row_stream::RowsEnd;
 use crate::api::support::sealed::{CopyDriver, ExtendedQueryDriver, FunctionCallDriver};
-use crate::api::{QueryResponse, Response, ServerHandlers, SimpleQueryHandler};
+use crate::api::{QueryResponse, Response, Responses, ServerHandlers, SimpleQueryHandler};
 use crate::error::ErrorInfo;
 use crate::messages::{ByteStr, EmptyQueryResponse, FormatCodes, Message};
 
@@ -49,7 +49,7 @@ where
         Ok(())
     }
 
-    pub(super) async fn send_simple_responses(&mut self, mut responses: Vec<Response>) -> Flow {
+    pub(super) async fn send_simple_responses(&mut self, mut responses: Responses) -> Flow {
         loop {
             // Whether the last response was a COPY FROM STDIN (or BOTH) that
             // succeeded: the statements after it run only now.

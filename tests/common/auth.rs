@@ -20,8 +20,8 @@ use pgwire::api::auth::{
     ScramVerifier, md5_hash,
 };
 use pgwire::api::{
-    ExtendedQueryHandler, Portal, QueryResponse, Response, Rows, ServerHandlers, Session,
-    SimpleQueryHandler, StatementDescription, StoredStatement,
+    ExtendedQueryHandler, Portal, QueryResponse, Response, Responses, Rows, ServerHandlers,
+    Session, SimpleQueryHandler, StatementDescription, StoredStatement,
 };
 use pgwire::api::{ExtendedQuerySupport, UseExtendedQueryHandler};
 use pgwire::error::ErrorInfo;
@@ -291,8 +291,8 @@ impl WhoAmI {
 }
 
 impl SimpleQueryHandler for WhoAmI {
-    async fn do_query(&mut self, _: &mut Session, _query: &str) -> Vec<Response> {
-        vec![self.answer()]
+    async fn do_query(&mut self, _: &mut Session, _query: &str) -> Responses {
+        self.answer().into()
     }
 }
 

@@ -31,7 +31,7 @@ use bytes::{Bytes, BytesMut};
 use pgwire::api::auth::Authenticator;
 use pgwire::api::{
     CopyBoth, CopyFormat, CopyHandler, CopyIn, CopyOut, ExtendedQueryHandler, Portal,
-    QueryResponse, Response, Rows, ServerHandlers, Session, SimpleQueryHandler,
+    QueryResponse, Response, Responses, Rows, ServerHandlers, Session, SimpleQueryHandler,
     StatementDescription, StoredStatement, Tag,
 };
 use pgwire::api::{CopySupport, ExtendedQuerySupport, UseCopyHandler, UseExtendedQueryHandler};
@@ -495,8 +495,8 @@ impl pgwire::types::EncodeRow for WideRow {
 }
 
 impl SimpleQueryHandler for FuzzConn {
-    async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
-        let mut out = Vec::new();
+    async fn do_query(&mut self, session: &mut Session, query: &str) -> Responses {
+        let mut out = Responses::new();
         for stmt in query.split(';').filter(|s| !s.trim().is_empty()).take(64) {
             let r = self.run(session, stmt, None).await;
             let stop = matches!(r, Response::Error(_) | Response::CopyIn(_));

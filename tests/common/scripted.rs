@@ -18,8 +18,8 @@ use pgwire::api::{CopySupport, ExtendedQuerySupport, UseCopyHandler, UseExtended
 use pgwire::messages::TransactionStatus;
 
 use pgwire::api::{
-    CopyHandler, ExtendedQueryHandler, Portal, QueryResponse, Response, Rows, ServerHandlers,
-    Session, SimpleQueryHandler, StatementDescription, StoredStatement, Tag,
+    CopyHandler, ExtendedQueryHandler, Portal, QueryResponse, Response, Responses, Rows,
+    ServerHandlers, Session, SimpleQueryHandler, StatementDescription, StoredStatement, Tag,
 };
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::types::{FieldInfo, Schema, Type};
@@ -169,7 +169,7 @@ impl ScriptedConn {
 }
 
 impl SimpleQueryHandler for ScriptedConn {
-    async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
+    async fn do_query(&mut self, session: &mut Session, query: &str) -> Responses {
         self.after_copy = query
             .split(';')
             .filter(|s| !s.trim().is_empty())
@@ -178,8 +178,8 @@ impl SimpleQueryHandler for ScriptedConn {
         self.do_query_after_copy(session).await
     }
 
-    async fn do_query_after_copy(&mut self, session: &mut Session) -> Vec<Response> {
-        let mut out = Vec::new();
+    async fn do_query_after_copy(&mut self, session: &mut Session) -> Responses {
+        let mut out = Responses::new();
         let statements = std::mem::take(&mut self.after_copy);
         let mut statements = statements.into_iter();
         for stmt in statements.by_ref() {

@@ -19,7 +19,7 @@
 
 use gluesql_core::ast::{ColumnDef, ToSql};
 use gluesql_core::data::Schema as GlueSchema;
-use pgwire::api::{Portal, Response, ServerHandlers, Session, SimpleQueryHandler};
+use pgwire::api::{Portal, Response, Responses, ServerHandlers, Session, SimpleQueryHandler};
 use pgwire::catalog::{CATALOG_RELATIONS, quote_ident};
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::Oid;
@@ -180,13 +180,13 @@ impl CatalogEngine {
         session: &mut Session,
         schemas: &[GlueSchema],
         sql: &str,
-    ) -> Vec<Response> {
+    ) -> Responses {
         match self.mirror(session, schemas).await {
             Ok(()) => {}
-            Err(e) => return vec![e.into()],
+            Err(e) => return e.into(),
         }
         let Some((_, sqlite)) = &mut self.engine else {
-            return Vec::new();
+            return Responses::new();
         };
         sqlite.do_query(session, sql).await
     }

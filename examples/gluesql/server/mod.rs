@@ -77,7 +77,7 @@ use std::time::Instant;
 use gluesql_core::translate::{ParamLiteral, translate_with_params};
 use gluesql_shared_memory_storage::SharedMemoryStorage;
 use pgwire::api::{
-    ExtendedQueryHandler, Portal, Response, ServerHandlers, Session, SimpleQueryHandler,
+    ExtendedQueryHandler, Portal, Response, Responses, ServerHandlers, Session, SimpleQueryHandler,
     StatementDescription, StoredStatement, Tag,
 };
 use pgwire::api::{ExtendedQuerySupport, UseExtendedQueryHandler};
@@ -369,17 +369,17 @@ fn bind_params(portal: &Portal<Prepared>) -> Result<Vec<ParamLiteral>, ErrorInfo
 }
 
 impl SimpleQueryHandler for GlueSqlSession {
-    async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
+    async fn do_query(&mut self, session: &mut Session, query: &str) -> Responses {
         if catalog_queries::reads_catalog(query) {
             let schemas = self.schemas().await;
             return self.catalog.query(session, &schemas, query).await;
         }
         let stmts = match sql::parse(query) {
             Ok(s) => s,
-            Err(e) => return vec![e.into()],
+            Err(e) => return e.into(),
         };
         if stmts.is_empty() {
-            return vec![Response::EmptyQuery];
+            return Response::EmptyQuery.into();
         }
         // Several statements outside a block are one transaction, unless
         // they control transactions themselves.
@@ -391,7 +391,7 @@ impl SimpleQueryHandler for GlueSqlSession {
             true => Some(Transaction::exclusive(&self.db).await),
             false => None,
         };
-        let mut out = Vec::with_capacity(stmts.len());
+        let mut out = Responses::new();
         for stmt in &stmts {
             let response = self.run(session, stmt, &[], batch.as_mut(), None).await;
             let failed = matches!(response, Response::Error(_));
@@ -403,7 +403,7 @@ impl SimpleQueryHandler for GlueSqlSession {
         }
         if let Some(tx) = batch {
             if let Err(e) = tx.commit(&self.db).await {
-                out.push(e.into());
+                out.push(e);
             }
         }
         out

@@ -1,7 +1,9 @@
 //! The simple query protocol: a query string of one or more statements,
 //! run in order until the first error.
 
-use pgwire::api::{CancelToken, QueryResponse, Response, Session, SimpleQueryHandler, Tag};
+use pgwire::api::{
+    CancelToken, QueryResponse, Response, Responses, Session, SimpleQueryHandler, Tag,
+};
 use pgwire::messages::{FormatCodes, TransactionStatus};
 
 use super::SqliteSession;
@@ -32,7 +34,7 @@ impl SqliteSession {
 }
 
 impl SimpleQueryHandler for SqliteSession {
-    async fn do_query(&mut self, session: &mut Session, query: &str) -> Vec<Response> {
+    async fn do_query(&mut self, session: &mut Session, query: &str) -> Responses {
         tracing::debug!(query, "simple query");
         // What a failed COPY left behind is not to be run.
         self.after_copy.clear();
@@ -41,19 +43,19 @@ impl SimpleQueryHandler for SqliteSession {
             .map(str::to_owned)
             .collect();
         if statements.is_empty() {
-            return vec![Response::EmptyQuery];
+            return Response::EmptyQuery.into();
         }
         self.run_statements(session, statements).await
     }
 
-    async fn do_query_after_copy(&mut self, session: &mut Session) -> Vec<Response> {
+    async fn do_query_after_copy(&mut self, session: &mut Session) -> Responses {
         let rest = std::mem::take(&mut self.after_copy);
         if rest.is_empty() {
             // The COPY ended the query string, and its transaction.
             if session.transaction_status() == TransactionStatus::Idle {
                 self.notifier.end_transaction(true);
             }
-            return Vec::new();
+            return Responses::new();
         }
         self.run_statements(session, rest).await
     }
@@ -67,7 +69,7 @@ impl SqliteSession {
         &mut self,
         session: &mut Session,
         statements: Vec<String>,
-    ) -> Vec<Response> {
+    ) -> Responses {
         let commands: Vec<Command> = statements.iter().map(|s| classify(s)).collect();
         let copies_in = commands.iter().any(
             |c| matches!(c, Command::Copy(copy) if copy.as_ref().as_ref().is_ok_and(|c| c.from)),
@@ -82,7 +84,7 @@ impl SqliteSession {
             && !copies_in
             && !commands.iter().any(Command::is_transaction_control);
         let cancel = session.cancel_token();
-        let mut out = Vec::with_capacity(statements.len());
+        let mut out = Responses::new();
         // The implicit transaction may be open on the worker.
         let mut implicit_open = false;
         let mut failed = false;
