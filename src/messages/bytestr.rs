@@ -98,6 +98,10 @@ impl ByteStr {
         const WINDOW: usize = 24;
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
+        // The unnamed statement and portal: the commonest name of all.
+        if bytes.first() == Some(&0) {
+            return Some((ByteStr::new(), 0));
+        }
         let mut window = [0u8; WINDOW];
         let read = bytes.len().min(WINDOW);
         match bytes.first_chunk::<WINDOW>() {

@@ -91,6 +91,7 @@ impl Message for Bind {
 impl Bind {
     /// Reads a Bind body in place in the input buffer; `None` if it needs
     /// an owned body or is malformed (see `Reader`).
+    #[inline]
     pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
         Self::read(Reader::borrowed::<Self>(body)).ok()
     }
@@ -222,6 +223,7 @@ impl Message for Execute {
 impl Execute {
     /// Reads an Execute body in place in the input buffer; `None` if it
     /// needs an owned body or is malformed (see `Reader`).
+    #[inline]
     pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
         Self::read(Reader::borrowed::<Self>(body)).ok()
     }

@@ -84,6 +84,27 @@ impl CommandComplete {
     /// copy and appended with one.
     fn encode_select(buf: &mut BytesMut, rows: u64) {
         const HEAD: usize = 12; // 'C', length, "SELECT "
+        // One digit (a single-row lookup, the commonest result of all): a
+        // frame of fixed size, appended without a library copy.
+        if rows < 10 {
+            buf.extend_from_slice(&[
+                b'C',
+                0,
+                0,
+                0,
+                13,
+                b'S',
+                b'E',
+                b'L',
+                b'E',
+                b'C',
+                b'T',
+                b' ',
+                b'0' + rows as u8,
+                0,
+            ]);
+            return;
+        }
         let (digits, start) = frame::decimal_digits(rows);
         let mut out = [0u8; HEAD + 20 + 1];
         if let Some(tail) = out.get_mut(HEAD..HEAD + 20) {

@@ -89,6 +89,7 @@ where
     /// The part of Bind that needs no handler: checks, and the portal
     /// built in its slot. Not async, so the large Bind is not moved into a
     /// future: only the slot (a pointer) is.
+    #[inline(always)]
     pub(super) fn bind_portal(&mut self, b: Bind) -> Result<PortalSlot<X::Statement>, ErrorInfo> {
         let (statement, settings) = self.check_bind(&b)?;
         let mut slot = self.store.vacant_slot(b.portal.is_empty());
@@ -418,8 +419,9 @@ where
                 }
             }
         };
-        let formats = portal.result_formats.clone();
-        let (end, sent) = self.send_rows(&mut rows, &schema, &formats, limit).await?;
+        let (end, sent) = self
+            .send_rows(&mut rows, &schema, &portal.result_formats, limit)
+            .await?;
         match end {
             RowsEnd::Failed(e) => Ok(Err(e)),
             RowsEnd::Done => {
