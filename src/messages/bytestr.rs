@@ -102,15 +102,24 @@ impl ByteStr {
         if bytes.first() == Some(&0) {
             return Some((ByteStr::new(), 0));
         }
-        let mut window = [0u8; WINDOW];
         let read = bytes.len().min(WINDOW);
-        match bytes.first_chunk::<WINDOW>() {
-            Some(head) => window = *head,
-            None => window.get_mut(..read)?.copy_from_slice(bytes),
-        }
         let mut words = [0u64; WINDOW / 8];
-        for (word, chunk) in words.iter_mut().zip(window.chunks_exact(8)) {
-            *word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let word_at = |k: usize| {
+            bytes
+                .get(k * 8..k * 8 + 8)
+                .and_then(|w| w.try_into().ok())
+                .map(u64::from_le_bytes)
+        };
+        match (word_at(0), word_at(1), word_at(2)) {
+            // Long enough to load the words straight from the input.
+            (Some(a), Some(b), Some(c)) => words = [a, b, c],
+            _ => {
+                let mut window = [0u8; WINDOW];
+                window.get_mut(..read)?.copy_from_slice(bytes.get(..read)?);
+                for (word, chunk) in words.iter_mut().zip(window.chunks_exact(8)) {
+                    *word = u64::from_le_bytes(chunk.try_into().ok()?);
+                }
+            }
         }
         // The first zero byte: the lowest flag of `(w - ONES) & !w & HIGH`
         // (borrows only ever flag bytes above a real zero).

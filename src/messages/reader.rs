@@ -175,12 +175,20 @@ impl<B: Body> Reader<B> {
 
     /// A NUL-terminated UTF-8 string (short ones copied inline, long ones
     /// shared with the input buffer, which a borrowed body cannot do).
+    #[inline]
     pub(crate) fn cstr(&mut self) -> DecodeResult<ByteStr> {
-        let unread = self.buf.unread();
-        if let Some((s, end)) = ByteStr::short_ascii_cstr(unread) {
+        if let Some((s, end)) = ByteStr::short_ascii_cstr(self.buf.unread()) {
             self.buf.skip(end + 1);
             return Ok(s);
         }
+        self.long_cstr()
+    }
+
+    /// [`Reader::cstr`] for strings that are long, not ASCII or malformed:
+    /// kept out of line so that the common case stays small.
+    #[inline(never)]
+    fn long_cstr(&mut self) -> DecodeResult<ByteStr> {
+        let unread = self.buf.unread();
         let Some(end) = unread.iter().position(|&b| b == 0) else {
             return Err(DecodeError::MissingNul {
                 tag: self.tag,
