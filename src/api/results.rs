@@ -94,6 +94,7 @@ impl Tag {
 
     /// Appends a CommandComplete message carrying this tag with its row
     /// count (if it has one) replaced by `rows`.
+    #[inline]
     pub(crate) fn encode_with_rows(&self, buf: &mut BytesMut, rows: u64) {
         CommandComplete::encode_parts(buf, &self.command, self.oid, self.rows.map(|_| rows));
     }

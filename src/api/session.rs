@@ -230,6 +230,7 @@ impl SessionShared {
     /// Marks a query as running (cancels now count) or finished (a pending
     /// cancel is forgotten, as PostgreSQL ignores a cancel that arrives
     /// between queries).
+    #[inline]
     pub(crate) fn set_busy(&self, busy: bool) {
         if self.is_terminating() {
             return;
@@ -253,6 +254,7 @@ impl SessionShared {
         }
     }
 
+    #[inline]
     pub(crate) fn is_cancel_requested(&self) -> bool {
         self.cancel_requested.load(Ordering::SeqCst)
     }
@@ -267,6 +269,7 @@ impl SessionShared {
         self.wake();
     }
 
+    #[inline]
     pub(crate) fn is_terminating(&self) -> bool {
         self.terminate.load(Ordering::Relaxed)
     }
@@ -287,6 +290,7 @@ impl SessionShared {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn has_messages(&self) -> bool {
         self.pending.load(Ordering::Acquire)
     }

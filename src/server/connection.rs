@@ -420,11 +420,18 @@ where
     /// transaction is open. Others are held: as in PostgreSQL, they follow
     /// the CommandComplete of the COMMIT that ends the transaction, just
     /// before ReadyForQuery.
+    #[inline]
     pub(super) fn deliver_async(&mut self, notifications: bool) {
-        // Nearly always nothing to do: say so before asking anything else.
+        // Nearly always nothing to do: say so before asking anything else
+        // (inline, twice per query), and deliver out of line.
         if self.held_notifications.is_empty() && !self.shared.has_messages() {
             return;
         }
+        self.deliver_pending(notifications);
+    }
+
+    #[inline(never)]
+    fn deliver_pending(&mut self, notifications: bool) {
         let deliver_notifications =
             notifications && self.session.transaction_status() == TransactionStatus::Idle;
         if deliver_notifications {
