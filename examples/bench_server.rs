@@ -38,10 +38,14 @@ const SERIES_SUFFIX: &str = ") as s(i)";
 /// Classifies a query: whitespace and one trailing `;` trimmed,
 /// case-insensitive, as CONTRACT.md says.
 fn classify(sql: &str) -> Result<Stmt, ErrorInfo> {
-    // The statement of every pipelined query, as clients send it: one
-    // comparison of eight bytes rather than trimming first.
-    if sql.len() == 8 && sql.as_bytes().eq_ignore_ascii_case(b"select 1") {
-        return Ok(Stmt::Select1);
+    // The statement of every pipelined query, as clients send it: eight
+    // bytes compared as one word (the letters of "select" folded to lower
+    // case) rather than trimmed and compared byte by byte.
+    if let Ok(bytes) = <[u8; 8]>::try_from(sql.as_bytes()) {
+        const LETTERS: u64 = u64::from_le_bytes(*b"      \0\0");
+        if u64::from_le_bytes(bytes) | LETTERS == u64::from_le_bytes(*b"select 1") {
+            return Ok(Stmt::Select1);
+        }
     }
     let s = sql.trim();
     let s = s.strip_suffix(';').map(str::trim_end).unwrap_or(s);
@@ -210,4 +214,38 @@ fn main() -> std::io::Result<()> {
             .serve(listener)
             .await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_1_matches_in_any_case_and_nothing_else_does() {
+        for sql in [
+            "select 1",
+            "SELECT 1",
+            "Select 1",
+            " select 1 ",
+            "select 1;",
+            "SELECT 1 ; ",
+        ] {
+            assert!(matches!(classify(sql), Ok(Stmt::Select1)), "{sql:?}");
+        }
+        for sql in [
+            "select 2",
+            "select  1",
+            "selec 1",
+            "select 10",
+            "select \u{11}",
+            "SELECT\t1",
+            "se1ect 1",
+            "select\u{0}1",
+            "",
+        ] {
+            assert!(!matches!(classify(sql), Ok(Stmt::Select1)), "{sql:?}");
+        }
+        let series = format!("{SERIES_PREFIX}5{SERIES_SUFFIX}");
+        assert!(matches!(classify(&series), Ok(Stmt::Series(5))));
+    }
 }
