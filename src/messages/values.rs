@@ -121,6 +121,18 @@ impl FormatCodes {
             .map(|c| i16::from_be_bytes([c[0], c[1]]))
     }
 
+    /// The first code that is neither 0 (text) nor 1 (binary), if any.
+    #[inline]
+    pub fn first_invalid(&self) -> Option<i16> {
+        let raw = self.raw();
+        if raw.is_empty() {
+            return None;
+        }
+        raw.chunks_exact(2)
+            .find(|c| c[0] != 0 || c[1] > 1)
+            .map(|c| i16::from_be_bytes([c[0], c[1]]))
+    }
+
     /// The format of column (or parameter) `i` of `n` under the protocol's
     /// rule: no codes = all text; one code = applies to all; otherwise one
     /// code per column. `None` if the list has a count other than 0, 1 or n,

@@ -106,7 +106,13 @@ where
             return Ok(());
         };
         let unnamed = entry.portal.name.is_empty();
-        let mut checked = self.check_bind_result_formats(&entry.portal).await?;
+        // Most Binds give none or one result format: nothing to ask then
+        // (checked here, not in an async call, on every extended query).
+        let mut checked = if entry.portal.result_formats.len() <= 1 {
+            Ok(())
+        } else {
+            self.check_bind_result_formats(&entry.portal).await?
+        };
         if checked.is_ok() {
             checked = Self::drive(
                 &mut self.transport,
@@ -188,9 +194,8 @@ where
         }
         if let Some(bad) = b
             .param_formats
-            .iter()
-            .chain(b.result_formats.iter())
-            .find(|c| !matches!(c, 0 | 1))
+            .first_invalid()
+            .or_else(|| b.result_formats.first_invalid())
         {
             return Err(ErrorInfo::new(
                 SqlState::INVALID_PARAMETER_VALUE,

@@ -237,6 +237,11 @@ pub fn write_bytea_escape(out: &mut BytesMut, bytes: &[u8]) {
 
 /// Appends the decimal form of `v`.
 pub fn write_int(out: &mut BytesMut, v: i64) {
+    // One digit (ids, counts, flags): no digit loop, no copy call.
+    if (0..10).contains(&v) {
+        out.put_u8(b'0' + v as u8);
+        return;
+    }
     let mut tmp = [0u8; 20];
     let start = format_u64(v.unsigned_abs(), &mut tmp);
     if v < 0 {
@@ -905,6 +910,21 @@ fn parse_char(text: &str) -> [u8; 1] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_print_as_rust_prints_them() {
+        let mut values: Vec<i64> = (-120..120).collect();
+        for e in 1..19 {
+            let p = 10i64.pow(e);
+            values.extend([p - 1, p, p + 1, -p + 1, -p, -p - 1]);
+        }
+        values.extend([i64::MIN, i64::MAX, i64::MIN + 1]);
+        for v in values {
+            let mut b = BytesMut::from(&b"x"[..]);
+            write_int(&mut b, v);
+            assert_eq!(&b[..], format!("x{v}").as_bytes());
+        }
+    }
 
     fn f8(v: f64) -> String {
         let mut b = BytesMut::new();

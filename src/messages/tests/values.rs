@@ -232,3 +232,25 @@ fn byte_str_orders_like_str() {
     w.sort();
     assert_eq!(v, w.into_iter().map(ByteStr::from).collect::<Vec<_>>());
 }
+
+#[test]
+fn first_invalid_format_code_is_found_whatever_its_bytes() {
+    let cases: [(&[i16], Option<i16>); 8] = [
+        (&[], None),
+        (&[0], None),
+        (&[1, 0, 1], None),
+        (&[2], Some(2)),
+        (&[0, 1, -1], Some(-1)),
+        (&[256], Some(256)),
+        (&[0, 257, 3], Some(257)),
+        (&[0; 12], None),
+    ];
+    for (codes, want) in cases {
+        let codes = FormatCodes::from_codes(codes);
+        assert_eq!(codes.first_invalid(), want, "{codes:?}");
+        assert_eq!(
+            codes.first_invalid(),
+            codes.iter().find(|c| !matches!(c, 0 | 1))
+        );
+    }
+}
