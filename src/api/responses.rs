@@ -64,6 +64,14 @@ impl Responses {
         }
     }
 
+    /// The responses, in order, to change in place.
+    pub fn as_mut_slice(&mut self) -> &mut [Response] {
+        match &mut self.0 {
+            Repr::One(one) => std::slice::from_mut(one),
+            Repr::Many(all) => all,
+        }
+    }
+
     /// The number of responses.
     pub fn len(&self) -> usize {
         self.as_slice().len()

@@ -54,7 +54,9 @@ where
             // Whether the last response was a COPY FROM STDIN (or BOTH) that
             // succeeded: the statements after it run only now.
             let mut copied_in = false;
-            for response in responses {
+            // Answered in place: a response is over a hundred bytes, and
+            // moving each out of the list costs more than sending its tag.
+            for response in responses.as_mut_slice() {
                 copied_in = false;
                 if !self.send_simple_response(response, &mut copied_in).await? {
                     return Ok(());
@@ -77,24 +79,17 @@ where
     /// error, which ends the query string.
     async fn send_simple_response(
         &mut self,
-        response: Response,
+        response: &mut Response,
         copied_in: &mut bool,
     ) -> Flow<bool> {
         self.deliver_async(false);
         match response {
             Response::Query(q) => {
-                let QueryResponse {
-                    schema,
-                    mut rows,
-                    tag,
-                } = q;
-                self.row_descriptions.encode(
-                    &mut self.transport.wbuf,
-                    &schema,
-                    &FormatCodes::new(),
-                );
+                let QueryResponse { schema, rows, tag } = q;
+                self.row_descriptions
+                    .encode(&mut self.transport.wbuf, schema, &FormatCodes::new());
                 let (end, sent) = self
-                    .send_rows(&mut rows, &schema, &FormatCodes::new(), u64::MAX)
+                    .send_rows(rows, schema, &FormatCodes::new(), u64::MAX)
                     .await?;
                 match end {
                     RowsEnd::Failed(e) => {
@@ -107,11 +102,12 @@ where
                 }
             }
             Response::Error(e) => {
-                self.send_error(&e)?;
+                self.send_error(e)?;
                 return Ok(false);
             }
             other => {
                 let copy_in = matches!(other, Response::CopyIn(_) | Response::CopyBoth(_));
+                let other = std::mem::replace(other, Response::EmptyQuery);
                 if let Err(e) = self.send_plain_response(other).await? {
                     self.send_error(&e)?;
                     return Ok(false);
