@@ -105,7 +105,8 @@ impl<'a> DataRowEncoder<'a> {
         let field = self.next_field()?;
         let ty = field.datatype();
         let at = DataRow::begin_value(self.buf);
-        let direct = self.next_format() == FieldFormat::Binary || text::binary_is_text(ty);
+        let direct =
+            self.next_format() == FieldFormat::Binary || text::oid_binary_is_text(field.type_oid());
         let result = if direct {
             value.to_sql_checked(ty, self.buf)
         } else {
@@ -119,9 +120,13 @@ impl<'a> DataRowEncoder<'a> {
             }
             Ok(IsNull::No) => {
                 if !direct {
-                    if let Err(e) =
-                        text::binary_to_text_with(ty, self.scratch, self.settings, self.buf)
-                    {
+                    if let Err(e) = text::binary_to_text_for_oid(
+                        ty,
+                        field.type_oid(),
+                        self.scratch,
+                        self.settings,
+                        self.buf,
+                    ) {
                         self.buf.truncate(at);
                         return Err(e);
                     }

@@ -45,6 +45,8 @@ pub struct FieldInfo {
     table_oid: Oid,
     column_id: i16,
     datatype: Type,
+    /// `datatype.oid()`, looked up once: it is needed for every value.
+    type_oid: Oid,
     type_size: i16,
     type_modifier: i32,
 }
@@ -58,6 +60,7 @@ impl FieldInfo {
             table_oid: 0,
             column_id: 0,
             type_size: type_size(&datatype),
+            type_oid: datatype.oid(),
             datatype,
             type_modifier: -1,
         }
@@ -92,6 +95,11 @@ impl FieldInfo {
         &self.datatype
     }
 
+    /// The OID of the column's type.
+    pub fn type_oid(&self) -> Oid {
+        self.type_oid
+    }
+
     /// The source table OID (0 if none).
     pub fn table_oid(&self) -> Oid {
         self.table_oid
@@ -118,7 +126,7 @@ impl FieldInfo {
             name: self.name.clone(),
             table_oid: self.table_oid,
             column_id: self.column_id,
-            type_oid: self.datatype.oid(),
+            type_oid: self.type_oid,
             type_size: self.type_size,
             type_modifier: self.type_modifier,
             format: format.code(),
@@ -145,7 +153,7 @@ pub(crate) fn encode_row_description_into(
             name: &f.name,
             table_oid: f.table_oid,
             column_id: f.column_id,
-            type_oid: f.datatype.oid(),
+            type_oid: f.type_oid,
             type_size: f.type_size,
             type_modifier: f.type_modifier,
             format: formats.format_for(i, n).unwrap_or(0),

@@ -17,10 +17,16 @@ use crate::error::{ErrorInfo, SqlState};
 /// Whether the type's binary form is its text form (text, varchar, json...),
 /// so no conversion is needed either way.
 pub fn binary_is_text(ty: &Type) -> bool {
-    // By OID: matching `Type` constants compares them one by one, and this
-    // runs for every value.
+    oid_binary_is_text(ty.oid())
+}
+
+/// [`binary_is_text`] for a type given by OID (a column's, looked up once:
+/// `Type::oid` is a match over every built-in type, and this runs for every
+/// value).
+#[inline]
+pub(crate) fn oid_binary_is_text(type_oid: u32) -> bool {
     matches!(
-        ty.oid(),
+        type_oid,
         oid::TEXT
             | oid::VARCHAR
             | oid::BPCHAR
@@ -46,6 +52,7 @@ mod oid {
     pub(super) const UNKNOWN: u32 = 705;
     pub(super) const BPCHAR: u32 = 1042;
     pub(super) const VARCHAR: u32 = 1043;
+    pub(super) const FLOAT8: u32 = 701;
 }
 
 /// Extension types whose binary form is their text (checked after the
@@ -102,8 +109,20 @@ pub fn binary_to_text_with(
     settings: &FormatSettings,
     out: &mut BytesMut,
 ) -> Result<(), ErrorInfo> {
-    // The commonest types first, by OID (see `binary_is_text`).
-    match (ty.oid(), bin) {
+    binary_to_text_for_oid(ty, ty.oid(), bin, settings, out)
+}
+
+/// [`binary_to_text_with`] with the type's OID already known (`type_oid`
+/// is `ty.oid()`).
+pub(crate) fn binary_to_text_for_oid(
+    ty: &Type,
+    type_oid: u32,
+    bin: &[u8],
+    settings: &FormatSettings,
+    out: &mut BytesMut,
+) -> Result<(), ErrorInfo> {
+    // The commonest types first, by OID (see `oid_binary_is_text`).
+    match (type_oid, bin) {
         (oid::INT4, &[a, b, c, d]) => {
             write_int(out, i32::from_be_bytes([a, b, c, d]) as i64);
             return Ok(());
@@ -120,9 +139,17 @@ pub fn binary_to_text_with(
             out.put_u8(if v == 0 { b'f' } else { b't' });
             return Ok(());
         }
+        (oid::FLOAT8, &[a, b, c, d, e, f, g, h]) => {
+            write_float8_with(
+                out,
+                f64::from_be_bytes([a, b, c, d, e, f, g, h]),
+                settings.extra_float_digits,
+            );
+            return Ok(());
+        }
         _ => {}
     }
-    if binary_is_text(ty) {
+    if oid_binary_is_text(type_oid) {
         out.put_slice(bin);
         return Ok(());
     }
