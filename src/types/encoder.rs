@@ -70,16 +70,23 @@ impl<'a> DataRowEncoder<'a> {
         self
     }
 
+    #[inline]
     fn next_field(&self) -> Result<&'a FieldInfo, ErrorInfo> {
-        self.fields.get(self.col).ok_or_else(|| {
-            ErrorInfo::new(
-                SqlState::INTERNAL_ERROR,
-                format!(
-                    "row has more values than the {} columns of its result",
-                    self.fields.len()
-                ),
-            )
-        })
+        match self.fields.get(self.col) {
+            Some(field) => Ok(field),
+            None => Err(self.too_many_values()),
+        }
+    }
+
+    #[cold]
+    fn too_many_values(&self) -> ErrorInfo {
+        ErrorInfo::new(
+            SqlState::INTERNAL_ERROR,
+            format!(
+                "row has more values than the {} columns of its result",
+                self.fields.len()
+            ),
+        )
     }
 
     /// The format of the next column.
