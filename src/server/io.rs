@@ -77,6 +77,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
                 Poll::Pending => return Poll::Pending,
             }
         }
+        // Written out: start the next output at the front of the buffer.
+        // Otherwise it starts where this one ended, and once it reaches
+        // the end of the allocation the buffer moves it back to the front,
+        // a copy of up to the high-water mark per flush in a large result.
+        let _ = self.wbuf.try_reclaim(self.wbuf.capacity() + 1);
         Pin::new(&mut self.io).poll_flush(cx)
     }
 
