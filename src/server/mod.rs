@@ -44,13 +44,15 @@ pub use raw_session::{CancelSignal, RawFrame, RawFrameError, RawSession, peek_fr
 #[cfg(feature = "tls")]
 pub use tls::TlsAcceptor;
 
-use crate::api::{ServerHandlers, SessionHandle};
+use crate::api::{ServerHandlers, SessionDefaults, SessionHandle};
 use crate::error::PgWireError;
 use registry::Registry;
 
 pub(crate) struct ServerInner<H> {
     pub(crate) handlers: H,
     pub(crate) config: ServerConfig,
+    /// The configured parameters as each session starts with them.
+    pub(crate) session_defaults: SessionDefaults,
     pub(crate) registry: Registry,
     /// Connections being served (authenticated or not).
     pub(crate) connections: AtomicUsize,
@@ -98,6 +100,7 @@ impl<H: ServerHandlers> Server<H> {
         Server {
             inner: Arc::new(ServerInner {
                 handlers,
+                session_defaults: SessionDefaults::new(&config.parameters),
                 config,
                 registry: Registry::new(),
                 connections: AtomicUsize::new(0),

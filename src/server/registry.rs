@@ -22,10 +22,44 @@ fn key_len(version: ProtocolVersion) -> usize {
     }
 }
 
+/// Random bytes fetched from the system CSPRNG in one call and handed out
+/// as secret keys: one `getrandom` system call per this many bytes rather
+/// than one per connection (a 3.0 key is 4 bytes, a 3.2 key 32).
+const KEY_POOL_BYTES: usize = 1024;
+
 pub(crate) struct Registry {
-    sessions: Mutex<HashMap<i32, Arc<SessionShared>>>,
+    sessions: Mutex<Sessions>,
     next_pid: AtomicI32,
     rng: SystemRandom,
+}
+
+struct Sessions {
+    by_pid: HashMap<i32, Arc<SessionShared>>,
+    /// Unused CSPRNG output from `key_pool_used` on; bytes handed out are
+    /// zeroed, so a key is never given twice nor kept here.
+    key_pool: Box<[u8; KEY_POOL_BYTES]>,
+    key_pool_used: usize,
+}
+
+impl Sessions {
+    /// A fresh secret key of `len` bytes, or an empty one if the system
+    /// has no randomness to give.
+    fn take_key(&mut self, rng: &SystemRandom, len: usize) -> Bytes {
+        if self.key_pool_used + len > KEY_POOL_BYTES {
+            if rng.fill(&mut self.key_pool[..]).is_err() {
+                // No randomness: the key must still be unguessable, so
+                // refuse to make cancellation possible rather than use a
+                // weak key.
+                return Bytes::new();
+            }
+            self.key_pool_used = 0;
+        }
+        let taken = &mut self.key_pool[self.key_pool_used..self.key_pool_used + len];
+        let key = Bytes::copy_from_slice(taken);
+        taken.fill(0);
+        self.key_pool_used += len;
+        key
+    }
 }
 
 impl Registry {
@@ -34,7 +68,12 @@ impl Registry {
         let mut seed = [0u8; 2];
         let _ = rng.fill(&mut seed);
         Registry {
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Sessions {
+                by_pid: HashMap::new(),
+                key_pool: Box::new([0; KEY_POOL_BYTES]),
+                // Empty: filled on first use.
+                key_pool_used: KEY_POOL_BYTES,
+            }),
             // Start somewhere unremarkable; uniqueness is what matters, the
             // secret key is what protects cancellation.
             next_pid: AtomicI32::new(1000 + u16::from_be_bytes(seed) as i32),
@@ -45,13 +84,8 @@ impl Registry {
     /// Creates and registers a session with a fresh process ID and a
     /// secret key from the system CSPRNG.
     pub(crate) fn register(&self, version: ProtocolVersion) -> Arc<SessionShared> {
-        let mut key = vec![0u8; key_len(version)];
-        if self.rng.fill(&mut key).is_err() {
-            // No randomness: the key must still be unguessable, so refuse
-            // to make cancellation possible rather than use a weak key.
-            key.clear();
-        }
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let key = sessions.take_key(&self.rng, key_len(version));
         let pid = loop {
             let pid = self
                 .next_pid
@@ -59,19 +93,19 @@ impl Registry {
                     Some(if p >= i32::MAX - 1 { 1000 } else { p + 1 })
                 })
                 .unwrap_or(1000);
-            if !sessions.contains_key(&pid) {
+            if !sessions.by_pid.contains_key(&pid) {
                 break pid;
             }
         };
-        let shared = Arc::new(SessionShared::new(pid, Bytes::from(key)));
-        sessions.insert(pid, shared.clone());
+        let shared = Arc::new(SessionShared::new(pid, key));
+        sessions.by_pid.insert(pid, shared.clone());
         shared
     }
 
     pub(crate) fn unregister(&self, shared: &SessionShared) {
         shared.close();
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.remove(&shared.process_id);
+        sessions.by_pid.remove(&shared.process_id);
     }
 
     /// Handles a CancelRequest: if the process ID and key match a session
@@ -80,7 +114,7 @@ impl Registry {
     pub(crate) fn cancel(&self, process_id: i32, key: &[u8]) -> bool {
         let target = {
             let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-            sessions.get(&process_id).cloned()
+            sessions.by_pid.get(&process_id).cloned()
         };
         match target {
             Some(s) if !s.secret_key.is_empty() && constant_time_eq(&s.secret_key, key) => {
@@ -94,7 +128,7 @@ impl Registry {
     /// Asks every session to end now (shutdown past its grace period).
     pub(crate) fn terminate_all(&self) {
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        for s in sessions.values() {
+        for s in sessions.by_pid.values() {
             s.request_terminate();
         }
     }
@@ -102,11 +136,12 @@ impl Registry {
     pub(crate) fn handle(&self, process_id: i32) -> Option<SessionHandle> {
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         sessions
+            .by_pid
             .get(&process_id)
             .map(|s| SessionHandle::from_shared(s.clone()))
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.sessions.lock().map(|s| s.len()).unwrap_or(0)
+        self.sessions.lock().map(|s| s.by_pid.len()).unwrap_or(0)
     }
 }
