@@ -634,17 +634,27 @@ impl Session {
     /// order: the opening of a session. Values still those of `defaults`
     /// are copied as the frames encoded once for the server.
     pub(crate) fn encode_parameter_statuses(&self, defaults: &SessionDefaults, out: &mut BytesMut) {
+        // The frames of consecutive unchanged values are adjacent: copied
+        // as one run.
+        let mut run = 0..0;
         for (i, (name, value)) in self.parameters.iter().enumerate() {
             if let Some(((default_name, default_value), frame)) =
                 defaults.parameters.get(i).zip(defaults.frame_ranges.get(i))
             {
                 if Arc::ptr_eq(name, default_name) && Arc::ptr_eq(value, default_value) {
-                    out.extend_from_slice(&defaults.frames[frame.clone()]);
+                    if run.is_empty() {
+                        run = frame.clone();
+                    } else {
+                        run.end = frame.end;
+                    }
                     continue;
                 }
             }
+            out.extend_from_slice(&defaults.frames[run.clone()]);
+            run = 0..0;
             encode_parameter_status(name, value, out);
         }
+        out.extend_from_slice(&defaults.frames[run]);
     }
 
     pub(crate) fn shared(&self) -> &Arc<SessionShared> {

@@ -614,12 +614,15 @@ fn drain_parameter_reports(shared: &SessionShared) {
 }
 
 pub(crate) fn is_supported_client_encoding(enc: &str) -> bool {
-    let norm: String = enc
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    matches!(norm.as_str(), "UTF8" | "UNICODE" | "SQLASCII" | "AUTO")
+    // Compared as PostgreSQL does: letters and digits only, any case.
+    let normalized = || {
+        enc.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_uppercase())
+    };
+    ["UTF8", "UNICODE", "SQLASCII", "AUTO"]
+        .iter()
+        .any(|name| normalized().eq(name.bytes()))
 }
 
 /// Startup parameters that are run-time settings (everything but `user`,
