@@ -590,7 +590,13 @@ impl Session {
         Session {
             client,
             transaction_status: TransactionStatus::Idle,
-            parameters: defaults.parameters.clone(),
+            parameters: {
+                // Room for what every session adds (application_name,
+                // session_authorization) and a few client settings.
+                let mut parameters = Vec::with_capacity(defaults.parameters.len() + 4);
+                parameters.extend_from_slice(&defaults.parameters);
+                parameters
+            },
             format: defaults.format.clone(),
             shared,
             report_changes: false,
@@ -733,8 +739,25 @@ impl Session {
         name: &str,
         value: impl Into<String>,
     ) -> Result<(), ErrorInfo> {
-        let value = value.into();
-        match self.set_format(name, &value)? {
+        self.set_parameter_value(name, value.into())
+    }
+
+    /// [`Session::try_set_parameter`] for a borrowed value: a startup
+    /// parameter, copied only if it changes a value or is reported.
+    pub(crate) fn try_set_parameter_str(
+        &mut self,
+        name: &str,
+        value: &str,
+    ) -> Result<(), ErrorInfo> {
+        self.set_parameter_value(name, value)
+    }
+
+    fn set_parameter_value<V: AsRef<str> + Into<String>>(
+        &mut self,
+        name: &str,
+        value: V,
+    ) -> Result<(), ErrorInfo> {
+        match self.set_format(name, value.as_ref())? {
             Some(shown) => self.store_parameter(name, shown),
             None => self.store_parameter(name, value),
         }
@@ -757,25 +780,25 @@ impl Session {
         }
     }
 
-    fn store_parameter(&mut self, name: &str, value: String) {
+    fn store_parameter<V: AsRef<str> + Into<String>>(&mut self, name: &str, value: V) {
         let canonical = reported_name(name);
+        let new_value = value.as_ref();
         match self
             .parameters
             .iter_mut()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
         {
             // An unchanged value keeps its (shared) string.
-            Some((_, v)) if **v == *value => {}
-            Some((_, v)) => *v = Arc::from(value.as_str()),
-            None => self.parameters.push((
-                Arc::from(canonical.unwrap_or(name)),
-                Arc::from(value.as_str()),
-            )),
+            Some((_, v)) if **v == *new_value => {}
+            Some((_, v)) => *v = Arc::from(new_value),
+            None => self
+                .parameters
+                .push((Arc::from(canonical.unwrap_or(name)), Arc::from(new_value))),
         }
         if let Some(name) = canonical.filter(|_| self.report_changes) {
             let _ = self.shared.push(AsyncMessage::ParameterStatus {
                 name: name.to_owned(),
-                value,
+                value: value.into(),
             });
         }
     }

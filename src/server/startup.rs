@@ -645,10 +645,11 @@ fn apply_startup_settings(client: &ClientInfo, session: &mut Session) -> Result<
                 } else {
                     "UTF8"
                 };
-                session.set_parameter("client_encoding", v);
+                // Not a format setting: cannot be refused.
+                session.try_set_parameter_str("client_encoding", v)?;
             }
             n if n.starts_with("_pq_.") => {}
-            n => session.try_set_parameter(n, value)?,
+            n => session.try_set_parameter_str(n, value)?,
         }
     }
     Ok(())
