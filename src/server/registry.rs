@@ -2,6 +2,7 @@
 //! arriving on a new connection finds the session it targets.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +28,29 @@ fn key_len(version: ProtocolVersion) -> usize {
 /// than one per connection (a 3.0 key is 4 bytes, a 3.2 key 32).
 const KEY_POOL_BYTES: usize = 1024;
 
+/// Hashes process IDs for the session table. They are chosen here, one
+/// after another, never by a client (a CancelRequest only looks one up):
+/// a multiplicative hash spreads them well enough, without SipHash's cost
+/// on every connect and disconnect.
+#[derive(Default)]
+struct PidHasher(u64);
+
+impl Hasher for PidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_i32(&mut self, n: i32) {
+        self.0 = u64::from(n as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 pub(crate) struct Registry {
     sessions: Mutex<Sessions>,
     next_pid: AtomicI32,
@@ -34,10 +58,11 @@ pub(crate) struct Registry {
 }
 
 struct Sessions {
-    by_pid: HashMap<i32, Arc<SessionShared>>,
-    /// Unused CSPRNG output from `key_pool_used` on; bytes handed out are
-    /// zeroed, so a key is never given twice nor kept here.
-    key_pool: Box<[u8; KEY_POOL_BYTES]>,
+    by_pid: HashMap<i32, Arc<SessionShared>, BuildHasherDefault<PidHasher>>,
+    /// CSPRNG output; keys are slices of it from `key_pool_used` on, so a
+    /// key and its copies (in BackendKeyData) cost no allocation. Each
+    /// byte is handed out once.
+    key_pool: Bytes,
     key_pool_used: usize,
 }
 
@@ -45,18 +70,20 @@ impl Sessions {
     /// A fresh secret key of `len` bytes, or an empty one if the system
     /// has no randomness to give.
     fn take_key(&mut self, rng: &SystemRandom, len: usize) -> Bytes {
-        if self.key_pool_used + len > KEY_POOL_BYTES {
-            if rng.fill(&mut self.key_pool[..]).is_err() {
+        if self.key_pool_used + len > self.key_pool.len() {
+            let mut fresh = vec![0u8; KEY_POOL_BYTES];
+            if rng.fill(&mut fresh).is_err() {
                 // No randomness: the key must still be unguessable, so
                 // refuse to make cancellation possible rather than use a
                 // weak key.
                 return Bytes::new();
             }
+            self.key_pool = Bytes::from(fresh);
             self.key_pool_used = 0;
         }
-        let taken = &mut self.key_pool[self.key_pool_used..self.key_pool_used + len];
-        let key = Bytes::copy_from_slice(taken);
-        taken.fill(0);
+        let key = self
+            .key_pool
+            .slice(self.key_pool_used..self.key_pool_used + len);
         self.key_pool_used += len;
         key
     }
@@ -69,10 +96,10 @@ impl Registry {
         let _ = rng.fill(&mut seed);
         Registry {
             sessions: Mutex::new(Sessions {
-                by_pid: HashMap::new(),
-                key_pool: Box::new([0; KEY_POOL_BYTES]),
+                by_pid: HashMap::default(),
                 // Empty: filled on first use.
-                key_pool_used: KEY_POOL_BYTES,
+                key_pool: Bytes::new(),
+                key_pool_used: 0,
             }),
             // Start somewhere unremarkable; uniqueness is what matters, the
             // secret key is what protects cancellation.
@@ -143,5 +170,47 @@ impl Registry {
 
     pub(crate) fn len(&self) -> usize {
         self.sessions.lock().map(|s| s.by_pid.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn keys_are_fresh_across_pool_refills_and_cancel_needs_the_right_one() {
+        let registry = Registry::new();
+        let mut keys = HashSet::new();
+        let mut sessions = Vec::new();
+        // More key bytes than one pool holds, in both key sizes.
+        for i in 0..(KEY_POOL_BYTES / 32) * 3 {
+            let version = if i % 2 == 0 {
+                ProtocolVersion::V3_0
+            } else {
+                ProtocolVersion::V3_2
+            };
+            let s = registry.register(version);
+            assert_eq!(s.secret_key.len(), key_len(version));
+            assert!(
+                keys.insert(s.secret_key.clone()),
+                "a key was handed out twice"
+            );
+            sessions.push(s);
+        }
+        assert_eq!(registry.len(), sessions.len());
+        let target = &sessions[7];
+        target.set_busy(true);
+        let mut wrong = target.secret_key.to_vec();
+        wrong[0] ^= 1;
+        assert!(!registry.cancel(target.process_id, &wrong));
+        assert!(!registry.cancel(target.process_id + 1_000_000, &target.secret_key));
+        assert!(registry.cancel(target.process_id, &target.secret_key));
+        assert!(target.is_cancel_requested());
+        for s in &sessions {
+            registry.unregister(s);
+        }
+        assert_eq!(registry.len(), 0);
+        assert!(registry.handle(target.process_id).is_none());
     }
 }
