@@ -781,7 +781,6 @@ impl Session {
     }
 
     fn store_parameter<V: AsRef<str> + Into<String>>(&mut self, name: &str, value: V) {
-        let canonical = reported_name(name);
         let new_value = value.as_ref();
         match self
             .parameters
@@ -791,11 +790,15 @@ impl Session {
             // An unchanged value keeps its (shared) string.
             Some((_, v)) if **v == *new_value => {}
             Some((_, v)) => *v = Arc::from(new_value),
-            None => self
-                .parameters
-                .push((Arc::from(canonical.unwrap_or(name)), Arc::from(new_value))),
+            None => self.parameters.push((
+                Arc::from(reported_name(name).unwrap_or(name)),
+                Arc::from(new_value),
+            )),
         }
-        if let Some(name) = canonical.filter(|_| self.report_changes) {
+        if !self.report_changes {
+            return;
+        }
+        if let Some(name) = reported_name(name) {
             let _ = self.shared.push(AsyncMessage::ParameterStatus {
                 name: name.to_owned(),
                 value: value.into(),
