@@ -37,7 +37,7 @@ pub use served_by_simple_query::ServedBySimpleQuery;
 pub use session::{
     AsyncMessage, CancelToken, ClientInfo, SendError, Session, SessionHandle, TlsInfo,
 };
-pub(crate) use session::{OUTBOX_CAPACITY, SessionShared, is_reported_parameter};
+pub(crate) use session::{OUTBOX_CAPACITY, SessionDefaults, SessionShared};
 pub use support::{
     CopySupport, ExtendedQuerySupport, FunctionCallSupport, NoCopy, NoFunctionCall, UseCopyHandler,
     UseExtendedQueryHandler, UseFunctionCallHandler,

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::error::ErrorInfo;
-use crate::messages::{ByteStr, ProtocolVersion, TransactionStatus};
+use crate::messages::{ByteStr, Message, ParameterStatus, ProtocolVersion, TransactionStatus};
 use crate::types::FormatSettings;
 
 /// What the client told us at startup and how it is connected. Immutable
@@ -301,6 +301,11 @@ impl SessionShared {
         &self,
         mut take: impl FnMut(&AsyncMessage) -> bool,
     ) -> Vec<AsyncMessage> {
+        if !self.has_messages() {
+            // Nothing queued (`pending` is set under the lock, with the
+            // message): no lock to take.
+            return Vec::new();
+        }
         let Ok(mut q) = self.outbox.lock() else {
             return Vec::new();
         };
@@ -439,11 +444,110 @@ pub(crate) const REPORTED_PARAMETERS: &[&str] = &[
     "TimeZone",
 ];
 
-/// Whether PostgreSQL reports parameter `name` with ParameterStatus.
-pub(crate) fn is_reported_parameter(name: &str) -> bool {
+/// The name PostgreSQL reports parameter `name` under, if it reports it.
+fn reported_name(name: &str) -> Option<&'static str> {
     REPORTED_PARAMETERS
         .iter()
-        .any(|p| p.eq_ignore_ascii_case(name))
+        .find(|p| p.eq_ignore_ascii_case(name))
+        .copied()
+}
+
+/// Encodes a ParameterStatus for `name` if PostgreSQL reports it (under
+/// the name as stored).
+fn encode_parameter_status(name: &str, value: &str, out: &mut BytesMut) {
+    let Some(canonical) = reported_name(name) else {
+        return;
+    };
+    let name = if canonical == name {
+        ByteStr::from_static(canonical)
+    } else {
+        byte_str(name)
+    };
+    ParameterStatus::new(name, byte_str(value)).encode(out);
+}
+
+/// `s` as a [`ByteStr`]: inline if short, without a temporary `String`.
+fn byte_str(s: &str) -> ByteStr {
+    match ByteStr::inline_from_utf8(s.as_bytes()) {
+        Some(Ok(inline)) => inline,
+        _ => ByteStr::from(s.to_owned()),
+    }
+}
+
+/// Sets a parameter without reporting it: a format setting is checked and
+/// stored as `SHOW` prints it; a value refused is logged and ignored.
+fn init_parameter(
+    parameters: &mut Vec<(Arc<str>, Arc<str>)>,
+    format: &mut Arc<FormatSettings>,
+    name: &Arc<str>,
+    value: &Arc<str>,
+) {
+    let mut value = value.clone();
+    if FormatSettings::is_format_setting(name) {
+        match Arc::make_mut(format).set(name, &value) {
+            Ok(Some(shown)) if *shown != *value => value = Arc::from(shown),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(
+                    parameter = &**name,
+                    error = e.message(),
+                    "initial value ignored"
+                );
+                return;
+            }
+        }
+    }
+    match parameters
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+    {
+        Some((_, v)) => *v = value,
+        None => parameters.push((name.clone(), value)),
+    }
+}
+
+/// What every session of a server starts with, worked out once rather
+/// than per connection: the configured parameters as
+/// [`Session::init_parameter`] stores them, the format settings they give,
+/// and the ParameterStatus frames of those PostgreSQL reports.
+#[derive(Debug)]
+pub(crate) struct SessionDefaults {
+    parameters: Vec<(Arc<str>, Arc<str>)>,
+    format: Arc<FormatSettings>,
+    /// The frames, back to back; `frame_ranges[i]` is that of
+    /// `parameters[i]` (empty if it is not reported).
+    frames: Bytes,
+    frame_ranges: Vec<std::ops::Range<usize>>,
+    /// The names of the parameters every session sets from its client.
+    application_name: Arc<str>,
+    session_authorization: Arc<str>,
+}
+
+impl SessionDefaults {
+    pub(crate) fn new(configured: &[(Arc<str>, Arc<str>)]) -> Self {
+        let mut parameters = Vec::with_capacity(configured.len() + 2);
+        let mut format = Arc::new(FormatSettings::default());
+        for (name, value) in configured {
+            init_parameter(&mut parameters, &mut format, name, value);
+        }
+        let mut frames = BytesMut::new();
+        let frame_ranges = parameters
+            .iter()
+            .map(|(name, value)| {
+                let start = frames.len();
+                encode_parameter_status(name, value, &mut frames);
+                start..frames.len()
+            })
+            .collect();
+        SessionDefaults {
+            parameters,
+            format,
+            frames: frames.freeze(),
+            frame_ranges,
+            application_name: Arc::from("application_name"),
+            session_authorization: Arc::from("session_authorization"),
+        }
+    }
 }
 
 /// A connected session, handed to every handler call: the client's
@@ -462,9 +566,13 @@ pub struct Session {
     /// with the settings of Bind time); copied on a change while shared.
     format: Arc<FormatSettings>,
     shared: Arc<SessionShared>,
+    /// Whether a change of a reported parameter queues a ParameterStatus.
+    /// Off during startup: every value is reported once at its end.
+    report_changes: bool,
 }
 
 impl Session {
+    #[cfg(test)]
     pub(crate) fn new(client: ClientInfo, shared: Arc<SessionShared>) -> Self {
         Session {
             client,
@@ -472,7 +580,91 @@ impl Session {
             parameters: Vec::new(),
             format: Arc::new(FormatSettings::default()),
             shared,
+            report_changes: true,
         }
+    }
+
+    /// A session starting from the server's `defaults`, not reporting
+    /// parameter changes until [`Session::start_reporting`].
+    pub(crate) fn with_defaults(
+        client: ClientInfo,
+        shared: Arc<SessionShared>,
+        defaults: &SessionDefaults,
+    ) -> Self {
+        Session {
+            client,
+            transaction_status: TransactionStatus::Idle,
+            parameters: {
+                // Room for what every session adds (application_name,
+                // session_authorization) and a few client settings.
+                let mut parameters = Vec::with_capacity(defaults.parameters.len() + 4);
+                parameters.extend_from_slice(&defaults.parameters);
+                parameters
+            },
+            format: defaults.format.clone(),
+            shared,
+            report_changes: false,
+        }
+    }
+
+    /// Sets `application_name` and `session_authorization` from the
+    /// client's startup packet (not reported: startup reports every value
+    /// at its end).
+    pub(crate) fn init_client_parameters(&mut self, defaults: &SessionDefaults) {
+        let application_name: Arc<str> = Arc::from(self.client.application_name().unwrap_or(""));
+        let user: Arc<str> = Arc::from(self.client.user());
+        self.init_parameter(&defaults.application_name, &application_name);
+        self.init_parameter(&defaults.session_authorization, &user);
+    }
+
+    /// From now on a change of a reported parameter queues a
+    /// ParameterStatus (startup is over: the initial values were sent).
+    pub(crate) fn start_reporting(&mut self) {
+        self.report_changes = true;
+    }
+
+    /// Runs `f` with the client's startup information apart from the
+    /// session, so that the one can be read while the other changes.
+    pub(crate) fn with_client<R>(&mut self, f: impl FnOnce(&ClientInfo, &mut Session) -> R) -> R {
+        let placeholder = ClientInfo {
+            process_id: self.client.process_id,
+            protocol_version: self.client.protocol_version,
+            parameters: Vec::new(),
+            peer_addr: None,
+            tls: None,
+            origin: None,
+        };
+        let client = std::mem::replace(&mut self.client, placeholder);
+        let result = f(&client, self);
+        self.client = client;
+        result
+    }
+
+    /// Encodes a ParameterStatus for every parameter PostgreSQL reports, in
+    /// order: the opening of a session. Values still those of `defaults`
+    /// are copied as the frames encoded once for the server.
+    pub(crate) fn encode_parameter_statuses(&self, defaults: &SessionDefaults, out: &mut BytesMut) {
+        // The frames of consecutive unchanged values are adjacent: copied
+        // as one run.
+        let mut run = 0..0;
+        for (i, (name, value)) in self.parameters.iter().enumerate() {
+            if let Some(((default_name, default_value), frame)) =
+                defaults.parameters.get(i).zip(defaults.frame_ranges.get(i))
+            {
+                if Arc::ptr_eq(name, default_name) && Arc::ptr_eq(value, default_value) {
+                    if run.is_empty() {
+                        run = frame.clone();
+                    } else {
+                        run.end = frame.end;
+                    }
+                    continue;
+                }
+            }
+            out.extend_from_slice(&defaults.frames[run.clone()]);
+            run = 0..0;
+            encode_parameter_status(name, value, out);
+        }
+        out.extend_from_slice(&defaults.frames[run]);
     }
 
     pub(crate) fn shared(&self) -> &Arc<SessionShared> {
@@ -551,8 +743,25 @@ impl Session {
         name: &str,
         value: impl Into<String>,
     ) -> Result<(), ErrorInfo> {
-        let value = value.into();
-        match self.set_format(name, &value)? {
+        self.set_parameter_value(name, value.into())
+    }
+
+    /// [`Session::try_set_parameter`] for a borrowed value: a startup
+    /// parameter, copied only if it changes a value or is reported.
+    pub(crate) fn try_set_parameter_str(
+        &mut self,
+        name: &str,
+        value: &str,
+    ) -> Result<(), ErrorInfo> {
+        self.set_parameter_value(name, value)
+    }
+
+    fn set_parameter_value<V: AsRef<str> + Into<String>>(
+        &mut self,
+        name: &str,
+        value: V,
+    ) -> Result<(), ErrorInfo> {
+        match self.set_format(name, value.as_ref())? {
             Some(shown) => self.store_parameter(name, shown),
             None => self.store_parameter(name, value),
         }
@@ -575,57 +784,35 @@ impl Session {
         }
     }
 
-    fn store_parameter(&mut self, name: &str, value: String) {
-        let canonical = REPORTED_PARAMETERS
-            .iter()
-            .find(|p| p.eq_ignore_ascii_case(name))
-            .copied();
-        let stored_name = canonical
-            .map(str::to_owned)
-            .unwrap_or_else(|| name.to_owned());
+    fn store_parameter<V: AsRef<str> + Into<String>>(&mut self, name: &str, value: V) {
+        let new_value = value.as_ref();
         match self
             .parameters
             .iter_mut()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
         {
-            Some((_, v)) => *v = Arc::from(value.as_str()),
-            None => self
-                .parameters
-                .push((Arc::from(stored_name.as_str()), Arc::from(value.as_str()))),
+            // An unchanged value keeps its (shared) string.
+            Some((_, v)) if **v == *new_value => {}
+            Some((_, v)) => *v = Arc::from(new_value),
+            None => self.parameters.push((
+                Arc::from(reported_name(name).unwrap_or(name)),
+                Arc::from(new_value),
+            )),
         }
-        if canonical.is_some() {
+        if !self.report_changes {
+            return;
+        }
+        if let Some(name) = reported_name(name) {
             let _ = self.shared.push(AsyncMessage::ParameterStatus {
-                name: stored_name,
-                value,
+                name: name.to_owned(),
+                value: value.into(),
             });
         }
     }
 
     /// Sets a parameter without reporting it (the server's initial values).
     pub(crate) fn init_parameter(&mut self, name: &Arc<str>, value: &Arc<str>) {
-        let mut value = value.clone();
-        if FormatSettings::is_format_setting(name) {
-            match self.set_format(name, &value) {
-                Ok(Some(shown)) if *shown != *value => value = Arc::from(shown),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(
-                        parameter = &**name,
-                        error = e.message(),
-                        "initial value ignored"
-                    );
-                    return;
-                }
-            }
-        }
-        match self
-            .parameters
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        {
-            Some((_, v)) => *v = value,
-            None => self.parameters.push((name.clone(), value.clone())),
-        }
+        init_parameter(&mut self.parameters, &mut self.format, name, value);
     }
 
     /// Sends a NoticeResponse to the client before the current response

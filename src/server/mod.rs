@@ -23,6 +23,7 @@ mod registry;
 mod replication;
 mod row_description_cache;
 mod row_stream;
+mod shutdown;
 mod simple_query;
 mod startup;
 mod statement_store;
@@ -34,7 +35,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tracing::Instrument;
 
 pub use config::ServerConfig;
@@ -44,17 +44,20 @@ pub use raw_session::{CancelSignal, RawFrame, RawFrameError, RawSession, peek_fr
 #[cfg(feature = "tls")]
 pub use tls::TlsAcceptor;
 
-use crate::api::{ServerHandlers, SessionHandle};
+use crate::api::{ServerHandlers, SessionDefaults, SessionHandle};
 use crate::error::PgWireError;
 use registry::Registry;
+use shutdown::ShutdownSignal;
 
 pub(crate) struct ServerInner<H> {
     pub(crate) handlers: H,
     pub(crate) config: ServerConfig,
+    /// The configured parameters as each session starts with them.
+    pub(crate) session_defaults: SessionDefaults,
     pub(crate) registry: Registry,
     /// Connections being served (authenticated or not).
     pub(crate) connections: AtomicUsize,
-    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) shutdown: ShutdownSignal,
 }
 
 /// A PostgreSQL-protocol server: the handlers, the configuration and the
@@ -94,14 +97,14 @@ impl<H: ServerHandlers> Clone for Server<H> {
 impl<H: ServerHandlers> Server<H> {
     /// A server with `handlers` and `config`.
     pub fn new(handlers: H, config: ServerConfig) -> Self {
-        let (shutdown, _) = watch::channel(false);
         Server {
             inner: Arc::new(ServerInner {
                 handlers,
+                session_defaults: SessionDefaults::new(&config.parameters),
                 config,
                 registry: Registry::new(),
                 connections: AtomicUsize::new(0),
-                shutdown,
+                shutdown: ShutdownSignal::new(),
             }),
         }
     }
@@ -179,18 +182,19 @@ impl<H: ServerHandlers> Server<H> {
                         }
                     };
                     let server = self.clone();
-                    sessions.spawn(async move {
+                    // Boxed: the task then holds a pointer, not the session's
+                    // future (kilobytes, copied several times as the task is
+                    // created, completed and reaped).
+                    sessions.spawn(Box::pin(async move {
                         if let Err(e) = server.process_socket_from(socket, peer, origin).await {
                             tracing::debug!("connection ended: {e}");
                         }
-                    });
+                    }));
                     // Reap finished sessions so the set stays the size of
                     // the live ones.
                     while sessions.try_join_next().is_some() {}
                 }
-                // (The guard `wait_for` returns is not Send: drop it inside,
-                // so that `serve` can be spawned.)
-                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
+                _ = shutdown.wait_for(|s| *s) => break,
             }
         }
         drop(listener);
@@ -222,7 +226,7 @@ impl<H: ServerHandlers> Server<H> {
     /// command` and closed, and busy sessions are closed the same way once
     /// their current query ends.
     pub fn shutdown(&self) {
-        let _ = self.inner.shutdown.send(true);
+        self.inner.shutdown.trigger();
     }
 
     /// Number of connections being served.

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::BufMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::ServerInner;
 use super::connection::Connection;
@@ -23,10 +23,8 @@ use crate::api::{ClientInfo, ServerHandlers, Session, SessionShared, TlsInfo};
 use crate::error::{ErrorInfo, PgWireError, SqlState};
 use crate::messages::{
     AuthResponseKind, Authentication, BackendKeyData, ByteStr, FrontendDecoder, FrontendMessage,
-    Message, NegotiateProtocolVersion, ParameterStatus, ProtocolVersion, StartupMessage,
+    Message, NegotiateProtocolVersion, ProtocolVersion, StartupMessage,
 };
-#[cfg(feature = "tls")]
-use bytes::Bytes;
 
 /// The newest protocol version served.
 const LATEST: ProtocolVersion = ProtocolVersion::V3_2;
@@ -104,7 +102,7 @@ where
 /// which ends the connection: `None`).
 pub(crate) async fn negotiate<H, S>(
     server: &ServerInner<H>,
-    mut io: S,
+    io: S,
     allow_tls: bool,
 ) -> Result<
     (
@@ -124,46 +122,44 @@ where
     let mut tls_info = None;
 
     // Direct TLS (PostgreSQL 17+ `sslnegotiation=direct`) starts with a TLS
-    // handshake instead of a startup packet; one byte tells which.
-    let mut first = [0u8; 1];
-    let n = io.read(&mut first).await?;
-    if n == 0 {
-        return Ok((Transport::new(MaybeTls::Plain(io)), decoder, None, None));
+    // handshake instead of a startup packet; its first byte tells which.
+    // The first read goes straight into the read buffer (not one byte
+    // aside): one read system call for the startup packet, not two.
+    let mut transport = Transport::new(MaybeTls::Plain(io));
+    if transport.fill().await? == 0 {
+        return Ok((transport, decoder, None, None));
     }
-    let mut transport;
-    if first[0] == TLS_HANDSHAKE_BYTE {
+    if transport.rbuf[0] == TLS_HANDSHAKE_BYTE {
         #[cfg(feature = "tls")]
         {
             let Some(acceptor) = config.tls.as_ref().filter(|_| allow_tls) else {
                 tracing::debug!("direct TLS attempted but TLS is not configured");
-                return Ok((Transport::new(MaybeTls::Plain(io)), decoder, None, None));
+                return Ok((transport, decoder, None, None));
             };
+            let MaybeTls::Plain(io) = std::mem::replace(&mut transport.io, MaybeTls::Taken) else {
+                return Err(PgWireError::Io(std::io::ErrorKind::InvalidInput.into()));
+            };
+            // What was read is the start of the ClientHello: the TLS layer
+            // reads it again.
+            let hello = transport.rbuf.split().freeze();
             let (tls, mut info) = acceptor
-                .accept(Prefixed::new(Bytes::copy_from_slice(&first), io))
+                .accept(Prefixed::new(hello, io))
                 .await
                 .map_err(PgWireError::Tls)?;
+            transport.io = MaybeTls::Tls(Box::new(tls));
             if info.alpn.as_deref() != Some(super::tls::ALPN_POSTGRESQL) {
                 // PostgreSQL closes without an error message: the client
                 // may not be speaking our protocol at all.
                 tracing::debug!("direct TLS without ALPN postgresql refused");
-                return Ok((
-                    Transport::new(MaybeTls::Tls(Box::new(tls))),
-                    decoder,
-                    None,
-                    None,
-                ));
+                return Ok((transport, decoder, None, None));
             }
             info.direct = true;
             tls_info = Some(info);
-            transport = Transport::new(MaybeTls::Tls(Box::new(tls)));
         }
         #[cfg(not(feature = "tls"))]
         {
-            return Ok((Transport::new(MaybeTls::Plain(io)), decoder, None, None));
+            return Ok((transport, decoder, None, None));
         }
-    } else {
-        transport = Transport::new(MaybeTls::Plain(io));
-        transport.rbuf.put_u8(first[0]);
     }
 
     let mut ssl_done = tls_info.is_some();
@@ -215,7 +211,7 @@ where
                             PgWireError::Io(std::io::ErrorKind::InvalidInput.into())
                         })?;
                         let (tls, info) = acceptor
-                            .accept(Prefixed::new(Bytes::new(), io))
+                            .accept(Prefixed::new(bytes::Bytes::new(), io))
                             .await
                             .map_err(PgWireError::Tls)?;
                         transport.io = MaybeTls::Tls(Box::new(tls));
@@ -539,26 +535,14 @@ where
         send_fatal(&mut transport, &e).await;
         return Err(PgWireError::Fatal(e));
     }
-    let mut session = Session::new(client, shared.clone());
-    for (k, v) in &config.parameters {
-        session.init_parameter(k, v);
-    }
-    let client = session.client().clone();
-    session.init_parameter(
-        &Arc::from("application_name"),
-        &Arc::from(client.application_name().unwrap_or("")),
-    );
-    session.init_parameter(
-        &Arc::from("session_authorization"),
-        &Arc::from(client.user()),
-    );
-    if let Err(e) = apply_startup_settings(&mut session, &client) {
+    let defaults = &server.session_defaults;
+    let mut session = Session::with_defaults(client, shared.clone(), defaults);
+    session.init_client_parameters(defaults);
+    if let Err(e) = session.with_client(apply_startup_settings) {
         let e = e.with_severity(crate::error::Severity::Fatal);
         send_fatal(&mut transport, &e).await;
         return Err(PgWireError::Fatal(e));
     }
-    // The initial values are all reported below; drop the queued reports.
-    drain_parameter_reports(&shared);
 
     let handler = match server.handlers.connect(&mut session).await {
         Ok(h) => h,
@@ -568,12 +552,11 @@ where
             return Err(PgWireError::Fatal(e));
         }
     };
+    // Every value is reported now: drop what the handler queued through a
+    // handle, and report later changes.
     drain_parameter_reports(&shared);
-    for (name, value) in session.parameters() {
-        if crate::api::is_reported_parameter(name) {
-            ParameterStatus::new(name.to_owned(), value.to_owned()).encode(&mut transport.wbuf);
-        }
-    }
+    session.start_reporting();
+    session.encode_parameter_statuses(defaults, &mut transport.wbuf);
     BackendKeyData {
         process_id: shared.process_id,
         secret_key: shared.secret_key.clone(),
@@ -608,30 +591,22 @@ impl<H> Drop for RegistrationGuard<'_, H> {
     }
 }
 
-/// Copies the startup parameters into one allocation of their own: as
-/// views of the read buffer they would keep that whole buffer alive for the
-/// life of the session.
-pub(crate) fn compact_parameters(params: Vec<(ByteStr, ByteStr)>) -> Vec<(ByteStr, ByteStr)> {
-    let total: usize = params.iter().map(|(k, v)| k.len() + v.len()).sum();
-    let mut buf = bytes::BytesMut::with_capacity(total);
-    let mut ranges = Vec::with_capacity(params.len());
-    for (k, v) in &params {
-        let ks = buf.len();
-        buf.extend_from_slice(k.as_bytes());
-        let vs = buf.len();
-        buf.extend_from_slice(v.as_bytes());
-        ranges.push((ks..vs, vs..buf.len()));
+/// Gives the startup parameters storage of their own: as views of the read
+/// buffer they would keep that whole buffer alive for the life of the
+/// session. Short strings are held inline (no allocation); only a long one
+/// is copied out.
+pub(crate) fn compact_parameters(mut params: Vec<(ByteStr, ByteStr)>) -> Vec<(ByteStr, ByteStr)> {
+    fn own(s: &mut ByteStr) {
+        *s = match ByteStr::inline_from_utf8(s.as_bytes()) {
+            Some(Ok(inline)) => inline,
+            _ => ByteStr::from(s.as_str().to_owned()),
+        };
     }
-    let buf = buf.freeze();
-    ranges
-        .into_iter()
-        .map(|(k, v)| {
-            // The slices are copies of valid UTF-8 strings.
-            let k = ByteStr::from_utf8(buf.slice(k)).unwrap_or_default();
-            let v = ByteStr::from_utf8(buf.slice(v)).unwrap_or_default();
-            (k, v)
-        })
-        .collect()
+    for (k, v) in &mut params {
+        own(k);
+        own(v);
+    }
+    params
 }
 
 fn drain_parameter_reports(shared: &SessionShared) {
@@ -639,12 +614,15 @@ fn drain_parameter_reports(shared: &SessionShared) {
 }
 
 pub(crate) fn is_supported_client_encoding(enc: &str) -> bool {
-    let norm: String = enc
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    matches!(norm.as_str(), "UTF8" | "UNICODE" | "SQLASCII" | "AUTO")
+    // Compared as PostgreSQL does: letters and digits only, any case.
+    let normalized = || {
+        enc.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_uppercase())
+    };
+    ["UTF8", "UNICODE", "SQLASCII", "AUTO"]
+        .iter()
+        .any(|name| normalized().eq(name.bytes()))
 }
 
 /// Startup parameters that are run-time settings (everything but `user`,
@@ -652,7 +630,7 @@ pub(crate) fn is_supported_client_encoding(enc: &str) -> bool {
 /// name=value` settings in `options`, become session parameters.
 /// A value PostgreSQL refuses (an unknown `TimeZone`, a bad `DateStyle`)
 /// ends the connection with its error, as PostgreSQL does.
-fn apply_startup_settings(session: &mut Session, client: &ClientInfo) -> Result<(), ErrorInfo> {
+fn apply_startup_settings(client: &ClientInfo, session: &mut Session) -> Result<(), ErrorInfo> {
     for (name, value) in client.parameters() {
         match name {
             "user" | "database" | "replication" => {}
@@ -667,10 +645,11 @@ fn apply_startup_settings(session: &mut Session, client: &ClientInfo) -> Result<
                 } else {
                     "UTF8"
                 };
-                session.set_parameter("client_encoding", v);
+                // Not a format setting: cannot be refused.
+                session.try_set_parameter_str("client_encoding", v)?;
             }
             n if n.starts_with("_pq_.") => {}
-            n => session.try_set_parameter(n, value)?,
+            n => session.try_set_parameter_str(n, value)?,
         }
     }
     Ok(())
