@@ -168,6 +168,13 @@ macro_rules! target_message {
         }
 
         impl $name {
+            /// Reads the body in place (the hot path); `None` when it
+            /// needs the owned decoding (a long name, or malformed).
+            #[inline]
+            pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
+                Self::read(Reader::borrowed::<Self>(body)).ok()
+            }
+
             /// Reads the body; shared with the borrowed decoding of the
             /// hot path.
             pub(crate) fn read<B: Body>(mut r: Reader<B>) -> Result<Self, DecodeError> {
