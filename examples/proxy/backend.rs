@@ -109,6 +109,13 @@ impl BackendConn {
         if !self.rbuf.is_empty() {
             return false;
         }
+        if let Transport::Tcp(s) = &self.io {
+            // Asks the runtime's readiness first: no system call and no
+            // waker stored when nothing arrived (the usual case, on every
+            // checkout).
+            let mut byte = [0u8; 1];
+            return matches!(s.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        }
         let mut cx = Context::from_waker(Waker::noop());
         let mut byte = [0u8; 1];
         let mut buf = ReadBuf::new(&mut byte);
