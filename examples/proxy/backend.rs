@@ -56,7 +56,7 @@ impl BackendConn {
         let mut settings = super::settings::Settings::default();
         for (name, value) in &parts.parameters {
             if let Some(i) = super::settings::index_of(name) {
-                settings[i] = Some(value.clone());
+                settings[i] = Some(super::settings::value(value));
             }
         }
         if let Some(s) = tcp_of(&parts.transport) {
@@ -205,7 +205,7 @@ impl BackendConn {
                                 let parsed = super::settings::parse_parameter_status(&frame[5..]);
                                 if let Some((name, value)) = parsed {
                                     if let Some(i) = super::settings::index_of(name) {
-                                        self.settings[i] = Some(value.to_owned());
+                                        self.settings[i] = Some(super::settings::value(value));
                                     }
                                 }
                             }

@@ -212,7 +212,7 @@ impl ClientSession {
         // Settings the client did not choose are the backends' defaults.
         for (name, value) in &params {
             if let Some(i) = settings::index_of(name) {
-                self.wanted[i].get_or_insert_with(|| value.clone());
+                self.wanted[i].get_or_insert_with(|| settings::value(value));
             }
         }
         self.wanted_resolved = true;
@@ -221,7 +221,7 @@ impl ClientSession {
         let wbuf = self.front.write_buffer();
         for (name, value) in &params {
             let value = settings::index_of(name)
-                .and_then(|i| wanted[i].clone())
+                .and_then(|i| wanted[i].as_deref().map(str::to_owned))
                 .unwrap_or_else(|| value.clone());
             ParameterStatus::new(name.clone(), value).encode(wbuf);
         }
@@ -365,8 +365,9 @@ impl ClientSession {
                 Step::Done => {}
                 Step::NeedBackend => {
                     if !self.attach_idle_now() {
-                        let span = self.span.clone();
-                        if let Err(e) = self.attach().instrument(span).await {
+                        // Not in the client's span: what a checkout logs
+                        // is about the backend (its own span, or target).
+                        if let Err(e) = self.attach().await {
                             self.refuse(&e);
                         }
                     }
@@ -777,10 +778,11 @@ impl ClientSession {
                 // A tracked setting changed (the client's SET, or ours).
                 if let Some((name, value)) = settings::parse_parameter_status(&frame[5..]) {
                     if let Some(i) = settings::index_of(name) {
-                        conn.settings[i] = Some(value.to_owned());
+                        let value = settings::value(value);
                         if !matches!(pending.front(), Some(Pending::InjectedQuery)) {
-                            wanted[i] = Some(value.to_owned());
+                            wanted[i] = Some(value.clone());
                         }
+                        conn.settings[i] = Some(value);
                     }
                 }
             }
