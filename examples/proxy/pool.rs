@@ -107,7 +107,9 @@ pub struct Pool {
     pub replica: bool,
     config: pgwire::client::Config,
     /// Boxed: a checkout and a checkin move a pointer, not the whole
-    /// connection state (buffers, settings, cancel token...).
+    /// connection state (buffers, settings, cancel token...), through the
+    /// idle list, the `Checkout` and the session.
+    #[allow(clippy::vec_box)]
     idle: Mutex<Vec<Box<BackendConn>>>,
     permits: Arc<Semaphore>,
     pub size: usize,
