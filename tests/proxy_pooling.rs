@@ -1241,4 +1241,46 @@ async fn relay_pipelines_large_results_and_dead_idle_connections() {
     assert_ne!(first, second, "served by a new backend connection");
     let row = client.query_one(&statement, &[&14i32]).await.unwrap();
     assert_eq!(row.get::<_, i32>(0), 42, "the statement is re-prepared");
+
+    // A cancel reaches a query that is streaming a long result (the
+    // backend's answers are ready at nearly every turn of the relay).
+    let total = 20_000_000i64;
+    let stream = client
+        .query_raw(
+            "SELECT g FROM generate_series(1, 20000000::bigint) g",
+            std::iter::empty::<i64>(),
+        )
+        .await
+        .expect("start streaming");
+    let mut stream = std::pin::pin!(stream);
+    let mut read = 0i64;
+    let mut cancelled = false;
+    let outcome = loop {
+        match futures_util::StreamExt::next(&mut stream).await {
+            Some(Ok(_)) => {
+                read += 1;
+                if read == 10_000 && !cancelled {
+                    cancelled = true;
+                    let token = client.cancel_token();
+                    tokio::spawn(async move {
+                        token
+                            .cancel_query(tokio_postgres::NoTls)
+                            .await
+                            .expect("send the cancel")
+                    });
+                }
+            }
+            Some(Err(e)) => break Some(e),
+            None => break None,
+        }
+    };
+    let e = outcome.expect("the streaming query is cancelled, not run to its end");
+    assert_eq!(e.code().map(|c| c.code()), Some("57014"), "{e:?}");
+    assert!(read < total);
+    let row = client.query_one("SELECT 7", &[]).await.unwrap();
+    assert_eq!(
+        row.get::<_, i32>(0),
+        7,
+        "the session goes on after the cancel"
+    );
 }

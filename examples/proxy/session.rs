@@ -396,18 +396,21 @@ impl ClientSession {
                 return;
             }
             let event = match &mut self.backend {
-                // Biased: no random branch order to draw per wait (the
-                // backend goes first: its answers free the connection).
+                // Biased: no random branch order to draw per wait. A
+                // cancel goes first (it is ready only when one came, and
+                // a backend streaming a long result is ready at nearly
+                // every turn); then the backend, whose answers free the
+                // connection and must be drained for it to go on.
                 Some(b) => tokio::select! {
                     biased;
+                    _ = &mut cancelled => Event::Cancel,
                     r = b.conn.fill() => Event::Backend(r),
                     r = self.front.fill() => Event::Client(r),
-                    _ = &mut cancelled => Event::Cancel,
                 },
                 None => tokio::select! {
                     biased;
-                    r = self.front.fill() => Event::Client(r),
                     _ = &mut cancelled => Event::Cancel,
+                    r = self.front.fill() => Event::Client(r),
                 },
             };
             match event {
