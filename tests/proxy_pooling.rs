@@ -1112,3 +1112,175 @@ fn check_jdbc(proxy: &RunningProxy) {
     assert!(o.status.success(), "pgJDBC: {}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "10");
 }
+
+/// The relay under transaction pooling: a pipelined batch (many queries
+/// sent before the first answer) gets every answer in order, results far
+/// larger than the proxy's buffers (many rows, one huge value) stream
+/// through whole, and an idle backend connection that died (terminated
+/// while no client held it) is replaced at the next checkout, with no
+/// health probe running to find it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_pipelines_large_results_and_dead_idle_connections() {
+    let Some(cluster) = cluster_or_skip(
+        "proxy-relay",
+        "relay_pipelines_large_results_and_dead_idle_connections",
+    ) else {
+        return;
+    };
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
+    config.pool_mode = PoolMode::Transaction;
+    config.pool_size = 1;
+    config.wait_timeout = Duration::from_secs(10);
+    config.health_interval = Duration::ZERO;
+    let proxy = start_proxy_with(config);
+    let client = connect(&proxy, "appdb").await;
+
+    // Pipelined: all queries are written before any answer is awaited
+    // (tokio-postgres pipelines concurrent requests on one connection).
+    let statement = client.prepare("SELECT $1::int * 3").await.unwrap();
+    let batch = (0..200i32).map(|i| {
+        let client = &client;
+        let statement = &statement;
+        async move {
+            let row = client.query_one(statement, &[&i]).await.unwrap();
+            (i, row.get::<_, i32>(0))
+        }
+    });
+    for (i, tripled) in futures_util::future::join_all(batch).await {
+        assert_eq!(tripled, i * 3, "answer {i} out of order or lost");
+    }
+    let simple = (0..50i32).map(|i| {
+        let client = &client;
+        async move {
+            let messages = client
+                .simple_query(&format!("SELECT {i} + 1000"))
+                .await
+                .unwrap();
+            let value = messages.iter().find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                _ => None,
+            });
+            (i, value)
+        }
+    });
+    for (i, value) in futures_util::future::join_all(simple).await {
+        assert_eq!(value, Some((i + 1000).to_string()), "simple query {i}");
+    }
+
+    // About 11 MB of rows, and one 8 MB value (a single DataRow larger
+    // than any buffer the proxy keeps).
+    let row = client
+        .query_one(
+            "SELECT count(*), sum(g), sum(length(p)) FROM \
+             (SELECT g, repeat('x', 100) AS p FROM generate_series(1, 100000) g) s",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 100_000);
+    let rows = client
+        .query(
+            "SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 100_000);
+    let sum: i64 = rows.iter().map(|r| i64::from(r.get::<_, i32>(0))).sum();
+    assert_eq!(sum, 100_000 * 100_001 / 2);
+    assert!(rows.iter().all(|r| r.get::<_, &str>(1).len() == 100));
+    let big = client
+        .query_one("SELECT repeat('y', 8 * 1024 * 1024)", &[])
+        .await
+        .unwrap();
+    let big: &str = big.get(0);
+    assert_eq!(big.len(), 8 * 1024 * 1024);
+    assert!(big.bytes().all(|b| b == b'y'));
+
+    // The pool's one connection, idle between transactions, is killed.
+    let pid_of = |row: tokio_postgres::Row| row.get::<_, i32>(0);
+    let first = pid_of(
+        client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap(),
+    );
+    let port = cluster.primary.port;
+    cluster
+        .psql(
+            port,
+            "postgres",
+            &format!("SELECT pg_terminate_backend({first})"),
+        )
+        .expect("terminate the pooled connection");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = cluster
+            .psql(
+                port,
+                "postgres",
+                &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {first}"),
+            )
+            .expect("pg_stat_activity");
+        if left.trim() == "0" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "backend {first} did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = pid_of(
+        client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .expect("a dead idle connection is replaced, not handed out"),
+    );
+    assert_ne!(first, second, "served by a new backend connection");
+    let row = client.query_one(&statement, &[&14i32]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 42, "the statement is re-prepared");
+
+    // A cancel reaches a query that is streaming a long result (the
+    // backend's answers are ready at nearly every turn of the relay).
+    let total = 20_000_000i64;
+    let stream = client
+        .query_raw(
+            "SELECT g FROM generate_series(1, 20000000::bigint) g",
+            std::iter::empty::<i64>(),
+        )
+        .await
+        .expect("start streaming");
+    let mut stream = std::pin::pin!(stream);
+    let mut read = 0i64;
+    let mut cancelled = false;
+    let outcome = loop {
+        match futures_util::StreamExt::next(&mut stream).await {
+            Some(Ok(_)) => {
+                read += 1;
+                if read == 10_000 && !cancelled {
+                    cancelled = true;
+                    let token = client.cancel_token();
+                    tokio::spawn(async move {
+                        token
+                            .cancel_query(tokio_postgres::NoTls)
+                            .await
+                            .expect("send the cancel")
+                    });
+                }
+            }
+            Some(Err(e)) => break Some(e),
+            None => break None,
+        }
+    };
+    let e = outcome.expect("the streaming query is cancelled, not run to its end");
+    assert_eq!(e.code().map(|c| c.code()), Some("57014"), "{e:?}");
+    assert!(read < total);
+    let row = client.query_one("SELECT 7", &[]).await.unwrap();
+    assert_eq!(
+        row.get::<_, i32>(0),
+        7,
+        "the session goes on after the cancel"
+    );
+}

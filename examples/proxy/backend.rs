@@ -56,7 +56,7 @@ impl BackendConn {
         let mut settings = super::settings::Settings::default();
         for (name, value) in &parts.parameters {
             if let Some(i) = super::settings::index_of(name) {
-                settings[i] = Some(value.clone());
+                settings[i] = Some(super::settings::value(value));
             }
         }
         if let Some(s) = tcp_of(&parts.transport) {
@@ -108,6 +108,13 @@ impl BackendConn {
     pub fn is_alive(&mut self) -> bool {
         if !self.rbuf.is_empty() {
             return false;
+        }
+        if let Transport::Tcp(s) = &self.io {
+            // Asks the runtime's readiness first: no system call and no
+            // waker stored when nothing arrived (the usual case, on every
+            // checkout).
+            let mut byte = [0u8; 1];
+            return matches!(s.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
         }
         let mut cx = Context::from_waker(Waker::noop());
         let mut byte = [0u8; 1];
@@ -198,7 +205,7 @@ impl BackendConn {
                                 let parsed = super::settings::parse_parameter_status(&frame[5..]);
                                 if let Some((name, value)) = parsed {
                                     if let Some(i) = super::settings::index_of(name) {
-                                        self.settings[i] = Some(value.to_owned());
+                                        self.settings[i] = Some(super::settings::value(value));
                                     }
                                 }
                             }

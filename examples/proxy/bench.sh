@@ -8,6 +8,7 @@
 #   DURATION=5 examples/proxy/bench.sh
 #   MODES=extended CLIENTS=64 examples/proxy/bench.sh   # one cell
 #   ROUNDS=5 DURATION=3 MODES=extended CLIENTS=64 examples/proxy/bench.sh
+#   COST=1 DURATION=8 MODES=simple CLIENTS=8 examples/proxy/bench.sh  # CPU, syscalls
 #
 # With ROUNDS > 1 each cell is run that many times, the three targets
 # interleaved (direct, PgBouncer, proxy, direct, ...) so that a change in
@@ -109,15 +110,63 @@ setsid "$PROXY_BIN" --listen "127.0.0.1:$PROXY_PORT" --primary "host=127.0.0.1 p
     > "$WORK/proxy.log" 2>&1 &
 PROXY_PID=$!
 sleep 1
+PGB_PID=$(cat "$WORK/pgbouncer.pid")
 
-run() { # port mode clients -> "tps latency_ms" or "failed"
-    local out
-    if out=$(PGPASSWORD=$PASSWORD PGSSLMODE=disable pgbench -h 127.0.0.1 -p "$1" -U "$USER_NAME" \
-        -M "$2" -c "$3" -j 2 -T "$DURATION" -S -n bench 2>&1) \
-        && grep -q "number of failed transactions: 0" <<<"$out"; then
+# COST=1: for the two poolers, CPU per transaction (user and system, from
+# /proc), context switches per transaction (voluntary: it slept waiting
+# for input; involuntary: preempted) and, when `perf` can count them,
+# system calls per transaction. Sampled over the middle of each run, after
+# the clients connected (SCRAM key derivation at connect time would count
+# otherwise); the transactions in the window are estimated from pgbench's
+# rate. Printed to stderr, one line per run.
+COST=${COST:-0}
+TICK=$(getconf CLK_TCK)
+SYSCALLS=raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl
+sample() { # pid -> "user_ticks system_ticks voluntary involuntary"
+    echo "$(cut -d' ' -f14,15 "/proc/$1/stat")" \
+        "$(awk '/^voluntary_ctxt/ {v=$2} /^nonvoluntary_ctxt/ {n=$2} END {print v, n}' "/proc/$1/status")"
+}
+cost_line() { # name mode clients tps window before after [perf-output]
+    local xacts
+    xacts=$(awk -v t="$4" -v w="$5" 'BEGIN { print t * w }')
+    awk -v x="$xacts" -v k="$TICK" -v what="cost $1 $2 $3" -v a="$6" -v b="$7" 'BEGIN {
+        split(a, s); split(b, e)
+        printf "%s: CPU %.1f us/xact (user %.1f, system %.1f), switches %.2f voluntary + %.2f involuntary per xact",
+            what, (e[1] - s[1] + e[2] - s[2]) * 1e6 / k / x, (e[1] - s[1]) * 1e6 / k / x,
+            (e[2] - s[2]) * 1e6 / k / x, (e[3] - s[3]) / x, (e[4] - s[4]) / x }'
+    if [ -n "${8:-}" ]; then
+        awk -F, -v x="$xacts" '$1 ~ /^[0-9]+$/ { n = $3; sub(/.*sys_enter_?/, "", n); if (n == "") n = "all";
+            printf ", %s %.2f", n, $1 / x } END { print " syscalls/xact" }' "$8"
+    else
+        echo
+    fi
+}
+
+run() { # port mode clients [pooler-pid pooler-name] -> "tps latency_ms" or "failed"
+    local log="$WORK/pgbench.out" before="" after="" window=$((DURATION - 2)) counts=""
+    PGPASSWORD=$PASSWORD PGSSLMODE=disable pgbench -h 127.0.0.1 -p "$1" -U "$USER_NAME" \
+        -M "$2" -c "$3" -j 2 -T "$DURATION" -S -n bench > "$log" 2>&1 &
+    local bench=$!
+    if [ "$COST" = 1 ] && [ -n "${4:-}" ] && [ "$window" -ge 1 ]; then
+        sleep 1
+        before=$(sample "$4")
+        if command -v perf >/dev/null \
+            && perf stat -x, -o "$WORK/perf.out" -e "$SYSCALLS" -p "$4" -- sleep "$window" 2>/dev/null; then
+            counts="$WORK/perf.out"
+        else
+            sleep "$window"
+        fi
+        after=$(sample "$4")
+    fi
+    local status=0
+    wait "$bench" || status=$?
+    if [ "$status" = 0 ] && grep -q "number of failed transactions: 0" "$log"; then
         local tps lat
-        tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
-        lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")
+        tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log")
+        lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log")
+        if [ -n "$after" ]; then
+            cost_line "$5" "$2" "$3" "$tps" "$window" "$before" "$after" "$counts" >&2
+        fi
         printf "%.0f %.3f" "$tps" "$lat"
     else
         echo "failed"
@@ -143,11 +192,11 @@ for mode in $MODES; do
             ds+=("$(run "$PG_PORT" $mode $clients)")
             # The two poolers take turns going first.
             if [ $((r % 2)) = 1 ]; then
-                bs+=("$(run "$PGB_PORT" $mode $clients)")
-                ps+=("$(run "$PROXY_PORT" $mode $clients)")
+                bs+=("$(run "$PGB_PORT" $mode $clients "$PGB_PID" pgbouncer)")
+                ps+=("$(run "$PROXY_PORT" $mode $clients "$PROXY_PID" proxy)")
             else
-                ps+=("$(run "$PROXY_PORT" $mode $clients)")
-                bs+=("$(run "$PGB_PORT" $mode $clients)")
+                ps+=("$(run "$PROXY_PORT" $mode $clients "$PROXY_PID" proxy)")
+                bs+=("$(run "$PGB_PORT" $mode $clients "$PGB_PID" pgbouncer)")
             fi
             bl=${bs[-1]}; pl=${ps[-1]}
             if [ "$bl" != failed ] && [ "$pl" != failed ]; then

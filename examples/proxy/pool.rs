@@ -106,7 +106,11 @@ pub struct Pool {
     pub target: usize,
     pub replica: bool,
     config: pgwire::client::Config,
-    idle: Mutex<Vec<BackendConn>>,
+    /// Boxed: a checkout and a checkin move a pointer, not the whole
+    /// connection state (buffers, settings, cancel token...), through the
+    /// idle list, the `Checkout` and the session.
+    #[allow(clippy::vec_box)]
+    idle: Mutex<Vec<Box<BackendConn>>>,
     permits: Arc<Semaphore>,
     pub size: usize,
     /// The ParameterStatus values of the first connection, reported to
@@ -132,7 +136,7 @@ enum Check<'a> {
 
 /// A connection taken from a pool; give it back with [`Pool::checkin`].
 pub struct Checkout {
-    pub conn: BackendConn,
+    pub conn: Box<BackendConn>,
     pub pool: Arc<Pool>,
     _permit: OwnedSemaphorePermit,
 }
@@ -172,6 +176,36 @@ impl Pool {
         self.take(permit).await
     }
 
+    /// An idle connection if one can be had at once (room in the pool and
+    /// a live idle connection), else `None` and nothing taken: the
+    /// transaction-pooling fast path, without a future, a timer or a
+    /// connection attempt.
+    pub fn take_idle_now(self: &Arc<Self>) -> Option<Checkout> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        let conn = self.pop_live_idle()?;
+        self.stats.active.fetch_add(1, Ordering::Relaxed);
+        Some(Checkout {
+            conn,
+            pool: self.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// The most recently returned idle connection that is still alive
+    /// (dead ones found on the way are closed).
+    fn pop_live_idle(&self) -> Option<Box<BackendConn>> {
+        loop {
+            let mut conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()?;
+            if conn.is_alive() {
+                return Some(conn);
+            }
+            conn.span
+                .in_scope(|| tracing::info!("idle backend connection closed: replaced"));
+            self.stats.open.fetch_sub(1, Ordering::Relaxed);
+            self.stats.broken.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// A connection if the pool has room now (`None` when it is full),
     /// without waiting in line.
     pub async fn try_checkout(self: &Arc<Self>) -> Option<Result<Checkout, CheckoutError>> {
@@ -184,23 +218,13 @@ impl Pool {
         self: &Arc<Self>,
         permit: OwnedSemaphorePermit,
     ) -> Result<Checkout, CheckoutError> {
-        loop {
-            let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let Some(mut conn) = conn else { break };
-            if conn.is_alive() {
-                self.stats.active.fetch_add(1, Ordering::Relaxed);
-                return Ok(Checkout {
-                    conn,
-                    pool: self.clone(),
-                    _permit: permit,
-                });
-            }
-            tracing::info!(
-                backend = conn.process_id,
-                "idle backend connection closed: replaced"
-            );
-            self.stats.open.fetch_sub(1, Ordering::Relaxed);
-            self.stats.broken.fetch_add(1, Ordering::Relaxed);
+        if let Some(conn) = self.pop_live_idle() {
+            self.stats.active.fetch_add(1, Ordering::Relaxed);
+            return Ok(Checkout {
+                conn,
+                pool: self.clone(),
+                _permit: permit,
+            });
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!(
@@ -226,7 +250,7 @@ impl Pool {
             p
         });
         Ok(Checkout {
-            conn,
+            conn: Box::new(conn),
             pool: self.clone(),
             _permit: permit,
         })
@@ -507,6 +531,16 @@ impl Pools {
             Err(CheckoutError::Timeout) => Err(pool_timeout(&pools[0], wait)),
             Err(CheckoutError::Connect(e)) => Err(connect_error(&e)),
         }
+    }
+
+    /// An idle connection of the primary's pool for a client that does not
+    /// read from the standbys, if one is there now; `None` otherwise (then
+    /// [`checkout`](Self::checkout) decides: it waits, connects, balances).
+    pub fn checkout_idle_now(&self, pools: &[Arc<Pool>], read_only: bool) -> Option<Checkout> {
+        if read_only && pools.len() > 1 {
+            return None;
+        }
+        pools.first()?.take_idle_now()
     }
 
     /// A connection for a client of `pools` if one can be had without

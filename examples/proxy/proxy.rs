@@ -27,7 +27,6 @@ use pgwire::api::auth::{AuthMethod, Authenticator};
 use pgwire::api::{ServerHandlers, Session, SimpleQueryHandler};
 use pgwire::error::ErrorInfo;
 use pgwire::server::{Server, ServerConfig};
-use tracing::Instrument;
 
 #[allow(unused_imports)]
 pub use config::{PoolMode, ProxyConfig, USAGE};
@@ -112,7 +111,9 @@ pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std:
                 user = raw.client().user(),
                 db = raw.client().database(),
             );
-            session::run(raw, pools).instrument(span).await;
+            // The span is entered where the session does something worth
+            // logging, not around every poll of its relay loop.
+            session::run(raw, pools, span).await;
         });
     }
 }

@@ -15,6 +15,7 @@ use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::{Message, ParameterStatus};
 use pgwire::server::{RawSession, peek_frame};
 use tokio::net::TcpStream;
+use tracing::Instrument;
 
 use super::FrontDoor;
 use super::backend::MAX_BACKEND_MESSAGE;
@@ -29,13 +30,33 @@ pub type Front = RawSession<FrontDoor, TcpStream>;
 const PARSE_COMPLETE: &[u8] = b"1\0\0\0\x04";
 const CLOSE_COMPLETE: &[u8] = b"3\0\0\0\x04";
 
-/// Serves one authenticated client.
-pub async fn run(mut front: Front, pools: Arc<Pools>) {
+/// Serves one authenticated client; `span` is its span.
+pub async fn run(front: Front, pools: Arc<Pools>, span: tracing::Span) {
+    let session = open(front, pools, span.clone())
+        .instrument(span.clone())
+        .await;
+    let Some(mut session) = session else { return };
+    // The relay loop enters the span only around what it logs: entering
+    // it around every poll cost more than the loop's own bookkeeping.
+    if session.start().instrument(span.clone()).await {
+        session.serve().await;
+    }
+    session.finish().instrument(span).await;
+    let home = session.home;
+    session.my_pools[home]
+        .stats
+        .clients
+        .fetch_sub(1, Ordering::Relaxed);
+}
+
+/// The client's pools and settings: `None` when it was turned away (or
+/// was served by the admin console).
+async fn open(mut front: Front, pools: Arc<Pools>, span: tracing::Span) -> Option<ClientSession> {
     let database = front.client().database().to_owned();
     let user = front.client().user().to_owned();
     if database == pools.config.admin_database {
         super::admin::run(front, pools).await;
-        return;
+        return None;
     }
     let (real_database, mut read_only) = match database.strip_suffix("_ro") {
         Some(d) if !d.is_empty() => (d.to_owned(), true),
@@ -58,7 +79,7 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
         Ok(p) => p,
         Err(e) => {
             front.send_fatal(&e).await;
-            return;
+            return None;
         }
     };
     let home = if read_only && my_pools.len() > 1 {
@@ -69,6 +90,8 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
     my_pools[home].stats.clients.fetch_add(1, Ordering::Relaxed);
     let mode = pools.config.pool_mode;
     let mut session = ClientSession {
+        span,
+        home,
         front,
         pools,
         my_pools,
@@ -95,20 +118,17 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
                 .stats
                 .clients
                 .fetch_sub(1, Ordering::Relaxed);
-            return;
+            return None;
         }
     }
-    if session.start().await {
-        session.serve().await;
-    }
-    session.finish().await;
-    session.my_pools[home]
-        .stats
-        .clients
-        .fetch_sub(1, Ordering::Relaxed);
+    Some(session)
 }
 
 struct ClientSession {
+    /// The client's span (see [`run`]).
+    span: tracing::Span,
+    /// The pool whose client count includes this client.
+    home: usize,
     front: Front,
     pools: Arc<Pools>,
     my_pools: Vec<Arc<Pool>>,
@@ -192,7 +212,7 @@ impl ClientSession {
         // Settings the client did not choose are the backends' defaults.
         for (name, value) in &params {
             if let Some(i) = settings::index_of(name) {
-                self.wanted[i].get_or_insert_with(|| value.clone());
+                self.wanted[i].get_or_insert_with(|| settings::value(value));
             }
         }
         self.wanted_resolved = true;
@@ -201,7 +221,7 @@ impl ClientSession {
         let wbuf = self.front.write_buffer();
         for (name, value) in &params {
             let value = settings::index_of(name)
-                .and_then(|i| wanted[i].clone())
+                .and_then(|i| wanted[i].as_deref().map(str::to_owned))
                 .unwrap_or_else(|| value.clone());
             ParameterStatus::new(name.clone(), value).encode(wbuf);
         }
@@ -210,7 +230,23 @@ impl ClientSession {
         self.front.flush().await.is_ok()
     }
 
+    /// Takes an idle connection if one is there now: the usual case under
+    /// transaction pooling, done without a future or a timer.
+    fn attach_idle_now(&mut self) -> bool {
+        match self.pools.checkout_idle_now(&self.my_pools, self.read_only) {
+            Some(b) => {
+                self.install(b);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes a connection: idle, or new, or after waiting in line.
     async fn attach(&mut self) -> Result<(), ErrorInfo> {
+        if self.attach_idle_now() {
+            return Ok(());
+        }
         let b = self.pools.checkout(&self.my_pools, self.read_only).await?;
         self.install(b);
         Ok(())
@@ -281,7 +317,7 @@ impl ClientSession {
 
     /// Takes connection `b` for the client.
     fn install(&mut self, mut b: Checkout) {
-        tracing::trace!(backend = b.conn.process_id, "attached");
+        tracing::trace!(parent: &self.span, backend = b.conn.process_id, "attached");
         // Sent in front of the client's first message: no extra round trip.
         if self.wanted_resolved
             && settings::queue_differences(&mut b.conn.wbuf, &self.wanted, &b.conn.settings)
@@ -328,18 +364,23 @@ impl ClientSession {
             match self.forward_client() {
                 Step::Done => {}
                 Step::NeedBackend => {
-                    if let Err(e) = self.attach().await {
-                        self.refuse(&e);
+                    if !self.attach_idle_now() {
+                        // Not in the client's span: what a checkout logs
+                        // is about the backend (its own span, or target).
+                        if let Err(e) = self.attach().await {
+                            self.refuse(&e);
+                        }
                     }
                     continue;
                 }
                 Step::ParseDetached => {
-                    self.parse_detached().await;
+                    let span = self.span.clone();
+                    self.parse_detached().instrument(span).await;
                     continue;
                 }
                 Step::Terminate => return,
                 Step::Fatal(e) => {
-                    tracing::info!("client error: {}", e.message());
+                    tracing::info!(parent: &self.span, "client error: {}", e.message());
                     self.front.send_fatal(&e).await;
                     return;
                 }
@@ -355,14 +396,21 @@ impl ClientSession {
                 return;
             }
             let event = match &mut self.backend {
+                // Biased: no random branch order to draw per wait. A
+                // cancel goes first (it is ready only when one came, and
+                // a backend streaming a long result is ready at nearly
+                // every turn); then the backend, whose answers free the
+                // connection and must be drained for it to go on.
                 Some(b) => tokio::select! {
+                    biased;
+                    _ = &mut cancelled => Event::Cancel,
                     r = b.conn.fill() => Event::Backend(r),
                     r = self.front.fill() => Event::Client(r),
-                    _ = &mut cancelled => Event::Cancel,
                 },
                 None => tokio::select! {
-                    r = self.front.fill() => Event::Client(r),
+                    biased;
                     _ = &mut cancelled => Event::Cancel,
+                    r = self.front.fill() => Event::Client(r),
                 },
             };
             match event {
@@ -385,12 +433,17 @@ impl ClientSession {
                     if let Some(b) = &self.backend {
                         if !self.pending.is_empty() {
                             let token = b.conn.cancel.clone();
-                            tracing::debug!(backend = b.conn.process_id, "forwarding cancel");
-                            tokio::spawn(async move {
+                            tracing::debug!(
+                                parent: &self.span,
+                                backend = b.conn.process_id,
+                                "forwarding cancel"
+                            );
+                            let forward = async move {
                                 if let Err(e) = token.cancel().await {
                                     tracing::info!("cancel not delivered: {e}");
                                 }
-                            });
+                            };
+                            tokio::spawn(forward.instrument(self.span.clone()));
                         }
                     }
                 }
@@ -493,6 +546,7 @@ impl ClientSession {
     fn forward_client(&mut self) -> Step {
         let max = self.front.max_message_len();
         let ClientSession {
+            span,
             front,
             backend,
             pending,
@@ -521,7 +575,7 @@ impl ClientSession {
             }
             let frame = &rbuf[..f.len];
             let body = &frame[5..];
-            tracing::trace!(tag = %(f.tag as char), n = pending.len(), "client frame");
+            tracing::trace!(parent: &*span, tag = %(f.tag as char), n = pending.len(), "client frame");
             if *skip_to_sync {
                 if f.tag == b'S' {
                     *skip_to_sync = false;
@@ -556,8 +610,8 @@ impl ClientSession {
             match f.tag {
                 b'Q' => {
                     let sql = body.strip_suffix(b"\0").unwrap_or(body);
-                    if *rename && (contains_ci(sql, b"DISCARD") || contains_ci(sql, b"DEALLOCATE"))
-                    {
+                    let words = ResetWords::of(sql);
+                    if *rename && (words.discard || words.deallocate) {
                         // The backend may drop the renamed statements:
                         // inject them again when needed (with a Close
                         // first, in case they survived).
@@ -568,7 +622,7 @@ impl ClientSession {
                             statements.clear();
                         }
                     }
-                    if contains_ci(sql, b"RESET") || contains_ci(sql, b"DISCARD") {
+                    if words.reset || words.discard {
                         // The client's extras may be gone from the
                         // connection: set them again on the next attach.
                         conn.extras.clear();
@@ -695,6 +749,7 @@ impl ClientSession {
     /// their place in the order.
     fn forward_backend(&mut self) -> Result<(), ErrorInfo> {
         let ClientSession {
+            span,
             front,
             backend,
             pending,
@@ -721,15 +776,16 @@ impl ClientSession {
             };
             let frame = &conn.rbuf[..f.len];
             let mut forward = true;
-            tracing::trace!(tag = %(f.tag as char), front = ?pending.front(), n = pending.len(), "backend frame");
+            tracing::trace!(parent: &*span, tag = %(f.tag as char), front = ?pending.front(), n = pending.len(), "backend frame");
             if f.tag == b'S' {
                 // A tracked setting changed (the client's SET, or ours).
                 if let Some((name, value)) = settings::parse_parameter_status(&frame[5..]) {
                     if let Some(i) = settings::index_of(name) {
-                        conn.settings[i] = Some(value.to_owned());
+                        let value = settings::value(value);
                         if !matches!(pending.front(), Some(Pending::InjectedQuery)) {
-                            wanted[i] = Some(value.to_owned());
+                            wanted[i] = Some(value.clone());
                         }
+                        conn.settings[i] = Some(value);
                     }
                 }
             }
@@ -740,6 +796,7 @@ impl ClientSession {
                         pending.pop_front();
                     }
                     b'E' => tracing::warn!(
+                        parent: &*span,
                         backend = conn.process_id,
                         "restoring the client's settings failed"
                     ),
@@ -987,6 +1044,38 @@ pub fn put_command_complete(out: &mut BytesMut, tag: &str) {
     out.put_u8(0);
 }
 
+/// Which of the words that drop session state a query mentions
+/// anywhere (case-insensitively; a mention in a literal counts too, which
+/// only costs a re-Parse later).
+#[derive(Debug, Default, PartialEq)]
+struct ResetWords {
+    discard: bool,
+    deallocate: bool,
+    reset: bool,
+}
+
+impl ResetWords {
+    /// One pass over `sql` (every simple Query goes through it): only
+    /// positions holding a `d` or an `r` are compared further.
+    fn of(sql: &[u8]) -> ResetWords {
+        let mut words = ResetWords::default();
+        for (i, c) in sql.iter().enumerate() {
+            let rest = &sql[i..];
+            let starts =
+                |w: &[u8]| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w);
+            match c | 0x20 {
+                b'd' => {
+                    words.discard |= starts(b"discard");
+                    words.deallocate |= starts(b"deallocate");
+                }
+                b'r' => words.reset |= starts(b"reset"),
+                _ => {}
+            }
+        }
+        words
+    }
+}
+
 fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
@@ -1043,6 +1132,22 @@ mod tests {
         assert!(changes_session(b"CREATE TEMP TABLE x (a int)"));
         assert!(changes_session(b"select set_config('a.b', '1', false)"));
         assert!(!changes_session(b""));
+    }
+
+    #[test]
+    fn reset_words_are_found_in_one_pass() {
+        assert_eq!(
+            ResetWords::of(b"SELECT abalance FROM t WHERE aid = 1"),
+            ResetWords::default()
+        );
+        let w = ResetWords::of(b"select 1; Discard ALL");
+        assert!(w.discard && !w.deallocate && !w.reset);
+        let w = ResetWords::of(b"DEALLOCATE s1");
+        assert!(!w.discard && w.deallocate && !w.reset);
+        let w = ResetWords::of(b"reset all");
+        assert!(!w.discard && !w.deallocate && w.reset);
+        // Words cut by the end of the query do not count.
+        assert_eq!(ResetWords::of(b"SELECT disc"), ResetWords::default());
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! with PostgreSQL's error) and set on every connection that serves the
 //! client, each connection remembering which extras it has.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use bytes::BytesMut;
 
 use super::backend::queue_query;
@@ -30,7 +33,38 @@ pub const TRACKED: [&str; 6] = [
 ];
 
 /// Values of the tracked settings (index as [`TRACKED`]); `None`: unknown.
-pub type Settings = [Option<String>; TRACKED.len()];
+pub type Settings = [Option<Value>; TRACKED.len()];
+
+/// A setting's value. Made with [`value`], equal values are one shared
+/// allocation, so the comparison of a client's settings with its
+/// connection's at every checkout is six pointer compares rather than six
+/// string compares on cold memory.
+pub type Value = Arc<str>;
+
+/// Distinct values shared at most (a client setting ever new values gets
+/// unshared ones past this: compared by content, not kept forever).
+const MAX_SHARED_VALUES: usize = 4096;
+
+/// The shared value equal to `s`.
+pub fn value(s: &str) -> Value {
+    static VALUES: OnceLock<Mutex<HashSet<Value>>> = OnceLock::new();
+    let mut values = VALUES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = values.get(s) {
+        return v.clone();
+    }
+    let v: Value = Arc::from(s);
+    if values.len() < MAX_SHARED_VALUES {
+        values.insert(v.clone());
+    }
+    v
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    Arc::ptr_eq(a, b) || **a == **b
+}
 
 /// The index of a tracked setting (names are case-insensitive).
 pub fn index_of(name: &str) -> Option<usize> {
@@ -53,7 +87,7 @@ pub fn queue_differences(out: &mut BytesMut, wanted: &Settings, current: &Settin
     let mut sql = String::new();
     for (i, name) in TRACKED.iter().enumerate() {
         if let Some(w) = &wanted[i] {
-            if current[i].as_deref() != Some(w.as_str()) {
+            if !current[i].as_ref().is_some_and(|c| same(c, w)) {
                 sql.push_str(&format!("SET {name} = '{}';", w.replace('\'', "''")));
             }
         }
@@ -92,7 +126,7 @@ pub fn from_startup<'a>(
             return Ok(());
         }
         if let Some(i) = index_of(name) {
-            wanted[i] = Some(value.to_owned());
+            wanted[i] = Some(self::value(value));
             return Ok(());
         }
         if !is_setting_name(name) {
@@ -264,16 +298,21 @@ mod tests {
     fn differences_become_one_query() {
         let mut wanted = Settings::default();
         let mut current = Settings::default();
-        wanted[2] = Some("Asia/Tokyo".into());
-        current[2] = Some("UTC".into());
-        wanted[5] = Some("it's".into());
-        current[5] = Some("it's".into());
+        wanted[2] = Some(value("Asia/Tokyo"));
+        current[2] = Some(value("UTC"));
+        wanted[5] = Some(value("it's"));
+        // Equal content in another allocation is the same value.
+        current[5] = Some(Arc::from("it's"));
         let mut out = BytesMut::new();
         assert!(queue_differences(&mut out, &wanted, &current));
         assert_eq!(&out[5..], b"SET TimeZone = 'Asia/Tokyo';\0");
         current[2] = wanted[2].clone();
         out.clear();
         assert!(!queue_differences(&mut out, &wanted, &current));
+        assert!(Arc::ptr_eq(
+            wanted[2].as_ref().unwrap(),
+            &value("Asia/Tokyo")
+        ));
         assert_eq!(index_of("timezone"), Some(2));
         assert_eq!(
             parse_parameter_status(b"TimeZone\0UTC\0"),
