@@ -489,3 +489,114 @@ async fn bind_with_the_wrong_parameter_count() {
         Some("bind message supplies 0 parameters, but prepared statement \"\" requires 1")
     );
 }
+
+/// The unnamed statement parsed again: what drivers do with every query.
+/// The new text and parameter types are the ones used, and a portal still
+/// bound to the old statement keeps running the old one.
+#[tokio::test]
+async fn unnamed_statement_parsed_again_is_the_new_one() {
+    let s = server();
+    let mut c = RawClient::startup(s.addr).await;
+    let parse = |sql: &str, types: &[u32]| {
+        let mut b = b"\0".to_vec();
+        b.extend_from_slice(sql.as_bytes());
+        b.push(0);
+        b.extend_from_slice(&(types.len() as u16).to_be_bytes());
+        for t in types {
+            b.extend_from_slice(&t.to_be_bytes());
+        }
+        message(b'P', &b)
+    };
+    // Bind `portal` to the unnamed statement with one text parameter (or
+    // none), text results.
+    let bind = |portal: &str, param: Option<&str>| {
+        let mut b = portal.as_bytes().to_vec();
+        b.extend_from_slice(b"\0\0\0\0");
+        match param {
+            Some(v) => {
+                b.extend_from_slice(&1u16.to_be_bytes());
+                b.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                b.extend_from_slice(v.as_bytes());
+            }
+            None => b.extend_from_slice(&0u16.to_be_bytes()),
+        }
+        b.extend_from_slice(&0u16.to_be_bytes());
+        message(b'B', &b)
+    };
+    let exec = |portal: &str, n: i32| {
+        let mut b = portal.as_bytes().to_vec();
+        b.push(0);
+        b.extend_from_slice(&n.to_be_bytes());
+        message(b'E', &b)
+    };
+    let sync = message(b'S', b"");
+    let data = |msgs: &[RawMessage]| -> Vec<String> {
+        msgs.iter()
+            .filter(|m| m.tag == b'D')
+            .map(|m| String::from_utf8_lossy(&m.body[6..]).into_owned())
+            .collect()
+    };
+
+    // Declared int4: a text value that is not a number fails at Bind.
+    let msgs = run(
+        &mut c,
+        vec![parse("echo $1", &[23]), bind("", Some("x")), sync.clone()],
+    )
+    .await;
+    assert_eq!(tags(&msgs), "1EZ");
+    assert_eq!(msgs[1].sqlstate().as_deref(), Some("22P02"));
+    // The same text declared as text: Bind takes the value now.
+    let msgs = run(
+        &mut c,
+        vec![parse("echo $1", &[25]), bind("", Some("x")), sync.clone()],
+    )
+    .await;
+    assert_eq!(tags(&msgs), "12Z");
+    // Again as int4, with a number: the statement runs.
+    let msgs = run(
+        &mut c,
+        vec![
+            parse("echo $1", &[23]),
+            bind("", Some("7")),
+            exec("", 0),
+            sync.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(tags(&msgs), "12DCZ");
+    assert_eq!(data(&msgs), ["7"]);
+    // Other text: the other statement.
+    let msgs = run(
+        &mut c,
+        vec![
+            parse("series 2", &[]),
+            bind("", None),
+            exec("", 0),
+            sync.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(tags(&msgs), "12DDCZ");
+    assert_eq!(data(&msgs), ["1", "2"]);
+
+    // In a transaction a named portal holds the old unnamed statement
+    // while a new one is parsed and run.
+    run(&mut c, vec![message(b'Q', b"begin\0")]).await;
+    let msgs = run(
+        &mut c,
+        vec![
+            parse("series 3", &[]),
+            bind("cur", None),
+            exec("cur", 1),
+            parse("echo $1", &[23]),
+            bind("", Some("42")),
+            exec("", 0),
+            exec("cur", 0),
+            sync.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(tags(&msgs), "12Ds12DCDDCZ");
+    assert_eq!(data(&msgs), ["1", "42", "2", "3"]);
+    run(&mut c, vec![message(b'Q', b"rollback\0")]).await;
+}

@@ -64,6 +64,22 @@ where
             Ok(s) => s,
             Err(e) => return self.extended_error(&e),
         };
+        // Drivers send an unnamed Parse with every query, mostly with the
+        // text of the one before: the old statement is overwritten in
+        // place, its text kept when equal (no allocation then).
+        if p.name.is_empty() {
+            if let Some(old) = self.store.unnamed_statement_to_overwrite() {
+                if old.sql != p.query {
+                    old.sql = ByteStr::from(p.query.as_str().to_owned());
+                }
+                old.param_types.clone_from(&p.param_types);
+                old.statement = statement;
+                old.described_params = OnceLock::new();
+                old.described_columns = OnceLock::new();
+                ParseComplete.encode(&mut self.transport.wbuf);
+                return Ok(());
+            }
+        }
         // Copies, so that a long-lived statement does not pin the read
         // buffer its Parse arrived in.
         self.store.put_statement(Arc::new(StoredStatement {

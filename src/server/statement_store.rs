@@ -99,6 +99,13 @@ impl<S> StatementStore<S> {
         }
     }
 
+    /// The unnamed statement, if nothing else holds it (no portal, no
+    /// handler): a new unnamed Parse can then be stored in its place,
+    /// keeping its allocation and, for the same SQL, its text.
+    pub(crate) fn unnamed_statement_to_overwrite(&mut self) -> Option<&mut StoredStatement<S>> {
+        self.unnamed_statement.as_mut().and_then(Arc::get_mut)
+    }
+
     pub(crate) fn close_statement(&mut self, name: &ByteStr) {
         if name.is_empty() {
             self.unnamed_statement = None;
