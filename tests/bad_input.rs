@@ -560,13 +560,6 @@ fn bind_msg(portal: &str, stmt: &str) -> Vec<u8> {
     message(b'B', &b)
 }
 
-fn execute_msg(portal: &str, max_rows: i32) -> Vec<u8> {
-    let mut b = portal.as_bytes().to_vec();
-    b.push(0);
-    b.extend_from_slice(&max_rows.to_be_bytes());
-    message(b'E', &b)
-}
-
 #[tokio::test]
 async fn portals_refused_at_bind_are_gone_and_kept_ones_resume() {
     // A Bind the handler refuses leaves no portal behind (its name is free
@@ -587,7 +580,7 @@ async fn portals_refused_at_bind_are_gone_and_kept_ones_resume() {
 
     for portal in ["", "p"] {
         let mut refused = bind_msg(portal, "refused");
-        refused.extend(execute_msg(portal, 0));
+        refused.extend(execute_message(portal, 0));
         refused.extend(message(b'S', b""));
         c.send(&refused).await;
         let msgs = c.read_until(b'Z').await;
@@ -596,14 +589,14 @@ async fn portals_refused_at_bind_are_gone_and_kept_ones_resume() {
 
         // Two rows, then (after a Flush shows they arrived) the rest.
         let mut kept = bind_msg(portal, "good");
-        kept.extend(execute_msg(portal, 2));
+        kept.extend(execute_message(portal, 2));
         kept.extend(message(b'H', b""));
         c.send(&kept).await;
         let mut msgs = Vec::new();
         while !msgs.iter().any(|m: &RawMessage| m.tag == b's') {
             msgs.extend(c.read_message().await);
         }
-        let mut rest = execute_msg(portal, 0);
+        let mut rest = execute_message(portal, 0);
         rest.extend(message(b'S', b""));
         c.send(&rest).await;
         msgs.extend(c.read_until(b'Z').await);

@@ -14,21 +14,10 @@ mod sqlite_server;
 
 use std::net::SocketAddr;
 
-use common::{RawClient, RawMessage, TestServer, message, startup_packet};
+use common::{RawClient, RawMessage, TestServer, message, parse_message, startup_packet};
 use pgwire::server::ServerConfig;
 use postgres::Postgres;
 use sqlite_server::{DbLocation, SqliteServer};
-
-fn parse(sql: &str, types: &[u32]) -> Vec<u8> {
-    let mut b = vec![0];
-    b.extend_from_slice(sql.as_bytes());
-    b.push(0);
-    b.extend_from_slice(&(types.len() as u16).to_be_bytes());
-    for t in types {
-        b.extend_from_slice(&t.to_be_bytes());
-    }
-    message(b'P', &b)
-}
 
 fn bind(param_formats: &[u16], params: &[&[u8]], result_formats: &[u16]) -> Vec<u8> {
     let mut b = vec![0, 0];
@@ -79,7 +68,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, usize)> {
         (
             "binary int4 of 3 bytes",
             with(vec![
-                parse("SELECT $1::int4", &[23]),
+                parse_message("SELECT $1::int4", &[23]),
                 bind(&[1], &[&[0, 0, 1]], &[]),
                 execute_sync(),
             ]),
@@ -88,7 +77,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, usize)> {
         (
             "binary int4 of 5 bytes",
             with(vec![
-                parse("SELECT $1::int4", &[23]),
+                parse_message("SELECT $1::int4", &[23]),
                 bind(&[1], &[&[0, 0, 0, 1, 0]], &[]),
                 execute_sync(),
             ]),
@@ -97,7 +86,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, usize)> {
         (
             "text 'abc' for a declared int4",
             with(vec![
-                parse("SELECT $1::int4", &[23]),
+                parse_message("SELECT $1::int4", &[23]),
                 bind(&[0], &[b"abc"], &[]),
                 execute_sync(),
             ]),
@@ -106,7 +95,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, usize)> {
         (
             "text 'abc' for a described int4",
             with(vec![
-                parse("SELECT $1::int4", &[]),
+                parse_message("SELECT $1::int4", &[]),
                 describe_sync(),
                 bind(&[0], &[b"abc"], &[]),
                 execute_sync(),
@@ -116,7 +105,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, usize)> {
         (
             "binary numeric shorter than its digit count",
             with(vec![
-                parse("SELECT $1::numeric", &[1700]),
+                parse_message("SELECT $1::numeric", &[1700]),
                 bind(&[1], &[&numeric_short], &[]),
                 execute_sync(),
             ]),
@@ -125,7 +114,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, usize)> {
         (
             "binary numeric longer than its digit count",
             with(vec![
-                parse("SELECT $1::numeric", &[1700]),
+                parse_message("SELECT $1::numeric", &[1700]),
                 bind(&[1], &[&numeric_long], &[]),
                 execute_sync(),
             ]),
@@ -134,7 +123,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, usize)> {
         (
             "two result formats for one column",
             with(vec![
-                parse("SELECT 1", &[]),
+                parse_message("SELECT 1", &[]),
                 bind(&[], &[], &[0, 1]),
                 execute_sync(),
             ]),
@@ -143,7 +132,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, usize)> {
         (
             "a good binary int4 still binds",
             with(vec![
-                parse("SELECT $1::int4", &[23]),
+                parse_message("SELECT $1::int4", &[23]),
                 bind(&[1], &[&[0, 0, 0, 7]], &[]),
                 execute_sync(),
             ]),

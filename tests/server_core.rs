@@ -399,12 +399,7 @@ async fn portal_lifetimes_match_postgres() {
         b.extend_from_slice(b"\0\0\0\0\0\0\0");
         message(b'B', &b)
     };
-    let exec = |portal: &str, n: i32| {
-        let mut b = portal.as_bytes().to_vec();
-        b.push(0);
-        b.extend_from_slice(&n.to_be_bytes());
-        message(b'E', &b)
-    };
+    let exec = execute_message;
     let sync = message(b'S', b"");
     let tags_and_commands = |msgs: &[RawMessage]| -> String {
         msgs.iter()
@@ -497,16 +492,7 @@ async fn bind_with_the_wrong_parameter_count() {
 async fn unnamed_statement_parsed_again_is_the_new_one() {
     let s = server();
     let mut c = RawClient::startup(s.addr).await;
-    let parse = |sql: &str, types: &[u32]| {
-        let mut b = b"\0".to_vec();
-        b.extend_from_slice(sql.as_bytes());
-        b.push(0);
-        b.extend_from_slice(&(types.len() as u16).to_be_bytes());
-        for t in types {
-            b.extend_from_slice(&t.to_be_bytes());
-        }
-        message(b'P', &b)
-    };
+    let parse = parse_message;
     // Bind `portal` to the unnamed statement with one text parameter (or
     // none), text results.
     let bind = |portal: &str, param: Option<&str>| {
@@ -523,12 +509,7 @@ async fn unnamed_statement_parsed_again_is_the_new_one() {
         b.extend_from_slice(&0u16.to_be_bytes());
         message(b'B', &b)
     };
-    let exec = |portal: &str, n: i32| {
-        let mut b = portal.as_bytes().to_vec();
-        b.push(0);
-        b.extend_from_slice(&n.to_be_bytes());
-        message(b'E', &b)
-    };
+    let exec = execute_message;
     let sync = message(b'S', b"");
     let data = |msgs: &[RawMessage]| -> Vec<String> {
         msgs.iter()

@@ -215,6 +215,26 @@ pub fn message(tag: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A Parse of the unnamed statement with the given parameter types.
+pub fn parse_message(sql: &str, types: &[u32]) -> Vec<u8> {
+    let mut b = vec![0];
+    b.extend_from_slice(sql.as_bytes());
+    b.push(0);
+    b.extend_from_slice(&(types.len() as u16).to_be_bytes());
+    for t in types {
+        b.extend_from_slice(&t.to_be_bytes());
+    }
+    message(b'P', &b)
+}
+
+/// An Execute of `portal` with a row limit (0: all rows).
+pub fn execute_message(portal: &str, max_rows: i32) -> Vec<u8> {
+    let mut b = portal.as_bytes().to_vec();
+    b.push(0);
+    b.extend_from_slice(&max_rows.to_be_bytes());
+    message(b'E', &b)
+}
+
 /// A raw protocol connection for hand-written byte sequences, over any
 /// stream (plain TCP, or TLS in the TLS tests).
 pub struct RawConn<S> {
