@@ -108,44 +108,61 @@ impl<'a> DataRowEncoder<'a> {
 
     /// Encodes `value` as the next column (NULL if `value` says so, e.g.
     /// `None::<i32>`).
+    #[inline]
     pub fn encode_field<T: ToSql + ?Sized>(&mut self, value: &T) -> Result<(), ErrorInfo> {
         let field = self.next_field()?;
+        // Binary results, and text for the types whose binary form is
+        // their text, are written straight into the row: inline, as this
+        // runs for every value of every row.
+        if self.next_format() == FieldFormat::Binary || text::oid_binary_is_text(field.type_oid()) {
+            let at = DataRow::begin_value(self.buf);
+            match value.to_sql_checked(field.datatype(), self.buf) {
+                Ok(IsNull::No) => DataRow::finish_value(self.buf, at),
+                Ok(IsNull::Yes) => {
+                    self.buf.truncate(at);
+                    DataRow::put_null(self.buf);
+                }
+                Err(e) => {
+                    self.buf.truncate(at);
+                    return Err(cannot_encode(field, &*e));
+                }
+            }
+            self.col += 1;
+            return Ok(());
+        }
+        self.encode_text_field(field, value)
+    }
+
+    /// A text-format value converted from the binary form `ToSql` writes.
+    fn encode_text_field<T: ToSql + ?Sized>(
+        &mut self,
+        field: &FieldInfo,
+        value: &T,
+    ) -> Result<(), ErrorInfo> {
         let ty = field.datatype();
         let at = DataRow::begin_value(self.buf);
-        let direct =
-            self.next_format() == FieldFormat::Binary || text::oid_binary_is_text(field.type_oid());
-        let result = if direct {
-            value.to_sql_checked(ty, self.buf)
-        } else {
-            self.scratch.clear();
-            value.to_sql_checked(ty, self.scratch)
-        };
-        match result {
+        self.scratch.clear();
+        match value.to_sql_checked(ty, self.scratch) {
             Ok(IsNull::Yes) => {
                 self.buf.truncate(at);
                 DataRow::put_null(self.buf);
             }
             Ok(IsNull::No) => {
-                if !direct {
-                    if let Err(e) = text::binary_to_text_for_oid(
-                        ty,
-                        field.type_oid(),
-                        self.scratch,
-                        self.settings,
-                        self.buf,
-                    ) {
-                        self.buf.truncate(at);
-                        return Err(e);
-                    }
+                if let Err(e) = text::binary_to_text_for_oid(
+                    ty,
+                    field.type_oid(),
+                    self.scratch,
+                    self.settings,
+                    self.buf,
+                ) {
+                    self.buf.truncate(at);
+                    return Err(e);
                 }
                 DataRow::finish_value(self.buf, at);
             }
             Err(e) => {
                 self.buf.truncate(at);
-                return Err(ErrorInfo::new(
-                    SqlState::DATATYPE_MISMATCH,
-                    format!("cannot encode value for column \"{}\": {e}", field.name()),
-                ));
+                return Err(cannot_encode(field, &*e));
             }
         }
         self.col += 1;
@@ -410,5 +427,68 @@ impl RowBatch {
     /// The encoded DataRow frames and the row count.
     pub fn into_encoded(self) -> (Bytes, u64) {
         (self.buf.freeze(), self.rows)
+    }
+}
+
+/// The error for a value its column's type cannot take.
+#[cold]
+fn cannot_encode(field: &FieldInfo, e: &(dyn std::error::Error + Sync + Send)) -> ErrorInfo {
+    ErrorInfo::new(
+        SqlState::DATATYPE_MISMATCH,
+        format!("cannot encode value for column \"{}\": {e}", field.name()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Type;
+
+    fn fields() -> Vec<FieldInfo> {
+        vec![
+            FieldInfo::new("n", Type::INT4),
+            FieldInfo::new("t", Type::TEXT),
+            FieldInfo::new("f", Type::FLOAT8),
+        ]
+    }
+
+    fn encode(formats: &[i16]) -> BytesMut {
+        let fields = fields();
+        let formats = FormatCodes::from_codes(formats);
+        let (mut buf, mut scratch) = (BytesMut::new(), BytesMut::new());
+        let mut row = DataRowEncoder::new(&mut buf, &fields, &formats, &mut scratch);
+        row.encode_field(&7i32).unwrap();
+        row.encode_field(&"ab").unwrap();
+        row.encode_field(&None::<f64>).unwrap();
+        row.finish().unwrap();
+        buf
+    }
+
+    #[test]
+    fn values_in_text_and_binary() {
+        let mut text = b"D\0\0\0\x15\0\x03".to_vec();
+        text.extend_from_slice(b"\0\0\0\x017\0\0\0\x02ab\xff\xff\xff\xff");
+        assert_eq!(&encode(&[])[..], &text[..]);
+        let mut binary = b"D\0\0\0\x18\0\x03".to_vec();
+        binary.extend_from_slice(b"\0\0\0\x04\0\0\0\x07\0\0\0\x02ab\xff\xff\xff\xff");
+        assert_eq!(&encode(&[1])[..], &binary[..]);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_fails_and_leaves_no_partial_row() {
+        for formats in [&[][..], &[1][..]] {
+            let fields = fields();
+            let formats = FormatCodes::from_codes(formats);
+            let mut buf = BytesMut::from(&b"before"[..]);
+            let mut scratch = BytesMut::new();
+            let mut row = DataRowEncoder::new(&mut buf, &fields, &formats, &mut scratch);
+            row.encode_field(&1i32).unwrap();
+            // A bool where the column is text.
+            let err = row.encode_field(&true).unwrap_err();
+            assert_eq!(err.code(), SqlState::DATATYPE_MISMATCH);
+            assert!(err.message().contains("column \"t\""), "{}", err.message());
+            drop(row);
+            assert_eq!(&buf[..], b"before");
+        }
     }
 }
