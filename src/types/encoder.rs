@@ -476,19 +476,25 @@ mod tests {
 
     #[test]
     fn a_value_of_the_wrong_type_fails_and_leaves_no_partial_row() {
+        // A bool where the column is int4 (in text: the converted path)
+        // or text (written directly in both formats).
         for formats in [&[][..], &[1][..]] {
-            let fields = fields();
-            let formats = FormatCodes::from_codes(formats);
-            let mut buf = BytesMut::from(&b"before"[..]);
-            let mut scratch = BytesMut::new();
-            let mut row = DataRowEncoder::new(&mut buf, &fields, &formats, &mut scratch);
-            row.encode_field(&1i32).unwrap();
-            // A bool where the column is text.
-            let err = row.encode_field(&true).unwrap_err();
-            assert_eq!(err.code(), SqlState::DATATYPE_MISMATCH);
-            assert!(err.message().contains("column \"t\""), "{}", err.message());
-            drop(row);
-            assert_eq!(&buf[..], b"before");
+            for (values_before, column) in [(0, "n"), (1, "t")] {
+                let fields = fields();
+                let formats = FormatCodes::from_codes(formats);
+                let mut buf = BytesMut::from(&b"before"[..]);
+                let mut scratch = BytesMut::new();
+                let mut row = DataRowEncoder::new(&mut buf, &fields, &formats, &mut scratch);
+                if values_before == 1 {
+                    row.encode_field(&1i32).unwrap();
+                }
+                let err = row.encode_field(&true).unwrap_err();
+                assert_eq!(err.code(), SqlState::DATATYPE_MISMATCH);
+                let want = format!("column \"{column}\"");
+                assert!(err.message().contains(&want), "{}", err.message());
+                drop(row);
+                assert_eq!(&buf[..], b"before");
+            }
         }
     }
 }
