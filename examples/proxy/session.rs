@@ -558,51 +558,62 @@ impl ClientSession {
             ..
         } = self;
         let (rbuf, out) = front.buffers();
-        loop {
-            let f = match peek_frame(rbuf, max) {
+        // Frames before `pos` are handled; those from `run` to `pos` go to
+        // the backend as they are but are not copied yet: a client's
+        // pipeline goes over in one copy, and leaves the read buffer in one
+        // step. A frame rewritten or answered here first copies the run
+        // before it (`skip`).
+        let mut pos = 0;
+        let mut run = 0;
+        let step = loop {
+            let f = match peek_frame(&rbuf[pos..], max) {
                 Ok(Some(f)) => f,
-                Ok(None) => return Step::Done,
-                Err(e) => return Step::Fatal(e.to_error_info()),
+                Ok(None) => break Step::Done,
+                Err(e) => break Step::Fatal(e.to_error_info()),
             };
             if f.tag == b'X' {
-                return Step::Terminate;
+                break Step::Terminate;
             }
             if !b"QPBDESHCFdcf".contains(&f.tag) {
-                return Step::Fatal(ErrorInfo::fatal(
+                break Step::Fatal(ErrorInfo::fatal(
                     SqlState::PROTOCOL_VIOLATION,
                     format!("invalid frontend message type {}", f.tag),
                 ));
             }
-            let frame = &rbuf[..f.len];
+            let frame = &rbuf[pos..pos + f.len];
             let body = &frame[5..];
             tracing::trace!(parent: &*span, tag = %(f.tag as char), n = pending.len(), "client frame");
             if *skip_to_sync {
+                skip(backend, rbuf, &mut run, pos, f.len);
                 if f.tag == b'S' {
                     *skip_to_sync = false;
                     out.put_slice(b"Z\0\0\0\x05I");
                 }
-                rbuf.advance(f.len);
+                pos += f.len;
                 continue;
             }
             if f.tag == b'Q' {
                 let status = backend.as_ref().map(|b| b.conn.status).unwrap_or(b'I');
                 if let Some(reply) = local_query(body, *mode, *rename, statements, status) {
+                    skip(backend, rbuf, &mut run, pos, f.len);
                     emit(pending, out, Pending::LocalReply(reply));
-                    rbuf.advance(f.len);
+                    pos += f.len;
                     continue;
                 }
             }
             if backend.is_none() && *rename {
                 if f.tag == b'P' && cstr(body).is_some_and(|(name, _)| !name.is_empty()) {
-                    return Step::ParseDetached;
+                    break Step::ParseDetached;
                 }
                 if answer_detached(f.tag, body, statements, out) {
-                    rbuf.advance(f.len);
+                    // No backend: nothing is waiting to be copied.
+                    pos += f.len;
+                    run = pos;
                     continue;
                 }
             }
             let Some(b) = backend.as_mut() else {
-                return Step::NeedBackend;
+                break Step::NeedBackend;
             };
             let conn = &mut b.conn;
             let stats = &b.pool.stats;
@@ -631,14 +642,15 @@ impl ClientSession {
                         conn.dirty = true;
                     }
                     stats.queries.fetch_add(1, Ordering::Relaxed);
-                    w.extend_from_slice(frame);
                     pending.push_back(Pending::Query);
                 }
                 b'P' => {
                     let Some((name, definition)) = cstr(body) else {
-                        return Step::Fatal(malformed("Parse"));
+                        break Step::Fatal(malformed("Parse"));
                     };
                     if *rename && !name.is_empty() {
+                        w.extend_from_slice(&rbuf[run..pos]);
+                        run = pos + f.len;
                         let hash = statements.define(name, definition);
                         if conn.prepared.contains(&hash) {
                             emit(pending, out, Pending::LocalParseComplete);
@@ -654,7 +666,6 @@ impl ClientSession {
                         if !name.is_empty() {
                             conn.dirty = true;
                         }
-                        w.extend_from_slice(frame);
                         pending.push_back(Pending::Parse {
                             hash: None,
                             injected: false,
@@ -663,85 +674,81 @@ impl ClientSession {
                 }
                 b'B' => {
                     let Some((portal, after_portal)) = cstr(body) else {
-                        return Step::Fatal(malformed("Bind"));
+                        break Step::Fatal(malformed("Bind"));
                     };
                     let Some((name, rest)) = cstr(after_portal) else {
-                        return Step::Fatal(malformed("Bind"));
+                        break Step::Fatal(malformed("Bind"));
                     };
-                    match statements.get(name).filter(|_| *rename && !name.is_empty()) {
-                        Some(st) => {
-                            ensure_prepared(conn, pending, st.hash, &st.definition);
-                            statements::put_bind(
-                                &mut conn.wbuf,
-                                &body[..portal.len() + 1],
-                                st.hash,
-                                rest,
-                            );
-                        }
-                        None => w.extend_from_slice(frame),
+                    // The unnamed statement (the commonest) is not looked up.
+                    let renamed = (*rename && !name.is_empty())
+                        .then(|| statements.get(name))
+                        .flatten();
+                    if let Some(st) = renamed {
+                        conn.wbuf.extend_from_slice(&rbuf[run..pos]);
+                        run = pos + f.len;
+                        ensure_prepared(conn, pending, st.hash, &st.definition);
+                        statements::put_bind(
+                            &mut conn.wbuf,
+                            &body[..portal.len() + 1],
+                            st.hash,
+                            rest,
+                        );
                     }
                     pending.push_back(Pending::Bind);
                 }
                 b'D' => {
                     let kind = body.first().copied().unwrap_or(0);
                     let Some((name, _)) = cstr(body.get(1..).unwrap_or_default()) else {
-                        return Step::Fatal(malformed("Describe"));
+                        break Step::Fatal(malformed("Describe"));
                     };
-                    match statements
-                        .get(name)
-                        .filter(|_| *rename && kind == b'S' && !name.is_empty())
-                    {
-                        Some(st) => {
-                            ensure_prepared(conn, pending, st.hash, &st.definition);
-                            statements::put_describe(&mut conn.wbuf, st.hash);
-                        }
-                        None => w.extend_from_slice(frame),
+                    let renamed = (*rename && kind == b'S' && !name.is_empty())
+                        .then(|| statements.get(name))
+                        .flatten();
+                    if let Some(st) = renamed {
+                        conn.wbuf.extend_from_slice(&rbuf[run..pos]);
+                        run = pos + f.len;
+                        ensure_prepared(conn, pending, st.hash, &st.definition);
+                        statements::put_describe(&mut conn.wbuf, st.hash);
                     }
                     pending.push_back(Pending::Describe);
                 }
                 b'C' => {
                     let kind = body.first().copied().unwrap_or(0);
                     let Some((name, _)) = cstr(body.get(1..).unwrap_or_default()) else {
-                        return Step::Fatal(malformed("Close"));
+                        break Step::Fatal(malformed("Close"));
                     };
                     if *rename && kind == b'S' && !name.is_empty() {
                         // The backend keeps `pgw_<hash>` for whoever
                         // prepares the same query next.
+                        w.extend_from_slice(&rbuf[run..pos]);
+                        run = pos + f.len;
                         statements.remove(name);
                         emit(pending, out, Pending::LocalCloseComplete);
                     } else {
-                        w.extend_from_slice(frame);
                         pending.push_back(Pending::Close);
                     }
                 }
-                b'E' => {
-                    w.extend_from_slice(frame);
-                    pending.push_back(Pending::Execute);
-                }
-                b'S' => {
-                    w.extend_from_slice(frame);
-                    if !*copy_in {
-                        stats.queries.fetch_add(1, Ordering::Relaxed);
-                        pending.push_back(Pending::Sync);
-                    }
+                b'E' => pending.push_back(Pending::Execute),
+                b'S' if !*copy_in => {
+                    stats.queries.fetch_add(1, Ordering::Relaxed);
+                    pending.push_back(Pending::Sync);
                 }
                 b'c' | b'f' => {
-                    w.extend_from_slice(frame);
                     if *copy_in {
                         *copy_in = false;
                     } else {
                         pending.push_back(Pending::CopyEnd);
                     }
                 }
-                b'F' => {
-                    w.extend_from_slice(frame);
-                    pending.push_back(Pending::Query);
-                }
+                b'F' => pending.push_back(Pending::Query),
                 // Flush, CopyData, CopyDone, CopyFail: no answer of their own.
-                _ => w.extend_from_slice(frame),
+                _ => {}
             }
-            rbuf.advance(f.len);
-        }
+            pos += f.len;
+        };
+        skip(backend, rbuf, &mut run, pos, 0);
+        rbuf.advance(pos);
+        step
     }
 
     /// Moves the backend's whole frames to the client, swallowing the
@@ -763,18 +770,23 @@ impl ClientSession {
         };
         let conn = &mut b.conn;
         let out = front.write_buffer();
-        loop {
-            let f = match peek_frame(&conn.rbuf, MAX_BACKEND_MESSAGE) {
+        // Frames before `pos` are handled; those from `run` to `pos` are
+        // forwarded but not copied yet: a reply's frames go to the client
+        // in one copy, and leave the read buffer in one step.
+        let mut pos = 0;
+        let mut run = 0;
+        let result = loop {
+            let f = match peek_frame(&conn.rbuf[pos..], MAX_BACKEND_MESSAGE) {
                 Ok(Some(f)) => f,
-                Ok(None) => return Ok(()),
+                Ok(None) => break Ok(()),
                 Err(e) => {
-                    return Err(ErrorInfo::fatal(
+                    break Err(ErrorInfo::fatal(
                         SqlState::PROTOCOL_VIOLATION,
                         format!("invalid message from the backend: {e}"),
                     ));
                 }
             };
-            let frame = &conn.rbuf[..f.len];
+            let frame = &conn.rbuf[pos..pos + f.len];
             let mut forward = true;
             tracing::trace!(parent: &*span, tag = %(f.tag as char), front = ?pending.front(), n = pending.len(), "backend frame");
             if f.tag == b'S' {
@@ -802,7 +814,9 @@ impl ClientSession {
                     ),
                     _ => {}
                 }
-                conn.rbuf.advance(f.len);
+                out.extend_from_slice(&conn.rbuf[run..pos]);
+                pos += f.len;
+                run = pos;
                 emit_front_locals(pending, out);
                 continue;
             }
@@ -892,12 +906,20 @@ impl ClientSession {
                 b'S' if *mode == PoolMode::Session => conn.dirty = true,
                 _ => {}
             }
-            if forward {
-                out.extend_from_slice(frame);
+            if !forward {
+                out.extend_from_slice(&conn.rbuf[run..pos]);
+                run = pos + f.len;
             }
-            conn.rbuf.advance(f.len);
-            emit_front_locals(pending, out);
-        }
+            pos += f.len;
+            if pending.front().is_some_and(Pending::is_local) {
+                out.extend_from_slice(&conn.rbuf[run..pos]);
+                run = pos;
+                emit_front_locals(pending, out);
+            }
+        };
+        out.extend_from_slice(&conn.rbuf[run..pos]);
+        conn.rbuf.advance(pos);
+        result
     }
 
     /// The client left: its connection goes back clean, or is closed.
@@ -961,6 +983,18 @@ fn ensure_prepared(
         injected: true,
     });
     conn.prepared.insert(hash);
+}
+
+/// Copies the client's frames from `run` to `pos` (passed through as they
+/// are) to the backend, and moves `run` past the `len` bytes at `pos`
+/// (a frame rewritten, answered here or dropped).
+fn skip(backend: &mut Option<Checkout>, rbuf: &[u8], run: &mut usize, pos: usize, len: usize) {
+    if *run < pos {
+        if let Some(b) = backend {
+            b.conn.wbuf.extend_from_slice(&rbuf[*run..pos]);
+        }
+    }
+    *run = pos + len;
 }
 
 /// Queues a local answer: sent now if nothing is owed before it.

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
@@ -192,6 +192,10 @@ pub(crate) struct SessionShared {
     waker: Mutex<Option<Waker>>,
     /// Wakes handler code awaiting [`CancelToken::cancelled`].
     pub(crate) cancel_notify: tokio::sync::Notify,
+    /// Bumped before every wake of `cancel_notify`: a waiter that saw the
+    /// same value at its last poll knows nothing happened since, without
+    /// taking the Notify's lock (what a poll of a waiting `Notified` does).
+    pub(crate) cancel_generation: AtomicU64,
 }
 
 impl SessionShared {
@@ -207,6 +211,7 @@ impl SessionShared {
             pending: AtomicBool::new(false),
             waker: Mutex::new(None),
             cancel_notify: tokio::sync::Notify::new(),
+            cancel_generation: AtomicU64::new(0),
         }
     }
 
@@ -246,10 +251,15 @@ impl SessionShared {
         }
     }
 
+    fn notify_cancel_waiters(&self) {
+        self.cancel_generation.fetch_add(1, Ordering::SeqCst);
+        self.cancel_notify.notify_waiters();
+    }
+
     pub(crate) fn request_cancel(&self) {
         if self.busy.load(Ordering::SeqCst) {
             self.cancel_requested.store(true, Ordering::SeqCst);
-            self.cancel_notify.notify_waiters();
+            self.notify_cancel_waiters();
             self.wake();
         }
     }
@@ -265,7 +275,7 @@ impl SessionShared {
     pub(crate) fn request_terminate(&self) {
         self.terminate.store(true, Ordering::SeqCst);
         self.cancel_requested.store(true, Ordering::SeqCst);
-        self.cancel_notify.notify_waiters();
+        self.notify_cancel_waiters();
         self.wake();
     }
 
@@ -329,7 +339,7 @@ impl SessionShared {
             q.clear();
             self.pending.store(false, Ordering::Release);
         }
-        self.cancel_notify.notify_waiters();
+        self.notify_cancel_waiters();
     }
 }
 

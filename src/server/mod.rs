@@ -40,7 +40,9 @@ use tracing::Instrument;
 pub use config::ServerConfig;
 pub use ip_network::{InvalidIpNetwork, IpNetwork};
 pub use proxy_accept::{ProxyProtocolMode, ProxyRefusal};
-pub use raw_session::{CancelSignal, RawFrame, RawFrameError, RawSession, peek_frame};
+pub use raw_session::{
+    CancelRequested, CancelSignal, RawFrame, RawFrameError, RawSession, peek_frame,
+};
 #[cfg(feature = "tls")]
 pub use tls::TlsAcceptor;
 

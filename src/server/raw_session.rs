@@ -11,11 +11,16 @@
 //! from then on reads and writes whole frames as bytes, so nothing it
 //! forwards is decoded and re-encoded.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::futures::Notified;
 
 use super::io::Transport;
 use super::startup::{
@@ -317,18 +322,83 @@ impl CancelSignal {
     /// Completes when a CancelRequest with the session's key arrives.
     /// Cancel-safe; each request completes one wait. Never completes once
     /// the session is gone.
-    pub async fn requested(&self) {
+    ///
+    /// Made to sit in a `select!` loop beside the session's reads: polling
+    /// it while nothing happened costs an atomic load, not a lock.
+    pub fn requested(&self) -> CancelRequested<'_> {
+        CancelRequested {
+            shared: &self.shared,
+            notified: None,
+            seen: 0,
+            waker: None,
+        }
+    }
+}
+
+/// The future of [`CancelSignal::requested`].
+#[must_use = "futures do nothing unless polled"]
+pub struct CancelRequested<'a> {
+    shared: &'a SessionShared,
+    /// Registered with the session's Notify while waiting (boxed: a
+    /// `Notified` must stay pinned, and this future stays `Unpin`).
+    notified: Option<Pin<Box<Notified<'a>>>>,
+    /// The session's cancel generation when `notified` was last polled.
+    seen: u64,
+    /// The waker `notified` was last polled with.
+    waker: Option<Waker>,
+}
+
+impl std::fmt::Debug for CancelRequested<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelRequested")
+            .field("process_id", &self.shared.process_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Future for CancelRequested<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let shared = this.shared;
         loop {
-            let notified = self.shared.cancel_notify.notified();
-            if self.shared.is_cancel_requested() {
+            // Nothing was notified since the last poll, which registered
+            // this same waker: still waiting.
+            if let Some(w) = &this.waker {
+                if shared.cancel_generation.load(Ordering::Acquire) == this.seen
+                    && w.will_wake(cx.waker())
+                {
+                    return Poll::Pending;
+                }
+            }
+            // Created before the checks below, it receives every wake that
+            // follows them.
+            let notified = this
+                .notified
+                .get_or_insert_with(|| Box::pin(shared.cancel_notify.notified()));
+            let seen = shared.cancel_generation.load(Ordering::Acquire);
+            if shared.is_cancel_requested() {
                 // Re-arm for the next one.
-                self.shared.set_busy(true);
-                return;
+                shared.set_busy(true);
+                this.notified = None;
+                this.waker = None;
+                return Poll::Ready(());
             }
-            if self.shared.closed.load(std::sync::atomic::Ordering::SeqCst) {
-                std::future::pending::<()>().await;
+            let closed = shared.closed.load(Ordering::SeqCst);
+            if closed || notified.as_mut().poll(cx).is_pending() {
+                // Closed: pending for good (the generation no longer moves).
+                this.seen = seen;
+                match &mut this.waker {
+                    Some(w) => w.clone_from(cx.waker()),
+                    None => this.waker = Some(cx.waker().clone()),
+                }
+                return Poll::Pending;
             }
-            notified.await;
+            // Woken by a cancel another wait took, or by the session's
+            // end: look again.
+            this.notified = None;
+            this.waker = None;
         }
     }
 }
@@ -342,6 +412,85 @@ impl<H: ServerHandlers, S> Drop for RawSession<H, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A waker that counts its wakes.
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (Arc<CountingWaker>, Waker) {
+        let count = Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    fn wakes(c: &CountingWaker) -> usize {
+        c.0.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn cancel_request_completes_one_wait_then_rearms() {
+        let shared = Arc::new(SessionShared::new(7, bytes::Bytes::from_static(b"key1")));
+        shared.set_busy(true);
+        let signal = CancelSignal {
+            shared: shared.clone(),
+        };
+        let (count_a, waker_a) = counting_waker();
+        let (count_b, waker_b) = counting_waker();
+        let mut cx_a = Context::from_waker(&waker_a);
+        let mut cx_b = Context::from_waker(&waker_b);
+        let mut a = signal.requested();
+        let mut b = signal.requested();
+        for _ in 0..3 {
+            // Polled again and again as a select loop does: still waiting.
+            assert!(Pin::new(&mut a).poll(&mut cx_a).is_pending());
+            assert!(Pin::new(&mut b).poll(&mut cx_b).is_pending());
+        }
+        assert_eq!((wakes(&count_a), wakes(&count_b)), (0, 0));
+
+        shared.request_cancel();
+        assert_eq!((wakes(&count_a), wakes(&count_b)), (1, 1));
+        // The first wait polled takes the request; the other goes on
+        // waiting, and the signal is armed for the next request.
+        assert!(Pin::new(&mut a).poll(&mut cx_a).is_ready());
+        assert!(Pin::new(&mut b).poll(&mut cx_b).is_pending());
+        assert!(!shared.is_cancel_requested());
+        assert!(Pin::new(&mut b).poll(&mut cx_b).is_pending());
+
+        shared.request_cancel();
+        assert_eq!(wakes(&count_b), 2);
+        assert!(Pin::new(&mut b).poll(&mut cx_b).is_ready());
+
+        // A wait polled with another waker registers that one.
+        let mut c = signal.requested();
+        assert!(Pin::new(&mut c).poll(&mut cx_a).is_pending());
+        assert!(Pin::new(&mut c).poll(&mut cx_b).is_pending());
+        shared.request_cancel();
+        assert_eq!(wakes(&count_b), 3);
+        assert!(Pin::new(&mut c).poll(&mut cx_b).is_ready());
+    }
+
+    #[test]
+    fn cancel_wait_never_completes_once_the_session_is_closed() {
+        let shared = Arc::new(SessionShared::new(8, bytes::Bytes::from_static(b"key2")));
+        let signal = CancelSignal {
+            shared: shared.clone(),
+        };
+        let (count, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut wait = signal.requested();
+        assert!(Pin::new(&mut wait).poll(&mut cx).is_pending());
+        shared.close();
+        assert_eq!(wakes(&count), 1);
+        assert!(Pin::new(&mut wait).poll(&mut cx).is_pending());
+        // Not busy: a cancel after the end has no effect either.
+        shared.request_cancel();
+        assert!(Pin::new(&mut wait).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut signal.requested()).poll(&mut cx).is_pending());
+    }
 
     #[test]
     fn frames_are_split_by_their_length_word() {
