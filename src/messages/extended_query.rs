@@ -91,6 +91,8 @@ impl Message for Bind {
 impl Bind {
     /// Reads a Bind body in place in the input buffer; `None` if it needs
     /// an owned body or is malformed (see `Reader`).
+    // Used by the server only.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     #[inline]
     pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
         Self::read(Reader::borrowed::<Self>(body)).ok()
@@ -170,6 +172,8 @@ macro_rules! target_message {
         impl $name {
             /// Reads the body in place (the hot path); `None` when it
             /// needs the owned decoding (a long name, or malformed).
+            // Used by the server only.
+            #[cfg_attr(not(feature = "server"), allow(dead_code))]
             #[inline]
             pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
                 Self::read(Reader::borrowed::<Self>(body)).ok()
@@ -230,6 +234,8 @@ impl Message for Execute {
 impl Execute {
     /// Reads an Execute body in place in the input buffer; `None` if it
     /// needs an owned body or is malformed (see `Reader`).
+    // Used by the server only.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     #[inline]
     pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
         Self::read(Reader::borrowed::<Self>(body)).ok()

@@ -245,6 +245,8 @@ impl FrontendDecoder {
     /// `buf`, if all of it is there and it is one a decode would read
     /// (known type, length within the limits); `None` otherwise, including
     /// in the startup phase. Lets a server read hot messages in place.
+    // Used by the server only.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     #[inline]
     pub(crate) fn peek_typed_frame(&self, buf: &[u8]) -> Option<(u8, usize)> {
         if self.startup_phase {

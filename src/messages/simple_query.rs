@@ -39,6 +39,8 @@ impl Message for Query {
 impl Query {
     /// Reads a Query body in place (the hot path); `None` when it needs
     /// the owned decoding (a long or non-ASCII query, or a malformed one).
+    // Used by the server only.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     #[inline]
     pub(crate) fn read_borrowed(body: &[u8]) -> Option<Self> {
         Self::read(Reader::borrowed::<Self>(body)).ok()
