@@ -649,8 +649,7 @@ impl ClientSession {
                         break Step::Fatal(malformed("Parse"));
                     };
                     if *rename && !name.is_empty() {
-                        w.extend_from_slice(&rbuf[run..pos]);
-                        run = pos + f.len;
+                        copy_run(w, rbuf, &mut run, pos, f.len);
                         let hash = statements.define(name, definition);
                         if conn.prepared.contains(&hash) {
                             emit(pending, out, Pending::LocalParseComplete);
@@ -684,8 +683,7 @@ impl ClientSession {
                         .then(|| statements.get(name))
                         .flatten();
                     if let Some(st) = renamed {
-                        conn.wbuf.extend_from_slice(&rbuf[run..pos]);
-                        run = pos + f.len;
+                        copy_run(&mut conn.wbuf, rbuf, &mut run, pos, f.len);
                         ensure_prepared(conn, pending, st.hash, &st.definition);
                         statements::put_bind(
                             &mut conn.wbuf,
@@ -705,8 +703,7 @@ impl ClientSession {
                         .then(|| statements.get(name))
                         .flatten();
                     if let Some(st) = renamed {
-                        conn.wbuf.extend_from_slice(&rbuf[run..pos]);
-                        run = pos + f.len;
+                        copy_run(&mut conn.wbuf, rbuf, &mut run, pos, f.len);
                         ensure_prepared(conn, pending, st.hash, &st.definition);
                         statements::put_describe(&mut conn.wbuf, st.hash);
                     }
@@ -720,8 +717,7 @@ impl ClientSession {
                     if *rename && kind == b'S' && !name.is_empty() {
                         // The backend keeps `pgw_<hash>` for whoever
                         // prepares the same query next.
-                        w.extend_from_slice(&rbuf[run..pos]);
-                        run = pos + f.len;
+                        copy_run(w, rbuf, &mut run, pos, f.len);
                         statements.remove(name);
                         emit(pending, out, Pending::LocalCloseComplete);
                     } else {
@@ -814,9 +810,8 @@ impl ClientSession {
                     ),
                     _ => {}
                 }
-                out.extend_from_slice(&conn.rbuf[run..pos]);
+                copy_run(out, &conn.rbuf, &mut run, pos, f.len);
                 pos += f.len;
-                run = pos;
                 emit_front_locals(pending, out);
                 continue;
             }
@@ -907,17 +902,15 @@ impl ClientSession {
                 _ => {}
             }
             if !forward {
-                out.extend_from_slice(&conn.rbuf[run..pos]);
-                run = pos + f.len;
+                copy_run(out, &conn.rbuf, &mut run, pos, f.len);
             }
             pos += f.len;
             if pending.front().is_some_and(Pending::is_local) {
-                out.extend_from_slice(&conn.rbuf[run..pos]);
-                run = pos;
+                copy_run(out, &conn.rbuf, &mut run, pos, 0);
                 emit_front_locals(pending, out);
             }
         };
-        out.extend_from_slice(&conn.rbuf[run..pos]);
+        copy_run(out, &conn.rbuf, &mut run, pos, 0);
         conn.rbuf.advance(pos);
         result
     }
@@ -985,16 +978,21 @@ fn ensure_prepared(
     conn.prepared.insert(hash);
 }
 
-/// Copies the client's frames from `run` to `pos` (passed through as they
-/// are) to the backend, and moves `run` past the `len` bytes at `pos`
-/// (a frame rewritten, answered here or dropped).
-fn skip(backend: &mut Option<Checkout>, rbuf: &[u8], run: &mut usize, pos: usize, len: usize) {
-    if *run < pos {
-        if let Some(b) = backend {
-            b.conn.wbuf.extend_from_slice(&rbuf[*run..pos]);
-        }
-    }
+/// Copies the frames from `run` to `pos` (passed through as they are) to
+/// `out`, and moves `run` past the `len` bytes at `pos` (a frame
+/// rewritten, answered here or dropped).
+fn copy_run(out: &mut BytesMut, buf: &[u8], run: &mut usize, pos: usize, len: usize) {
+    out.extend_from_slice(&buf[*run..pos]);
     *run = pos + len;
+}
+
+/// [`copy_run`] toward the backend, if one is attached (without one
+/// nothing was passed through).
+fn skip(backend: &mut Option<Checkout>, rbuf: &[u8], run: &mut usize, pos: usize, len: usize) {
+    match backend {
+        Some(b) => copy_run(&mut b.conn.wbuf, rbuf, run, pos, len),
+        None => *run = pos + len,
+    }
 }
 
 /// Queues a local answer: sent now if nothing is owed before it.
