@@ -180,16 +180,20 @@ async fn postgres_subscribes_to_the_sqlite_example() {
     );
 }
 
-/// Runs one transaction on the example, again if it failed with 55P03:
-/// the subscriber's slots write their confirmed positions to the
-/// database, and a transaction block that read before such a write
-/// cannot write after it (SQLite's snapshot conflict, reported like
-/// PostgreSQL's serialization failures, which clients retry).
+/// Runs one transaction on the example, again if it failed with 55P03
+/// (the database was busy) or 40001: the subscriber's slots write their
+/// confirmed positions to the database, and a transaction block that read
+/// before such a write cannot write after it (SQLite's snapshot conflict,
+/// reported as PostgreSQL's serialization failure, which clients retry).
 async fn execute_retrying(client: &Client, transaction: &str) {
     for attempt in 1.. {
         match client.batch_execute(transaction).await {
             Ok(()) => return,
-            Err(e) if attempt < 5 && e.code().is_some_and(|c| c.code() == "55P03") => {
+            Err(e)
+                if attempt < 5
+                    && e.code()
+                        .is_some_and(|c| matches!(c.code(), "55P03" | "40001")) =>
+            {
                 client.batch_execute("ROLLBACK").await.ok();
             }
             Err(e) => panic!("{transaction}: {e:?}"),
