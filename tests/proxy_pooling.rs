@@ -921,8 +921,11 @@ async fn protocol_3_2_client_and_promotion() {
     // PostgreSQL signals a cancelled backend twice (the process, then its
     // process group); on a loaded machine the second signal can land
     // after the cancelled query ended and cancel the next one, as it
-    // would for a client connected directly. A short query absorbs it
-    // before the forged cancel below is judged.
+    // would for a client connected directly. A pause lets it land while
+    // the backend is idle (where PostgreSQL ignores it), and a short query
+    // absorbs one later still, before the forged cancel below is judged
+    // (once, under a loaded test run, it cancelled that query instead).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     for attempt in 0.. {
         match client.simple_query("SELECT 1").await {
             Ok(_) => break,

@@ -10,7 +10,7 @@ use std::task::Waker;
 use bytes::{Bytes, BytesMut};
 
 use crate::error::ErrorInfo;
-use crate::messages::{ByteStr, Message, ParameterStatus, ProtocolVersion, TransactionStatus};
+use crate::messages::{ByteStr, ParameterStatus, ProtocolVersion, TransactionStatus};
 use crate::types::FormatSettings;
 
 /// What the client told us at startup and how it is connected. Immutable
@@ -224,7 +224,7 @@ impl SessionShared {
         }
     }
 
-    fn wake(&self) {
+    pub(crate) fn wake(&self) {
         if let Ok(w) = self.waker.lock() {
             if let Some(w) = &*w {
                 w.wake_by_ref();
@@ -468,20 +468,8 @@ fn encode_parameter_status(name: &str, value: &str, out: &mut BytesMut) {
     let Some(canonical) = reported_name(name) else {
         return;
     };
-    let name = if canonical == name {
-        ByteStr::from_static(canonical)
-    } else {
-        byte_str(name)
-    };
-    ParameterStatus::new(name, byte_str(value)).encode(out);
-}
-
-/// `s` as a [`ByteStr`]: inline if short, without a temporary `String`.
-fn byte_str(s: &str) -> ByteStr {
-    match ByteStr::inline_from_utf8(s.as_bytes()) {
-        Some(Ok(inline)) => inline,
-        _ => ByteStr::from(s.to_owned()),
-    }
+    let name = if canonical == name { canonical } else { name };
+    ParameterStatus::encode_borrowed(name, value, out);
 }
 
 /// Sets a parameter without reporting it: a format setting is checked and
@@ -517,9 +505,10 @@ fn init_parameter(
 }
 
 /// What every session of a server starts with, worked out once rather
-/// than per connection: the configured parameters as
-/// [`Session::init_parameter`] stores them, the format settings they give,
-/// and the ParameterStatus frames of those PostgreSQL reports.
+/// than per connection and shared by the sessions: the configured
+/// parameters (a format setting as `SHOW` prints it), the format
+/// settings they give, and the ParameterStatus frames of those PostgreSQL
+/// reports. A session keeps only the values it changes.
 #[derive(Debug)]
 pub(crate) struct SessionDefaults {
     parameters: Vec<(Arc<str>, Arc<str>)>,
@@ -528,9 +517,10 @@ pub(crate) struct SessionDefaults {
     /// `parameters[i]` (empty if it is not reported).
     frames: Bytes,
     frame_ranges: Vec<std::ops::Range<usize>>,
-    /// The names of the parameters every session sets from its client.
-    application_name: Arc<str>,
-    session_authorization: Arc<str>,
+    /// Where in `parameters` the values every session sets from its client
+    /// are (added, empty, unless configured).
+    application_name: usize,
+    session_authorization: usize,
 }
 
 impl SessionDefaults {
@@ -540,6 +530,18 @@ impl SessionDefaults {
         for (name, value) in configured {
             init_parameter(&mut parameters, &mut format, name, value);
         }
+        let mut slot = |name: &str| match parameters
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            Some(i) => i,
+            None => {
+                parameters.push((Arc::from(name), Arc::from("")));
+                parameters.len() - 1
+            }
+        };
+        let application_name = slot("application_name");
+        let session_authorization = slot("session_authorization");
         let mut frames = BytesMut::new();
         let frame_ranges = parameters
             .iter()
@@ -554,10 +556,20 @@ impl SessionDefaults {
             format,
             frames: frames.freeze(),
             frame_ranges,
-            application_name: Arc::from("application_name"),
-            session_authorization: Arc::from("session_authorization"),
+            application_name,
+            session_authorization,
         }
     }
+}
+
+/// A session's value of a run-time parameter that differs from the
+/// server's default (or that the server has no default for).
+#[derive(Debug)]
+struct ParameterOverride {
+    /// The index in [`SessionDefaults::parameters`] of the value replaced.
+    default: Option<usize>,
+    name: Arc<str>,
+    value: Arc<str>,
 }
 
 /// A connected session, handed to every handler call: the client's
@@ -567,9 +579,11 @@ impl SessionDefaults {
 pub struct Session {
     client: ClientInfo,
     transaction_status: TransactionStatus,
-    /// Shared with the server configuration until changed: sessions do not
-    /// each allocate the dozen default values.
-    parameters: Vec<(Arc<str>, Arc<str>)>,
+    /// The server's parameter values, shared by every session: a session
+    /// does not copy (nor count references to) the dozen defaults.
+    defaults: Arc<SessionDefaults>,
+    /// The values this session changed, in the order first changed.
+    overrides: Vec<ParameterOverride>,
     /// TimeZone, DateStyle, IntervalStyle, extra_float_digits and
     /// bytea_output, parsed: how this session's values read and print.
     /// Shared with the portals bound under them (text parameters are read
@@ -584,47 +598,57 @@ pub struct Session {
 impl Session {
     #[cfg(test)]
     pub(crate) fn new(client: ClientInfo, shared: Arc<SessionShared>) -> Self {
+        let defaults = Arc::new(SessionDefaults::new(&[]));
         Session {
             client,
             transaction_status: TransactionStatus::Idle,
-            parameters: Vec::new(),
-            format: Arc::new(FormatSettings::default()),
+            format: defaults.format.clone(),
+            defaults,
+            overrides: Vec::new(),
             shared,
             report_changes: true,
         }
     }
 
-    /// A session starting from the server's `defaults`, not reporting
-    /// parameter changes until [`Session::start_reporting`].
+    /// A session starting from the server's `defaults`, with
+    /// `application_name` and `session_authorization` from the client's
+    /// startup packet, not reporting parameter changes until
+    /// [`Session::start_reporting`] (startup reports every value at its
+    /// end).
     pub(crate) fn with_defaults(
         client: ClientInfo,
         shared: Arc<SessionShared>,
-        defaults: &SessionDefaults,
+        defaults: &Arc<SessionDefaults>,
     ) -> Self {
+        // Room for the two set here and a couple of client settings.
+        let mut overrides = Vec::with_capacity(4);
+        let from_client = [
+            (
+                defaults.application_name,
+                client.application_name().unwrap_or(""),
+            ),
+            (defaults.session_authorization, client.user()),
+        ];
+        for (slot, value) in from_client {
+            if let Some((name, default)) = defaults.parameters.get(slot) {
+                if **default != *value {
+                    overrides.push(ParameterOverride {
+                        default: Some(slot),
+                        name: name.clone(),
+                        value: Arc::from(value),
+                    });
+                }
+            }
+        }
         Session {
             client,
             transaction_status: TransactionStatus::Idle,
-            parameters: {
-                // Room for what every session adds (application_name,
-                // session_authorization) and a few client settings.
-                let mut parameters = Vec::with_capacity(defaults.parameters.len() + 4);
-                parameters.extend_from_slice(&defaults.parameters);
-                parameters
-            },
+            defaults: defaults.clone(),
+            overrides,
             format: defaults.format.clone(),
             shared,
             report_changes: false,
         }
-    }
-
-    /// Sets `application_name` and `session_authorization` from the
-    /// client's startup packet (not reported: startup reports every value
-    /// at its end).
-    pub(crate) fn init_client_parameters(&mut self, defaults: &SessionDefaults) {
-        let application_name: Arc<str> = Arc::from(self.client.application_name().unwrap_or(""));
-        let user: Arc<str> = Arc::from(self.client.user());
-        self.init_parameter(&defaults.application_name, &application_name);
-        self.init_parameter(&defaults.session_authorization, &user);
     }
 
     /// From now on a change of a reported parameter queues a
@@ -651,30 +675,34 @@ impl Session {
     }
 
     /// Encodes a ParameterStatus for every parameter PostgreSQL reports, in
-    /// order: the opening of a session. Values still those of `defaults`
+    /// order: the opening of a session. Values still the server's defaults
     /// are copied as the frames encoded once for the server.
-    pub(crate) fn encode_parameter_statuses(&self, defaults: &SessionDefaults, out: &mut BytesMut) {
-        // The frames of consecutive unchanged values are adjacent: copied
-        // as one run.
-        let mut run = 0..0;
-        for (i, (name, value)) in self.parameters.iter().enumerate() {
-            if let Some(((default_name, default_value), frame)) =
-                defaults.parameters.get(i).zip(defaults.frame_ranges.get(i))
-            {
-                if Arc::ptr_eq(name, default_name) && Arc::ptr_eq(value, default_value) {
-                    if run.is_empty() {
-                        run = frame.clone();
-                    } else {
-                        run.end = frame.end;
-                    }
-                    continue;
-                }
-            }
-            out.extend_from_slice(&defaults.frames[run.clone()]);
-            run = 0..0;
-            encode_parameter_status(name, value, out);
+    pub(crate) fn encode_parameter_statuses(&self, out: &mut BytesMut) {
+        let defaults = &*self.defaults;
+        // The default frames are back to back in order: copy the runs
+        // between the values this session changed, taken in that order.
+        let mut copied = 0;
+        let mut after: Option<usize> = None;
+        loop {
+            let next = self
+                .overrides
+                .iter()
+                .filter_map(|o| Some((o.default?, o)))
+                .filter(|&(slot, _)| after.is_none_or(|a| slot > a))
+                .min_by_key(|&(slot, _)| slot);
+            let Some((slot, o)) = next else { break };
+            let Some(frame) = defaults.frame_ranges.get(slot) else {
+                break;
+            };
+            out.extend_from_slice(&defaults.frames[copied..frame.start]);
+            encode_parameter_status(&o.name, &o.value, out);
+            copied = frame.end;
+            after = Some(slot);
         }
-        out.extend_from_slice(&defaults.frames[run]);
+        out.extend_from_slice(&defaults.frames[copied..]);
+        for o in self.overrides.iter().filter(|o| o.default.is_none()) {
+            encode_parameter_status(&o.name, &o.value, out);
+        }
     }
 
     pub(crate) fn shared(&self) -> &Arc<SessionShared> {
@@ -705,15 +733,43 @@ impl Session {
     /// The current value of run-time parameter `name` (case-insensitive),
     /// as last set by the server or with [`Session::set_parameter`].
     pub fn parameter(&self, name: &str) -> Option<&str> {
-        self.parameters
+        match self
+            .overrides
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| &**v)
+            .find(|o| o.name.eq_ignore_ascii_case(name))
+        {
+            Some(o) => Some(&o.value),
+            None => self
+                .defaults
+                .parameters
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| &**v),
+        }
     }
 
-    /// Every run-time parameter with its value.
+    /// Every run-time parameter with its value: the server's, in their
+    /// order, then those the session added.
     pub fn parameters(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.parameters.iter().map(|(k, v)| (&**k, &**v))
+        let defaults = self
+            .defaults
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| {
+                let value = self
+                    .overrides
+                    .iter()
+                    .find(|o| o.default == Some(i))
+                    .map_or(v, |o| &o.value);
+                (&**k, &**value)
+            });
+        let added = self
+            .overrides
+            .iter()
+            .filter(|o| o.default.is_none())
+            .map(|o| (&*o.name, &*o.value));
+        defaults.chain(added)
     }
 
     /// The session's value-formatting settings (TimeZone, DateStyle,
@@ -795,20 +851,7 @@ impl Session {
     }
 
     fn store_parameter<V: AsRef<str> + Into<String>>(&mut self, name: &str, value: V) {
-        let new_value = value.as_ref();
-        match self
-            .parameters
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        {
-            // An unchanged value keeps its (shared) string.
-            Some((_, v)) if **v == *new_value => {}
-            Some((_, v)) => *v = Arc::from(new_value),
-            None => self.parameters.push((
-                Arc::from(reported_name(name).unwrap_or(name)),
-                Arc::from(new_value),
-            )),
-        }
+        self.store_value(name, value.as_ref());
         if !self.report_changes {
             return;
         }
@@ -820,9 +863,55 @@ impl Session {
         }
     }
 
-    /// Sets a parameter without reporting it (the server's initial values).
-    pub(crate) fn init_parameter(&mut self, name: &Arc<str>, value: &Arc<str>) {
-        init_parameter(&mut self.parameters, &mut self.format, name, value);
+    /// Stores `value` as the session's value of `name`, without reporting
+    /// it. An unchanged value keeps its (shared) string.
+    fn store_value(&mut self, name: &str, value: &str) {
+        if let Some(o) = self
+            .overrides
+            .iter_mut()
+            .find(|o| o.name.eq_ignore_ascii_case(name))
+        {
+            if *o.value != *value {
+                o.value = Arc::from(value);
+            }
+            return;
+        }
+        let found = self
+            .defaults
+            .parameters
+            .iter()
+            .enumerate()
+            .find(|(_, (k, _))| k.eq_ignore_ascii_case(name));
+        let replaced = match found {
+            Some((_, (_, default))) if **default == *value => return,
+            Some((i, (name, _))) => ParameterOverride {
+                default: Some(i),
+                name: name.clone(),
+                value: Arc::from(value),
+            },
+            None => ParameterOverride {
+                default: None,
+                name: Arc::from(reported_name(name).unwrap_or(name)),
+                value: Arc::from(value),
+            },
+        };
+        self.overrides.push(replaced);
+    }
+
+    /// Sets a parameter without reporting it, as the server's initial
+    /// values are set: a format setting is checked and stored as `SHOW`
+    /// prints it; a value refused is logged and ignored.
+    #[cfg(test)]
+    pub(crate) fn init_parameter(&mut self, name: &str, value: &str) {
+        match self.set_format(name, value) {
+            Ok(Some(shown)) => self.store_value(name, &shown),
+            Ok(None) => self.store_value(name, value),
+            Err(e) => tracing::warn!(
+                parameter = name,
+                error = e.message(),
+                "initial value ignored"
+            ),
+        }
     }
 
     /// Sends a NoticeResponse to the client before the current response
@@ -878,10 +967,118 @@ mod tests {
             .collect()
     }
 
+    /// The frames of `out`, as (name, value) pairs; every one must be a
+    /// ParameterStatus.
+    fn parameter_statuses(out: &[u8]) -> Vec<(String, String)> {
+        let mut frames = Vec::new();
+        let mut rest = out;
+        while let [tag, a, b, c, d, tail @ ..] = rest {
+            assert_eq!(*tag, b'S');
+            let body_len = u32::from_be_bytes([*a, *b, *c, *d]) as usize - 4;
+            let (body, next) = tail.split_at(body_len);
+            let mut fields = body.split(|&b| b == 0);
+            let mut field = || String::from_utf8(fields.next().unwrap().to_vec()).unwrap();
+            frames.push((field(), field()));
+            rest = next;
+        }
+        assert!(rest.is_empty());
+        frames
+    }
+
+    #[test]
+    fn session_values_replace_the_shared_defaults_in_their_place() {
+        let configured: Vec<(Arc<str>, Arc<str>)> = [
+            ("server_version", "15.0"),
+            ("client_encoding", "UTF8"),
+            ("DateStyle", "ISO, MDY"),
+            ("search_path", "\"$user\", public"),
+            ("work_mem", "4MB"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (Arc::from(k), Arc::from(v)))
+        .collect();
+        let defaults = Arc::new(SessionDefaults::new(&configured));
+        let client = ClientInfo {
+            process_id: 1,
+            protocol_version: ProtocolVersion::V3_0,
+            parameters: vec![
+                (ByteStr::from("user"), ByteStr::from("alice")),
+                (ByteStr::from("application_name"), ByteStr::from("psql")),
+            ],
+            peer_addr: None,
+            tls: None,
+            origin: None,
+        };
+        let shared = Arc::new(SessionShared::new(1, Bytes::new()));
+        let mut s = Session::with_defaults(client, shared, &defaults);
+        // A default's value, a changed one (stored as SHOW prints it), one
+        // set back to its default, one the server has no default for.
+        s.try_set_parameter("datestyle", "german").unwrap();
+        s.try_set_parameter("WORK_MEM", "64MB").unwrap();
+        s.try_set_parameter("work_mem", "4MB").unwrap();
+        s.try_set_parameter("client_encoding", "UTF8").unwrap();
+        s.try_set_parameter("TimeZone", "UTC").unwrap();
+        assert_eq!(s.parameter("SESSION_AUTHORIZATION"), Some("alice"));
+        assert_eq!(s.parameter("DateStyle"), Some("German, DMY"));
+        assert_eq!(s.parameter("timezone"), Some("UTC"));
+        assert_eq!(s.parameter("lc_messages"), None);
+        let all: Vec<(&str, &str)> = s.parameters().collect();
+        assert_eq!(
+            all,
+            [
+                ("server_version", "15.0"),
+                ("client_encoding", "UTF8"),
+                ("DateStyle", "German, DMY"),
+                ("search_path", "\"$user\", public"),
+                ("work_mem", "4MB"),
+                ("application_name", "psql"),
+                ("session_authorization", "alice"),
+                ("TimeZone", "UTC"),
+            ]
+        );
+        // The opening ParameterStatus messages: every reported value, in
+        // that order, the unchanged ones copied from the server's frames.
+        let mut out = BytesMut::new();
+        s.encode_parameter_statuses(&mut out);
+        let expected: Vec<(String, String)> = all
+            .iter()
+            .filter(|(k, _)| *k != "work_mem")
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(parameter_statuses(&out), expected);
+        // The defaults are untouched: a second session starts from them.
+        assert_eq!(defaults.parameters[2].1.as_ref(), "ISO, MDY");
+    }
+
+    #[test]
+    fn a_client_without_an_application_name_gets_the_default_frames() {
+        let defaults = Arc::new(SessionDefaults::new(&[]));
+        let client = ClientInfo {
+            process_id: 1,
+            protocol_version: ProtocolVersion::V3_0,
+            parameters: vec![(ByteStr::from("user"), ByteStr::from("bob"))],
+            peer_addr: None,
+            tls: None,
+            origin: None,
+        };
+        let shared = Arc::new(SessionShared::new(1, Bytes::new()));
+        let s = Session::with_defaults(client, shared, &defaults);
+        assert_eq!(s.overrides.len(), 1, "only session_authorization differs");
+        let mut out = BytesMut::new();
+        s.encode_parameter_statuses(&mut out);
+        assert_eq!(
+            parameter_statuses(&out),
+            [
+                ("application_name".to_owned(), String::new()),
+                ("session_authorization".to_owned(), "bob".to_owned()),
+            ]
+        );
+    }
+
     #[test]
     fn formatting_settings_are_checked_kept_and_reported() {
         let mut s = session();
-        s.init_parameter(&Arc::from("DateStyle"), &Arc::from("iso, mdy"));
+        s.init_parameter("DateStyle", "iso, mdy");
         assert_eq!(s.parameter("datestyle"), Some("ISO, MDY"));
         s.try_set_parameter("timezone", "europe/berlin").unwrap();
         s.try_set_parameter("DATESTYLE", "german").unwrap();

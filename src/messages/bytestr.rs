@@ -162,6 +162,12 @@ impl ByteStr {
         ))
     }
 
+    /// Whether the string is stored inline (not a view of a shared buffer).
+    #[inline]
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+
     /// The string.
     #[inline]
     #[allow(unsafe_code)]

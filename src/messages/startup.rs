@@ -69,16 +69,18 @@ impl Message for StartupMessage {
     fn decode_body(body: Bytes) -> Result<Self, DecodeError> {
         let mut r = Reader::of::<Self>(body);
         let version = ProtocolVersion::from_code(r.u32()?);
-        let mut parameters = Vec::new();
         if version.major != 3 {
             // Another major version: its layout is unknown; the server only
             // needs the version to refuse it.
             r.rest();
             return Ok(StartupMessage {
                 version,
-                parameters,
+                parameters: Vec::new(),
             });
         }
+        // Room for what drivers send (3 to 7 pairs), so that the list is
+        // not grown pair by pair.
+        let mut parameters = Vec::with_capacity(6);
         loop {
             let name = r.cstr()?;
             if name.is_empty() {
@@ -442,6 +444,17 @@ impl ParameterStatus {
             name: name.into(),
             value: value.into(),
         }
+    }
+}
+
+impl ParameterStatus {
+    /// Encodes a ParameterStatus for `name` = `value` from borrowed
+    /// strings, without building the message (a session's opening values).
+    pub(crate) fn encode_borrowed(name: &str, value: &str, buf: &mut BytesMut) {
+        super::frame::write(buf, Self::TAG, |buf| {
+            put_cstr(buf, name.as_bytes());
+            put_cstr(buf, value.as_bytes());
+        });
     }
 }
 

@@ -144,7 +144,6 @@ where
     /// Serves the session until it ends.
     pub(crate) async fn run(&mut self) -> Result<(), PgWireError> {
         self.ready_for_query();
-        let mut shutdown = self.server.shutdown.subscribe();
         loop {
             match self.process_buffered().await {
                 Ok(()) => {}
@@ -177,7 +176,10 @@ where
                 }
                 _ => None,
             };
-            let shared = self.shared.clone();
+            // Borrowed field by field: the wait reads the input while it
+            // watches the session's shared state and the server's shutdown.
+            let (transport, shared) = (&mut self.transport, &*self.shared);
+            let shutdown = &self.server.shutdown;
             let wait = async {
                 // Biased: input first, and the other branches are not
                 // polled at all when it is ready (tokio's random order cost
@@ -186,13 +188,17 @@ where
                 // period the server terminates it while it works.
                 tokio::select! {
                     biased;
-                    r = self.transport.fill() => Wake::Input(r),
+                    r = transport.fill() => Wake::Input(r),
+                    // A shutdown ends the session only between queries; its
+                    // trigger wakes every registered session, so checking
+                    // the flag here is enough.
                     terminate = poll_fn(|cx| {
                         shared.register_waker(cx.waker());
-                        if shared.is_terminating() { return Poll::Ready(true) }
+                        if shared.is_terminating() || (ready && shutdown.is_triggered()) {
+                            return Poll::Ready(true);
+                        }
                         if shared.has_messages() { Poll::Ready(false) } else { Poll::Pending }
                     }) => if terminate { Wake::Shutdown } else { Wake::Async },
-                    _ = shutdown.wait_for(|s| *s), if ready => Wake::Shutdown,
                     _ = sleep_opt(idle_timeout) => Wake::IdleTimeout,
                 }
             };

@@ -55,7 +55,7 @@ pub(crate) struct ServerInner<H> {
     pub(crate) handlers: H,
     pub(crate) config: ServerConfig,
     /// The configured parameters as each session starts with them.
-    pub(crate) session_defaults: SessionDefaults,
+    pub(crate) session_defaults: Arc<SessionDefaults>,
     pub(crate) registry: Registry,
     /// Connections being served (authenticated or not).
     pub(crate) connections: AtomicUsize,
@@ -102,7 +102,7 @@ impl<H: ServerHandlers> Server<H> {
         Server {
             inner: Arc::new(ServerInner {
                 handlers,
-                session_defaults: SessionDefaults::new(&config.parameters),
+                session_defaults: Arc::new(SessionDefaults::new(&config.parameters)),
                 config,
                 registry: Registry::new(),
                 connections: AtomicUsize::new(0),
@@ -229,6 +229,9 @@ impl<H: ServerHandlers> Server<H> {
     /// their current query ends.
     pub fn shutdown(&self) {
         self.inner.shutdown.trigger();
+        // Sessions watch the flag when they wait for input: wake them to
+        // see it (one registering now sees it at its first wait).
+        self.inner.registry.wake_all();
     }
 
     /// Number of connections being served.

@@ -152,6 +152,15 @@ impl Registry {
         }
     }
 
+    /// Wakes every session's connection task, to see a change of server
+    /// state (a shutdown signalled).
+    pub(crate) fn wake_all(&self) {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        for s in sessions.by_pid.values() {
+            s.wake();
+        }
+    }
+
     /// Asks every session to end now (shutdown past its grace period).
     pub(crate) fn terminate_all(&self) {
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());

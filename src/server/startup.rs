@@ -537,7 +537,6 @@ where
     }
     let defaults = &server.session_defaults;
     let mut session = Session::with_defaults(client, shared.clone(), defaults);
-    session.init_client_parameters(defaults);
     if let Err(e) = session.with_client(apply_startup_settings) {
         let e = e.with_severity(crate::error::Severity::Fatal);
         send_fatal(&mut transport, &e).await;
@@ -556,7 +555,7 @@ where
     // handle, and report later changes.
     drain_parameter_reports(&shared);
     session.start_reporting();
-    session.encode_parameter_statuses(defaults, &mut transport.wbuf);
+    session.encode_parameter_statuses(&mut transport.wbuf);
     BackendKeyData {
         process_id: shared.process_id,
         secret_key: shared.secret_key.clone(),
@@ -597,6 +596,9 @@ impl<H> Drop for RegistrationGuard<'_, H> {
 /// is copied out.
 pub(crate) fn compact_parameters(mut params: Vec<(ByteStr, ByteStr)>) -> Vec<(ByteStr, ByteStr)> {
     fn own(s: &mut ByteStr) {
+        if s.is_inline() {
+            return;
+        }
         *s = match ByteStr::inline_from_utf8(s.as_bytes()) {
             Some(Ok(inline)) => inline,
             _ => ByteStr::from(s.as_str().to_owned()),
@@ -633,7 +635,8 @@ pub(crate) fn is_supported_client_encoding(enc: &str) -> bool {
 fn apply_startup_settings(client: &ClientInfo, session: &mut Session) -> Result<(), ErrorInfo> {
     for (name, value) in client.parameters() {
         match name {
-            "user" | "database" | "replication" => {}
+            // application_name: set with the session.
+            "user" | "database" | "replication" | "application_name" => {}
             "options" => {
                 for (k, v) in parse_options(value) {
                     session.try_set_parameter(&k, v)?;
