@@ -23,6 +23,7 @@ mod registry;
 mod replication;
 mod row_description_cache;
 mod row_stream;
+mod session_tasks;
 mod shutdown;
 mod simple_query;
 mod startup;
@@ -145,7 +146,19 @@ impl<H: ServerHandlers> Server<H> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let inner = self.inner.clone();
+        Self::serve_socket(self.inner.clone(), io, peer, origin).await
+    }
+
+    /// Serves one connection of the server `inner`.
+    async fn serve_socket<S>(
+        inner: Arc<ServerInner<H>>,
+        io: S,
+        peer: Option<SocketAddr>,
+        origin: Option<Box<crate::api::ConnectionOrigin>>,
+    ) -> Result<(), PgWireError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         inner.connections.fetch_add(1, Ordering::SeqCst);
         let _guard = ConnectionGuard(&inner);
         // PROXY protocol hook: the header names the real client (TCP only).
@@ -162,14 +175,40 @@ impl<H: ServerHandlers> Server<H> {
     /// task, until [`Server::shutdown`] is called; then waits (up to the
     /// configured shutdown timeout) for the sessions to end, and closes
     /// those still running after it.
+    ///
+    /// The accept loop itself runs as a task of the current Tokio runtime,
+    /// so that each session starts on the worker thread that accepted its
+    /// connection (with `block_on(server.serve(..))` the loop would
+    /// otherwise run on the blocked thread, and every connection would
+    /// wake a worker). Dropping the returned future stops accepting and
+    /// ends every session it started.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         self.serve_on(listener).await
     }
 
-    /// The accept loop of [`Server::serve`] and [`Server::serve_unix`].
-    async fn serve_on<L: accept::Accept>(&self, listener: L) -> std::io::Result<()> {
+    /// Runs the accept loop of [`Server::serve`] and [`Server::serve_unix`]
+    /// as a task of the runtime rather than in the caller's future (often
+    /// `block_on`, outside the runtime's workers): a session then starts on
+    /// the worker that accepted its connection, without waking another
+    /// thread. Dropping the returned future stops the loop and its
+    /// sessions.
+    async fn serve_on<L: accept::Accept + 'static>(&self, listener: L) -> std::io::Result<()> {
+        let server = self.clone();
+        let accept_loop = AbortOnDrop(tokio::spawn(
+            async move { server.accept_loop(listener).await },
+        ));
+        match accept_loop.wait().await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled: only by the runtime shutting down.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Accepts connections until shutdown; then waits for the sessions.
+    async fn accept_loop<L: accept::Accept>(&self, listener: L) -> std::io::Result<()> {
         let mut shutdown = self.inner.shutdown.subscribe();
-        let mut sessions = tokio::task::JoinSet::new();
+        let sessions = session_tasks::SessionTasks::new();
         loop {
             tokio::select! {
                 accepted = listener.accept_connection() => {
@@ -183,41 +222,35 @@ impl<H: ServerHandlers> Server<H> {
                             continue;
                         }
                     };
-                    let server = self.clone();
+                    let inner = self.inner.clone();
                     // Boxed: the task then holds a pointer, not the session's
                     // future (kilobytes, copied several times as the task is
-                    // created, completed and reaped).
+                    // created and completed).
                     sessions.spawn(Box::pin(async move {
-                        if let Err(e) = server.process_socket_from(socket, peer, origin).await {
+                        if let Err(e) = Self::serve_socket(inner, socket, peer, origin).await {
                             tracing::debug!("connection ended: {e}");
                         }
                     }));
-                    // Reap finished sessions so the set stays the size of
-                    // the live ones.
-                    while sessions.try_join_next().is_some() {}
                 }
                 _ = shutdown.wait_for(|s| *s) => break,
             }
         }
         drop(listener);
-        let drained = tokio::time::timeout(self.inner.config.shutdown_timeout, async {
-            while sessions.join_next().await.is_some() {}
-        })
-        .await;
+        let drained =
+            tokio::time::timeout(self.inner.config.shutdown_timeout, sessions.all_ended()).await;
         if drained.is_err() {
             tracing::info!(
-                remaining = sessions.len(),
+                remaining = sessions.running(),
                 "shutdown timeout: terminating the remaining sessions"
             );
             // Sessions stop what they run and say so (57P01); a handler
             // that ignores cancellation is cut off a moment later.
             self.inner.registry.terminate_all();
-            let ended = tokio::time::timeout(std::time::Duration::from_secs(1), async {
-                while sessions.join_next().await.is_some() {}
-            })
-            .await;
+            let ended =
+                tokio::time::timeout(std::time::Duration::from_secs(1), sessions.all_ended()).await;
             if ended.is_err() {
-                sessions.shutdown().await;
+                sessions.abort_all();
+                sessions.all_ended().await;
             }
         }
         Ok(())
@@ -248,6 +281,21 @@ impl<H: ServerHandlers> Server<H> {
     /// Number of authenticated sessions.
     pub fn session_count(&self) -> usize {
         self.inner.registry.len()
+    }
+}
+
+/// A task aborted when this is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn wait(mut self) -> Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
