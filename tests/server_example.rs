@@ -6,9 +6,9 @@
 
 mod common;
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{have_program, python_with_psycopg, stderr, stdout};
@@ -16,6 +16,8 @@ use common::{have_program, python_with_psycopg, stderr, stdout};
 struct Example {
     child: Child,
     port: u16,
+    /// Kept open: the example's later output must not meet a closed pipe.
+    _stdout: BufReader<ChildStdout>,
 }
 
 impl Drop for Example {
@@ -36,20 +38,33 @@ fn start() -> Option<Example> {
         println!("SKIPPED: the server example binary was not built (`cargo test` builds it)");
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(bin)
-        .args(["--listen", &listen])
-        .stdout(Stdio::null())
+    // Port 0, and the address read from what the example prints: a port
+    // picked here and freed before the example binds it can be taken by
+    // another test's example in between (tests run in parallel).
+    let mut child = Command::new(bin)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start the example");
-    let example = Example { child, port };
+    let mut stdout = BufReader::new(child.stdout.take().expect("the example's stdout"));
+    let mut line = String::new();
+    stdout
+        .read_line(&mut line)
+        .expect("read the example's first line");
+    let mut example = Example {
+        child,
+        port: 0,
+        _stdout: stdout,
+    };
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("the example printed {line:?}, not its address"));
+    example.port = addr.port();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(&listen).is_err() {
+    while std::net::TcpStream::connect(addr).is_err() {
         assert!(Instant::now() < deadline, "the example did not listen");
         std::thread::sleep(Duration::from_millis(50));
     }

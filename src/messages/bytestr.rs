@@ -164,6 +164,7 @@ impl ByteStr {
 
     /// Whether the string is stored inline (not a view of a shared buffer).
     #[inline]
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn is_inline(&self) -> bool {
         matches!(self.0, Repr::Inline { .. })
     }

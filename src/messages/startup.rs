@@ -450,6 +450,7 @@ impl ParameterStatus {
 impl ParameterStatus {
     /// Encodes a ParameterStatus for `name` = `value` from borrowed
     /// strings, without building the message (a session's opening values).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn encode_borrowed(name: &str, value: &str, buf: &mut BytesMut) {
         super::frame::write(buf, Self::TAG, |buf| {
             put_cstr(buf, name.as_bytes());
