@@ -40,7 +40,13 @@ fn main() {
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         tracing::info!(addr = %listener.local_addr()?, "proxy listening");
-        proxy::run(config, listener).await
+        // A task of the runtime rather than block_on's own thread: each
+        // client's task then starts on the worker that accepted it, without
+        // waking another thread.
+        match tokio::spawn(proxy::run(config, listener)).await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
     });
     if let Err(e) = result {
         eprintln!("proxy: {e}");
