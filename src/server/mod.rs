@@ -124,6 +124,12 @@ impl<H: ServerHandlers> Server<H> {
 
     /// Serves one connection until it ends. `peer` is reported in
     /// [`ClientInfo::peer_addr`](crate::api::ClientInfo::peer_addr).
+    ///
+    /// With an accept loop of your own, spawn it as a runtime task (as
+    /// [`Server::serve`] does) rather than running it in `block_on`: a
+    /// session spawned from a worker starts on that worker, while one
+    /// spawned from outside the runtime wakes another thread per
+    /// connection.
     pub async fn process_socket<S>(
         &self,
         io: S,
@@ -132,24 +138,11 @@ impl<H: ServerHandlers> Server<H> {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        self.process_socket_from(io, peer, None).await
+        Self::serve_socket(self.inner.clone(), io, peer, None).await
     }
 
-    /// [`Server::process_socket`] with what is known of the transport
-    /// (a Unix socket and its peer's credentials).
-    pub(crate) async fn process_socket_from<S>(
-        &self,
-        io: S,
-        peer: Option<SocketAddr>,
-        origin: Option<Box<crate::api::ConnectionOrigin>>,
-    ) -> Result<(), PgWireError>
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        Self::serve_socket(self.inner.clone(), io, peer, origin).await
-    }
-
-    /// Serves one connection of the server `inner`.
+    /// Serves one connection of the server `inner`, with what is known of
+    /// the transport (a Unix socket and its peer's credentials).
     async fn serve_socket<S>(
         inner: Arc<ServerInner<H>>,
         io: S,
