@@ -3,91 +3,22 @@
 //! `--tls-key`, `--require-tls`), driven by psql and tokio-postgres.
 
 mod common;
+// Shared with the other tests that run the example; this one uses part.
+#[allow(dead_code)]
+#[path = "common/sqlite_example.rs"]
+mod sqlite_example;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::auth::{pki, psql_conninfo};
 use common::{have_program, stderr, stdout};
+use sqlite_example::{Example, example_binary};
 
-/// The example binary cargo built next to this test (`cargo test` builds
-/// examples into `target/<profile>/examples/`).
-fn example_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("sqlite{}", std::env::consts::EXE_SUFFIX));
-    bin.exists().then_some(bin)
-}
-
-/// A running example server, killed when dropped.
-struct Example {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        // Ctrl-C (SIGINT) shuts the example down cleanly, which removes its
-        // temporary database file; SIGKILL would leave it behind.
-        let interrupted = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        if interrupted {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// Starts the example with `args` (plus `--listen`) and waits until it
-/// accepts connections.
+/// Starts the example with `args` (plus `--listen` on a port of the
+/// system's choosing) and waits until it accepts connections; it is stopped
+/// with SIGINT when dropped, which removes its temporary database file.
 fn start(args: &[&str]) -> Option<Example> {
-    let Some(bin) = example_binary() else {
-        println!(
-            "SKIPPED: the sqlite example binary was not built (run `cargo test`, which builds examples)"
-        );
-        return None;
-    };
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(bin)
-        .arg("--listen")
-        .arg(&listen)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the example");
-    let example = Example { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the example did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(example)
+    Example::start("sqlite_cli", args)
 }
 
 fn run_example(args: &[&str]) -> Option<std::process::Output> {

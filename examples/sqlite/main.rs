@@ -228,18 +228,23 @@ async fn main() -> ExitCode {
         eprintln!("cannot open database {}: {e}", handlers.path().display());
         return ExitCode::FAILURE;
     }
-    // The Unix socket first: a live server on it is the likelier conflict,
-    // and its message the clearer one.
-    let unix = match &args.unix_socket_dir {
-        None => None,
-        Some(dir) => match unix_socket::bind(dir, args.listen.port()) {
-            Ok(u) => Some(u),
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
-            }
-        },
+    let bind_unix = |port| match &args.unix_socket_dir {
+        None => Ok(None),
+        Some(dir) => unix_socket::bind(dir, port).map(Some).map_err(|e| {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }),
     };
+    // The Unix socket first: a live server on it is the likelier conflict,
+    // and its message the clearer one. With port 0 (the system picks one)
+    // it is named after the port TCP got, so it comes second.
+    let mut unix = None;
+    if args.listen.port() != 0 {
+        match bind_unix(args.listen.port()) {
+            Ok(u) => unix = u,
+            Err(code) => return code,
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -247,12 +252,21 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The bound address: with `--listen 127.0.0.1:0` the system picks the
+    // port, and this line is how one learns it.
+    let listening = listener.local_addr().unwrap_or(args.listen);
+    if args.listen.port() == 0 {
+        match bind_unix(listening.port()) {
+            Ok(u) => unix = u,
+            Err(code) => return code,
+        }
+    }
     tracing::info!(
-        listen = %args.listen,
+        listen = %listening,
         db = %handlers.path().display(),
         "ready: psql -h {} -p {} -U postgres",
-        args.listen.ip(),
-        args.listen.port()
+        listening.ip(),
+        listening.port()
     );
     let server = Server::new(handlers, config);
     if let Some((listener, path)) = unix {

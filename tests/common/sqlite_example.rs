@@ -47,6 +47,17 @@ impl Drop for TempDir {
     }
 }
 
+/// The port in the example's "ready: psql -h HOST -p PORT ..." log line.
+fn ready_port(log: &str) -> Option<u16> {
+    let rest = &log[log.find("ready: psql -h ")? + "ready: psql -h ".len()..];
+    let mut words = rest.split_whitespace();
+    let _host = words.next()?;
+    if words.next()? != "-p" {
+        return None;
+    }
+    words.next()?.parse().ok()
+}
+
 /// A running example, stopped with SIGINT (a clean shutdown) on drop.
 pub struct Example {
     pub child: Child,
@@ -65,14 +76,18 @@ impl Example {
             );
             return None;
         };
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let log =
-            std::env::temp_dir().join(format!("pgwire-{test}-{}-{port}.log", std::process::id()));
+        // Port 0, and the port read from the example's "ready" line: a
+        // port picked here and freed before the example binds it can be
+        // taken by another test's example in between.
+        let log = std::env::temp_dir().join(format!(
+            "pgwire-{test}-{}-{}.log",
+            std::process::id(),
+            free_port()
+        ));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(bin)
             .arg("--listen")
-            .arg(&listen)
+            .arg("127.0.0.1:0")
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(file.try_clone().expect("log file"))
@@ -80,17 +95,33 @@ impl Example {
             .stdin(Stdio::null())
             .spawn()
             .expect("start the example");
-        let mut example = Example { child, port, log };
+        let mut example = Example {
+            child,
+            port: 0,
+            log,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(&listen).is_err() {
+        loop {
+            if let Some(port) = ready_port(&example.log_text()) {
+                example.port = port;
+                break;
+            }
             if let Ok(Some(status)) = example.child.try_wait() {
                 panic!("the example exited ({status}): {}", example.log_text());
             }
             assert!(
                 Instant::now() < deadline,
-                "the example did not start listening"
+                "the example did not start listening: {}",
+                example.log_text()
             );
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        while std::net::TcpStream::connect(("127.0.0.1", example.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the example did not accept connections"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
         Some(example)
     }
