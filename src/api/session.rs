@@ -596,20 +596,6 @@ pub struct Session {
 }
 
 impl Session {
-    #[cfg(test)]
-    pub(crate) fn new(client: ClientInfo, shared: Arc<SessionShared>) -> Self {
-        let defaults = Arc::new(SessionDefaults::new(&[]));
-        Session {
-            client,
-            transaction_status: TransactionStatus::Idle,
-            format: defaults.format.clone(),
-            defaults,
-            overrides: Vec::new(),
-            shared,
-            report_changes: true,
-        }
-    }
-
     /// A session starting from the server's `defaults`, with
     /// `application_name` and `session_authorization` from the client's
     /// startup packet, not reporting parameter changes until
@@ -898,22 +884,6 @@ impl Session {
         self.overrides.push(replaced);
     }
 
-    /// Sets a parameter without reporting it, as the server's initial
-    /// values are set: a format setting is checked and stored as `SHOW`
-    /// prints it; a value refused is logged and ignored.
-    #[cfg(test)]
-    pub(crate) fn init_parameter(&mut self, name: &str, value: &str) {
-        match self.set_format(name, value) {
-            Ok(Some(shown)) => self.store_value(name, &shown),
-            Ok(None) => self.store_value(name, value),
-            Err(e) => tracing::warn!(
-                parameter = name,
-                error = e.message(),
-                "initial value ignored"
-            ),
-        }
-    }
-
     /// Sends a NoticeResponse to the client before the current response
     /// completes (a warning, a progress message, `RAISE NOTICE`).
     pub fn send_notice(&self, notice: ErrorInfo) {
@@ -944,7 +914,9 @@ impl Session {
 mod tests {
     use super::*;
 
-    fn session() -> Session {
+    /// A session of a server configured with `configured`, past startup
+    /// (changes are reported).
+    fn session(configured: &[(&str, &str)]) -> Session {
         let client = ClientInfo {
             process_id: 1,
             protocol_version: ProtocolVersion::V3_0,
@@ -953,7 +925,15 @@ mod tests {
             tls: None,
             origin: None,
         };
-        Session::new(client, Arc::new(SessionShared::new(1, Bytes::new())))
+        let configured: Vec<(Arc<str>, Arc<str>)> = configured
+            .iter()
+            .map(|&(k, v)| (Arc::from(k), Arc::from(v)))
+            .collect();
+        let defaults = Arc::new(SessionDefaults::new(&configured));
+        let shared = Arc::new(SessionShared::new(1, Bytes::new()));
+        let mut s = Session::with_defaults(client, shared, &defaults);
+        s.start_reporting();
+        s
     }
 
     fn reported(s: &Session) -> Vec<(String, String)> {
@@ -1077,8 +1057,8 @@ mod tests {
 
     #[test]
     fn formatting_settings_are_checked_kept_and_reported() {
-        let mut s = session();
-        s.init_parameter("DateStyle", "iso, mdy");
+        // Configured as written; kept as SHOW prints it.
+        let mut s = session(&[("DateStyle", "iso, mdy")]);
         assert_eq!(s.parameter("datestyle"), Some("ISO, MDY"));
         s.try_set_parameter("timezone", "europe/berlin").unwrap();
         s.try_set_parameter("DATESTYLE", "german").unwrap();
