@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures_util::FutureExt;
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::{Message, ParameterStatus};
 use pgwire::server::{RawSession, peek_frame};
@@ -391,8 +392,19 @@ impl ClientSession {
                     return;
                 }
             }
+            // The client's answer goes out before the connection goes back
+            // to the pool (the client waits for it; the pool's next user
+            // is not waiting yet), unless the client is slow to take it.
+            let mut flushed = self.front.write_buffer().is_empty();
+            if !flushed {
+                match self.front.flush().now_or_never() {
+                    Some(Ok(())) => flushed = true,
+                    Some(Err(_)) => return,
+                    None => {}
+                }
+            }
             self.maybe_release();
-            if !self.front.write_buffer().is_empty() && self.front.flush().await.is_err() {
+            if !flushed && self.front.flush().await.is_err() {
                 return;
             }
             let event = match &mut self.backend {
@@ -1039,6 +1051,12 @@ fn local_query(
     status: u8,
 ) -> Option<Bytes> {
     let sql = body.strip_suffix(b"\0").unwrap_or(body);
+    // Only LISTEN and DEALLOCATE are answered here: most queries are
+    // passed after one look at their first letter.
+    let first_letter = sql.iter().find(|c| !c.is_ascii_whitespace() && **c != b';');
+    if !matches!(first_letter.map(|c| c | 0x20), Some(b'l' | b'd')) {
+        return None;
+    }
     let mut words = sql
         .split(|c| c.is_ascii_whitespace() || *c == b';')
         .filter(|w| !w.is_empty());
@@ -1087,15 +1105,16 @@ struct ResetWords {
 }
 
 impl ResetWords {
-    /// One pass over `sql` (every simple Query goes through it): only
-    /// positions holding a `d` or an `r` are compared further.
+    /// One pass over `sql` (every simple Query goes through it), eight
+    /// bytes at a time: only the positions holding a `d` or an `r` (either
+    /// case) are compared further, and most of a query has neither.
     fn of(sql: &[u8]) -> ResetWords {
         let mut words = ResetWords::default();
-        for (i, c) in sql.iter().enumerate() {
+        let mut check = |i: usize| {
             let rest = &sql[i..];
             let starts =
                 |w: &[u8]| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w);
-            match c | 0x20 {
+            match rest[0] | 0x20 {
                 b'd' => {
                     words.discard |= starts(b"discard");
                     words.deallocate |= starts(b"deallocate");
@@ -1103,9 +1122,37 @@ impl ResetWords {
                 b'r' => words.reset |= starts(b"reset"),
                 _ => {}
             }
+        };
+        let mut chunks = sql.chunks_exact(8);
+        let mut at = 0;
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            if may_hold_d_or_r(word) {
+                for (k, c) in chunk.iter().enumerate() {
+                    if matches!(c | 0x20, b'd' | b'r') {
+                        check(at + k);
+                    }
+                }
+            }
+            at += 8;
+        }
+        for (k, c) in chunks.remainder().iter().enumerate() {
+            if matches!(c | 0x20, b'd' | b'r') {
+                check(at + k);
+            }
         }
         words
     }
+}
+
+/// Whether any of the eight bytes in `word` may be `d`, `D`, `r` or `R`
+/// (never false when one is; a byte after a match may be flagged too).
+fn may_hold_d_or_r(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
+    let lower = word | (ONES * 0x20);
+    has_zero(lower ^ (ONES * u64::from(b'd'))) || has_zero(lower ^ (ONES * u64::from(b'r')))
 }
 
 fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
@@ -1180,6 +1227,20 @@ mod tests {
         assert!(!w.discard && !w.deallocate && w.reset);
         // Words cut by the end of the query do not count.
         assert_eq!(ResetWords::of(b"SELECT disc"), ResetWords::default());
+        // Every position of the eight-byte steps and of the tail is seen.
+        for pad in 0..20 {
+            let mut sql = vec![b' '; pad];
+            sql.extend_from_slice(b"DeAllocate x");
+            assert!(ResetWords::of(&sql).deallocate, "at offset {pad}");
+            let mut sql = vec![b'x'; pad];
+            sql.extend_from_slice(b"RESET");
+            assert!(ResetWords::of(&sql).reset, "at offset {pad}");
+        }
+        for word in 0..=u64::from(u8::MAX) {
+            let b = word as u8;
+            let flagged = may_hold_d_or_r((u64::from(b) << 24) | 0x4141_4141_0041_4141);
+            assert_eq!(flagged, matches!(b, b'd' | b'D' | b'r' | b'R'), "byte {b}");
+        }
     }
 
     #[test]
