@@ -14,7 +14,8 @@
 # interleaved (direct, PgBouncer, proxy, direct, ...) so that a change in
 # the machine's load hits all of them alike (the two poolers take turns
 # going first); the table shows the median TPS and latency of the rounds,
-# and the median of the per-round proxy / PgBouncer ratios.
+# and the median of the per-round proxy / PgBouncer ratios (with 3 rounds
+# or more, also their mean and its 95% confidence interval).
 #
 # PgBouncer and PostgreSQL run as daemons in sessions of their own; the
 # proxy is started with `setsid` to match (under the kernel's autogroup
@@ -38,9 +39,13 @@ BINDIR=$(pg_config --bindir)
 command -v pgbench >/dev/null || { echo "pgbench is not installed" >&2; exit 1; }
 command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed" >&2; exit 1; }
 
-cargo build --release --example proxy -q
+# The `dist` profile (Cargo.toml): release with whole-program optimisation,
+# as a pooler binary would be built to ship. PROFILE=release for the
+# quicker build.
+PROFILE=${PROFILE:-dist}
+cargo build --profile "$PROFILE" --example proxy -q
 TARGET=${CARGO_TARGET_DIR:-target}
-PROXY_BIN="$TARGET/release/examples/proxy"
+PROXY_BIN="$TARGET/$PROFILE/examples/proxy"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PG_PORT=$(free_port); PGB_PORT=$(free_port); PROXY_PORT=$(free_port)
@@ -181,6 +186,19 @@ median() {
     printf "%s\n" "$@" | sort -n -k1,1 | sed -n "$(( ($# + 1) / 2 ))p"
 }
 
+# "mean [low, high]": the mean of the per-round ratios and its 95%
+# confidence interval (Student's t; the rounds taken as independent).
+mean_interval() {
+    printf "%s\n" "$@" | awk '{ x[NR] = $1; s += $1 } END {
+        n = NR; m = s / n
+        for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2
+        sd = sqrt(v / (n - 1))
+        split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 2.13 2.12 2.11 2.10 2.09", t)
+        q = (n - 1 <= 19) ? t[n - 1] : 2.0
+        h = q * sd / sqrt(n)
+        printf "%.3f [%.3f, %.3f]", m, m - h, m + h }'
+}
+
 echo "pgbench -S -j 2 -T $DURATION, scale 10, pool size $POOL_SIZE, proxy threads $PROXY_THREADS, median of $ROUNDS round(s) (PgBouncer $(pgbouncer --version | head -1 | awk '{print $2}'), PostgreSQL $(pg_config --version | awk '{print $2}'))"
 echo
 echo "| mode | clients | direct TPS | PgBouncer TPS | proxy TPS | proxy / PgBouncer | added latency vs direct (ms): PgBouncer / proxy |"
@@ -212,6 +230,9 @@ for mode in $MODES; do
             # Median of the per-round ratios: each compares runs minutes
             # apart at most, under about the same load.
             ratio="$(printf "%s\n" "${ratios[@]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")x"
+            if [ "$ROUNDS" -ge 3 ]; then
+                ratio="$ratio (mean $(mean_interval "${ratios[@]}"))"
+            fi
         fi
         if [ "$d" != failed ]; then
             lb=$([ "$b" != failed ] && awk -v d="${d#* }" -v x="${b#* }" 'BEGIN { printf "%.3f", x - d }' || echo "-")
