@@ -51,7 +51,7 @@ impl PgCluster {
     /// Starts a cluster; `name` keeps concurrent test binaries apart.
     /// `extra_conf` lines are appended to `postgresql.conf` (`ssl = off`...).
     pub fn start(name: &str, extra_conf: &[&str]) -> Result<PgCluster, String> {
-        let pg = Postgres::init(name, write_certs)?;
+        let mut pg = Postgres::init(name, write_certs)?;
         let data = pg.data_dir();
         let mut hba = String::from("local all all trust\n");
         for (user, _, method) in USERS {

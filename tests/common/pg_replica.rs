@@ -4,12 +4,11 @@
 //! primary's temp dir; stopped and removed on drop. Included with
 //! `#[path]`, next to `postgres.rs`.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::postgres::Postgres;
+use super::postgres::{Postgres, free_port, port_was_taken};
 
 /// The role tests connect as (SCRAM over TCP), and its password.
 pub const USER: &str = "app";
@@ -31,13 +30,6 @@ pub struct Replicated {
     pg: Postgres,
 }
 
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
 fn path_str(p: &Path) -> Result<&str, String> {
     p.to_str().ok_or_else(|| "temp dir is not UTF-8".to_owned())
 }
@@ -49,7 +41,7 @@ impl Replicated {
         if Command::new("psql").arg("--version").output().is_err() {
             return Err("`psql` is not installed".into());
         }
-        let pg = Postgres::init(&format!("{name}-repl"), |_| Ok(()))?;
+        let mut pg = Postgres::init(&format!("{name}-repl"), |_| Ok(()))?;
         let data = pg.data_dir();
         let hba = format!(
             "local all all trust\nlocal replication all trust\n\
@@ -83,7 +75,7 @@ impl Replicated {
             &format!("CREATE DATABASE appdb OWNER {USER}"),
         )?;
         for i in 0..standbys {
-            let sport = free_port()?;
+            let mut sport = free_port()?;
             let sdata = group.dir.join(format!("standby{i}"));
             let pport = group.primary.port.to_string();
             group.pg.run(
@@ -105,7 +97,18 @@ impl Replicated {
                     "--no-sync",
                 ],
             )?;
-            group.pg_ctl_start(&sdata, sport)?;
+            // Another process may take the port first: then another one.
+            for attempt in 1.. {
+                match group.pg_ctl_start(&sdata, sport) {
+                    Err(_) if attempt < 5 && port_was_taken(&sdata.with_extension("log")) => {
+                        sport = free_port()?;
+                    }
+                    other => {
+                        other?;
+                        break;
+                    }
+                }
+            }
             group.standbys.push(Node {
                 port: sport,
                 data: sdata,

@@ -48,7 +48,7 @@ impl Postgres {
     /// Starts a cluster with `extra` server options (`-c name=value ...`).
     /// `Err` is the reason to skip.
     pub fn start(name: &str, extra: &str) -> Result<Postgres, String> {
-        let pg = Postgres::init(name, |_| Ok(()))?;
+        let mut pg = Postgres::init(name, |_| Ok(()))?;
         pg.start_server(extra)?;
         Ok(pg)
     }
@@ -76,10 +76,7 @@ impl Postgres {
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
             .unwrap_or(false);
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
+        let port = free_port()?;
         let dir =
             std::env::temp_dir().join(format!("pgwire-{name}-pg-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -127,29 +124,38 @@ impl Postgres {
     }
 
     /// Starts the server of an [`init`](Self::init)ed cluster with `extra`
-    /// server options (`-c name=value ...`).
-    pub fn start_server(&self, extra: &str) -> Result<(), String> {
+    /// server options (`-c name=value ...`). When another process took the
+    /// port since it was picked, the server starts on a new one (`port`
+    /// changes).
+    pub fn start_server(&mut self, extra: &str) -> Result<(), String> {
         let data = self.data_dir();
         let data = data.to_str().ok_or("temp dir is not UTF-8")?;
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}",
-            self.port,
-            self.dir.display()
-        );
         let log = self.dir.join("log");
-        self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data,
-                "-o",
-                &opts,
-                "-l",
-                log.to_str().unwrap_or("log"),
-                "-w",
-                "start",
-            ],
-        )
+        for attempt in 1.. {
+            let opts = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}",
+                self.port,
+                self.dir.display()
+            );
+            let started = self.run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    data,
+                    "-o",
+                    &opts,
+                    "-l",
+                    log.to_str().unwrap_or("log"),
+                    "-w",
+                    "start",
+                ],
+            );
+            match started {
+                Err(_) if attempt < 5 && port_was_taken(&log) => self.port = free_port()?,
+                other => return other,
+            }
+        }
+        unreachable!("the loop returns")
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {
@@ -170,6 +176,24 @@ impl Postgres {
         tokio::spawn(conn);
         client
     }
+}
+
+/// A port nothing listens on now. PostgreSQL cannot be given port 0, so
+/// a test picks one and starts the server on it; another process may take
+/// it in between (see [`port_was_taken`]).
+pub fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether a server that failed to start found its port taken (its log,
+/// emptied for the next attempt).
+pub fn port_was_taken(log: &std::path::Path) -> bool {
+    let taken = std::fs::read_to_string(log).is_ok_and(|l| l.contains("Address already in use"));
+    let _ = std::fs::remove_file(log);
+    taken
 }
 
 impl Drop for Postgres {
