@@ -1127,7 +1127,7 @@ impl ResetWords {
         let mut at = 0;
         for chunk in &mut chunks {
             let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-            if may_hold_d_or_r(word) {
+            if holds_d_or_r(word) {
                 for (k, c) in chunk.iter().enumerate() {
                     if matches!(c | 0x20, b'd' | b'r') {
                         check(at + k);
@@ -1145,9 +1145,10 @@ impl ResetWords {
     }
 }
 
-/// Whether any of the eight bytes in `word` may be `d`, `D`, `r` or `R`
-/// (never false when one is; a byte after a match may be flagged too).
-fn may_hold_d_or_r(word: u64) -> bool {
+/// Whether one of the eight bytes in `word` is `d`, `D`, `r` or `R`
+/// (without looking at them one by one: a byte equal to the letter is a
+/// zero byte after the XOR, and a borrow finds one).
+fn holds_d_or_r(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
@@ -1236,9 +1237,8 @@ mod tests {
             sql.extend_from_slice(b"RESET");
             assert!(ResetWords::of(&sql).reset, "at offset {pad}");
         }
-        for word in 0..=u64::from(u8::MAX) {
-            let b = word as u8;
-            let flagged = may_hold_d_or_r((u64::from(b) << 24) | 0x4141_4141_0041_4141);
+        for b in 0..=u8::MAX {
+            let flagged = holds_d_or_r((u64::from(b) << 24) | 0x4141_4141_0041_4141);
             assert_eq!(flagged, matches!(b, b'd' | b'D' | b'r' | b'R'), "byte {b}");
         }
     }
