@@ -108,7 +108,7 @@ fn compile_jdbc(class: &str) -> Result<(std::path::PathBuf, std::path::PathBuf),
         .arg(&jar)
         .arg("-d")
         .arg(&classes)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/drivers/jdbc/{class}.java")))
+        .arg(common::repo_dir().join(format!("tests/drivers/jdbc/{class}.java")))
         .output()
         .map_err(|e| e.to_string())?;
     assert!(out.status.success(), "javac: {}", stderr(&out));

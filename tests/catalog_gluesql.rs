@@ -32,8 +32,7 @@ async fn sqlalchemy_connects_to_gluesql() {
                 eprintln!("SKIPPED sqlalchemy_connects_to_gluesql with {driver}: not importable");
                 continue;
             }
-            let script =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers/sqlalchemy_connect.py");
+            let script = common::repo_dir().join("tests/drivers/sqlalchemy_connect.py");
             let out = Command::new("python3")
                 .arg(script)
                 .arg(port.to_string())

@@ -18,7 +18,7 @@ mod common;
 #[path = "../examples/sqlite/server/mod.rs"]
 mod sqlite_server;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,7 @@ fn server() -> TestServer<SqliteServer> {
 }
 
 fn scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drivers")
+    common::repo_dir().join("tests/drivers")
 }
 
 /// Runs `cmd` to completion, killing it after [`TIMEOUT`].
@@ -151,7 +151,7 @@ fn node_pg_package() -> Option<PathBuf> {
     if let Some(paths) = std::env::var_os("NODE_PATH") {
         candidates.extend(std::env::split_paths(&paths).map(|p| p.join("pg")));
     }
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/pg"));
+    candidates.push(common::repo_dir().join("node_modules/pg"));
     if let Some(home) = std::env::var_os("HOME") {
         candidates.push(PathBuf::from(home).join(".cache/pgwire-ci/node/node_modules/pg"));
     }

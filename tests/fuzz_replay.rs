@@ -14,9 +14,7 @@ use common::hardening::{self, CountingAlloc};
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz_corpus")
-        .join(target);
+    let dir = common::repo_dir().join("tests/fuzz_corpus").join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())

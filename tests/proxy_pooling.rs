@@ -1105,7 +1105,10 @@ fn check_jdbc(proxy: &RunningProxy) {
     let classes = std::env::temp_dir().join(format!("pgwire-proxy-jdbc-{}", std::process::id()));
     std::fs::create_dir_all(&classes).unwrap();
     let source =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/proxy/ProxyPrepared.java");
+        // The checkout this runs in (as `common::repo_dir`; this file does
+        // not include `common`).
+        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test"))
+            .join("tests/proxy/ProxyPrepared.java");
     let o = Command::new("javac")
         .arg("-cp")
         .arg(&jar)

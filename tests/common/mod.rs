@@ -17,6 +17,17 @@ use pgwire::server::{Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The checkout the tests run in (`tests/`, `examples/` and the driver
+/// scripts are under it). Read when the test runs, from what `cargo test`
+/// sets: `env!` would keep the checkout the test binary was built in, and
+/// a target directory shared by two checkouts of the same sources serves
+/// both with one binary.
+pub fn repo_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
 /// A server running on 127.0.0.1 with an ephemeral port, on its own
 /// runtime thread, so tests using blocking clients (psql) work too.
 pub struct TestServer<H: ServerHandlers> {
@@ -139,9 +150,7 @@ pub fn python_can_import(modules: &str) -> bool {
 /// `args`; panics (naming `server`) unless its output ends with OK.
 /// Returns the output's lines.
 pub fn python_driver_lines(script: &str, port: u16, args: &[&str], server: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/drivers")
-        .join(script);
+    let path = repo_dir().join("tests/drivers").join(script);
     let out = Command::new("python3")
         .arg(&path)
         .arg(port.to_string())
