@@ -277,6 +277,85 @@ async fn transaction_pooling_primary_and_standby() {
     }
     drop(settings_clients);
 
+    // Session state the proxy does not follow (a SET of an unreported
+    // setting, by a simple Query or a Parse; a temporary table) keeps a
+    // client on its connection until it leaves; the next client of that
+    // connection gets it discarded. Pool of 2: one connection is pinned
+    // at a time while `plain` goes on with the other.
+    let plain = connect(&proxy, "appdb").await;
+    let defaults = "SELECT current_setting('statement_timeout'), current_setting('work_mem'), \
+                    current_setting('search_path'), \
+                    NOT EXISTS (SELECT FROM pg_class WHERE relnamespace = pg_my_temp_schema()), \
+                    pg_backend_pid()";
+    let fresh = plain.query_one(defaults, &[]).await.unwrap();
+    let default_work_mem: String = fresh.get(1);
+    let default_path: String = fresh.get(2);
+    for by_parse in [false, true] {
+        let keeper = connect(&proxy, "appdb").await;
+        if by_parse {
+            // A Parse (tokio-postgres' query), as pg_dump's set_config.
+            keeper
+                .query_one(
+                    "SELECT set_config('statement_timeout', '4321', false), \
+                     set_config('search_path', '', false)",
+                    &[],
+                )
+                .await
+                .unwrap();
+        } else {
+            keeper
+                .batch_execute("SET statement_timeout = 4321; SET search_path = ''")
+                .await
+                .unwrap();
+        }
+        keeper
+            .batch_execute("CREATE TEMP TABLE scratch (x int); SET work_mem = '3MB'")
+            .await
+            .unwrap();
+        let mut keeper_pid = 0;
+        for i in 0..10 {
+            keeper
+                .execute("INSERT INTO pg_temp.scratch VALUES ($1)", &[&i])
+                .await
+                .unwrap();
+            let row = keeper
+                .query_one(
+                    "SELECT current_setting('statement_timeout'), current_setting('work_mem'), \
+                     (SELECT count(*) FROM pg_temp.scratch), pg_catalog.pg_backend_pid()",
+                    &[],
+                )
+                .await
+                .unwrap();
+            assert_eq!(row.get::<_, String>(0), "4321ms", "by parse: {by_parse}");
+            assert_eq!(row.get::<_, String>(1), "3MB");
+            assert_eq!(row.get::<_, i64>(2), i64::from(i) + 1);
+            let pid: i32 = row.get(3);
+            assert!(
+                keeper_pid == 0 || keeper_pid == pid,
+                "the client kept its connection"
+            );
+            keeper_pid = pid;
+            // Meanwhile another client sees none of it.
+            let row = plain.query_one(defaults, &[]).await.unwrap();
+            assert_eq!(row.get::<_, String>(0), "0");
+            assert_eq!(row.get::<_, String>(1), default_work_mem);
+            assert_ne!(row.get::<_, i32>(4), keeper_pid);
+        }
+        drop(keeper);
+        // Its connection comes back discarded: with `plain` holding the
+        // other one in a transaction, the next client gets it.
+        plain.batch_execute("BEGIN").await.unwrap();
+        let next = connect(&proxy, "appdb").await;
+        let row = next.query_one(defaults, &[]).await.unwrap();
+        assert_eq!(row.get::<_, i32>(4), keeper_pid, "by parse: {by_parse}");
+        assert_eq!(row.get::<_, String>(0), "0");
+        assert_eq!(row.get::<_, String>(1), default_work_mem);
+        assert_eq!(row.get::<_, String>(2), default_path);
+        assert!(row.get::<_, bool>(3), "no temporary table left");
+        plain.batch_execute("COMMIT").await.unwrap();
+    }
+    drop(plain);
+
     // Settings from the startup `options` (and other startup parameters)
     // are each client's own, whichever connection serves it; a client
     // without them sees the defaults. A setting PostgreSQL refuses ends

@@ -14,6 +14,8 @@ mod config;
 mod health;
 #[path = "pool.rs"]
 mod pool;
+#[path = "query_effects.rs"]
+mod query_effects;
 #[path = "session.rs"]
 mod session;
 #[path = "settings.rs"]

@@ -22,6 +22,7 @@ use super::FrontDoor;
 use super::backend::MAX_BACKEND_MESSAGE;
 use super::config::PoolMode;
 use super::pool::{Checkout, Pool, Pools};
+use super::query_effects::{ResetWords, changes_session, contains_ci, leaves_session_state};
 use super::settings::{self, Settings};
 use super::statements::{self, Pending, Statements, cstr};
 
@@ -107,6 +108,7 @@ async fn open(mut front: Front, pools: Arc<Pools>, span: tracing::Span) -> Optio
         wanted: Settings::default(),
         wanted_resolved: false,
         extras: Vec::new(),
+        pinned: false,
     };
     let requested =
         settings::from_startup(session.front.client().parameters(), &mut session.wanted);
@@ -152,6 +154,11 @@ struct ClientSession {
     wanted_resolved: bool,
     /// Settings from the client's startup that backends do not report.
     extras: settings::Extras,
+    /// Transaction pooling: the client made session state the proxy does
+    /// not follow (a `SET search_path`, a temporary table...), so it keeps
+    /// its connection until it leaves, and the connection is discarded
+    /// then (see [`leaves_session_state`]).
+    pinned: bool,
 }
 
 /// What [`ClientSession::forward_client`] stopped at.
@@ -334,13 +341,16 @@ impl ClientSession {
                 b.conn.dirty = true;
             }
         }
+        if self.pinned {
+            b.conn.dirty = true;
+        }
         self.backend = Some(b);
     }
 
     /// Transaction pooling: gives the connection back once nothing is owed
     /// and no transaction is open.
     fn maybe_release(&mut self) {
-        if self.mode != PoolMode::Transaction || !self.pending.is_empty() {
+        if self.mode != PoolMode::Transaction || self.pinned || !self.pending.is_empty() {
             return;
         }
         if let Some(b) = &self.backend {
@@ -512,6 +522,11 @@ impl ClientSession {
         let Some((name, definition)) = cstr(&frame[5..]) else {
             return;
         };
+        let query = cstr(definition).map_or(definition, |(q, _)| q);
+        if self.mode == PoolMode::Transaction && leaves_session_state(query) {
+            // Marked dirty when a connection is installed.
+            self.pinned = true;
+        }
         let hash = statements::statement_hash(definition);
         let pool = self.my_pools[0].clone();
         let answer = match pool.check_parse(hash, definition).await {
@@ -567,6 +582,7 @@ impl ClientSession {
             mode,
             rename,
             copy_in,
+            pinned,
             ..
         } = self;
         let (rbuf, out) = front.buffers();
@@ -650,9 +666,7 @@ impl ClientSession {
                         // connection: set them again on the next attach.
                         conn.extras.clear();
                     }
-                    if *mode == PoolMode::Session && changes_session(sql) {
-                        conn.dirty = true;
-                    }
+                    note_session_effects(sql, *mode, pinned, &mut conn.dirty, span);
                     stats.queries.fetch_add(1, Ordering::Relaxed);
                     pending.push_back(Pending::Query);
                 }
@@ -660,6 +674,8 @@ impl ClientSession {
                     let Some((name, definition)) = cstr(body) else {
                         break Step::Fatal(malformed("Parse"));
                     };
+                    let query = cstr(definition).map_or(definition, |(q, _)| q);
+                    note_session_effects(query, *mode, pinned, &mut conn.dirty, span);
                     if *rename && !name.is_empty() {
                         copy_run(w, rbuf, &mut run, pos, f.len);
                         let hash = statements.define(name, definition);
@@ -938,9 +954,31 @@ impl ClientSession {
             return;
         }
         let rollback = b.conn.status != b'I';
-        let discard = self.mode == PoolMode::Session && b.conn.dirty;
+        let discard = (self.mode == PoolMode::Session || self.pinned) && b.conn.dirty;
         let ok = b.conn.reset(rollback, discard).await.is_ok();
         Pool::checkin(b, ok);
+    }
+}
+
+/// Marks what a query (a simple Query's text or a Parse's) may do to the
+/// session: under session pooling the connection gets `DISCARD ALL` when
+/// the client leaves; under transaction pooling the client also keeps the
+/// connection until then.
+fn note_session_effects(
+    sql: &[u8],
+    mode: PoolMode,
+    pinned: &mut bool,
+    dirty: &mut bool,
+    span: &tracing::Span,
+) {
+    match mode {
+        PoolMode::Session => *dirty |= changes_session(sql),
+        PoolMode::Transaction if !*pinned && leaves_session_state(sql) => {
+            *pinned = true;
+            *dirty = true;
+            tracing::debug!(parent: span, "session state: the client keeps its connection");
+        }
+        PoolMode::Transaction => {}
     }
 }
 
@@ -1094,154 +1132,9 @@ pub fn put_command_complete(out: &mut BytesMut, tag: &str) {
     out.put_u8(0);
 }
 
-/// Which of the words that drop session state a query mentions
-/// anywhere (case-insensitively; a mention in a literal counts too, which
-/// only costs a re-Parse later).
-#[derive(Debug, Default, PartialEq)]
-struct ResetWords {
-    discard: bool,
-    deallocate: bool,
-    reset: bool,
-}
-
-impl ResetWords {
-    /// One pass over `sql` (every simple Query goes through it), eight
-    /// bytes at a time: only the positions holding a `d` or an `r` (either
-    /// case) are compared further, and most of a query has neither.
-    fn of(sql: &[u8]) -> ResetWords {
-        let mut words = ResetWords::default();
-        let mut check = |i: usize| {
-            let rest = &sql[i..];
-            let starts =
-                |w: &[u8]| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w);
-            match rest[0] | 0x20 {
-                b'd' => {
-                    words.discard |= starts(b"discard");
-                    words.deallocate |= starts(b"deallocate");
-                }
-                b'r' => words.reset |= starts(b"reset"),
-                _ => {}
-            }
-        };
-        let mut chunks = sql.chunks_exact(8);
-        let mut at = 0;
-        for chunk in &mut chunks {
-            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-            if holds_d_or_r(word) {
-                for (k, c) in chunk.iter().enumerate() {
-                    if matches!(c | 0x20, b'd' | b'r') {
-                        check(at + k);
-                    }
-                }
-            }
-            at += 8;
-        }
-        for (k, c) in chunks.remainder().iter().enumerate() {
-            if matches!(c | 0x20, b'd' | b'r') {
-                check(at + k);
-            }
-        }
-        words
-    }
-}
-
-/// Whether one of the eight bytes in `word` is `d`, `D`, `r` or `R`
-/// (without looking at them one by one: a byte equal to the letter is a
-/// zero byte after the XOR, and a borrow finds one).
-fn holds_d_or_r(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
-    let lower = word | (ONES * 0x20);
-    has_zero(lower ^ (ONES * u64::from(b'd'))) || has_zero(lower ^ (ONES * u64::from(b'r')))
-}
-
-fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
-}
-
-/// Whether a query may leave state behind in the session (a setting, a
-/// prepared statement, a temporary table, LISTEN...): then the connection
-/// gets DISCARD ALL before its next client. Plain DML and transaction
-/// control do not.
-fn changes_session(sql: &[u8]) -> bool {
-    const HARMLESS: &[&[u8]] = &[
-        b"SELECT",
-        b"INSERT",
-        b"UPDATE",
-        b"DELETE",
-        b"WITH",
-        b"VALUES",
-        b"TABLE",
-        b"BEGIN",
-        b"START",
-        b"COMMIT",
-        b"END",
-        b"ROLLBACK",
-        b"ABORT",
-        b"COPY",
-        b"SHOW",
-        b"EXPLAIN",
-        b"FETCH",
-        b"MOVE",
-    ];
-    let first = sql
-        .split(|c| c.is_ascii_whitespace() || *c == b';' || *c == b'(')
-        .find(|w| !w.is_empty());
-    match first {
-        Some(w) => {
-            !HARMLESS.iter().any(|h| w.eq_ignore_ascii_case(h))
-                || contains_ci(sql, b"set_config")
-                || contains_ci(sql, b"pg_advisory_lock")
-        }
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn session_changing_queries() {
-        assert!(!changes_session(b"SELECT 1"));
-        assert!(!changes_session(b"  begin; update t set x = 1; commit"));
-        assert!(changes_session(b"SET search_path = a"));
-        assert!(changes_session(b"CREATE TEMP TABLE x (a int)"));
-        assert!(changes_session(b"select set_config('a.b', '1', false)"));
-        assert!(!changes_session(b""));
-    }
-
-    #[test]
-    fn reset_words_are_found_in_one_pass() {
-        assert_eq!(
-            ResetWords::of(b"SELECT abalance FROM t WHERE aid = 1"),
-            ResetWords::default()
-        );
-        let w = ResetWords::of(b"select 1; Discard ALL");
-        assert!(w.discard && !w.deallocate && !w.reset);
-        let w = ResetWords::of(b"DEALLOCATE s1");
-        assert!(!w.discard && w.deallocate && !w.reset);
-        let w = ResetWords::of(b"reset all");
-        assert!(!w.discard && !w.deallocate && w.reset);
-        // Words cut by the end of the query do not count.
-        assert_eq!(ResetWords::of(b"SELECT disc"), ResetWords::default());
-        // Every position of the eight-byte steps and of the tail is seen.
-        for pad in 0..20 {
-            let mut sql = vec![b' '; pad];
-            sql.extend_from_slice(b"DeAllocate x");
-            assert!(ResetWords::of(&sql).deallocate, "at offset {pad}");
-            let mut sql = vec![b'x'; pad];
-            sql.extend_from_slice(b"RESET");
-            assert!(ResetWords::of(&sql).reset, "at offset {pad}");
-        }
-        for b in 0..=u8::MAX {
-            let flagged = holds_d_or_r((u64::from(b) << 24) | 0x4141_4141_0041_4141);
-            assert_eq!(flagged, matches!(b, b'd' | b'D' | b'r' | b'R'), "byte {b}");
-        }
-    }
 
     #[test]
     fn local_answers() {
