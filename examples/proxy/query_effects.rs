@@ -9,32 +9,42 @@
 
 use super::settings;
 
-/// Which of the words that drop session state a query mentions
-/// anywhere (case-insensitively; a mention in a literal counts too, which
-/// only costs a re-Parse later).
+/// What a query's text says about the session, from one pass over it.
 #[derive(Debug, Default, PartialEq)]
-pub struct ResetWords {
+pub struct QueryEffects {
+    /// `DISCARD`, `DEALLOCATE` and `RESET` appear (anywhere,
+    /// case-insensitively; a mention in a literal counts too, which only
+    /// costs a re-Parse later).
     pub discard: bool,
     pub deallocate: bool,
     pub reset: bool,
+    /// See [`leaves_session_state`].
+    pub session_state: bool,
 }
 
-impl ResetWords {
-    /// One pass over `sql` (every simple Query goes through it), eight
-    /// bytes at a time: only the positions holding a `d` or an `r` (either
-    /// case) are compared further, and most of a query has neither.
-    pub fn of(sql: &[u8]) -> ResetWords {
-        let mut words = ResetWords::default();
-        let mut check = |i: usize| {
+impl QueryEffects {
+    /// Every simple Query goes through this, so it reads eight bytes at a
+    /// time and looks closer only where one of the bytes that start what
+    /// it looks for is: `d`, `r` (either case), `;` (the next statement's
+    /// first words) and `_` (the session functions).
+    pub fn of(sql: &[u8]) -> QueryEffects {
+        let mut effects = QueryEffects {
+            session_state: statement_leaves_state(sql),
+            ..QueryEffects::default()
+        };
+        let mut look = |i: usize| {
             let rest = &sql[i..];
             let starts =
                 |w: &[u8]| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w);
-            match rest[0] | 0x20 {
-                b'd' => {
-                    words.discard |= starts(b"discard");
-                    words.deallocate |= starts(b"deallocate");
+            match rest[0] {
+                b';' => effects.session_state |= statement_leaves_state(&rest[1..]),
+                b'_' => effects.session_state |= session_function_at(sql, i),
+                b'd' | b'D' => {
+                    effects.discard |= starts(b"discard");
+                    effects.deallocate |= starts(b"deallocate");
                 }
-                b'r' => words.reset |= starts(b"reset"),
+                b'r' | b'R' => effects.reset |= starts(b"reset"),
+                // A byte flagged beside a real one (see `zero_bytes`).
                 _ => {}
             }
         };
@@ -42,59 +52,35 @@ impl ResetWords {
         let mut at = 0;
         for chunk in &mut chunks {
             let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-            if holds_d_or_r(word) {
-                for (k, c) in chunk.iter().enumerate() {
-                    if matches!(c | 0x20, b'd' | b'r') {
-                        check(at + k);
-                    }
-                }
+            let lower = word | (ONES * 0x20);
+            let mut flagged = zero_bytes(lower ^ (ONES * u64::from(b'd')))
+                | zero_bytes(lower ^ (ONES * u64::from(b'r')))
+                | zero_bytes(word ^ (ONES * u64::from(b';')))
+                | zero_bytes(word ^ (ONES * u64::from(b'_')));
+            while flagged != 0 {
+                look(at + flagged.trailing_zeros() as usize / 8);
+                flagged &= flagged - 1;
             }
             at += 8;
         }
         for (k, c) in chunks.remainder().iter().enumerate() {
-            if matches!(c | 0x20, b'd' | b'r') {
-                check(at + k);
+            if matches!(c | 0x20, b'd' | b'r') || *c == b';' || *c == b'_' {
+                look(at + k);
             }
         }
-        words
+        effects
     }
-}
-
-/// Whether one of the eight bytes in `word` is `d`, `D`, `r` or `R`.
-fn holds_d_or_r(word: u64) -> bool {
-    let lower = word | (ONES * 0x20);
-    holds(lower, b'd') || holds(lower, b'r')
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 
-/// Whether one of the eight bytes in `word` is `byte`, without looking at
-/// them one by one: a byte equal to it is a zero byte after the XOR, and
-/// subtracting one from every byte borrows through a zero byte only.
-fn holds(word: u64, byte: u8) -> bool {
+/// The high bit of each zero byte of `v` set (subtracting one from every
+/// byte borrows through a zero byte), and perhaps of a byte above a zero
+/// byte (a borrow carried on): exact about whether there is one, and
+/// about the lowest.
+fn zero_bytes(v: u64) -> u64 {
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let v = word ^ (ONES * u64::from(byte));
-    v.wrapping_sub(ONES) & !v & HIGHS != 0
-}
-
-/// Whether `at` is true for a position of `byte` in `sql` (eight bytes
-/// tested at a time; positions in order).
-fn any_position_of(sql: &[u8], byte: u8, mut at: impl FnMut(usize) -> bool) -> bool {
-    let mut chunks = sql.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        if holds(word, byte) {
-            for (k, c) in chunk.iter().enumerate() {
-                if *c == byte && at(base + k) {
-                    return true;
-                }
-            }
-        }
-        base += 8;
-    }
-    let tail = chunks.remainder();
-    (0..tail.len()).any(|k| tail[k] == byte && at(base + k))
+    v.wrapping_sub(ONES) & !v & HIGHS
 }
 
 pub fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
@@ -134,7 +120,7 @@ pub fn changes_session(sql: &[u8]) -> bool {
             .find(|w| !w.is_empty());
         first.is_some_and(|w| !HARMLESS.iter().any(|h| w.eq_ignore_ascii_case(h)))
     };
-    sql.split(|c| *c == b';').any(not_harmless) || calls_session_function(sql)
+    sql.split(|c| *c == b';').any(not_harmless) || QueryEffects::of(sql).session_state
 }
 
 /// Transaction pooling: whether a query (a simple Query's text, or a
@@ -149,16 +135,24 @@ pub fn changes_session(sql: &[u8]) -> bool {
 /// `application_name`, ... which the proxy restores per client) do not
 /// count; neither do DDL and the statements that drop session state.
 pub fn leaves_session_state(sql: &[u8]) -> bool {
-    sql.split(|c| *c == b';').any(statement_leaves_state) || calls_session_function(sql)
+    QueryEffects::of(sql).session_state
 }
 
 fn statement_leaves_state(statement: &[u8]) -> bool {
-    let mut words = statement
+    let rest = skip_blanks_and_comments(statement);
+    let length = rest
+        .iter()
+        .position(|c| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    // Most statements are passed on their first word's length: only SET,
+    // LOAD, LISTEN, CREATE, PREPARE and DECLARE are looked at further.
+    if !matches!(length, 3 | 4 | 6 | 7) {
+        return false;
+    }
+    let first = &rest[..length];
+    let mut words = rest[length..]
         .split(|c| c.is_ascii_whitespace() || *c == b'(')
         .filter(|w| !w.is_empty());
-    let Some(first) = words.next() else {
-        return false;
-    };
     let is = |word: &[u8], keyword: &str| word.eq_ignore_ascii_case(keyword.as_bytes());
     if is(first, "set") {
         let mut name = words.next().unwrap_or_default();
@@ -193,9 +187,36 @@ fn statement_leaves_state(statement: &[u8]) -> bool {
     false
 }
 
-/// Calls with a session-wide effect, and objects in the session's own
-/// temporary schema. All hold a `_`, the only bytes looked at closely.
-fn calls_session_function(sql: &[u8]) -> bool {
+/// `sql` from its first byte that is not white space, `(` or in a comment.
+fn skip_blanks_and_comments(mut sql: &[u8]) -> &[u8] {
+    loop {
+        match sql {
+            [c, rest @ ..] if c.is_ascii_whitespace() || *c == b'(' => sql = rest,
+            [b'-', b'-', rest @ ..] => {
+                let end = rest
+                    .iter()
+                    .position(|c| *c == b'\n')
+                    .map_or(rest.len(), |i| i + 1);
+                sql = &rest[end..];
+            }
+            [b'/', b'*', rest @ ..] => {
+                // Nesting is not followed: the scan may stop inside a
+                // nested comment and read the rest as SQL (a false alarm
+                // at worst), but never skips SQL.
+                let end = rest
+                    .windows(2)
+                    .position(|w| w == b"*/")
+                    .map_or(rest.len(), |i| i + 2);
+                sql = &rest[end..];
+            }
+            _ => return sql,
+        }
+    }
+}
+
+/// Whether the `_` at `i` is in a call with a session-wide effect, or
+/// names an object in the session's own temporary schema.
+fn session_function_at(sql: &[u8], i: usize) -> bool {
     // (the name's offset from its first `_`, the name)
     const NAMES: [(usize, &[u8]); 4] = [
         (3, b"set_config"),
@@ -203,13 +224,14 @@ fn calls_session_function(sql: &[u8]) -> bool {
         (2, b"pg_try_advisory_lock"),
         (2, b"pg_temp"),
     ];
-    any_position_of(sql, b'_', |i| {
-        NAMES.iter().any(|(back, name)| {
+    // Each name's letter before its first `_` (`t`, `g`) first.
+    let before = i.checked_sub(1).map(|j| sql[j] | 0x20);
+    matches!(before, Some(b't' | b'g'))
+        && NAMES.iter().any(|(back, name)| {
             i >= *back
                 && sql[i - back..].len() >= name.len()
                 && sql[i - back..i - back + name.len()].eq_ignore_ascii_case(name)
         })
-    })
 }
 
 #[cfg(test)]
@@ -230,49 +252,50 @@ mod tests {
     #[test]
     fn reset_words_are_found_in_one_pass() {
         assert_eq!(
-            ResetWords::of(b"SELECT abalance FROM t WHERE aid = 1"),
-            ResetWords::default()
+            QueryEffects::of(b"SELECT abalance FROM t WHERE aid = 1"),
+            QueryEffects::default()
         );
-        let w = ResetWords::of(b"select 1; Discard ALL");
+        let w = QueryEffects::of(b"select 1; Discard ALL");
         assert!(w.discard && !w.deallocate && !w.reset);
-        let w = ResetWords::of(b"DEALLOCATE s1");
+        let w = QueryEffects::of(b"DEALLOCATE s1");
         assert!(!w.discard && w.deallocate && !w.reset);
-        let w = ResetWords::of(b"reset all");
+        let w = QueryEffects::of(b"reset all");
         assert!(!w.discard && !w.deallocate && w.reset);
         // Words cut by the end of the query do not count.
-        assert_eq!(ResetWords::of(b"SELECT disc"), ResetWords::default());
+        assert_eq!(QueryEffects::of(b"SELECT disc"), QueryEffects::default());
         // Every position of the eight-byte steps and of the tail is seen.
         for pad in 0..20 {
             let mut sql = vec![b' '; pad];
             sql.extend_from_slice(b"DeAllocate x");
-            assert!(ResetWords::of(&sql).deallocate, "at offset {pad}");
+            assert!(QueryEffects::of(&sql).deallocate, "at offset {pad}");
             let mut sql = vec![b'x'; pad];
             sql.extend_from_slice(b"RESET");
-            assert!(ResetWords::of(&sql).reset, "at offset {pad}");
-        }
-        for b in 0..=u8::MAX {
-            let flagged = holds_d_or_r((u64::from(b) << 24) | 0x4141_4141_0041_4141);
-            assert_eq!(flagged, matches!(b, b'd' | b'D' | b'r' | b'R'), "byte {b}");
+            assert!(QueryEffects::of(&sql).reset, "at offset {pad}");
         }
     }
 
     #[test]
-    fn byte_positions_are_found_in_steps_and_tail() {
-        for len in 0..40 {
-            for at in 0..len {
-                let mut sql = vec![b'x'; len];
-                sql[at] = b'_';
-                let mut seen = Vec::new();
-                any_position_of(&sql, b'_', |i| {
-                    seen.push(i);
-                    false
-                });
-                assert_eq!(seen, [at], "length {len}");
-            }
+    fn every_position_is_seen() {
+        // In the eight-byte steps and in the tail, at every offset.
+        for pad in 0..20 {
+            let mut sql = vec![b'x'; pad];
+            sql.extend_from_slice(b";SET search_path = x");
+            assert!(QueryEffects::of(&sql).session_state, "at offset {pad}");
+            let mut sql = vec![b'x'; pad];
+            sql.extend_from_slice(b"(pg_try_advisory_lock(1))");
+            assert!(QueryEffects::of(&sql).session_state, "at offset {pad}");
         }
+        // Every zero byte is flagged, whatever the bytes around it.
         for b in 0..=u8::MAX {
-            let word = (u64::from(b) << 40) | 0x4141_0041_4141_4141;
-            assert_eq!(holds(word, b'_'), b == b'_', "byte {b}");
+            for z in 0..8 {
+                let word = (0..8).fold(0u64, |w, k| {
+                    let byte = if k == z { 0 } else { b.wrapping_add(k as u8) };
+                    w | (u64::from(byte) << (8 * k))
+                });
+                assert_ne!(zero_bytes(word) & (0x80 << (8 * z)), 0, "byte {b} at {z}");
+            }
+            let word = u64::from_le_bytes([b, 1, 2, 3, 4, 5, 6, 7]);
+            assert_eq!(zero_bytes(word) != 0, b == 0, "byte {b}");
         }
     }
 
@@ -297,6 +320,8 @@ mod tests {
             "select PG_TRY_ADVISORY_LOCK(1)",
             "LOAD 'auto_explain'",
             "LISTEN ch",
+            "-- restore\n/* settings */ SET search_path = ''",
+            "(SET search_path = x)",
         ] {
             assert!(leaves_session_state(sql.as_bytes()), "{sql}");
         }

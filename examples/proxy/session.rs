@@ -22,7 +22,7 @@ use super::FrontDoor;
 use super::backend::MAX_BACKEND_MESSAGE;
 use super::config::PoolMode;
 use super::pool::{Checkout, Pool, Pools};
-use super::query_effects::{ResetWords, changes_session, contains_ci, leaves_session_state};
+use super::query_effects::{QueryEffects, changes_session, contains_ci, leaves_session_state};
 use super::settings::{self, Settings};
 use super::statements::{self, Pending, Statements, cstr};
 
@@ -649,7 +649,7 @@ impl ClientSession {
             match f.tag {
                 b'Q' => {
                     let sql = body.strip_suffix(b"\0").unwrap_or(body);
-                    let words = ResetWords::of(sql);
+                    let words = QueryEffects::of(sql);
                     if *rename && (words.discard || words.deallocate) {
                         // The backend may drop the renamed statements:
                         // inject them again when needed (with a Close
@@ -666,7 +666,8 @@ impl ClientSession {
                         // connection: set them again on the next attach.
                         conn.extras.clear();
                     }
-                    note_session_effects(sql, *mode, pinned, &mut conn.dirty, span);
+                    let leaves = || words.session_state;
+                    note_session_effects(sql, leaves, *mode, pinned, &mut conn.dirty, span);
                     stats.queries.fetch_add(1, Ordering::Relaxed);
                     pending.push_back(Pending::Query);
                 }
@@ -675,7 +676,8 @@ impl ClientSession {
                         break Step::Fatal(malformed("Parse"));
                     };
                     let query = cstr(definition).map_or(definition, |(q, _)| q);
-                    note_session_effects(query, *mode, pinned, &mut conn.dirty, span);
+                    let leaves = || leaves_session_state(query);
+                    note_session_effects(query, leaves, *mode, pinned, &mut conn.dirty, span);
                     if *rename && !name.is_empty() {
                         copy_run(w, rbuf, &mut run, pos, f.len);
                         let hash = statements.define(name, definition);
@@ -961,11 +963,13 @@ impl ClientSession {
 }
 
 /// Marks what a query (a simple Query's text or a Parse's) may do to the
-/// session: under session pooling the connection gets `DISCARD ALL` when
+/// session (`leaves_state` answers [`leaves_session_state`] for it,
+/// perhaps from a scan already made): under session pooling the connection gets `DISCARD ALL` when
 /// the client leaves; under transaction pooling the client also keeps the
 /// connection until then.
 fn note_session_effects(
     sql: &[u8],
+    leaves_state: impl FnOnce() -> bool,
     mode: PoolMode,
     pinned: &mut bool,
     dirty: &mut bool,
@@ -973,7 +977,7 @@ fn note_session_effects(
 ) {
     match mode {
         PoolMode::Session => *dirty |= changes_session(sql),
-        PoolMode::Transaction if !*pinned && leaves_session_state(sql) => {
+        PoolMode::Transaction if !*pinned && leaves_state() => {
             *pinned = true;
             *dirty = true;
             tracing::debug!(parent: span, "session state: the client keeps its connection");
