@@ -964,9 +964,9 @@ impl ClientSession {
 
 /// Marks what a query (a simple Query's text or a Parse's) may do to the
 /// session (`leaves_state` answers [`leaves_session_state`] for it,
-/// perhaps from a scan already made): under session pooling the connection gets `DISCARD ALL` when
-/// the client leaves; under transaction pooling the client also keeps the
-/// connection until then.
+/// perhaps from a scan already made): under session pooling the
+/// connection gets `DISCARD ALL` when the client leaves; under transaction
+/// pooling the client also keeps the connection until then.
 fn note_session_effects(
     sql: &[u8],
     leaves_state: impl FnOnce() -> bool,
