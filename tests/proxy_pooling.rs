@@ -356,6 +356,28 @@ async fn transaction_pooling_primary_and_standby() {
     }
     drop(plain);
 
+    // DROP DATABASE through the proxy: its own idle connections to that
+    // database (a client's, gone back to the pool) are closed first, or
+    // PostgreSQL would refuse (55006, "being accessed by other users").
+    cluster
+        .psql(
+            cluster.primary.port,
+            "postgres",
+            &format!("CREATE DATABASE dropme OWNER {USER}"),
+        )
+        .unwrap();
+    let visitor = connect(&proxy, "dropme").await;
+    visitor.batch_execute("SELECT 1").await.unwrap();
+    drop(visitor);
+    let started = Instant::now();
+    rw.batch_execute("DROP DATABASE dropme")
+        .await
+        .expect("the proxy's idle connections do not hold the database");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "dropped without PostgreSQL's wait for other sessions"
+    );
+
     // Settings from the startup `options` (and other startup parameters)
     // are each client's own, whichever connection serves it; a client
     // without them sees the defaults. A setting PostgreSQL refuses ends

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::pool::Pools;
+use super::pool::{Pools, server_unavailable};
 
 /// Starts one probe task per backend; they end with the runtime.
 pub fn spawn(pools: &Arc<Pools>) {
@@ -50,6 +50,9 @@ async fn probe(pools: &Pools, target: usize, interval: Duration) {
             drop(client);
             t.mark_up(target);
         }
+        // A refusal of the probe's database or user is an answer: the
+        // server is up (the probe uses whichever pool it finds first).
+        Ok(Err(e)) if !server_unavailable(&e) => t.mark_up(target),
         Ok(Err(e)) => t.mark_down(target, &e.to_string()),
         Err(_) => t.mark_down(target, "no answer to the health probe"),
     }

@@ -393,6 +393,17 @@ impl Pool {
         &self.config
     }
 
+    /// Closes every idle connection and the checker connection; returns
+    /// how many idle ones were closed.
+    pub fn close_idle(&self) -> usize {
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        self.stats.open.fetch_sub(idle.len(), Ordering::Relaxed);
+        if let Ok(mut checker) = self.checker.try_lock() {
+            *checker = None;
+        }
+        idle.len()
+    }
+
     /// Closes idle connections whose backend went away.
     pub fn drop_dead_idle(&self) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -449,6 +460,22 @@ impl Pools {
             round_robin: AtomicUsize::new(0),
             next_id: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// Closes the connections to `database` that no client holds (idle
+    /// and checker connections, every user and target): PostgreSQL refuses
+    /// to drop a database while any session is connected to it, and these
+    /// are the proxy's, not a client's. Returns how many were closed.
+    pub fn close_idle_to(&self, database: &str) -> usize {
+        let pools: Vec<Arc<Pool>> = self
+            .pools
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|p| p.database == database)
+            .cloned()
+            .collect();
+        pools.iter().map(|p| p.close_idle()).sum()
     }
 
     /// The pools of (user, database), one per target (index 0 the
@@ -521,7 +548,10 @@ impl Pools {
                     Ok(c) => return Ok(c),
                     Err(CheckoutError::Timeout) => return Err(pool_timeout(&pools[i], wait)),
                     Err(CheckoutError::Connect(e)) => {
-                        self.targets[i].mark_down(i, &format!("standby unreachable: {e}"));
+                        // On to the next standby or the primary either way.
+                        if server_unavailable(&e) {
+                            self.targets[i].mark_down(i, &format!("standby unreachable: {e}"));
+                        }
                     }
                 }
             }
@@ -562,7 +592,10 @@ impl Pools {
                     Ok(c) => return Some(Ok(c)),
                     Err(CheckoutError::Timeout) => return None,
                     Err(CheckoutError::Connect(e)) => {
-                        self.targets[i].mark_down(i, &format!("standby unreachable: {e}"));
+                        // On to the next standby or the primary either way.
+                        if server_unavailable(&e) {
+                            self.targets[i].mark_down(i, &format!("standby unreachable: {e}"));
+                        }
                     }
                 }
             }
@@ -605,6 +638,22 @@ fn pool_timeout(pool: &Pool, wait: Duration) -> ErrorInfo {
             pool.size
         ),
     )
+}
+
+/// Whether a failed connection attempt means the server itself cannot
+/// take clients now (unreachable, silent, starting up, shutting down,
+/// full), rather than refusing one database or user (3D000 for a database
+/// dropped or not replayed yet on a standby, 28P01...): only the first
+/// takes a backend out of rotation for everyone.
+pub fn server_unavailable(e: &pgwire::client::Error) -> bool {
+    use pgwire::client::Error;
+    match e {
+        Error::Db(db) => {
+            db.code.starts_with("57P") || db.code.starts_with("08") || db.code == "53300"
+        }
+        Error::AllHostsFailed(each) => each.iter().all(server_unavailable),
+        _ => true,
+    }
 }
 
 /// A backend's refusal, passed on with its SQLSTATE (a wrong configured

@@ -187,6 +187,52 @@ fn statement_leaves_state(statement: &[u8]) -> bool {
     false
 }
 
+/// The database a `DROP DATABASE` statement drops (the name as
+/// PostgreSQL reads it: folded to lower case unless quoted), if `sql`
+/// is one.
+pub fn dropped_database(sql: &[u8]) -> Option<String> {
+    let mut rest = skip_blanks_and_comments(sql);
+    let mut keyword = |word: &str| {
+        let found = rest.len() > word.len()
+            && rest[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+            && !rest[word.len()].is_ascii_alphanumeric()
+            && rest[word.len()] != b'_';
+        if found {
+            rest = skip_blanks_and_comments(&rest[word.len()..]);
+        }
+        found
+    };
+    if !(keyword("drop") && keyword("database")) {
+        return None;
+    }
+    if keyword("if") && !keyword("exists") {
+        return None;
+    }
+    let name = if let Some(quoted) = rest.strip_prefix(b"\"") {
+        // "" inside quotes is one ".
+        let mut name = Vec::new();
+        let mut bytes = quoted.iter();
+        loop {
+            match (bytes.next()?, bytes.as_slice().first()) {
+                (b'"', Some(b'"')) => {
+                    name.push(b'"');
+                    bytes.next();
+                }
+                (b'"', _) => break,
+                (c, _) => name.push(*c),
+            }
+        }
+        name
+    } else {
+        let end = rest
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$' || *c >= 0x80))
+            .unwrap_or(rest.len());
+        rest[..end].to_ascii_lowercase()
+    };
+    String::from_utf8(name).ok().filter(|n| !n.is_empty())
+}
+
 /// `sql` from its first byte that is not white space, `(` or in a comment.
 fn skip_blanks_and_comments(mut sql: &[u8]) -> &[u8] {
     loop {
@@ -263,6 +309,22 @@ mod tests {
         assert!(!w.discard && !w.deallocate && w.reset);
         // Words cut by the end of the query do not count.
         assert_eq!(QueryEffects::of(b"SELECT disc"), QueryEffects::default());
+    }
+
+    #[test]
+    fn dropped_databases() {
+        for (sql, name) in [
+            ("DROP DATABASE zz_new;", Some("zz_new")),
+            ("drop database if exists App", Some("app")),
+            ("DROP DATABASE \"My \"\"Db\" WITH (FORCE)", Some("My \"Db")),
+            ("/* x */ DROP  DATABASE\n\td1", Some("d1")),
+            ("DROP TABLE t", None),
+            ("DROP DATABASES x", None),
+            ("DROP DATABASE IF x", None),
+            ("SELECT 'DROP DATABASE x'", None),
+        ] {
+            assert_eq!(dropped_database(sql.as_bytes()).as_deref(), name, "{sql}");
+        }
     }
 
     #[test]

@@ -22,7 +22,9 @@ use super::FrontDoor;
 use super::backend::MAX_BACKEND_MESSAGE;
 use super::config::PoolMode;
 use super::pool::{Checkout, Pool, Pools};
-use super::query_effects::{QueryEffects, changes_session, contains_ci, leaves_session_state};
+use super::query_effects::{
+    QueryEffects, changes_session, contains_ci, dropped_database, leaves_session_state,
+};
 use super::settings::{self, Settings};
 use super::statements::{self, Pending, Statements, cstr};
 
@@ -583,6 +585,7 @@ impl ClientSession {
             rename,
             copy_in,
             pinned,
+            pools,
             ..
         } = self;
         let (rbuf, out) = front.buffers();
@@ -665,6 +668,12 @@ impl ClientSession {
                         // The client's extras may be gone from the
                         // connection: set them again on the next attach.
                         conn.extras.clear();
+                    }
+                    if let Some(database) = dropped_database(sql) {
+                        // PostgreSQL refuses while any session is
+                        // connected to it: the proxy's idle ones go first.
+                        let closed = pools.close_idle_to(&database);
+                        tracing::debug!(parent: &*span, database, closed, "idle connections closed for DROP DATABASE");
                     }
                     let leaves = || words.session_state;
                     note_session_effects(sql, leaves, *mode, pinned, &mut conn.dirty, span);
