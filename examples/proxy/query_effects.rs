@@ -83,6 +83,7 @@ fn zero_bytes(v: u64) -> u64 {
     v.wrapping_sub(ONES) & !v & HIGHS
 }
 
+/// Whether `needle` appears in `haystack`, ignoring ASCII case.
 pub fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
