@@ -985,7 +985,9 @@ fn note_session_effects(
     span: &tracing::Span,
 ) {
     match mode {
-        PoolMode::Session => *dirty |= changes_session(sql),
+        // Once dirty, the connection gets DISCARD ALL anyway.
+        PoolMode::Session if !*dirty => *dirty = changes_session(sql),
+        PoolMode::Session => {}
         PoolMode::Transaction if !*pinned && leaves_state() => {
             *pinned = true;
             *dirty = true;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::postgres::{Postgres, free_port, port_was_taken};
+use super::postgres::{Postgres, free_port, start_on_a_free_port};
 
 /// The role tests connect as (SCRAM over TCP), and its password.
 pub const USER: &str = "app";
@@ -97,18 +97,8 @@ impl Replicated {
                     "--no-sync",
                 ],
             )?;
-            // Another process may take the port first: then another one.
-            for attempt in 1.. {
-                match group.pg_ctl_start(&sdata, sport) {
-                    Err(_) if attempt < 5 && port_was_taken(&sdata.with_extension("log")) => {
-                        sport = free_port()?;
-                    }
-                    other => {
-                        other?;
-                        break;
-                    }
-                }
-            }
+            let log = sdata.with_extension("log");
+            start_on_a_free_port(&mut sport, &log, |port| group.pg_ctl_start(&sdata, port))?;
             group.standbys.push(Node {
                 port: sport,
                 data: sdata,

@@ -131,13 +131,13 @@ impl Postgres {
         let data = self.data_dir();
         let data = data.to_str().ok_or("temp dir is not UTF-8")?;
         let log = self.dir.join("log");
-        for attempt in 1.. {
+        let mut port = self.port;
+        let started = start_on_a_free_port(&mut port, &log, |port| {
             let opts = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}",
-                self.port,
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {extra}",
                 self.dir.display()
             );
-            let started = self.run(
+            self.run(
                 "pg_ctl",
                 &[
                     "-D",
@@ -149,13 +149,10 @@ impl Postgres {
                     "-w",
                     "start",
                 ],
-            );
-            match started {
-                Err(_) if attempt < 5 && port_was_taken(&log) => self.port = free_port()?,
-                other => return other,
-            }
-        }
-        unreachable!("the loop returns")
+            )
+        });
+        self.port = port;
+        started
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {
@@ -180,7 +177,7 @@ impl Postgres {
 
 /// A port nothing listens on now. PostgreSQL cannot be given port 0, so
 /// a test picks one and starts the server on it; another process may take
-/// it in between (see [`port_was_taken`]).
+/// it in between (see [`start_on_a_free_port`]).
 pub fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -188,9 +185,24 @@ pub fn free_port() -> Result<u16, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Whether a server that failed to start found its port taken (its log,
-/// emptied for the next attempt).
-pub fn port_was_taken(log: &std::path::Path) -> bool {
+/// Runs `start` (a server start on the port it is given) until it
+/// succeeds, with a new `port` each time the server found its port taken
+/// (its `log` says so; emptied for the next attempt), at most 5 times.
+pub fn start_on_a_free_port(
+    port: &mut u16,
+    log: &std::path::Path,
+    mut start: impl FnMut(u16) -> Result<(), String>,
+) -> Result<(), String> {
+    for attempt in 1.. {
+        match start(*port) {
+            Err(_) if attempt < 5 && port_was_taken(log) => *port = free_port()?,
+            other => return other,
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+fn port_was_taken(log: &std::path::Path) -> bool {
     let taken = std::fs::read_to_string(log).is_ok_and(|l| l.contains("Address already in use"));
     let _ = std::fs::remove_file(log);
     taken
