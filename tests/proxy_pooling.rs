@@ -277,11 +277,13 @@ async fn transaction_pooling_primary_and_standby() {
     }
     drop(settings_clients);
 
-    // Session state the proxy does not follow (a SET of an unreported
-    // setting, by a simple Query or a Parse; a temporary table) keeps a
-    // client on its connection until it leaves; the next client of that
-    // connection gets it discarded. Pool of 2: one connection is pinned
-    // at a time while `plain` goes on with the other.
+    // Settings PostgreSQL does not report, set by a client's SET (a simple
+    // Query) or set_config (a Parse, as pg_dump's), are read back when its
+    // transaction ends and set on whichever connection serves it next; a
+    // RESET and a rolled-back SET are followed too. Other clients, and the
+    // next client of a connection it used, see the defaults. Pool of 2:
+    // `plain` holding one connection in a transaction every other round
+    // makes the setter use both.
     let plain = connect(&proxy, "appdb").await;
     let defaults = "SELECT current_setting('statement_timeout'), current_setting('work_mem'), \
                     current_setting('search_path'), \
@@ -291,10 +293,9 @@ async fn transaction_pooling_primary_and_standby() {
     let default_work_mem: String = fresh.get(1);
     let default_path: String = fresh.get(2);
     for by_parse in [false, true] {
-        let keeper = connect(&proxy, "appdb").await;
+        let setter = connect(&proxy, "appdb").await;
         if by_parse {
-            // A Parse (tokio-postgres' query), as pg_dump's set_config.
-            keeper
+            setter
                 .query_one(
                     "SELECT set_config('statement_timeout', '4321', false), \
                      set_config('search_path', '', false)",
@@ -303,57 +304,139 @@ async fn transaction_pooling_primary_and_standby() {
                 .await
                 .unwrap();
         } else {
-            keeper
+            setter
                 .batch_execute("SET statement_timeout = 4321; SET search_path = ''")
                 .await
                 .unwrap();
         }
-        keeper
-            .batch_execute("CREATE TEMP TABLE scratch (x int); SET work_mem = '3MB'")
+        setter
+            .batch_execute(
+                "BEGIN; SET work_mem = '3MB'; COMMIT; \
+                 BEGIN; SET lock_timeout = 999; ROLLBACK",
+            )
             .await
             .unwrap();
-        let mut keeper_pid = 0;
+        let mut setter_pids = std::collections::HashSet::new();
         for i in 0..10 {
-            keeper
-                .execute("INSERT INTO pg_temp.scratch VALUES ($1)", &[&i])
-                .await
-                .unwrap();
-            let row = keeper
+            if i == 6 {
+                setter
+                    .batch_execute("RESET statement_timeout")
+                    .await
+                    .unwrap();
+            }
+            if i % 2 == 0 {
+                plain.batch_execute("BEGIN").await.unwrap();
+            }
+            let row = setter
                 .query_one(
                     "SELECT current_setting('statement_timeout'), current_setting('work_mem'), \
-                     (SELECT count(*) FROM pg_temp.scratch), pg_catalog.pg_backend_pid()",
+                     current_setting('search_path'), current_setting('lock_timeout'), \
+                     pg_catalog.pg_backend_pid()",
                     &[],
                 )
                 .await
                 .unwrap();
-            assert_eq!(row.get::<_, String>(0), "4321ms", "by parse: {by_parse}");
-            assert_eq!(row.get::<_, String>(1), "3MB");
-            assert_eq!(row.get::<_, i64>(2), i64::from(i) + 1);
-            let pid: i32 = row.get(3);
-            assert!(
-                keeper_pid == 0 || keeper_pid == pid,
-                "the client kept its connection"
+            let timeout = if i < 6 { "4321ms" } else { "0" };
+            assert_eq!(
+                row.get::<_, String>(0),
+                timeout,
+                "by parse: {by_parse}, round {i}"
             );
-            keeper_pid = pid;
+            assert_eq!(row.get::<_, String>(1), "3MB");
+            // As PostgreSQL shows an empty path set each way.
+            let path = if by_parse { "" } else { "\"\"" };
+            assert_eq!(row.get::<_, String>(2), path);
+            assert_eq!(
+                row.get::<_, String>(3),
+                "0",
+                "the rolled-back SET is not kept"
+            );
+            setter_pids.insert(row.get::<_, i32>(4));
             // Meanwhile another client sees none of it.
             let row = plain.query_one(defaults, &[]).await.unwrap();
             assert_eq!(row.get::<_, String>(0), "0");
             assert_eq!(row.get::<_, String>(1), default_work_mem);
-            assert_ne!(row.get::<_, i32>(4), keeper_pid);
+            assert_eq!(row.get::<_, String>(2), default_path);
+            if i % 2 == 0 {
+                plain.batch_execute("COMMIT").await.unwrap();
+            }
         }
-        drop(keeper);
-        // Its connection comes back discarded: with `plain` holding the
-        // other one in a transaction, the next client gets it.
-        plain.batch_execute("BEGIN").await.unwrap();
-        let next = connect(&proxy, "appdb").await;
-        let row = next.query_one(defaults, &[]).await.unwrap();
-        assert_eq!(row.get::<_, i32>(4), keeper_pid, "by parse: {by_parse}");
-        assert_eq!(row.get::<_, String>(0), "0");
-        assert_eq!(row.get::<_, String>(1), default_work_mem);
-        assert_eq!(row.get::<_, String>(2), default_path);
-        assert!(row.get::<_, bool>(3), "no temporary table left");
-        plain.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(
+            setter_pids.len(),
+            2,
+            "the setter was served by both connections"
+        );
+        drop(setter);
+        // A client leaving right after its SET (while the proxy reads the
+        // setting back) leaves its connection reusable.
+        let quick = connect(&proxy, "appdb").await;
+        quick.batch_execute("SET work_mem = '5MB'").await.unwrap();
+        drop(quick);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Both connections, held at once, have the defaults back.
+        let next = [
+            connect(&proxy, "appdb").await,
+            connect(&proxy, "appdb").await,
+        ];
+        for c in &next {
+            c.batch_execute("BEGIN").await.unwrap();
+            let row = c.query_one(defaults, &[]).await.unwrap();
+            assert_eq!(row.get::<_, String>(0), "0");
+            assert_eq!(row.get::<_, String>(1), default_work_mem);
+            assert_eq!(row.get::<_, String>(2), default_path);
+            let pid = row.get::<_, i32>(4);
+            assert!(
+                setter_pids.contains(&pid),
+                "connection {pid} reused, not replaced"
+            );
+        }
+        drop(next);
     }
+
+    // Session state the proxy does not follow (here a temporary table)
+    // keeps a client on its connection until it leaves; the next client of
+    // that connection gets it discarded.
+    let keeper = connect(&proxy, "appdb").await;
+    keeper
+        .batch_execute("CREATE TEMP TABLE scratch (x int); SET work_mem = '3MB'")
+        .await
+        .unwrap();
+    let mut keeper_pid = 0;
+    for i in 0..10 {
+        keeper
+            .execute("INSERT INTO pg_temp.scratch VALUES ($1)", &[&i])
+            .await
+            .unwrap();
+        let row = keeper
+            .query_one(
+                "SELECT current_setting('work_mem'), (SELECT count(*) FROM pg_temp.scratch), \
+                 pg_catalog.pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, String>(0), "3MB");
+        assert_eq!(row.get::<_, i64>(1), i64::from(i) + 1);
+        let pid: i32 = row.get(2);
+        assert!(
+            keeper_pid == 0 || keeper_pid == pid,
+            "the client kept its connection"
+        );
+        keeper_pid = pid;
+        let row = plain.query_one(defaults, &[]).await.unwrap();
+        assert_eq!(row.get::<_, String>(1), default_work_mem);
+        assert_ne!(row.get::<_, i32>(4), keeper_pid);
+    }
+    drop(keeper);
+    // Its connection comes back discarded: with `plain` holding the other
+    // one in a transaction, the next client gets it.
+    plain.batch_execute("BEGIN").await.unwrap();
+    let next = connect(&proxy, "appdb").await;
+    let row = next.query_one(defaults, &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(4), keeper_pid);
+    assert_eq!(row.get::<_, String>(1), default_work_mem);
+    assert!(row.get::<_, bool>(3), "no temporary table left");
+    plain.batch_execute("COMMIT").await.unwrap();
     drop(plain);
 
     // DROP DATABASE through the proxy: its own idle connections to that
@@ -833,7 +916,8 @@ async fn session_pooling_notify_reset_and_waits() {
 }
 
 /// psycopg 3 with server-side prepared statements from the first use
-/// (`prepare_threshold=0`): named Parse/Bind through the proxy.
+/// (`prepare_threshold=0`): named Parse/Bind through the proxy, and a
+/// `SET` kept across its transactions.
 fn check_psycopg(proxy: &RunningProxy, table: &str) {
     if Command::new("python3")
         .args(["-c", "import psycopg"])
@@ -850,6 +934,12 @@ fn check_psycopg(proxy: &RunningProxy, table: &str) {
             \x20   c.execute('CREATE TABLE IF NOT EXISTS {table} (x int)')\n\
             \x20   c.execute('INSERT INTO {table} VALUES (%s)', (5,))\n\
             \x20   c.commit()\n\
+            \x20   c.execute('SET statement_timeout = 7777')\n\
+            \x20   c.commit()\n\
+            \x20   for i in range(5):\n\
+            \x20       r = c.execute(\"SELECT current_setting('statement_timeout')\").fetchone()\n\
+            \x20       assert r[0] == '7777ms', r\n\
+            \x20       c.commit()\n\
             \x20   print(c.execute('SELECT sum(x) FROM {table}').fetchone()[0])\n"
         );
         let o = Command::new("python3")

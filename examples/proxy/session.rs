@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::FutureExt;
@@ -23,7 +24,7 @@ use super::backend::MAX_BACKEND_MESSAGE;
 use super::config::PoolMode;
 use super::pool::{Checkout, Pool, Pools};
 use super::query_effects::{
-    QueryEffects, changes_session, contains_ci, dropped_database, leaves_session_state,
+    QueryEffects, SettingChanges, changes_session, contains_ci, dropped_database, followed_settings,
 };
 use super::settings::{self, Settings};
 use super::statements::{self, Pending, Statements, cstr};
@@ -110,12 +111,18 @@ async fn open(mut front: Front, pools: Arc<Pools>, span: tracing::Span) -> Optio
         wanted: Settings::default(),
         wanted_resolved: false,
         extras: Vec::new(),
+        startup_extras: Vec::new(),
+        changed_settings: SettingChanges::default(),
+        reading_settings: None,
         pinned: false,
     };
     let requested =
         settings::from_startup(session.front.client().parameters(), &mut session.wanted);
     match requested {
-        Ok(extras) => session.extras = extras,
+        Ok(extras) => {
+            session.startup_extras = extras.clone();
+            session.extras = extras;
+        }
         Err(message) => {
             let e = ErrorInfo::fatal(SqlState::INVALID_PARAMETER_VALUE, message);
             session.front.send_fatal(&e).await;
@@ -154,12 +161,20 @@ struct ClientSession {
     wanted: Settings,
     /// `wanted` is resolved (startup values, else the backends' defaults).
     wanted_resolved: bool,
-    /// Settings from the client's startup that backends do not report.
+    /// Settings backends do not report that the client wants: from its
+    /// startup, and (transaction pooling) from its own `SET`s.
     extras: settings::Extras,
+    /// The extras from the client's startup (what `RESET` goes back to).
+    startup_extras: settings::Extras,
+    /// Transaction pooling: settings the client's current transaction
+    /// changed, read back when it ends.
+    changed_settings: SettingChanges,
+    /// The changes whose values are being read back, and the names read.
+    reading_settings: Option<(SettingChanges, Vec<String>)>,
     /// Transaction pooling: the client made session state the proxy does
-    /// not follow (a `SET search_path`, a temporary table...), so it keeps
-    /// its connection until it leaves, and the connection is discarded
-    /// then (see [`leaves_session_state`]).
+    /// not follow (a temporary table, a prepared statement...), so it
+    /// keeps its connection until it leaves, and the connection is
+    /// discarded then (see [`super::query_effects::leaves_session_state`]).
     pinned: bool,
 }
 
@@ -525,9 +540,14 @@ impl ClientSession {
             return;
         };
         let query = cstr(definition).map_or(definition, |(q, _)| q);
-        if self.mode == PoolMode::Transaction && leaves_session_state(query) {
-            // Marked dirty when a connection is installed.
-            self.pinned = true;
+        let mut settings = None;
+        if self.mode == PoolMode::Transaction && !self.pinned {
+            match session_effect(query, QueryEffects::of(query)) {
+                SessionEffect::None => {}
+                SessionEffect::Settings(changes) => settings = Some(Arc::new(changes)),
+                // Marked dirty when a connection is installed.
+                SessionEffect::Pinned => self.pinned = true,
+            }
         }
         let hash = statements::statement_hash(definition);
         let pool = self.my_pools[0].clone();
@@ -542,7 +562,7 @@ impl ClientSession {
         let out = self.front.write_buffer();
         match answer {
             None => {
-                self.statements.define(name, definition);
+                self.statements.define(name, definition, settings);
                 out.put_slice(PARSE_COMPLETE);
             }
             Some(error) => {
@@ -586,6 +606,7 @@ impl ClientSession {
             copy_in,
             pinned,
             pools,
+            changed_settings,
             ..
         } = self;
         let (rbuf, out) = front.buffers();
@@ -664,19 +685,20 @@ impl ClientSession {
                             statements.clear();
                         }
                     }
-                    if words.reset || words.discard {
-                        // The client's extras may be gone from the
-                        // connection: set them again on the next attach.
-                        conn.extras.clear();
-                    }
                     if let Some(database) = dropped_database(sql) {
                         // PostgreSQL refuses while any session is
                         // connected to it: the proxy's idle ones go first.
                         let closed = pools.close_idle_to(&database);
                         tracing::debug!(parent: &*span, database, closed, "idle connections closed for DROP DATABASE");
                     }
-                    let leaves = || words.session_state;
-                    note_session_effects(sql, leaves, *mode, pinned, &mut conn.dirty, span);
+                    let session = Session {
+                        mode: *mode,
+                        pinned,
+                        dirty: &mut conn.dirty,
+                        changed_settings,
+                        span,
+                    };
+                    note_session_effects(sql, || words, false, session);
                     stats.queries.fetch_add(1, Ordering::Relaxed);
                     pending.push_back(Pending::Query);
                 }
@@ -685,11 +707,19 @@ impl ClientSession {
                         break Step::Fatal(malformed("Parse"));
                     };
                     let query = cstr(definition).map_or(definition, |(q, _)| q);
-                    let leaves = || leaves_session_state(query);
-                    note_session_effects(query, leaves, *mode, pinned, &mut conn.dirty, span);
-                    if *rename && !name.is_empty() {
+                    let session = Session {
+                        mode: *mode,
+                        pinned,
+                        dirty: &mut conn.dirty,
+                        changed_settings,
+                        span,
+                    };
+                    let named = *rename && !name.is_empty();
+                    let settings =
+                        note_session_effects(query, || QueryEffects::of(query), named, session);
+                    if named {
                         copy_run(w, rbuf, &mut run, pos, f.len);
-                        let hash = statements.define(name, definition);
+                        let hash = statements.define(name, definition, settings);
                         if conn.prepared.contains(&hash) {
                             emit(pending, out, Pending::LocalParseComplete);
                         } else {
@@ -723,6 +753,10 @@ impl ClientSession {
                         .flatten();
                     if let Some(st) = renamed {
                         copy_run(&mut conn.wbuf, rbuf, &mut run, pos, f.len);
+                        if let Some(changes) = &st.settings {
+                            // A named statement that changes settings runs.
+                            changed_settings.then(SettingChanges::clone(changes));
+                        }
                         ensure_prepared(conn, pending, st.hash, &st.definition);
                         statements::put_bind(
                             &mut conn.wbuf,
@@ -798,6 +832,11 @@ impl ClientSession {
             mode,
             copy_in,
             wanted,
+            extras,
+            startup_extras,
+            changed_settings,
+            reading_settings,
+            pinned,
             ..
         } = self;
         let Some(b) = backend.as_mut() else {
@@ -836,11 +875,35 @@ impl ClientSession {
                     }
                 }
             }
-            if let Some(Pending::InjectedQuery) = pending.front() {
+            if let Some(Pending::InjectedQuery | Pending::ReadSettings) = pending.front() {
+                let reading = matches!(pending.front(), Some(Pending::ReadSettings));
                 match f.tag {
                     b'Z' => {
                         conn.status = frame.get(5).copied().unwrap_or(b'I');
                         pending.pop_front();
+                        if reading {
+                            *reading_settings = None;
+                        }
+                    }
+                    b'D' if reading => {
+                        if let Some((changes, names)) = reading_settings.take() {
+                            let values = settings::data_row_texts(frame);
+                            settings::follow_read_back(
+                                &changes,
+                                &names,
+                                &values,
+                                startup_extras,
+                                extras,
+                                &mut conn.extras,
+                            );
+                        }
+                    }
+                    b'E' if reading => {
+                        // What the connection has is unknown: the client
+                        // keeps it, and it is discarded after.
+                        tracing::warn!(parent: &*span, backend = conn.process_id, "reading the client's settings back failed");
+                        *pinned = true;
+                        conn.dirty = true;
                     }
                     b'E' => tracing::warn!(
                         parent: &*span,
@@ -951,11 +1014,66 @@ impl ClientSession {
         };
         copy_run(out, &conn.rbuf, &mut run, pos, 0);
         conn.rbuf.advance(pos);
+        // The transaction that changed settings is over (committed or
+        // not): read back what they are now, before the connection goes
+        // back to the pool.
+        if *mode == PoolMode::Transaction
+            && !changed_settings.is_empty()
+            && pending.is_empty()
+            && conn.status == b'I'
+        {
+            let changes = std::mem::take(changed_settings);
+            if !*pinned {
+                let names = settings::names_to_read(&changes, extras, &conn.extras);
+                if names.is_empty() {
+                    settings::follow_read_back(
+                        &changes,
+                        &[],
+                        &[],
+                        startup_extras,
+                        extras,
+                        &mut conn.extras,
+                    );
+                } else {
+                    settings::queue_read_settings(&mut conn.wbuf, &names);
+                    pending.push_back(Pending::ReadSettings);
+                    *reading_settings = Some((changes, names));
+                }
+            }
+        }
         result
+    }
+
+    /// Reads the backend's answers until nothing is owed; false if the
+    /// connection failed.
+    async fn drain(&mut self) -> bool {
+        while !self.pending.is_empty() {
+            let Some(b) = self.backend.as_mut() else {
+                return false;
+            };
+            if b.conn.flush().await.is_err() || !matches!(b.conn.fill().await, Ok(1..)) {
+                return false;
+            }
+            if self.forward_backend().is_err() {
+                return false;
+            }
+        }
+        true
     }
 
     /// The client left: its connection goes back clean, or is closed.
     async fn finish(&mut self) {
+        // Only the proxy's own read-back is owed (the client left right
+        // after its transaction): wait for it.
+        if self.reading_settings.is_some() && self.pending.len() == 1 {
+            let drained = tokio::time::timeout(Duration::from_secs(5), self.drain());
+            if !drained.await.unwrap_or(false) {
+                if let Some(b) = self.backend.take() {
+                    Pool::checkin(b, false);
+                }
+                return;
+            }
+        }
         let Some(mut b) = self.backend.take() else {
             return;
         };
@@ -971,29 +1089,71 @@ impl ClientSession {
     }
 }
 
-/// Marks what a query (a simple Query's text or a Parse's) may do to the
-/// session (`leaves_state` answers [`leaves_session_state`] for it,
-/// perhaps from a scan already made): under session pooling the
-/// connection gets `DISCARD ALL` when the client leaves; under transaction
-/// pooling the client also keeps the connection until then.
+/// What [`note_session_effects`] may change about a client's session.
+struct Session<'a> {
+    mode: PoolMode,
+    pinned: &'a mut bool,
+    dirty: &'a mut bool,
+    changed_settings: &'a mut SettingChanges,
+    span: &'a tracing::Span,
+}
+
+/// Marks what a query (a simple Query's text or a Parse's, `named` for a
+/// named statement's) may do to the session; `effects` gives its
+/// [`QueryEffects`], perhaps from a scan already made. Under session
+/// pooling the connection gets `DISCARD ALL` when the client leaves.
+/// Under transaction pooling settings are followed (see
+/// [`session_effect`]): a named statement's changes are returned, to be
+/// noted each time it runs; other session state keeps the client on its
+/// connection until it leaves (and then DISCARD ALL).
 fn note_session_effects(
     sql: &[u8],
-    leaves_state: impl FnOnce() -> bool,
-    mode: PoolMode,
-    pinned: &mut bool,
-    dirty: &mut bool,
-    span: &tracing::Span,
-) {
-    match mode {
+    effects: impl FnOnce() -> QueryEffects,
+    named: bool,
+    session: Session<'_>,
+) -> Option<Arc<SettingChanges>> {
+    match session.mode {
         // Once dirty, the connection gets DISCARD ALL anyway.
-        PoolMode::Session if !*dirty => *dirty = changes_session(sql),
+        PoolMode::Session if !*session.dirty => *session.dirty = changes_session(sql),
         PoolMode::Session => {}
-        PoolMode::Transaction if !*pinned && leaves_state() => {
-            *pinned = true;
-            *dirty = true;
-            tracing::debug!(parent: span, "session state: the client keeps its connection");
-        }
+        PoolMode::Transaction if !*session.pinned => match session_effect(sql, effects()) {
+            SessionEffect::None => {}
+            SessionEffect::Settings(changes) if named => return Some(Arc::new(changes)),
+            SessionEffect::Settings(changes) => session.changed_settings.then(changes),
+            SessionEffect::Pinned => {
+                *session.pinned = true;
+                *session.dirty = true;
+                *session.changed_settings = SettingChanges::default();
+                tracing::debug!(parent: session.span, "session state: the client keeps its connection");
+            }
+        },
         PoolMode::Transaction => {}
+    }
+    None
+}
+
+/// What a query does to its client's session under transaction pooling.
+enum SessionEffect {
+    None,
+    /// It changes these settings: the proxy reads them back when the
+    /// transaction ends.
+    Settings(SettingChanges),
+    /// It leaves state the proxy does not follow, or changes settings it
+    /// cannot name: the client keeps its connection.
+    Pinned,
+}
+
+fn session_effect(sql: &[u8], effects: QueryEffects) -> SessionEffect {
+    if effects.session_state {
+        return SessionEffect::Pinned;
+    }
+    if !(effects.settings || effects.reset || effects.discard) {
+        return SessionEffect::None;
+    }
+    match followed_settings(sql) {
+        Some(changes) if changes.is_empty() => SessionEffect::None,
+        Some(changes) => SessionEffect::Settings(changes),
+        None => SessionEffect::Pinned,
     }
 }
 
@@ -1154,7 +1314,7 @@ mod tests {
     #[test]
     fn local_answers() {
         let mut st = Statements::default();
-        st.define(b"s1", b"SELECT 1\0\0\0");
+        st.define(b"s1", b"SELECT 1\0\0\0", None);
         let reply = local_query(
             b"DEALLOCATE s1\0",
             PoolMode::Transaction,

@@ -12,7 +12,10 @@
 //! that way: they are the client's [`Extras`], checked on a backend when
 //! the client connects (an unknown name or a bad value ends the startup
 //! with PostgreSQL's error) and set on every connection that serves the
-//! client, each connection remembering which extras it has.
+//! client, each connection remembering which extras it has. Under
+//! transaction pooling a client's own `SET`s of such settings join its
+//! extras: the proxy reads them back when the transaction that made them
+//! ends ([`follow_read_back`]).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,6 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::BytesMut;
 
 use super::backend::queue_query;
+use super::query_effects::SettingChanges;
 
 /// The settings followed: reported by PostgreSQL, and the ones drivers set
 /// at startup and rely on.
@@ -99,7 +103,8 @@ pub fn queue_differences(out: &mut BytesMut, wanted: &Settings, current: &Settin
     true
 }
 
-/// Settings from a client's startup that PostgreSQL does not report:
+/// Settings PostgreSQL does not report that a client wants (from its
+/// startup, and its own `SET`s under transaction pooling):
 /// (name, value) in the order given, one entry per name.
 pub type Extras = Vec<(String, String)>;
 
@@ -212,7 +217,7 @@ pub fn parse_options(options: &str) -> Result<Vec<(String, String)>, String> {
 
 /// A name the proxy can put in `RESET name` unquoted: letters, digits,
 /// `_` and `.` (custom settings are `prefix.name`).
-fn is_setting_name(name: &str) -> bool {
+pub fn is_setting_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
@@ -249,6 +254,103 @@ pub fn queue_extras(out: &mut BytesMut, wanted: &Extras, current: &Extras) -> bo
     }
     queue_query(out, &sql);
     true
+}
+
+/// The settings to read back after a transaction made `changes`: those it
+/// set or reset, and after a `RESET ALL` every one the client wants or
+/// the connection has (`client`, `conn`).
+pub fn names_to_read(changes: &SettingChanges, client: &Extras, conn: &Extras) -> Vec<String> {
+    let mut names: Vec<String> = changes.set.iter().chain(&changes.reset).cloned().collect();
+    if changes.reset_all {
+        for (name, _) in client.iter().chain(conn) {
+            let name = name.to_ascii_lowercase();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// Queues one Query reading settings `names` (valid names, see
+/// [`is_setting_name`]) as one row; a setting that does not exist reads
+/// as NULL.
+pub fn queue_read_settings(out: &mut BytesMut, names: &[String]) {
+    let columns: Vec<String> = names
+        .iter()
+        .map(|name| format!("pg_catalog.current_setting('{name}', true)"))
+        .collect();
+    queue_query(out, &format!("SELECT {}", columns.join(", ")));
+}
+
+/// The text columns of a DataRow frame (`None` for NULL; missing columns
+/// of a malformed row are `None` too).
+pub fn data_row_texts(frame: &[u8]) -> Vec<Option<String>> {
+    let mut values = Vec::new();
+    let Some(count) = frame.get(5..7) else {
+        return values;
+    };
+    let mut rest = &frame[7..];
+    for _ in 0..u16::from_be_bytes([count[0], count[1]]) {
+        let Some((len, after)) = rest.split_first_chunk::<4>() else {
+            break;
+        };
+        let len = i32::from_be_bytes(*len);
+        if len < 0 {
+            values.push(None);
+            rest = after;
+            continue;
+        }
+        let Some(value) = after.get(..len as usize) else {
+            break;
+        };
+        values.push(Some(String::from_utf8_lossy(value).into_owned()));
+        rest = &after[len as usize..];
+    }
+    values
+}
+
+/// After a client's transaction made `changes`, with `names` read back as
+/// `values`: what the connection has now (`conn`), and what the client
+/// wants on whichever connection serves it next (`client`): a setting it
+/// set keeps the value read, one it reset goes back to its startup value
+/// (`startup`) or to the server's.
+pub fn follow_read_back(
+    changes: &SettingChanges,
+    names: &[String],
+    values: &[Option<String>],
+    startup: &Extras,
+    client: &mut Extras,
+    conn: &mut Extras,
+) {
+    for (i, name) in names.iter().enumerate() {
+        let value = values.get(i).cloned().flatten();
+        put(conn, name, value.clone());
+        let wanted = if changes.set.contains(name) {
+            value
+        } else {
+            startup
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        put(client, name, wanted);
+    }
+}
+
+/// Sets (or with `None` removes) `name` in `extras`, in place.
+fn put(extras: &mut Extras, name: &str, value: Option<String>) {
+    let at = extras
+        .iter()
+        .position(|(n, _)| n.eq_ignore_ascii_case(name));
+    match (at, value) {
+        (Some(i), Some(v)) => extras[i].1 = v,
+        (Some(i), None) => {
+            extras.remove(i);
+        }
+        (None, Some(v)) => extras.push((name.to_owned(), v)),
+        (None, None) => {}
+    }
 }
 
 #[cfg(test)]
@@ -318,5 +420,40 @@ mod tests {
             parse_parameter_status(b"TimeZone\0UTC\0"),
             Some(("TimeZone", "UTC"))
         );
+    }
+
+    #[test]
+    fn settings_read_back() {
+        let pairs = |p: &[(&str, &str)]| -> Extras {
+            p.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        let startup = pairs(&[("work_mem", "2MB")]);
+        let mut client = pairs(&[("work_mem", "8MB"), ("a.b", "1")]);
+        let mut conn = client.clone();
+        let changes = SettingChanges {
+            set: vec!["search_path".into()],
+            reset: vec!["work_mem".into()],
+            reset_all: true,
+        };
+        let names = names_to_read(&changes, &client, &conn);
+        assert_eq!(names, ["search_path", "work_mem", "a.b"]);
+        let mut out = BytesMut::new();
+        queue_read_settings(&mut out, &names[..1]);
+        assert_eq!(
+            &out[5..],
+            b"SELECT pg_catalog.current_setting('search_path', true)\0"
+        );
+        // A row of "x", "4MB", NULL.
+        let row = b"D\0\0\0\x15\0\x03\0\0\0\x01x\0\0\0\x034MB\xff\xff\xff\xff";
+        let values = data_row_texts(row);
+        assert_eq!(values, [Some("x".into()), Some("4MB".into()), None]);
+        follow_read_back(&changes, &names, &values, &startup, &mut client, &mut conn);
+        // The client gets its startup work_mem back and keeps its SET.
+        assert_eq!(client, pairs(&[("work_mem", "2MB"), ("search_path", "x")]));
+        // The connection has the server's work_mem now.
+        assert_eq!(conn, pairs(&[("work_mem", "4MB"), ("search_path", "x")]));
+        assert!(data_row_texts(b"D\0\0\0\x0a\0\x02\0\0\0\x09").is_empty());
     }
 }

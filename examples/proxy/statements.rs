@@ -13,8 +13,11 @@
 
 use std::collections::HashMap;
 use std::hash::Hasher;
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
+
+use super::query_effects::SettingChanges;
 
 /// A message sent (or answered by the proxy itself) whose answer the
 /// client has not had yet, in order.
@@ -45,6 +48,10 @@ pub enum Pending {
     /// `SET`s the proxy sent so the connection has the client's settings:
     /// everything up to its ReadyForQuery is swallowed.
     InjectedQuery,
+    /// The proxy's query reading back the settings the client's
+    /// transaction changed: everything up to its ReadyForQuery is
+    /// swallowed, its row kept (see `followed_settings`).
+    ReadSettings,
     /// The client ended a COPY FROM STDIN (CopyDone/CopyFail) before the
     /// backend's CopyInResponse arrived: Syncs sent before it are
     /// ignored by the backend during copy-in and get no ReadyForQuery.
@@ -81,6 +88,8 @@ pub struct Statement {
     pub hash: u64,
     /// The Parse body after the name: query, NUL, parameter types.
     pub definition: Bytes,
+    /// The settings it changes each time it runs.
+    pub settings: Option<Arc<SettingChanges>>,
 }
 
 /// One client's named statements, by the name it gave them.
@@ -94,14 +103,21 @@ impl Statements {
         self.by_name.get(name)
     }
 
-    /// Records a Parse of `name`; returns the statement's hash.
-    pub fn define(&mut self, name: &[u8], definition: &[u8]) -> u64 {
+    /// Records a Parse of `name` (changing `settings` when it runs);
+    /// returns the statement's hash.
+    pub fn define(
+        &mut self,
+        name: &[u8],
+        definition: &[u8],
+        settings: Option<Arc<SettingChanges>>,
+    ) -> u64 {
         let hash = statement_hash(definition);
         match self.by_name.get_mut(name) {
             Some(s) if s.hash == hash => {}
             Some(s) => {
                 s.hash = hash;
                 s.definition = Bytes::copy_from_slice(definition);
+                s.settings = settings;
             }
             None => {
                 self.by_name.insert(
@@ -109,6 +125,7 @@ impl Statements {
                     Statement {
                         hash,
                         definition: Bytes::copy_from_slice(definition),
+                        settings,
                     },
                 );
             }
