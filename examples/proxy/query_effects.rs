@@ -351,7 +351,13 @@ pub fn followed_settings(sql: &[u8]) -> Option<SettingChanges> {
     // only matters for the same name set both ways in one query).
     let mut from = 0;
     while let Some(at) = find_ci(&sql[from..], b"set_config") {
-        let rest = skip_blanks_and_comments(&sql[from + at + b"set_config".len()..]);
+        let start = from + at;
+        from = start + 1;
+        // Part of a longer name (`offset_config`): not the function.
+        if start > 0 && (sql[start - 1].is_ascii_alphanumeric() || sql[start - 1] == b'_') {
+            continue;
+        }
+        let rest = skip_blanks_and_comments(&sql[start + b"set_config".len()..]);
         // `skip_blanks_and_comments` skips the `(` too; the name must be
         // a plain literal.
         let literal = rest.strip_prefix(b"'")?;
@@ -368,7 +374,6 @@ pub fn followed_settings(sql: &[u8]) -> Option<SettingChanges> {
         if unreported(&name) {
             changes.set_one(name);
         }
-        from += at + 1;
     }
     Some(changes)
 }
@@ -705,6 +710,7 @@ mod tests {
         assert!(changes("discard plans").unwrap().is_empty());
         let c = changes("SELECT pg_catalog.set_config ( 'Search_Path', '', false)").unwrap();
         assert_eq!(c.set, set(&["search_path"]));
+        assert!(changes("SELECT offset_config FROM t").unwrap().is_empty());
         // Reported settings are followed another way.
         assert!(
             changes("SET TIME ZONE 'UTC'; RESET TimeZone")

@@ -239,14 +239,15 @@ pub fn queue_extras(out: &mut BytesMut, wanted: &Extras, current: &Extras) -> bo
     }
     if !wanted.is_empty() {
         // set_config takes the value as `-c` does (`a, b` stays a list
-        // for search_path, where `SET x = 'a, b'` would make one name).
+        // for search_path, where `SET x = 'a, b'` would make one name);
+        // qualified, as the client's search_path may come first.
         sql.push_str("SELECT ");
         for (i, (name, value)) in wanted.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "set_config('{name}', '{}', false)",
+                "pg_catalog.set_config('{name}', '{}', false)",
                 value.replace('\'', "''")
             ));
         }
@@ -392,7 +393,7 @@ mod tests {
         assert_eq!(
             &out[5..],
             b"RESET extra_float_digits;RESET work_mem;\
-              SELECT set_config('search_path', 'a, b', false);\0"
+              SELECT pg_catalog.set_config('search_path', 'a, b', false);\0"
         );
     }
 
