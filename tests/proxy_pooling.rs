@@ -439,7 +439,8 @@ async fn transaction_pooling_primary_and_standby() {
     plain.batch_execute("COMMIT").await.unwrap();
     drop(plain);
 
-    // DROP DATABASE through the proxy: its own idle connections to that
+    // DROP DATABASE, ALTER DATABASE ... RENAME and CREATE DATABASE ...
+    // TEMPLATE through the proxy: its own idle connections to that
     // database (a client's, gone back to the pool) are closed first, or
     // PostgreSQL would refuse (55006, "being accessed by other users").
     cluster
@@ -449,17 +450,36 @@ async fn transaction_pooling_primary_and_standby() {
             &format!("CREATE DATABASE dropme OWNER {USER}"),
         )
         .unwrap();
-    let visitor = connect(&proxy, "dropme").await;
-    visitor.batch_execute("SELECT 1").await.unwrap();
-    drop(visitor);
-    let started = Instant::now();
-    rw.batch_execute("DROP DATABASE dropme")
-        .await
-        .expect("the proxy's idle connections do not hold the database");
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "dropped without PostgreSQL's wait for other sessions"
-    );
+    cluster
+        .psql(
+            cluster.primary.port,
+            "postgres",
+            &format!("ALTER ROLE {USER} CREATEDB"),
+        )
+        .unwrap();
+    for statement in [
+        "CREATE DATABASE copied TEMPLATE dropme",
+        "ALTER DATABASE dropme RENAME TO renamed",
+        "DROP DATABASE renamed",
+        "DROP DATABASE copied",
+    ] {
+        let database = statement.split_whitespace().nth(2).unwrap();
+        let database = match database {
+            "copied" if statement.starts_with("CREATE") => "dropme",
+            d => d,
+        };
+        let visitor = connect(&proxy, database).await;
+        visitor.batch_execute("SELECT 1").await.unwrap();
+        drop(visitor);
+        let started = Instant::now();
+        rw.batch_execute(statement)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: the proxy's idle connections hold it: {e}"));
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{statement}: without PostgreSQL's wait for other sessions"
+        );
+    }
 
     // Settings from the startup `options` (and other startup parameters)
     // are each client's own, whichever connection serves it; a client

@@ -437,50 +437,92 @@ fn find_ci(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
-/// The database a `DROP DATABASE` statement drops (the name as
-/// PostgreSQL reads it: folded to lower case unless quoted), if `sql`
-/// is one.
-pub fn dropped_database(sql: &[u8]) -> Option<String> {
-    let mut rest = skip_blanks_and_comments(sql);
-    let mut keyword = |word: &str| {
-        let found = rest.len() > word.len()
-            && rest[..word.len()].eq_ignore_ascii_case(word.as_bytes())
-            && !rest[word.len()].is_ascii_alphanumeric()
-            && rest[word.len()] != b'_';
-        if found {
-            rest = skip_blanks_and_comments(&rest[word.len()..]);
-        }
-        found
-    };
-    if !(keyword("drop") && keyword("database")) {
+/// The database a statement needs no other session connected to
+/// (PostgreSQL refuses with 55006 while there is one): the one `DROP
+/// DATABASE` drops, `ALTER DATABASE ... RENAME` renames or `SET
+/// TABLESPACE` moves, or `CREATE DATABASE ... TEMPLATE` copies. The name
+/// is as PostgreSQL reads it: folded to lower case unless quoted.
+pub fn database_needing_sole_access(sql: &[u8]) -> Option<String> {
+    let keyword = |token: &[u8], word: &str| token.eq_ignore_ascii_case(word.as_bytes());
+    let (first, rest) = token(sql);
+    let (second, rest) = token(rest);
+    if !keyword(second, "database") {
         return None;
     }
-    if keyword("if") && !keyword("exists") {
-        return None;
+    if keyword(first, "drop") {
+        let (word, after) = token(rest);
+        let rest = if keyword(word, "if") {
+            let (exists, after) = token(after);
+            if !keyword(exists, "exists") {
+                return None;
+            }
+            after
+        } else {
+            rest
+        };
+        return identifier(rest).map(|(name, _)| name);
     }
-    let name = if let Some(quoted) = rest.strip_prefix(b"\"") {
-        // "" inside quotes is one ".
-        let mut name = Vec::new();
-        let mut bytes = quoted.iter();
+    if keyword(first, "alter") {
+        let (name, after) = identifier(rest)?;
+        let (word, after) = token(after);
+        let moves = keyword(word, "set") && keyword(token(after).0, "tablespace");
+        return (keyword(word, "rename") || moves).then_some(name);
+    }
+    if keyword(first, "create") {
+        let (_, mut rest) = identifier(rest)?;
         loop {
-            match (bytes.next()?, bytes.as_slice().first()) {
+            let (word, after) = token(rest);
+            if word.is_empty() || word == b";" {
+                return None;
+            }
+            if keyword(word, "template") {
+                let (equals, value) = token(after);
+                let value = if equals == b"=" { value } else { after };
+                let (name, _) = identifier(value)?;
+                // TEMPLATE DEFAULT is template1.
+                return Some(if name == "default" {
+                    "template1".to_owned()
+                } else {
+                    name
+                });
+            }
+            rest = after;
+        }
+    }
+    None
+}
+
+/// An SQL identifier at the start of `sql` (after blanks and comments):
+/// quoted (`""` inside is one `"`) or folded to lower case; and what
+/// follows it.
+fn identifier(sql: &[u8]) -> Option<(String, &[u8])> {
+    let rest = skip_blanks_and_comments(sql);
+    let (name, after) = if let Some(quoted) = rest.strip_prefix(b"\"") {
+        let mut name = Vec::new();
+        let mut i = 0;
+        loop {
+            match (quoted.get(i)?, quoted.get(i + 1)) {
                 (b'"', Some(b'"')) => {
                     name.push(b'"');
-                    bytes.next();
+                    i += 2;
                 }
                 (b'"', _) => break,
-                (c, _) => name.push(*c),
+                (c, _) => {
+                    name.push(*c);
+                    i += 1;
+                }
             }
         }
-        name
+        (name, &quoted[i + 1..])
     } else {
         let end = rest
             .iter()
             .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$' || *c >= 0x80))
             .unwrap_or(rest.len());
-        rest[..end].to_ascii_lowercase()
+        (rest[..end].to_ascii_lowercase(), &rest[end..])
     };
-    String::from_utf8(name).ok().filter(|n| !n.is_empty())
+    let name = String::from_utf8(name).ok().filter(|n| !n.is_empty())?;
+    Some((name, after))
 }
 
 /// `sql` from its first byte that is not white space, `(` or in a comment.
@@ -570,18 +612,32 @@ mod tests {
     }
 
     #[test]
-    fn dropped_databases() {
+    fn databases_needing_sole_access() {
         for (sql, name) in [
             ("DROP DATABASE zz_new;", Some("zz_new")),
             ("drop database if exists App", Some("app")),
             ("DROP DATABASE \"My \"\"Db\" WITH (FORCE)", Some("My \"Db")),
             ("/* x */ DROP  DATABASE\n\td1", Some("d1")),
+            ("ALTER DATABASE Old RENAME TO new", Some("old")),
+            ("alter database \"A\" set tablespace t2", Some("A")),
+            ("ALTER DATABASE d SET work_mem = '1MB'", None),
+            ("CREATE DATABASE copy TEMPLATE Orig", Some("orig")),
+            (
+                "CREATE DATABASE c WITH OWNER u TEMPLATE = \"T\" ENCODING 'UTF8'",
+                Some("T"),
+            ),
+            ("CREATE DATABASE c TEMPLATE DEFAULT", Some("template1")),
+            ("CREATE DATABASE c OWNER u", None),
             ("DROP TABLE t", None),
             ("DROP DATABASES x", None),
             ("DROP DATABASE IF x", None),
             ("SELECT 'DROP DATABASE x'", None),
         ] {
-            assert_eq!(dropped_database(sql.as_bytes()).as_deref(), name, "{sql}");
+            assert_eq!(
+                database_needing_sole_access(sql.as_bytes()).as_deref(),
+                name,
+                "{sql}"
+            );
         }
     }
 

@@ -24,7 +24,8 @@ use super::backend::MAX_BACKEND_MESSAGE;
 use super::config::PoolMode;
 use super::pool::{Checkout, Pool, Pools};
 use super::query_effects::{
-    QueryEffects, SettingChanges, changes_session, contains_ci, dropped_database, followed_settings,
+    QueryEffects, SettingChanges, changes_session, contains_ci, database_needing_sole_access,
+    followed_settings,
 };
 use super::settings::{self, Settings};
 use super::statements::{self, Pending, Statements, cstr};
@@ -685,11 +686,11 @@ impl ClientSession {
                             statements.clear();
                         }
                     }
-                    if let Some(database) = dropped_database(sql) {
+                    if let Some(database) = database_needing_sole_access(sql) {
                         // PostgreSQL refuses while any session is
                         // connected to it: the proxy's idle ones go first.
                         let closed = pools.close_idle_to(&database);
-                        tracing::debug!(parent: &*span, database, closed, "idle connections closed for DROP DATABASE");
+                        tracing::debug!(parent: &*span, database, closed, "idle connections closed for a statement that needs the database alone");
                     }
                     let session = Session {
                         mode: *mode,
