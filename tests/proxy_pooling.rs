@@ -506,7 +506,18 @@ async fn transaction_pooling_primary_and_standby() {
         tokio::spawn(conn);
         option_clients.push((c, path, which, work_mem));
     }
-    for _ in 0..6 {
+    for round in 0..12 {
+        if round == 6 {
+            // As in PostgreSQL, RESET goes back to the startup value.
+            option_clients[0]
+                .0
+                .batch_execute("RESET work_mem")
+                .await
+                .unwrap();
+            // The next client of that connection (the client without
+            // options first) sees none of the other startup settings.
+            option_clients.reverse();
+        }
         for (c, path, which, work_mem) in &option_clients {
             let row = c
                 .query_one(
