@@ -652,6 +652,9 @@ pub fn server_unavailable(e: &pgwire::client::Error) -> bool {
             db.code.starts_with("57P") || db.code.starts_with("08") || db.code == "53300"
         }
         Error::AllHostsFailed(each) => each.iter().all(server_unavailable),
+        // A pool's own user or settings (a password the server would not
+        // take, or could not prove it knew), not the server.
+        Error::Auth(_) | Error::Config(_) => false,
         _ => true,
     }
 }
@@ -665,4 +668,41 @@ pub fn connect_error(e: &pgwire::client::Error) -> ErrorInfo {
         None => format!("cannot connect to the backend: {e}"),
     };
     ErrorInfo::new(code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgwire::client::{DbError, Error};
+
+    fn db(code: &str) -> Error {
+        Error::Db(Box::new(DbError {
+            code: code.to_owned(),
+            ..DbError::default()
+        }))
+    }
+
+    #[test]
+    fn which_errors_take_a_server_out_of_rotation() {
+        // Starting up, shutting down, too many clients, connection failures.
+        for code in ["57P03", "57P01", "53300", "08006"] {
+            assert!(server_unavailable(&db(code)), "{code}");
+        }
+        // One database or user refused: the server serves the others.
+        for code in ["3D000", "28P01", "28000", "42501"] {
+            assert!(!server_unavailable(&db(code)), "{code}");
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(server_unavailable(&Error::Io(refused)));
+        assert!(server_unavailable(&Error::Closed));
+        assert!(!server_unavailable(&Error::Auth("no password".into())));
+        assert!(server_unavailable(&Error::AllHostsFailed(vec![
+            db("57P03"),
+            Error::Closed
+        ])));
+        assert!(!server_unavailable(&Error::AllHostsFailed(vec![
+            db("57P03"),
+            db("3D000")
+        ])));
+    }
 }
