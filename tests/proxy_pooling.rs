@@ -1274,8 +1274,10 @@ async fn protocol_3_2_client_and_promotion() {
     }
 }
 
-/// asyncpg: named statements for every query (its statement cache), and
-/// its type introspection, through the proxy.
+/// asyncpg: named statements for every query (its statement cache), its
+/// type introspection, and each connection's own `SET`, through the proxy
+/// (under transaction pooling, four clients that `SET` share a pool of
+/// two).
 fn check_asyncpg(proxy: &RunningProxy) {
     let available = Command::new("python3")
         .args(["-c", "import asyncpg"])
@@ -1289,10 +1291,14 @@ fn check_asyncpg(proxy: &RunningProxy) {
     let script = "import asyncio, asyncpg, sys\n\
         async def main():\n\
         \x20   conns = [await asyncpg.connect(sys.argv[1]) for _ in range(4)]\n\
+        \x20   for n, c in enumerate(conns):\n\
+        \x20       await c.execute(f'SET statement_timeout = {1001 + n}')\n\
         \x20   total = 0\n\
         \x20   for i in range(25):\n\
         \x20       for n, c in enumerate(conns):\n\
         \x20           total += await c.fetchval('SELECT $1::int + $2::int', i, n)\n\
+        \x20           t = await c.fetchval(\"SELECT current_setting('statement_timeout')\")\n\
+        \x20           assert t == f'{1001 + n}ms', (n, t)\n\
         \x20           async with c.transaction():\n\
         \x20               await c.execute('SELECT 1')\n\
         \x20   rows = await conns[0].fetch('SELECT g, g::text AS t FROM generate_series(1, 3) g')\n\
