@@ -115,6 +115,7 @@ async fn open(mut front: Front, pools: Arc<Pools>, span: tracing::Span) -> Optio
         startup_extras: Vec::new(),
         changed_settings: SettingChanges::default(),
         reading_settings: None,
+        last_parse: LastScan::default(),
         pinned: false,
     };
     let requested =
@@ -172,6 +173,8 @@ struct ClientSession {
     changed_settings: SettingChanges,
     /// The changes whose values are being read back, and the names read.
     reading_settings: Option<(SettingChanges, Vec<String>)>,
+    /// The text of the last Parse looked at, and what it does.
+    last_parse: LastScan,
     /// Transaction pooling: the client made session state the proxy does
     /// not follow (a temporary table, a prepared statement...), so it
     /// keeps its connection until it leaves, and the connection is
@@ -608,6 +611,7 @@ impl ClientSession {
             pinned,
             pools,
             changed_settings,
+            last_parse,
             ..
         } = self;
         let (rbuf, out) = front.buffers();
@@ -716,8 +720,8 @@ impl ClientSession {
                         span,
                     };
                     let named = *rename && !name.is_empty();
-                    let settings =
-                        note_session_effects(query, || QueryEffects::of(query), named, session);
+                    let effects = || last_parse.effects_of(query);
+                    let settings = note_session_effects(query, effects, named, session);
                     if named {
                         copy_run(w, rbuf, &mut run, pos, f.len);
                         let hash = statements.define(name, definition, settings);
@@ -1087,6 +1091,32 @@ impl ClientSession {
         let discard = (self.mode == PoolMode::Session || self.pinned) && b.conn.dirty;
         let ok = b.conn.reset(rollback, discard).await.is_ok();
         Pool::checkin(b, ok);
+    }
+}
+
+/// The last query text scanned for its [`QueryEffects`], and the result:
+/// clients send the same few texts again and again (`pgbench -M extended`
+/// sends one Parse of the same text per query), and comparing bytes costs
+/// a tenth of scanning them.
+#[derive(Default)]
+struct LastScan {
+    text: Vec<u8>,
+    effects: QueryEffects,
+}
+
+impl LastScan {
+    /// Longer texts are scanned every time rather than kept.
+    const MAX_KEPT: usize = 4096;
+
+    fn effects_of(&mut self, sql: &[u8]) -> QueryEffects {
+        if self.text.as_slice() != sql || sql.is_empty() {
+            self.effects = QueryEffects::of(sql);
+            self.text.clear();
+            if sql.len() <= Self::MAX_KEPT {
+                self.text.extend_from_slice(sql);
+            }
+        }
+        self.effects
     }
 }
 
