@@ -12,12 +12,13 @@ use super::settings;
 /// What a query's text says about the session, from one pass over it.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct QueryEffects {
-    /// `DISCARD`, `DEALLOCATE` and `RESET` appear (anywhere,
+    /// `DISCARD`, `DEALLOCATE`, `RESET` and `DATABASE` appear (anywhere,
     /// case-insensitively; a mention in a literal counts too, which only
-    /// costs a re-Parse later).
+    /// costs a closer look or a re-Parse later).
     pub discard: bool,
     pub deallocate: bool,
     pub reset: bool,
+    pub database: bool,
     /// See [`leaves_session_state`].
     pub session_state: bool,
     /// A `SET` or `set_config` of a setting PostgreSQL does not report:
@@ -53,6 +54,7 @@ impl QueryEffects {
                 b'd' | b'D' => {
                     effects.discard |= starts(b"discard");
                     effects.deallocate |= starts(b"deallocate");
+                    effects.database |= starts(b"database");
                 }
                 b'r' | b'R' => effects.reset |= starts(b"reset"),
                 // A byte flagged beside a real one (see `zero_bytes`).
@@ -607,6 +609,7 @@ mod tests {
         assert!(!w.discard && w.deallocate && !w.reset);
         let w = QueryEffects::of(b"reset all");
         assert!(!w.discard && !w.deallocate && w.reset);
+        assert!(QueryEffects::of(b"DROP DATABASE x").database);
         // Words cut by the end of the query do not count.
         assert_eq!(QueryEffects::of(b"SELECT disc"), QueryEffects::default());
     }

@@ -690,11 +690,8 @@ impl ClientSession {
                             statements.clear();
                         }
                     }
-                    if let Some(database) = database_needing_sole_access(sql) {
-                        // PostgreSQL refuses while any session is
-                        // connected to it: the proxy's idle ones go first.
-                        let closed = pools.close_idle_to(&database);
-                        tracing::debug!(parent: &*span, database, closed, "idle connections closed for a statement that needs the database alone");
+                    if words.database {
+                        make_way_for(sql, pools, span);
                     }
                     let session = Session {
                         mode: *mode,
@@ -720,8 +717,11 @@ impl ClientSession {
                         span,
                     };
                     let named = *rename && !name.is_empty();
-                    let effects = || last_parse.effects_of(query);
-                    let settings = note_session_effects(query, effects, named, session);
+                    let effects = last_parse.effects_of(query);
+                    if effects.database {
+                        make_way_for(query, pools, span);
+                    }
+                    let settings = note_session_effects(query, || effects, named, session);
                     if named {
                         copy_run(w, rbuf, &mut run, pos, f.len);
                         let hash = statements.define(name, definition, settings);
@@ -1091,6 +1091,16 @@ impl ClientSession {
         let discard = (self.mode == PoolMode::Session || self.pinned) && b.conn.dirty;
         let ok = b.conn.reset(rollback, discard).await.is_ok();
         Pool::checkin(b, ok);
+    }
+}
+
+/// Closes the proxy's idle connections to the database `sql` needs alone
+/// (see [`database_needing_sole_access`]): PostgreSQL refuses while any
+/// other session is connected to it.
+fn make_way_for(sql: &[u8], pools: &Pools, span: &tracing::Span) {
+    if let Some(database) = database_needing_sole_access(sql) {
+        let closed = pools.close_idle_to(&database);
+        tracing::debug!(parent: span, database, closed, "idle connections closed for a statement that needs the database alone");
     }
 }
 
