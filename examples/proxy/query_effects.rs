@@ -403,8 +403,8 @@ fn rest_from<'a>(statement: &'a [u8], word: &[u8]) -> &'a [u8] {
     &statement[offset..]
 }
 
-/// A setting's name as PostgreSQL reads it (parts separated by `.`,
-/// each quoted or folded to lower case), if the proxy can follow it
+/// A setting's name (parts separated by `.`, each quoted or not), in
+/// lower case as PostgreSQL compares them, if the proxy can follow it
 /// (see [`settings::is_setting_name`]), and what follows it.
 fn setting_name(sql: &[u8]) -> Option<(String, &[u8])> {
     let mut name = String::new();
@@ -412,7 +412,12 @@ fn setting_name(sql: &[u8]) -> Option<(String, &[u8])> {
     loop {
         if let Some(quoted) = rest.strip_prefix(b"\"") {
             let end = quoted.iter().position(|c| *c == b'"')?;
-            name.push_str(std::str::from_utf8(&quoted[..end]).ok()?);
+            // Setting names are case-insensitive, quoted or not.
+            name.push_str(
+                &std::str::from_utf8(&quoted[..end])
+                    .ok()?
+                    .to_ascii_lowercase(),
+            );
             rest = &quoted[end + 1..];
         } else {
             let end = rest
@@ -754,7 +759,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.set,
-            set(&["search_path", "work_mem", "MyApp.tenant", "xmloption"])
+            set(&["search_path", "work_mem", "myapp.tenant", "xmloption"])
         );
         assert!(c.reset.is_empty() && !c.reset_all);
         let c = changes("SET work_mem = 1; RESET work_mem; SET lock_timeout TO DEFAULT").unwrap();
