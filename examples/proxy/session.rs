@@ -693,13 +693,8 @@ impl ClientSession {
                     if words.database {
                         make_way_for(sql, pools, span);
                     }
-                    let session = Session {
-                        mode: *mode,
-                        pinned,
-                        dirty: &mut conn.dirty,
-                        changed_settings,
-                        span,
-                    };
+                    let session =
+                        Session::of(*mode, pinned, &mut conn.dirty, changed_settings, span);
                     note_session_effects(sql, || words, false, session);
                     stats.queries.fetch_add(1, Ordering::Relaxed);
                     pending.push_back(Pending::Query);
@@ -709,13 +704,8 @@ impl ClientSession {
                         break Step::Fatal(malformed("Parse"));
                     };
                     let query = cstr(definition).map_or(definition, |(q, _)| q);
-                    let session = Session {
-                        mode: *mode,
-                        pinned,
-                        dirty: &mut conn.dirty,
-                        changed_settings,
-                        span,
-                    };
+                    let session =
+                        Session::of(*mode, pinned, &mut conn.dirty, changed_settings, span);
                     let named = *rename && !name.is_empty();
                     let effects = last_parse.effects_of(query);
                     if effects.database {
@@ -1137,6 +1127,24 @@ struct Session<'a> {
     dirty: &'a mut bool,
     changed_settings: &'a mut SettingChanges,
     span: &'a tracing::Span,
+}
+
+impl<'a> Session<'a> {
+    fn of(
+        mode: PoolMode,
+        pinned: &'a mut bool,
+        dirty: &'a mut bool,
+        changed_settings: &'a mut SettingChanges,
+        span: &'a tracing::Span,
+    ) -> Session<'a> {
+        Session {
+            mode,
+            pinned,
+            dirty,
+            changed_settings,
+            span,
+        }
+    }
 }
 
 /// Marks what a query (a simple Query's text or a Parse's, `named` for a
