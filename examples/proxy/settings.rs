@@ -226,9 +226,9 @@ pub fn is_setting_name(name: &str) -> bool {
 
 /// Queues one Query that turns a connection's extras `current` into
 /// `wanted` (RESET of those it no longer needs, `set_config` of the
-/// others); false if they are the same.
+/// others); false if they are the same, in any order.
 pub fn queue_extras(out: &mut BytesMut, wanted: &Extras, current: &Extras) -> bool {
-    if wanted == current {
+    if same_extras(wanted, current) {
         return false;
     }
     let mut sql = String::new();
@@ -255,6 +255,16 @@ pub fn queue_extras(out: &mut BytesMut, wanted: &Extras, current: &Extras) -> bo
     }
     queue_query(out, &sql);
     true
+}
+
+/// Whether two sets of extras hold the same values (clients that set the
+/// same settings in another order need nothing set on a switch).
+fn same_extras(a: &Extras, b: &Extras) -> bool {
+    a.len() == b.len()
+        && a.iter().all(|(name, value)| {
+            b.iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
+        })
 }
 
 /// The settings to read back after a transaction made `changes`: those it
@@ -389,6 +399,8 @@ mod tests {
 
         let mut out = BytesMut::new();
         assert!(!queue_extras(&mut out, &extras, &extras));
+        let reordered: Extras = extras.iter().rev().cloned().collect();
+        assert!(!queue_extras(&mut out, &reordered, &extras));
         assert!(queue_extras(&mut out, &extras[1..2].to_vec(), &extras));
         assert_eq!(
             &out[5..],
