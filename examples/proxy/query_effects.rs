@@ -106,16 +106,15 @@ fn zero_bytes(v: u64) -> u64 {
 
 /// Whether `needle` appears in `haystack`, ignoring ASCII case.
 pub fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+    find_ci(haystack, needle).is_some()
 }
 
 /// Session pooling: whether a query may leave state behind in the session
 /// (a setting, a prepared statement, a temporary table, LISTEN...): then
 /// the connection gets DISCARD ALL before its next client. Statements that
-/// are all plain DML, queries and transaction control do not.
-pub fn changes_session(sql: &[u8]) -> bool {
+/// are all plain DML, queries and transaction control do not. `effects`
+/// is the query's scan, already made.
+pub fn changes_session(sql: &[u8], effects: &QueryEffects) -> bool {
     const HARMLESS: &[&[u8]] = &[
         b"SELECT",
         b"INSERT",
@@ -142,7 +141,6 @@ pub fn changes_session(sql: &[u8]) -> bool {
             .find(|w| !w.is_empty());
         first.is_some_and(|w| !HARMLESS.iter().any(|h| w.eq_ignore_ascii_case(h)))
     };
-    let effects = QueryEffects::of(sql);
     sql.split(|c| *c == b';').any(not_harmless) || effects.session_state || effects.settings
 }
 
@@ -408,36 +406,26 @@ fn rest_from<'a>(statement: &'a [u8], word: &[u8]) -> &'a [u8] {
 /// (see [`settings::is_setting_name`]), and what follows it.
 fn setting_name(sql: &[u8]) -> Option<(String, &[u8])> {
     let mut name = String::new();
-    let mut rest = skip_blanks_and_comments(sql);
+    let mut rest = sql;
     loop {
-        if let Some(quoted) = rest.strip_prefix(b"\"") {
-            let end = quoted.iter().position(|c| *c == b'"')?;
-            // Setting names are case-insensitive, quoted or not.
-            name.push_str(
-                &std::str::from_utf8(&quoted[..end])
-                    .ok()?
-                    .to_ascii_lowercase(),
-            );
-            rest = &quoted[end + 1..];
-        } else {
-            let end = rest
-                .iter()
-                .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$'))
-                .unwrap_or(rest.len());
-            name.push_str(&std::str::from_utf8(&rest[..end]).ok()?.to_ascii_lowercase());
-            rest = &rest[end..];
-        }
-        match rest.strip_prefix(b".") {
-            Some(after) => {
+        let (part, after) = identifier(rest)?;
+        // Setting names are case-insensitive, quoted or not.
+        name.push_str(&part.to_ascii_lowercase());
+        match after.strip_prefix(b".") {
+            Some(next) => {
                 name.push('.');
-                rest = after;
+                rest = next;
             }
-            None => break,
+            None => {
+                rest = after;
+                break;
+            }
         }
     }
     settings::is_setting_name(&name).then_some((name, rest))
 }
 
+/// Where `needle` first appears in `haystack`, ignoring ASCII case.
 fn find_ci(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack
         .windows(needle.len())
@@ -593,6 +581,7 @@ mod tests {
 
     #[test]
     fn session_changing_queries() {
+        let changes_session = |sql: &[u8]| changes_session(sql, &QueryEffects::of(sql));
         assert!(!changes_session(b"SELECT 1"));
         assert!(!changes_session(b"  begin; update t set x = 1; commit"));
         assert!(changes_session(b"SET search_path = a"));
@@ -786,6 +775,8 @@ mod tests {
             "SELECT set_config(name, 'x', false) FROM t",
             "SELECT set_config('a''b', 'x', false)",
             "SET \"a b\" = 1",
+            "SET \"unterminated = 1",
+            "RESET \"\"",
             "SET ROLE admin",
             "RESET SESSION AUTHORIZATION",
             "SET",

@@ -695,7 +695,7 @@ impl ClientSession {
                     }
                     let session =
                         Session::of(*mode, pinned, &mut conn.dirty, changed_settings, span);
-                    note_session_effects(sql, || words, false, session);
+                    note_session_effects(sql, words, false, session);
                     stats.queries.fetch_add(1, Ordering::Relaxed);
                     pending.push_back(Pending::Query);
                 }
@@ -711,7 +711,7 @@ impl ClientSession {
                     if effects.database {
                         make_way_for(query, pools, span);
                     }
-                    let settings = note_session_effects(query, || effects, named, session);
+                    let settings = note_session_effects(query, effects, named, session);
                     if named {
                         copy_run(w, rbuf, &mut run, pos, f.len);
                         let hash = statements.define(name, definition, settings);
@@ -1148,8 +1148,8 @@ impl<'a> Session<'a> {
 }
 
 /// Marks what a query (a simple Query's text or a Parse's, `named` for a
-/// named statement's) may do to the session; `effects` gives its
-/// [`QueryEffects`], perhaps from a scan already made. Under session
+/// named statement's) may do to the session; `effects` is its
+/// [`QueryEffects`]. Under session
 /// pooling the connection gets `DISCARD ALL` when the client leaves.
 /// Under transaction pooling settings are followed (see
 /// [`session_effect`]): a named statement's changes are returned, to be
@@ -1157,15 +1157,15 @@ impl<'a> Session<'a> {
 /// connection until it leaves (and then DISCARD ALL).
 fn note_session_effects(
     sql: &[u8],
-    effects: impl FnOnce() -> QueryEffects,
+    effects: QueryEffects,
     named: bool,
     session: Session<'_>,
 ) -> Option<Arc<SettingChanges>> {
     match session.mode {
         // Once dirty, the connection gets DISCARD ALL anyway.
-        PoolMode::Session if !*session.dirty => *session.dirty = changes_session(sql),
+        PoolMode::Session if !*session.dirty => *session.dirty = changes_session(sql, &effects),
         PoolMode::Session => {}
-        PoolMode::Transaction if !*session.pinned => match session_effect(sql, effects()) {
+        PoolMode::Transaction if !*session.pinned => match session_effect(sql, effects) {
             SessionEffect::None => {}
             SessionEffect::Settings(changes) if named => return Some(Arc::new(changes)),
             SessionEffect::Settings(changes) => session.changed_settings.then(changes),
