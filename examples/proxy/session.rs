@@ -1019,17 +1019,9 @@ impl ClientSession {
         {
             let changes = std::mem::take(changed_settings);
             if !*pinned {
+                // None to read: a RESET ALL with no settings anywhere.
                 let names = settings::names_to_read(&changes, extras, &conn.extras);
-                if names.is_empty() {
-                    settings::follow_read_back(
-                        &changes,
-                        &[],
-                        &[],
-                        startup_extras,
-                        extras,
-                        &mut conn.extras,
-                    );
-                } else {
+                if !names.is_empty() {
                     settings::queue_read_settings(&mut conn.wbuf, &names);
                     pending.push_back(Pending::ReadSettings);
                     *reading_settings = Some((changes, names));
