@@ -469,15 +469,25 @@ async fn transaction_pooling_primary_and_standby() {
             "copied" if statement.starts_with("CREATE") => "dropme",
             d => d,
         };
+        // A simple Query, or a named statement prepared before the visitor
+        // came (its Parse found no connection to close; its run must).
+        let prepared = if statement.starts_with("DROP DATABASE renamed") {
+            Some(rw.prepare(statement).await.unwrap())
+        } else {
+            None
+        };
         let visitor = connect(&proxy, database).await;
         visitor.batch_execute("SELECT 1").await.unwrap();
         drop(visitor);
         let started = Instant::now();
-        // A simple Query, or a Parse (as pgJDBC sends every statement).
-        let done = if statement.starts_with("DROP DATABASE renamed") {
-            rw.execute(statement, &[]).await.map(drop)
-        } else {
-            rw.batch_execute(statement).await
+        let done = match &prepared {
+            Some(prepared) => rw.execute(prepared, &[]).await.map(drop),
+            // A Parse after the visitor left (as pgJDBC sends every
+            // statement).
+            None if statement == "DROP DATABASE copied" => {
+                rw.execute(statement, &[]).await.map(drop)
+            }
+            None => rw.batch_execute(statement).await,
         };
         done.unwrap_or_else(|e| panic!("{statement}: the proxy's idle connections hold it: {e}"));
         assert!(

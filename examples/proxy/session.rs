@@ -543,10 +543,12 @@ impl ClientSession {
         let Some((name, definition)) = cstr(&frame[5..]) else {
             return;
         };
-        let query = cstr(definition).map_or(definition, |(q, _)| q);
+        let query = statements::query_of(definition);
+        let effects = QueryEffects::of(query);
+        let alone = effects.database && make_way_for(query, &self.pools, &self.span);
         let mut settings = None;
         if self.mode == PoolMode::Transaction && !self.pinned {
-            match session_effect(query, QueryEffects::of(query)) {
+            match session_effect(query, effects) {
                 SessionEffect::None => {}
                 SessionEffect::Settings(changes) => settings = Some(Arc::new(changes)),
                 // Marked dirty when a connection is installed.
@@ -566,7 +568,7 @@ impl ClientSession {
         let out = self.front.write_buffer();
         match answer {
             None => {
-                self.statements.define(name, definition, settings);
+                self.statements.define(name, definition, settings, alone);
                 out.put_slice(PARSE_COMPLETE);
             }
             Some(error) => {
@@ -703,18 +705,16 @@ impl ClientSession {
                     let Some((name, definition)) = cstr(body) else {
                         break Step::Fatal(malformed("Parse"));
                     };
-                    let query = cstr(definition).map_or(definition, |(q, _)| q);
+                    let query = statements::query_of(definition);
                     let session =
                         Session::of(*mode, pinned, &mut conn.dirty, changed_settings, span);
                     let named = *rename && !name.is_empty();
                     let effects = last_parse.effects_of(query);
-                    if effects.database {
-                        make_way_for(query, pools, span);
-                    }
+                    let alone = effects.database && make_way_for(query, pools, span);
                     let settings = note_session_effects(query, effects, named, session);
                     if named {
                         copy_run(w, rbuf, &mut run, pos, f.len);
-                        let hash = statements.define(name, definition, settings);
+                        let hash = statements.define(name, definition, settings, alone);
                         if conn.prepared.contains(&hash) {
                             emit(pending, out, Pending::LocalParseComplete);
                         } else {
@@ -751,6 +751,9 @@ impl ClientSession {
                         if let Some(changes) = &st.settings {
                             // A named statement that changes settings runs.
                             changed_settings.then(SettingChanges::clone(changes));
+                        }
+                        if st.needs_database_alone {
+                            make_way_for(statements::query_of(&st.definition), pools, span);
                         }
                         ensure_prepared(conn, pending, st.hash, &st.definition);
                         statements::put_bind(
@@ -1078,12 +1081,15 @@ impl ClientSession {
 
 /// Closes the proxy's idle connections to the database `sql` needs alone
 /// (see [`database_needing_sole_access`]): PostgreSQL refuses while any
-/// other session is connected to it.
-fn make_way_for(sql: &[u8], pools: &Pools, span: &tracing::Span) {
-    if let Some(database) = database_needing_sole_access(sql) {
-        let closed = pools.close_idle_to(&database);
-        tracing::debug!(parent: span, database, closed, "idle connections closed for a statement that needs the database alone");
-    }
+/// other session is connected to it. False when `sql` needs no database
+/// alone.
+fn make_way_for(sql: &[u8], pools: &Pools, span: &tracing::Span) -> bool {
+    let Some(database) = database_needing_sole_access(sql) else {
+        return false;
+    };
+    let closed = pools.close_idle_to(&database);
+    tracing::debug!(parent: span, database, closed, "idle connections closed for a statement that needs the database alone");
+    true
 }
 
 /// The last query text scanned for its [`QueryEffects`], and the result:
@@ -1355,7 +1361,7 @@ mod tests {
     #[test]
     fn local_answers() {
         let mut st = Statements::default();
-        st.define(b"s1", b"SELECT 1\0\0\0", None);
+        st.define(b"s1", b"SELECT 1\0\0\0", None, false);
         let reply = local_query(
             b"DEALLOCATE s1\0",
             PoolMode::Transaction,

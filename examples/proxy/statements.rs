@@ -90,6 +90,11 @@ pub struct Statement {
     pub definition: Bytes,
     /// The settings it changes each time it runs.
     pub settings: Option<Arc<SettingChanges>>,
+    /// It is a `DROP DATABASE` or the like, which PostgreSQL refuses while
+    /// another session is connected to the database: the proxy's idle
+    /// connections to it are closed before each run, not only at its
+    /// Parse (they may have been opened again since).
+    pub needs_database_alone: bool,
 }
 
 /// One client's named statements, by the name it gave them.
@@ -103,13 +108,15 @@ impl Statements {
         self.by_name.get(name)
     }
 
-    /// Records a Parse of `name` (changing `settings` when it runs);
-    /// returns the statement's hash.
+    /// Records a Parse of `name` (changing `settings` when it runs, and
+    /// see [`Statement::needs_database_alone`]); returns the statement's
+    /// hash.
     pub fn define(
         &mut self,
         name: &[u8],
         definition: &[u8],
         settings: Option<Arc<SettingChanges>>,
+        needs_database_alone: bool,
     ) -> u64 {
         let hash = statement_hash(definition);
         match self.by_name.get_mut(name) {
@@ -118,6 +125,7 @@ impl Statements {
                 s.hash = hash;
                 s.definition = Bytes::copy_from_slice(definition);
                 s.settings = settings;
+                s.needs_database_alone = needs_database_alone;
             }
             None => {
                 self.by_name.insert(
@@ -126,6 +134,7 @@ impl Statements {
                         hash,
                         definition: Bytes::copy_from_slice(definition),
                         settings,
+                        needs_database_alone,
                     },
                 );
             }
@@ -144,6 +153,11 @@ impl Statements {
     pub fn len(&self) -> usize {
         self.by_name.len()
     }
+}
+
+/// The query text of a Parse `definition` (query, NUL, parameter types).
+pub fn query_of(definition: &[u8]) -> &[u8] {
+    definition.split(|&b| b == 0).next().unwrap_or(definition)
 }
 
 /// The hash a statement is renamed by: its query and parameter types.
