@@ -120,48 +120,72 @@ PGB_PID=$(cat "$WORK/pgbouncer.pid")
 # COST=1: for the two poolers, CPU per transaction (user and system, from
 # /proc), context switches per transaction (voluntary: it slept waiting
 # for input; involuntary: preempted) and, when `perf` can count them,
-# system calls per transaction. Sampled over the middle of each run, after
-# the clients connected (SCRAM key derivation at connect time would count
-# otherwise); the transactions in the window are estimated from pgbench's
-# rate. Printed to stderr, one line per run.
+# system calls per transaction; then the CPU per transaction of the
+# PostgreSQL backends and of pgbench, and the whole machine's busy and
+# idle time per transaction. On 2 cores the run is CPU-bound, so the TPS
+# follows the sum: a pooler can cost the backends or pgbench CPU (by when
+# it wakes them) as well as use its own. Sampled over the middle of each
+# run, after the clients connected (SCRAM key derivation at connect time
+# would count otherwise) and ending a second or two before pgbench does;
+# the transactions in the window are estimated from pgbench's rate and the
+# window's measured length. Printed to stderr, one line per run.
 COST=${COST:-0}
 TICK=$(getconf CLK_TCK)
 SYSCALLS=raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl
-sample() { # pid -> "user_ticks system_ticks voluntary involuntary"
+sample() { # pooler-pid pgbench-pid -> "user system voluntary involuntary postgres pgbench busy idle"
+    local backends
+    backends=$(pgrep -d' ' -f "postgres: $USER_NAME bench" || true)
     echo "$(cut -d' ' -f14,15 "/proc/$1/stat")" \
-        "$(awk '/^voluntary_ctxt/ {v=$2} /^nonvoluntary_ctxt/ {n=$2} END {print v, n}' "/proc/$1/status")"
+        "$(awk '/^voluntary_ctxt/ {v=$2} /^nonvoluntary_ctxt/ {n=$2} END {print v, n}' "/proc/$1/status")" \
+        "$(ticks $backends)" "$(ticks "$2")" \
+        "$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)"
 }
-cost_line() { # name mode clients tps window before after [perf-output]
-    local xacts
+ticks() { # pids -> user + system ticks of those still alive
+    local t=0 p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] && t=$((t + $(cut -d' ' -f14 "/proc/$p/stat") + $(cut -d' ' -f15 "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+# The /proc samples span `elapsed` seconds; perf counted system calls for
+# `window` seconds (the length of its `sleep`) within them.
+cost_line() { # name mode clients tps elapsed window before after [perf-output]
+    local xacts counted
     xacts=$(awk -v t="$4" -v w="$5" 'BEGIN { print t * w }')
-    awk -v x="$xacts" -v k="$TICK" -v what="cost $1 $2 $3" -v a="$6" -v b="$7" 'BEGIN {
+    counted=$(awk -v t="$4" -v w="$6" 'BEGIN { print t * w }')
+    awk -v x="$xacts" -v k="$TICK" -v what="cost $1 $2 $3" -v a="$7" -v b="$8" 'BEGIN {
         split(a, s); split(b, e)
         printf "%s: CPU %.1f us/xact (user %.1f, system %.1f), switches %.2f voluntary + %.2f involuntary per xact",
             what, (e[1] - s[1] + e[2] - s[2]) * 1e6 / k / x, (e[1] - s[1]) * 1e6 / k / x,
-            (e[2] - s[2]) * 1e6 / k / x, (e[3] - s[3]) / x, (e[4] - s[4]) / x }'
-    if [ -n "${8:-}" ]; then
-        awk -F, -v x="$xacts" '$1 ~ /^[0-9]+$/ { n = $3; sub(/.*sys_enter_?/, "", n); if (n == "") n = "all";
-            printf ", %s %.2f", n, $1 / x } END { print " syscalls/xact" }' "$8"
+            (e[2] - s[2]) * 1e6 / k / x, (e[3] - s[3]) / x, (e[4] - s[4]) / x
+        printf "; postgres %.1f, pgbench %.1f, machine busy %.1f + idle %.1f us/xact",
+            (e[5] - s[5]) * 1e6 / k / x, (e[6] - s[6]) * 1e6 / k / x,
+            (e[7] - s[7]) * 1e6 / k / x, (e[8] - s[8]) * 1e6 / k / x }'
+    if [ -n "${9:-}" ]; then
+        awk -F, -v x="$counted" '$1 ~ /^[0-9]+$/ { n = $3; sub(/.*sys_enter_?/, "", n); if (n == "") n = "all";
+            printf ", %s %.2f", n, $1 / x } END { print " syscalls/xact" }' "$9"
     else
         echo
     fi
 }
 
 run() { # port mode clients [pooler-pid pooler-name] -> "tps latency_ms" or "failed"
-    local log="$WORK/pgbench.out" before="" after="" window=$((DURATION - 2)) counts=""
+    local log="$WORK/pgbench.out" before="" after="" window=$((DURATION - 3)) counts="" started elapsed
     PGPASSWORD=$PASSWORD PGSSLMODE=disable pgbench -h 127.0.0.1 -p "$1" -U "$USER_NAME" \
         -M "$2" -c "$3" -j 2 -T "$DURATION" -S -n bench > "$log" 2>&1 &
     local bench=$!
     if [ "$COST" = 1 ] && [ -n "${4:-}" ] && [ "$window" -ge 1 ]; then
         sleep 1
-        before=$(sample "$4")
+        before=$(sample "$4" "$bench")
+        started=$(date +%s.%N)
         if command -v perf >/dev/null \
             && perf stat -x, -o "$WORK/perf.out" -e "$SYSCALLS" -p "$4" -- sleep "$window" 2>/dev/null; then
             counts="$WORK/perf.out"
         else
             sleep "$window"
         fi
-        after=$(sample "$4")
+        after=$(sample "$4" "$bench")
+        elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     fi
     local status=0
     wait "$bench" || status=$?
@@ -170,7 +194,7 @@ run() { # port mode clients [pooler-pid pooler-name] -> "tps latency_ms" or "fai
         tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log")
         lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log")
         if [ -n "$after" ]; then
-            cost_line "$5" "$2" "$3" "$tps" "$window" "$before" "$after" "$counts" >&2
+            cost_line "$5" "$2" "$3" "$tps" "$elapsed" "$window" "$before" "$after" "$counts" >&2
         fi
         printf "%.0f %.3f" "$tps" "$lat"
     else
