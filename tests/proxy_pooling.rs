@@ -471,8 +471,29 @@ async fn transaction_pooling_primary_and_standby() {
         };
         // A simple Query, or a named statement prepared before the visitor
         // came (its Parse found no connection to close; its run must).
+        // It is prepared while two other clients hold both of appdb's
+        // connections, so its Parse is answered without one (checked on
+        // the pool's checker connection) and its Describe waits.
         let prepared = if statement.starts_with("DROP DATABASE renamed") {
-            Some(rw.prepare(statement).await.unwrap())
+            let holders = [
+                connect(&proxy, "appdb").await,
+                connect(&proxy, "appdb").await,
+            ];
+            for holder in &holders {
+                holder.batch_execute("BEGIN; SELECT 1").await.unwrap();
+            }
+            let prepare = rw.prepare(statement);
+            tokio::pin!(prepare);
+            assert!(
+                tokio::time::timeout(Duration::from_millis(300), &mut prepare)
+                    .await
+                    .is_err(),
+                "the pool is full: the Describe waits for a connection"
+            );
+            for holder in &holders {
+                holder.batch_execute("COMMIT").await.unwrap();
+            }
+            Some(prepare.await.unwrap())
         } else {
             None
         };
