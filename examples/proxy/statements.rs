@@ -157,7 +157,7 @@ impl Statements {
 
 /// The query text of a Parse `definition` (query, NUL, parameter types).
 pub fn query_of(definition: &[u8]) -> &[u8] {
-    definition.split(|&b| b == 0).next().unwrap_or(definition)
+    cstr(definition).map_or(definition, |(query, _)| query)
 }
 
 /// The hash a statement is renamed by: its query and parameter types.
