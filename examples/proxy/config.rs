@@ -5,11 +5,49 @@ use std::time::Duration;
 
 use pgwire::api::auth::{AuthMethod, Credential, ScramVerifier};
 
-/// The command line.
-pub const USAGE: &str = "usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]... \
---user NAME:PASSWORD... [--auth scram-sha-256|md5|trust] [--tls-cert FILE --tls-key FILE] \
-[--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS] \
-[--health-interval SECONDS] [--threads N]";
+/// The command line, printed with `--help` and after a bad option.
+pub const USAGE: &str = "\
+usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
+             --user NAME:PASSWORD... [--auth METHOD]
+             [--tls-cert FILE --tls-key FILE] [--pool-mode MODE]
+             [--pool-size N] [--wait-timeout SECONDS]
+             [--health-interval SECONDS] [--threads N]
+
+  --listen ADDR          where clients connect, e.g. 127.0.0.1:6432
+  --primary CONNINFO     the primary, e.g. 'host=127.0.0.1 port=5432'
+                         (user and dbname come from the client, the password
+                         from --user)
+  --replica CONNINFO     a hot standby (repeatable); database X_ro, or
+                         target_session_attrs=read-only, is served by them
+  --user NAME:PASSWORD   a user clients log in as; the proxy logs in to the
+                         backends as the same user (repeatable, at least one)
+  --auth METHOD          how clients authenticate here: scram-sha-256
+                         (default), md5 or trust
+  --tls-cert FILE        certificate chain and key (PEM) for TLS toward
+  --tls-key FILE         clients
+  --pool-mode MODE       transaction (default: a backend connection per
+                         transaction) or session (one per client)
+  --pool-size N          backend connections per user, database and
+                         backend (default 20)
+  --wait-timeout SECONDS how long a client waits for a connection before
+                         53300 (default 5)
+  --health-interval SECONDS
+                         how often each backend is probed (default 2; 0: never)
+  --threads N            runtime threads (default 0: one per core; 1 runs
+                         a single-threaded runtime, as PgBouncer runs)
+
+The database named pgwire is the admin console (SHOW POOLS, SHOW STATS).";
+
+/// A duration in seconds from the command line: not negative, and small
+/// enough for `Duration` (`inf` or `1e30` would panic in
+/// `Duration::from_secs_f64`).
+fn seconds(text: &str) -> Option<Duration> {
+    let secs: f64 = text.parse().ok()?;
+    if secs < 0.0 {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs).ok()
+}
 
 /// When a backend connection goes back to the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +142,8 @@ impl ProxyConfig {
         self
     }
 
-    /// Parses the command line (without the program name).
+    /// Parses the command line (without the program name). An empty error
+    /// means `--help` was asked for.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<ProxyConfig, String> {
         let mut args = args.into_iter();
         let mut listen = None;
@@ -115,6 +154,7 @@ impl ProxyConfig {
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
             match flag.as_str() {
+                "-h" | "--help" => return Err(String::new()),
                 "--listen" => {
                     let v = value()?;
                     listen = Some(v.parse().map_err(|e| format!("--listen {v}: {e}"))?);
@@ -160,19 +200,13 @@ impl ProxyConfig {
                 }
                 "--health-interval" => {
                     let v = value()?;
-                    let secs: f64 = v
-                        .parse()
-                        .ok()
-                        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                    config.health_interval = seconds(&v)
                         .ok_or_else(|| format!("--health-interval {v}: expected seconds"))?;
-                    config.health_interval = Duration::from_secs_f64(secs);
                 }
                 "--wait-timeout" => {
                     let v = value()?;
-                    let secs: f64 = v
-                        .parse()
-                        .map_err(|_| format!("--wait-timeout {v}: expected seconds"))?;
-                    config.wait_timeout = Duration::from_secs_f64(secs.max(0.0));
+                    config.wait_timeout = seconds(&v)
+                        .ok_or_else(|| format!("--wait-timeout {v}: expected seconds"))?;
                 }
                 other => return Err(format!("unknown option {other}")),
             }
@@ -206,5 +240,42 @@ impl ProxyConfig {
 
     fn find_user(&self, user: &str) -> Option<&User> {
         self.users.iter().find(|u| u.name == user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<ProxyConfig, String> {
+        let base = [
+            "--listen",
+            "127.0.0.1:0",
+            "--primary",
+            "host=h",
+            "--user",
+            "u:p",
+        ];
+        ProxyConfig::from_args(base.iter().chain(extra).map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn help_is_asked_for_with_an_empty_error() {
+        assert_eq!(parse(&["--help"]).unwrap_err(), "");
+        assert_eq!(parse(&["-h"]).unwrap_err(), "");
+        assert_eq!(parse(&["--bogus"]).unwrap_err(), "unknown option --bogus");
+    }
+
+    #[test]
+    fn durations_out_of_range_are_errors_not_panics() {
+        let config = parse(&["--wait-timeout", "1.5", "--health-interval", "0"]).unwrap();
+        assert_eq!(config.wait_timeout, Duration::from_millis(1500));
+        assert_eq!(config.health_interval, Duration::ZERO);
+        for bad in ["inf", "NaN", "-1", "1e30", "soon"] {
+            let e = parse(&["--wait-timeout", bad]).unwrap_err();
+            assert_eq!(e, format!("--wait-timeout {bad}: expected seconds"));
+            let e = parse(&["--health-interval", bad]).unwrap_err();
+            assert_eq!(e, format!("--health-interval {bad}: expected seconds"));
+        }
     }
 }

@@ -23,6 +23,10 @@ fn main() {
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let config = match proxy::ProxyConfig::from_args(std::env::args().skip(1)) {
         Ok(c) => c,
+        Err(e) if e.is_empty() => {
+            println!("{}", proxy::USAGE);
+            return;
+        }
         Err(e) => {
             eprintln!("proxy: {e}\n\n{}", proxy::USAGE);
             std::process::exit(2);
