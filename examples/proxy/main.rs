@@ -20,7 +20,11 @@ mod proxy;
 fn main() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        // Colours only on a terminal, not in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_env_filter(filter)
+        .init();
     let config = match proxy::ProxyConfig::from_args(std::env::args().skip(1)) {
         Ok(c) => c,
         Err(e) if e.is_empty() => {
