@@ -766,6 +766,7 @@ async fn transaction_pooling_primary_and_standby() {
         })
         .sum();
     assert!(queries > 400, "SHOW STATS counts queries: {queries}");
+    check_clients_and_servers(&cluster).await;
 
     // A client sending garbage is ended alone.
     {
@@ -818,6 +819,175 @@ async fn transaction_pooling_primary_and_standby() {
 
 /// Polls `SHOW POOLS` until the standby pool of `appdb` is in `state`;
 /// returns how long that took (panics after 15 s).
+/// The rows of an admin console command, as (column, value) maps.
+async fn admin_rows(
+    admin: &tokio_postgres::Client,
+    command: &str,
+) -> Vec<std::collections::HashMap<String, String>> {
+    admin
+        .simple_query(command)
+        .await
+        .unwrap_or_else(|e| panic!("{command}: {e}"))
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                r.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.name().to_owned(), r.get(i).unwrap_or("").to_owned()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `SHOW CLIENTS` and `SHOW SERVERS` on a proxy of its own (pool of 2): a
+/// client in a transaction and a client pinned by a temporary table are
+/// shown active on the backends `pg_backend_pid()` names, a third in line
+/// is shown waiting, and once the transaction ends its connection is
+/// shown idle and the waiting client is served.
+async fn check_clients_and_servers(cluster: &Replicated) {
+    let proxy = start_proxy(cluster, PoolMode::Transaction, 2);
+    let admin = connect(&proxy, "pgwire").await;
+    let help = admin_rows(&admin, "SHOW HELP").await;
+    for command in ["SHOW POOLS", "SHOW STATS", "SHOW CLIENTS", "SHOW SERVERS"] {
+        assert!(
+            help.iter().any(|r| r["command"] == command),
+            "SHOW HELP lists {command}: {help:?}"
+        );
+    }
+    let err = admin.simple_query("SHOW NOTHING").await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED)
+    );
+
+    let in_transaction = connect(&proxy, "appdb").await;
+    in_transaction.batch_execute("BEGIN").await.unwrap();
+    let busy_pid: i32 = in_transaction
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let pinned = connect(&proxy, "appdb").await;
+    pinned
+        .batch_execute("CREATE TEMP TABLE admin_pinned (x int)")
+        .await
+        .unwrap();
+    let pinned_pid: i32 = pinned
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_ne!(busy_pid, pinned_pid);
+    let waiter = tokio::spawn({
+        let conninfo = conninfo(&proxy, "appdb");
+        async move {
+            let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            c.query_one("SELECT 7", &[]).await.unwrap().get::<_, i32>(0)
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let clients = loop {
+        let rows = admin_rows(&admin, "SHOW CLIENTS").await;
+        if rows.iter().any(|r| r["state"] == "waiting") || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        clients.len(),
+        3,
+        "three clients (the console is not one): {clients:?}"
+    );
+    let by_server = |pid: i32| {
+        clients
+            .iter()
+            .find(|r| r["server_pid"] == pid.to_string())
+            .unwrap_or_else(|| panic!("a client on backend {pid}: {clients:?}"))
+    };
+    let busy = by_server(busy_pid);
+    assert_eq!(
+        (busy["state"].as_str(), busy["pinned"].as_str()),
+        ("active", "no")
+    );
+    assert_eq!(busy["database"], "appdb");
+    assert_eq!(busy["addr"], "127.0.0.1");
+    assert!(busy["port"].parse::<u16>().is_ok(), "{busy:?}");
+    let held = by_server(pinned_pid);
+    assert_eq!(
+        (held["state"].as_str(), held["pinned"].as_str()),
+        ("active", "yes")
+    );
+    let waiting: Vec<_> = clients.iter().filter(|r| r["state"] == "waiting").collect();
+    assert_eq!(waiting.len(), 1, "{clients:?}");
+    assert_eq!(waiting[0]["server_pid"], "");
+
+    let servers = admin_rows(&admin, "SHOW SERVERS").await;
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    for (pid, client) in [(busy_pid, busy), (pinned_pid, held)] {
+        let row = servers
+            .iter()
+            .find(|r| r["pid"] == pid.to_string())
+            .unwrap_or_else(|| panic!("backend {pid} in SHOW SERVERS: {servers:?}"));
+        assert_eq!(row["state"], "active");
+        assert_eq!(row["client_pid"], client["pid"]);
+        assert_eq!(row["client_port"], client["port"]);
+    }
+
+    // The transaction ends: the waiting client gets that connection, and
+    // then it is idle.
+    in_transaction.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the waiting client is served")
+            .unwrap(),
+        7
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let servers = admin_rows(&admin, "SHOW SERVERS").await;
+        let busy = servers.iter().find(|r| r["pid"] == busy_pid.to_string());
+        if busy.is_some_and(|r| r["state"] == "idle" && r["client_pid"].is_empty()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "backend {busy_pid} idle: {servers:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let clients = loop {
+        let clients = admin_rows(&admin, "SHOW CLIENTS").await;
+        if clients.len() == 2 {
+            break clients;
+        }
+        assert!(Instant::now() < deadline, "the waiter left: {clients:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        clients
+            .iter()
+            .any(|r| r["state"] == "idle" && r["server_pid"].is_empty()),
+        "the client whose transaction ended is idle: {clients:?}"
+    );
+    drop(pinned);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while admin_rows(&admin, "SHOW CLIENTS").await.len() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the pinned client is gone from SHOW CLIENTS"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn wait_for_standby_state(admin: &tokio_postgres::Client, state: &str) -> Duration {
     let started = Instant::now();
     loop {

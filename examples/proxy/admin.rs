@@ -1,5 +1,7 @@
-//! The admin console: database `pgwire` (configurable) answers
-//! `SHOW POOLS` and `SHOW STATS` with the pools' counters, as poolers do.
+//! The admin console: database `pgwire` (configurable) answers `SHOW
+//! POOLS` and `SHOW STATS` with the pools' counters, `SHOW CLIENTS` and
+//! `SHOW SERVERS` with a line per client and per backend connection, and
+//! `SHOW HELP`, as poolers do.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -9,6 +11,7 @@ use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::{Message, ParameterStatus};
 use pgwire::server::peek_frame;
 
+use super::clients::utc_timestamp;
 use super::pool::Pools;
 use super::session::{Front, put_command_complete};
 
@@ -53,12 +56,16 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
                         .trim_end_matches(';')
                         .trim()
                         .to_ascii_uppercase();
-                    match sql.as_str() {
-                        "SHOW POOLS" => show_pools(out, &pools),
-                        "SHOW STATS" => show_stats(out, &pools),
+                    match sql.split_whitespace().collect::<Vec<_>>()[..] {
+                        ["SHOW", "POOLS"] => show_pools(out, &pools),
+                        ["SHOW", "STATS"] => show_stats(out, &pools),
+                        ["SHOW", "CLIENTS"] => show_clients(out, &pools),
+                        ["SHOW", "SERVERS"] => show_servers(out, &pools),
+                        ["SHOW", "HELP"] => show_help(out),
+                        [] => out.put_slice(b"I\0\0\0\x04"),
                         _ => ErrorInfo::new(
                             SqlState::FEATURE_NOT_SUPPORTED,
-                            "the admin console knows SHOW POOLS and SHOW STATS",
+                            "unknown admin command: SHOW HELP lists the commands",
                         )
                         .encode_error(out),
                     }
@@ -165,6 +172,125 @@ fn show_stats(out: &mut BytesMut, pools: &Pools) {
             "total_wait_timeouts",
             "total_server_connects",
             "total_server_broken",
+        ],
+        &rows,
+    );
+}
+
+/// The commands, with what each shows.
+const COMMANDS: [(&str, &str); 5] = [
+    (
+        "SHOW POOLS",
+        "one line per pool (user, database, backend): clients, connections active and idle",
+    ),
+    (
+        "SHOW STATS",
+        "per pool: transactions, queries, waits for a connection, connections opened and broken",
+    ),
+    (
+        "SHOW CLIENTS",
+        "one line per client: active (holds a connection), waiting or idle, and which connection",
+    ),
+    (
+        "SHOW SERVERS",
+        "one line per backend connection: active (and the client holding it) or idle",
+    ),
+    ("SHOW HELP", "this list"),
+];
+
+fn show_help(out: &mut BytesMut) {
+    let rows: Vec<Vec<String>> = COMMANDS
+        .iter()
+        .map(|(command, what)| vec![command.to_string(), what.to_string()])
+        .collect();
+    put_result(out, &["command", "shows"], &rows);
+}
+
+fn show_clients(out: &mut BytesMut, pools: &Pools) {
+    let rows: Vec<Vec<String>> = pools
+        .clients
+        .snapshot()
+        .iter()
+        .map(|c| {
+            let server = c.server();
+            vec![
+                c.database.clone(),
+                c.user.clone(),
+                c.state().name().into(),
+                c.addr.map(|a| a.ip().to_string()).unwrap_or_default(),
+                c.addr.map(|a| a.port().to_string()).unwrap_or_default(),
+                utc_timestamp(c.connected),
+                c.application_name.clone(),
+                c.key_pid.to_string(),
+                server.as_ref().map(|s| s.pool.label()).unwrap_or_default(),
+                server
+                    .as_ref()
+                    .map(|s| s.pid.to_string())
+                    .unwrap_or_default(),
+                if c.pinned() { "yes" } else { "no" }.into(),
+            ]
+        })
+        .collect();
+    put_result(
+        out,
+        &[
+            "database",
+            "user",
+            "state",
+            "addr",
+            "port",
+            "connect_time",
+            "application_name",
+            "pid",
+            "backend",
+            "server_pid",
+            "pinned",
+        ],
+        &rows,
+    );
+}
+
+fn show_servers(out: &mut BytesMut, pools: &Pools) {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for c in pools.clients.snapshot() {
+        let Some(s) = c.server() else { continue };
+        rows.push(vec![
+            s.pool.database.clone(),
+            s.pool.user.clone(),
+            s.pool.label(),
+            "active".into(),
+            s.pid.to_string(),
+            c.addr.map(|a| a.ip().to_string()).unwrap_or_default(),
+            c.addr.map(|a| a.port().to_string()).unwrap_or_default(),
+            c.key_pid.to_string(),
+        ]);
+    }
+    for p in pools.all() {
+        for pid in p.idle_pids() {
+            rows.push(vec![
+                p.database.clone(),
+                p.user.clone(),
+                p.label(),
+                "idle".into(),
+                pid.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+    }
+    rows.sort();
+    put_result(
+        out,
+        &[
+            "database",
+            "user",
+            "backend",
+            "state",
+            "pid",
+            "client_addr",
+            "client_port",
+            "client_pid",
         ],
         &rows,
     );

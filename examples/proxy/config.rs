@@ -36,7 +36,8 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
   --threads N            runtime threads (default 0: one per core; 1 runs
                          a single-threaded runtime, as PgBouncer runs)
 
-The database named pgwire is the admin console (SHOW POOLS, SHOW STATS).";
+The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
+SHOW CLIENTS, SHOW SERVERS, SHOW HELP.";
 
 /// A duration in seconds from the command line: not negative, and small
 /// enough for `Duration` (`inf` or `1e30` would panic in

@@ -12,7 +12,7 @@
 //!
 //! Database `X` goes to the primary, `X_ro` to the replicas (round-robin,
 //! the primary when none is up). Database `pgwire` is the admin console:
-//! `SHOW POOLS`, `SHOW STATS`.
+//! `SHOW POOLS`, `SHOW STATS`, `SHOW CLIENTS`, `SHOW SERVERS`, `SHOW HELP`.
 
 #[path = "proxy.rs"]
 mod proxy;

@@ -426,6 +426,12 @@ impl Pool {
         self.idle.lock().map(|v| v.len()).unwrap_or(0)
     }
 
+    /// The backend process IDs of the idle connections.
+    pub fn idle_pids(&self) -> Vec<i32> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.iter().map(|c| c.process_id).collect()
+    }
+
     /// Where this pool connects, for the admin console.
     pub fn label(&self) -> String {
         let t = self.config.targets();
@@ -443,6 +449,8 @@ pub struct Pools {
     pools: Mutex<HashMap<(String, String, usize), Arc<Pool>>>,
     round_robin: AtomicUsize,
     next_id: Arc<AtomicU64>,
+    /// The connected clients (`SHOW CLIENTS`, `SHOW SERVERS`).
+    pub clients: Arc<super::clients::Clients>,
 }
 
 impl Pools {
@@ -459,6 +467,7 @@ impl Pools {
             pools: Mutex::new(HashMap::new()),
             round_robin: AtomicUsize::new(0),
             next_id: Arc::new(AtomicU64::new(1)),
+            clients: Arc::default(),
         }
     }
 

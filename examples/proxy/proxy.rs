@@ -8,6 +8,8 @@
 mod admin;
 #[path = "backend.rs"]
 mod backend;
+#[path = "clients.rs"]
+mod clients;
 #[path = "config.rs"]
 mod config;
 #[path = "health.rs"]

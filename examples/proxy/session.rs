@@ -21,6 +21,7 @@ use tracing::Instrument;
 
 use super::FrontDoor;
 use super::backend::MAX_BACKEND_MESSAGE;
+use super::clients::{NewClient, Registration};
 use super::config::PoolMode;
 use super::pool::{Checkout, Pool, Pools};
 use super::query_effects::{
@@ -94,6 +95,14 @@ async fn open(mut front: Front, pools: Arc<Pools>, span: tracing::Span) -> Optio
         0
     };
     my_pools[home].stats.clients.fetch_add(1, Ordering::Relaxed);
+    let registration = pools.clients.register(NewClient {
+        user,
+        database,
+        addr: front.client().peer_addr(),
+        application_name: front.client().application_name().unwrap_or("").to_owned(),
+        key_pid: front.backend_key_data().process_id,
+        pools: my_pools.clone(),
+    });
     let mode = pools.config.pool_mode;
     let mut session = ClientSession {
         span,
@@ -117,6 +126,7 @@ async fn open(mut front: Front, pools: Arc<Pools>, span: tracing::Span) -> Optio
         reading_settings: None,
         last_parse: LastScan::default(),
         pinned: false,
+        registration,
     };
     let requested =
         settings::from_startup(session.front.client().parameters(), &mut session.wanted);
@@ -180,6 +190,8 @@ struct ClientSession {
     /// keeps its connection until it leaves, and the connection is
     /// discarded then (see [`super::query_effects::leaves_session_state`]).
     pinned: bool,
+    /// The client's line in `SHOW CLIENTS` (removed when the session ends).
+    registration: Registration,
 }
 
 /// What [`ClientSession::forward_client`] stopped at.
@@ -276,8 +288,10 @@ impl ClientSession {
         if self.attach_idle_now() {
             return Ok(());
         }
-        let b = self.pools.checkout(&self.my_pools, self.read_only).await?;
-        self.install(b);
+        self.registration.set_waiting(true);
+        let b = self.pools.checkout(&self.my_pools, self.read_only).await;
+        self.registration.set_waiting(false);
+        self.install(b?);
         Ok(())
     }
 
@@ -325,7 +339,7 @@ impl ClientSession {
                 let (code, message) = super::backend::error_fields(&frame);
                 // Part of the settings may have been applied: the
                 // connection is not reused.
-                if let Some(b) = self.backend.take() {
+                if let Some(b) = self.detach() {
                     Pool::checkin(b, false);
                 }
                 let code =
@@ -333,7 +347,7 @@ impl ClientSession {
                 Err(ErrorInfo::fatal(code, message))
             }
             Err(e) => {
-                if let Some(b) = self.backend.take() {
+                if let Some(b) = self.detach() {
                     Pool::checkin(b, false);
                 }
                 Err(ErrorInfo::fatal(
@@ -365,12 +379,26 @@ impl ClientSession {
         if self.pinned {
             b.conn.dirty = true;
         }
+        if let Some(index) = self.my_pools.iter().position(|p| Arc::ptr_eq(p, &b.pool)) {
+            self.registration.holds(index, b.conn.process_id);
+        }
         self.backend = Some(b);
+    }
+
+    /// Lets go of the connection held, if any (the caller gives it back to
+    /// its pool).
+    fn detach(&mut self) -> Option<Checkout> {
+        let b = self.backend.take()?;
+        self.registration.holds_nothing();
+        Some(b)
     }
 
     /// Transaction pooling: gives the connection back once nothing is owed
     /// and no transaction is open.
     fn maybe_release(&mut self) {
+        if self.pinned {
+            self.registration.set_pinned();
+        }
         if self.mode != PoolMode::Transaction || self.pinned || !self.pending.is_empty() {
             return;
         }
@@ -382,7 +410,7 @@ impl ClientSession {
     }
 
     fn release(&mut self) {
-        if let Some(b) = self.backend.take() {
+        if let Some(b) = self.detach() {
             Pool::checkin(b, true);
         }
     }
@@ -497,7 +525,7 @@ impl ClientSession {
     /// The backend went away under the client: tell it and end it (its
     /// session state is lost with the connection).
     async fn backend_lost(&mut self, why: &str) {
-        if let Some(b) = self.backend.take() {
+        if let Some(b) = self.detach() {
             b.conn
                 .span
                 .in_scope(|| tracing::warn!("backend connection lost: {why}"));
@@ -1058,13 +1086,13 @@ impl ClientSession {
         if self.reading_settings.is_some() && self.pending.len() == 1 {
             let drained = tokio::time::timeout(Duration::from_secs(5), self.drain());
             if !drained.await.unwrap_or(false) {
-                if let Some(b) = self.backend.take() {
+                if let Some(b) = self.detach() {
                     Pool::checkin(b, false);
                 }
                 return;
             }
         }
-        let Some(mut b) = self.backend.take() else {
+        let Some(mut b) = self.detach() else {
             return;
         };
         if !self.pending.is_empty() {
