@@ -927,6 +927,13 @@ async fn check_clients_and_servers(cluster: &Replicated) {
     assert_eq!(waiting.len(), 1, "{clients:?}");
     assert_eq!(waiting[0]["server_pid"], "");
 
+    // The extended protocol (tokio-postgres' `query`: Parse, Describe,
+    // Bind with binary results, Execute) reads the same.
+    let extended = admin.query("SHOW CLIENTS", &[]).await.unwrap();
+    let mut states: Vec<String> = extended.iter().map(|r| r.get("state")).collect();
+    states.sort();
+    assert_eq!(states, ["active", "active", "waiting"]);
+
     let servers = admin_rows(&admin, "SHOW SERVERS").await;
     assert_eq!(servers.len(), 2, "{servers:?}");
     for (pid, client) in [(busy_pid, busy), (pinned_pid, held)] {

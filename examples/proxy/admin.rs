@@ -3,6 +3,7 @@
 //! `SHOW SERVERS` with a line per client and per backend connection, and
 //! `SHOW HELP`, as poolers do.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -14,6 +15,7 @@ use pgwire::server::peek_frame;
 use super::clients::utc_timestamp;
 use super::pool::Pools;
 use super::session::{Front, put_command_complete};
+use super::statements::cstr;
 
 /// Serves the admin console to one client.
 pub async fn run(mut front: Front, pools: Arc<Pools>) {
@@ -35,6 +37,7 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
         return;
     }
     let max = front.max_message_len();
+    let mut console = Console::default();
     loop {
         loop {
             let (rbuf, out) = front.buffers();
@@ -48,39 +51,10 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
             };
             let body = rbuf[5..f.len].to_vec();
             rbuf.advance(f.len);
-            match f.tag {
-                b'X' => return,
-                b'Q' => {
-                    let sql = String::from_utf8_lossy(body.strip_suffix(b"\0").unwrap_or(&body))
-                        .trim()
-                        .trim_end_matches(';')
-                        .trim()
-                        .to_ascii_uppercase();
-                    match sql.split_whitespace().collect::<Vec<_>>()[..] {
-                        ["SHOW", "POOLS"] => show_pools(out, &pools),
-                        ["SHOW", "STATS"] => show_stats(out, &pools),
-                        ["SHOW", "CLIENTS"] => show_clients(out, &pools),
-                        ["SHOW", "SERVERS"] => show_servers(out, &pools),
-                        ["SHOW", "HELP"] => show_help(out),
-                        [] => out.put_slice(b"I\0\0\0\x04"),
-                        _ => ErrorInfo::new(
-                            SqlState::FEATURE_NOT_SUPPORTED,
-                            "unknown admin command: SHOW HELP lists the commands",
-                        )
-                        .encode_error(out),
-                    }
-                    out.put_slice(b"Z\0\0\0\x05I");
-                }
-                b'S' => {
-                    ErrorInfo::new(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "the admin console answers simple queries only",
-                    )
-                    .encode_error(out);
-                    out.put_slice(b"Z\0\0\0\x05I");
-                }
-                _ => {}
+            if f.tag == b'X' {
+                return;
             }
+            console.handle(f.tag, &body, &pools, out);
         }
         if front.flush().await.is_err() {
             return;
@@ -92,7 +66,234 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
     }
 }
 
-fn show_pools(out: &mut BytesMut, pools: &Pools) {
+/// A console command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Pools,
+    Stats,
+    Clients,
+    Servers,
+    Help,
+    /// An empty query string.
+    Empty,
+}
+
+impl Command {
+    fn parse(sql: &str) -> Result<Command, ErrorInfo> {
+        let words: Vec<String> = sql
+            .split_whitespace()
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        Ok(match words[..] {
+            [] => Command::Empty,
+            ["SHOW", "POOLS"] => Command::Pools,
+            ["SHOW", "STATS"] => Command::Stats,
+            ["SHOW", "CLIENTS"] => Command::Clients,
+            ["SHOW", "SERVERS"] => Command::Servers,
+            ["SHOW", "HELP"] => Command::Help,
+            _ => {
+                return Err(ErrorInfo::new(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "unknown admin command: SHOW HELP lists the commands",
+                ));
+            }
+        })
+    }
+
+    /// The command's result; `None` for the empty query.
+    fn run(self, pools: &Pools) -> Option<Table> {
+        Some(match self {
+            Command::Pools => show_pools(pools),
+            Command::Stats => show_stats(pools),
+            Command::Clients => show_clients(pools),
+            Command::Servers => show_servers(pools),
+            Command::Help => show_help(),
+            Command::Empty => return None,
+        })
+    }
+}
+
+/// A result: text columns.
+struct Table {
+    columns: &'static [&'static str],
+    rows: Vec<Vec<String>>,
+}
+
+/// One console client's extended-protocol state, so that drivers that
+/// only speak the extended protocol (psycopg, asyncpg, pgJDBC,
+/// tokio-postgres' `query`) can read the console too.
+#[derive(Default)]
+struct Console {
+    statements: HashMap<Vec<u8>, Command>,
+    /// Portal name: its command and whether each column comes in binary
+    /// (the same bytes as text for type `text`; only RowDescription says
+    /// which).
+    portals: HashMap<Vec<u8>, (Command, Vec<i16>)>,
+    /// An extended-protocol message failed: the rest up to Sync is skipped.
+    failed: bool,
+}
+
+impl Console {
+    /// Answers one message into `out`; an error ends a simple Query, or
+    /// skips the extended-protocol messages up to Sync.
+    fn handle(&mut self, tag: u8, body: &[u8], pools: &Pools, out: &mut BytesMut) {
+        if let Err(e) = self.answer(tag, body, pools, out) {
+            e.encode_error(out);
+            if tag == b'Q' {
+                out.put_slice(b"Z\0\0\0\x05I");
+            } else {
+                self.failed = true;
+            }
+        }
+    }
+
+    fn answer(
+        &mut self,
+        tag: u8,
+        body: &[u8],
+        pools: &Pools,
+        out: &mut BytesMut,
+    ) -> Result<(), ErrorInfo> {
+        if self.failed && tag != b'S' {
+            return Ok(());
+        }
+        match tag {
+            b'Q' => {
+                let sql = String::from_utf8_lossy(cstr(body).ok_or_else(malformed)?.0).into_owned();
+                let mut ran = false;
+                for part in sql.split(';') {
+                    let Some(table) = Command::parse(part)?.run(pools) else {
+                        continue;
+                    };
+                    ran = true;
+                    put_row_description(out, table.columns, &[]);
+                    put_rows(out, &table);
+                }
+                if !ran {
+                    out.put_slice(b"I\0\0\0\x04");
+                }
+                out.put_slice(b"Z\0\0\0\x05I");
+            }
+            b'P' => {
+                let (name, rest) = cstr(body).ok_or_else(malformed)?;
+                let (sql, _) = cstr(rest).ok_or_else(malformed)?;
+                let command = Command::parse(&String::from_utf8_lossy(sql))?;
+                self.statements.insert(name.to_vec(), command);
+                out.put_slice(b"1\0\0\0\x04");
+            }
+            b'B' => {
+                let (portal, rest) = cstr(body).ok_or_else(malformed)?;
+                let (statement, mut rest) = cstr(rest).ok_or_else(malformed)?;
+                let command = *self
+                    .statements
+                    .get(statement)
+                    .ok_or_else(|| no_such("prepared statement", statement))?;
+                // Parameter formats: there are no parameters to read.
+                read_i16s(&mut rest)?;
+                if rest.len() < 2 || rest.get_i16() != 0 {
+                    return Err(ErrorInfo::new(
+                        SqlState::PROTOCOL_VIOLATION,
+                        "the admin console's commands take no parameters",
+                    ));
+                }
+                let result_formats = read_i16s(&mut rest)?;
+                self.portals
+                    .insert(portal.to_vec(), (command, result_formats));
+                out.put_slice(b"2\0\0\0\x04");
+            }
+            b'D' => {
+                let (&kind, rest) = body.split_first().ok_or_else(malformed)?;
+                let (name, _) = cstr(rest).ok_or_else(malformed)?;
+                let (command, formats) = if kind == b'S' {
+                    let command = *self
+                        .statements
+                        .get(name)
+                        .ok_or_else(|| no_such("prepared statement", name))?;
+                    out.put_slice(b"t\0\0\0\x06\0\0");
+                    (command, Vec::new())
+                } else {
+                    self.portals
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| no_such("portal", name))?
+                };
+                match command.run(pools) {
+                    Some(table) => put_row_description(out, table.columns, &formats),
+                    None => out.put_slice(b"n\0\0\0\x04"),
+                }
+            }
+            b'E' => {
+                let (name, _) = cstr(body).ok_or_else(malformed)?;
+                let (command, _) = self
+                    .portals
+                    .get(name)
+                    .ok_or_else(|| no_such("portal", name))?;
+                match command.run(pools) {
+                    Some(table) => put_rows(out, &table),
+                    None => out.put_slice(b"I\0\0\0\x04"),
+                }
+            }
+            b'C' => {
+                let (&kind, rest) = body.split_first().ok_or_else(malformed)?;
+                let (name, _) = cstr(rest).ok_or_else(malformed)?;
+                if kind == b'S' {
+                    self.statements.remove(name);
+                } else {
+                    self.portals.remove(name);
+                }
+                out.put_slice(b"3\0\0\0\x04");
+            }
+            b'S' => {
+                self.failed = false;
+                self.portals.remove(&b""[..]);
+                out.put_slice(b"Z\0\0\0\x05I");
+            }
+            b'H' => {}
+            _ => {
+                return Err(ErrorInfo::new(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "the admin console answers queries only",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn malformed() -> ErrorInfo {
+    ErrorInfo::new(SqlState::PROTOCOL_VIOLATION, "malformed message")
+}
+
+fn no_such(what: &str, name: &[u8]) -> ErrorInfo {
+    let code = if what == "portal" {
+        SqlState::INVALID_CURSOR_NAME
+    } else {
+        SqlState::INVALID_SQL_STATEMENT_NAME
+    };
+    ErrorInfo::new(
+        code,
+        format!(
+            "{what} \"{}\" does not exist",
+            String::from_utf8_lossy(name)
+        ),
+    )
+}
+
+/// A count-prefixed list of Int16 (format codes).
+fn read_i16s(rest: &mut &[u8]) -> Result<Vec<i16>, ErrorInfo> {
+    if rest.len() < 2 {
+        return Err(malformed());
+    }
+    let n = rest.get_i16();
+    let n = usize::try_from(n).map_err(|_| malformed())?;
+    if rest.len() < 2 * n {
+        return Err(malformed());
+    }
+    Ok((0..n).map(|_| rest.get_i16()).collect())
+}
+
+fn show_pools(pools: &Pools) -> Table {
     let rows: Vec<Vec<String>> = pools
         .all()
         .iter()
@@ -119,9 +320,8 @@ fn show_pools(out: &mut BytesMut, pools: &Pools) {
             ]
         })
         .collect();
-    put_result(
-        out,
-        &[
+    Table {
+        columns: &[
             "database",
             "user",
             "backend",
@@ -135,11 +335,11 @@ fn show_pools(out: &mut BytesMut, pools: &Pools) {
             "sv_idle",
             "sv_open",
         ],
-        &rows,
-    );
+        rows,
+    }
 }
 
-fn show_stats(out: &mut BytesMut, pools: &Pools) {
+fn show_stats(pools: &Pools) -> Table {
     let rows: Vec<Vec<String>> = pools
         .all()
         .iter()
@@ -159,9 +359,8 @@ fn show_stats(out: &mut BytesMut, pools: &Pools) {
             ]
         })
         .collect();
-    put_result(
-        out,
-        &[
+    Table {
+        columns: &[
             "database",
             "user",
             "backend",
@@ -173,8 +372,8 @@ fn show_stats(out: &mut BytesMut, pools: &Pools) {
             "total_server_connects",
             "total_server_broken",
         ],
-        &rows,
-    );
+        rows,
+    }
 }
 
 /// The commands, with what each shows.
@@ -198,15 +397,18 @@ const COMMANDS: [(&str, &str); 5] = [
     ("SHOW HELP", "this list"),
 ];
 
-fn show_help(out: &mut BytesMut) {
+fn show_help() -> Table {
     let rows: Vec<Vec<String>> = COMMANDS
         .iter()
         .map(|(command, what)| vec![command.to_string(), what.to_string()])
         .collect();
-    put_result(out, &["command", "shows"], &rows);
+    Table {
+        columns: &["command", "shows"],
+        rows,
+    }
 }
 
-fn show_clients(out: &mut BytesMut, pools: &Pools) {
+fn show_clients(pools: &Pools) -> Table {
     let rows: Vec<Vec<String>> = pools
         .clients
         .snapshot()
@@ -231,9 +433,8 @@ fn show_clients(out: &mut BytesMut, pools: &Pools) {
             ]
         })
         .collect();
-    put_result(
-        out,
-        &[
+    Table {
+        columns: &[
             "database",
             "user",
             "state",
@@ -246,11 +447,11 @@ fn show_clients(out: &mut BytesMut, pools: &Pools) {
             "server_pid",
             "pinned",
         ],
-        &rows,
-    );
+        rows,
+    }
 }
 
-fn show_servers(out: &mut BytesMut, pools: &Pools) {
+fn show_servers(pools: &Pools) -> Table {
     let mut rows: Vec<Vec<String>> = Vec::new();
     for c in pools.clients.snapshot() {
         let Some(s) = c.server() else { continue };
@@ -280,9 +481,8 @@ fn show_servers(out: &mut BytesMut, pools: &Pools) {
         }
     }
     rows.sort();
-    put_result(
-        out,
-        &[
+    Table {
+        columns: &[
             "database",
             "user",
             "backend",
@@ -292,17 +492,23 @@ fn show_servers(out: &mut BytesMut, pools: &Pools) {
             "client_port",
             "client_pid",
         ],
-        &rows,
-    );
+        rows,
+    }
 }
 
-/// A text result: RowDescription (all `text`), DataRows, CommandComplete.
-fn put_result(out: &mut BytesMut, columns: &[&str], rows: &[Vec<String>]) {
+/// RowDescription: every column `text`, in the given result formats
+/// (none: all text; one: all in it; else one per column).
+fn put_row_description(out: &mut BytesMut, columns: &[&str], formats: &[i16]) {
     let at = out.len();
     out.put_u8(b'T');
     out.put_u32(0);
     out.put_u16(columns.len() as u16);
-    for c in columns {
+    for (i, c) in columns.iter().enumerate() {
+        let format = match formats {
+            [] => 0,
+            [one] => *one,
+            many => many.get(i).copied().unwrap_or(0),
+        };
         out.put_slice(c.as_bytes());
         out.put_u8(0);
         out.put_u32(0);
@@ -310,10 +516,14 @@ fn put_result(out: &mut BytesMut, columns: &[&str], rows: &[Vec<String>]) {
         out.put_u32(25);
         out.put_i16(-1);
         out.put_i32(-1);
-        out.put_i16(0);
+        out.put_i16(format);
     }
     patch_len(out, at);
-    for row in rows {
+}
+
+/// The DataRows and CommandComplete of `table`.
+fn put_rows(out: &mut BytesMut, table: &Table) {
+    for row in &table.rows {
         let at = out.len();
         out.put_u8(b'D');
         out.put_u32(0);
@@ -324,10 +534,108 @@ fn put_result(out: &mut BytesMut, columns: &[&str], rows: &[Vec<String>]) {
         }
         patch_len(out, at);
     }
-    put_command_complete(out, &format!("SELECT {}", rows.len()));
+    put_command_complete(out, &format!("SELECT {}", table.rows.len()));
 }
 
 fn patch_len(out: &mut BytesMut, at: usize) {
     let len = (out.len() - at - 1) as u32;
     out[at + 1..at + 5].copy_from_slice(&len.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pools() -> Pools {
+        let config = super::super::config::ProxyConfig::new(([127, 0, 0, 1], 0).into(), "host=x");
+        Pools::new(Arc::new(config))
+    }
+
+    fn frame(tag: u8, parts: &[&[u8]]) -> (u8, Vec<u8>) {
+        (tag, parts.concat())
+    }
+
+    /// The message tags of the console's answers to `frames`.
+    fn tags(frames: &[(u8, Vec<u8>)]) -> String {
+        let pools = pools();
+        let mut console = Console::default();
+        let mut out = BytesMut::new();
+        for (tag, body) in frames {
+            console.handle(*tag, body, &pools, &mut out);
+        }
+        let mut tags = String::new();
+        while let Ok(Some(f)) = peek_frame(&out, 1 << 20) {
+            tags.push(f.tag as char);
+            out.advance(f.len);
+        }
+        tags
+    }
+
+    #[test]
+    fn the_extended_protocol_gets_the_same_results() {
+        let parse = frame(b'P', &[b"s1\0SHOW HELP\0\0\0"]);
+        let bind = frame(b'B', &[b"\0s1\0\0\0\0\0\0\x01\0\x01"]);
+        let describe_statement = frame(b'D', &[b"Ss1\0"]);
+        let describe_portal = frame(b'D', &[b"P\0"]);
+        let execute = frame(b'E', &[b"\0\0\0\0\0"]);
+        let sync = frame(b'S', &[]);
+        assert_eq!(
+            tags(&[
+                parse,
+                describe_statement,
+                bind.clone(),
+                describe_portal,
+                execute.clone(),
+                sync.clone()
+            ]),
+            "1tT2TDDDDDCZ"
+        );
+        // An unknown command fails at Parse; the rest up to Sync is
+        // skipped, and the next cycle works.
+        let bad = frame(b'P', &[b"s1\0SHOW NOTHING\0\0\0"]);
+        let again = frame(b'P', &[b"\0show  stats\0\0\0"]);
+        let unnamed = frame(b'B', &[b"\0\0\0\0\0\0\0\0"]);
+        assert_eq!(
+            tags(&[
+                bad,
+                bind.clone(),
+                execute.clone(),
+                sync.clone(),
+                again,
+                unnamed,
+                execute.clone(),
+                sync.clone()
+            ]),
+            "EZ12CZ"
+        );
+        // A parameter is refused; an empty query has no data.
+        let with_param = frame(b'B', &[b"\0s1\0\0\0\0\x01\0\0\0\x011\0\0"]);
+        let empty = frame(b'P', &[b"s1\0\0\0\0"]);
+        assert_eq!(
+            tags(&[
+                frame(b'P', &[b"s1\0SHOW HELP\0\0\0"]),
+                with_param,
+                sync.clone(),
+                empty,
+                bind,
+                frame(b'D', &[b"P\0"]),
+                execute,
+                sync
+            ]),
+            "1EZ12nIZ"
+        );
+    }
+
+    #[test]
+    fn a_simple_query_may_hold_several_commands() {
+        assert_eq!(
+            tags(&[frame(b'Q', &[b"SHOW HELP; show stats;\0"])]),
+            "TDDDDDCTCZ"
+        );
+        assert_eq!(tags(&[frame(b'Q', &[b" ; \0"])]), "IZ");
+        assert_eq!(
+            tags(&[frame(b'Q', &[b"SHOW HELP; DROP TABLE x\0"])]),
+            "TDDDDDCEZ"
+        );
+    }
 }
