@@ -767,6 +767,7 @@ async fn transaction_pooling_primary_and_standby() {
         .sum();
     assert!(queries > 400, "SHOW STATS counts queries: {queries}");
     check_clients_and_servers(&cluster).await;
+    check_graceful_shutdown(&cluster, PoolMode::Transaction).await;
 
     // A client sending garbage is ended alone.
     {
@@ -995,6 +996,189 @@ async fn check_clients_and_servers(cluster: &Replicated) {
     }
 }
 
+/// A proxy served by `proxy::serve` on a runtime thread of its own: `stop`
+/// begins its graceful shutdown, and `finished` reports when `serve`
+/// returned.
+struct StoppableProxy {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    finished: tokio::sync::oneshot::Receiver<Instant>,
+}
+
+fn start_stoppable_proxy(config: ProxyConfig) -> StoppableProxy {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    let addr = std_listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+            let result = proxy::serve(config, listener, async {
+                let _ = stopped.await;
+            })
+            .await;
+            assert!(result.is_ok(), "serve: {result:?}");
+            let _ = done.send(Instant::now());
+        });
+        runtime.shutdown_background();
+    });
+    StoppableProxy {
+        addr,
+        stop: Some(stop),
+        finished,
+    }
+}
+
+/// Connects, keeping the connection's own result (where an error the
+/// server sends unasked, such as FATAL 57P01, surfaces).
+async fn connect_watched(
+    addr: SocketAddr,
+) -> (
+    tokio_postgres::Client,
+    tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+) {
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user={USER} password={PASSWORD} dbname=appdb sslmode=disable",
+        addr.port()
+    );
+    let (client, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("connect through the proxy");
+    (client, tokio::spawn(conn))
+}
+
+/// The code of the error a connection ended with.
+async fn ended_with(conn: tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>) -> String {
+    let result = tokio::time::timeout(Duration::from_secs(5), conn)
+        .await
+        .expect("the connection ends")
+        .unwrap();
+    let e = result.expect_err("ended by an error");
+    e.code()
+        .map(|c| c.code().to_owned())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+/// Graceful shutdown: no new connections; an idle client is ended with
+/// 57P01 at once; a client in a transaction finishes it (its rows are
+/// committed) and is ended after; `serve` returns when the last client is
+/// gone, well before the timeout. Then, with a short timeout, a client
+/// that keeps its transaction open is cut off when the timeout passes
+/// and PostgreSQL rolls its work back.
+async fn check_graceful_shutdown(cluster: &Replicated, mode: PoolMode) {
+    let port = cluster.primary.port;
+    cluster
+        .psql(
+            port,
+            "appdb",
+            &format!("CREATE TABLE shutdown_rows (x int); GRANT ALL ON shutdown_rows TO {USER}"),
+        )
+        .expect("create table");
+    let new_config = |timeout: Duration| {
+        let mut config = ProxyConfig::new(([127, 0, 0, 1], 0).into(), Replicated::conninfo(port))
+            .user(USER, PASSWORD);
+        config.pool_size = 2;
+        config.pool_mode = mode;
+        config.shutdown_timeout = timeout;
+        config.health_interval = Duration::ZERO;
+        config
+    };
+
+    let mut proxy = start_stoppable_proxy(new_config(Duration::from_secs(30)));
+    let (idle, idle_conn) = connect_watched(proxy.addr).await;
+    idle.simple_query("SELECT 1").await.unwrap();
+    let (busy, busy_conn) = connect_watched(proxy.addr).await;
+    busy.batch_execute("BEGIN; INSERT INTO shutdown_rows VALUES (1)")
+        .await
+        .unwrap();
+    let began = Instant::now();
+    proxy.stop.take().unwrap().send(()).unwrap();
+    assert_eq!(
+        ended_with(idle_conn).await,
+        "57P01",
+        "the idle client is ended"
+    );
+    let refused = tokio::net::TcpStream::connect(proxy.addr).await;
+    assert!(
+        refused.is_err(),
+        "no new connections once the shutdown began"
+    );
+    // The transaction goes on to its end.
+    busy.batch_execute("INSERT INTO shutdown_rows VALUES (2); COMMIT")
+        .await
+        .expect("the transaction finishes during the shutdown");
+    assert_eq!(ended_with(busy_conn).await, "57P01");
+    let finished = tokio::time::timeout(Duration::from_secs(5), &mut proxy.finished)
+        .await
+        .expect("serve returns once the clients are gone")
+        .unwrap();
+    assert!(
+        finished - began < Duration::from_secs(10),
+        "well before the 30 s timeout: {:?}",
+        finished - began
+    );
+    let rows = cluster
+        .psql(
+            port,
+            "appdb",
+            "SELECT string_agg(x::text, ',' ORDER BY x) FROM shutdown_rows",
+        )
+        .unwrap();
+    assert_eq!(rows.trim(), "1,2");
+
+    let mut proxy = start_stoppable_proxy(new_config(Duration::from_millis(800)));
+    let (lingering, _conn) = connect_watched(proxy.addr).await;
+    lingering
+        .batch_execute("BEGIN; INSERT INTO shutdown_rows VALUES (3)")
+        .await
+        .unwrap();
+    let lingering_pid: i32 = lingering
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let began = Instant::now();
+    proxy.stop.take().unwrap().send(()).unwrap();
+    let finished = tokio::time::timeout(Duration::from_secs(5), &mut proxy.finished)
+        .await
+        .expect("serve returns at the timeout")
+        .unwrap();
+    assert!(
+        finished - began >= Duration::from_millis(800),
+        "it waited for the transaction: {:?}",
+        finished - began
+    );
+    // The runtime is gone with its connections: the backend sees the end
+    // of its connection, rolls back and exits.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let still_there = format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {lingering_pid}");
+    while cluster.psql(port, "appdb", &still_there).unwrap().trim() != "0" {
+        assert!(
+            Instant::now() < deadline,
+            "the cut-off backend {lingering_pid} ended"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = cluster
+        .psql(
+            port,
+            "appdb",
+            "SELECT string_agg(x::text, ',' ORDER BY x) FROM shutdown_rows",
+        )
+        .unwrap();
+    assert_eq!(
+        rows.trim(),
+        "1,2",
+        "the cut-off transaction's row is rolled back"
+    );
+}
+
 async fn wait_for_standby_state(admin: &tokio_postgres::Client, state: &str) -> Duration {
     let started = Instant::now();
     loop {
@@ -1138,6 +1322,7 @@ async fn session_pooling_notify_reset_and_waits() {
     drop(b);
 
     check_psycopg(&proxy, "py_session");
+    check_graceful_shutdown(&cluster, PoolMode::Session).await;
     if have("pgbench") {
         let o = pgbench(&proxy, &["-i", "-s", "1", "-q"]);
         assert!(o.status.success(), "pgbench -i: {}", text(&o));

@@ -11,7 +11,8 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
              --user NAME:PASSWORD... [--auth METHOD]
              [--tls-cert FILE --tls-key FILE] [--pool-mode MODE]
              [--pool-size N] [--wait-timeout SECONDS]
-             [--health-interval SECONDS] [--threads N]
+             [--health-interval SECONDS] [--shutdown-timeout SECONDS]
+             [--threads N]
 
   --listen ADDR          where clients connect, e.g. 127.0.0.1:6432
   --primary CONNINFO     the primary, e.g. 'host=127.0.0.1 port=5432'
@@ -33,6 +34,11 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          53300 (default 5)
   --health-interval SECONDS
                          how often each backend is probed (default 2; 0: never)
+  --shutdown-timeout SECONDS
+                         on SIGINT or SIGTERM, how long clients may finish
+                         their transactions (default 10; each client is
+                         ended with 57P01 when idle); a second signal ends
+                         the proxy at once
   --threads N            runtime threads (default 0: one per core; 1 runs
                          a single-threaded runtime, as PgBouncer runs)
 
@@ -111,6 +117,9 @@ pub struct ProxyConfig {
     pub tls: Option<(String, String)>,
     /// Runtime worker threads (`main.rs`); 0: one per core.
     pub threads: usize,
+    /// How long a graceful shutdown waits for clients to finish their
+    /// transactions.
+    pub shutdown_timeout: Duration,
 }
 
 impl ProxyConfig {
@@ -130,6 +139,7 @@ impl ProxyConfig {
             admin_database: "pgwire".into(),
             tls: None,
             threads: 0,
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 
@@ -203,6 +213,11 @@ impl ProxyConfig {
                     let v = value()?;
                     config.health_interval = seconds(&v)
                         .ok_or_else(|| format!("--health-interval {v}: expected seconds"))?;
+                }
+                "--shutdown-timeout" => {
+                    let v = value()?;
+                    config.shutdown_timeout = seconds(&v)
+                        .ok_or_else(|| format!("--shutdown-timeout {v}: expected seconds"))?;
                 }
                 "--wait-timeout" => {
                     let v = value()?;

@@ -7,12 +7,13 @@
 //!     --primary 'host=127.0.0.1 port=5432' [--replica 'host=127.0.0.1 port=5433']... \
 //!     --user NAME:PASSWORD... [--auth scram-sha-256|md5|trust] \
 //!     [--pool-mode session|transaction] [--pool-size N] [--wait-timeout SECONDS] \
-//!     [--threads N]
+//!     [--shutdown-timeout SECONDS] [--threads N]
 //! ```
 //!
 //! Database `X` goes to the primary, `X_ro` to the replicas (round-robin,
 //! the primary when none is up). Database `pgwire` is the admin console:
 //! `SHOW POOLS`, `SHOW STATS`, `SHOW CLIENTS`, `SHOW SERVERS`, `SHOW HELP`.
+//! SIGINT or SIGTERM shuts it down gracefully (see `proxy::serve`).
 
 #[path = "proxy.rs"]
 mod proxy;
@@ -51,13 +52,45 @@ fn main() {
         // A task of the runtime rather than block_on's own thread: each
         // client's task then starts on the worker that accepted it, without
         // waking another thread.
-        match tokio::spawn(proxy::run(config, listener)).await {
-            Ok(result) => result,
-            Err(e) => Err(std::io::Error::other(e)),
+        let serving = tokio::spawn(proxy::serve(config, listener, signal()));
+        // A second signal while clients finish: stop at once.
+        tokio::select! {
+            joined = serving => match joined {
+                Ok(result) => result,
+                Err(e) => Err(std::io::Error::other(e)),
+            },
+            _ = async { signal().await; signal().await } => {
+                tracing::warn!("second signal: stopping at once");
+                Ok(())
+            }
         }
     });
     if let Err(e) = result {
         eprintln!("proxy: {e}");
         std::process::exit(1);
     }
+}
+
+/// Completes at the next SIGINT (Ctrl-C) or SIGTERM.
+#[cfg(unix)]
+async fn signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot watch SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Completes at the next Ctrl-C.
+#[cfg(not(unix))]
+async fn signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -451,6 +451,8 @@ pub struct Pools {
     next_id: Arc<AtomicU64>,
     /// The connected clients (`SHOW CLIENTS`, `SHOW SERVERS`).
     pub clients: Arc<super::clients::Clients>,
+    /// Set when the proxy starts shutting down.
+    pub shutdown: super::shutdown::Shutdown,
 }
 
 impl Pools {
@@ -468,7 +470,14 @@ impl Pools {
             round_robin: AtomicUsize::new(0),
             next_id: Arc::new(AtomicU64::new(1)),
             clients: Arc::default(),
+            shutdown: Default::default(),
         }
+    }
+
+    /// Closes every connection no client holds (idle and checker
+    /// connections of every pool); returns how many idle ones were closed.
+    pub fn close_all_idle(&self) -> usize {
+        self.all().iter().map(|p| p.close_idle()).sum()
     }
 
     /// Closes the connections to `database` that no client holds (idle

@@ -22,6 +22,8 @@ mod query_effects;
 mod session;
 #[path = "settings.rs"]
 mod settings;
+#[path = "shutdown.rs"]
+mod shutdown;
 #[path = "statements.rs"]
 mod statements;
 
@@ -74,6 +76,20 @@ impl ServerHandlers for FrontDoor {
 
 /// Serves `listener` until the process ends (or the task is aborted).
 pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve(config, listener, std::future::pending()).await
+}
+
+/// Serves `listener` until `shutdown` completes, then shuts down
+/// gracefully: no new connections; each client is ended with FATAL 57P01
+/// at its next idle point (a transaction in progress finishes first);
+/// returns when every client is gone, or after `config.shutdown_timeout`
+/// (clients still connected then are cut off, and PostgreSQL rolls back
+/// what they left open), with the idle backend connections closed.
+pub async fn serve(
+    config: ProxyConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let config = Arc::new(config);
     let pools = Arc::new(Pools::new(config.clone()));
     health::spawn(&pools);
@@ -88,8 +104,13 @@ pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std:
         },
         server_config,
     );
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (socket, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = &mut shutdown => break,
+        };
+        let (socket, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!("accept failed: {e}");
@@ -120,4 +141,29 @@ pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std:
             session::run(raw, pools, span).await;
         });
     }
+    drop(listener);
+    let clients = pools.clients.snapshot().len();
+    tracing::info!(
+        clients,
+        "shutting down: no new connections; clients end when idle"
+    );
+    pools.shutdown.begin();
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+    loop {
+        let left = pools.clients.snapshot().len();
+        if left == 0 {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                clients = left,
+                "shutdown timeout: clients still connected are cut off"
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let closed = pools.close_all_idle();
+    tracing::info!(closed, "idle backend connections closed");
+    Ok(())
 }

@@ -213,6 +213,8 @@ enum Event {
     Client(std::io::Result<usize>),
     Backend(std::io::Result<usize>),
     Cancel,
+    /// The proxy began shutting down.
+    Shutdown,
 }
 
 impl ClientSession {
@@ -409,6 +411,21 @@ impl ClientSession {
         }
     }
 
+    /// Nothing is under way: no transaction open on the connection held
+    /// (if any), no answer owed, no COPY.
+    fn is_idle(&self) -> bool {
+        match &self.backend {
+            None => true,
+            Some(b) => {
+                b.conn.status == b'I'
+                    && self.pending.is_empty()
+                    && !self.copy_in
+                    && b.conn.rbuf.is_empty()
+                    && b.conn.wbuf.is_empty()
+            }
+        }
+    }
+
     fn release(&mut self) {
         if let Some(b) = self.detach() {
             Pool::checkin(b, true);
@@ -420,6 +437,10 @@ impl ClientSession {
         // One wait for a cancel across iterations (re-armed when one
         // comes), not a new one per message.
         let mut cancelled = std::pin::pin!(cancel.requested());
+        let pools = self.pools.clone();
+        let mut shutdown = std::pin::pin!(pools.shutdown.begun());
+        // The shutdown began: end the client at its next idle point.
+        let mut stopping = false;
         loop {
             match self.forward_client() {
                 Step::Done => {}
@@ -466,6 +487,14 @@ impl ClientSession {
             if !flushed && self.front.flush().await.is_err() {
                 return;
             }
+            if stopping && self.is_idle() {
+                let e = ErrorInfo::fatal(
+                    SqlState::ADMIN_SHUTDOWN,
+                    "terminating connection because the proxy is shutting down",
+                );
+                self.front.send_fatal(&e).await;
+                return;
+            }
             let event = match &mut self.backend {
                 // Biased: no random branch order to draw per wait. A
                 // cancel goes first (it is ready only when one came, and
@@ -477,11 +506,13 @@ impl ClientSession {
                     _ = &mut cancelled => Event::Cancel,
                     r = b.conn.fill() => Event::Backend(r),
                     r = self.front.fill() => Event::Client(r),
+                    _ = &mut shutdown, if !stopping => Event::Shutdown,
                 },
                 None => tokio::select! {
                     biased;
                     _ = &mut cancelled => Event::Cancel,
                     r = self.front.fill() => Event::Client(r),
+                    _ = &mut shutdown, if !stopping => Event::Shutdown,
                 },
             };
             match event {
@@ -499,6 +530,7 @@ impl ClientSession {
                         return;
                     }
                 }
+                Event::Shutdown => stopping = true,
                 Event::Cancel => {
                     cancelled.set(cancel.requested());
                     if let Some(b) = &self.backend {
