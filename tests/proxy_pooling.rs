@@ -768,6 +768,7 @@ async fn transaction_pooling_primary_and_standby() {
     assert!(queries > 400, "SHOW STATS counts queries: {queries}");
     check_clients_and_servers(&cluster).await;
     check_graceful_shutdown(&cluster, PoolMode::Transaction).await;
+    check_max_clients(&cluster).await;
 
     // A client sending garbage is ended alone.
     {
@@ -994,6 +995,60 @@ async fn check_clients_and_servers(cluster: &Replicated) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `max_clients` 2: a third client is refused with 53300 at connect time,
+/// the admin console still lets one in, and once a client leaves another
+/// gets its place.
+async fn check_max_clients(cluster: &Replicated) {
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
+    config.max_clients = 2;
+    config.health_interval = Duration::ZERO;
+    let proxy = start_proxy_with(config);
+    let first = connect(&proxy, "appdb").await;
+    let second = connect(&proxy, "appdb").await;
+    let refused = tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls).await;
+    let e = refused.err().expect("a third client is refused");
+    assert_eq!(
+        e.code(),
+        Some(&tokio_postgres::error::SqlState::TOO_MANY_CONNECTIONS)
+    );
+    let admin = connect(&proxy, "pgwire").await;
+    assert_eq!(admin_rows(&admin, "SHOW CLIENTS").await.len(), 2);
+    assert_eq!(
+        second
+            .query_one("SELECT 2", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        2
+    );
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let third = loop {
+        match tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls).await {
+            Ok((client, conn)) => {
+                tokio::spawn(conn);
+                break client;
+            }
+            Err(e) => {
+                assert!(Instant::now() < deadline, "a place is free again: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert_eq!(
+        third
+            .query_one("SELECT 3", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        3
+    );
 }
 
 /// A proxy served by `proxy::serve` on a runtime thread of its own: `stop`

@@ -10,7 +10,7 @@ pub const USAGE: &str = "\
 usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
              --user NAME:PASSWORD... [--auth METHOD]
              [--tls-cert FILE --tls-key FILE] [--pool-mode MODE]
-             [--pool-size N] [--wait-timeout SECONDS]
+             [--pool-size N] [--max-clients N] [--wait-timeout SECONDS]
              [--health-interval SECONDS] [--shutdown-timeout SECONDS]
              [--threads N]
 
@@ -30,6 +30,10 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          transaction) or session (one per client)
   --pool-size N          backend connections per user, database and
                          backend (default 20)
+  --max-clients N        clients connected at once (default 1000; 0: no
+                         limit); one more gets 53300 too_many_connections.
+                         Keep it under the open-file limit (ulimit -n) less
+                         the backend connections
   --wait-timeout SECONDS how long a client waits for a connection before
                          53300 (default 5)
   --health-interval SECONDS
@@ -120,6 +124,9 @@ pub struct ProxyConfig {
     /// How long a graceful shutdown waits for clients to finish their
     /// transactions.
     pub shutdown_timeout: Duration,
+    /// Clients connected at once (the admin console's not counted); one
+    /// more is refused with 53300. 0: no limit.
+    pub max_clients: usize,
 }
 
 impl ProxyConfig {
@@ -140,6 +147,7 @@ impl ProxyConfig {
             tls: None,
             threads: 0,
             shutdown_timeout: Duration::from_secs(10),
+            max_clients: 1000,
         }
     }
 
@@ -202,6 +210,12 @@ impl ProxyConfig {
                         v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                             format!("--pool-size {v}: expected a positive number")
                         })?;
+                }
+                "--max-clients" => {
+                    let v = value()?;
+                    config.max_clients = v
+                        .parse()
+                        .map_err(|_| format!("--max-clients {v}: expected a number"))?;
                 }
                 "--threads" => {
                     let v = value()?;
@@ -287,6 +301,9 @@ mod tests {
         let config = parse(&["--wait-timeout", "1.5", "--health-interval", "0"]).unwrap();
         assert_eq!(config.wait_timeout, Duration::from_millis(1500));
         assert_eq!(config.health_interval, Duration::ZERO);
+        assert_eq!(config.max_clients, 1000);
+        assert_eq!(parse(&["--max-clients", "0"]).unwrap().max_clients, 0);
+        assert!(parse(&["--max-clients", "-1"]).is_err());
         for bad in ["inf", "NaN", "-1", "1e30", "soon"] {
             let e = parse(&["--wait-timeout", bad]).unwrap_err();
             assert_eq!(e, format!("--wait-timeout {bad}: expected seconds"));

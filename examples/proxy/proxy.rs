@@ -28,6 +28,7 @@ mod shutdown;
 mod statements;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pgwire::api::auth::{AuthMethod, Authenticator};
 use pgwire::api::{ServerHandlers, Session, SimpleQueryHandler};
@@ -74,6 +75,42 @@ impl ServerHandlers for FrontDoor {
     }
 }
 
+/// One client, authenticated.
+async fn serve_client(raw: session::Front, pools: Arc<Pools>) {
+    let span = tracing::info_span!(
+        "client",
+        pid = raw.backend_key_data().process_id,
+        user = raw.client().user(),
+        db = raw.client().database(),
+    );
+    // The span is entered where the session does something worth
+    // logging, not around every poll of its relay loop.
+    session::run(raw, pools, span).await;
+}
+
+/// Counts a connected client (not the admin console's) while it lives.
+struct ClientCount {
+    counter: Arc<AtomicUsize>,
+    /// The count with this client.
+    n: usize,
+}
+
+impl ClientCount {
+    fn new(counter: &Arc<AtomicUsize>) -> ClientCount {
+        let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        ClientCount {
+            counter: counter.clone(),
+            n,
+        }
+    }
+}
+
+impl Drop for ClientCount {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Serves `listener` until the process ends (or the task is aborted).
 pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     serve(config, listener, std::future::pending()).await
@@ -105,6 +142,7 @@ pub async fn serve(
         server_config,
     );
     let mut shutdown = std::pin::pin!(shutdown);
+    let connected = Arc::new(AtomicUsize::new(0));
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -121,8 +159,9 @@ pub async fn serve(
         let _ = socket.set_nodelay(true);
         let server = server.clone();
         let pools = pools.clone();
+        let connected = connected.clone();
         tokio::spawn(async move {
-            let raw = match server.accept_raw(socket, Some(peer)).await {
+            let mut raw = match server.accept_raw(socket, Some(peer)).await {
                 Ok(Some(raw)) => raw,
                 Ok(None) => return,
                 Err(e) => {
@@ -130,15 +169,24 @@ pub async fn serve(
                     return;
                 }
             };
-            let span = tracing::info_span!(
-                "client",
-                pid = raw.backend_key_data().process_id,
-                user = raw.client().user(),
-                db = raw.client().database(),
-            );
-            // The span is entered where the session does something worth
-            // logging, not around every poll of its relay loop.
-            session::run(raw, pools, span).await;
+            // The admin console stays reachable when the proxy is full.
+            let _count = if raw.client().database() == pools.config.admin_database {
+                None
+            } else {
+                let count = ClientCount::new(&connected);
+                let max = pools.config.max_clients;
+                if max > 0 && count.n > max {
+                    // As PostgreSQL answers beyond max_connections.
+                    let e = ErrorInfo::fatal(
+                        pgwire::error::SqlState::TOO_MANY_CONNECTIONS,
+                        format!("sorry, too many clients already (--max-clients {max})"),
+                    );
+                    raw.send_fatal(&e).await;
+                    return;
+                }
+                Some(count)
+            };
+            serve_client(raw, pools).await;
         });
     }
     drop(listener);
