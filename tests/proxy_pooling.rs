@@ -1397,6 +1397,124 @@ async fn session_pooling_notify_reset_and_waits() {
         "{}",
         text(&o)
     );
+    // Last: it restarts the primary.
+    check_pause_and_restart(&cluster).await;
+}
+
+/// `PAUSE` on the admin console waits for the transaction in progress,
+/// holds the next query, and lets PostgreSQL restart under the clients:
+/// after `RESUME` the held query runs and every client goes on without an
+/// error. A cancelled `PAUSE` is undone.
+async fn check_pause_and_restart(cluster: &Replicated) {
+    let proxy = start_proxy(cluster, PoolMode::Transaction, 2);
+    let admin = connect(&proxy, "pgwire").await;
+    let writer = connect(&proxy, "appdb").await;
+    let reader = connect(&proxy, "appdb").await;
+    writer
+        .batch_execute("CREATE TABLE pause_rows (x int)")
+        .await
+        .unwrap();
+    // Both connections of the pool open, one idle when PAUSE begins.
+    reader.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    writer
+        .batch_execute("BEGIN; INSERT INTO pause_rows VALUES (1)")
+        .await
+        .unwrap();
+    reader.batch_execute("COMMIT").await.unwrap();
+    let pause = tokio::spawn({
+        let admin = connect(&proxy, "pgwire").await;
+        async move { admin.simple_query("PAUSE").await.map(|_| ()) }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!pause.is_finished(), "PAUSE waits for the open transaction");
+    let held = tokio::spawn(async move {
+        let n: i64 = reader
+            .query_one("SELECT count(*) FROM pause_rows", &[])
+            .await?
+            .get(0);
+        Ok::<_, tokio_postgres::Error>((n, reader))
+    });
+    writer
+        .batch_execute("INSERT INTO pause_rows VALUES (2); COMMIT")
+        .await
+        .expect("the transaction finishes while PAUSE waits");
+    tokio::time::timeout(Duration::from_secs(5), pause)
+        .await
+        .expect("PAUSE completes once the transaction ended")
+        .unwrap()
+        .expect("PAUSE");
+    let pools = admin_rows(&admin, "SHOW POOLS").await;
+    let appdb = pools
+        .iter()
+        .find(|r| r["database"] == "appdb" && r["role"] == "primary")
+        .expect("appdb's pool");
+    assert_eq!(appdb["paused"], "yes");
+    assert_eq!(
+        (appdb["sv_active"].as_str(), appdb["sv_open"].as_str()),
+        ("0", "0")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!held.is_finished(), "a query waits while paused");
+
+    cluster.restart_primary().expect("restart the primary");
+    admin.simple_query("RESUME").await.expect("RESUME");
+    let (n, reader) = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .expect("the held query runs after RESUME")
+        .unwrap()
+        .expect("no error for the held query across the restart");
+    assert_eq!(n, 2);
+    assert_eq!(
+        writer
+            .query_one("SELECT 3", &[])
+            .await
+            .expect("the writer goes on")
+            .get::<_, i32>(0),
+        3
+    );
+    assert_eq!(
+        reader
+            .query_one("SELECT 4", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        4
+    );
+    let err = admin.simple_query("RESUME").await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE)
+    );
+
+    // A PAUSE cancelled while it waits is undone.
+    writer.batch_execute("BEGIN").await.unwrap();
+    writer.query_one("SELECT 5", &[]).await.unwrap();
+    let pauser = connect(&proxy, "pgwire").await;
+    let cancel = pauser.cancel_token();
+    let pause = tokio::spawn(async move { pauser.simple_query("PAUSE").await.map(|_| ()) });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    cancel.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(5), pause)
+        .await
+        .expect("the cancelled PAUSE ends")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED)
+    );
+    let pools = admin_rows(&admin, "SHOW POOLS").await;
+    assert!(pools.iter().all(|r| r["paused"] == "no"), "{pools:?}");
+    writer.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(
+        connect(&proxy, "appdb")
+            .await
+            .query_one("SELECT 6", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        6
+    );
 }
 
 /// psycopg 3 with server-side prepared statements from the first use

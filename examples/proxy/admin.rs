@@ -1,7 +1,8 @@
 //! The admin console: database `pgwire` (configurable) answers `SHOW
 //! POOLS` and `SHOW STATS` with the pools' counters, `SHOW CLIENTS` and
-//! `SHOW SERVERS` with a line per client and per backend connection, and
-//! `SHOW HELP`, as poolers do.
+//! `SHOW SERVERS` with a line per client and per backend connection,
+//! `SHOW HELP`, and `PAUSE` / `RESUME` (see [`super::pause`]), as poolers
+//! do.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
     let max = front.max_message_len();
     let mut console = Console::default();
     loop {
+        let mut pausing = None;
         loop {
             let (rbuf, out) = front.buffers();
             let f = match peek_frame(rbuf, max) {
@@ -54,14 +56,93 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
             if f.tag == b'X' {
                 return;
             }
-            console.handle(f.tag, &body, &pools, out);
+            pausing = console.handle(f.tag, &body, &pools, out);
+            if pausing.is_some() {
+                break;
+            }
         }
         if front.flush().await.is_err() {
+            if pausing.is_some() {
+                pools.pause.resume();
+            }
             return;
+        }
+        if let Some(pausing) = pausing {
+            let released = wait_for_release(&mut front, &pools).await;
+            let out = front.write_buffer();
+            match released {
+                Released::Yes => {
+                    let closed = pools.close_all_idle();
+                    tracing::info!(
+                        closed,
+                        "paused: every connection released, idle ones closed"
+                    );
+                    put_command_complete(out, "PAUSE");
+                }
+                Released::Cancelled => {
+                    pools.pause.resume();
+                    ErrorInfo::new(
+                        SqlState::QUERY_CANCELED,
+                        "canceling statement due to user request: PAUSE undone",
+                    )
+                    .encode_error(out);
+                    console.failed = pausing == Pausing::Extended;
+                }
+                Released::ClientGone => {
+                    pools.pause.resume();
+                    tracing::info!("the client that sent PAUSE left before it completed: resumed");
+                    return;
+                }
+            }
+            if pausing == Pausing::Simple {
+                out.put_slice(b"Z\0\0\0\x05I");
+            }
+            // What the client sent meanwhile is answered before reading on.
+            continue;
         }
         match front.fill().await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
+        }
+    }
+}
+
+/// A `PAUSE` waiting for the connections to be released, sent as a
+/// simple Query or as an Execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pausing {
+    Simple,
+    Extended,
+}
+
+/// How the wait of a `PAUSE` ended.
+enum Released {
+    /// No connection is handed out any more.
+    Yes,
+    /// The client sent a CancelRequest.
+    Cancelled,
+    /// The client closed its connection.
+    ClientGone,
+}
+
+/// Waits until every backend connection is back in its pool (clients
+/// finish their transactions; session-pooled clients leave), watching the
+/// console client for a cancel or its departure.
+async fn wait_for_release(front: &mut Front, pools: &Pools) -> Released {
+    let cancel = front.cancel_signal();
+    let mut cancelled = std::pin::pin!(cancel.requested());
+    loop {
+        if pools.all_released() {
+            return Released::Yes;
+        }
+        tokio::select! {
+            _ = &mut cancelled => return Released::Cancelled,
+            read = front.fill() => {
+                if matches!(read, Ok(0) | Err(_)) {
+                    return Released::ClientGone;
+                }
+            }
+            _ = tokio::time::sleep(std::time::Duration::from_millis(10)) => {}
         }
     }
 }
@@ -74,6 +155,8 @@ enum Command {
     Clients,
     Servers,
     Help,
+    Pause,
+    Resume,
     /// An empty query string.
     Empty,
 }
@@ -92,6 +175,8 @@ impl Command {
             ["SHOW", "CLIENTS"] => Command::Clients,
             ["SHOW", "SERVERS"] => Command::Servers,
             ["SHOW", "HELP"] => Command::Help,
+            ["PAUSE"] => Command::Pause,
+            ["RESUME"] => Command::Resume,
             _ => {
                 return Err(ErrorInfo::new(
                     SqlState::FEATURE_NOT_SUPPORTED,
@@ -101,7 +186,7 @@ impl Command {
         })
     }
 
-    /// The command's result; `None` for the empty query.
+    /// The command's rows; `None` for the commands that have none.
     fn run(self, pools: &Pools) -> Option<Table> {
         Some(match self {
             Command::Pools => show_pools(pools),
@@ -109,9 +194,37 @@ impl Command {
             Command::Clients => show_clients(pools),
             Command::Servers => show_servers(pools),
             Command::Help => show_help(),
-            Command::Empty => return None,
+            Command::Pause | Command::Resume | Command::Empty => return None,
         })
     }
+
+    /// Runs a command that has no rows into `out`: its CommandComplete,
+    /// EmptyQueryResponse, or (`PAUSE`) nothing yet.
+    fn act(self, pools: &Pools, out: &mut BytesMut) -> Result<Option<()>, ErrorInfo> {
+        match self {
+            Command::Empty => out.put_slice(b"I\0\0\0\x04"),
+            Command::Resume => {
+                if !pools.pause.resume() {
+                    return Err(not_paused("the proxy is not paused"));
+                }
+                tracing::info!("resumed");
+                put_command_complete(out, "RESUME");
+            }
+            Command::Pause => {
+                if !pools.pause.pause() {
+                    return Err(not_paused("the proxy is already paused"));
+                }
+                tracing::info!("pausing: waiting for every backend connection to be released");
+                return Ok(Some(()));
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+}
+
+fn not_paused(message: &'static str) -> ErrorInfo {
+    ErrorInfo::new(SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE, message)
 }
 
 /// A result: text columns.
@@ -137,13 +250,27 @@ struct Console {
 impl Console {
     /// Answers one message into `out`; an error ends a simple Query, or
     /// skips the extended-protocol messages up to Sync.
-    fn handle(&mut self, tag: u8, body: &[u8], pools: &Pools, out: &mut BytesMut) {
-        if let Err(e) = self.answer(tag, body, pools, out) {
-            e.encode_error(out);
-            if tag == b'Q' {
-                out.put_slice(b"Z\0\0\0\x05I");
-            } else {
-                self.failed = true;
+    /// Answers one message into `out`; an error ends a simple Query, or
+    /// skips the extended-protocol messages up to Sync. `Some` when a
+    /// `PAUSE` began: the caller waits for the connections, then completes
+    /// it.
+    fn handle(
+        &mut self,
+        tag: u8,
+        body: &[u8],
+        pools: &Pools,
+        out: &mut BytesMut,
+    ) -> Option<Pausing> {
+        match self.answer(tag, body, pools, out) {
+            Ok(pausing) => pausing,
+            Err(e) => {
+                e.encode_error(out);
+                if tag == b'Q' {
+                    out.put_slice(b"Z\0\0\0\x05I");
+                } else {
+                    self.failed = true;
+                }
+                None
             }
         }
     }
@@ -154,24 +281,39 @@ impl Console {
         body: &[u8],
         pools: &Pools,
         out: &mut BytesMut,
-    ) -> Result<(), ErrorInfo> {
+    ) -> Result<Option<Pausing>, ErrorInfo> {
         if self.failed && tag != b'S' {
-            return Ok(());
+            return Ok(None);
         }
         match tag {
             b'Q' => {
                 let sql = String::from_utf8_lossy(cstr(body).ok_or_else(malformed)?.0).into_owned();
-                let mut ran = false;
-                for part in sql.split(';') {
-                    let Some(table) = Command::parse(part)?.run(pools) else {
-                        continue;
-                    };
-                    ran = true;
-                    put_row_description(out, table.columns, &[]);
-                    put_rows(out, &table);
+                let commands = sql
+                    .split(';')
+                    .map(Command::parse)
+                    .filter(|c| c.as_ref().map_or(true, |c| *c != Command::Empty))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if commands.len() > 1 && commands.contains(&Command::Pause) {
+                    return Err(ErrorInfo::new(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "PAUSE must be sent alone",
+                    ));
                 }
-                if !ran {
+                if commands.is_empty() {
                     out.put_slice(b"I\0\0\0\x04");
+                }
+                for command in commands {
+                    match command.run(pools) {
+                        Some(table) => {
+                            put_row_description(out, table.columns, &[]);
+                            put_rows(out, &table);
+                        }
+                        None => {
+                            if command.act(pools, out)?.is_some() {
+                                return Ok(Some(Pausing::Simple));
+                            }
+                        }
+                    }
                 }
                 out.put_slice(b"Z\0\0\0\x05I");
             }
@@ -220,6 +362,7 @@ impl Console {
                 };
                 match command.run(pools) {
                     Some(table) => put_row_description(out, table.columns, &formats),
+                    // PAUSE and RESUME are not run by a Describe.
                     None => out.put_slice(b"n\0\0\0\x04"),
                 }
             }
@@ -229,9 +372,14 @@ impl Console {
                     .portals
                     .get(name)
                     .ok_or_else(|| no_such("portal", name))?;
+                let command = *command;
                 match command.run(pools) {
                     Some(table) => put_rows(out, &table),
-                    None => out.put_slice(b"I\0\0\0\x04"),
+                    None => {
+                        if command.act(pools, out)?.is_some() {
+                            return Ok(Some(Pausing::Extended));
+                        }
+                    }
                 }
             }
             b'C' => {
@@ -257,7 +405,7 @@ impl Console {
                 ));
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -317,6 +465,7 @@ fn show_pools(pools: &Pools) -> Table {
                 s.active.load(Ordering::Relaxed).to_string(),
                 p.idle_count().to_string(),
                 s.open.load(Ordering::Relaxed).to_string(),
+                if pools.pause.is_paused() { "yes" } else { "no" }.into(),
             ]
         })
         .collect();
@@ -334,6 +483,7 @@ fn show_pools(pools: &Pools) -> Table {
             "sv_active",
             "sv_idle",
             "sv_open",
+            "paused",
         ],
         rows,
     }
@@ -377,7 +527,7 @@ fn show_stats(pools: &Pools) -> Table {
 }
 
 /// The commands, with what each shows.
-const COMMANDS: [(&str, &str); 5] = [
+const COMMANDS: [(&str, &str); 7] = [
     (
         "SHOW POOLS",
         "one line per pool (user, database, backend): clients, connections active and idle",
@@ -394,6 +544,12 @@ const COMMANDS: [(&str, &str); 5] = [
         "SHOW SERVERS",
         "one line per backend connection: active (and the client holding it) or idle",
     ),
+    (
+        "PAUSE",
+        "no client takes a connection until RESUME; returns once all are released \
+         (transactions finished, session clients gone) and the idle ones closed",
+    ),
+    ("RESUME", "clients take connections again"),
     ("SHOW HELP", "this list"),
 ];
 
@@ -588,7 +744,7 @@ mod tests {
                 execute.clone(),
                 sync.clone()
             ]),
-            "1tT2TDDDDDCZ"
+            format!("1tT2T{}CZ", "D".repeat(COMMANDS.len()))
         );
         // An unknown command fails at Parse; the rest up to Sync is
         // skipped, and the next cycle works.
@@ -628,14 +784,40 @@ mod tests {
 
     #[test]
     fn a_simple_query_may_hold_several_commands() {
+        let help = format!("T{}C", "D".repeat(COMMANDS.len()));
         assert_eq!(
             tags(&[frame(b'Q', &[b"SHOW HELP; show stats;\0"])]),
-            "TDDDDDCTCZ"
+            format!("{help}TCZ")
         );
         assert_eq!(tags(&[frame(b'Q', &[b" ; \0"])]), "IZ");
         assert_eq!(
             tags(&[frame(b'Q', &[b"SHOW HELP; DROP TABLE x\0"])]),
-            "TDDDDDCEZ"
+            "EZ",
+            "checked whole before anything runs"
         );
+    }
+
+    #[test]
+    fn pause_and_resume() {
+        let pools = pools();
+        let mut console = Console::default();
+        let mut out = BytesMut::new();
+        let mut run = |sql: &[u8], out: &mut BytesMut| {
+            out.clear();
+            console.handle(b'Q', &[sql, b"\0"].concat(), &pools, out)
+        };
+        assert_eq!(run(b"RESUME", &mut out), None);
+        assert!(out.starts_with(b"E"), "not paused");
+        assert_eq!(run(b"PAUSE; SHOW POOLS", &mut out), None);
+        assert!(out.starts_with(b"E"), "PAUSE must come alone");
+        assert!(!pools.pause.is_paused());
+        assert_eq!(run(b"pause;", &mut out), Some(Pausing::Simple));
+        assert!(out.is_empty(), "completed by the caller");
+        assert!(pools.pause.is_paused());
+        assert_eq!(run(b"PAUSE", &mut out), None);
+        assert!(out.starts_with(b"E"), "already paused");
+        assert_eq!(run(b"RESUME", &mut out), None);
+        assert_eq!(&out[..], b"C\0\0\0\x0bRESUME\0Z\0\0\0\x05I");
+        assert!(!pools.pause.is_paused());
     }
 }

@@ -47,7 +47,7 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          a single-threaded runtime, as PgBouncer runs)
 
 The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
-SHOW CLIENTS, SHOW SERVERS, SHOW HELP.";
+SHOW CLIENTS, SHOW SERVERS, SHOW HELP, PAUSE, RESUME.";
 
 /// A duration in seconds from the command line: not negative, and small
 /// enough for `Duration` (`inf` or `1e30` would panic in

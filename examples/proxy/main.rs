@@ -12,7 +12,8 @@
 //!
 //! Database `X` goes to the primary, `X_ro` to the replicas (round-robin,
 //! the primary when none is up). Database `pgwire` is the admin console:
-//! `SHOW POOLS`, `SHOW STATS`, `SHOW CLIENTS`, `SHOW SERVERS`, `SHOW HELP`.
+//! `SHOW POOLS`, `SHOW STATS`, `SHOW CLIENTS`, `SHOW SERVERS`, `SHOW HELP`,
+//! `PAUSE`, `RESUME`.
 //! SIGINT or SIGTERM shuts it down gracefully (see `proxy::serve`).
 
 #[path = "proxy.rs"]

@@ -11,6 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::backend::BackendConn;
 use super::config::ProxyConfig;
+use super::pause::PAUSE_WAIT_LIMIT;
 
 /// How long a backend that refused a connection stays out of rotation
 /// when no health probe runs (`--health-interval 0`).
@@ -453,6 +454,11 @@ pub struct Pools {
     pub clients: Arc<super::clients::Clients>,
     /// Set when the proxy starts shutting down.
     pub shutdown: super::shutdown::Shutdown,
+    /// `PAUSE` / `RESUME` on the admin console.
+    pub pause: super::pause::Pause,
+    /// Clients in [`checkout`](Self::checkout) past the pause check: a
+    /// `PAUSE` waits for them as for the connections handed out.
+    checking_out: AtomicUsize,
 }
 
 impl Pools {
@@ -471,7 +477,19 @@ impl Pools {
             next_id: Arc::new(AtomicU64::new(1)),
             clients: Arc::default(),
             shutdown: Default::default(),
+            pause: Default::default(),
+            checking_out: AtomicUsize::new(0),
         }
+    }
+
+    /// No connection is handed out and no client is on its way to one
+    /// (what `PAUSE` waits for).
+    pub fn all_released(&self) -> bool {
+        self.checking_out.load(Ordering::Acquire) == 0
+            && self
+                .all()
+                .iter()
+                .all(|p| p.stats.active.load(Ordering::Acquire) == 0)
     }
 
     /// Closes every connection no client holds (idle and checker
@@ -553,6 +571,24 @@ impl Pools {
         pools: &[Arc<Pool>],
         read_only: bool,
     ) -> Result<Checkout, ErrorInfo> {
+        if self.pause.is_paused() && !self.pause.wait_resumed(PAUSE_WAIT_LIMIT).await {
+            return Err(ErrorInfo::new(
+                SqlState::TOO_MANY_CONNECTIONS,
+                format!(
+                    "the proxy is paused (PAUSE) and was not resumed within {} s",
+                    PAUSE_WAIT_LIMIT.as_secs()
+                ),
+            ));
+        }
+        let _counted = CheckingOut::new(&self.checking_out);
+        self.checkout_unpaused(pools, read_only).await
+    }
+
+    async fn checkout_unpaused(
+        &self,
+        pools: &[Arc<Pool>],
+        read_only: bool,
+    ) -> Result<Checkout, ErrorInfo> {
         let wait = self.config.wait_timeout;
         let replicas = pools.len().saturating_sub(1);
         if read_only && replicas > 0 {
@@ -585,7 +621,7 @@ impl Pools {
     /// read from the standbys, if one is there now; `None` otherwise (then
     /// [`checkout`](Self::checkout) decides: it waits, connects, balances).
     pub fn checkout_idle_now(&self, pools: &[Arc<Pool>], read_only: bool) -> Option<Checkout> {
-        if read_only && pools.len() > 1 {
+        if (read_only && pools.len() > 1) || self.pause.is_paused() {
             return None;
         }
         pools.first()?.take_idle_now()
@@ -641,6 +677,23 @@ impl Pools {
         let mut v: Vec<_> = pools.values().cloned().collect();
         v.sort_by(|a, b| (&a.database, &a.user, a.target).cmp(&(&b.database, &b.user, b.target)));
         v
+    }
+}
+
+/// Counts a client in [`Pools::checkout`] until it leaves (also when its
+/// future is dropped).
+struct CheckingOut<'a>(&'a AtomicUsize);
+
+impl<'a> CheckingOut<'a> {
+    fn new(counter: &'a AtomicUsize) -> CheckingOut<'a> {
+        counter.fetch_add(1, Ordering::AcqRel);
+        CheckingOut(counter)
+    }
+}
+
+impl Drop for CheckingOut<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

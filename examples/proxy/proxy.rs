@@ -14,6 +14,8 @@ mod clients;
 mod config;
 #[path = "health.rs"]
 mod health;
+#[path = "pause.rs"]
+mod pause;
 #[path = "pool.rs"]
 mod pool;
 #[path = "query_effects.rs"]

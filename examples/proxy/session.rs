@@ -580,6 +580,14 @@ impl ClientSession {
     /// the client gets the backend's error or ParseComplete; the statement
     /// is parsed on a serving backend when first used.
     async fn parse_detached(&mut self) {
+        if self.pools.pause.is_paused() {
+            // Not checked aside while paused (PostgreSQL may be down for a
+            // restart): the client waits for RESUME like any other.
+            if let Err(e) = self.attach().await {
+                self.refuse(&e);
+            }
+            return;
+        }
         match self
             .pools
             .try_checkout(&self.my_pools, self.read_only)

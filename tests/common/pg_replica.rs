@@ -146,6 +146,17 @@ impl Replicated {
         self.pg_ctl(&self.primary.data, &["-m", "fast", "-w", "stop"])
     }
 
+    /// Restarts the primary (fast shutdown: its sessions are ended; the
+    /// same options again).
+    pub fn restart_primary(&self) -> Result<(), String> {
+        let log = self.dir.join("log.restart");
+        let log = path_str(&log)?;
+        self.pg_ctl(
+            &self.primary.data,
+            &["-m", "fast", "-l", log, "-w", "restart"],
+        )
+    }
+
     /// Promotes standby `i` (`pg_ctl promote`, waiting for it).
     pub fn promote(&self, i: usize) -> Result<(), String> {
         self.pg_ctl(&self.standbys[i].data, &["-w", "promote"])
