@@ -997,8 +997,8 @@ async fn check_clients_and_servers(cluster: &Replicated) {
     }
 }
 
-/// `max_clients` 2: a third client is refused with 53300 at connect time,
-/// the admin console still lets one in, and once a client leaves another
+/// `max_clients` 3: two clients and the admin console get in, one more
+/// is refused with 53300 at connect time, and once a client leaves another
 /// gets its place.
 async fn check_max_clients(cluster: &Replicated) {
     let mut config = ProxyConfig::new(
@@ -1006,18 +1006,18 @@ async fn check_max_clients(cluster: &Replicated) {
         Replicated::conninfo(cluster.primary.port),
     )
     .user(USER, PASSWORD);
-    config.max_clients = 2;
+    config.max_clients = 3;
     config.health_interval = Duration::ZERO;
     let proxy = start_proxy_with(config);
     let first = connect(&proxy, "appdb").await;
     let second = connect(&proxy, "appdb").await;
+    let admin = connect(&proxy, "pgwire").await;
     let refused = tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls).await;
-    let e = refused.err().expect("a third client is refused");
+    let e = refused.err().expect("a fourth client is refused");
     assert_eq!(
         e.code(),
         Some(&tokio_postgres::error::SqlState::TOO_MANY_CONNECTIONS)
     );
-    let admin = connect(&proxy, "pgwire").await;
     assert_eq!(admin_rows(&admin, "SHOW CLIENTS").await.len(), 2);
     assert_eq!(
         second
@@ -1094,12 +1094,13 @@ fn start_stoppable_proxy(config: ProxyConfig) -> StoppableProxy {
 /// server sends unasked, such as FATAL 57P01, surfaces).
 async fn connect_watched(
     addr: SocketAddr,
+    db: &str,
 ) -> (
     tokio_postgres::Client,
     tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
 ) {
     let conninfo = format!(
-        "host=127.0.0.1 port={} user={USER} password={PASSWORD} dbname=appdb sslmode=disable",
+        "host=127.0.0.1 port={} user={USER} password={PASSWORD} dbname={db} sslmode=disable",
         addr.port()
     );
     let (client, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
@@ -1120,8 +1121,8 @@ async fn ended_with(conn: tokio::task::JoinHandle<Result<(), tokio_postgres::Err
         .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
-/// Graceful shutdown: no new connections; an idle client is ended with
-/// 57P01 at once; a client in a transaction finishes it (its rows are
+/// Graceful shutdown: no new connections; an idle client (and an admin
+/// console client) is ended with 57P01 at once; a client in a transaction finishes it (its rows are
 /// committed) and is ended after; `serve` returns when the last client is
 /// gone, well before the timeout. Then, with a short timeout, a client
 /// that keeps its transaction open is cut off when the timeout passes
@@ -1146,9 +1147,11 @@ async fn check_graceful_shutdown(cluster: &Replicated, mode: PoolMode) {
     };
 
     let mut proxy = start_stoppable_proxy(new_config(Duration::from_secs(30)));
-    let (idle, idle_conn) = connect_watched(proxy.addr).await;
+    let (idle, idle_conn) = connect_watched(proxy.addr, "appdb").await;
     idle.simple_query("SELECT 1").await.unwrap();
-    let (busy, busy_conn) = connect_watched(proxy.addr).await;
+    let (console, console_conn) = connect_watched(proxy.addr, "pgwire").await;
+    console.simple_query("SHOW POOLS").await.unwrap();
+    let (busy, busy_conn) = connect_watched(proxy.addr, "appdb").await;
     busy.batch_execute("BEGIN; INSERT INTO shutdown_rows VALUES (1)")
         .await
         .unwrap();
@@ -1158,6 +1161,11 @@ async fn check_graceful_shutdown(cluster: &Replicated, mode: PoolMode) {
         ended_with(idle_conn).await,
         "57P01",
         "the idle client is ended"
+    );
+    assert_eq!(
+        ended_with(console_conn).await,
+        "57P01",
+        "so is the admin console's client"
     );
     let refused = tokio::net::TcpStream::connect(proxy.addr).await;
     assert!(
@@ -1188,7 +1196,7 @@ async fn check_graceful_shutdown(cluster: &Replicated, mode: PoolMode) {
     assert_eq!(rows.trim(), "1,2");
 
     let mut proxy = start_stoppable_proxy(new_config(Duration::from_millis(800)));
-    let (lingering, _conn) = connect_watched(proxy.addr).await;
+    let (lingering, _conn) = connect_watched(proxy.addr, "appdb").await;
     lingering
         .batch_execute("BEGIN; INSERT INTO shutdown_rows VALUES (3)")
         .await

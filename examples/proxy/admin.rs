@@ -39,6 +39,8 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
     }
     let max = front.max_message_len();
     let mut console = Console::default();
+    let mut shutdown_watch = front.shutdown_signal();
+    let mut shutdown = std::pin::pin!(shutdown_watch.requested());
     loop {
         let mut pausing = None;
         loop {
@@ -100,11 +102,26 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
             // What the client sent meanwhile is answered before reading on.
             continue;
         }
-        match front.fill().await {
+        let read = tokio::select! {
+            read = front.fill() => read,
+            _ = &mut shutdown => {
+                front.send_fatal(&shutting_down()).await;
+                return;
+            }
+        };
+        match read {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
     }
+}
+
+/// What a client is told when the proxy shuts down.
+pub fn shutting_down() -> ErrorInfo {
+    ErrorInfo::fatal(
+        SqlState::ADMIN_SHUTDOWN,
+        "terminating connection because the proxy is shutting down",
+    )
 }
 
 /// A `PAUSE` waiting for the connections to be released, sent as a

@@ -124,8 +124,8 @@ pub struct ProxyConfig {
     /// How long a graceful shutdown waits for clients to finish their
     /// transactions.
     pub shutdown_timeout: Duration,
-    /// Clients connected at once (the admin console's not counted); one
-    /// more is refused with 53300. 0: no limit.
+    /// Clients connected at once (the admin console's too); one more is
+    /// refused with 53300 before authentication. 0: no limit.
     pub max_clients: usize,
 }
 

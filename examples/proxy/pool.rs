@@ -452,8 +452,6 @@ pub struct Pools {
     next_id: Arc<AtomicU64>,
     /// The connected clients (`SHOW CLIENTS`, `SHOW SERVERS`).
     pub clients: Arc<super::clients::Clients>,
-    /// Set when the proxy starts shutting down.
-    pub shutdown: super::shutdown::Shutdown,
     /// `PAUSE` / `RESUME` on the admin console.
     pub pause: super::pause::Pause,
     /// Clients in [`checkout`](Self::checkout) past the pause check: a
@@ -476,7 +474,6 @@ impl Pools {
             round_robin: AtomicUsize::new(0),
             next_id: Arc::new(AtomicU64::new(1)),
             clients: Arc::default(),
-            shutdown: Default::default(),
             pause: Default::default(),
             checking_out: AtomicUsize::new(0),
         }

@@ -24,13 +24,10 @@ mod query_effects;
 mod session;
 #[path = "settings.rs"]
 mod settings;
-#[path = "shutdown.rs"]
-mod shutdown;
 #[path = "statements.rs"]
 mod statements;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pgwire::api::auth::{AuthMethod, Authenticator};
 use pgwire::api::{ServerHandlers, Session, SimpleQueryHandler};
@@ -90,29 +87,6 @@ async fn serve_client(raw: session::Front, pools: Arc<Pools>) {
     session::run(raw, pools, span).await;
 }
 
-/// Counts a connected client (not the admin console's) while it lives.
-struct ClientCount {
-    counter: Arc<AtomicUsize>,
-    /// The count with this client.
-    n: usize,
-}
-
-impl ClientCount {
-    fn new(counter: &Arc<AtomicUsize>) -> ClientCount {
-        let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-        ClientCount {
-            counter: counter.clone(),
-            n,
-        }
-    }
-}
-
-impl Drop for ClientCount {
-    fn drop(&mut self) {
-        self.counter.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Serves `listener` until the process ends (or the task is aborted).
 pub async fn run(config: ProxyConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     serve(config, listener, std::future::pending()).await
@@ -132,7 +106,10 @@ pub async fn serve(
     let config = Arc::new(config);
     let pools = Arc::new(Pools::new(config.clone()));
     health::spawn(&pools);
-    let mut server_config = ServerConfig::default();
+    // As PostgreSQL's max_connections: counted after the startup packet,
+    // refused with 53300 before authentication.
+    let mut server_config = ServerConfig::default()
+        .with_max_connections((config.max_clients > 0).then_some(config.max_clients));
     if let Some((cert, key)) = &config.tls {
         server_config =
             server_config.with_tls(pgwire::server::TlsAcceptor::from_pem_files(cert, key)?);
@@ -144,7 +121,6 @@ pub async fn serve(
         server_config,
     );
     let mut shutdown = std::pin::pin!(shutdown);
-    let connected = Arc::new(AtomicUsize::new(0));
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -161,9 +137,8 @@ pub async fn serve(
         let _ = socket.set_nodelay(true);
         let server = server.clone();
         let pools = pools.clone();
-        let connected = connected.clone();
         tokio::spawn(async move {
-            let mut raw = match server.accept_raw(socket, Some(peer)).await {
+            let raw = match server.accept_raw(socket, Some(peer)).await {
                 Ok(Some(raw)) => raw,
                 Ok(None) => return,
                 Err(e) => {
@@ -171,36 +146,21 @@ pub async fn serve(
                     return;
                 }
             };
-            // The admin console stays reachable when the proxy is full.
-            let _count = if raw.client().database() == pools.config.admin_database {
-                None
-            } else {
-                let count = ClientCount::new(&connected);
-                let max = pools.config.max_clients;
-                if max > 0 && count.n > max {
-                    // As PostgreSQL answers beyond max_connections.
-                    let e = ErrorInfo::fatal(
-                        pgwire::error::SqlState::TOO_MANY_CONNECTIONS,
-                        format!("sorry, too many clients already (--max-clients {max})"),
-                    );
-                    raw.send_fatal(&e).await;
-                    return;
-                }
-                Some(count)
-            };
             serve_client(raw, pools).await;
         });
     }
     drop(listener);
-    let clients = pools.clients.snapshot().len();
+    let clients = server.session_count();
     tracing::info!(
         clients,
         "shutting down: no new connections; clients end when idle"
     );
-    pools.shutdown.begin();
+    server.shutdown();
+    // Clients held by a PAUSE go on, to end after their transaction.
+    pools.pause.resume();
     let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
     loop {
-        let left = pools.clients.snapshot().len();
+        let left = server.session_count();
         if left == 0 {
             break;
         }

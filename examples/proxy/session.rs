@@ -437,8 +437,8 @@ impl ClientSession {
         // One wait for a cancel across iterations (re-armed when one
         // comes), not a new one per message.
         let mut cancelled = std::pin::pin!(cancel.requested());
-        let pools = self.pools.clone();
-        let mut shutdown = std::pin::pin!(pools.shutdown.begun());
+        let mut shutdown_watch = self.front.shutdown_signal();
+        let mut shutdown = std::pin::pin!(shutdown_watch.requested());
         // The shutdown began: end the client at its next idle point.
         let mut stopping = false;
         loop {
@@ -488,11 +488,7 @@ impl ClientSession {
                 return;
             }
             if stopping && self.is_idle() {
-                let e = ErrorInfo::fatal(
-                    SqlState::ADMIN_SHUTDOWN,
-                    "terminating connection because the proxy is shutting down",
-                );
-                self.front.send_fatal(&e).await;
+                self.front.send_fatal(&super::admin::shutting_down()).await;
                 return;
             }
             let event = match &mut self.backend {

@@ -42,7 +42,7 @@ pub use config::ServerConfig;
 pub use ip_network::{InvalidIpNetwork, IpNetwork};
 pub use proxy_accept::{ProxyProtocolMode, ProxyRefusal};
 pub use raw_session::{
-    CancelRequested, CancelSignal, RawFrame, RawFrameError, RawSession, peek_frame,
+    CancelRequested, CancelSignal, RawFrame, RawFrameError, RawSession, ShutdownWatch, peek_frame,
 };
 #[cfg(feature = "tls")]
 pub use tls::TlsAcceptor;
@@ -252,7 +252,9 @@ impl<H: ServerHandlers> Server<H> {
     /// Starts a graceful shutdown: [`Server::serve`] stops accepting, idle
     /// sessions are told `57P01 terminating connection due to administrator
     /// command` and closed, and busy sessions are closed the same way once
-    /// their current query ends.
+    /// their current query ends. Raw sessions ([`Server::accept_raw`]) are
+    /// ended by their owner, which sees the shutdown through
+    /// [`RawSession::shutdown_signal`].
     pub fn shutdown(&self) {
         self.inner.shutdown.trigger();
         // Sessions watch the flag when they wait for input: wake them to

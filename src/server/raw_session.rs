@@ -311,6 +311,41 @@ where
     }
 }
 
+impl<H: ServerHandlers, S> RawSession<H, S> {
+    /// Observes the server's graceful shutdown ([`Server::shutdown`]).
+    /// A raw session has no handler loop in the library to end it, so
+    /// the caller's loop waits on this beside its reads and ends the
+    /// session at its next idle point, as the handler-based sessions do
+    /// (with `57P01`, see [`SqlState::ADMIN_SHUTDOWN`]).
+    pub fn shutdown_signal(&self) -> ShutdownWatch {
+        ShutdownWatch {
+            listener: self.server.shutdown.subscribe(),
+        }
+    }
+}
+
+/// Completes [`requested`](Self::requested) once the server began a
+/// graceful shutdown; from [`RawSession::shutdown_signal`].
+pub struct ShutdownWatch {
+    listener: super::shutdown::ShutdownListener,
+}
+
+impl std::fmt::Debug for ShutdownWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownWatch").finish_non_exhaustive()
+    }
+}
+
+impl ShutdownWatch {
+    /// Completes once [`Server::shutdown`] was called (at once if it
+    /// already was), and at every poll after that. Made to be pinned once
+    /// and polled in a `select!` loop: a poll while nothing happened
+    /// stores no new waker and reads a flag.
+    pub fn requested(&mut self) -> impl Future<Output = ()> + Send + '_ {
+        self.listener.wait_for(|begun| *begun)
+    }
+}
+
 /// Completes [`requested`](Self::requested) when a CancelRequest for a
 /// [`RawSession`] arrives.
 #[derive(Debug, Clone)]
@@ -471,6 +506,25 @@ mod tests {
         shared.request_cancel();
         assert_eq!(wakes(&count_b), 3);
         assert!(Pin::new(&mut c).poll(&mut cx_b).is_ready());
+    }
+
+    #[test]
+    fn shutdown_watch_completes_after_the_trigger_only() {
+        let signal = super::super::shutdown::ShutdownSignal::new();
+        let mut watch = ShutdownWatch {
+            listener: signal.subscribe(),
+        };
+        let (count, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut wait = std::pin::pin!(watch.requested());
+        for _ in 0..3 {
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+        }
+        signal.trigger();
+        assert_eq!(wakes(&count), 1);
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
+        // And on every poll after, so the caller's loop decides when.
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
     }
 
     #[test]
