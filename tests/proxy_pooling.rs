@@ -50,10 +50,29 @@ fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> Runnin
 }
 
 fn start_proxy_with(config: ProxyConfig) -> RunningProxy {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let addr = spawn_proxy(move |listener| async move {
+        tokio::select! {
+            _ = proxy::run(config, listener) => {}
+            _ = stopped => {}
+        }
+    });
+    RunningProxy {
+        addr,
+        stop: Some(stop),
+    }
+}
+
+/// Runs `serve` with a listener on 127.0.0.1 (an ephemeral port, returned)
+/// on a runtime of its own thread: psql and pgbench block the test's.
+fn spawn_proxy<F, Fut>(serve: F) -> SocketAddr
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     std_listener.set_nonblocking(true).expect("nonblocking");
     let addr = std_listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -62,16 +81,36 @@ fn start_proxy_with(config: ProxyConfig) -> RunningProxy {
             .expect("runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-            tokio::select! {
-                _ = proxy::run(config, listener) => {}
-                _ = stopped => {}
-            }
+            serve(listener).await;
         });
         runtime.shutdown_background();
     });
-    RunningProxy {
-        addr,
-        stop: Some(stop),
+    addr
+}
+
+/// The backend process serving `client`'s transaction (or, between
+/// transactions, whichever connection the query takes).
+async fn backend_pid(client: &tokio_postgres::Client) -> i32 {
+    client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .expect("pg_backend_pid()")
+        .get(0)
+}
+
+/// Waits until PostgreSQL process `pid` is gone from `pg_stat_activity`.
+async fn wait_backend_gone(cluster: &Replicated, pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let query = format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}");
+    loop {
+        let left = cluster
+            .psql(cluster.primary.port, "postgres", &query)
+            .expect("pg_stat_activity");
+        if left.trim() == "0" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "backend {pid} did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -867,21 +906,13 @@ async fn check_clients_and_servers(cluster: &Replicated) {
 
     let in_transaction = connect(&proxy, "appdb").await;
     in_transaction.batch_execute("BEGIN").await.unwrap();
-    let busy_pid: i32 = in_transaction
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let busy_pid = backend_pid(&in_transaction).await;
     let pinned = connect(&proxy, "appdb").await;
     pinned
         .batch_execute("CREATE TEMP TABLE admin_pinned (x int)")
         .await
         .unwrap();
-    let pinned_pid: i32 = pinned
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let pinned_pid = backend_pid(&pinned).await;
     assert_ne!(busy_pid, pinned_pid);
     let waiter = tokio::spawn({
         let conninfo = conninfo(&proxy, "appdb");
@@ -1061,32 +1092,30 @@ struct StoppableProxy {
 }
 
 fn start_stoppable_proxy(config: ProxyConfig) -> StoppableProxy {
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    std_listener.set_nonblocking(true).expect("nonblocking");
-    let addr = std_listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (done, finished) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-            let result = proxy::serve(config, listener, async {
-                let _ = stopped.await;
-            })
-            .await;
-            assert!(result.is_ok(), "serve: {result:?}");
-            let _ = done.send(Instant::now());
-        });
-        runtime.shutdown_background();
+    let addr = spawn_proxy(move |listener| async move {
+        let result = proxy::serve(config, listener, async {
+            let _ = stopped.await;
+        })
+        .await;
+        assert!(result.is_ok(), "serve: {result:?}");
+        let _ = done.send(Instant::now());
     });
     StoppableProxy {
         addr,
         stop: Some(stop),
         finished,
+    }
+}
+
+impl StoppableProxy {
+    /// When `serve` returned (waiting up to 5 s for it).
+    async fn served_until(&mut self) -> Instant {
+        tokio::time::timeout(Duration::from_secs(5), &mut self.finished)
+            .await
+            .expect("serve returns")
+            .unwrap()
     }
 }
 
@@ -1146,6 +1175,10 @@ async fn check_graceful_shutdown(cluster: &Replicated, mode: PoolMode) {
         config
     };
 
+    let committed_rows = || {
+        let sql = "SELECT string_agg(x::text, ',' ORDER BY x) FROM shutdown_rows";
+        cluster.psql(port, "appdb", sql).unwrap().trim().to_owned()
+    };
     let mut proxy = start_stoppable_proxy(new_config(Duration::from_secs(30)));
     let (idle, idle_conn) = connect_watched(proxy.addr, "appdb").await;
     idle.simple_query("SELECT 1").await.unwrap();
@@ -1177,23 +1210,13 @@ async fn check_graceful_shutdown(cluster: &Replicated, mode: PoolMode) {
         .await
         .expect("the transaction finishes during the shutdown");
     assert_eq!(ended_with(busy_conn).await, "57P01");
-    let finished = tokio::time::timeout(Duration::from_secs(5), &mut proxy.finished)
-        .await
-        .expect("serve returns once the clients are gone")
-        .unwrap();
+    let finished = proxy.served_until().await;
     assert!(
         finished - began < Duration::from_secs(10),
         "well before the 30 s timeout: {:?}",
         finished - began
     );
-    let rows = cluster
-        .psql(
-            port,
-            "appdb",
-            "SELECT string_agg(x::text, ',' ORDER BY x) FROM shutdown_rows",
-        )
-        .unwrap();
-    assert_eq!(rows.trim(), "1,2");
+    assert_eq!(committed_rows(), "1,2");
 
     let mut proxy = start_stoppable_proxy(new_config(Duration::from_millis(800)));
     let (lingering, _conn) = connect_watched(proxy.addr, "appdb").await;
@@ -1201,17 +1224,10 @@ async fn check_graceful_shutdown(cluster: &Replicated, mode: PoolMode) {
         .batch_execute("BEGIN; INSERT INTO shutdown_rows VALUES (3)")
         .await
         .unwrap();
-    let lingering_pid: i32 = lingering
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let lingering_pid = backend_pid(&lingering).await;
     let began = Instant::now();
     proxy.stop.take().unwrap().send(()).unwrap();
-    let finished = tokio::time::timeout(Duration::from_secs(5), &mut proxy.finished)
-        .await
-        .expect("serve returns at the timeout")
-        .unwrap();
+    let finished = proxy.served_until().await;
     assert!(
         finished - began >= Duration::from_millis(800),
         "it waited for the transaction: {:?}",
@@ -1219,24 +1235,9 @@ async fn check_graceful_shutdown(cluster: &Replicated, mode: PoolMode) {
     );
     // The runtime is gone with its connections: the backend sees the end
     // of its connection, rolls back and exits.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let still_there = format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {lingering_pid}");
-    while cluster.psql(port, "appdb", &still_there).unwrap().trim() != "0" {
-        assert!(
-            Instant::now() < deadline,
-            "the cut-off backend {lingering_pid} ended"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let rows = cluster
-        .psql(
-            port,
-            "appdb",
-            "SELECT string_agg(x::text, ',' ORDER BY x) FROM shutdown_rows",
-        )
-        .unwrap();
+    wait_backend_gone(cluster, lingering_pid).await;
     assert_eq!(
-        rows.trim(),
+        committed_rows(),
         "1,2",
         "the cut-off transaction's row is rolled back"
     );
@@ -2028,12 +2029,7 @@ async fn relay_pipelines_large_results_and_dead_idle_connections() {
 
     // The pool's one connection, idle between transactions, is killed.
     let pid_of = |row: tokio_postgres::Row| row.get::<_, i32>(0);
-    let first = pid_of(
-        client
-            .query_one("SELECT pg_backend_pid()", &[])
-            .await
-            .unwrap(),
-    );
+    let first = backend_pid(&client).await;
     let port = cluster.primary.port;
     cluster
         .psql(
@@ -2042,21 +2038,7 @@ async fn relay_pipelines_large_results_and_dead_idle_connections() {
             &format!("SELECT pg_terminate_backend({first})"),
         )
         .expect("terminate the pooled connection");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = cluster
-            .psql(
-                port,
-                "postgres",
-                &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {first}"),
-            )
-            .expect("pg_stat_activity");
-        if left.trim() == "0" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "backend {first} did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_backend_gone(&cluster, first).await;
     let second = pid_of(
         client
             .query_one("SELECT pg_backend_pid()", &[])
