@@ -808,6 +808,7 @@ async fn transaction_pooling_primary_and_standby() {
     check_clients_and_servers(&cluster).await;
     check_graceful_shutdown(&cluster, PoolMode::Transaction).await;
     check_max_clients(&cluster).await;
+    check_server_aging(&cluster).await;
 
     // A client sending garbage is ended alone.
     {
@@ -1080,6 +1081,51 @@ async fn check_max_clients(cluster: &Replicated) {
             .get::<_, i32>(0),
         3
     );
+}
+
+/// `server_idle_timeout`: a backend connection left idle is closed (the
+/// backend process exits) and the next query opens another.
+/// `server_lifetime`: a connection in steady use is replaced once it is
+/// that old, between transactions.
+async fn check_server_aging(cluster: &Replicated) {
+    let config = |idle: u64, lifetime: u64| {
+        let mut config = ProxyConfig::new(
+            ([127, 0, 0, 1], 0).into(),
+            Replicated::conninfo(cluster.primary.port),
+        )
+        .user(USER, PASSWORD);
+        config.health_interval = Duration::ZERO;
+        config.server_idle_timeout = Duration::from_secs(idle);
+        config.server_lifetime = Duration::from_secs(lifetime);
+        config
+    };
+
+    let proxy = start_proxy_with(config(1, 0));
+    let client = connect(&proxy, "appdb").await;
+    let first = backend_pid(&client).await;
+    assert_eq!(backend_pid(&client).await, first, "reused while fresh");
+    wait_backend_gone(cluster, first).await;
+    let admin = connect(&proxy, "pgwire").await;
+    let pools = admin_rows(&admin, "SHOW POOLS").await;
+    assert!(pools.iter().all(|r| r["sv_open"] == "0"), "{pools:?}");
+    assert_ne!(backend_pid(&client).await, first, "a new connection");
+
+    let proxy = start_proxy_with(config(0, 2));
+    let client = connect(&proxy, "appdb").await;
+    let first = backend_pid(&client).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pid = backend_pid(&client).await;
+        if pid != first {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "connection {first} replaced at its lifetime"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_backend_gone(cluster, first).await;
 }
 
 /// A proxy served by `proxy::serve` on a runtime thread of its own: `stop`

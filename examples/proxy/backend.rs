@@ -40,6 +40,10 @@ pub struct BackendConn {
     /// This connection's span: what happens to the connection (opened,
     /// lost, reset, closed) is logged in it, whichever client it serves.
     pub span: tracing::Span,
+    /// When it was opened and when it last went idle, on the pools'
+    /// coarse clock (see [`super::aging`]).
+    pub opened: u64,
+    pub idle_since: u64,
 }
 
 impl BackendConn {
@@ -80,6 +84,8 @@ impl BackendConn {
                 settings,
                 extras: Vec::new(),
                 span,
+                opened: 0,
+                idle_since: 0,
             },
             parts.parameters,
         ))

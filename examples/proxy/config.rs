@@ -12,6 +12,7 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
              [--tls-cert FILE --tls-key FILE] [--pool-mode MODE]
              [--pool-size N] [--max-clients N] [--wait-timeout SECONDS]
              [--health-interval SECONDS] [--shutdown-timeout SECONDS]
+             [--server-idle-timeout SECONDS] [--server-lifetime SECONDS]
              [--threads N]
 
   --listen ADDR          where clients connect, e.g. 127.0.0.1:6432
@@ -43,6 +44,12 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          their transactions (default 10; each client is
                          ended with 57P01 when idle); a second signal ends
                          the proxy at once
+  --server-idle-timeout SECONDS
+                         close a backend connection idle this long
+                         (default 600; 0: never)
+  --server-lifetime SECONDS
+                         close a backend connection this old when it is
+                         next idle (default 3600; 0: never)
   --threads N            runtime threads (default 0: one per core; 1 runs
                          a single-threaded runtime, as PgBouncer runs)
 
@@ -124,6 +131,11 @@ pub struct ProxyConfig {
     /// How long a graceful shutdown waits for clients to finish their
     /// transactions.
     pub shutdown_timeout: Duration,
+    /// A backend connection idle this long is closed (zero: never).
+    pub server_idle_timeout: Duration,
+    /// A backend connection this old is closed when next idle (zero:
+    /// never).
+    pub server_lifetime: Duration,
     /// Clients connected at once (the admin console's too); one more is
     /// refused with 53300 before authentication. 0: no limit.
     pub max_clients: usize,
@@ -148,6 +160,8 @@ impl ProxyConfig {
             threads: 0,
             shutdown_timeout: Duration::from_secs(10),
             max_clients: 1000,
+            server_idle_timeout: Duration::from_secs(600),
+            server_lifetime: Duration::from_secs(3600),
         }
     }
 
@@ -232,6 +246,16 @@ impl ProxyConfig {
                     let v = value()?;
                     config.shutdown_timeout = seconds(&v)
                         .ok_or_else(|| format!("--shutdown-timeout {v}: expected seconds"))?;
+                }
+                "--server-idle-timeout" => {
+                    let v = value()?;
+                    config.server_idle_timeout = seconds(&v)
+                        .ok_or_else(|| format!("--server-idle-timeout {v}: expected seconds"))?;
+                }
+                "--server-lifetime" => {
+                    let v = value()?;
+                    config.server_lifetime = seconds(&v)
+                        .ok_or_else(|| format!("--server-lifetime {v}: expected seconds"))?;
                 }
                 "--wait-timeout" => {
                     let v = value()?;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use pgwire::error::{ErrorInfo, SqlState};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::aging::{CoarseClock, Limits};
 use super::backend::BackendConn;
 use super::config::ProxyConfig;
 use super::pause::PAUSE_WAIT_LIMIT;
@@ -125,6 +126,10 @@ pub struct Pool {
     checker: tokio::sync::Mutex<Option<BackendConn>>,
     /// Statement hashes the checker (or a backend) accepted.
     valid: Mutex<HashSet<u64>>,
+    /// The proxy's coarse clock, and how long connections may live and
+    /// stay idle.
+    clock: Arc<CoarseClock>,
+    limits: Limits,
 }
 
 /// What the checker connection is asked.
@@ -237,9 +242,10 @@ impl Pool {
             user = %self.user,
             database = %self.database,
         );
-        let (conn, params) = BackendConn::connect(&self.config, id, span)
+        let (mut conn, params) = BackendConn::connect(&self.config, id, span)
             .await
             .map_err(CheckoutError::Connect)?;
+        conn.opened = self.clock.now();
         conn.span
             .in_scope(|| tracing::info!("backend connection opened"));
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
@@ -266,7 +272,14 @@ impl Pool {
             _permit,
         } = checkout;
         pool.stats.active.fetch_sub(1, Ordering::Relaxed);
-        if reusable {
+        let now = pool.clock.now();
+        if reusable && pool.limits.too_old(conn.opened, now) {
+            conn.span
+                .in_scope(|| tracing::debug!("backend connection closed: past its lifetime"));
+            pool.stats.open.fetch_sub(1, Ordering::Relaxed);
+        } else if reusable {
+            let mut conn = conn;
+            conn.idle_since = now;
             pool.idle
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -405,6 +418,24 @@ impl Pool {
         idle.len()
     }
 
+    /// Closes the idle connections past `limits` at `now`.
+    pub fn close_expired(&self, limits: &Limits, now: u64) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let before = idle.len();
+        idle.retain(|c| !limits.expired(c.opened, c.idle_since, now));
+        let closed = before - idle.len();
+        if closed > 0 {
+            self.stats.open.fetch_sub(closed, Ordering::Relaxed);
+            drop(idle);
+            tracing::debug!(
+                database = %self.database,
+                user = %self.user,
+                closed,
+                "idle backend connections closed: idle or open too long"
+            );
+        }
+    }
+
     /// Closes idle connections whose backend went away.
     pub fn drop_dead_idle(&self) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -454,6 +485,8 @@ pub struct Pools {
     pub clients: Arc<super::clients::Clients>,
     /// `PAUSE` / `RESUME` on the admin console.
     pub pause: super::pause::Pause,
+    /// Seconds since the start, for connection ages (see [`super::aging`]).
+    pub clock: Arc<CoarseClock>,
     /// Clients in [`checkout`](Self::checkout) past the pause check: a
     /// `PAUSE` waits for them as for the connections handed out.
     checking_out: AtomicUsize,
@@ -475,7 +508,16 @@ impl Pools {
             next_id: Arc::new(AtomicU64::new(1)),
             clients: Arc::default(),
             pause: Default::default(),
+            clock: Arc::default(),
             checking_out: AtomicUsize::new(0),
+        }
+    }
+
+    /// How long backend connections may stay idle and live.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            idle: self.config.server_idle_timeout.as_secs(),
+            lifetime: self.config.server_lifetime.as_secs(),
         }
     }
 
@@ -553,6 +595,8 @@ impl Pools {
                 next_id: self.next_id.clone(),
                 checker: tokio::sync::Mutex::new(None),
                 valid: Mutex::new(HashSet::new()),
+                clock: self.clock.clone(),
+                limits: self.limits(),
             });
             pools.insert(key, pool.clone());
             out.push(pool);

@@ -6,6 +6,8 @@
 
 #[path = "admin.rs"]
 mod admin;
+#[path = "aging.rs"]
+mod aging;
 #[path = "backend.rs"]
 mod backend;
 #[path = "clients.rs"]
@@ -106,6 +108,7 @@ pub async fn serve(
     let config = Arc::new(config);
     let pools = Arc::new(Pools::new(config.clone()));
     health::spawn(&pools);
+    aging::spawn(&pools);
     // As PostgreSQL's max_connections: counted after the startup packet,
     // refused with 53300 before authentication.
     let mut server_config = ServerConfig::default()
