@@ -809,6 +809,7 @@ async fn transaction_pooling_primary_and_standby() {
     check_graceful_shutdown(&cluster, PoolMode::Transaction).await;
     check_max_clients(&cluster).await;
     check_server_aging(&cluster).await;
+    check_replica_lag(&cluster).await;
 
     // A client sending garbage is ended alone.
     {
@@ -1126,6 +1127,80 @@ async fn check_server_aging(cluster: &Replicated) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_backend_gone(cluster, first).await;
+}
+
+/// `max_replica_lag`: with the standby's replay paused while the primary
+/// writes, the health probe finds its lag, `SHOW POOLS` says `lagging`,
+/// and `_ro` reads go to the primary; once replay resumes the standby
+/// serves them again.
+async fn check_replica_lag(cluster: &Replicated) {
+    let standby = cluster.standbys[0].port;
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
+    config.replicas.push(Replicated::conninfo(standby));
+    config.health_interval = Duration::from_millis(200);
+    config.max_replica_lag = Duration::from_secs(1);
+    let proxy = start_proxy_with(config);
+    let reader = connect(&proxy, "appdb_ro").await;
+    let admin = connect(&proxy, "pgwire").await;
+    let in_recovery = || async {
+        let row = reader
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .await
+            .unwrap();
+        row.get::<_, bool>(0)
+    };
+    let standby_state = || async {
+        let pools = admin_rows(&admin, "SHOW POOLS").await;
+        let row = pools
+            .iter()
+            .find(|r| r["database"] == "appdb" && r["role"] == "standby")
+            .cloned()
+            .expect("the standby's pool");
+        (row["state"].clone(), row["replay_lag_s"].clone())
+    };
+    assert!(in_recovery().await, "the standby serves _ro");
+
+    cluster
+        .psql(standby, "postgres", "SELECT pg_wal_replay_pause()")
+        .expect("pause replay");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        cluster
+            .psql(
+                cluster.primary.port,
+                "appdb",
+                "CREATE TABLE IF NOT EXISTS lag_rows (x int); INSERT INTO lag_rows VALUES (1)",
+            )
+            .expect("write on the primary");
+        let (state, lag) = standby_state().await;
+        if state == "lagging" {
+            assert!(lag.parse::<f64>().unwrap() > 1.0, "lag {lag}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the standby never showed lagging: {state} {lag}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !in_recovery().await,
+        "a lagging standby serves no reads: the primary does"
+    );
+
+    cluster
+        .psql(standby, "postgres", "SELECT pg_wal_replay_resume()")
+        .expect("resume replay");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while standby_state().await.0 != "up" {
+        assert!(Instant::now() < deadline, "the standby caught up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(in_recovery().await, "back in rotation");
 }
 
 /// A proxy served by `proxy::serve` on a runtime thread of its own: `stop`

@@ -469,10 +469,15 @@ fn show_pools(pools: &Pools) -> Table {
                 p.user.clone(),
                 p.label(),
                 if p.replica { "standby" } else { "primary" }.into(),
-                if pools.targets[p.target].is_down() {
-                    "down"
-                } else {
-                    "up"
+                {
+                    let t = &pools.targets[p.target];
+                    if t.is_down() {
+                        "down"
+                    } else if t.is_lagging() {
+                        "lagging"
+                    } else {
+                        "up"
+                    }
                 }
                 .into(),
                 pools.config.pool_mode.name().into(),
@@ -483,6 +488,10 @@ fn show_pools(pools: &Pools) -> Table {
                 p.idle_count().to_string(),
                 s.open.load(Ordering::Relaxed).to_string(),
                 if pools.pause.is_paused() { "yes" } else { "no" }.into(),
+                pools.targets[p.target]
+                    .lag()
+                    .map(|l| format!("{:.3}", l.as_secs_f64()))
+                    .unwrap_or_default(),
             ]
         })
         .collect();
@@ -501,6 +510,7 @@ fn show_pools(pools: &Pools) -> Table {
             "sv_idle",
             "sv_open",
             "paused",
+            "replay_lag_s",
         ],
         rows,
     }

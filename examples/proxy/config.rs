@@ -13,7 +13,7 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
              [--pool-size N] [--max-clients N] [--wait-timeout SECONDS]
              [--health-interval SECONDS] [--shutdown-timeout SECONDS]
              [--server-idle-timeout SECONDS] [--server-lifetime SECONDS]
-             [--threads N]
+             [--max-replica-lag SECONDS] [--threads N]
 
   --listen ADDR          where clients connect, e.g. 127.0.0.1:6432
   --primary CONNINFO     the primary, e.g. 'host=127.0.0.1 port=5432'
@@ -50,6 +50,10 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
   --server-lifetime SECONDS
                          close a backend connection this old when it is
                          next idle (default 3600; 0: never)
+  --max-replica-lag SECONDS
+                         a standby whose replay lag (read by the health
+                         probe) is above this serves no reads until it
+                         catches up (default 0: no limit)
   --threads N            runtime threads (default 0: one per core; 1 runs
                          a single-threaded runtime, as PgBouncer runs)
 
@@ -136,6 +140,9 @@ pub struct ProxyConfig {
     /// A backend connection this old is closed when next idle (zero:
     /// never).
     pub server_lifetime: Duration,
+    /// A standby whose replay lag (read by the health probe) is above
+    /// this leaves the rotation until it catches up (zero: no limit).
+    pub max_replica_lag: Duration,
     /// Clients connected at once (the admin console's too); one more is
     /// refused with 53300 before authentication. 0: no limit.
     pub max_clients: usize,
@@ -162,6 +169,7 @@ impl ProxyConfig {
             max_clients: 1000,
             server_idle_timeout: Duration::from_secs(600),
             server_lifetime: Duration::from_secs(3600),
+            max_replica_lag: Duration::ZERO,
         }
     }
 
@@ -251,6 +259,11 @@ impl ProxyConfig {
                     let v = value()?;
                     config.server_idle_timeout = seconds(&v)
                         .ok_or_else(|| format!("--server-idle-timeout {v}: expected seconds"))?;
+                }
+                "--max-replica-lag" => {
+                    let v = value()?;
+                    config.max_replica_lag = seconds(&v)
+                        .ok_or_else(|| format!("--max-replica-lag {v}: expected seconds"))?;
                 }
                 "--server-lifetime" => {
                     let v = value()?;

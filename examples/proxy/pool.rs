@@ -28,6 +28,11 @@ pub struct Target {
     /// otherwise decides when it is back).
     down_since: Mutex<Option<Instant>>,
     probed: bool,
+    /// A standby whose replay lag the probe found above `--max-replica-lag`:
+    /// out of rotation until it catches up.
+    lagging: AtomicBool,
+    /// The last lag measured, in milliseconds (`u64::MAX`: none yet).
+    lag_ms: AtomicU64,
 }
 
 impl Target {
@@ -38,6 +43,47 @@ impl Target {
             down: AtomicBool::new(false),
             down_since: Mutex::new(None),
             probed,
+            lagging: AtomicBool::new(false),
+            lag_ms: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// Serves clients now: not down, not lagging.
+    pub fn in_rotation(&self) -> bool {
+        !self.is_down() && !self.lagging.load(Ordering::Relaxed)
+    }
+
+    /// Out of rotation for its replay lag.
+    pub fn is_lagging(&self) -> bool {
+        self.lagging.load(Ordering::Relaxed)
+    }
+
+    /// The last replay lag measured, if any.
+    pub fn lag(&self) -> Option<Duration> {
+        match self.lag_ms.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// Records a standby's replay lag: past `max` it leaves the rotation
+    /// (logged once), under it it comes back.
+    pub fn set_lag(&self, index: usize, lag: Duration, max: Duration) {
+        self.lag_ms.store(
+            lag.as_millis().min(u64::MAX as u128 - 1) as u64,
+            Ordering::Relaxed,
+        );
+        let over = lag > max;
+        if self.lagging.swap(over, Ordering::Relaxed) != over {
+            if over {
+                tracing::warn!(
+                    target = index,
+                    lag_ms = lag.as_millis() as u64,
+                    "standby out of rotation: replay lag"
+                );
+            } else {
+                tracing::info!(target = index, "standby caught up: back in rotation");
+            }
         }
     }
 
@@ -636,7 +682,7 @@ impl Pools {
             let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
             for k in 0..replicas {
                 let i = 1 + (start + k) % replicas;
-                if self.targets[i].is_down() {
+                if !self.targets[i].in_rotation() {
                     continue;
                 }
                 match pools[i].checkout(wait).await {
@@ -680,7 +726,7 @@ impl Pools {
             let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
             for k in 0..replicas {
                 let i = 1 + (start + k) % replicas;
-                if self.targets[i].is_down() {
+                if !self.targets[i].in_rotation() {
                     continue;
                 }
                 match pools[i].try_checkout().await? {
