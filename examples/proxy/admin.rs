@@ -180,7 +180,9 @@ enum Command {
 
 impl Command {
     fn parse(sql: &str) -> Result<Command, ErrorInfo> {
+        // A Parse's text may end in `;` as a Query's parts do not.
         let words: Vec<String> = sql
+            .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
             .split_whitespace()
             .map(str::to_ascii_uppercase)
             .collect();
@@ -776,7 +778,7 @@ mod tests {
         // An unknown command fails at Parse; the rest up to Sync is
         // skipped, and the next cycle works.
         let bad = frame(b'P', &[b"s1\0SHOW NOTHING\0\0\0"]);
-        let again = frame(b'P', &[b"\0show  stats\0\0\0"]);
+        let again = frame(b'P', &[b"\0show  stats ;\0\0\0"]);
         let unnamed = frame(b'B', &[b"\0\0\0\0\0\0\0\0"]);
         assert_eq!(
             tags(&[

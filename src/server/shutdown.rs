@@ -106,10 +106,19 @@ impl ShutdownListener {
         &'a mut self,
         mut pred: impl FnMut(&bool) -> bool + 'a,
     ) -> impl Future<Output = ()> + 'a {
+        // The waker this wait registered last: polled again by the same
+        // task (a session's select loop, at every message), it is still in
+        // the slot, since only the trigger takes it out and the flag is set
+        // before that. So the re-registration, two compare-exchanges, is
+        // skipped.
+        let mut registered: Option<std::task::Waker> = None;
         poll_fn(move |cx| {
             // The waker first, then the flag: a trigger between the two
             // still finds the waker.
-            self.waker.register(cx.waker());
+            if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                self.waker.register(cx.waker());
+                registered = Some(cx.waker().clone());
+            }
             if pred(&self.shared.triggered.load(Ordering::SeqCst)) {
                 Poll::Ready(())
             } else {
