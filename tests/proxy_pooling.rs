@@ -900,6 +900,21 @@ async fn check_clients_and_servers(cluster: &Replicated) {
             "SHOW HELP lists {command}: {help:?}"
         );
     }
+    let config = admin_rows(&admin, "SHOW CONFIG").await;
+    let value = |key: &str| {
+        config
+            .iter()
+            .find(|r| r["key"] == key)
+            .map(|r| r["value"].clone())
+    };
+    assert_eq!(value("pool_size").as_deref(), Some("2"));
+    assert_eq!(value("pool_mode").as_deref(), Some("transaction"));
+    assert_eq!(value("users").as_deref(), Some(USER));
+    let version = admin_rows(&admin, "SHOW VERSION").await;
+    assert!(
+        version[0]["version"].starts_with("pgwire proxy "),
+        "{version:?}"
+    );
     let err = admin.simple_query("SHOW NOTHING").await.unwrap_err();
     assert_eq!(
         err.code(),

@@ -172,6 +172,8 @@ enum Command {
     Clients,
     Servers,
     Help,
+    Config,
+    Version,
     Pause,
     Resume,
     /// An empty query string.
@@ -194,6 +196,8 @@ impl Command {
             ["SHOW", "CLIENTS"] => Command::Clients,
             ["SHOW", "SERVERS"] => Command::Servers,
             ["SHOW", "HELP"] => Command::Help,
+            ["SHOW", "CONFIG"] => Command::Config,
+            ["SHOW", "VERSION"] => Command::Version,
             ["PAUSE"] => Command::Pause,
             ["RESUME"] => Command::Resume,
             _ => {
@@ -213,6 +217,11 @@ impl Command {
             Command::Clients => show_clients(pools),
             Command::Servers => show_servers(pools),
             Command::Help => show_help(),
+            Command::Config => show_config(pools),
+            Command::Version => Table {
+                columns: &["version"],
+                rows: vec![vec![format!("pgwire proxy {}", env!("CARGO_PKG_VERSION"))]],
+            },
             Command::Pause | Command::Resume | Command::Empty => return None,
         })
     }
@@ -556,7 +565,7 @@ fn show_stats(pools: &Pools) -> Table {
 }
 
 /// The commands, with what each shows.
-const COMMANDS: [(&str, &str); 7] = [
+const COMMANDS: [(&str, &str); 9] = [
     (
         "SHOW POOLS",
         "one line per pool (user, database, backend): clients, connections active and idle",
@@ -579,8 +588,104 @@ const COMMANDS: [(&str, &str); 7] = [
          (transactions finished, session clients gone) and the idle ones closed",
     ),
     ("RESUME", "clients take connections again"),
+    ("SHOW CONFIG", "the settings in effect (no passwords)"),
+    ("SHOW VERSION", "the proxy's version"),
     ("SHOW HELP", "this list"),
 ];
+
+fn show_config(pools: &Pools) -> Table {
+    let c = &pools.config;
+    let secs = |d: std::time::Duration| format!("{}", d.as_secs_f64());
+    let mut rows = vec![
+        ("listen", c.listen.to_string()),
+        ("primary", without_password(&c.primary)),
+        (
+            "replicas",
+            c.replicas
+                .iter()
+                .map(|r| without_password(r))
+                .collect::<Vec<_>>()
+                .join(" | "),
+        ),
+        (
+            "users",
+            c.users
+                .iter()
+                .map(|u| u.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("auth", format!("{:?}", c.auth).to_ascii_lowercase()),
+        ("tls", if c.tls.is_some() { "on" } else { "off" }.to_owned()),
+        ("pool_mode", c.pool_mode.name().to_owned()),
+        ("pool_size", c.pool_size.to_string()),
+        ("max_clients", c.max_clients.to_string()),
+        ("wait_timeout", secs(c.wait_timeout)),
+        ("health_interval", secs(c.health_interval)),
+        ("max_replica_lag", secs(c.max_replica_lag)),
+        ("server_idle_timeout", secs(c.server_idle_timeout)),
+        ("server_lifetime", secs(c.server_lifetime)),
+        ("shutdown_timeout", secs(c.shutdown_timeout)),
+        ("admin_database", c.admin_database.clone()),
+        ("threads", c.threads.to_string()),
+    ];
+    Table {
+        columns: &["key", "value"],
+        rows: rows.drain(..).map(|(k, v)| vec![k.to_owned(), v]).collect(),
+    }
+}
+
+/// A connection string with its password masked: the value of
+/// `password=` (quoted or not) in the keyword form, the part after `:` in
+/// the user information of a URL.
+fn without_password(conninfo: &str) -> String {
+    if let Some((scheme, rest)) = conninfo.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            if let Some((user, _)) = userinfo.split_once(':') {
+                return format!("{scheme}://{user}:********@{host}");
+            }
+        }
+        return conninfo.to_owned();
+    }
+    let mut out = String::with_capacity(conninfo.len());
+    let mut rest = conninfo;
+    while let Some(at) = rest.find("password") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let after_key = from["password".len()..].trim_start();
+        let at_word_start = before.is_empty() || before.ends_with(char::is_whitespace);
+        let Some(value) = after_key.strip_prefix('=').filter(|_| at_word_start) else {
+            out.push_str("password");
+            rest = &from["password".len()..];
+            continue;
+        };
+        out.push_str("password=********");
+        let value = value.trim_start();
+        rest = match value.strip_prefix('\'') {
+            // Up to the closing quote; a backslash escapes the next char.
+            Some(quoted) => {
+                let mut chars = quoted.char_indices();
+                let mut end = quoted.len();
+                while let Some((k, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '\'' => {
+                            end = k + 1;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                &quoted[end..]
+            }
+            None => value.find(char::is_whitespace).map_or("", |k| &value[k..]),
+        };
+    }
+    out.push_str(rest);
+    out
+}
 
 fn show_help() -> Table {
     let rows: Vec<Vec<String>> = COMMANDS
@@ -824,6 +929,37 @@ mod tests {
             "EZ",
             "checked whole before anything runs"
         );
+    }
+
+    #[test]
+    fn config_shows_no_password() {
+        assert_eq!(
+            without_password("host=a port=5 password=s3cret user=x"),
+            "host=a port=5 password=******** user=x"
+        );
+        assert_eq!(
+            without_password("password = 'a b\\' c' host=a"),
+            "password=******** host=a"
+        );
+        assert_eq!(
+            without_password("postgresql://u:s3cret@h:5/db?sslmode=disable"),
+            "postgresql://u:********@h:5/db?sslmode=disable"
+        );
+        assert_eq!(
+            without_password("host=a mypassword_file=x"),
+            "host=a mypassword_file=x"
+        );
+        let mut config = super::super::config::ProxyConfig::new(
+            ([127, 0, 0, 1], 0).into(),
+            "host=h password=pw",
+        )
+        .user("alice", "alice-secret");
+        config.replicas.push("host=r password=pw2".into());
+        let pools = Pools::new(Arc::new(config));
+        let table = show_config(&pools);
+        let text = format!("{:?}", table.rows);
+        assert!(!text.contains("pw") && !text.contains("secret"), "{text}");
+        assert!(text.contains("alice") && text.contains("host=r"), "{text}");
     }
 
     #[test]
