@@ -810,6 +810,7 @@ async fn transaction_pooling_primary_and_standby() {
     check_max_clients(&cluster).await;
     check_server_aging(&cluster).await;
     check_replica_lag(&cluster).await;
+    check_binary(&cluster).await;
 
     // A client sending garbage is ended alone.
     {
@@ -1216,6 +1217,105 @@ async fn check_replica_lag(cluster: &Replicated) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(in_recovery().await, "back in rotation");
+}
+
+/// The proxy binary as a user runs it: `--help`, a bad option, users
+/// from a `--users-file` in PgBouncer's format, the listening address
+/// from its log (`--listen 127.0.0.1:0`), and SIGTERM: the idle client
+/// gets 57P01 and the process exits 0.
+async fn check_binary(cluster: &Replicated) {
+    let Some(bin) = std::env::current_exe().ok().and_then(|exe| {
+        let bin = exe.parent()?.parent()?.join("examples").join("proxy");
+        bin.exists().then_some(bin)
+    }) else {
+        eprintln!("SKIPPED proxy binary part: the proxy example is not built next to this test");
+        return;
+    };
+    let help = Command::new(&bin).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--users-file FILE"));
+    let bad = Command::new(&bin).arg("--bogus").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown option --bogus"));
+
+    let dir = std::env::temp_dir().join(format!("pgwire-proxy-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let users = dir.join("userlist.txt");
+    std::fs::write(
+        &users,
+        format!("# as PgBouncer reads it\n\"{USER}\" \"{PASSWORD}\"\n"),
+    )
+    .unwrap();
+    let log_path = dir.join("proxy.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(&bin)
+        .args(["--listen", "127.0.0.1:0", "--primary"])
+        .arg(Replicated::conninfo(cluster.primary.port))
+        .arg("--users-file")
+        .arg(&users)
+        .args(["--health-interval", "0", "--threads", "1"])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start the proxy binary");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let port = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Some(addr) = text
+            .lines()
+            .find(|l| l.contains("proxy listening"))
+            .and_then(|l| l.split("addr=").nth(1))
+        {
+            break addr
+                .trim()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no 'proxy listening' line: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let conninfo = format!(
+        "host=127.0.0.1 port={port} user={USER} password={PASSWORD} dbname=appdb sslmode=disable"
+    );
+    let (client, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("a user of the users file logs in");
+    let conn = tokio::spawn(conn);
+    assert_eq!(
+        client
+            .query_one("SELECT 1", &[])
+            .await
+            .unwrap()
+            .get::<_, i32>(0),
+        1
+    );
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        text.contains("readable by other users"),
+        "a world-readable users file is warned about: {text}"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(ended_with(conn).await, "57P01");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the proxy exits after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A proxy served by `proxy::serve` on a runtime thread of its own: `stop`

@@ -106,11 +106,12 @@ max_client_conn = 500
 logfile = $WORK/pgbouncer.log
 pidfile = $WORK/pgbouncer.pid
 EOF
+chmod 600 "$WORK"/userlist.txt
 [ "$(id -u)" = 0 ] && chown nobody: "$WORK"/pgbouncer.ini "$WORK"/userlist.txt
 "${RUN_AS[@]}" pgbouncer -d "$WORK/pgbouncer.ini"
 
 setsid "$PROXY_BIN" --listen "127.0.0.1:$PROXY_PORT" --primary "host=127.0.0.1 port=$PG_PORT sslmode=disable" \
-    --user "$USER_NAME:$PASSWORD" --pool-mode transaction --pool-size "$POOL_SIZE" \
+    --users-file "$WORK/userlist.txt" --pool-mode transaction --pool-size "$POOL_SIZE" \
     --threads "$PROXY_THREADS" \
     > "$WORK/proxy.log" 2>&1 &
 PROXY_PID=$!

@@ -8,7 +8,7 @@ use pgwire::api::auth::{AuthMethod, Credential, ScramVerifier};
 /// The command line, printed with `--help` and after a bad option.
 pub const USAGE: &str = "\
 usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
-             --user NAME:PASSWORD... [--auth METHOD]
+             (--user NAME:PASSWORD | --users-file FILE)... [--auth METHOD]
              [--tls-cert FILE --tls-key FILE] [--pool-mode MODE]
              [--pool-size N] [--max-clients N] [--wait-timeout SECONDS]
              [--health-interval SECONDS] [--shutdown-timeout SECONDS]
@@ -22,7 +22,10 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
   --replica CONNINFO     a hot standby (repeatable); database X_ro, or
                          target_session_attrs=read-only, is served by them
   --user NAME:PASSWORD   a user clients log in as; the proxy logs in to the
-                         backends as the same user (repeatable, at least one)
+                         backends as the same user (repeatable, at least one
+                         user in all; a command line is visible to others)
+  --users-file FILE      users in PgBouncer's auth_file format, one
+                         \"name\" \"password\" per line (plain passwords)
   --auth METHOD          how clients authenticate here: scram-sha-256
                          (default), md5 or trust
   --tls-cert FILE        certificate chain and key (PEM) for TLS toward
@@ -69,6 +72,74 @@ fn seconds(text: &str) -> Option<Duration> {
         return None;
     }
     Duration::try_from_secs_f64(secs).ok()
+}
+
+/// The users of a file in PgBouncer's `auth_file` format: one
+/// `"name" "password"` per line (a `""` inside quotes is one `"`); blank
+/// lines and lines starting with `#` or `;` are skipped. The passwords
+/// must be the plain ones: the proxy logs in to PostgreSQL with them, which
+/// an MD5 hash or a SCRAM secret does not allow.
+pub fn parse_users_file(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut users = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let bad = |what: &str| format!("line {}: {what}", n + 1);
+        let (name, rest) = quoted(line).ok_or_else(|| bad("expected \"name\" \"password\""))?;
+        let (password, rest) =
+            quoted(rest.trim_start()).ok_or_else(|| bad("expected \"name\" \"password\""))?;
+        if !rest.trim().is_empty() {
+            return Err(bad("text after the password"));
+        }
+        let hashed = password.starts_with("SCRAM-SHA-256$")
+            || (password.len() == 35
+                && password.starts_with("md5")
+                && password[3..].bytes().all(|b| b.is_ascii_hexdigit()));
+        if hashed {
+            return Err(bad(
+                "a hashed password: the proxy needs the plain one to log in to PostgreSQL as the user",
+            ));
+        }
+        users.push((name, password));
+    }
+    Ok(users)
+}
+
+/// A `"..."` string at the start of `text` (`""` is a quote) and what
+/// follows it.
+fn quoted(text: &str) -> Option<(String, &str)> {
+    let mut rest = text.strip_prefix('"')?;
+    let mut out = String::new();
+    loop {
+        let end = rest.find('"')?;
+        out.push_str(&rest[..end]);
+        rest = &rest[end + 1..];
+        match rest.strip_prefix('"') {
+            Some(after) => {
+                out.push('"');
+                rest = after;
+            }
+            None => return Some((out, rest)),
+        }
+    }
+}
+
+/// Passwords readable by other users of the machine deserve a warning.
+fn warn_if_readable_by_others(path: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    path,
+                    "the users file is readable by other users: chmod 600 it"
+                );
+            }
+        }
+    }
 }
 
 /// When a backend connection goes back to the pool.
@@ -211,6 +282,17 @@ impl ProxyConfig {
                         .ok_or_else(|| format!("--user {v}: expected NAME:PASSWORD"))?;
                     config = config.user(name, password);
                 }
+                "--users-file" => {
+                    let path = value()?;
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("--users-file {path}: {e}"))?;
+                    warn_if_readable_by_others(&path);
+                    for (name, password) in
+                        parse_users_file(&text).map_err(|e| format!("--users-file {path}: {e}"))?
+                    {
+                        config = config.user(&name, &password);
+                    }
+                }
                 "--auth" => {
                     config.auth = match value()?.as_str() {
                         "scram-sha-256" => AuthMethod::ScramSha256,
@@ -286,7 +368,7 @@ impl ProxyConfig {
         config.listen = listen.ok_or("--listen is required")?;
         config.primary = primary.ok_or("--primary is required")?;
         if config.users.is_empty() {
-            return Err("at least one --user NAME:PASSWORD is required".into());
+            return Err("at least one --user NAME:PASSWORD (or --users-file) is required".into());
         }
         Ok(config)
     }
@@ -324,6 +406,32 @@ mod tests {
             "u:p",
         ];
         ProxyConfig::from_args(base.iter().chain(extra).map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn users_files_are_read_as_pgbouncer_writes_them() {
+        let users = parse_users_file(
+            "# comment\n\n\"alice\" \"s3cret\"\n  \"bob\"   \"say \"\"hi\"\"\"  \n; other\n",
+        )
+        .unwrap();
+        assert_eq!(
+            users,
+            [
+                ("alice".to_owned(), "s3cret".to_owned()),
+                ("bob".to_owned(), "say \"hi\"".to_owned())
+            ]
+        );
+        for bad in [
+            "alice s3cret",
+            "\"alice\" s3cret",
+            "\"alice\" \"unterminated",
+            "\"alice\" \"x\" extra",
+            "\"alice\" \"md5d41d8cd98f00b204e9800998ecf8427e\"",
+            "\"alice\" \"SCRAM-SHA-256$4096:c2FsdA==$a:b\"",
+        ] {
+            let e = parse_users_file(bad).unwrap_err();
+            assert!(e.starts_with("line 1: "), "{bad}: {e}");
+        }
     }
 
     #[test]
