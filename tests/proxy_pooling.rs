@@ -811,6 +811,7 @@ async fn transaction_pooling_primary_and_standby() {
     check_server_aging(&cluster).await;
     check_replica_lag(&cluster).await;
     check_binary(&cluster).await;
+    check_reconnect(&cluster).await;
 
     // A client sending garbage is ended alone.
     {
@@ -1316,6 +1317,57 @@ async fn check_binary(cluster: &Replicated) {
     };
     assert!(status.success(), "exit status {status}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The session's `lock_timeout`, by a simple query.
+async fn lock_timeout(client: &tokio_postgres::Client) -> String {
+    let rows = client.simple_query("SHOW lock_timeout").await.unwrap();
+    rows.iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .expect("a row")
+}
+
+/// `RECONNECT`: a database default set after the pool's connections
+/// opened (`ALTER DATABASE ... SET`) reaches a client only once they are
+/// replaced; `RECONNECT` replaces the idle one at once and the one in a
+/// transaction when that ends.
+async fn check_reconnect(cluster: &Replicated) {
+    let proxy = start_proxy(cluster, PoolMode::Transaction, 2);
+    let admin = connect(&proxy, "pgwire").await;
+    let client = connect(&proxy, "appdb").await;
+    let busy = connect(&proxy, "appdb").await;
+    // Two connections open before the ALTER: one held in a transaction,
+    // one idle between the other client's queries.
+    busy.batch_execute("BEGIN").await.unwrap();
+    let busy_pid = backend_pid(&busy).await;
+    assert_eq!(lock_timeout(&client).await, "0");
+    let port = cluster.primary.port;
+    cluster
+        .psql(
+            port,
+            "postgres",
+            "ALTER DATABASE appdb SET lock_timeout = '4321ms'",
+        )
+        .unwrap();
+    assert_eq!(
+        lock_timeout(&client).await,
+        "0",
+        "the pooled session keeps its value"
+    );
+    admin.simple_query("RECONNECT").await.expect("RECONNECT");
+    assert_eq!(
+        lock_timeout(&client).await,
+        "4321ms",
+        "a new session has the new default"
+    );
+    busy.batch_execute("COMMIT").await.unwrap();
+    wait_backend_gone(cluster, busy_pid).await;
+    cluster
+        .psql(port, "postgres", "ALTER DATABASE appdb RESET lock_timeout")
+        .unwrap();
 }
 
 /// A proxy served by `proxy::serve` on a runtime thread of its own: `stop`

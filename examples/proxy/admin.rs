@@ -176,6 +176,7 @@ enum Command {
     Version,
     Pause,
     Resume,
+    Reconnect,
     /// An empty query string.
     Empty,
 }
@@ -200,6 +201,7 @@ impl Command {
             ["SHOW", "VERSION"] => Command::Version,
             ["PAUSE"] => Command::Pause,
             ["RESUME"] => Command::Resume,
+            ["RECONNECT"] => Command::Reconnect,
             _ => {
                 return Err(ErrorInfo::new(
                     SqlState::FEATURE_NOT_SUPPORTED,
@@ -222,7 +224,9 @@ impl Command {
                 columns: &["version"],
                 rows: vec![vec![format!("pgwire proxy {}", env!("CARGO_PKG_VERSION"))]],
             },
-            Command::Pause | Command::Resume | Command::Empty => return None,
+            Command::Pause | Command::Resume | Command::Reconnect | Command::Empty => {
+                return None;
+            }
         })
     }
 
@@ -237,6 +241,11 @@ impl Command {
                 }
                 tracing::info!("resumed");
                 put_command_complete(out, "RESUME");
+            }
+            Command::Reconnect => {
+                let closed = pools.reconnect();
+                tracing::info!(closed, "RECONNECT: backend connections are being replaced");
+                put_command_complete(out, "RECONNECT");
             }
             Command::Pause => {
                 if !pools.pause.pause() {
@@ -565,7 +574,7 @@ fn show_stats(pools: &Pools) -> Table {
 }
 
 /// The commands, with what each shows.
-const COMMANDS: [(&str, &str); 9] = [
+const COMMANDS: [(&str, &str); 10] = [
     (
         "SHOW POOLS",
         "one line per pool (user, database, backend): clients, connections active and idle",
@@ -588,6 +597,11 @@ const COMMANDS: [(&str, &str); 9] = [
          (transactions finished, session clients gone) and the idle ones closed",
     ),
     ("RESUME", "clients take connections again"),
+    (
+        "RECONNECT",
+        "replace every backend connection (idle ones now, the others when released), \
+         e.g. after ALTER DATABASE/ROLE ... SET",
+    ),
     ("SHOW CONFIG", "the settings in effect (no passwords)"),
     ("SHOW VERSION", "the proxy's version"),
     ("SHOW HELP", "this list"),

@@ -44,6 +44,8 @@ pub struct BackendConn {
     /// coarse clock (see [`super::aging`]).
     pub opened: u64,
     pub idle_since: u64,
+    /// The pools' `RECONNECT` generation when it was opened.
+    pub generation: u64,
 }
 
 impl BackendConn {
@@ -86,6 +88,7 @@ impl BackendConn {
                 span,
                 opened: 0,
                 idle_since: 0,
+                generation: 0,
             },
             parts.parameters,
         ))

@@ -176,6 +176,9 @@ pub struct Pool {
     /// stay idle.
     clock: Arc<CoarseClock>,
     limits: Limits,
+    /// Bumped by `RECONNECT`: connections opened before are closed when
+    /// next given back.
+    generation: Arc<AtomicU64>,
 }
 
 /// What the checker connection is asked.
@@ -292,6 +295,7 @@ impl Pool {
             .await
             .map_err(CheckoutError::Connect)?;
         conn.opened = self.clock.now();
+        conn.generation = self.generation.load(Ordering::Acquire);
         conn.span
             .in_scope(|| tracing::info!("backend connection opened"));
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
@@ -319,9 +323,11 @@ impl Pool {
         } = checkout;
         pool.stats.active.fetch_sub(1, Ordering::Relaxed);
         let now = pool.clock.now();
-        if reusable && pool.limits.too_old(conn.opened, now) {
-            conn.span
-                .in_scope(|| tracing::debug!("backend connection closed: past its lifetime"));
+        let stale = conn.generation != pool.generation.load(Ordering::Acquire);
+        if reusable && (stale || pool.limits.too_old(conn.opened, now)) {
+            conn.span.in_scope(|| {
+                tracing::debug!("backend connection closed: past its lifetime or RECONNECT")
+            });
             pool.stats.open.fetch_sub(1, Ordering::Relaxed);
         } else if reusable {
             let mut conn = conn;
@@ -533,6 +539,8 @@ pub struct Pools {
     pub pause: super::pause::Pause,
     /// Seconds since the start, for connection ages (see [`super::aging`]).
     pub clock: Arc<CoarseClock>,
+    /// See [`Pools::reconnect`].
+    generation: Arc<AtomicU64>,
     /// Clients in [`checkout`](Self::checkout) past the pause check: a
     /// `PAUSE` waits for them as for the connections handed out.
     checking_out: AtomicUsize,
@@ -555,8 +563,18 @@ impl Pools {
             clients: Arc::default(),
             pause: Default::default(),
             clock: Arc::default(),
+            generation: Arc::default(),
             checking_out: AtomicUsize::new(0),
         }
+    }
+
+    /// `RECONNECT`: every backend connection is replaced by a new one, the
+    /// idle ones now and the others when they are given back (so a new
+    /// `ALTER DATABASE/ROLE ... SET` reaches pooled sessions). Returns how
+    /// many idle ones were closed.
+    pub fn reconnect(&self) -> usize {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.close_all_idle()
     }
 
     /// How long backend connections may stay idle and live.
@@ -643,6 +661,7 @@ impl Pools {
                 valid: Mutex::new(HashSet::new()),
                 clock: self.clock.clone(),
                 limits: self.limits(),
+                generation: self.generation.clone(),
             });
             pools.insert(key, pool.clone());
             out.push(pool);
