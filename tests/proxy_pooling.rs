@@ -44,6 +44,7 @@ fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> Runnin
     }
     config.pool_mode = mode;
     config.pool_size = pool_size;
+    config.admin_users.push(USER.into());
     config.wait_timeout = Duration::from_secs(3);
     config.health_interval = Duration::from_millis(500);
     start_proxy_with(config)
@@ -1069,6 +1070,12 @@ async fn check_max_clients(cluster: &Replicated) {
         Some(&tokio_postgres::error::SqlState::TOO_MANY_CONNECTIONS)
     );
     assert_eq!(admin_rows(&admin, "SHOW CLIENTS").await.len(), 2);
+    // Not an --admin-user here: SHOW only.
+    let e = admin.simple_query("PAUSE").await.unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+    );
     assert_eq!(
         second
             .query_one("SELECT 2", &[])

@@ -38,7 +38,10 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
         return;
     }
     let max = front.max_message_len();
-    let mut console = Console::default();
+    let mut console = Console {
+        may_control: pools.config.is_admin(front.client().user()),
+        ..Console::default()
+    };
     let mut shutdown_watch = front.shutdown_signal();
     let mut shutdown = std::pin::pin!(shutdown_watch.requested());
     loop {
@@ -232,7 +235,19 @@ impl Command {
 
     /// Runs a command that has no rows into `out`: its CommandComplete,
     /// EmptyQueryResponse, or (`PAUSE`) nothing yet.
-    fn act(self, pools: &Pools, out: &mut BytesMut) -> Result<Option<()>, ErrorInfo> {
+    fn act(
+        self,
+        pools: &Pools,
+        may_control: bool,
+        out: &mut BytesMut,
+    ) -> Result<Option<()>, ErrorInfo> {
+        let controls = matches!(self, Command::Pause | Command::Resume | Command::Reconnect);
+        if controls && !may_control {
+            return Err(ErrorInfo::new(
+                SqlState::INSUFFICIENT_PRIVILEGE,
+                "PAUSE, RESUME and RECONNECT are for the proxy's admin users (--admin-user)",
+            ));
+        }
         match self {
             Command::Empty => out.put_slice(b"I\0\0\0\x04"),
             Command::Resume => {
@@ -282,6 +297,9 @@ struct Console {
     portals: HashMap<Vec<u8>, (Command, Vec<i16>)>,
     /// An extended-protocol message failed: the rest up to Sync is skipped.
     failed: bool,
+    /// The client is an admin user (`--admin-user`): it may run `PAUSE`,
+    /// `RESUME` and `RECONNECT`.
+    may_control: bool,
 }
 
 impl Console {
@@ -346,7 +364,7 @@ impl Console {
                             put_rows(out, &table);
                         }
                         None => {
-                            if command.act(pools, out)?.is_some() {
+                            if command.act(pools, self.may_control, out)?.is_some() {
                                 return Ok(Some(Pausing::Simple));
                             }
                         }
@@ -413,7 +431,7 @@ impl Console {
                 match command.run(pools) {
                     Some(table) => put_rows(out, &table),
                     None => {
-                        if command.act(pools, out)?.is_some() {
+                        if command.act(pools, self.may_control, out)?.is_some() {
                             return Ok(Some(Pausing::Extended));
                         }
                     }
@@ -979,7 +997,19 @@ mod tests {
     #[test]
     fn pause_and_resume() {
         let pools = pools();
-        let mut console = Console::default();
+        let mut out = BytesMut::new();
+        let mut plain = Console::default();
+        for command in [&b"PAUSE\0"[..], b"RESUME\0", b"RECONNECT\0"] {
+            out.clear();
+            assert_eq!(plain.handle(b'Q', command, &pools, &mut out), None);
+            assert!(out.starts_with(b"E"), "not an admin user");
+            assert!(std::str::from_utf8(&out).unwrap().contains("42501"));
+        }
+        assert!(!pools.pause.is_paused());
+        let mut console = Console {
+            may_control: true,
+            ..Console::default()
+        };
         let mut out = BytesMut::new();
         let mut run = |sql: &[u8], out: &mut BytesMut| {
             out.clear();

@@ -9,7 +9,8 @@ use pgwire::api::auth::{AuthMethod, Credential, ScramVerifier};
 pub const USAGE: &str = "\
 usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
              (--user NAME:PASSWORD | --users-file FILE)... [--auth METHOD]
-             [--tls-cert FILE --tls-key FILE] [--pool-mode MODE]
+             [--admin-user NAME]... [--tls-cert FILE --tls-key FILE]
+             [--pool-mode MODE]
              [--pool-size N] [--max-clients N] [--wait-timeout SECONDS]
              [--health-interval SECONDS] [--shutdown-timeout SECONDS]
              [--server-idle-timeout SECONDS] [--server-lifetime SECONDS]
@@ -26,6 +27,8 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          user in all; a command line is visible to others)
   --users-file FILE      users in PgBouncer's auth_file format, one
                          \"name\" \"password\" per line (plain passwords)
+  --admin-user NAME      may run PAUSE, RESUME and RECONNECT on the admin
+                         console (repeatable; every user may run its SHOWs)
   --auth METHOD          how clients authenticate here: scram-sha-256
                          (default), md5 or trust
   --tls-cert FILE        certificate chain and key (PEM) for TLS toward
@@ -214,6 +217,9 @@ pub struct ProxyConfig {
     /// A standby whose replay lag (read by the health probe) is above
     /// this leaves the rotation until it catches up (zero: no limit).
     pub max_replica_lag: Duration,
+    /// Users who may run the admin console's control commands (`PAUSE`,
+    /// `RESUME`, `RECONNECT`); every user may run its `SHOW`s.
+    pub admin_users: Vec<String>,
     /// Clients connected at once (the admin console's too); one more is
     /// refused with 53300 before authentication. 0: no limit.
     pub max_clients: usize,
@@ -241,6 +247,7 @@ impl ProxyConfig {
             server_idle_timeout: Duration::from_secs(600),
             server_lifetime: Duration::from_secs(3600),
             max_replica_lag: Duration::ZERO,
+            admin_users: Vec::new(),
         }
     }
 
@@ -282,6 +289,7 @@ impl ProxyConfig {
                         .ok_or_else(|| format!("--user {v}: expected NAME:PASSWORD"))?;
                     config = config.user(name, password);
                 }
+                "--admin-user" => config.admin_users.push(value()?),
                 "--users-file" => {
                     let path = value()?;
                     let text = std::fs::read_to_string(&path)
@@ -371,6 +379,11 @@ impl ProxyConfig {
             return Err("at least one --user NAME:PASSWORD (or --users-file) is required".into());
         }
         Ok(config)
+    }
+
+    /// Whether `user` may run the admin console's control commands.
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.admin_users.iter().any(|u| u == user)
     }
 
     /// The password of `user`, if it is configured.
