@@ -66,6 +66,19 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
 The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
 SHOW CLIENTS, SHOW SERVERS, SHOW HELP, PAUSE, RESUME.";
 
+/// The field an option given in seconds sets.
+fn duration_option<'a>(config: &'a mut ProxyConfig, flag: &str) -> Option<&'a mut Duration> {
+    Some(match flag {
+        "--wait-timeout" => &mut config.wait_timeout,
+        "--health-interval" => &mut config.health_interval,
+        "--shutdown-timeout" => &mut config.shutdown_timeout,
+        "--server-idle-timeout" => &mut config.server_idle_timeout,
+        "--server-lifetime" => &mut config.server_lifetime,
+        "--max-replica-lag" => &mut config.max_replica_lag,
+        _ => return None,
+    })
+}
+
 /// A duration in seconds from the command line: not negative, and small
 /// enough for `Duration` (`inf` or `1e30` would panic in
 /// `Duration::from_secs_f64`).
@@ -272,6 +285,11 @@ impl ProxyConfig {
         let mut config = ProxyConfig::new(([127, 0, 0, 1], 6432).into(), "");
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+            if let Some(field) = duration_option(&mut config, &flag) {
+                let v = value()?;
+                *field = seconds(&v).ok_or_else(|| format!("{flag} {v}: expected seconds"))?;
+                continue;
+            }
             match flag.as_str() {
                 "-h" | "--help" => return Err(String::new()),
                 "--listen" => {
@@ -334,36 +352,6 @@ impl ProxyConfig {
                     config.threads = v
                         .parse()
                         .map_err(|_| format!("--threads {v}: expected a number"))?;
-                }
-                "--health-interval" => {
-                    let v = value()?;
-                    config.health_interval = seconds(&v)
-                        .ok_or_else(|| format!("--health-interval {v}: expected seconds"))?;
-                }
-                "--shutdown-timeout" => {
-                    let v = value()?;
-                    config.shutdown_timeout = seconds(&v)
-                        .ok_or_else(|| format!("--shutdown-timeout {v}: expected seconds"))?;
-                }
-                "--server-idle-timeout" => {
-                    let v = value()?;
-                    config.server_idle_timeout = seconds(&v)
-                        .ok_or_else(|| format!("--server-idle-timeout {v}: expected seconds"))?;
-                }
-                "--max-replica-lag" => {
-                    let v = value()?;
-                    config.max_replica_lag = seconds(&v)
-                        .ok_or_else(|| format!("--max-replica-lag {v}: expected seconds"))?;
-                }
-                "--server-lifetime" => {
-                    let v = value()?;
-                    config.server_lifetime = seconds(&v)
-                        .ok_or_else(|| format!("--server-lifetime {v}: expected seconds"))?;
-                }
-                "--wait-timeout" => {
-                    let v = value()?;
-                    config.wait_timeout = seconds(&v)
-                        .ok_or_else(|| format!("--wait-timeout {v}: expected seconds"))?;
                 }
                 other => return Err(format!("unknown option {other}")),
             }
@@ -462,11 +450,24 @@ mod tests {
         assert_eq!(config.max_clients, 1000);
         assert_eq!(parse(&["--max-clients", "0"]).unwrap().max_clients, 0);
         assert!(parse(&["--max-clients", "-1"]).is_err());
-        for bad in ["inf", "NaN", "-1", "1e30", "soon"] {
-            let e = parse(&["--wait-timeout", bad]).unwrap_err();
-            assert_eq!(e, format!("--wait-timeout {bad}: expected seconds"));
-            let e = parse(&["--health-interval", bad]).unwrap_err();
-            assert_eq!(e, format!("--health-interval {bad}: expected seconds"));
+        let flags = [
+            "--wait-timeout",
+            "--health-interval",
+            "--shutdown-timeout",
+            "--server-idle-timeout",
+            "--server-lifetime",
+            "--max-replica-lag",
+        ];
+        for flag in flags {
+            let mut config = parse(&[flag, "2.5"]).unwrap();
+            assert_eq!(
+                duration_option(&mut config, flag),
+                Some(&mut Duration::from_millis(2500))
+            );
+            for bad in ["inf", "NaN", "-1", "1e30", "soon"] {
+                let e = parse(&[flag, bad]).unwrap_err();
+                assert_eq!(e, format!("{flag} {bad}: expected seconds"));
+            }
         }
     }
 }
