@@ -1681,6 +1681,7 @@ async fn session_pooling_notify_reset_and_waits() {
     drop(b);
 
     check_psycopg(&proxy, "py_session");
+    check_session_drop_database(&cluster, &proxy).await;
     check_graceful_shutdown(&cluster, PoolMode::Session).await;
     if have("pgbench") {
         let o = pgbench(&proxy, &["-i", "-s", "1", "-q"]);
@@ -1703,6 +1704,54 @@ async fn session_pooling_notify_reset_and_waits() {
     );
     // Last: it restarts the primary.
     check_pause_and_restart(&cluster).await;
+}
+
+/// Session pooling: a named `DROP DATABASE` prepared before another client
+/// visited that database still runs at once: each run closes the idle
+/// connection the visitor left in the pool, as in transaction pooling
+/// (PostgreSQL would wait 5 s for it, then refuse with 55006).
+async fn check_session_drop_database(cluster: &Replicated, proxy: &RunningProxy) {
+    let port = cluster.primary.port;
+    cluster
+        .psql(
+            port,
+            "postgres",
+            &format!("CREATE DATABASE dropme_s OWNER {USER}"),
+        )
+        .unwrap();
+    cluster
+        .psql(port, "postgres", &format!("ALTER ROLE {USER} CREATEDB"))
+        .unwrap();
+    let rw = connect(proxy, "appdb").await;
+    let drop_it = rw.prepare("DROP DATABASE dropme_s").await.unwrap();
+    let visitor = connect(proxy, "dropme_s").await;
+    visitor.batch_execute("SELECT 1").await.unwrap();
+    drop(visitor);
+    let admin = connect(proxy, "pgwire").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let pools = admin_rows(&admin, "SHOW POOLS").await;
+        let idle = pools
+            .iter()
+            .any(|r| r["database"] == "dropme_s" && r["sv_idle"] == "1");
+        if idle {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the visitor's connection is idle in its pool: {pools:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    rw.execute(&drop_it, &[])
+        .await
+        .expect("the proxy's idle connection does not hold the database");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// `PAUSE` on the admin console waits for the transaction in progress,

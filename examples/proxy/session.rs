@@ -127,6 +127,7 @@ async fn open(mut front: Front, pools: Arc<Pools>, span: tracing::Span) -> Optio
         last_parse: LastScan::default(),
         pinned: false,
         registration,
+        alone_statements: Vec::new(),
     };
     let requested =
         settings::from_startup(session.front.client().parameters(), &mut session.wanted);
@@ -192,6 +193,11 @@ struct ClientSession {
     pinned: bool,
     /// The client's line in `SHOW CLIENTS` (removed when the session ends).
     registration: Registration,
+    /// Session pooling: the client's named statements that need their
+    /// database alone (`DROP DATABASE x`...), by name, with their query:
+    /// each run closes the proxy's idle connections to it again, as the
+    /// renamed statements of transaction pooling do. Usually empty.
+    alone_statements: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// What [`ClientSession::forward_client`] stopped at.
@@ -678,6 +684,7 @@ impl ClientSession {
             pools,
             changed_settings,
             last_parse,
+            alone_statements,
             ..
         } = self;
         let (rbuf, out) = front.buffers();
@@ -756,6 +763,9 @@ impl ClientSession {
                             statements.clear();
                         }
                     }
+                    if (words.discard || words.deallocate) && contains_ci(sql, b"ALL") {
+                        alone_statements.clear();
+                    }
                     if words.database {
                         make_way_for(sql, pools, span);
                     }
@@ -792,6 +802,10 @@ impl ClientSession {
                     } else {
                         if !name.is_empty() {
                             conn.dirty = true;
+                            if alone {
+                                alone_statements.retain(|(n, _)| n != name);
+                                alone_statements.push((name.to_vec(), query.to_vec()));
+                            }
                         }
                         pending.push_back(Pending::Parse {
                             hash: None,
@@ -826,6 +840,10 @@ impl ClientSession {
                             st.hash,
                             rest,
                         );
+                    } else if !alone_statements.is_empty() {
+                        if let Some((_, query)) = alone_statements.iter().find(|(n, _)| n == name) {
+                            make_way_for(query, pools, span);
+                        }
                     }
                     pending.push_back(Pending::Bind);
                 }
@@ -856,6 +874,9 @@ impl ClientSession {
                         statements.remove(name);
                         emit(pending, out, Pending::LocalCloseComplete);
                     } else {
+                        if kind == b'S' {
+                            alone_statements.retain(|(n, _)| n != name);
+                        }
                         pending.push_back(Pending::Close);
                     }
                 }
