@@ -607,7 +607,8 @@ const COMMANDS: [(&str, &str); 10] = [
     ),
     (
         "SHOW SERVERS",
-        "one line per backend connection: active (and the client holding it) or idle",
+        "one line per backend connection: active (and the client holding it), idle, \
+         or the pool's checker",
     ),
     (
         "PAUSE",
@@ -789,12 +790,16 @@ fn show_servers(pools: &Pools) -> Table {
         ]);
     }
     for p in pools.all() {
-        for pid in p.idle_pids() {
+        let idle = p.idle_pids().into_iter().map(|pid| ("idle", pid));
+        // The pool's checker connection, outside its bound (shown when
+        // not in use at this instant).
+        let checker = p.checker_pid().map(|pid| ("checker", pid));
+        for (state, pid) in idle.chain(checker) {
             rows.push(vec![
                 p.database.clone(),
                 p.user.clone(),
                 p.label(),
-                "idle".into(),
+                state.into(),
                 pid.to_string(),
                 String::new(),
                 String::new(),

@@ -516,6 +516,13 @@ impl Pool {
         idle.iter().map(|c| c.process_id).collect()
     }
 
+    /// The backend process ID of the checker connection, if it is open
+    /// and not in use now.
+    pub fn checker_pid(&self) -> Option<i32> {
+        let checker = self.checker.try_lock().ok()?;
+        checker.as_ref().map(|c| c.process_id)
+    }
+
     /// Where this pool connects, for the admin console.
     pub fn label(&self) -> String {
         let t = self.config.targets();
