@@ -1939,6 +1939,122 @@ async fn fake_backend(answer: &'static [u8]) -> SocketAddr {
     addr
 }
 
+/// A fake backend that answers every simple Query with CommandComplete
+/// and ReadyForQuery, except the proxy's settings read-back
+/// (`current_setting`), which it answers after `delay`: with ErrorResponse
+/// 57014 if a CancelRequest came meanwhile, as PostgreSQL would, else with
+/// a row of `value`s. Returns its address and the count of CancelRequests.
+async fn read_back_backend(
+    delay: Duration,
+    value: &'static str,
+) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cancels = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = cancels.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut len = [0u8; 4];
+                s.read_exact(&mut len).await?;
+                let mut startup = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+                s.read_exact(&mut startup).await?;
+                if startup.starts_with(&80877102u32.to_be_bytes()) {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    return Ok::<_, std::io::Error>(());
+                }
+                s.write_all(b"R\0\0\0\x08\0\0\0\0K\0\0\0\x0c\0\0\0\x07\0\0\0\x09Z\0\0\0\x05I")
+                    .await?;
+                loop {
+                    let mut head = [0u8; 5];
+                    s.read_exact(&mut head).await?;
+                    let len = u32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
+                    let mut body = vec![0u8; len - 4];
+                    s.read_exact(&mut body).await?;
+                    match head[0] {
+                        b'X' => return Ok(()),
+                        b'Q' if String::from_utf8_lossy(&body).contains("current_setting") => {
+                            let before = seen.load(Ordering::SeqCst);
+                            tokio::time::sleep(delay).await;
+                            if seen.load(Ordering::SeqCst) > before {
+                                let e =
+                                    b"SERROR\0C57014\0Mcanceling statement due to user request\0\0";
+                                s.write_all(b"E").await?;
+                                s.write_all(&(4 + e.len() as u32).to_be_bytes()).await?;
+                                s.write_all(e).await?;
+                            } else {
+                                let n = String::from_utf8_lossy(&body)
+                                    .matches("current_setting")
+                                    .count();
+                                let mut row = vec![b'D', 0, 0, 0, 0];
+                                row.extend_from_slice(&(n as u16).to_be_bytes());
+                                for _ in 0..n {
+                                    row.extend_from_slice(&(value.len() as u32).to_be_bytes());
+                                    row.extend_from_slice(value.as_bytes());
+                                }
+                                let row_len = (row.len() - 1) as u32;
+                                row[1..5].copy_from_slice(&row_len.to_be_bytes());
+                                s.write_all(&row).await?;
+                                s.write_all(b"C\0\0\0\x0dSELECT 1\0").await?;
+                            }
+                            s.write_all(b"Z\0\0\0\x05I").await?;
+                        }
+                        b'Q' => s.write_all(b"C\0\0\0\x08SET\0Z\0\0\0\x05I").await?,
+                        _ => {}
+                    }
+                }
+            });
+        }
+    });
+    (addr, cancels)
+}
+
+/// A client's cancel that comes while the only query in flight is the
+/// proxy's own read-back of the settings the client changed is not
+/// forwarded (nothing of the client's runs); forwarded, it would cancel
+/// the read-back, and the client would keep its connection for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_during_the_settings_read_back_is_not_forwarded() {
+    let (backend, cancels) = read_back_backend(Duration::from_millis(1500), "5MB").await;
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        format!("host=127.0.0.1 port={} sslmode=disable", backend.port()),
+    )
+    .user(USER, PASSWORD);
+    config.health_interval = Duration::ZERO;
+    let proxy = start_proxy_with(config);
+    let client = connect(&proxy, "appdb").await;
+    client.batch_execute("SET work_mem = '5MB'").await.unwrap();
+    // The read-back is in flight (answered after 1.5 s).
+    client
+        .cancel_token()
+        .cancel_query(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    // The cancel is handled before the next query is sent (which it would
+    // rightly cancel).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client
+        .batch_execute("SELECT 1")
+        .await
+        .expect("the client goes on");
+    assert_eq!(
+        cancels.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no cancel reached the backend"
+    );
+    let admin = connect(&proxy, "pgwire").await;
+    let clients = admin_rows(&admin, "SHOW CLIENTS").await;
+    assert_eq!(clients.len(), 1, "{clients:?}");
+    assert_eq!(
+        clients[0]["pinned"], "no",
+        "the read-back succeeded: {clients:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_ends_only_that_connection() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

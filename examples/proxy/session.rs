@@ -535,8 +535,17 @@ impl ClientSession {
                 Event::Shutdown => stopping = true,
                 Event::Cancel => {
                     cancelled.set(cancel.requested());
+                    // Only while something of the client's runs: the
+                    // proxy's own queries (settings read back, SETs in
+                    // front of the client's first message) are not what
+                    // the client cancels, and cancelling the read-back
+                    // would leave the connection's settings unknown.
+                    let clients_query_runs = self
+                        .pending
+                        .iter()
+                        .any(|p| !matches!(p, Pending::ReadSettings | Pending::InjectedQuery));
                     if let Some(b) = &self.backend {
-                        if !self.pending.is_empty() {
+                        if clients_query_runs {
                             let token = b.conn.cancel.clone();
                             tracing::debug!(
                                 parent: &self.span,
