@@ -99,6 +99,15 @@ async fn backend_pid(client: &tokio_postgres::Client) -> i32 {
         .get(0)
 }
 
+/// The `int4` that `sql` returns.
+async fn select_int(client: &tokio_postgres::Client, sql: &str) -> i32 {
+    client
+        .query_one(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}
+
 /// Waits until PostgreSQL process `pid` is gone from `pg_stat_activity`.
 async fn wait_backend_gone(cluster: &Replicated, pid: i32) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -662,13 +671,7 @@ async fn transaction_pooling_primary_and_standby() {
         .await
         .expect_err("division by zero");
     assert_eq!(err.code().map(|c| c.code()), Some("22012"));
-    assert_eq!(
-        rw.query_one("SELECT 2", &[])
-            .await
-            .unwrap()
-            .get::<_, i32>(0),
-        2
-    );
+    assert_eq!(select_int(&rw, "SELECT 2").await, 2);
 
     // LISTEN is refused under transaction pooling.
     let err = rw
@@ -824,13 +827,7 @@ async fn transaction_pooling_primary_and_standby() {
         let mut buf = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut buf)).await;
     }
-    assert_eq!(
-        rw.query_one("SELECT 3", &[])
-            .await
-            .unwrap()
-            .get::<_, i32>(0),
-        3
-    );
+    assert_eq!(select_int(&rw, "SELECT 3").await, 3);
 
     // The standby stops: with no client traffic at all, the health probe
     // takes it out of rotation within seconds (SHOW POOLS says so), `_ro`
@@ -1081,14 +1078,7 @@ async fn check_max_clients(cluster: &Replicated) {
         e.code(),
         Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
     );
-    assert_eq!(
-        second
-            .query_one("SELECT 2", &[])
-            .await
-            .unwrap()
-            .get::<_, i32>(0),
-        2
-    );
+    assert_eq!(select_int(&second, "SELECT 2").await, 2);
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(5);
     let third = loop {
@@ -1103,14 +1093,7 @@ async fn check_max_clients(cluster: &Replicated) {
             }
         }
     };
-    assert_eq!(
-        third
-            .query_one("SELECT 3", &[])
-            .await
-            .unwrap()
-            .get::<_, i32>(0),
-        3
-    );
+    assert_eq!(select_int(&third, "SELECT 3").await, 3);
 }
 
 /// `server_idle_timeout`: a backend connection left idle is closed (the
@@ -1300,14 +1283,7 @@ async fn check_binary(cluster: &Replicated) {
         .await
         .expect("a user of the users file logs in");
     let conn = tokio::spawn(conn);
-    assert_eq!(
-        client
-            .query_one("SELECT 1", &[])
-            .await
-            .unwrap()
-            .get::<_, i32>(0),
-        1
-    );
+    assert_eq!(select_int(&client, "SELECT 1").await, 1);
     let text = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         text.contains("readable by other users"),
@@ -1830,14 +1806,7 @@ async fn check_pause_and_restart(cluster: &Replicated) {
             .get::<_, i32>(0),
         3
     );
-    assert_eq!(
-        reader
-            .query_one("SELECT 4", &[])
-            .await
-            .unwrap()
-            .get::<_, i32>(0),
-        4
-    );
+    assert_eq!(select_int(&reader, "SELECT 4").await, 4);
     let err = admin.simple_query("RESUME").await.unwrap_err();
     assert_eq!(
         err.code(),
@@ -2132,13 +2101,7 @@ async fn bad_input_ends_only_that_connection() {
         let text = String::from_utf8_lossy(&rest);
         assert!(text.contains("FATAL") && text.contains(code), "{text}");
     }
-    assert_eq!(
-        good.query_one("SELECT 5", &[])
-            .await
-            .unwrap()
-            .get::<_, i32>(0),
-        5
-    );
+    assert_eq!(select_int(&good, "SELECT 5").await, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -954,6 +954,29 @@ mod tests {
     }
 
     #[test]
+    fn malformed_messages_get_an_error_not_a_panic() {
+        let sync = frame(b'S', &[]);
+        for bad in [
+            frame(b'P', &[b"no terminator"]),
+            frame(b'P', &[b"s\0SHOW HELP"]),
+            frame(b'B', &[b"\0s1\0"]),
+            frame(b'B', &[b"\0\0\xff\xff"]),
+            frame(b'D', &[]),
+            frame(b'D', &[b"Snope\0"]),
+            frame(b'E', &[b"nope\0\0\0\0\0"]),
+            frame(b'C', &[]),
+            frame(b'F', &[b"\0\0\0\0"]),
+        ] {
+            assert_eq!(tags(&[bad.clone(), sync.clone()]), "EZ", "{bad:?}");
+        }
+        // A parameterless Bind of a known statement with a negative count.
+        let parse = frame(b'P', &[b"s\0SHOW HELP\0\0\0"]);
+        let negative = frame(b'B', &[b"\0s\0\xff\xff"]);
+        assert_eq!(tags(&[parse, negative, sync]), "1EZ");
+        assert_eq!(tags(&[frame(b'Q', &[b"no terminator"])]), "EZ");
+    }
+
+    #[test]
     fn a_simple_query_may_hold_several_commands() {
         let help = format!("T{}C", "D".repeat(COMMANDS.len()));
         assert_eq!(

@@ -33,7 +33,8 @@ pub struct ClientEntry {
     /// The process ID in the BackendKeyData the proxy gave the client (the
     /// `pid` of its span in the logs).
     pub key_pid: i32,
-    /// The pools the client may be served by (primary first).
+    /// The pools the client may be served by, one per target, in target
+    /// order (primary first).
     pub pools: Vec<Arc<Pool>>,
     /// The connection held: 0 for none, else `(index in pools + 1) << 32 |
     /// backend pid`, one word so a reader never sees half of a change.
@@ -129,9 +130,10 @@ impl Drop for Registration {
 }
 
 impl Registration {
-    /// The client took a connection from `pools[index]` (backend `pid`).
-    pub fn holds(&self, index: usize, pid: i32) {
-        let word = ((index as u64 + 1) << 32) | u64::from(pid as u32);
+    /// The client took a connection from the pool of `target` (backend
+    /// `pid`).
+    pub fn holds(&self, target: usize, pid: i32) {
+        let word = ((target as u64 + 1) << 32) | u64::from(pid as u32);
         self.entry.server.store(word, Ordering::Relaxed);
     }
 

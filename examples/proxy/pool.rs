@@ -472,13 +472,8 @@ impl Pool {
 
     /// Closes the idle connections past `limits` at `now`.
     pub fn close_expired(&self, limits: &Limits, now: u64) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let before = idle.len();
-        idle.retain(|c| !limits.expired(c.opened, c.idle_since, now));
-        let closed = before - idle.len();
+        let closed = self.retain_idle(|c| !limits.expired(c.opened, c.idle_since, now));
         if closed > 0 {
-            self.stats.open.fetch_sub(closed, Ordering::Relaxed);
-            drop(idle);
             tracing::debug!(
                 database = %self.database,
                 user = %self.user,
@@ -490,19 +485,26 @@ impl Pool {
 
     /// Closes idle connections whose backend went away.
     pub fn drop_dead_idle(&self) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let before = idle.len();
-        idle.retain_mut(|c| c.is_alive());
-        let dead = (before - idle.len()) as u64;
+        let dead = self.retain_idle(|c| c.is_alive());
         if dead > 0 {
             tracing::info!(
                 target = self.target,
                 dead,
                 "idle backend connections closed"
             );
-            self.stats.open.fetch_sub(dead as usize, Ordering::Relaxed);
-            self.stats.broken.fetch_add(dead, Ordering::Relaxed);
+            self.stats.broken.fetch_add(dead as u64, Ordering::Relaxed);
         }
+    }
+
+    /// Keeps the idle connections `keep` says yes to and closes the
+    /// others; returns how many were closed.
+    fn retain_idle(&self, mut keep: impl FnMut(&mut BackendConn) -> bool) -> usize {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let before = idle.len();
+        idle.retain_mut(|c| keep(c));
+        let closed = before - idle.len();
+        self.stats.open.fetch_sub(closed, Ordering::Relaxed);
+        closed
     }
 
     /// Idle connections now.

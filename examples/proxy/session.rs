@@ -387,9 +387,8 @@ impl ClientSession {
         if self.pinned {
             b.conn.dirty = true;
         }
-        if let Some(index) = self.my_pools.iter().position(|p| Arc::ptr_eq(p, &b.pool)) {
-            self.registration.holds(index, b.conn.process_id);
-        }
+        // `my_pools` has one pool per target, in target order.
+        self.registration.holds(b.pool.target, b.conn.process_id);
         self.backend = Some(b);
     }
 
