@@ -177,6 +177,8 @@ pub mod catalog;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(any(feature = "server", feature = "client"))]
+mod scram_keys;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::Error;
+use crate::scram_keys::ScramKeys;
 
 /// Whether and how TLS is used (`sslmode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -227,6 +228,12 @@ pub struct Config {
     /// An OAuth bearer token for OAUTHBEARER (no libpq key word: libpq
     /// runs its own flow; this client sends the token the caller got).
     pub oauth_token: Option<String>,
+    /// SCRAM-SHA-256 keys to prove instead of the password (no libpq key
+    /// word): a pooler passing on the keys its client proved, see
+    /// [`ScramKeys`]. Used when the server asks for SCRAM, in place of
+    /// `password`; a server asking for MD5 or a cleartext password still
+    /// needs the password.
+    pub scram_keys: Option<ScramKeys>,
     /// Other `key=value` settings sent in the StartupMessage as run-time
     /// parameters (libpq sends only known ones; unknown key words are an
     /// error there, a parameter here only when given with [`Config::param`]).
@@ -257,6 +264,7 @@ impl std::fmt::Debug for Config {
             .field("target_session_attrs", &self.target_session_attrs)
             .field("require_auth", &self.require_auth)
             .field("oauth_token", &self.oauth_token.as_ref().map(|_| "***"))
+            .field("scram_keys", &self.scram_keys)
             .finish_non_exhaustive()
     }
 }

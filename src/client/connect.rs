@@ -13,7 +13,7 @@ use super::config::{
 };
 use super::connection::Client;
 use super::error::{DbError, Error};
-use super::scram::{Binding, ScramClient};
+use super::scram::{Binding, ScramClient, ScramSecret};
 use super::transport::Transport;
 use crate::messages::{
     Authentication, BackendMessage, ByteStr, Message, PasswordMessage, ProtocolVersion,
@@ -624,7 +624,10 @@ async fn scram(
     offers_plus: bool,
     offers_plain: bool,
 ) -> Result<bool, Error> {
-    let password = need_password(config, target)?;
+    let secret = match &config.scram_keys {
+        Some(keys) => ScramSecret::Keys(keys.clone()),
+        None => ScramSecret::Password(need_password(config, target)?),
+    };
     let (mechanism, binding) = match (config.channel_binding, end_point, offers_plus) {
         (ChannelBinding::Disable, _, _) => ("SCRAM-SHA-256", Binding::Unsupported),
         (_, Some(ep), true) => ("SCRAM-SHA-256-PLUS", Binding::TlsServerEndPoint(ep.clone())),
@@ -644,7 +647,7 @@ async fn scram(
         ));
     }
     let bound = matches!(binding, Binding::TlsServerEndPoint(_));
-    let (mut scram, first) = ScramClient::new(&password, binding)?;
+    let (mut scram, first) = ScramClient::new(secret, binding)?;
     SaslInitialResponse {
         mechanism: mechanism.into(),
         data: Some(Bytes::from(first)),

@@ -90,6 +90,7 @@ mod tls;
 mod transport;
 
 pub use crate::messages::TransactionStatus;
+pub use crate::scram_keys::ScramKeys;
 pub use cancel::CancelToken;
 pub use config::{
     AuthMethod, ChannelBinding, Config, Host, SslMode, SslNegotiation, Target, TargetSessionAttrs,

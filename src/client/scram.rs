@@ -8,6 +8,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::{digest, hmac, pbkdf2};
 
 use super::error::Error;
+use crate::scram_keys::ScramKeys;
 
 /// Channel binding as announced in the GS2 header.
 pub(crate) enum Binding {
@@ -19,9 +20,18 @@ pub(crate) enum Binding {
     TlsServerEndPoint(Vec<u8>),
 }
 
+/// What the client proves it knows.
+pub(crate) enum ScramSecret {
+    /// The password.
+    Password(String),
+    /// The keys derived from it, given instead (a pooler passing on what
+    /// its client proved).
+    Keys(ScramKeys),
+}
+
 /// The client's state between its messages.
 pub(crate) struct ScramClient {
-    password: String,
+    secret: ScramSecret,
     nonce: String,
     gs2_header: &'static str,
     binding_data: Vec<u8>,
@@ -52,15 +62,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 impl ScramClient {
     /// Starts an exchange; returns the state and the client-first message.
-    pub(crate) fn new(password: &str, binding: Binding) -> Result<(ScramClient, Vec<u8>), Error> {
+    pub(crate) fn new(
+        secret: ScramSecret,
+        binding: Binding,
+    ) -> Result<(ScramClient, Vec<u8>), Error> {
         let mut raw = [0u8; 18];
         SystemRandom::new()
             .fill(&mut raw)
             .map_err(|_| auth_error("no randomness for the SCRAM nonce"))?;
-        Ok(Self::with_nonce(password, binding, B64.encode(raw)))
+        Ok(Self::with_nonce(secret, binding, B64.encode(raw)))
     }
 
-    fn with_nonce(password: &str, binding: Binding, nonce: String) -> (ScramClient, Vec<u8>) {
+    fn with_nonce(secret: ScramSecret, binding: Binding, nonce: String) -> (ScramClient, Vec<u8>) {
         let (gs2_header, binding_data) = match binding {
             Binding::Unsupported => ("n,,", Vec::new()),
             Binding::NotUsed => ("y,,", Vec::new()),
@@ -70,10 +83,16 @@ impl ScramClient {
         let first = format!("{gs2_header}{client_first_bare}").into_bytes();
         (
             ScramClient {
-                // PostgreSQL uses the password as is when SASLprep rejects it.
-                password: stringprep::saslprep(password)
-                    .map(|p| p.into_owned())
-                    .unwrap_or_else(|_| password.to_owned()),
+                secret: match secret {
+                    // PostgreSQL uses the password as is when SASLprep
+                    // rejects it.
+                    ScramSecret::Password(password) => ScramSecret::Password(
+                        stringprep::saslprep(&password)
+                            .map(|p| p.into_owned())
+                            .unwrap_or(password),
+                    ),
+                    keys => keys,
+                },
                 nonce,
                 gs2_header,
                 binding_data,
@@ -118,17 +137,26 @@ impl ScramClient {
             .ok()
             .filter(|&i| i > 0)
             .ok_or_else(|| auth_error("malformed SCRAM iteration count"))?;
-        let mut salted = [0u8; 32];
-        pbkdf2::derive(
-            pbkdf2::PBKDF2_HMAC_SHA256,
-            std::num::NonZeroU32::new(iterations).unwrap_or(std::num::NonZeroU32::MIN),
-            &salt,
-            self.password.as_bytes(),
-            &mut salted,
-        );
-        let client_key = hmac_sha256(&salted, &[b"Client Key"]);
+        let (client_key, server_key) = match &self.secret {
+            ScramSecret::Password(password) => {
+                let mut salted = [0u8; 32];
+                pbkdf2::derive(
+                    pbkdf2::PBKDF2_HMAC_SHA256,
+                    std::num::NonZeroU32::new(iterations).unwrap_or(std::num::NonZeroU32::MIN),
+                    &salt,
+                    password.as_bytes(),
+                    &mut salted,
+                );
+                (
+                    hmac_sha256(&salted, &[b"Client Key"]),
+                    hmac_sha256(&salted, &[b"Server Key"]),
+                )
+            }
+            // Good only if the server's salt and iterations are the ones
+            // they were made with; else the server refuses the proof.
+            ScramSecret::Keys(keys) => (*keys.client_key(), *keys.server_key()),
+        };
         let stored_key = digest::digest(&digest::SHA256, &client_key);
-        let server_key = hmac_sha256(&salted, &[b"Server Key"]);
 
         let mut cbind = self.gs2_header.as_bytes().to_vec();
         cbind.extend_from_slice(&self.binding_data);
@@ -179,7 +207,7 @@ mod tests {
     #[test]
     fn rfc7677_vector() {
         let (mut c, first) = ScramClient::with_nonce(
-            "pencil",
+            ScramSecret::Password("pencil".into()),
             Binding::Unsupported,
             "rOprNGfwEbeRWgbNEkqO".into(),
         );
@@ -202,9 +230,47 @@ mod tests {
         assert!(c.server_final(b"e=invalid-proof").is_err());
     }
 
+    /// The same exchange with the keys instead of the password gives the
+    /// same proof, and checks the server's signature alike.
+    #[test]
+    fn rfc7677_vector_with_keys() {
+        let salt = B64.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
+        let mut salted = [0u8; 32];
+        pbkdf2::derive(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            std::num::NonZeroU32::new(4096).unwrap(),
+            &salt,
+            b"pencil",
+            &mut salted,
+        );
+        let keys = ScramKeys::new(
+            hmac_sha256(&salted, &[b"Client Key"]),
+            hmac_sha256(&salted, &[b"Server Key"]),
+        );
+        let (mut c, _) = ScramClient::with_nonce(
+            ScramSecret::Keys(keys),
+            Binding::Unsupported,
+            "rOprNGfwEbeRWgbNEkqO".into(),
+        );
+        c.client_first_bare = "n=user,r=rOprNGfwEbeRWgbNEkqO".into();
+        let final_ = c
+            .server_first(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&final_).unwrap(),
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        );
+        c.server_final(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+            .unwrap();
+    }
+
     #[test]
     fn hostile_server_first() {
-        let (mut c, _) = ScramClient::with_nonce("pw", Binding::Unsupported, "abc".into());
+        let (mut c, _) = ScramClient::with_nonce(
+            ScramSecret::Password("pw".into()),
+            Binding::Unsupported,
+            "abc".into(),
+        );
         assert!(
             c.server_first(b"r=xyz,s=AAAA,i=1").is_err(),
             "nonce not extended"

@@ -42,6 +42,7 @@ mod oauth;
 mod scram;
 mod source;
 
+pub use crate::scram_keys::ScramKeys;
 pub use oauth::{OAUTHBEARER, OAuthConfig, OAuthDecision, OAuthValidator};
 pub use scram::{SCRAM_SHA_256, SCRAM_SHA_256_PLUS, ScramExchange};
 pub use source::{
@@ -97,11 +98,27 @@ pub(crate) trait AuthChannel: Send {
 pub struct Authenticator<'a> {
     pub(crate) channel: &'a mut dyn AuthChannel,
     pub(crate) client: &'a ClientInfo,
+    pub(crate) scram_keys: Option<ScramKeys>,
 }
 
 impl<'a> Authenticator<'a> {
     pub(crate) fn new(channel: &'a mut dyn AuthChannel, client: &'a ClientInfo) -> Self {
-        Authenticator { channel, client }
+        Authenticator {
+            channel,
+            client,
+            scram_keys: None,
+        }
+    }
+
+    /// The [`ScramKeys`] the client proved it holds, once
+    /// [`scram_sha_256`](Self::scram_sha_256) has succeeded against a
+    /// stored [`ScramVerifier`]: with them a pooler can log in as this
+    /// user to a PostgreSQL server storing the same verifier, without the
+    /// password. `None` before that, and when the user's credential was a
+    /// cleartext password (the keys would then be made with this server's
+    /// own salt, and open nothing elsewhere).
+    pub fn scram_keys(&self) -> Option<&ScramKeys> {
+        self.scram_keys.as_ref()
     }
 
     /// The connecting client.

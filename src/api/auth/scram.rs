@@ -23,6 +23,7 @@ use super::source::{Credential, DEFAULT_SCRAM_ITERATIONS, SCRAM_SALT_LEN, ScramV
 use super::{Authenticator, constant_time_eq, unexpected};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::{AuthResponseKind, Authentication, ByteStr, FrontendMessage};
+use crate::scram_keys::ScramKeys;
 
 /// The mechanism without channel binding.
 pub const SCRAM_SHA_256: &str = "SCRAM-SHA-256";
@@ -252,6 +253,8 @@ pub struct ScramExchange {
     /// The server offered SCRAM-SHA-256-PLUS (a `y` flag is then refused).
     plus_offered: bool,
     first: Option<FirstState>,
+    /// The keys the client proved it holds, after a successful final.
+    proven: Option<ScramKeys>,
 }
 
 struct FirstState {
@@ -287,7 +290,14 @@ impl ScramExchange {
             binding,
             plus_offered,
             first: None,
+            proven: None,
         }
+    }
+
+    /// The [`ScramKeys`] the client proved it holds: `Some` once
+    /// [`server_final`](Self::server_final) has accepted its proof.
+    pub fn proven_keys(&self) -> Option<&ScramKeys> {
+        self.proven.as_ref()
     }
 
     fn salt_and_iterations(&self) -> (&[u8], u32) {
@@ -489,6 +499,7 @@ impl ScramExchange {
             return Ok(None);
         }
         let server_signature = hmac_sha256(&verifier.server_key, &auth_message);
+        self.proven = Some(ScramKeys::new(client_key, verifier.server_key));
         Ok(Some(format!("v={}", B64.encode(server_signature))))
     }
 }
@@ -513,6 +524,9 @@ impl Authenticator<'_> {
         credential: Option<&Credential>,
     ) -> Result<(), ErrorInfo> {
         let user = self.user().to_owned();
+        // Only keys checked against a stored verifier open anything
+        // elsewhere (see `scram_keys`).
+        let stored = matches!(credential, Some(Credential::Scram(_)));
         let verifier = match credential {
             Some(Credential::Scram(v)) => Some(v.clone()),
             Some(Credential::Password(p)) => Some(ScramVerifier::from_password(
@@ -565,6 +579,9 @@ impl Authenticator<'_> {
         let client_final = self.sasl_response().await?;
         match exchange.server_final(&client_final)? {
             Some(server_final) => {
+                if stored {
+                    self.scram_keys = exchange.proven.take();
+                }
                 self.send(&Authentication::SaslFinal(Bytes::from(server_final)));
                 Ok(())
             }
@@ -624,6 +641,21 @@ mod tests {
     }
 
     #[test]
+    fn a_right_proof_yields_the_password_s_keys() {
+        let mut x = exchange();
+        assert!(x.proven_keys().is_none());
+        x.server_first(CLIENT_FIRST.as_bytes(), SERVER_NONCE)
+            .unwrap();
+        x.server_final(CLIENT_FINAL.as_bytes()).unwrap().unwrap();
+        let salted = salted_password("pencil", &B64.decode(SALT_B64).unwrap(), 4096);
+        let client_key = hmac_sha256(&salted, &[b"Client Key"]);
+        let keys = x.proven_keys().expect("keys after a right proof");
+        assert_eq!(keys.client_key(), &client_key);
+        assert_eq!(keys.server_key(), &rfc_verifier().server_key);
+        assert_eq!(format!("{keys:?}"), "ScramKeys(***)");
+    }
+
+    #[test]
     fn iterations_come_from_the_verifier() {
         let v = ScramVerifier::from_password("pencil", b"salt", 10);
         let mut x = ScramExchange::new(Some(v), "user", None, false);
@@ -638,6 +670,7 @@ mod tests {
             .unwrap();
         let bad = CLIENT_FINAL.replace("p=dHzb", "p=dHza");
         assert_eq!(x.server_final(bad.as_bytes()).unwrap(), None);
+        assert!(x.proven_keys().is_none(), "no keys from a wrong proof");
     }
 
     #[test]
