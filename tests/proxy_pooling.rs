@@ -814,6 +814,7 @@ async fn transaction_pooling_primary_and_standby() {
     check_max_clients(&cluster).await;
     check_server_aging(&cluster).await;
     check_replica_lag(&cluster).await;
+    check_scram_pass_through(&cluster).await;
     check_binary(&cluster).await;
     check_reconnect(&cluster).await;
 
@@ -1144,7 +1145,7 @@ async fn check_server_aging(cluster: &Replicated) {
 /// `max_replica_lag`: with the standby's replay paused while the primary
 /// writes, the health probe finds its lag, `SHOW POOLS` says `lagging`,
 /// and `_ro` reads go to the primary; once replay resumes the standby
-/// serves them again.
+/// serves them again. The same when the standby loses its WAL stream.
 async fn check_replica_lag(cluster: &Replicated) {
     let standby = cluster.standbys[0].port;
     let mut config = ProxyConfig::new(
@@ -1213,12 +1214,285 @@ async fn check_replica_lag(cluster: &Replicated) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(in_recovery().await, "back in rotation");
+
+    // Cut off from its primary, a standby has replayed all it received,
+    // so by its replay position it looks current while the primary
+    // writes on: it counts as stale from when it lost its stream.
+    let conninfo = cluster
+        .psql(standby, "postgres", "SHOW primary_conninfo")
+        .expect("read primary_conninfo");
+    let set_conninfo = |value: &str| {
+        cluster
+            .psql(
+                standby,
+                "postgres",
+                &format!(
+                    "ALTER SYSTEM SET primary_conninfo = '{}'",
+                    value.trim().replace('\'', "''")
+                ),
+            )
+            .expect("set primary_conninfo");
+        cluster
+            .psql(standby, "postgres", "SELECT pg_reload_conf()")
+            .expect("reload");
+    };
+    set_conninfo("host=127.0.0.1 port=1 connect_timeout=1");
+    cluster
+        .psql(
+            cluster.primary.port,
+            "appdb",
+            &format!("INSERT INTO lag_rows VALUES (2); GRANT SELECT ON lag_rows TO {USER}"),
+        )
+        .expect("write on the primary");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (state, lag) = standby_state().await;
+        if state == "lagging" {
+            // Past the 1 s limit, shown in whole milliseconds.
+            assert!(lag.parse::<f64>().unwrap() >= 1.0, "lag {lag}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a standby without its stream never showed lagging: {state} {lag}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let row = reader
+        .query_one(
+            "SELECT pg_is_in_recovery(), count(*) FROM lag_rows WHERE x = 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!row.get::<_, bool>(0), "the primary serves _ro meanwhile");
+    assert_eq!(row.get::<_, i64>(1), 1, "and has the new row");
+
+    set_conninfo(&conninfo);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while standby_state().await.0 != "up" {
+        assert!(Instant::now() < deadline, "the standby streams again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    cluster.wait_replayed(0).expect("the standby catches up");
+    let row = reader
+        .query_one(
+            "SELECT pg_is_in_recovery(), count(*) FROM lag_rows WHERE x = 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "the standby serves _ro again");
+    assert_eq!(row.get::<_, i64>(1), 1, "with the row it had missed");
+}
+
+/// A user given as the SCRAM verifier PostgreSQL stores for it (read from
+/// `pg_authid`): the proxy checks clients against it and logs in to the
+/// primary and the standby with the keys a client proved, never knowing
+/// the password. A verifier the backends do not store (same password,
+/// another salt) lets clients in at the proxy, but the backends refuse its
+/// keys, and the client is told so.
+async fn check_scram_pass_through(cluster: &Replicated) {
+    let verifier = cluster
+        .psql(
+            cluster.primary.port,
+            "postgres",
+            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{USER}'"),
+        )
+        .expect("read the stored verifier");
+    let verifier = verifier.trim();
+    assert!(verifier.starts_with("SCRAM-SHA-256$"), "{verifier}");
+    let with_user = |password: &str| {
+        let mut config = ProxyConfig::new(
+            ([127, 0, 0, 1], 0).into(),
+            Replicated::conninfo(cluster.primary.port),
+        )
+        .user(USER, password);
+        config
+            .replicas
+            .push(Replicated::conninfo(cluster.standbys[0].port));
+        config.health_interval = Duration::from_millis(200);
+        config
+    };
+    let proxy = start_proxy_with(with_user(verifier));
+    let rw = connect(&proxy, "appdb").await;
+    let row = rw
+        .query_one("SELECT current_user::text, pg_is_in_recovery()", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), USER);
+    assert!(
+        !row.get::<_, bool>(1),
+        "the primary, logged in to with keys"
+    );
+    let ro = connect(&proxy, "appdb_ro").await;
+    let row = ro
+        .query_one("SELECT current_user::text, pg_is_in_recovery()", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), USER);
+    assert!(row.get::<_, bool>(1), "the standby, with the same keys");
+
+    let wrong = format!(
+        "host=127.0.0.1 port={} user={USER} password=wrong dbname=appdb sslmode=disable",
+        proxy.addr.port()
+    );
+    let err = tokio_postgres::connect(&wrong, tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("a wrong password is refused");
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD)
+    );
+
+    if have("psql") {
+        let out = Command::new("psql")
+            .args(["-X", "-At", "-h", "127.0.0.1", "-p"])
+            .arg(proxy.addr.port().to_string())
+            .args(["-U", USER, "-d", "appdb", "-c", "SELECT current_user"])
+            .env("PGPASSWORD", PASSWORD)
+            .env("PGSSLMODE", "disable")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql through a verifier-only user: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), USER);
+    } else {
+        eprintln!("SKIPPED psql part of the SCRAM pass-through check: psql is not installed");
+    }
+
+    check_auth_query(cluster).await;
+
+    let other_salt = pgwire::api::auth::ScramVerifier::generate(PASSWORD).to_string();
+    let proxy = start_proxy_with(with_user(&other_salt));
+    // The proxy logs in to the backend during the client's startup (for
+    // its ParameterStatus values): that is where the refusal shows.
+    let err = tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("the backend refuses keys of a verifier it does not store");
+    let db = err.as_db_error().expect("an error from the proxy");
+    assert_eq!(
+        db.code(),
+        &tokio_postgres::error::SqlState::INVALID_PASSWORD,
+        "{db:?}"
+    );
+    assert!(
+        db.message().contains("password authentication failed"),
+        "{db:?}"
+    );
+}
+
+/// `--auth-user` / `--auth-query`, as PgBouncer's docs set them up: a
+/// login role that may only run a `SECURITY DEFINER` function reading
+/// `pg_shadow`. A role the proxy is not given logs in with its
+/// PostgreSQL password, on the primary and the standby; a wrong password
+/// and an unknown role get 28P01; after `ALTER ROLE ... PASSWORD` the new
+/// password works (and the proxy's new backend connections use it), the
+/// old one no longer does.
+async fn check_auth_query(cluster: &Replicated) {
+    let primary = cluster.primary.port;
+    for sql in [
+        "CREATE ROLE auth_lookup LOGIN PASSWORD 'lookup-secret'",
+        "CREATE ROLE looked_up LOGIN PASSWORD 'found-secret'",
+        "CREATE FUNCTION public.user_lookup(name text, OUT usename text, OUT passwd text) \
+         RETURNS record LANGUAGE sql SECURITY DEFINER \
+         AS $$ SELECT usename::text, passwd::text FROM pg_catalog.pg_shadow WHERE usename = name $$",
+        "REVOKE ALL ON FUNCTION public.user_lookup(text) FROM public",
+        "GRANT EXECUTE ON FUNCTION public.user_lookup(text) TO auth_lookup",
+    ] {
+        cluster.psql(primary, "postgres", sql).expect(sql);
+    }
+    cluster.wait_replayed(0).expect("the standby has the roles");
+    let mut config = ProxyConfig::new(([127, 0, 0, 1], 0).into(), Replicated::conninfo(primary))
+        .user("auth_lookup", "lookup-secret");
+    config
+        .replicas
+        .push(Replicated::conninfo(cluster.standbys[0].port));
+    config.auth_user = Some("auth_lookup".into());
+    config.auth_query = "SELECT usename, passwd FROM public.user_lookup($1)".into();
+    config.health_interval = Duration::from_millis(200);
+    let proxy = start_proxy_with(config);
+    let login = |user: &str, password: &str, db: &str| {
+        format!(
+            "host=127.0.0.1 port={} user={user} password={password} dbname={db} sslmode=disable",
+            proxy.addr.port()
+        )
+    };
+    let connect_as = |conninfo: String| async move {
+        let (client, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        Ok::<_, tokio_postgres::Error>(client)
+    };
+    let whoami = |client: tokio_postgres::Client| async move {
+        let row = client
+            .query_one("SELECT current_user::text, pg_is_in_recovery()", &[])
+            .await
+            .unwrap();
+        (row.get::<_, String>(0), row.get::<_, bool>(1))
+    };
+    let rw = connect_as(login("looked_up", "found-secret", "appdb"))
+        .await
+        .expect("a looked-up role logs in");
+    assert_eq!(whoami(rw).await, ("looked_up".to_owned(), false));
+    let ro = connect_as(login("looked_up", "found-secret", "appdb_ro"))
+        .await
+        .unwrap();
+    assert_eq!(whoami(ro).await, ("looked_up".to_owned(), true));
+    for (user, password) in [("looked_up", "wrong"), ("no_such_role", "x")] {
+        let err = connect_as(login(user, password, "appdb"))
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
+            "{user}: {err}"
+        );
+    }
+
+    cluster
+        .psql(
+            primary,
+            "postgres",
+            "ALTER ROLE looked_up PASSWORD 'new-secret'",
+        )
+        .unwrap();
+    let err = connect_as(login("looked_up", "found-secret", "appdb"))
+        .await
+        .expect_err("the old password no longer works");
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD)
+    );
+    // A database not visited yet: a new pool, a new backend connection.
+    let fresh = connect_as(login("looked_up", "new-secret", "postgres"))
+        .await
+        .expect("the new password works");
+    assert_eq!(whoami(fresh).await, ("looked_up".to_owned(), false));
+
+    let admin = connect_as(login("auth_lookup", "lookup-secret", "pgwire"))
+        .await
+        .unwrap();
+    let config = admin_rows(&admin, "SHOW CONFIG").await;
+    let value = |key: &str| {
+        config
+            .iter()
+            .find(|r| r["key"] == key)
+            .map(|r| r["value"].clone())
+    };
+    assert_eq!(value("auth_user").as_deref(), Some("auth_lookup"));
+    assert_eq!(value("auth_dbname").as_deref(), Some("postgres"));
 }
 
 /// The proxy binary as a user runs it: `--help`, a bad option, users
-/// from a `--users-file` in PgBouncer's format, the listening address
-/// from its log (`--listen 127.0.0.1:0`), and SIGTERM: the idle client
-/// gets 57P01 and the process exits 0.
+/// from a `--users-file` in PgBouncer's format (here the user's stored
+/// SCRAM verifier), the listening address from its log (`--listen
+/// 127.0.0.1:0`), and SIGTERM: the idle client gets 57P01 and the process
+/// exits 0.
 async fn check_binary(cluster: &Replicated) {
     let Some(bin) = std::env::current_exe().ok().and_then(|exe| {
         let bin = exe.parent()?.parent()?.join("examples").join("proxy");
@@ -1237,9 +1511,20 @@ async fn check_binary(cluster: &Replicated) {
     let dir = std::env::temp_dir().join(format!("pgwire-proxy-bin-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let users = dir.join("userlist.txt");
+    // The user's SCRAM verifier as PostgreSQL stores it, not its password.
+    let verifier = cluster
+        .psql(
+            cluster.primary.port,
+            "postgres",
+            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{USER}'"),
+        )
+        .expect("read the stored verifier");
     std::fs::write(
         &users,
-        format!("# as PgBouncer reads it\n\"{USER}\" \"{PASSWORD}\"\n"),
+        format!(
+            "# as PgBouncer reads it\n\"{USER}\" \"{}\"\n",
+            verifier.trim()
+        ),
     )
     .unwrap();
     let log_path = dir.join("proxy.log");

@@ -9,7 +9,8 @@ use pgwire::api::auth::{AuthMethod, Credential, ScramVerifier};
 pub const USAGE: &str = "\
 usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
              (--user NAME:PASSWORD | --users-file FILE)... [--auth METHOD]
-             [--admin-user NAME]... [--tls-cert FILE --tls-key FILE]
+             [--admin-user NAME]... [--auth-user NAME [--auth-query SQL]
+             [--auth-dbname NAME]] [--tls-cert FILE --tls-key FILE]
              [--pool-mode MODE]
              [--pool-size N] [--max-clients N] [--wait-timeout SECONDS]
              [--health-interval SECONDS] [--shutdown-timeout SECONDS]
@@ -26,9 +27,19 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          backends as the same user (repeatable, at least one
                          user in all; a command line is visible to others)
   --users-file FILE      users in PgBouncer's auth_file format, one
-                         \"name\" \"password\" per line (plain passwords)
+                         \"name\" \"password\" per line. Here and in
+                         --user a password may be a SCRAM-SHA-256 verifier
+                         as pg_authid stores it: the proxy then logs in to
+                         the backends with the keys its clients prove
+                         (--auth scram-sha-256 only)
   --admin-user NAME      may run PAUSE, RESUME and RECONNECT on the admin
                          console (repeatable; every user may run its SHOWs)
+  --auth-user NAME       a user given with its password, as whom the proxy
+                         looks up other users in PostgreSQL at each login
+                         (their SCRAM verifiers, with --auth-query)
+  --auth-query SQL       default: SELECT usename, passwd FROM pg_shadow
+                         WHERE usename=$1
+  --auth-dbname NAME     where --auth-query runs (default postgres)
   --auth METHOD          how clients authenticate here: scram-sha-256
                          (default), md5 or trust
   --tls-cert FILE        certificate chain and key (PEM) for TLS toward
@@ -58,13 +69,19 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          next idle (default 3600; 0: never)
   --max-replica-lag SECONDS
                          a standby whose replay lag (read by the health
-                         probe) is above this serves no reads until it
-                         catches up (default 0: no limit)
+                         probe; for a standby without a WAL stream, the
+                         time since it lost it) is above this serves no
+                         reads until it catches up (default 0: no limit)
   --threads N            runtime threads (default 0: one per core; 1 runs
                          a single-threaded runtime, as PgBouncer runs)
 
 The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
-SHOW CLIENTS, SHOW SERVERS, SHOW HELP, PAUSE, RESUME.";
+SHOW CLIENTS, SHOW SERVERS, SHOW CONFIG, SHOW VERSION, SHOW HELP, and for
+--admin-user users PAUSE, RESUME, RECONNECT.";
+
+/// PgBouncer's default `auth_query`: needs a superuser, or a function
+/// reading `pg_shadow` with `SECURITY DEFINER`, as PgBouncer's docs show.
+pub const DEFAULT_AUTH_QUERY: &str = "SELECT usename, passwd FROM pg_shadow WHERE usename=$1";
 
 /// The field an option given in seconds sets.
 fn duration_option<'a>(config: &'a mut ProxyConfig, flag: &str) -> Option<&'a mut Duration> {
@@ -92,9 +109,10 @@ fn seconds(text: &str) -> Option<Duration> {
 
 /// The users of a file in PgBouncer's `auth_file` format: one
 /// `"name" "password"` per line (a `""` inside quotes is one `"`); blank
-/// lines and lines starting with `#` or `;` are skipped. The passwords
-/// must be the plain ones: the proxy logs in to PostgreSQL with them, which
-/// an MD5 hash or a SCRAM secret does not allow.
+/// lines and lines starting with `#` or `;` are skipped. A password is
+/// the plain one or a SCRAM-SHA-256 verifier as `pg_authid` stores it
+/// (see [`ProxyConfig::user`]); an MD5 hash is refused: with it the proxy
+/// could not log in to a PostgreSQL that asks for SCRAM.
 pub fn parse_users_file(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut users = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -109,14 +127,17 @@ pub fn parse_users_file(text: &str) -> Result<Vec<(String, String)>, String> {
         if !rest.trim().is_empty() {
             return Err(bad("text after the password"));
         }
-        let hashed = password.starts_with("SCRAM-SHA-256$")
-            || (password.len() == 35
-                && password.starts_with("md5")
-                && password[3..].bytes().all(|b| b.is_ascii_hexdigit()));
-        if hashed {
+        let md5 = password.len() == 35
+            && password.starts_with("md5")
+            && password[3..].bytes().all(|b| b.is_ascii_hexdigit());
+        if md5 {
             return Err(bad(
-                "a hashed password: the proxy needs the plain one to log in to PostgreSQL as the user",
+                "an MD5 hash: give the plain password or the SCRAM-SHA-256 verifier \
+                 (pg_authid.rolpassword), with which the proxy can log in to PostgreSQL",
             ));
+        }
+        if password.starts_with("SCRAM-SHA-256$") && password.parse::<ScramVerifier>().is_err() {
+            return Err(bad("a malformed SCRAM-SHA-256 verifier"));
         }
         users.push((name, password));
     }
@@ -182,10 +203,12 @@ impl PoolMode {
 pub struct User {
     /// The role name.
     pub name: String,
-    /// Its password (used toward the backends, and for MD5 toward clients).
-    pub password: String,
-    /// A SCRAM verifier computed once, so that a client's authentication
-    /// does not run PBKDF2 on the server side.
+    /// Its password (used toward the backends, and for MD5 toward
+    /// clients); `None` for a user given as a SCRAM verifier.
+    pub password: Option<String>,
+    /// The SCRAM verifier clients are checked against: the one given, or
+    /// one computed once from the password (so that a client's
+    /// authentication does not run PBKDF2 on the server side).
     pub scram: ScramVerifier,
 }
 
@@ -233,6 +256,14 @@ pub struct ProxyConfig {
     /// Users who may run the admin console's control commands (`PAUSE`,
     /// `RESUME`, `RECONNECT`); every user may run its `SHOW`s.
     pub admin_users: Vec<String>,
+    /// `--auth-user`: a configured user (with a password) as whom the
+    /// proxy looks up users it is not given, with `auth_query`.
+    pub auth_user: Option<String>,
+    /// `--auth-query`: returns a user's stored password (a SCRAM verifier)
+    /// in its second column, given the user name as `$1`.
+    pub auth_query: String,
+    /// `--auth-dbname`: the database `auth_query` runs in.
+    pub auth_dbname: String,
     /// Clients connected at once (the admin console's too); one more is
     /// refused with 53300 before authentication. 0: no limit.
     pub max_clients: usize,
@@ -261,16 +292,34 @@ impl ProxyConfig {
             server_lifetime: Duration::from_secs(3600),
             max_replica_lag: Duration::ZERO,
             admin_users: Vec::new(),
+            auth_user: None,
+            auth_query: DEFAULT_AUTH_QUERY.into(),
+            auth_dbname: "postgres".into(),
         }
     }
 
-    /// Adds a user.
+    /// Adds a user. `password` is the plain password, or a SCRAM-SHA-256
+    /// verifier as PostgreSQL stores it (`SCRAM-SHA-256$4096:salt$...`,
+    /// read from `pg_authid.rolpassword`), as PostgreSQL and PgBouncer take
+    /// either. With a verifier the proxy never knows the password: it
+    /// checks its clients against the verifier and logs in to the
+    /// backends with the SCRAM keys a client proved it holds, which works
+    /// where the backends store that same verifier, and only with
+    /// SCRAM-SHA-256 toward clients.
     pub fn user(mut self, name: &str, password: &str) -> ProxyConfig {
-        self.users.push(User {
-            name: name.into(),
-            password: password.into(),
-            scram: ScramVerifier::generate(password),
-        });
+        let user = match password.parse::<ScramVerifier>() {
+            Ok(verifier) if password.starts_with("SCRAM-SHA-256$") => User {
+                name: name.into(),
+                password: None,
+                scram: verifier,
+            },
+            _ => User {
+                name: name.into(),
+                password: Some(password.into()),
+                scram: ScramVerifier::generate(password),
+            },
+        };
+        self.users.push(user);
         self
     }
 
@@ -308,6 +357,9 @@ impl ProxyConfig {
                     config = config.user(name, password);
                 }
                 "--admin-user" => config.admin_users.push(value()?),
+                "--auth-user" => config.auth_user = Some(value()?),
+                "--auth-query" => config.auth_query = value()?,
+                "--auth-dbname" => config.auth_dbname = value()?,
                 "--users-file" => {
                     let path = value()?;
                     let text = std::fs::read_to_string(&path)
@@ -366,6 +418,29 @@ impl ProxyConfig {
         if config.users.is_empty() {
             return Err("at least one --user NAME:PASSWORD (or --users-file) is required".into());
         }
+        if config.auth != AuthMethod::ScramSha256 {
+            if let Some(u) = config.users.iter().find(|u| u.password.is_none()) {
+                return Err(format!(
+                    "user {} is given as a SCRAM verifier, which needs --auth scram-sha-256 \
+                     (the proxy logs in to PostgreSQL with the keys its clients prove)",
+                    u.name
+                ));
+            }
+            if config.auth_user.is_some() {
+                return Err(
+                    "--auth-user needs --auth scram-sha-256 (looked-up users are \
+                            SCRAM verifiers)"
+                        .into(),
+                );
+            }
+        }
+        if let Some(name) = &config.auth_user {
+            if config.find_user(name).is_none_or(|u| u.password.is_none()) {
+                return Err(format!(
+                    "--auth-user {name}: give its password with --user or --users-file"
+                ));
+            }
+        }
         Ok(config)
     }
 
@@ -374,21 +449,17 @@ impl ProxyConfig {
         self.admin_users.iter().any(|u| u == user)
     }
 
-    /// The password of `user`, if it is configured.
-    pub fn password_of(&self, user: &str) -> Option<&str> {
-        self.find_user(user).map(|u| u.password.as_str())
-    }
-
     /// The credential `user` authenticates with at the proxy.
     pub fn credential_of(&self, user: &str, method: AuthMethod) -> Option<Credential> {
         let u = self.find_user(user)?;
-        Some(match method {
-            AuthMethod::ScramSha256 => Credential::Scram(u.scram.clone()),
-            _ => Credential::Password(u.password.clone()),
+        Some(match (method, &u.password) {
+            (AuthMethod::ScramSha256, _) | (_, None) => Credential::Scram(u.scram.clone()),
+            (_, Some(password)) => Credential::Password(password.clone()),
         })
     }
 
-    fn find_user(&self, user: &str) -> Option<&User> {
+    /// The configured user named `user`.
+    pub fn find_user(&self, user: &str) -> Option<&User> {
         self.users.iter().find(|u| u.name == user)
     }
 }
@@ -433,6 +504,45 @@ mod tests {
             let e = parse_users_file(bad).unwrap_err();
             assert!(e.starts_with("line 1: "), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_scram_verifier_is_a_user_without_a_password() {
+        let verifier = ScramVerifier::generate("s3cret").to_string();
+        let users = parse_users_file(&format!("\"alice\" \"{verifier}\"\n")).unwrap();
+        assert_eq!(users, [("alice".to_owned(), verifier.clone())]);
+        let config = ProxyConfig::new(([127, 0, 0, 1], 0).into(), "")
+            .user("alice", &verifier)
+            .user("bob", "plain");
+        let alice = config.find_user("alice").unwrap();
+        assert!(alice.password.is_none());
+        assert!(alice.scram.matches_password("s3cret"));
+        assert_eq!(
+            config.find_user("bob").unwrap().password.as_deref(),
+            Some("plain")
+        );
+        // MD5 toward clients cannot check a verifier, and trust would
+        // never learn the keys.
+        for auth in ["md5", "trust"] {
+            let e = parse(&["--user", &format!("alice:{verifier}"), "--auth", auth]).unwrap_err();
+            assert!(e.contains("needs --auth scram-sha-256"), "{e}");
+        }
+        assert!(parse(&["--user", &format!("alice:{verifier}")]).is_ok());
+        // The auth user logs in with a password of its own.
+        let e = parse(&[
+            "--auth-user",
+            "alice",
+            "--user",
+            &format!("alice:{verifier}"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("give its password"), "{e}");
+        assert!(parse(&["--auth-user", "nobody"]).is_err());
+        let config = parse(&["--auth-user", "u", "--auth-dbname", "auth"]).unwrap();
+        assert_eq!(config.auth_user.as_deref(), Some("u"));
+        assert_eq!(config.auth_dbname, "auth");
+        assert_eq!(config.auth_query, DEFAULT_AUTH_QUERY);
+        assert!(parse(&["--auth-user", "u", "--auth", "md5"]).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::aging::{CoarseClock, Limits};
 use super::backend::BackendConn;
 use super::config::ProxyConfig;
 use super::pause::PAUSE_WAIT_LIMIT;
+use super::users::{BackendSecret, Users};
 
 /// How long a backend that refused a connection stays out of rotation
 /// when no health probe runs (`--health-interval 0`).
@@ -153,7 +154,11 @@ pub struct Pool {
     pub database: String,
     pub target: usize,
     pub replica: bool,
+    /// The connection settings, but for the password or SCRAM keys,
+    /// which [`users`](Self::connect_config) gives at each connect (a
+    /// looked-up user's may change).
     config: pgwire::client::Config,
+    users: Arc<Users>,
     /// Boxed: a checkout and a checkin move a pointer, not the whole
     /// connection state (buffers, settings, cancel token...), through the
     /// idle list, the `Checkout` and the session.
@@ -291,7 +296,7 @@ impl Pool {
             user = %self.user,
             database = %self.database,
         );
-        let (mut conn, params) = BackendConn::connect(&self.config, id, span)
+        let (mut conn, params) = BackendConn::connect(&self.connect_config(), id, span)
             .await
             .map_err(CheckoutError::Connect)?;
         conn.opened = self.clock.now();
@@ -399,7 +404,7 @@ impl Pool {
                     pid = tracing::field::Empty,
                     target = self.target,
                 );
-                let (conn, _) = BackendConn::connect(&self.config, id, span).await?;
+                let (conn, _) = BackendConn::connect(&self.connect_config(), id, span).await?;
                 checker.insert(conn)
             }
         };
@@ -454,9 +459,18 @@ impl Pool {
             .contains(&hash)
     }
 
-    /// The connection settings of this pool's backend connections.
-    pub fn config(&self) -> &pgwire::client::Config {
-        &self.config
+    /// The connection settings of this pool's next backend connection:
+    /// with the user's password, or the SCRAM keys its last client proved.
+    /// (Without either, there is no client of the user yet, and the
+    /// backend's refusal says so.)
+    pub fn connect_config(&self) -> pgwire::client::Config {
+        let mut config = self.config.clone();
+        match self.users.backend_secret(&self.user) {
+            Some(BackendSecret::Password(p)) => config.password = Some(p),
+            Some(BackendSecret::Keys(keys)) => config.scram_keys = Some(keys),
+            None => {}
+        }
+        config
     }
 
     /// Closes every idle connection and the checker connection; returns
@@ -538,6 +552,8 @@ impl Pool {
 /// Every pool, and the routing of clients to them.
 pub struct Pools {
     pub config: Arc<ProxyConfig>,
+    /// The users, and what the proxy logs in to the backends with.
+    pub users: Arc<Users>,
     pub targets: Vec<Target>,
     pools: Mutex<HashMap<(String, String, usize), Arc<Pool>>>,
     round_robin: AtomicUsize,
@@ -564,6 +580,7 @@ impl Pools {
             targets.push(Target::new(r, true, probed));
         }
         Pools {
+            users: Arc::new(Users::new(config.clone())),
             config,
             targets,
             pools: Mutex::new(HashMap::new()),
@@ -629,7 +646,6 @@ impl Pools {
     /// The pools of (user, database), one per target (index 0 the
     /// primary), created on first use. A client resolves them once.
     pub fn pools_for(&self, user: &str, database: &str) -> Result<Vec<Arc<Pool>>, ErrorInfo> {
-        let password = self.config.password_of(user).unwrap_or_default().to_owned();
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::with_capacity(self.targets.len());
         for (i, target) in self.targets.iter().enumerate() {
@@ -647,7 +663,6 @@ impl Pools {
                 })
             };
             set(&mut config, "user", user)?;
-            set(&mut config, "password", &password)?;
             set(&mut config, "dbname", database)?;
             if !target.conninfo.contains("connect_timeout") {
                 // A standby that does not answer must not hold clients for
@@ -660,6 +675,7 @@ impl Pools {
                 target: i,
                 replica: target.replica,
                 config,
+                users: self.users.clone(),
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(self.config.pool_size)),
                 size: self.config.pool_size,

@@ -28,10 +28,12 @@ mod session;
 mod settings;
 #[path = "statements.rs"]
 mod statements;
+#[path = "users.rs"]
+mod users;
 
 use std::sync::Arc;
 
-use pgwire::api::auth::{AuthMethod, Authenticator};
+use pgwire::api::auth::{AuthMethod, Authenticator, Credential};
 use pgwire::api::{ServerHandlers, Session, SimpleQueryHandler};
 use pgwire::error::ErrorInfo;
 use pgwire::server::{Server, ServerConfig};
@@ -44,6 +46,7 @@ pub use pool::Pools;
 /// by [`session::run`] on the raw frames, never by a handler.
 pub struct FrontDoor {
     config: Arc<ProxyConfig>,
+    users: Arc<users::Users>,
 }
 
 /// Never instantiated: the proxy takes connections over with
@@ -60,11 +63,24 @@ impl ServerHandlers for FrontDoor {
     type Handler = NoHandler;
 
     async fn authenticate(&self, auth: &mut Authenticator<'_>) -> Result<(), ErrorInfo> {
-        let credential = self.config.credential_of(auth.user(), self.config.auth);
         match self.config.auth {
             AuthMethod::Trust => Ok(()),
-            AuthMethod::Md5 => auth.md5(credential.as_ref()).await,
-            _ => auth.scram_sha_256(credential.as_ref()).await,
+            AuthMethod::Md5 => {
+                let credential = self.config.credential_of(auth.user(), AuthMethod::Md5);
+                auth.md5(credential.as_ref()).await
+            }
+            _ => {
+                let credential = self.users.credential(auth.user()).await?;
+                auth.scram_sha_256(credential.as_ref()).await?;
+                // For a user known by its verifier only, the keys the
+                // client proved are how the proxy logs in to the backends.
+                if let (Some(Credential::Scram(verifier)), Some(keys)) =
+                    (&credential, auth.scram_keys())
+                {
+                    self.users.proven(auth.user(), verifier, keys);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -120,6 +136,7 @@ pub async fn serve(
     let server = Server::new(
         FrontDoor {
             config: config.clone(),
+            users: pools.users.clone(),
         },
         server_config,
     );
