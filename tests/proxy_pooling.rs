@@ -1491,8 +1491,8 @@ async fn check_auth_query(cluster: &Replicated) {
 /// The proxy binary as a user runs it: `--help`, a bad option, users
 /// from a `--users-file` in PgBouncer's format (here the user's stored
 /// SCRAM verifier), the listening address from its log (`--listen
-/// 127.0.0.1:0`), and SIGTERM: the idle client gets 57P01 and the process
-/// exits 0.
+/// 127.0.0.1:0`), a user added to the file let in after SIGHUP, and
+/// SIGTERM: the idle client gets 57P01 and the process exits 0.
 async fn check_binary(cluster: &Replicated) {
     let Some(bin) = std::env::current_exe().ok().and_then(|exe| {
         let bin = exe.parent()?.parent()?.join("examples").join("proxy");
@@ -1573,6 +1573,56 @@ async fn check_binary(cluster: &Replicated) {
     assert!(
         text.contains("readable by other users"),
         "a world-readable users file is warned about: {text}"
+    );
+
+    // A user added to the file logs in after SIGHUP.
+    cluster
+        .psql(
+            cluster.primary.port,
+            "postgres",
+            "CREATE ROLE reloaded LOGIN PASSWORD 'reloaded-secret'",
+        )
+        .expect("create a role");
+    let reloaded = format!(
+        "host=127.0.0.1 port={port} user=reloaded password=reloaded-secret dbname=appdb \
+         sslmode=disable"
+    );
+    let refused = tokio_postgres::connect(&reloaded, tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("not in the users file yet");
+    assert_eq!(
+        refused.code(),
+        Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD)
+    );
+    let mut text = std::fs::read_to_string(&users).unwrap();
+    text.push_str("\"reloaded\" \"reloaded-secret\"\n");
+    std::fs::write(&users, text).unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let added = loop {
+        match tokio_postgres::connect(&reloaded, tokio_postgres::NoTls).await {
+            Ok((client, conn)) => {
+                tokio::spawn(conn);
+                break client;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "never let in after SIGHUP: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let row = added
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "reloaded");
+    assert_eq!(
+        select_int(&client, "SELECT 2").await,
+        2,
+        "the first client goes on"
     );
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

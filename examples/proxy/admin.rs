@@ -180,6 +180,7 @@ enum Command {
     Pause,
     Resume,
     Reconnect,
+    Reload,
     /// An empty query string.
     Empty,
 }
@@ -205,6 +206,7 @@ impl Command {
             ["PAUSE"] => Command::Pause,
             ["RESUME"] => Command::Resume,
             ["RECONNECT"] => Command::Reconnect,
+            ["RELOAD"] => Command::Reload,
             _ => {
                 return Err(ErrorInfo::new(
                     SqlState::FEATURE_NOT_SUPPORTED,
@@ -227,7 +229,11 @@ impl Command {
                 columns: &["version"],
                 rows: vec![vec![format!("pgwire proxy {}", env!("CARGO_PKG_VERSION"))]],
             },
-            Command::Pause | Command::Resume | Command::Reconnect | Command::Empty => {
+            Command::Pause
+            | Command::Resume
+            | Command::Reconnect
+            | Command::Reload
+            | Command::Empty => {
                 return None;
             }
         })
@@ -241,11 +247,15 @@ impl Command {
         may_control: bool,
         out: &mut BytesMut,
     ) -> Result<Option<()>, ErrorInfo> {
-        let controls = matches!(self, Command::Pause | Command::Resume | Command::Reconnect);
+        let controls = matches!(
+            self,
+            Command::Pause | Command::Resume | Command::Reconnect | Command::Reload
+        );
         if controls && !may_control {
             return Err(ErrorInfo::new(
                 SqlState::INSUFFICIENT_PRIVILEGE,
-                "PAUSE, RESUME and RECONNECT are for the proxy's admin users (--admin-user)",
+                "PAUSE, RESUME, RECONNECT and RELOAD are for the proxy's admin users \
+                 (--admin-user)",
             ));
         }
         match self {
@@ -262,6 +272,19 @@ impl Command {
                 tracing::info!(closed, "RECONNECT: backend connections are being replaced");
                 put_command_complete(out, "RECONNECT");
             }
+            Command::Reload => match pools.users.reload() {
+                Ok(users) => {
+                    tracing::info!(users, "RELOAD: users files read again");
+                    put_command_complete(out, "RELOAD");
+                }
+                Err(e) => {
+                    tracing::warn!("RELOAD failed, the users stay as they were: {e}");
+                    return Err(ErrorInfo::new(
+                        SqlState::CONFIG_FILE_ERROR,
+                        format!("RELOAD failed, the users stay as they were: {e}"),
+                    ));
+                }
+            },
             Command::Pause => {
                 if !pools.pause.pause() {
                     return Err(not_paused("the proxy is already paused"));
@@ -298,7 +321,7 @@ struct Console {
     /// An extended-protocol message failed: the rest up to Sync is skipped.
     failed: bool,
     /// The client is an admin user (`--admin-user`): it may run `PAUSE`,
-    /// `RESUME` and `RECONNECT`.
+    /// `RESUME`, `RECONNECT` and `RELOAD`.
     may_control: bool,
 }
 
@@ -592,7 +615,7 @@ fn show_stats(pools: &Pools) -> Table {
 }
 
 /// The commands, with what each shows.
-const COMMANDS: [(&str, &str); 10] = [
+const COMMANDS: [(&str, &str); 11] = [
     (
         "SHOW POOLS",
         "one line per pool (user, database, backend): clients, connections active and idle",
@@ -621,6 +644,10 @@ const COMMANDS: [(&str, &str); 10] = [
         "replace every backend connection (idle ones now, the others when released), \
          e.g. after ALTER DATABASE/ROLE ... SET",
     ),
+    (
+        "RELOAD",
+        "read the --users-file's again: new users may log in, removed ones no longer can",
+    ),
     ("SHOW CONFIG", "the settings in effect (no passwords)"),
     ("SHOW VERSION", "the proxy's version"),
     ("SHOW HELP", "this list"),
@@ -640,14 +667,7 @@ fn show_config(pools: &Pools) -> Table {
                 .collect::<Vec<_>>()
                 .join(" | "),
         ),
-        (
-            "users",
-            c.users
-                .iter()
-                .map(|u| u.name.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
+        ("users", pools.users.names().join(",")),
         ("auth", format!("{:?}", c.auth).to_ascii_lowercase()),
         ("auth_user", c.auth_user.clone().unwrap_or_default()),
         ("auth_query", c.auth_query.clone()),
@@ -1030,7 +1050,7 @@ mod tests {
         let pools = pools();
         let mut out = BytesMut::new();
         let mut plain = Console::default();
-        for command in [&b"PAUSE\0"[..], b"RESUME\0", b"RECONNECT\0"] {
+        for command in [&b"PAUSE\0"[..], b"RESUME\0", b"RECONNECT\0", b"RELOAD\0"] {
             out.clear();
             assert_eq!(plain.handle(b'Q', command, &pools, &mut out), None);
             assert!(out.starts_with(b"E"), "not an admin user");
@@ -1048,6 +1068,8 @@ mod tests {
         };
         assert_eq!(run(b"RESUME", &mut out), None);
         assert!(out.starts_with(b"E"), "not paused");
+        assert_eq!(run(b"RELOAD", &mut out), None);
+        assert!(out.starts_with(b"C"), "RELOAD with no users file: {out:?}");
         assert_eq!(run(b"PAUSE; SHOW POOLS", &mut out), None);
         assert!(out.starts_with(b"E"), "PAUSE must come alone");
         assert!(!pools.pause.is_paused());

@@ -32,8 +32,9 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          as pg_authid stores it: the proxy then logs in to
                          the backends with the keys its clients prove
                          (--auth scram-sha-256 only)
-  --admin-user NAME      may run PAUSE, RESUME and RECONNECT on the admin
-                         console (repeatable; every user may run its SHOWs)
+  --admin-user NAME      may run PAUSE, RESUME, RECONNECT and RELOAD on the
+                         admin console (repeatable; every user may run its
+                         SHOWs)
   --auth-user NAME       a user given with its password, as whom the proxy
                          looks up other users in PostgreSQL at each login
                          (their SCRAM verifiers, with --auth-query)
@@ -77,7 +78,8 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
 
 The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
 SHOW CLIENTS, SHOW SERVERS, SHOW CONFIG, SHOW VERSION, SHOW HELP, and for
---admin-user users PAUSE, RESUME, RECONNECT.";
+--admin-user users PAUSE, RESUME, RECONNECT, RELOAD (SIGHUP also re-reads
+the users files).";
 
 /// PgBouncer's default `auth_query`: needs a superuser, or a function
 /// reading `pg_shadow` with `SECURITY DEFINER`, as PgBouncer's docs show.
@@ -210,6 +212,84 @@ pub struct User {
     /// one computed once from the password (so that a client's
     /// authentication does not run PBKDF2 on the server side).
     pub scram: ScramVerifier,
+    /// Read from a `--users-file` (re-read by `RELOAD`), not given with
+    /// `--user`.
+    pub from_file: bool,
+}
+
+impl User {
+    /// A user with a plain password, or a SCRAM-SHA-256 verifier as
+    /// PostgreSQL stores it (see [`ProxyConfig::user`]).
+    pub fn new(name: &str, password: &str) -> User {
+        match password.parse::<ScramVerifier>() {
+            Ok(verifier) if password.starts_with("SCRAM-SHA-256$") => User {
+                name: name.into(),
+                password: None,
+                scram: verifier,
+                from_file: false,
+            },
+            _ => User {
+                name: name.into(),
+                password: Some(password.into()),
+                scram: ScramVerifier::generate(password),
+                from_file: false,
+            },
+        }
+    }
+
+    /// The credential this user authenticates with at the proxy.
+    pub fn credential(&self, method: AuthMethod) -> Credential {
+        match (method, &self.password) {
+            (AuthMethod::ScramSha256, _) | (_, None) => Credential::Scram(self.scram.clone()),
+            (_, Some(password)) => Credential::Password(password.clone()),
+        }
+    }
+}
+
+/// The users of the `--users-file` at `path`.
+pub fn read_users_file(path: &str) -> Result<Vec<User>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--users-file {path}: {e}"))?;
+    let users = parse_users_file(&text).map_err(|e| format!("--users-file {path}: {e}"))?;
+    Ok(users
+        .iter()
+        .map(|(name, password)| User {
+            from_file: true,
+            ..User::new(name, password)
+        })
+        .collect())
+}
+
+/// Checks that `users` can serve with `auth` and `auth_user` (a user given
+/// as a verifier needs SCRAM toward clients; the auth user needs a
+/// password).
+pub fn check_users(
+    users: &[User],
+    auth: AuthMethod,
+    auth_user: Option<&str>,
+) -> Result<(), String> {
+    if auth != AuthMethod::ScramSha256 {
+        if let Some(u) = users.iter().find(|u| u.password.is_none()) {
+            return Err(format!(
+                "user {} is given as a SCRAM verifier, which needs --auth scram-sha-256 \
+                 (the proxy logs in to PostgreSQL with the keys its clients prove)",
+                u.name
+            ));
+        }
+        if auth_user.is_some() {
+            return Err(
+                "--auth-user needs --auth scram-sha-256 (looked-up users are SCRAM verifiers)"
+                    .into(),
+            );
+        }
+    }
+    if let Some(name) = auth_user {
+        if !users.iter().any(|u| u.name == name && u.password.is_some()) {
+            return Err(format!(
+                "--auth-user {name}: give its password with --user or --users-file"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Everything the proxy is told.
@@ -222,8 +302,13 @@ pub struct ProxyConfig {
     pub primary: String,
     /// The standbys' connection strings.
     pub replicas: Vec<String>,
-    /// The users.
+    /// The users (the first given wins where a name repeats).
     pub users: Vec<User>,
+    /// The `--users-file`s, re-read by `RELOAD` (and SIGHUP).
+    pub users_files: Vec<String>,
+    /// SIGHUP re-reads the users files (set by the binary; off where the
+    /// proxy runs inside another program, whose signals they are).
+    pub reload_on_sighup: bool,
     /// How clients authenticate at the proxy.
     pub auth: AuthMethod,
     /// Session or transaction pooling.
@@ -254,7 +339,7 @@ pub struct ProxyConfig {
     /// this leaves the rotation until it catches up (zero: no limit).
     pub max_replica_lag: Duration,
     /// Users who may run the admin console's control commands (`PAUSE`,
-    /// `RESUME`, `RECONNECT`); every user may run its `SHOW`s.
+    /// `RESUME`, `RECONNECT`, `RELOAD`); every user may run its `SHOW`s.
     pub admin_users: Vec<String>,
     /// `--auth-user`: a configured user (with a password) as whom the
     /// proxy looks up users it is not given, with `auth_query`.
@@ -292,6 +377,8 @@ impl ProxyConfig {
             server_lifetime: Duration::from_secs(3600),
             max_replica_lag: Duration::ZERO,
             admin_users: Vec::new(),
+            users_files: Vec::new(),
+            reload_on_sighup: false,
             auth_user: None,
             auth_query: DEFAULT_AUTH_QUERY.into(),
             auth_dbname: "postgres".into(),
@@ -307,19 +394,7 @@ impl ProxyConfig {
     /// where the backends store that same verifier, and only with
     /// SCRAM-SHA-256 toward clients.
     pub fn user(mut self, name: &str, password: &str) -> ProxyConfig {
-        let user = match password.parse::<ScramVerifier>() {
-            Ok(verifier) if password.starts_with("SCRAM-SHA-256$") => User {
-                name: name.into(),
-                password: None,
-                scram: verifier,
-            },
-            _ => User {
-                name: name.into(),
-                password: Some(password.into()),
-                scram: ScramVerifier::generate(password),
-            },
-        };
-        self.users.push(user);
+        self.users.push(User::new(name, password));
         self
     }
 
@@ -362,14 +437,9 @@ impl ProxyConfig {
                 "--auth-dbname" => config.auth_dbname = value()?,
                 "--users-file" => {
                     let path = value()?;
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("--users-file {path}: {e}"))?;
+                    config.users.extend(read_users_file(&path)?);
                     warn_if_readable_by_others(&path);
-                    for (name, password) in
-                        parse_users_file(&text).map_err(|e| format!("--users-file {path}: {e}"))?
-                    {
-                        config = config.user(&name, &password);
-                    }
+                    config.users_files.push(path);
                 }
                 "--auth" => {
                     config.auth = match value()?.as_str() {
@@ -418,29 +488,7 @@ impl ProxyConfig {
         if config.users.is_empty() {
             return Err("at least one --user NAME:PASSWORD (or --users-file) is required".into());
         }
-        if config.auth != AuthMethod::ScramSha256 {
-            if let Some(u) = config.users.iter().find(|u| u.password.is_none()) {
-                return Err(format!(
-                    "user {} is given as a SCRAM verifier, which needs --auth scram-sha-256 \
-                     (the proxy logs in to PostgreSQL with the keys its clients prove)",
-                    u.name
-                ));
-            }
-            if config.auth_user.is_some() {
-                return Err(
-                    "--auth-user needs --auth scram-sha-256 (looked-up users are \
-                            SCRAM verifiers)"
-                        .into(),
-                );
-            }
-        }
-        if let Some(name) = &config.auth_user {
-            if config.find_user(name).is_none_or(|u| u.password.is_none()) {
-                return Err(format!(
-                    "--auth-user {name}: give its password with --user or --users-file"
-                ));
-            }
-        }
+        check_users(&config.users, config.auth, config.auth_user.as_deref())?;
         Ok(config)
     }
 
@@ -449,16 +497,7 @@ impl ProxyConfig {
         self.admin_users.iter().any(|u| u == user)
     }
 
-    /// The credential `user` authenticates with at the proxy.
-    pub fn credential_of(&self, user: &str, method: AuthMethod) -> Option<Credential> {
-        let u = self.find_user(user)?;
-        Some(match (method, &u.password) {
-            (AuthMethod::ScramSha256, _) | (_, None) => Credential::Scram(u.scram.clone()),
-            (_, Some(password)) => Credential::Password(password.clone()),
-        })
-    }
-
-    /// The configured user named `user`.
+    /// The user named `user` given at startup.
     pub fn find_user(&self, user: &str) -> Option<&User> {
         self.users.iter().find(|u| u.name == user)
     }

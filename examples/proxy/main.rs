@@ -27,7 +27,7 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(filter)
         .init();
-    let config = match proxy::ProxyConfig::from_args(std::env::args().skip(1)) {
+    let mut config = match proxy::ProxyConfig::from_args(std::env::args().skip(1)) {
         Ok(c) => c,
         Err(e) if e.is_empty() => {
             println!("{}", proxy::USAGE);
@@ -38,6 +38,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    config.reload_on_sighup = true;
     let mut builder = if config.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
     } else {

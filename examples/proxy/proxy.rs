@@ -66,11 +66,11 @@ impl ServerHandlers for FrontDoor {
         match self.config.auth {
             AuthMethod::Trust => Ok(()),
             AuthMethod::Md5 => {
-                let credential = self.config.credential_of(auth.user(), AuthMethod::Md5);
+                let credential = self.users.credential(auth.user(), AuthMethod::Md5).await?;
                 auth.md5(credential.as_ref()).await
             }
-            _ => {
-                let credential = self.users.credential(auth.user()).await?;
+            method => {
+                let credential = self.users.credential(auth.user(), method).await?;
                 auth.scram_sha_256(credential.as_ref()).await?;
                 // For a user known by its verifier only, the keys the
                 // client proved are how the proxy logs in to the backends.
@@ -125,6 +125,9 @@ pub async fn serve(
     let pools = Arc::new(Pools::new(config.clone()));
     health::spawn(&pools);
     aging::spawn(&pools);
+    let reloads = config
+        .reload_on_sighup
+        .then(|| tokio::spawn(reload_on_sighup(pools.users.clone())));
     // As PostgreSQL's max_connections: counted after the startup packet,
     // refused with 53300 before authentication.
     let mut server_config = ServerConfig::default()
@@ -195,5 +198,31 @@ pub async fn serve(
     }
     let closed = pools.close_all_idle();
     tracing::info!(closed, "idle backend connections closed");
+    if let Some(task) = reloads {
+        task.abort();
+    }
     Ok(())
+}
+
+/// Re-reads the users files at each SIGHUP, as `RELOAD` does.
+async fn reload_on_sighup(users: Arc<users::Users>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot watch SIGHUP: {e}");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            match users.reload() {
+                Ok(count) => tracing::info!(users = count, "SIGHUP: users files read again"),
+                Err(e) => tracing::warn!("SIGHUP: reload failed, the users stay as they were: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(users);
 }

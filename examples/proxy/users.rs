@@ -6,14 +6,19 @@
 //! A user known by a SCRAM verifier only (given so, or looked up) has no
 //! password here: its clients' proofs reveal the SCRAM keys, with which
 //! the proxy logs in to backends storing that same verifier.
+//!
+//! `RELOAD` on the admin console (and SIGHUP to the binary) re-reads the
+//! `--users-file`s: new users may log in, removed ones no longer can
+//! (their sessions go on), and a changed password is used from the next
+//! backend connection on.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
-use pgwire::api::auth::{Credential, ScramKeys, ScramVerifier};
+use pgwire::api::auth::{AuthMethod, Credential, ScramKeys, ScramVerifier};
 use pgwire::error::{ErrorInfo, SqlState};
 
-use super::config::ProxyConfig;
+use super::config::{ProxyConfig, User, check_users, read_users_file};
 
 /// What the proxy proves to a backend to log in as a user.
 #[derive(Debug, Clone)]
@@ -27,6 +32,8 @@ pub enum BackendSecret {
 /// The users and what the proxy knows of their secrets.
 pub struct Users {
     config: Arc<ProxyConfig>,
+    /// The users given (`--user`, `--users-file`), replaced by `reload`.
+    listed: RwLock<Arc<Vec<User>>>,
     /// Users without a password here: the verifier their last client was
     /// checked against, and the keys it proved.
     proven: Mutex<HashMap<String, (ScramVerifier, ScramKeys)>>,
@@ -38,21 +45,67 @@ impl Users {
     /// The users of `config`.
     pub fn new(config: Arc<ProxyConfig>) -> Users {
         Users {
+            listed: RwLock::new(Arc::new(config.users.clone())),
             config,
             proven: Mutex::new(HashMap::new()),
             lookup: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// The credential `user` logs in to the proxy with: a configured
-    /// user's, else, with `--auth-user`, the SCRAM verifier `--auth-query`
-    /// finds in PostgreSQL. `Ok(None)` for an unknown user (who then fails
-    /// like a wrong password). A lookup that cannot be made is an error.
-    pub async fn credential(&self, user: &str) -> Result<Option<Credential>, ErrorInfo> {
-        if let Some(c) = self.config.credential_of(user, self.config.auth) {
-            return Ok(Some(c));
+    /// The given user named `user` (the first, where a name repeats).
+    pub fn find(&self, user: &str) -> Option<User> {
+        self.listed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|u| u.name == user)
+            .cloned()
+    }
+
+    /// The names of the users given, for the admin console.
+    pub fn names(&self) -> Vec<String> {
+        let listed = self
+            .listed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        listed.iter().map(|u| u.name.clone()).collect()
+    }
+
+    /// Re-reads the `--users-file`s (the `--user`s stay). On an error
+    /// (a file unreadable or malformed, a user that cannot serve) the
+    /// users stay as they were. Returns how many users there are now.
+    pub fn reload(&self) -> Result<usize, String> {
+        let mut users: Vec<User> = self
+            .config
+            .users
+            .iter()
+            .filter(|u| !u.from_file)
+            .cloned()
+            .collect();
+        for path in &self.config.users_files {
+            users.extend(read_users_file(path)?);
         }
-        if self.config.auth_user.is_none() {
+        check_users(&users, self.config.auth, self.config.auth_user.as_deref())?;
+        let count = users.len();
+        *self.listed.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(users);
+        Ok(count)
+    }
+
+    /// The credential `user` logs in to the proxy with (authenticating
+    /// with `method`): a given user's, else, with `--auth-user`, the SCRAM
+    /// verifier `--auth-query` finds in PostgreSQL. `Ok(None)` for an
+    /// unknown user (who then fails like a wrong password). A lookup that
+    /// cannot be made is an error.
+    pub async fn credential(
+        &self,
+        user: &str,
+        method: AuthMethod,
+    ) -> Result<Option<Credential>, ErrorInfo> {
+        if let Some(u) = self.find(user) {
+            return Ok(Some(u.credential(method)));
+        }
+        if self.config.auth_user.is_none() || method != AuthMethod::ScramSha256 {
             return Ok(None);
         }
         Ok(self.look_up(user).await?.map(Credential::Scram))
@@ -62,11 +115,7 @@ impl Users {
     /// the proxy has no password for `user` (the keys are then how it
     /// logs in to the backends).
     pub fn proven(&self, user: &str, verifier: &ScramVerifier, keys: &ScramKeys) {
-        if self
-            .config
-            .find_user(user)
-            .is_some_and(|u| u.password.is_some())
-        {
+        if self.find(user).is_some_and(|u| u.password.is_some()) {
             return;
         }
         self.proven
@@ -79,7 +128,7 @@ impl Users {
     /// password, else the keys its last client proved (`None` before any
     /// did).
     pub fn backend_secret(&self, user: &str) -> Option<BackendSecret> {
-        if let Some(p) = self.config.find_user(user).and_then(|u| u.password.clone()) {
+        if let Some(p) = self.find(user).and_then(|u| u.password) {
             return Some(BackendSecret::Password(p));
         }
         self.proven
@@ -144,11 +193,7 @@ impl Users {
     /// user (a configured user with a password), in the auth database.
     fn lookup_config(&self) -> Result<pgwire::client::Config, ErrorInfo> {
         let name = self.config.auth_user.as_deref().unwrap_or_default();
-        let password = self
-            .config
-            .find_user(name)
-            .and_then(|u| u.password.as_deref())
-            .unwrap_or_default();
+        let password = self.find(name).and_then(|u| u.password).unwrap_or_default();
         let fail = |e: pgwire::client::Error| {
             ErrorInfo::fatal(
                 SqlState::CONNECTION_EXCEPTION,
@@ -157,7 +202,7 @@ impl Users {
         };
         let mut config = pgwire::client::Config::parse(&self.config.primary).map_err(fail)?;
         config.set("user", name).map_err(fail)?;
-        config.set("password", password).map_err(fail)?;
+        config.set("password", &password).map_err(fail)?;
         config
             .set("dbname", &self.config.auth_dbname)
             .map_err(fail)?;
@@ -178,4 +223,43 @@ fn lookup_failed(user: &str, e: &pgwire::client::Error) -> ErrorInfo {
         SqlState::CONNECTION_FAILURE,
         format!("cannot look up user \"{user}\": {e}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reload_reads_the_users_files_again_and_keeps_them_on_an_error() {
+        let path = std::env::temp_dir().join(format!("pgwire-users-{}.txt", std::process::id()));
+        let path_text = path.to_str().unwrap().to_owned();
+        std::fs::write(&path, "\"alice\" \"a-secret\"\n").unwrap();
+        let mut config = ProxyConfig::new(([127, 0, 0, 1], 0).into(), "").user("cli", "c");
+        config.users.extend(read_users_file(&path_text).unwrap());
+        config.users_files.push(path_text);
+        let users = Users::new(Arc::new(config));
+        assert!(users.find("alice").is_some());
+
+        std::fs::write(&path, "\"bob\" \"b-secret\"\n").unwrap();
+        assert_eq!(users.reload(), Ok(2));
+        assert!(users.find("alice").is_none(), "removed from the file");
+        assert_eq!(
+            users.find("bob").unwrap().password.as_deref(),
+            Some("b-secret")
+        );
+        assert!(users.find("cli").is_some(), "--user users stay");
+        assert!(matches!(
+            users.backend_secret("bob"),
+            Some(BackendSecret::Password(p)) if p == "b-secret"
+        ));
+
+        std::fs::write(&path, "\"carol\" unquoted\n").unwrap();
+        let e = users.reload().unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+        assert!(users.find("bob").is_some(), "a bad file changes nothing");
+        std::fs::remove_file(&path).unwrap();
+        assert!(users.reload().is_err(), "a missing file is an error");
+        assert!(users.find("bob").is_some());
+        assert_eq!(users.names(), ["cli", "bob"]);
+    }
 }
