@@ -3,6 +3,9 @@
 //! can log in with them instead of a password).
 
 use std::fmt;
+use std::num::NonZeroU32;
+
+use ring::{digest, hmac, pbkdf2};
 
 /// A user's SCRAM-SHA-256 `ClientKey` and `ServerKey` (RFC 5802).
 ///
@@ -33,6 +36,28 @@ impl ScramKeys {
         }
     }
 
+    /// The keys of `password` with a stored verifier's salt and iteration
+    /// count (as `pg_authid.rolpassword` shows them): with these a client
+    /// logs in to that server without running PBKDF2 at each connection.
+    /// The password is normalized as PostgreSQL does (SASLprep, or as it
+    /// is where SASLprep rejects it).
+    pub fn derive(password: &str, salt: &[u8], iterations: u32) -> ScramKeys {
+        ScramKeys::from_salted_password(&salted_password(password, salt, iterations))
+    }
+
+    /// The keys of a SaltedPassword.
+    pub(crate) fn from_salted_password(salted: &[u8; 32]) -> ScramKeys {
+        ScramKeys {
+            client_key: hmac_sha256(salted, &[b"Client Key"]),
+            server_key: hmac_sha256(salted, &[b"Server Key"]),
+        }
+    }
+
+    /// `StoredKey`: SHA-256 of `ClientKey`, as the verifier holds it.
+    pub(crate) fn stored_key(&self) -> [u8; 32] {
+        sha256(&self.client_key)
+    }
+
     /// `ClientKey`: HMAC(SaltedPassword, "Client Key"). Its SHA-256 is the
     /// verifier's `StoredKey`.
     pub fn client_key(&self) -> &[u8; 32] {
@@ -50,4 +75,44 @@ impl fmt::Debug for ScramKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ScramKeys(***)")
     }
+}
+
+/// SaltedPassword := Hi(Normalize(password), salt, i). PostgreSQL uses the
+/// password as it is when SASLprep rejects it (RFC 5802 would fail), so
+/// that any password set through it still works.
+pub(crate) fn salted_password(password: &str, salt: &[u8], iterations: u32) -> [u8; 32] {
+    let prepared = stringprep::saslprep(password);
+    let normalized: &str = match &prepared {
+        Ok(p) => p,
+        Err(_) => password,
+    };
+    let mut out = [0u8; 32];
+    let iterations = NonZeroU32::new(iterations).unwrap_or(NonZeroU32::MIN);
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt,
+        normalized.as_bytes(),
+        &mut out,
+    );
+    out
+}
+
+/// HMAC-SHA-256 of the concatenation of `data`.
+pub(crate) fn hmac_sha256(key: &[u8], data: &[&[u8]]) -> [u8; 32] {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let mut ctx = hmac::Context::with_key(&key);
+    for d in data {
+        ctx.update(d);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.sign().as_ref());
+    out
+}
+
+/// SHA-256.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
+    out
 }

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pg_cluster::PgCluster;
-use pgwire::client::{Client, Config, Error, Format, TransactionStatus};
+use pgwire::api::auth::ScramVerifier;
+use pgwire::client::{Client, Config, Error, Format, ScramKeys, TransactionStatus};
 use pgwire::messages::{BackendMessage, FrontendMessage, ProtocolVersion, Query};
 use postgres_types::Type;
 
@@ -162,6 +163,41 @@ async fn auth_methods(pg: &PgCluster) {
     connect(pg, "tls_user", "sslmode=require channel_binding=disable")
         .await
         .unwrap();
+
+    // SCRAM keys instead of the password (what a pooler passes on): derived
+    // with the salt and iterations of the verifier PostgreSQL stores, they
+    // log in, with channel binding too; keys of another password get the
+    // server's 28P01; a server asking for MD5 still needs the password.
+    let mut a = admin(pg).await;
+    for (user, extra) in [
+        ("scram_user", ""),
+        ("tls_user", "sslmode=require channel_binding=require"),
+    ] {
+        let stored = one_text(
+            &mut a,
+            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{user}'"),
+        )
+        .await
+        .unwrap();
+        let verifier: ScramVerifier = stored.parse().unwrap();
+        let keys_of =
+            |password: &str| ScramKeys::derive(password, verifier.salt(), verifier.iterations());
+        let mut config = Config::parse(&pg.conninfo(user, extra)).unwrap();
+        config.passfile = Some("/nonexistent".into());
+        config.scram_keys = Some(keys_of(PgCluster::password_of(user)));
+        let mut c = Client::connect(&config)
+            .await
+            .unwrap_or_else(|e| panic!("{user} with keys: {e}"));
+        assert_eq!(whoami(&mut c).await, user);
+        assert_eq!(c.is_tls(), !extra.is_empty());
+        config.scram_keys = Some(keys_of("wrong"));
+        let e = Client::connect(&config).await.unwrap_err();
+        assert_eq!(e.sqlstate(), "28P01", "{user}: {e}");
+    }
+    let mut config = Config::parse(&pg.conninfo("md5_user", "passfile=/nonexistent")).unwrap();
+    config.scram_keys = Some(ScramKeys::derive("x", b"salt", 1));
+    let e = Client::connect(&config).await.unwrap_err();
+    assert!(matches!(e, Error::Auth(_)), "{e}");
 }
 
 async fn tls_modes(pg: &PgCluster) {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::{Buf, BufMut, BytesMut};
+use pgwire::api::auth::AuthMethod;
 use pgwire::error::{ErrorInfo, SqlState};
 use pgwire::messages::{Message, ParameterStatus};
 use pgwire::server::peek_frame;
@@ -668,7 +669,16 @@ fn show_config(pools: &Pools) -> Table {
                 .join(" | "),
         ),
         ("users", pools.users.names().join(",")),
-        ("auth", format!("{:?}", c.auth).to_ascii_lowercase()),
+        (
+            "auth",
+            match c.auth {
+                AuthMethod::ScramSha256 => "scram-sha-256",
+                AuthMethod::Md5 => "md5",
+                AuthMethod::Trust => "trust",
+                _ => "other",
+            }
+            .to_owned(),
+        ),
         ("auth_user", c.auth_user.clone().unwrap_or_default()),
         ("auth_query", c.auth_query.clone()),
         ("auth_dbname", c.auth_dbname.clone()),

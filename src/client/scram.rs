@@ -5,10 +5,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::{digest, hmac, pbkdf2};
 
 use super::error::Error;
-use crate::scram_keys::ScramKeys;
+use crate::scram_keys::{ScramKeys, hmac_sha256};
 
 /// Channel binding as announced in the GS2 header.
 pub(crate) enum Binding {
@@ -43,17 +42,6 @@ fn auth_error(msg: impl Into<String>) -> Error {
     Error::Auth(msg.into())
 }
 
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    let mut ctx = hmac::Context::with_key(&key);
-    for p in parts {
-        ctx.update(p);
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.sign().as_ref());
-    out
-}
-
 /// Compares without an early exit, so timing does not tell how much of a
 /// forged signature was right.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -83,16 +71,8 @@ impl ScramClient {
         let first = format!("{gs2_header}{client_first_bare}").into_bytes();
         (
             ScramClient {
-                secret: match secret {
-                    // PostgreSQL uses the password as is when SASLprep
-                    // rejects it.
-                    ScramSecret::Password(password) => ScramSecret::Password(
-                        stringprep::saslprep(&password)
-                            .map(|p| p.into_owned())
-                            .unwrap_or(password),
-                    ),
-                    keys => keys,
-                },
+                // Normalized (SASLprep) where the keys are derived.
+                secret,
                 nonce,
                 gs2_header,
                 binding_data,
@@ -137,37 +117,24 @@ impl ScramClient {
             .ok()
             .filter(|&i| i > 0)
             .ok_or_else(|| auth_error("malformed SCRAM iteration count"))?;
-        let (client_key, server_key) = match &self.secret {
-            ScramSecret::Password(password) => {
-                let mut salted = [0u8; 32];
-                pbkdf2::derive(
-                    pbkdf2::PBKDF2_HMAC_SHA256,
-                    std::num::NonZeroU32::new(iterations).unwrap_or(std::num::NonZeroU32::MIN),
-                    &salt,
-                    password.as_bytes(),
-                    &mut salted,
-                );
-                (
-                    hmac_sha256(&salted, &[b"Client Key"]),
-                    hmac_sha256(&salted, &[b"Server Key"]),
-                )
-            }
+        let keys = match &self.secret {
+            ScramSecret::Password(password) => ScramKeys::derive(password, &salt, iterations),
             // Good only if the server's salt and iterations are the ones
             // they were made with; else the server refuses the proof.
-            ScramSecret::Keys(keys) => (*keys.client_key(), *keys.server_key()),
+            ScramSecret::Keys(keys) => keys.clone(),
         };
-        let stored_key = digest::digest(&digest::SHA256, &client_key);
+        let stored_key = keys.stored_key();
 
         let mut cbind = self.gs2_header.as_bytes().to_vec();
         cbind.extend_from_slice(&self.binding_data);
         let without_proof = format!("c={},r={nonce}", B64.encode(&cbind));
         let auth_message = format!("{},{text},{without_proof}", self.client_first_bare);
-        let signature = hmac_sha256(stored_key.as_ref(), &[auth_message.as_bytes()]);
-        let mut proof = client_key;
+        let signature = hmac_sha256(&stored_key, &[auth_message.as_bytes()]);
+        let mut proof = *keys.client_key();
         for (p, s) in proof.iter_mut().zip(signature) {
             *p ^= s;
         }
-        self.server_signature = Some(hmac_sha256(&server_key, &[auth_message.as_bytes()]));
+        self.server_signature = Some(hmac_sha256(keys.server_key(), &[auth_message.as_bytes()]));
         Ok(format!("{without_proof},p={}", B64.encode(proof)).into_bytes())
     }
 
@@ -235,18 +202,7 @@ mod tests {
     #[test]
     fn rfc7677_vector_with_keys() {
         let salt = B64.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
-        let mut salted = [0u8; 32];
-        pbkdf2::derive(
-            pbkdf2::PBKDF2_HMAC_SHA256,
-            std::num::NonZeroU32::new(4096).unwrap(),
-            &salt,
-            b"pencil",
-            &mut salted,
-        );
-        let keys = ScramKeys::new(
-            hmac_sha256(&salted, &[b"Client Key"]),
-            hmac_sha256(&salted, &[b"Server Key"]),
-        );
+        let keys = ScramKeys::derive("pencil", &salt, 4096);
         let (mut c, _) = ScramClient::with_nonce(
             ScramSecret::Keys(keys),
             Binding::Unsupported,

@@ -10,20 +10,19 @@
 //! unknown user goes through the whole exchange with a made-up salt, so the
 //! client cannot tell.
 
-use std::num::NonZeroU32;
 use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::{digest, hmac, pbkdf2};
 
 use super::source::{Credential, DEFAULT_SCRAM_ITERATIONS, SCRAM_SALT_LEN, ScramVerifier};
 use super::{Authenticator, constant_time_eq, unexpected};
 use crate::error::{ErrorInfo, SqlState};
 use crate::messages::{AuthResponseKind, Authentication, ByteStr, FrontendMessage};
-use crate::scram_keys::ScramKeys;
+pub(crate) use crate::scram_keys::salted_password;
+use crate::scram_keys::{ScramKeys, hmac_sha256, sha256};
 
 /// The mechanism without channel binding.
 pub const SCRAM_SHA_256: &str = "SCRAM-SHA-256";
@@ -33,49 +32,10 @@ pub const SCRAM_SHA_256_PLUS: &str = "SCRAM-SHA-256-PLUS";
 /// PostgreSQL's server nonce: 18 random bytes, base64 (24 characters).
 const RAW_NONCE_LEN: usize = 18;
 
-/// SaltedPassword := Hi(Normalize(password), salt, i). PostgreSQL uses the
-/// password as it is when SASLprep rejects it (RFC 5802 would fail), so
-/// that any password set through it still works.
-pub(crate) fn salted_password(password: &str, salt: &[u8], iterations: u32) -> [u8; 32] {
-    let prepared = stringprep::saslprep(password);
-    let normalized: &str = match &prepared {
-        Ok(p) => p,
-        Err(_) => password,
-    };
-    let mut out = [0u8; 32];
-    let iterations = NonZeroU32::new(iterations).unwrap_or(NonZeroU32::MIN);
-    pbkdf2::derive(
-        pbkdf2::PBKDF2_HMAC_SHA256,
-        iterations,
-        salt,
-        normalized.as_bytes(),
-        &mut out,
-    );
-    out
-}
-
-fn hmac_sha256(key: &[u8], data: &[&[u8]]) -> [u8; 32] {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    let mut ctx = hmac::Context::with_key(&key);
-    for d in data {
-        ctx.update(d);
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.sign().as_ref());
-    out
-}
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
-    out
-}
-
 /// (StoredKey, ServerKey) from SaltedPassword.
 pub(crate) fn keys(salted: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
-    let client_key = hmac_sha256(salted, &[b"Client Key"]);
-    let server_key = hmac_sha256(salted, &[b"Server Key"]);
-    (sha256(&client_key), server_key)
+    let keys = ScramKeys::from_salted_password(salted);
+    (keys.stored_key(), *keys.server_key())
 }
 
 /// A per-process secret behind the made-up salts of unknown users: stable
@@ -904,9 +864,9 @@ mod tests {
         // A prohibited character (U+0007): the raw password is used.
         let raw = "a\u{7}";
         let mut out = [0u8; 32];
-        pbkdf2::derive(
-            pbkdf2::PBKDF2_HMAC_SHA256,
-            NonZeroU32::MIN,
+        ring::pbkdf2::derive(
+            ring::pbkdf2::PBKDF2_HMAC_SHA256,
+            std::num::NonZeroU32::MIN,
             salt,
             raw.as_bytes(),
             &mut out,
