@@ -815,6 +815,7 @@ async fn transaction_pooling_primary_and_standby() {
     check_server_aging(&cluster).await;
     check_replica_lag(&cluster).await;
     check_scram_pass_through(&cluster).await;
+    check_proxy_protocol(&cluster).await;
     check_binary(&cluster).await;
     check_reconnect(&cluster).await;
 
@@ -1486,6 +1487,107 @@ async fn check_auth_query(cluster: &Replicated) {
     };
     assert_eq!(value("auth_user").as_deref(), Some("auth_lookup"));
     assert_eq!(value("auth_dbname").as_deref(), Some("postgres"));
+}
+
+/// `--proxy-protocol required` behind a real HAProxy (`send-proxy-v2`):
+/// `SHOW CLIENTS` shows the client's own address and port, not HAProxy's,
+/// the admin console is reached through it too, and a client that
+/// connects directly (no header) is closed.
+async fn check_proxy_protocol(cluster: &Replicated) {
+    if !Command::new("haproxy")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("SKIPPED proxy protocol part: haproxy is not installed");
+        return;
+    }
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
+    config.proxy_protocol = pgwire::server::ProxyProtocolMode::Required;
+    config.proxy_trusted.push("127.0.0.1/32".parse().unwrap());
+    let proxy = start_proxy_with(config);
+
+    let front = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("pgwire-proxy-haproxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n    maxconn 100\n\ndefaults\n    mode tcp\n    timeout connect 5s\n    \
+             timeout client 60s\n    timeout server 60s\n\nfrontend pg\n    \
+             bind 127.0.0.1:{front}\n    default_backend pooler\n\nbackend pooler\n    \
+             server proxy {} send-proxy-v2\n",
+            proxy.addr
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _haproxy = Kill(
+        Command::new("haproxy")
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-db")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start haproxy"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", front)).is_err() {
+        assert!(Instant::now() < deadline, "haproxy did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A client through HAProxy, on a socket whose port the test knows.
+    let through_haproxy = |db: &'static str| async move {
+        let socket = tokio::net::TcpStream::connect(("127.0.0.1", front))
+            .await
+            .unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let config: tokio_postgres::Config =
+            format!("user={USER} password={PASSWORD} dbname={db} sslmode=disable")
+                .parse()
+                .unwrap();
+        let (client, conn) = config
+            .connect_raw(socket, tokio_postgres::NoTls)
+            .await
+            .expect("through HAProxy");
+        tokio::spawn(conn);
+        (client, port)
+    };
+    let (client, port) = through_haproxy("appdb").await;
+    assert_eq!(select_int(&client, "SELECT 5").await, 5);
+    let (admin, _) = through_haproxy("pgwire").await;
+    let clients = admin_rows(&admin, "SHOW CLIENTS").await;
+    assert!(
+        clients
+            .iter()
+            .any(|r| r["addr"] == "127.0.0.1" && r["port"] == port.to_string()),
+        "the client on port {port} is listed with its own address: {clients:?}"
+    );
+    let direct = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_postgres::connect(&conninfo(&proxy, "appdb"), tokio_postgres::NoTls),
+    )
+    .await
+    .expect("a direct connection is answered (closed), not left hanging");
+    assert!(direct.is_err(), "no PROXY header: closed");
+    drop(client);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The proxy binary as a user runs it: `--help`, a bad option, users

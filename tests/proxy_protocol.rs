@@ -611,3 +611,48 @@ fn parser_property_over_mutated_headers() {
         "no mutation stayed a valid header: the check is vacuous"
     );
 }
+
+/// `Server::accept_raw` (the path of proxies built on the library) reads
+/// the header too: the declared client in `peer_addr` and the proxy in the
+/// origin, with the startup packet arriving in the same write as the
+/// header; in required mode a connection without one is refused.
+#[tokio::test]
+async fn accept_raw_reads_the_header_too() {
+    let (handlers, _) = Recording::new();
+    let config = ServerConfig::default().with_proxy_protocol(
+        ProxyProtocolMode::Required,
+        ["127.0.0.1/32".parse::<IpNetwork>().unwrap()],
+    );
+    let server = pgwire::server::Server::new(handlers, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    let mut bytes = v1("TCP4 10.1.2.3 10.9.9.9 5555 6432");
+    bytes.extend(startup());
+    client.write_all(&bytes).await.unwrap();
+    let (socket, peer) = listener.accept().await.unwrap();
+    let session = server
+        .accept_raw(socket, Some(peer))
+        .await
+        .expect("accepted")
+        .expect("a session");
+    assert_eq!(
+        session.client().peer_addr(),
+        Some("10.1.2.3:5555".parse().unwrap())
+    );
+    let proxy = session.client().proxy().expect("the proxy is recorded");
+    assert_eq!(proxy.proxy_addr, Some(peer));
+    assert_eq!(proxy.destination, Some("10.9.9.9:6432".parse().unwrap()));
+    assert_eq!(session.client().user(), "postgres");
+
+    let mut bare = TcpStream::connect(addr).await.unwrap();
+    bare.write_all(&startup()).await.unwrap();
+    let (socket, peer) = listener.accept().await.unwrap();
+    let refused = server.accept_raw(socket, Some(peer)).await;
+    assert!(
+        matches!(refused, Err(pgwire::error::PgWireError::ProxyProtocol(_))),
+        "{refused:?}"
+    );
+    assert!(closed_silently(&mut bare).await);
+}

@@ -683,6 +683,10 @@ fn show_config(pools: &Pools) -> Table {
         ("auth_query", c.auth_query.clone()),
         ("auth_dbname", c.auth_dbname.clone()),
         ("tls", if c.tls.is_some() { "on" } else { "off" }.to_owned()),
+        (
+            "proxy_protocol",
+            format!("{:?}", c.proxy_protocol).to_ascii_lowercase(),
+        ),
         ("pool_mode", c.pool_mode.name().to_owned()),
         ("pool_size", c.pool_size.to_string()),
         ("max_clients", c.max_clients.to_string()),

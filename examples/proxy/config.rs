@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use pgwire::api::auth::{AuthMethod, Credential, ScramVerifier};
+use pgwire::server::{IpNetwork, ProxyProtocolMode};
 
 /// The command line, printed with `--help` and after a bad option.
 pub const USAGE: &str = "\
@@ -11,6 +12,7 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
              (--user NAME:PASSWORD | --users-file FILE)... [--auth METHOD]
              [--admin-user NAME]... [--auth-user NAME [--auth-query SQL]
              [--auth-dbname NAME]] [--tls-cert FILE --tls-key FILE]
+             [--proxy-protocol MODE [--proxy-trusted CIDR]...]
              [--pool-mode MODE]
              [--pool-size N] [--max-clients N] [--wait-timeout SECONDS]
              [--health-interval SECONDS] [--shutdown-timeout SECONDS]
@@ -45,6 +47,11 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          (default), md5 or trust
   --tls-cert FILE        certificate chain and key (PEM) for TLS toward
   --tls-key FILE         clients
+  --proxy-protocol MODE  off (default), optional or required: read the
+                         client's address from a PROXY protocol header
+                         (v1 or v2) sent by a load balancer such as HAProxy
+  --proxy-trusted CIDR   a peer that may send it, e.g. 10.0.0.0/8
+                         (repeatable; none given: any peer)
   --pool-mode MODE       transaction (default: a backend connection per
                          transaction) or session (one per client)
   --pool-size N          backend connections per user, database and
@@ -325,6 +332,13 @@ pub struct ProxyConfig {
     pub admin_database: String,
     /// TLS toward clients: certificate chain and key (PEM files).
     pub tls: Option<(String, String)>,
+    /// `--proxy-protocol`: read the client's address from a PROXY protocol
+    /// header (HAProxy's `send-proxy`/`send-proxy-v2`) sent by a load
+    /// balancer in front.
+    pub proxy_protocol: ProxyProtocolMode,
+    /// `--proxy-trusted`: the peers that may send that header (none
+    /// listed: any peer).
+    pub proxy_trusted: Vec<IpNetwork>,
     /// Runtime worker threads (`main.rs`); 0: one per core.
     pub threads: usize,
     /// How long a graceful shutdown waits for clients to finish their
@@ -378,6 +392,8 @@ impl ProxyConfig {
             max_replica_lag: Duration::ZERO,
             admin_users: Vec::new(),
             users_files: Vec::new(),
+            proxy_protocol: ProxyProtocolMode::Off,
+            proxy_trusted: Vec::new(),
             reload_on_sighup: false,
             auth_user: None,
             auth_query: DEFAULT_AUTH_QUERY.into(),
@@ -423,6 +439,17 @@ impl ProxyConfig {
                 "--primary" => primary = Some(value()?),
                 "--tls-cert" => tls_cert = Some(value()?),
                 "--tls-key" => tls_key = Some(value()?),
+                "--proxy-protocol" => {
+                    let v = value()?;
+                    config.proxy_protocol =
+                        v.parse().map_err(|e| format!("--proxy-protocol: {e}"))?;
+                }
+                "--proxy-trusted" => {
+                    let v = value()?;
+                    config
+                        .proxy_trusted
+                        .push(v.parse().map_err(|e| format!("--proxy-trusted {v}: {e}"))?);
+                }
                 "--replica" => config.replicas.push(value()?),
                 "--user" => {
                     let v = value()?;

@@ -131,7 +131,8 @@ pub async fn serve(
     // As PostgreSQL's max_connections: counted after the startup packet,
     // refused with 53300 before authentication.
     let mut server_config = ServerConfig::default()
-        .with_max_connections((config.max_clients > 0).then_some(config.max_clients));
+        .with_max_connections((config.max_clients > 0).then_some(config.max_clients))
+        .with_proxy_protocol(config.proxy_protocol, config.proxy_trusted.clone());
     if let Some((cert, key)) = &config.tls {
         server_config =
             server_config.with_tls(pgwire::server::TlsAcceptor::from_pem_files(cert, key)?);

@@ -76,44 +76,8 @@ where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let config = &server.config;
-    let read = read_header(io, peer, config.proxy_protocol, &config.proxy_trusted);
-    let read = match config.startup_timeout {
-        Some(t) => match tokio::time::timeout(t, read).await {
-            Ok(r) => r,
-            Err(_) => {
-                tracing::info!(peer = ?peer, "PROXY protocol header timed out");
-                return Err(PgWireError::StartupTimeout);
-            }
-        },
-        None => read.await,
-    };
-    let (io, header) = match read {
-        Ok(r) => r,
-        Err(e) => {
-            // No answer: the peer is not (or not known to be) a proxy
-            // speaking for a PostgreSQL client.
-            tracing::warn!(peer = ?peer, "connection refused: {e}");
-            return Err(PgWireError::ProxyProtocol(e));
-        }
-    };
-    let (client, origin) = match header {
-        None => (peer, None),
-        Some(h) => {
-            let declared = h.source();
-            let (destination, local) = match &h {
-                ProxyHeader::Proxied { destination, .. } => (Some(*destination), false),
-                ProxyHeader::Local { .. } => (None, true),
-                ProxyHeader::Unknown { .. } => (None, false),
-            };
-            let tlvs = h.tlvs().iter().map(|t| (t.kind, t.value.clone())).collect();
-            let origin = ConnectionOrigin {
-                proxy: Some(ProxyInfo::new(peer, destination, local, tlvs)),
-                ..ConnectionOrigin::default()
-            };
-            (declared.or(peer), Some(Box::new(origin)))
-        }
-    };
+    let (io, rest, client, origin) = read_proxied(server, io, peer).await?;
+    let io = Prefixed::new(rest, io);
     let span = tracing::info_span!(
         "connection",
         peer = ?client,
@@ -130,13 +94,66 @@ where
     .await
 }
 
-/// Reads the header, if any, and returns the stream positioned after it.
+/// Reads the header a connection of `server` may begin with (in the
+/// startup timeout): the stream, the bytes read past the header (the start
+/// of the startup packet, to be read first), and the client's address and
+/// origin as the header declares them (`peer` and none without a header).
+/// A refusal is logged; the connection is then to be closed unanswered.
+pub(crate) async fn read_proxied<H, S>(
+    server: &ServerInner<H>,
+    io: S,
+    peer: Option<SocketAddr>,
+) -> Result<(S, Bytes, Option<SocketAddr>, Option<Box<ConnectionOrigin>>), PgWireError>
+where
+    H: ServerHandlers,
+    S: AsyncRead + Unpin,
+{
+    let config = &server.config;
+    let read = read_header(io, peer, config.proxy_protocol, &config.proxy_trusted);
+    let read = match config.startup_timeout {
+        Some(t) => match tokio::time::timeout(t, read).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::info!(peer = ?peer, "PROXY protocol header timed out");
+                return Err(PgWireError::StartupTimeout);
+            }
+        },
+        None => read.await,
+    };
+    let (io, rest, header) = match read {
+        Ok(r) => r,
+        Err(e) => {
+            // No answer: the peer is not (or not known to be) a proxy
+            // speaking for a PostgreSQL client.
+            tracing::warn!(peer = ?peer, "connection refused: {e}");
+            return Err(PgWireError::ProxyProtocol(e));
+        }
+    };
+    let Some(h) = header else {
+        return Ok((io, rest, peer, None));
+    };
+    let declared = h.source();
+    let (destination, local) = match &h {
+        ProxyHeader::Proxied { destination, .. } => (Some(*destination), false),
+        ProxyHeader::Local { .. } => (None, true),
+        ProxyHeader::Unknown { .. } => (None, false),
+    };
+    let tlvs = h.tlvs().iter().map(|t| (t.kind, t.value.clone())).collect();
+    let origin = ConnectionOrigin {
+        proxy: Some(ProxyInfo::new(peer, destination, local, tlvs)),
+        ..ConnectionOrigin::default()
+    };
+    Ok((io, rest, declared.or(peer), Some(Box::new(origin))))
+}
+
+/// Reads the header, if any: the stream, the bytes read past the header,
+/// and the header.
 pub(crate) async fn read_header<S>(
     mut io: S,
     peer: Option<SocketAddr>,
     mode: ProxyProtocolMode,
     trusted: &[super::IpNetwork],
-) -> Result<(Prefixed<S>, Option<ProxyHeader>), ProxyRefusal>
+) -> Result<(S, Bytes, Option<ProxyHeader>), ProxyRefusal>
 where
     S: AsyncRead + Unpin,
 {
@@ -155,7 +172,7 @@ where
             if buf.is_empty() {
                 // Closed before a byte (a port probe): nothing to refuse;
                 // the startup sees the end of the stream and stops quietly.
-                return Ok((Prefixed::new(Bytes::new(), io), None));
+                return Ok((io, Bytes::new(), None));
             }
             return Err(ProxyRefusal::Truncated);
         }
@@ -164,7 +181,7 @@ where
             if mode == ProxyProtocolMode::Required {
                 return Err(ProxyRefusal::Missing);
             }
-            return Ok((Prefixed::new(buf.freeze(), io), None));
+            return Ok((io, buf.freeze(), None));
         }
         if !is_trusted {
             return Err(ProxyRefusal::Untrusted(peer));
@@ -172,7 +189,7 @@ where
         match proxy_protocol::parse_header(&buf)? {
             Parsed::Complete { header, len } => {
                 let rest = buf.split_off(len).freeze();
-                return Ok((Prefixed::new(rest, io), Some(header)));
+                return Ok((io, rest, Some(header)));
             }
             Parsed::Incomplete { min_more } => {
                 if buf.len() + min_more > MAX_HEADER + 1024 {

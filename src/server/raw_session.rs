@@ -23,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::futures::Notified;
 
 use super::io::Transport;
+use super::proxy_accept::{ProxyProtocolMode, read_proxied};
 use super::startup::{
     Channel, Stream, compact_parameters, negotiate, negotiate_version, send_fatal,
 };
@@ -120,7 +121,9 @@ pub fn peek_frame(buf: &[u8], max_len: usize) -> Result<Option<RawFrame>, RawFra
 }
 
 impl<H: ServerHandlers> Server<H> {
-    /// Accepts a connection for a proxy: encryption negotiation, the
+    /// Accepts a connection for a proxy: the PROXY protocol header where
+    /// [`ServerConfig::with_proxy_protocol`](super::ServerConfig::with_proxy_protocol)
+    /// asks for one, encryption negotiation, the
     /// startup packet, protocol version negotiation and the handlers'
     /// [`authenticate`](crate::api::ServerHandlers::authenticate) run as for
     /// [`Server::process_socket`]; the handlers' `connect` is not called.
@@ -159,7 +162,17 @@ where
     H: ServerHandlers,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut transport, mut decoder, startup, tls) = negotiate(&server, io, true).await?;
+    // Behind a load balancer: the PROXY protocol header names the client.
+    let (io, initial, peer, origin) = if server.config.proxy_protocol != ProxyProtocolMode::Off {
+        let (io, rest, client, origin) = read_proxied(&server, io, peer).await?;
+        if origin.is_some() {
+            tracing::info!("PROXY protocol header: client {client:?} via {peer:?}");
+        }
+        (io, rest, client, origin)
+    } else {
+        (io, bytes::Bytes::new(), peer, None)
+    };
+    let (mut transport, mut decoder, startup, tls) = negotiate(&server, io, initial, true).await?;
     let Some(startup) = startup else {
         return Ok(None);
     };
@@ -193,7 +206,7 @@ where
         parameters: compact_parameters(startup.parameters),
         peer_addr: peer,
         tls: tls.map(Box::new),
-        origin: None,
+        origin,
     };
     // From here on the session is registered: dropping `session`
     // unregisters it, whatever happens next.

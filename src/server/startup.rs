@@ -52,7 +52,8 @@ where
     // handler's `connect`) are large and live only until the session
     // starts; inline they would stay part of every idle session's memory.
     let started = Box::pin(async {
-        let (transport, decoder, startup, tls) = negotiate(server, io, allow_tls).await?;
+        let (transport, decoder, startup, tls) =
+            negotiate(server, io, bytes::Bytes::new(), allow_tls).await?;
         let Some(startup) = startup else {
             return Ok(None);
         };
@@ -103,6 +104,7 @@ where
 pub(crate) async fn negotiate<H, S>(
     server: &ServerInner<H>,
     io: S,
+    initial: bytes::Bytes,
     allow_tls: bool,
 ) -> Result<
     (
@@ -126,8 +128,13 @@ where
     // The first read goes straight into the read buffer (not one byte
     // aside): one read system call for the startup packet, not two.
     let mut transport = Transport::new(MaybeTls::Plain(io));
-    if transport.fill().await? == 0 {
-        return Ok((transport, decoder, None, None));
+    // `initial`: what was read before (past a PROXY protocol header).
+    if initial.is_empty() {
+        if transport.fill().await? == 0 {
+            return Ok((transport, decoder, None, None));
+        }
+    } else {
+        transport.rbuf.extend_from_slice(&initial);
     }
     if transport.rbuf[0] == TLS_HANDSHAKE_BYTE {
         #[cfg(feature = "tls")]
