@@ -902,13 +902,8 @@ async fn check_clients_and_servers(cluster: &Replicated) {
             "SHOW HELP lists {command}: {help:?}"
         );
     }
-    let config = admin_rows(&admin, "SHOW CONFIG").await;
-    let value = |key: &str| {
-        config
-            .iter()
-            .find(|r| r["key"] == key)
-            .map(|r| r["value"].clone())
-    };
+    let config = admin_config(&admin).await;
+    let value = |key: &str| config.get(key).cloned();
     assert_eq!(value("pool_size").as_deref(), Some("2"));
     assert_eq!(value("pool_mode").as_deref(), Some("transaction"));
     assert_eq!(value("users").as_deref(), Some(USER));
@@ -1181,26 +1176,30 @@ async fn check_replica_lag(cluster: &Replicated) {
     cluster
         .psql(standby, "postgres", "SELECT pg_wal_replay_pause()")
         .expect("pause replay");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        cluster
-            .psql(
-                cluster.primary.port,
-                "appdb",
-                "CREATE TABLE IF NOT EXISTS lag_rows (x int); INSERT INTO lag_rows VALUES (1)",
-            )
-            .expect("write on the primary");
-        let (state, lag) = standby_state().await;
-        if state == "lagging" {
-            assert!(lag.parse::<f64>().unwrap() > 1.0, "lag {lag}");
-            break;
+    // Until SHOW POOLS says `lagging` (the lag past the 1 s limit, shown
+    // in whole milliseconds), with `write` run on the primary each time.
+    let until_lagging = |write: &'static str| async move {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if !write.is_empty() {
+                cluster
+                    .psql(cluster.primary.port, "appdb", write)
+                    .expect("write on the primary");
+            }
+            let (state, lag) = standby_state().await;
+            if state == "lagging" {
+                assert!(lag.parse::<f64>().unwrap() >= 1.0, "lag {lag}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the standby never showed lagging: {state} {lag}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the standby never showed lagging: {state} {lag}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    };
+    until_lagging("CREATE TABLE IF NOT EXISTS lag_rows (x int); INSERT INTO lag_rows VALUES (1)")
+        .await;
     assert!(
         !in_recovery().await,
         "a lagging standby serves no reads: the primary does"
@@ -1245,29 +1244,23 @@ async fn check_replica_lag(cluster: &Replicated) {
             &format!("INSERT INTO lag_rows VALUES (2); GRANT SELECT ON lag_rows TO {USER}"),
         )
         .expect("write on the primary");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (state, lag) = standby_state().await;
-        if state == "lagging" {
-            // Past the 1 s limit, shown in whole milliseconds.
-            assert!(lag.parse::<f64>().unwrap() >= 1.0, "lag {lag}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a standby without its stream never showed lagging: {state} {lag}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let row = reader
-        .query_one(
-            "SELECT pg_is_in_recovery(), count(*) FROM lag_rows WHERE x = 2",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert!(!row.get::<_, bool>(0), "the primary serves _ro meanwhile");
-    assert_eq!(row.get::<_, i64>(1), 1, "and has the new row");
+    until_lagging("").await;
+    // Who serves `_ro`, and whether it has the row written meanwhile.
+    let server_and_row = || async {
+        let row = reader
+            .query_one(
+                "SELECT pg_is_in_recovery(), count(*) FROM lag_rows WHERE x = 2",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, bool>(0), row.get::<_, i64>(1))
+    };
+    assert_eq!(
+        server_and_row().await,
+        (false, 1),
+        "the primary serves _ro meanwhile, with the new row"
+    );
 
     set_conninfo(&conninfo);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -1276,15 +1269,11 @@ async fn check_replica_lag(cluster: &Replicated) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     cluster.wait_replayed(0).expect("the standby catches up");
-    let row = reader
-        .query_one(
-            "SELECT pg_is_in_recovery(), count(*) FROM lag_rows WHERE x = 2",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert!(row.get::<_, bool>(0), "the standby serves _ro again");
-    assert_eq!(row.get::<_, i64>(1), 1, "with the row it had missed");
+    assert_eq!(
+        server_and_row().await,
+        (true, 1),
+        "the standby serves _ro again, with the row it had missed"
+    );
 }
 
 /// A user given as the SCRAM verifier PostgreSQL stores for it (read from
@@ -1294,14 +1283,8 @@ async fn check_replica_lag(cluster: &Replicated) {
 /// another salt) lets clients in at the proxy, but the backends refuse its
 /// keys, and the client is told so.
 async fn check_scram_pass_through(cluster: &Replicated) {
-    let verifier = cluster
-        .psql(
-            cluster.primary.port,
-            "postgres",
-            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{USER}'"),
-        )
-        .expect("read the stored verifier");
-    let verifier = verifier.trim();
+    let verifier = stored_verifier(cluster);
+    let verifier = verifier.as_str();
     assert!(verifier.starts_with("SCRAM-SHA-256$"), "{verifier}");
     let with_user = |password: &str| {
         let mut config = ProxyConfig::new(
@@ -1478,15 +1461,31 @@ async fn check_auth_query(cluster: &Replicated) {
     let admin = connect_as(login("auth_lookup", "lookup-secret", "pgwire"))
         .await
         .unwrap();
-    let config = admin_rows(&admin, "SHOW CONFIG").await;
-    let value = |key: &str| {
-        config
-            .iter()
-            .find(|r| r["key"] == key)
-            .map(|r| r["value"].clone())
-    };
-    assert_eq!(value("auth_user").as_deref(), Some("auth_lookup"));
-    assert_eq!(value("auth_dbname").as_deref(), Some("postgres"));
+    let config = admin_config(&admin).await;
+    assert_eq!(config["auth_user"], "auth_lookup");
+    assert_eq!(config["auth_dbname"], "postgres");
+}
+
+/// The SCRAM verifier the primary stores for the test's user.
+fn stored_verifier(cluster: &Replicated) -> String {
+    cluster
+        .psql(
+            cluster.primary.port,
+            "postgres",
+            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{USER}'"),
+        )
+        .expect("read the stored verifier")
+        .trim()
+        .to_owned()
+}
+
+/// `SHOW CONFIG` on the admin console, as key to value.
+async fn admin_config(admin: &tokio_postgres::Client) -> std::collections::HashMap<String, String> {
+    admin_rows(admin, "SHOW CONFIG")
+        .await
+        .into_iter()
+        .map(|mut r| (r.remove("key").unwrap(), r.remove("value").unwrap()))
+        .collect()
 }
 
 /// `--proxy-protocol required` behind a real HAProxy (`send-proxy-v2`):
@@ -1614,18 +1613,11 @@ async fn check_binary(cluster: &Replicated) {
     std::fs::create_dir_all(&dir).unwrap();
     let users = dir.join("userlist.txt");
     // The user's SCRAM verifier as PostgreSQL stores it, not its password.
-    let verifier = cluster
-        .psql(
-            cluster.primary.port,
-            "postgres",
-            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{USER}'"),
-        )
-        .expect("read the stored verifier");
     std::fs::write(
         &users,
         format!(
             "# as PgBouncer reads it\n\"{USER}\" \"{}\"\n",
-            verifier.trim()
+            stored_verifier(cluster)
         ),
     )
     .unwrap();
