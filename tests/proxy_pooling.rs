@@ -812,6 +812,7 @@ async fn transaction_pooling_primary_and_standby() {
     check_clients_and_servers(&cluster).await;
     check_graceful_shutdown(&cluster, PoolMode::Transaction).await;
     check_max_clients(&cluster).await;
+    check_max_server_connections(&cluster).await;
     check_server_aging(&cluster).await;
     check_replica_lag(&cluster).await;
     check_scram_pass_through(&cluster).await;
@@ -1587,6 +1588,78 @@ async fn check_proxy_protocol(cluster: &Replicated) {
     assert!(direct.is_err(), "no PROXY header: closed");
     drop(client);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--max-server-connections 2` with pools of 2 for appdb and postgres:
+/// with one connection of each in a transaction, a second appdb client
+/// waits (the server is full and nothing is idle), and when the postgres
+/// client commits, its now idle connection is closed to make room; with
+/// both held through the wait, 53300. The proxy never has more than two
+/// connections to the server.
+async fn check_max_server_connections(cluster: &Replicated) {
+    let mut config = ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD);
+    config.pool_size = 2;
+    config.max_server_connections = 2;
+    config.wait_timeout = Duration::from_secs(2);
+    config.health_interval = Duration::ZERO;
+    let proxy = start_proxy_with(config);
+    let admin = connect(&proxy, "pgwire").await;
+    let servers = || async {
+        let rows = admin_rows(&admin, "SHOW SERVERS").await;
+        rows.iter().filter(|r| r["state"] != "checker").count()
+    };
+    let a = connect(&proxy, "appdb").await;
+    let p = connect(&proxy, "postgres").await;
+    a.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    p.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    assert_eq!(servers().await, 2);
+
+    let c = connect(&proxy, "appdb").await;
+    let waiting = tokio::spawn(async move {
+        let n = select_int(&c, "SELECT 7").await;
+        (c, n)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the server is full: the client waits"
+    );
+    let started = Instant::now();
+    p.batch_execute("COMMIT").await.unwrap();
+    let (c, n) = waiting.await.unwrap();
+    assert_eq!(n, 7);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "served once the postgres connection went idle"
+    );
+    assert_eq!(servers().await, 2, "never more than two");
+    let pools = admin_rows(&admin, "SHOW POOLS").await;
+    let open = |db: &str| {
+        pools
+            .iter()
+            .find(|r| r["database"] == db)
+            .map(|r| r["sv_open"].clone())
+    };
+    assert_eq!(open("appdb").as_deref(), Some("2"));
+    assert_eq!(open("postgres").as_deref(), Some("0"), "closed for appdb");
+
+    // The postgres client takes the idle appdb connection's slot in turn;
+    // then both are held and a third query times out.
+    p.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    assert_eq!(servers().await, 2);
+    let err = c.simple_query("SELECT 8").await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::TOO_MANY_CONNECTIONS),
+        "{err}"
+    );
+    a.batch_execute("COMMIT").await.unwrap();
+    p.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(select_int(&c, "SELECT 9").await, 9);
 }
 
 /// The proxy binary as a user runs it: `--help`, a bad option, users

@@ -689,6 +689,10 @@ fn show_config(pools: &Pools) -> Table {
         ),
         ("pool_mode", c.pool_mode.name().to_owned()),
         ("pool_size", c.pool_size.to_string()),
+        (
+            "max_server_connections",
+            c.max_server_connections.to_string(),
+        ),
         ("max_clients", c.max_clients.to_string()),
         ("wait_timeout", secs(c.wait_timeout)),
         ("health_interval", secs(c.health_interval)),

@@ -46,6 +46,8 @@ pub struct BackendConn {
     pub idle_since: u64,
     /// The pools' `RECONNECT` generation when it was opened.
     pub generation: u64,
+    /// Its slot under `--max-server-connections`, freed when it closes.
+    pub server_slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl BackendConn {
@@ -89,6 +91,7 @@ impl BackendConn {
                 opened: 0,
                 idle_since: 0,
                 generation: 0,
+                server_slot: None,
             },
             parts.parameters,
         ))

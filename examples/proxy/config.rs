@@ -14,7 +14,8 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
              [--auth-dbname NAME]] [--tls-cert FILE --tls-key FILE]
              [--proxy-protocol MODE [--proxy-trusted CIDR]...]
              [--pool-mode MODE]
-             [--pool-size N] [--max-clients N] [--wait-timeout SECONDS]
+             [--pool-size N] [--max-server-connections N] [--max-clients N]
+             [--wait-timeout SECONDS]
              [--health-interval SECONDS] [--shutdown-timeout SECONDS]
              [--server-idle-timeout SECONDS] [--server-lifetime SECONDS]
              [--max-replica-lag SECONDS] [--threads N]
@@ -56,6 +57,11 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          transaction) or session (one per client)
   --pool-size N          backend connections per user, database and
                          backend (default 20)
+  --max-server-connections N
+                         backend connections per backend server across
+                         users and databases (default 0: no such bound);
+                         when all are taken, the one idle longest is closed
+                         for a pool that needs one
   --max-clients N        clients connected at once (default 1000; 0: no
                          limit); one more gets 53300 too_many_connections.
                          Keep it under the open-file limit (ulimit -n) less
@@ -346,6 +352,9 @@ pub struct ProxyConfig {
     pub shutdown_timeout: Duration,
     /// A backend connection idle this long is closed (zero: never).
     pub server_idle_timeout: Duration,
+    /// `--max-server-connections`: the most connections to one backend
+    /// server across all pools (0: only `pool_size` per pool bounds them).
+    pub max_server_connections: usize,
     /// A backend connection this old is closed when next idle (zero:
     /// never).
     pub server_lifetime: Duration,
@@ -388,6 +397,7 @@ impl ProxyConfig {
             shutdown_timeout: Duration::from_secs(10),
             max_clients: 1000,
             server_idle_timeout: Duration::from_secs(600),
+            max_server_connections: 0,
             server_lifetime: Duration::from_secs(3600),
             max_replica_lag: Duration::ZERO,
             admin_users: Vec::new(),
@@ -489,6 +499,12 @@ impl ProxyConfig {
                         v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                             format!("--pool-size {v}: expected a positive number")
                         })?;
+                }
+                "--max-server-connections" => {
+                    let v = value()?;
+                    config.max_server_connections = v
+                        .parse()
+                        .map_err(|_| format!("--max-server-connections {v}: expected a number"))?;
                 }
                 "--max-clients" => {
                     let v = value()?;

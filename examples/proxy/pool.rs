@@ -13,6 +13,7 @@ use super::aging::{CoarseClock, Limits};
 use super::backend::BackendConn;
 use super::config::ProxyConfig;
 use super::pause::PAUSE_WAIT_LIMIT;
+use super::server_slots::ServerSlots;
 use super::users::{BackendSecret, Users};
 
 /// How long a backend that refused a connection stays out of rotation
@@ -159,6 +160,8 @@ pub struct Pool {
     /// looked-up user's may change).
     config: pgwire::client::Config,
     users: Arc<Users>,
+    /// The server's `--max-server-connections` slots, if bounded.
+    slots: Option<Arc<ServerSlots>>,
     /// Boxed: a checkout and a checkin move a pointer, not the whole
     /// connection state (buffers, settings, cancel token...), through the
     /// idle list, the `Checkout` and the session.
@@ -296,9 +299,14 @@ impl Pool {
             user = %self.user,
             database = %self.database,
         );
+        let slot = match &self.slots {
+            Some(slots) => Some(slots.acquire().await?),
+            None => None,
+        };
         let (mut conn, params) = BackendConn::connect(&self.connect_config(), id, span)
             .await
             .map_err(CheckoutError::Connect)?;
+        conn.server_slot = slot;
         conn.opened = self.clock.now();
         conn.generation = self.generation.load(Ordering::Acquire);
         conn.span
@@ -341,6 +349,9 @@ impl Pool {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(conn);
+            if let Some(slots) = &pool.slots {
+                slots.connection_went_idle();
+            }
         } else {
             conn.span
                 .in_scope(|| tracing::debug!("backend connection closed"));
@@ -521,6 +532,29 @@ impl Pool {
         closed
     }
 
+    /// When the connection idle longest went idle (coarse clock).
+    pub fn oldest_idle_since(&self) -> Option<u64> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.first().map(|c| c.idle_since)
+    }
+
+    /// Closes the connection idle longest (for a checkout of another pool
+    /// of the same server, under `--max-server-connections`); false when
+    /// none is idle.
+    pub fn close_oldest_idle(&self) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.is_empty() {
+            return false;
+        }
+        let conn = idle.remove(0);
+        drop(idle);
+        self.stats.open.fetch_sub(1, Ordering::Relaxed);
+        conn.span.in_scope(|| {
+            tracing::debug!("idle backend connection closed: room for another pool of the server")
+        });
+        true
+    }
+
     /// Idle connections now.
     pub fn idle_count(&self) -> usize {
         self.idle.lock().map(|v| v.len()).unwrap_or(0)
@@ -552,6 +586,8 @@ impl Pool {
 /// Every pool, and the routing of clients to them.
 pub struct Pools {
     pub config: Arc<ProxyConfig>,
+    /// Per target, its `--max-server-connections` slots, if bounded.
+    pub slots: Vec<Option<Arc<ServerSlots>>>,
     /// The users, and what the proxy logs in to the backends with.
     pub users: Arc<Users>,
     pub targets: Vec<Target>,
@@ -579,7 +615,19 @@ impl Pools {
         for r in &config.replicas {
             targets.push(Target::new(r, true, probed));
         }
+        let slots = targets
+            .iter()
+            .map(|_| {
+                (config.max_server_connections > 0).then(|| {
+                    Arc::new(ServerSlots::new(
+                        config.max_server_connections,
+                        config.wait_timeout,
+                    ))
+                })
+            })
+            .collect();
         Pools {
+            slots,
             users: Arc::new(Users::new(config.clone())),
             config,
             targets,
@@ -676,6 +724,7 @@ impl Pools {
                 replica: target.replica,
                 config,
                 users: self.users.clone(),
+                slots: self.slots[i].clone(),
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(self.config.pool_size)),
                 size: self.config.pool_size,
@@ -688,6 +737,9 @@ impl Pools {
                 limits: self.limits(),
                 generation: self.generation.clone(),
             });
+            if let Some(slots) = &self.slots[i] {
+                slots.register(&pool);
+            }
             pools.insert(key, pool.clone());
             out.push(pool);
         }

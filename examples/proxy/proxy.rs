@@ -22,6 +22,8 @@ mod pause;
 mod pool;
 #[path = "query_effects.rs"]
 mod query_effects;
+#[path = "server_slots.rs"]
+mod server_slots;
 #[path = "session.rs"]
 mod session;
 #[path = "settings.rs"]
