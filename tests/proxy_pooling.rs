@@ -1465,6 +1465,43 @@ async fn check_auth_query(cluster: &Replicated) {
     let config = admin_config(&admin).await;
     assert_eq!(config["auth_user"], "auth_lookup");
     assert_eq!(config["auth_dbname"], "postgres");
+    // The console is for the proxy's own users, not every role.
+    let err = connect_as(login("looked_up", "new-secret", "pgwire"))
+        .await
+        .expect_err("a looked-up role on the admin console");
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+        "{err}"
+    );
+
+    // A lookup that fails tells the client no more than that.
+    let mut config = ProxyConfig::new(([127, 0, 0, 1], 0).into(), Replicated::conninfo(primary))
+        .user("auth_lookup", "lookup-secret");
+    config.auth_user = Some("auth_lookup".into());
+    config.auth_query = "SELECT usename, passwd FROM pg_shadow WHERE usename = $1".into();
+    config.health_interval = Duration::ZERO;
+    let denied = start_proxy_with(config);
+    let err = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user=looked_up password=new-secret dbname=appdb sslmode=disable",
+            denied.addr.port()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .err()
+    .expect("pg_shadow is not auth_lookup's to read");
+    let db = err.as_db_error().expect("an error from the proxy");
+    assert_eq!(
+        db.code(),
+        &tokio_postgres::error::SqlState::CONNECTION_FAILURE
+    );
+    assert!(
+        db.message().contains("cannot look up user") && !db.message().contains("pg_shadow"),
+        "{}",
+        db.message()
+    );
 }
 
 /// The SCRAM verifier the primary stores for the test's user.

@@ -21,6 +21,18 @@ use super::statements::cstr;
 
 /// Serves the admin console to one client.
 pub async fn run(mut front: Front, pools: Arc<Pools>) {
+    // Roles found by --auth-query are PostgreSQL's users, not the
+    // proxy's: the console (other clients' addresses, the settings) is
+    // for the users the proxy is given.
+    if pools.users.find(front.client().user()).is_none() {
+        front
+            .send_fatal(&ErrorInfo::fatal(
+                SqlState::INSUFFICIENT_PRIVILEGE,
+                "the admin console is for the users given to the proxy (--user, --users-file)",
+            ))
+            .await;
+        return;
+    }
     let key = front.backend_key_data();
     let wbuf = front.write_buffer();
     for (k, v) in [

@@ -150,7 +150,7 @@ impl Users {
         let stored = loop {
             attempt += 1;
             if conn.is_none() {
-                let config = self.lookup_config()?;
+                let config = self.lookup_config().map_err(|e| lookup_failed(user, &e))?;
                 *conn = Some(
                     pgwire::client::Client::connect(&config)
                         .await
@@ -191,37 +191,28 @@ impl Users {
 
     /// The connection settings of the lookups: the primary, as the auth
     /// user (a configured user with a password), in the auth database.
-    fn lookup_config(&self) -> Result<pgwire::client::Config, ErrorInfo> {
+    fn lookup_config(&self) -> Result<pgwire::client::Config, pgwire::client::Error> {
         let name = self.config.auth_user.as_deref().unwrap_or_default();
         let password = self.find(name).and_then(|u| u.password).unwrap_or_default();
-        let fail = |e: pgwire::client::Error| {
-            ErrorInfo::fatal(
-                SqlState::CONNECTION_EXCEPTION,
-                format!("--auth-user connection: {e}"),
-            )
-        };
-        let mut config = pgwire::client::Config::parse(&self.config.primary).map_err(fail)?;
-        config.set("user", name).map_err(fail)?;
-        config.set("password", &password).map_err(fail)?;
-        config
-            .set("dbname", &self.config.auth_dbname)
-            .map_err(fail)?;
-        config
-            .set("application_name", "pgwire-proxy auth_query")
-            .map_err(fail)?;
+        let mut config = pgwire::client::Config::parse(&self.config.primary)?;
+        config.set("user", name)?;
+        config.set("password", &password)?;
+        config.set("dbname", &self.config.auth_dbname)?;
+        config.set("application_name", "pgwire-proxy auth_query")?;
         if !self.config.primary.contains("connect_timeout") {
-            config.set("connect_timeout", "5").map_err(fail)?;
+            config.set("connect_timeout", "5")?;
         }
         Ok(config)
     }
 }
 
-/// The client's error when a user could not be looked up.
+/// The client's error when a user could not be looked up: the cause is
+/// logged, not told to a client that has not authenticated.
 fn lookup_failed(user: &str, e: &pgwire::client::Error) -> ErrorInfo {
     tracing::warn!(user, "--auth-query failed: {e}");
     ErrorInfo::fatal(
         SqlState::CONNECTION_FAILURE,
-        format!("cannot look up user \"{user}\": {e}"),
+        format!("cannot look up user \"{user}\" (the proxy's log says why)"),
     )
 }
 
