@@ -1121,6 +1121,32 @@ async fn check_server_aging(cluster: &Replicated) {
     assert!(pools.iter().all(|r| r["sv_open"] == "0"), "{pools:?}");
     assert_ne!(backend_pid(&client).await, first, "a new connection");
 
+    // The checker connection ages too: opened by a named Parse while the
+    // pool (of one) is held by a transaction.
+    let mut small = config(1, 0);
+    small.pool_size = 1;
+    let proxy = start_proxy_with(small);
+    let holder = connect(&proxy, "appdb").await;
+    holder.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let preparer = connect(&proxy, "appdb").await;
+    let prepared = tokio::spawn(async move {
+        preparer.prepare("SELECT 2").await.unwrap();
+        preparer
+    });
+    let admin = connect(&proxy, "pgwire").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let checker = loop {
+        let servers = admin_rows(&admin, "SHOW SERVERS").await;
+        if let Some(r) = servers.iter().find(|r| r["state"] == "checker") {
+            break r["pid"].parse::<i32>().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no checker: {servers:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    holder.batch_execute("COMMIT").await.unwrap();
+    let _preparer = prepared.await.unwrap();
+    wait_backend_gone(cluster, checker).await;
+
     let proxy = start_proxy_with(config(0, 2));
     let client = connect(&proxy, "appdb").await;
     let first = backend_pid(&client).await;

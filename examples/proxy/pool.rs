@@ -415,7 +415,8 @@ impl Pool {
                     pid = tracing::field::Empty,
                     target = self.target,
                 );
-                let (conn, _) = BackendConn::connect(&self.connect_config(), id, span).await?;
+                let (mut conn, _) = BackendConn::connect(&self.connect_config(), id, span).await?;
+                conn.opened = self.clock.now();
                 checker.insert(conn)
             }
         };
@@ -441,6 +442,7 @@ impl Pool {
                 answer
             }
         };
+        conn.idle_since = self.clock.now();
         match answer {
             Ok(answer) if conn.status == b'I' => {
                 if answer.is_none() {
@@ -495,8 +497,17 @@ impl Pool {
         idle.len()
     }
 
-    /// Closes the idle connections past `limits` at `now`.
+    /// Closes the idle connections past `limits` at `now`, and the
+    /// checker connection if it is past them and not in use.
     pub fn close_expired(&self, limits: &Limits, now: u64) {
+        if let Ok(mut checker) = self.checker.try_lock() {
+            if checker
+                .as_ref()
+                .is_some_and(|c| limits.expired(c.opened, c.idle_since, now))
+            {
+                *checker = None;
+            }
+        }
         let closed = self.retain_idle(|c| !limits.expired(c.opened, c.idle_since, now));
         if closed > 0 {
             tracing::debug!(
