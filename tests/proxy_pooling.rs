@@ -2303,7 +2303,8 @@ async fn check_session_drop_database(cluster: &Replicated, proxy: &RunningProxy)
 /// `PAUSE` on the admin console waits for the transaction in progress,
 /// holds the next query, and lets PostgreSQL restart under the clients:
 /// after `RESUME` the held query runs and every client goes on without an
-/// error. A cancelled `PAUSE` is undone.
+/// error. A cancelled `PAUSE` is undone. `PAUSE db` / `RESUME db` hold one
+/// database's clients only.
 async fn check_pause_and_restart(cluster: &Replicated) {
     let proxy = start_proxy(cluster, PoolMode::Transaction, 2);
     let admin = connect(&proxy, "pgwire").await;
@@ -2406,6 +2407,61 @@ async fn check_pause_and_restart(cluster: &Replicated) {
             .unwrap()
             .get::<_, i32>(0),
         6
+    );
+
+    // `PAUSE appdb` waits for appdb's transaction only, holds appdb's
+    // clients, and leaves the other databases' clients alone.
+    let other = connect(&proxy, "postgres").await;
+    other.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    writer.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let pause = tokio::spawn({
+        let admin = connect(&proxy, "pgwire").await;
+        async move { admin.simple_query("PAUSE appdb").await.map(|_| ()) }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !pause.is_finished(),
+        "PAUSE appdb waits for appdb's transaction"
+    );
+    writer.batch_execute("COMMIT").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), pause)
+        .await
+        .expect("PAUSE appdb completes with postgres' transaction still open")
+        .unwrap()
+        .expect("PAUSE appdb");
+    let pools = admin_rows(&admin, "SHOW POOLS").await;
+    let paused = |db: &str| {
+        pools
+            .iter()
+            .find(|r| r["database"] == db && r["role"] == "primary")
+            .map(|r| r["paused"].clone())
+    };
+    assert_eq!(paused("appdb").as_deref(), Some("yes"));
+    assert_eq!(paused("postgres").as_deref(), Some("no"));
+    let held = tokio::spawn(async move { select_int(&writer, "SELECT 7").await });
+    assert_eq!(
+        select_int(&other, "SELECT 8").await,
+        8,
+        "another database goes on"
+    );
+    other.batch_execute("COMMIT").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!held.is_finished(), "appdb's client waits");
+    admin
+        .simple_query("RESUME appdb")
+        .await
+        .expect("RESUME appdb");
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), held)
+            .await
+            .expect("served after RESUME appdb")
+            .unwrap(),
+        7
+    );
+    let err = admin.simple_query("RESUME appdb").await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE)
     );
 }
 

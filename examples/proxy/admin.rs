@@ -80,39 +80,44 @@ pub async fn run(mut front: Front, pools: Arc<Pools>) {
             }
         }
         if front.flush().await.is_err() {
-            if pausing.is_some() {
-                pools.pause.resume();
+            if let Some(pausing) = &pausing {
+                undo_pause(&pools, pausing);
             }
             return;
         }
         if let Some(pausing) = pausing {
-            let released = wait_for_release(&mut front, &pools).await;
+            let database = pausing.database.as_deref();
+            let released = wait_for_release(&mut front, &pools, database).await;
             let out = front.write_buffer();
             match released {
                 Released::Yes => {
-                    let closed = pools.close_all_idle();
+                    let closed = match database {
+                        None => pools.close_all_idle(),
+                        Some(db) => pools.close_idle_to(db),
+                    };
                     tracing::info!(
                         closed,
+                        database,
                         "paused: every connection released, idle ones closed"
                     );
                     put_command_complete(out, "PAUSE");
                 }
                 Released::Cancelled => {
-                    pools.pause.resume();
+                    undo_pause(&pools, &pausing);
                     ErrorInfo::new(
                         SqlState::QUERY_CANCELED,
                         "canceling statement due to user request: PAUSE undone",
                     )
                     .encode_error(out);
-                    console.failed = pausing == Pausing::Extended;
+                    console.failed = pausing.extended;
                 }
                 Released::ClientGone => {
-                    pools.pause.resume();
+                    undo_pause(&pools, &pausing);
                     tracing::info!("the client that sent PAUSE left before it completed: resumed");
                     return;
                 }
             }
-            if pausing == Pausing::Simple {
+            if !pausing.extended {
                 out.put_slice(b"Z\0\0\0\x05I");
             }
             // What the client sent meanwhile is answered before reading on.
@@ -140,12 +145,12 @@ pub fn shutting_down() -> ErrorInfo {
     )
 }
 
-/// A `PAUSE` waiting for the connections to be released, sent as a
-/// simple Query or as an Execute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pausing {
-    Simple,
-    Extended,
+/// A `PAUSE` waiting for the connections to be released: sent as an
+/// Execute (else a simple Query), of one database or (`None`) all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pausing {
+    extended: bool,
+    database: Option<String>,
 }
 
 /// How the wait of a `PAUSE` ended.
@@ -158,14 +163,26 @@ enum Released {
     ClientGone,
 }
 
-/// Waits until every backend connection is back in its pool (clients
-/// finish their transactions; session-pooled clients leave), watching the
-/// console client for a cancel or its departure.
-async fn wait_for_release(front: &mut Front, pools: &Pools) -> Released {
+/// Resumes what a `PAUSE` that did not complete paused.
+fn undo_pause(pools: &Pools, pausing: &Pausing) {
+    match &pausing.database {
+        None => {
+            pools.pause.resume();
+        }
+        Some(db) => {
+            pools.pause.resume_database(db);
+        }
+    }
+}
+
+/// Waits until every backend connection (of `database`, or all) is back
+/// in its pool (clients finish their transactions; session-pooled clients
+/// leave), watching the console client for a cancel or its departure.
+async fn wait_for_release(front: &mut Front, pools: &Pools, database: Option<&str>) -> Released {
     let cancel = front.cancel_signal();
     let mut cancelled = std::pin::pin!(cancel.requested());
     loop {
-        if pools.all_released() {
+        if pools.all_released(database) {
             return Released::Yes;
         }
         tokio::select! {
@@ -181,7 +198,7 @@ async fn wait_for_release(front: &mut Front, pools: &Pools) -> Released {
 }
 
 /// A console command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Command {
     Pools,
     Stats,
@@ -190,8 +207,10 @@ enum Command {
     Help,
     Config,
     Version,
-    Pause,
-    Resume,
+    /// `PAUSE`, or `PAUSE db` for one database.
+    Pause(Option<String>),
+    /// `RESUME`, or `RESUME db`.
+    Resume(Option<String>),
     Reconnect,
     Reload,
     /// An empty query string.
@@ -201,12 +220,14 @@ enum Command {
 impl Command {
     fn parse(sql: &str) -> Result<Command, ErrorInfo> {
         // A Parse's text may end in `;` as a Query's parts do not.
-        let words: Vec<String> = sql
+        let raw: Vec<&str> = sql
             .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
             .split_whitespace()
-            .map(str::to_ascii_uppercase)
             .collect();
+        let words: Vec<String> = raw.iter().map(|w| w.to_ascii_uppercase()).collect();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        // A database name as written (quotes taken off), not upper-cased.
+        let database = || raw.get(1).map(|d| d.trim_matches('"').to_owned());
         Ok(match words[..] {
             [] => Command::Empty,
             ["SHOW", "POOLS"] => Command::Pools,
@@ -216,8 +237,10 @@ impl Command {
             ["SHOW", "HELP"] => Command::Help,
             ["SHOW", "CONFIG"] => Command::Config,
             ["SHOW", "VERSION"] => Command::Version,
-            ["PAUSE"] => Command::Pause,
-            ["RESUME"] => Command::Resume,
+            ["PAUSE"] => Command::Pause(None),
+            ["PAUSE", _] => Command::Pause(database()),
+            ["RESUME"] => Command::Resume(None),
+            ["RESUME", _] => Command::Resume(database()),
             ["RECONNECT"] => Command::Reconnect,
             ["RELOAD"] => Command::Reload,
             _ => {
@@ -242,8 +265,8 @@ impl Command {
                 columns: &["version"],
                 rows: vec![vec![format!("pgwire proxy {}", env!("CARGO_PKG_VERSION"))]],
             },
-            Command::Pause
-            | Command::Resume
+            Command::Pause(_)
+            | Command::Resume(_)
             | Command::Reconnect
             | Command::Reload
             | Command::Empty => {
@@ -259,10 +282,10 @@ impl Command {
         pools: &Pools,
         may_control: bool,
         out: &mut BytesMut,
-    ) -> Result<Option<()>, ErrorInfo> {
+    ) -> Result<Option<Option<String>>, ErrorInfo> {
         let controls = matches!(
             self,
-            Command::Pause | Command::Resume | Command::Reconnect | Command::Reload
+            Command::Pause(_) | Command::Resume(_) | Command::Reconnect | Command::Reload
         );
         if controls && !may_control {
             return Err(ErrorInfo::new(
@@ -273,11 +296,18 @@ impl Command {
         }
         match self {
             Command::Empty => out.put_slice(b"I\0\0\0\x04"),
-            Command::Resume => {
+            Command::Resume(None) => {
                 if !pools.pause.resume() {
                     return Err(not_paused("the proxy is not paused"));
                 }
                 tracing::info!("resumed");
+                put_command_complete(out, "RESUME");
+            }
+            Command::Resume(Some(database)) => {
+                if !pools.pause.resume_database(&database) {
+                    return Err(not_paused("that database is not paused"));
+                }
+                tracing::info!(database, "resumed");
                 put_command_complete(out, "RESUME");
             }
             Command::Reconnect => {
@@ -298,12 +328,22 @@ impl Command {
                     ));
                 }
             },
-            Command::Pause => {
+            Command::Pause(None) => {
                 if !pools.pause.pause() {
                     return Err(not_paused("the proxy is already paused"));
                 }
                 tracing::info!("pausing: waiting for every backend connection to be released");
-                return Ok(Some(()));
+                return Ok(Some(None));
+            }
+            Command::Pause(Some(database)) => {
+                if !pools.pause.pause_database(&database) {
+                    return Err(not_paused("that database is already paused"));
+                }
+                tracing::info!(
+                    database,
+                    "pausing: waiting for the database's backend connections to be released"
+                );
+                return Ok(Some(Some(database)));
             }
             _ => {}
         }
@@ -384,7 +424,7 @@ impl Console {
                     .map(Command::parse)
                     .filter(|c| c.as_ref().map_or(true, |c| *c != Command::Empty))
                     .collect::<Result<Vec<_>, _>>()?;
-                if commands.len() > 1 && commands.contains(&Command::Pause) {
+                if commands.len() > 1 && commands.iter().any(|c| matches!(c, Command::Pause(_))) {
                     return Err(ErrorInfo::new(
                         SqlState::FEATURE_NOT_SUPPORTED,
                         "PAUSE must be sent alone",
@@ -394,14 +434,17 @@ impl Console {
                     out.put_slice(b"I\0\0\0\x04");
                 }
                 for command in commands {
-                    match command.run(pools) {
+                    match command.clone().run(pools) {
                         Some(table) => {
                             put_row_description(out, table.columns, &[]);
                             put_rows(out, &table);
                         }
                         None => {
-                            if command.act(pools, self.may_control, out)?.is_some() {
-                                return Ok(Some(Pausing::Simple));
+                            if let Some(database) = command.act(pools, self.may_control, out)? {
+                                return Ok(Some(Pausing {
+                                    extended: false,
+                                    database,
+                                }));
                             }
                         }
                     }
@@ -418,9 +461,10 @@ impl Console {
             b'B' => {
                 let (portal, rest) = cstr(body).ok_or_else(malformed)?;
                 let (statement, mut rest) = cstr(rest).ok_or_else(malformed)?;
-                let command = *self
+                let command = self
                     .statements
                     .get(statement)
+                    .cloned()
                     .ok_or_else(|| no_such("prepared statement", statement))?;
                 // Parameter formats: there are no parameters to read.
                 read_i16s(&mut rest)?;
@@ -439,9 +483,10 @@ impl Console {
                 let (&kind, rest) = body.split_first().ok_or_else(malformed)?;
                 let (name, _) = cstr(rest).ok_or_else(malformed)?;
                 let (command, formats) = if kind == b'S' {
-                    let command = *self
+                    let command = self
                         .statements
                         .get(name)
+                        .cloned()
                         .ok_or_else(|| no_such("prepared statement", name))?;
                     out.put_slice(b"t\0\0\0\x06\0\0");
                     (command, Vec::new())
@@ -463,12 +508,15 @@ impl Console {
                     .portals
                     .get(name)
                     .ok_or_else(|| no_such("portal", name))?;
-                let command = *command;
-                match command.run(pools) {
+                let command = command.clone();
+                match command.clone().run(pools) {
                     Some(table) => put_rows(out, &table),
                     None => {
-                        if command.act(pools, self.may_control, out)?.is_some() {
-                            return Ok(Some(Pausing::Extended));
+                        if let Some(database) = command.act(pools, self.may_control, out)? {
+                            return Ok(Some(Pausing {
+                                extended: true,
+                                database,
+                            }));
                         }
                     }
                 }
@@ -561,7 +609,12 @@ fn show_pools(pools: &Pools) -> Table {
                 s.active.load(Ordering::Relaxed).to_string(),
                 p.idle_count().to_string(),
                 s.open.load(Ordering::Relaxed).to_string(),
-                if pools.pause.is_paused() { "yes" } else { "no" }.into(),
+                if pools.pause.is_paused_for(&p.database) {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .into(),
                 pools.targets[p.target]
                     .lag()
                     .map(|l| format!("{:.3}", l.as_secs_f64()))
@@ -647,11 +700,11 @@ const COMMANDS: [(&str, &str); 11] = [
          or the pool's checker",
     ),
     (
-        "PAUSE",
-        "no client takes a connection until RESUME; returns once all are released \
+        "PAUSE [db]",
+        "no client (of db) takes a connection until RESUME; returns once all are released \
          (transactions finished, session clients gone) and the idle ones closed",
     ),
-    ("RESUME", "clients take connections again"),
+    ("RESUME [db]", "clients (of db) take connections again"),
     (
         "RECONNECT",
         "replace every backend connection (idle ones now, the others when released), \
@@ -1103,7 +1156,13 @@ mod tests {
         assert_eq!(run(b"PAUSE; SHOW POOLS", &mut out), None);
         assert!(out.starts_with(b"E"), "PAUSE must come alone");
         assert!(!pools.pause.is_paused());
-        assert_eq!(run(b"pause;", &mut out), Some(Pausing::Simple));
+        assert_eq!(
+            run(b"pause;", &mut out),
+            Some(Pausing {
+                extended: false,
+                database: None
+            })
+        );
         assert!(out.is_empty(), "completed by the caller");
         assert!(pools.pause.is_paused());
         assert_eq!(run(b"PAUSE", &mut out), None);

@@ -91,7 +91,7 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
 
 The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
 SHOW CLIENTS, SHOW SERVERS, SHOW CONFIG, SHOW VERSION, SHOW HELP, and for
---admin-user users PAUSE, RESUME, RECONNECT, RELOAD (SIGHUP also re-reads
+--admin-user users PAUSE [db], RESUME [db], RECONNECT, RELOAD (SIGHUP re-reads
 the users files).";
 
 /// PgBouncer's default `auth_query`: needs a superuser, or a function

@@ -670,13 +670,15 @@ impl Pools {
         }
     }
 
-    /// No connection is handed out and no client is on its way to one
-    /// (what `PAUSE` waits for).
-    pub fn all_released(&self) -> bool {
+    /// No connection (of `database`, or at all) is handed out and no
+    /// client is on its way to one (what `PAUSE` waits for; the clients on
+    /// their way are counted for every database, as they pass quickly).
+    pub fn all_released(&self, database: Option<&str>) -> bool {
         self.checking_out.load(Ordering::Acquire) == 0
             && self
                 .all()
                 .iter()
+                .filter(|p| database.is_none_or(|db| p.database == db))
                 .all(|p| p.stats.active.load(Ordering::Acquire) == 0)
     }
 
@@ -765,7 +767,10 @@ impl Pools {
         pools: &[Arc<Pool>],
         read_only: bool,
     ) -> Result<Checkout, ErrorInfo> {
-        if self.pause.is_paused() && !self.pause.wait_resumed(PAUSE_WAIT_LIMIT).await {
+        let database = pools.first().map_or("", |p| p.database.as_str());
+        if self.pause.is_paused_for(database)
+            && !self.pause.wait_resumed(database, PAUSE_WAIT_LIMIT).await
+        {
             return Err(ErrorInfo::new(
                 SqlState::TOO_MANY_CONNECTIONS,
                 format!(
@@ -815,10 +820,11 @@ impl Pools {
     /// read from the standbys, if one is there now; `None` otherwise (then
     /// [`checkout`](Self::checkout) decides: it waits, connects, balances).
     pub fn checkout_idle_now(&self, pools: &[Arc<Pool>], read_only: bool) -> Option<Checkout> {
-        if (read_only && pools.len() > 1) || self.pause.is_paused() {
+        let primary = pools.first()?;
+        if (read_only && pools.len() > 1) || self.pause.is_paused_for(&primary.database) {
             return None;
         }
-        pools.first()?.take_idle_now()
+        primary.take_idle_now()
     }
 
     /// A connection for a client of `pools` if one can be had without

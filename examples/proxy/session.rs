@@ -590,7 +590,11 @@ impl ClientSession {
     /// the client gets the backend's error or ParseComplete; the statement
     /// is parsed on a serving backend when first used.
     async fn parse_detached(&mut self) {
-        if self.pools.pause.is_paused() {
+        if self
+            .my_pools
+            .first()
+            .is_some_and(|p| self.pools.pause.is_paused_for(&p.database))
+        {
             // Not checked aside while paused (PostgreSQL may be down for a
             // restart): the client waits for RESUME like any other.
             if let Err(e) = self.attach().await {
