@@ -21,6 +21,32 @@ use ring::{digest, hmac, pbkdf2};
 ///
 /// They are as good as the password toward such servers: keep them in
 /// memory only. `Debug` does not print them.
+///
+/// ```
+/// # #[cfg(all(feature = "server", feature = "client"))] {
+/// use pgwire::api::auth::{Authenticator, ScramKeys, ScramVerifier};
+///
+/// // A pooler's authentication: check the client against the verifier
+/// // PostgreSQL stores, then keep what its proof revealed.
+/// async fn authenticate(auth: &mut Authenticator<'_>, stored: ScramVerifier) -> Option<ScramKeys> {
+///     auth.scram_sha_256(Some(&stored.into())).await.ok()?;
+///     auth.scram_keys().cloned()
+/// }
+///
+/// // Log in to PostgreSQL with them.
+/// fn backend_config(keys: ScramKeys) -> pgwire::client::Config {
+///     let mut config = pgwire::client::Config::parse("host=db.internal user=app").unwrap();
+///     config.scram_keys = Some(keys);
+///     config
+/// }
+///
+/// // Or from a password and the stored verifier's salt, without PBKDF2 at
+/// // each later connection.
+/// let stored = ScramVerifier::generate("secret");
+/// let keys = ScramKeys::derive("secret", stored.salt(), stored.iterations());
+/// assert!(backend_config(keys).scram_keys.is_some());
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct ScramKeys {
     client_key: [u8; 32],
