@@ -34,11 +34,7 @@ impl Drop for RunningProxy {
 }
 
 fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> RunningProxy {
-    let mut config = ProxyConfig::new(
-        ([127, 0, 0, 1], 0).into(),
-        Replicated::conninfo(cluster.primary.port),
-    )
-    .user(USER, PASSWORD);
+    let mut config = primary_config(cluster);
     for s in &cluster.standbys {
         config.replicas.push(Replicated::conninfo(s.port));
     }
@@ -48,6 +44,16 @@ fn start_proxy(cluster: &Replicated, mode: PoolMode, pool_size: usize) -> Runnin
     config.wait_timeout = Duration::from_secs(3);
     config.health_interval = Duration::from_millis(500);
     start_proxy_with(config)
+}
+
+/// A proxy's settings: listening on an ephemeral port, the cluster's
+/// primary as the backend, the test's user.
+fn primary_config(cluster: &Replicated) -> ProxyConfig {
+    ProxyConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        Replicated::conninfo(cluster.primary.port),
+    )
+    .user(USER, PASSWORD)
 }
 
 fn start_proxy_with(config: ProxyConfig) -> RunningProxy {
@@ -1052,11 +1058,7 @@ async fn check_clients_and_servers(cluster: &Replicated) {
 /// is refused with 53300 at connect time, and once a client leaves another
 /// gets its place.
 async fn check_max_clients(cluster: &Replicated) {
-    let mut config = ProxyConfig::new(
-        ([127, 0, 0, 1], 0).into(),
-        Replicated::conninfo(cluster.primary.port),
-    )
-    .user(USER, PASSWORD);
+    let mut config = primary_config(cluster);
     config.max_clients = 3;
     config.health_interval = Duration::ZERO;
     let proxy = start_proxy_with(config);
@@ -1100,11 +1102,7 @@ async fn check_max_clients(cluster: &Replicated) {
 /// that old, between transactions.
 async fn check_server_aging(cluster: &Replicated) {
     let config = |idle: u64, lifetime: u64| {
-        let mut config = ProxyConfig::new(
-            ([127, 0, 0, 1], 0).into(),
-            Replicated::conninfo(cluster.primary.port),
-        )
-        .user(USER, PASSWORD);
+        let mut config = primary_config(cluster);
         config.health_interval = Duration::ZERO;
         config.server_idle_timeout = Duration::from_secs(idle);
         config.server_lifetime = Duration::from_secs(lifetime);
@@ -1171,11 +1169,7 @@ async fn check_server_aging(cluster: &Replicated) {
 /// serves them again. The same when the standby loses its WAL stream.
 async fn check_replica_lag(cluster: &Replicated) {
     let standby = cluster.standbys[0].port;
-    let mut config = ProxyConfig::new(
-        ([127, 0, 0, 1], 0).into(),
-        Replicated::conninfo(cluster.primary.port),
-    )
-    .user(USER, PASSWORD);
+    let mut config = primary_config(cluster);
     config.replicas.push(Replicated::conninfo(standby));
     config.health_interval = Duration::from_millis(200);
     config.max_replica_lag = Duration::from_secs(1);
@@ -1565,11 +1559,7 @@ async fn check_proxy_protocol(cluster: &Replicated) {
         eprintln!("SKIPPED proxy protocol part: haproxy is not installed");
         return;
     }
-    let mut config = ProxyConfig::new(
-        ([127, 0, 0, 1], 0).into(),
-        Replicated::conninfo(cluster.primary.port),
-    )
-    .user(USER, PASSWORD);
+    let mut config = primary_config(cluster);
     config.proxy_protocol = pgwire::server::ProxyProtocolMode::Required;
     config.proxy_trusted.push("127.0.0.1/32".parse().unwrap());
     let proxy = start_proxy_with(config);
@@ -1660,11 +1650,7 @@ async fn check_proxy_protocol(cluster: &Replicated) {
 /// both held through the wait, 53300. The proxy never has more than two
 /// connections to the server.
 async fn check_max_server_connections(cluster: &Replicated) {
-    let mut config = ProxyConfig::new(
-        ([127, 0, 0, 1], 0).into(),
-        Replicated::conninfo(cluster.primary.port),
-    )
-    .user(USER, PASSWORD);
+    let mut config = primary_config(cluster);
     config.pool_size = 2;
     config.max_server_connections = 2;
     config.wait_timeout = Duration::from_secs(2);
@@ -2685,11 +2671,7 @@ async fn bad_input_ends_only_that_connection() {
     else {
         return;
     };
-    let mut config = ProxyConfig::new(
-        ([127, 0, 0, 1], 0).into(),
-        Replicated::conninfo(cluster.primary.port),
-    )
-    .user(USER, PASSWORD);
+    let mut config = primary_config(&cluster);
     config.auth = pgwire::api::auth::AuthMethod::Trust;
     let proxy = start_proxy_with(config);
     let good = connect(&proxy, "appdb").await;
@@ -3002,11 +2984,7 @@ async fn relay_pipelines_large_results_and_dead_idle_connections() {
     ) else {
         return;
     };
-    let mut config = ProxyConfig::new(
-        ([127, 0, 0, 1], 0).into(),
-        Replicated::conninfo(cluster.primary.port),
-    )
-    .user(USER, PASSWORD);
+    let mut config = primary_config(&cluster);
     config.pool_mode = PoolMode::Transaction;
     config.pool_size = 1;
     config.wait_timeout = Duration::from_secs(10);
