@@ -980,6 +980,25 @@ async fn check_clients_and_servers(cluster: &Replicated) {
     let waiting: Vec<_> = clients.iter().filter(|r| r["state"] == "waiting").collect();
     assert_eq!(waiting.len(), 1, "{clients:?}");
     assert_eq!(waiting[0]["server_pid"], "");
+    // SHOW POOLS: how long the client waiting longest has waited.
+    let max_wait = || async {
+        let pools = admin_rows(&admin, "SHOW POOLS").await;
+        let appdb = pools
+            .iter()
+            .find(|r| r["database"] == "appdb" && r["role"] == "primary")
+            .cloned()
+            .expect("appdb's pool");
+        assert_eq!(appdb["cl_waiting"], "1");
+        Duration::from_secs(appdb["maxwait"].parse().unwrap())
+            + Duration::from_micros(appdb["maxwait_us"].parse().unwrap())
+    };
+    let first = max_wait().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let later = max_wait().await;
+    assert!(
+        later >= first + Duration::from_millis(300),
+        "maxwait grows while the client waits: {first:?} then {later:?}"
+    );
 
     // The extended protocol (tokio-postgres' `query`: Parse, Describe,
     // Bind with binary results, Execute) reads the same.
@@ -1014,6 +1033,13 @@ async fn check_clients_and_servers(cluster: &Replicated) {
             .expect("the waiting client is served")
             .unwrap(),
         7
+    );
+    let pools = admin_rows(&admin, "SHOW POOLS").await;
+    assert!(
+        pools
+            .iter()
+            .all(|r| r["maxwait"] == "0" && r["maxwait_us"] == "0"),
+        "no one waits any more: {pools:?}"
     );
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

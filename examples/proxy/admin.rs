@@ -586,6 +586,7 @@ fn show_pools(pools: &Pools) -> Table {
         .iter()
         .map(|p| {
             let s = &p.stats;
+            let max_wait = s.max_wait();
             vec![
                 p.database.clone(),
                 p.user.clone(),
@@ -609,6 +610,8 @@ fn show_pools(pools: &Pools) -> Table {
                 s.active.load(Ordering::Relaxed).to_string(),
                 p.idle_count().to_string(),
                 s.open.load(Ordering::Relaxed).to_string(),
+                max_wait.as_secs().to_string(),
+                max_wait.subsec_micros().to_string(),
                 if pools.pause.is_paused_for(&p.database) {
                     "yes"
                 } else {
@@ -636,6 +639,8 @@ fn show_pools(pools: &Pools) -> Table {
             "sv_active",
             "sv_idle",
             "sv_open",
+            "maxwait",
+            "maxwait_us",
             "paused",
             "replay_lag_s",
         ],

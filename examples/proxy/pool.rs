@@ -131,6 +131,10 @@ pub struct PoolStats {
     pub clients: AtomicUsize,
     /// Clients waiting for a connection now.
     pub waiting: AtomicUsize,
+    /// When each of them began to wait, by a number of its own (touched
+    /// only by waits, not by the checkouts that get a connection at once).
+    wait_starts: Mutex<std::collections::BTreeMap<u64, Instant>>,
+    next_wait: AtomicU64,
     /// Connections handed out now.
     pub active: AtomicUsize,
     /// Connections open (active + idle).
@@ -147,6 +151,45 @@ pub struct PoolStats {
     /// Backend connections opened / broken.
     pub connects: AtomicU64,
     pub broken: AtomicU64,
+}
+
+impl PoolStats {
+    /// Records a client that began to wait at `start`, until the guard
+    /// drops (served, timed out or gone).
+    fn begin_wait(&self, start: Instant) -> WaitRecord<'_> {
+        let id = self.next_wait.fetch_add(1, Ordering::Relaxed);
+        self.wait_starts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, start);
+        WaitRecord { stats: self, id }
+    }
+
+    /// How long the client waiting longest has waited (zero with none
+    /// waiting): PgBouncer's `maxwait`.
+    pub fn max_wait(&self) -> Duration {
+        let starts = self.wait_starts.lock().unwrap_or_else(|e| e.into_inner());
+        starts
+            .values()
+            .min()
+            .map_or(Duration::ZERO, |start| start.elapsed())
+    }
+}
+
+/// A wait in [`PoolStats::wait_starts`], removed on drop.
+struct WaitRecord<'a> {
+    stats: &'a PoolStats,
+    id: u64,
+}
+
+impl Drop for WaitRecord<'_> {
+    fn drop(&mut self) {
+        self.stats
+            .wait_starts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
 }
 
 /// The pool of one (user, database, backend).
@@ -221,7 +264,9 @@ impl Pool {
             Err(_) => {
                 let start = Instant::now();
                 self.stats.waiting.fetch_add(1, Ordering::Relaxed);
+                let waiter = self.stats.begin_wait(start);
                 let got = tokio::time::timeout(wait, self.permits.clone().acquire_owned()).await;
+                drop(waiter);
                 self.stats.waiting.fetch_sub(1, Ordering::Relaxed);
                 self.stats.waits.fetch_add(1, Ordering::Relaxed);
                 self.stats
