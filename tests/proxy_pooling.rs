@@ -1511,6 +1511,18 @@ async fn check_auth_query(cluster: &Replicated) {
     let config = admin_config(&admin).await;
     assert_eq!(config["auth_user"], "auth_lookup");
     assert_eq!(config["auth_dbname"], "postgres");
+    let users: Vec<(String, String)> = admin_rows(&admin, "SHOW USERS")
+        .await
+        .into_iter()
+        .map(|r| (r["name"].clone(), r["source"].clone()))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            ("auth_lookup".to_owned(), "given".to_owned()),
+            ("looked_up".to_owned(), "auth_query".to_owned())
+        ]
+    );
     // The console is for the proxy's own users, not every role.
     let err = connect_as(login("looked_up", "new-secret", "pgwire"))
         .await
@@ -1721,6 +1733,21 @@ async fn check_max_server_connections(cluster: &Replicated) {
     };
     assert_eq!(open("appdb").as_deref(), Some("2"));
     assert_eq!(open("postgres").as_deref(), Some("0"), "closed for appdb");
+    let databases = admin_rows(&admin, "SHOW DATABASES").await;
+    let line = |db: &str| {
+        databases.iter().find(|r| r["name"] == db).map(|r| {
+            (
+                r["current_connections"].clone(),
+                r["max_connections"].clone(),
+            )
+        })
+    };
+    assert_eq!(
+        line("appdb"),
+        Some(("2".into(), "2".into())),
+        "{databases:?}"
+    );
+    assert_eq!(line("postgres"), Some(("0".into(), "2".into())));
 
     // The postgres client takes the idle appdb connection's slot in turn;
     // then both are held and a third query times out.

@@ -207,6 +207,8 @@ enum Command {
     Help,
     Config,
     Version,
+    Databases,
+    Users,
     /// `PAUSE`, or `PAUSE db` for one database.
     Pause(Option<String>),
     /// `RESUME`, or `RESUME db`.
@@ -237,6 +239,8 @@ impl Command {
             ["SHOW", "HELP"] => Command::Help,
             ["SHOW", "CONFIG"] => Command::Config,
             ["SHOW", "VERSION"] => Command::Version,
+            ["SHOW", "DATABASES"] => Command::Databases,
+            ["SHOW", "USERS"] => Command::Users,
             ["PAUSE"] => Command::Pause(None),
             ["PAUSE", _] => Command::Pause(database()),
             ["RESUME"] => Command::Resume(None),
@@ -261,6 +265,8 @@ impl Command {
             Command::Servers => show_servers(pools),
             Command::Help => show_help(),
             Command::Config => show_config(pools),
+            Command::Databases => show_databases(pools),
+            Command::Users => show_users(pools),
             Command::Version => Table {
                 columns: &["version"],
                 rows: vec![vec![format!("pgwire proxy {}", env!("CARGO_PKG_VERSION"))]],
@@ -686,7 +692,7 @@ fn show_stats(pools: &Pools) -> Table {
 }
 
 /// The commands, with what each shows.
-const COMMANDS: [(&str, &str); 11] = [
+const COMMANDS: [(&str, &str); 13] = [
     (
         "SHOW POOLS",
         "one line per pool (user, database, backend): clients, connections active and idle",
@@ -720,9 +726,94 @@ const COMMANDS: [(&str, &str); 11] = [
         "read the --users-file's again: new users may log in, removed ones no longer can",
     ),
     ("SHOW CONFIG", "the settings in effect (no passwords)"),
+    (
+        "SHOW DATABASES",
+        "one line per database and backend in use: where, pool size, connections open, paused",
+    ),
+    (
+        "SHOW USERS",
+        "the users: given (--user, --users-file) or found by --auth-query",
+    ),
     ("SHOW VERSION", "the proxy's version"),
     ("SHOW HELP", "this list"),
 ];
+
+/// One line per (database, backend) among the pools, as PgBouncer's
+/// `SHOW DATABASES` (a standby's line is named as clients reach it,
+/// `X_ro`).
+fn show_databases(pools: &Pools) -> Table {
+    let mut lines: Vec<(String, usize, String, usize)> = Vec::new();
+    for p in pools.all() {
+        let open = p.stats.open.load(Ordering::Relaxed);
+        match lines
+            .iter_mut()
+            .find(|(db, target, _, _)| *db == p.database && *target == p.target)
+        {
+            Some(line) => line.3 += open,
+            None => lines.push((p.database.clone(), p.target, p.label(), open)),
+        }
+    }
+    lines.sort();
+    let c = &pools.config;
+    let rows = lines
+        .into_iter()
+        .map(|(database, target, label, open)| {
+            let (host, port) = label.rsplit_once(':').unwrap_or((&label, ""));
+            let name = if target == 0 {
+                database.clone()
+            } else {
+                format!("{database}_ro")
+            };
+            vec![
+                name,
+                host.to_owned(),
+                port.to_owned(),
+                database.clone(),
+                c.pool_size.to_string(),
+                c.pool_mode.name().into(),
+                c.max_server_connections.to_string(),
+                open.to_string(),
+                u8::from(pools.pause.is_paused_for(&database)).to_string(),
+            ]
+        })
+        .collect();
+    Table {
+        columns: &[
+            "name",
+            "host",
+            "port",
+            "database",
+            "pool_size",
+            "pool_mode",
+            "max_connections",
+            "current_connections",
+            "paused",
+        ],
+        rows,
+    }
+}
+
+/// The users, given or looked up.
+fn show_users(pools: &Pools) -> Table {
+    let given = pools.users.names();
+    let looked_up = pools.users.looked_up_names();
+    let rows = given
+        .into_iter()
+        .map(|name| (name, "given"))
+        .chain(looked_up.into_iter().map(|name| (name, "auth_query")))
+        .map(|(name, source)| {
+            vec![
+                name,
+                source.to_owned(),
+                pools.config.pool_mode.name().to_owned(),
+            ]
+        })
+        .collect();
+    Table {
+        columns: &["name", "source", "pool_mode"],
+        rows,
+    }
+}
 
 fn show_config(pools: &Pools) -> Table {
     let c = &pools.config;

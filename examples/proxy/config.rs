@@ -90,7 +90,8 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          a single-threaded runtime, as PgBouncer runs)
 
 The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
-SHOW CLIENTS, SHOW SERVERS, SHOW CONFIG, SHOW VERSION, SHOW HELP, and for
+SHOW CLIENTS, SHOW SERVERS, SHOW DATABASES, SHOW USERS, SHOW CONFIG,
+SHOW VERSION, SHOW HELP, and for
 --admin-user users PAUSE [db], RESUME [db], RECONNECT, RELOAD (SIGHUP re-reads
 the users files).";
 

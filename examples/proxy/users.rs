@@ -72,6 +72,23 @@ impl Users {
         listed.iter().map(|u| u.name.clone()).collect()
     }
 
+    /// The users found by `--auth-query` that logged in (sorted).
+    pub fn looked_up_names(&self) -> Vec<String> {
+        let proven: Vec<String> = self
+            .proven
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        let mut names: Vec<String> = proven
+            .into_iter()
+            .filter(|name| self.find(name).is_none())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Re-reads the `--users-file`s (the `--user`s stay). On an error
     /// (a file unreadable or malformed, a user that cannot serve) the
     /// users stay as they were. Returns how many users there are now.
