@@ -91,9 +91,8 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
 
 The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
 SHOW CLIENTS, SHOW SERVERS, SHOW DATABASES, SHOW USERS, SHOW CONFIG,
-SHOW VERSION, SHOW HELP, and for
---admin-user users PAUSE [db], RESUME [db], RECONNECT, RELOAD (SIGHUP re-reads
-the users files).";
+SHOW VERSION, SHOW HELP, and for --admin-user users PAUSE [db],
+RESUME [db], RECONNECT, RELOAD (SIGHUP re-reads the users files).";
 
 /// PgBouncer's default `auth_query`: needs a superuser, or a function
 /// reading `pg_shadow` with `SECURITY DEFINER`, as PgBouncer's docs show.
