@@ -2343,7 +2343,7 @@ async fn check_session_drop_database(cluster: &Replicated, proxy: &RunningProxy)
 /// holds the next query, and lets PostgreSQL restart under the clients:
 /// after `RESUME` the held query runs and every client goes on without an
 /// error. A cancelled `PAUSE` is undone. `PAUSE db` / `RESUME db` hold one
-/// database's clients only.
+/// database's clients only; `KILL db` ends them.
 async fn check_pause_and_restart(cluster: &Replicated) {
     let proxy = start_proxy(cluster, PoolMode::Transaction, 2);
     let admin = connect(&proxy, "pgwire").await;
@@ -2501,6 +2501,44 @@ async fn check_pause_and_restart(cluster: &Replicated) {
     assert_eq!(
         err.code(),
         Some(&tokio_postgres::error::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE)
+    );
+
+    // `KILL appdb` ends appdb's clients at once, idle or in a transaction
+    // (which rolls back), leaves postgres' alone, and keeps appdb paused
+    // until `RESUME appdb`.
+    let (in_tx, in_tx_conn) = connect_watched(proxy.addr, "appdb").await;
+    in_tx
+        .batch_execute("BEGIN; INSERT INTO pause_rows VALUES (99)")
+        .await
+        .unwrap();
+    let (_idle, idle_conn) = connect_watched(proxy.addr, "appdb").await;
+    let other = connect(&proxy, "postgres").await;
+    admin.simple_query("KILL appdb").await.expect("KILL appdb");
+    assert_eq!(ended_with(in_tx_conn).await, "57P01");
+    assert_eq!(ended_with(idle_conn).await, "57P01");
+    assert_eq!(select_int(&other, "SELECT 9").await, 9, "postgres goes on");
+    let (late, _late_conn) = connect_watched(proxy.addr, "appdb").await;
+    let late = tokio::spawn(async move {
+        let n: i64 = late
+            .query_one("SELECT count(*) FROM pause_rows WHERE x = 99", &[])
+            .await
+            .unwrap()
+            .get(0);
+        n
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!late.is_finished(), "a new appdb client waits after KILL");
+    admin
+        .simple_query("RESUME appdb")
+        .await
+        .expect("RESUME appdb");
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), late)
+            .await
+            .expect("served after RESUME appdb")
+            .unwrap(),
+        0,
+        "the killed transaction rolled back"
     );
 }
 

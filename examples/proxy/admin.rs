@@ -215,6 +215,8 @@ enum Command {
     Resume(Option<String>),
     Reconnect,
     Reload,
+    /// `KILL db`.
+    Kill(String),
     /// An empty query string.
     Empty,
 }
@@ -247,6 +249,7 @@ impl Command {
             ["RESUME", _] => Command::Resume(database()),
             ["RECONNECT"] => Command::Reconnect,
             ["RELOAD"] => Command::Reload,
+            ["KILL", _] => Command::Kill(database().unwrap_or_default()),
             _ => {
                 return Err(ErrorInfo::new(
                     SqlState::FEATURE_NOT_SUPPORTED,
@@ -275,6 +278,7 @@ impl Command {
             | Command::Resume(_)
             | Command::Reconnect
             | Command::Reload
+            | Command::Kill(_)
             | Command::Empty => {
                 return None;
             }
@@ -291,12 +295,16 @@ impl Command {
     ) -> Result<Option<Option<String>>, ErrorInfo> {
         let controls = matches!(
             self,
-            Command::Pause(_) | Command::Resume(_) | Command::Reconnect | Command::Reload
+            Command::Pause(_)
+                | Command::Resume(_)
+                | Command::Reconnect
+                | Command::Reload
+                | Command::Kill(_)
         );
         if controls && !may_control {
             return Err(ErrorInfo::new(
                 SqlState::INSUFFICIENT_PRIVILEGE,
-                "PAUSE, RESUME, RECONNECT and RELOAD are for the proxy's admin users \
+                "PAUSE, RESUME, RECONNECT, RELOAD and KILL are for the proxy's admin users \
                  (--admin-user)",
             ));
         }
@@ -320,6 +328,15 @@ impl Command {
                 let closed = pools.reconnect();
                 tracing::info!(closed, "RECONNECT: backend connections are being replaced");
                 put_command_complete(out, "RECONNECT");
+            }
+            Command::Kill(database) => {
+                // As PgBouncer's KILL: the database stays paused (new
+                // clients wait for RESUME db) and its clients end now.
+                pools.pause.pause_database(&database);
+                let killed = pools.clients.kill(&database);
+                let closed = pools.close_idle_to(&database);
+                tracing::info!(database, killed, closed, "KILL: clients ended, paused");
+                put_command_complete(out, "KILL");
             }
             Command::Reload => match pools.users.reload() {
                 Ok(users) => {
@@ -692,7 +709,7 @@ fn show_stats(pools: &Pools) -> Table {
 }
 
 /// The commands, with what each shows.
-const COMMANDS: [(&str, &str); 13] = [
+const COMMANDS: [(&str, &str); 14] = [
     (
         "SHOW POOLS",
         "one line per pool (user, database, backend): clients, connections active and idle",
@@ -720,6 +737,11 @@ const COMMANDS: [(&str, &str); 13] = [
         "RECONNECT",
         "replace every backend connection (idle ones now, the others when released), \
          e.g. after ALTER DATABASE/ROLE ... SET",
+    ),
+    (
+        "KILL db",
+        "end every client of db now (their transactions roll back) and pause it: new \
+         clients wait for RESUME db",
     ),
     (
         "RELOAD",
@@ -1229,7 +1251,13 @@ mod tests {
         let pools = pools();
         let mut out = BytesMut::new();
         let mut plain = Console::default();
-        for command in [&b"PAUSE\0"[..], b"RESUME\0", b"RECONNECT\0", b"RELOAD\0"] {
+        for command in [
+            &b"PAUSE\0"[..],
+            b"RESUME\0",
+            b"RECONNECT\0",
+            b"RELOAD\0",
+            b"KILL db\0",
+        ] {
             out.clear();
             assert_eq!(plain.handle(b'Q', command, &pools, &mut out), None);
             assert!(out.starts_with(b"E"), "not an admin user");

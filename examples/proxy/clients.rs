@@ -36,6 +36,8 @@ pub struct ClientEntry {
     /// The pools the client may be served by, one per target, in target
     /// order (primary first).
     pub pools: Vec<Arc<Pool>>,
+    /// Ends the client's session (`KILL`); `None` in unit tests.
+    pub terminate: Option<pgwire::server::TerminateHandle>,
     /// The connection held: 0 for none, else `(index in pools + 1) << 32 |
     /// backend pid`, one word so a reader never sees half of a change.
     server: AtomicU64,
@@ -87,6 +89,7 @@ pub struct NewClient {
     pub application_name: String,
     pub key_pid: i32,
     pub pools: Vec<Arc<Pool>>,
+    pub terminate: Option<pgwire::server::TerminateHandle>,
 }
 
 impl Clients {
@@ -101,6 +104,7 @@ impl Clients {
             application_name: client.application_name,
             key_pid: client.key_pid,
             pools: client.pools,
+            terminate: client.terminate,
             server: AtomicU64::new(0),
             waiting: AtomicBool::new(false),
             pinned: AtomicBool::new(false),
@@ -116,6 +120,21 @@ impl Clients {
     /// The clients now, oldest first.
     pub fn snapshot(&self) -> Vec<Arc<ClientEntry>> {
         self.lock().values().cloned().collect()
+    }
+
+    /// Ends the sessions of the clients of `database` (`X_ro` clients
+    /// included); returns how many were asked to end.
+    pub fn kill(&self, database: &str) -> usize {
+        let mut killed = 0;
+        for entry in self.snapshot() {
+            if entry.pools.first().is_some_and(|p| p.database == database) {
+                if let Some(t) = &entry.terminate {
+                    t.terminate();
+                    killed += 1;
+                }
+            }
+        }
+        killed
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<ClientEntry>>> {
@@ -241,6 +260,7 @@ mod tests {
             application_name: String::new(),
             key_pid: 7,
             pools: Vec::new(),
+            terminate: None,
         };
         let a = clients.register(new("a"));
         let b = clients.register(new("b"));

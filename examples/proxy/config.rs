@@ -35,9 +35,9 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
                          as pg_authid stores it: the proxy then logs in to
                          the backends with the keys its clients prove
                          (--auth scram-sha-256 only)
-  --admin-user NAME      may run PAUSE, RESUME, RECONNECT and RELOAD on the
-                         admin console (repeatable; every user may run its
-                         SHOWs)
+  --admin-user NAME      may run PAUSE, RESUME, KILL, RECONNECT and RELOAD
+                         on the admin console (repeatable; every user may
+                         run its SHOWs)
   --auth-user NAME       a user given with its password, as whom the proxy
                          looks up other users in PostgreSQL at each login
                          (their SCRAM verifiers, with --auth-query)
@@ -92,7 +92,8 @@ usage: proxy --listen ADDR --primary CONNINFO [--replica CONNINFO]...
 The database named pgwire is the admin console: SHOW POOLS, SHOW STATS,
 SHOW CLIENTS, SHOW SERVERS, SHOW DATABASES, SHOW USERS, SHOW CONFIG,
 SHOW VERSION, SHOW HELP, and for --admin-user users PAUSE [db],
-RESUME [db], RECONNECT, RELOAD (SIGHUP re-reads the users files).";
+RESUME [db], KILL db, RECONNECT, RELOAD (SIGHUP re-reads the users
+files).";
 
 /// PgBouncer's default `auth_query`: needs a superuser, or a function
 /// reading `pg_shadow` with `SECURITY DEFINER`, as PgBouncer's docs show.
@@ -362,7 +363,7 @@ pub struct ProxyConfig {
     /// this leaves the rotation until it catches up (zero: no limit).
     pub max_replica_lag: Duration,
     /// Users who may run the admin console's control commands (`PAUSE`,
-    /// `RESUME`, `RECONNECT`, `RELOAD`); every user may run its `SHOW`s.
+    /// `RESUME`, `KILL`, `RECONNECT`, `RELOAD`); every user may run its `SHOW`s.
     pub admin_users: Vec<String>,
     /// `--auth-user`: a configured user (with a password) as whom the
     /// proxy looks up users it is not given, with `auth_query`.

@@ -102,6 +102,7 @@ async fn open(mut front: Front, pools: Arc<Pools>, span: tracing::Span) -> Optio
         application_name: front.client().application_name().unwrap_or("").to_owned(),
         key_pid: front.backend_key_data().process_id,
         pools: my_pools.clone(),
+        terminate: Some(front.terminate_handle()),
     });
     let mode = pools.config.pool_mode;
     let mut session = ClientSession {
@@ -532,6 +533,17 @@ impl ClientSession {
                     }
                 }
                 Event::Shutdown => stopping = true,
+                Event::Cancel if self.front.is_terminating() => {
+                    // KILL on the admin console: the backend connection
+                    // may be mid-transaction or mid-query; it is closed,
+                    // not given back (PostgreSQL rolls back what it held).
+                    if let Some(b) = self.detach() {
+                        Pool::checkin(b, false);
+                    }
+                    tracing::info!(parent: &self.span, "client killed by KILL");
+                    self.front.send_fatal(&killed()).await;
+                    return;
+                }
                 Event::Cancel => {
                     cancelled.set(cancel.requested());
                     // Only while something of the client's runs: the
@@ -1449,6 +1461,15 @@ pub fn put_command_complete(out: &mut BytesMut, tag: &str) {
     out.put_u32((4 + tag.len() + 1) as u32);
     out.put_slice(tag.as_bytes());
     out.put_u8(0);
+}
+
+/// What a client ended by `KILL` is told, as PostgreSQL tells a session
+/// ended by `pg_terminate_backend`.
+fn killed() -> ErrorInfo {
+    ErrorInfo::fatal(
+        SqlState::ADMIN_SHUTDOWN,
+        "terminating connection due to administrator command",
+    )
 }
 
 #[cfg(test)]

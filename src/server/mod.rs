@@ -42,7 +42,8 @@ pub use config::ServerConfig;
 pub use ip_network::{InvalidIpNetwork, IpNetwork};
 pub use proxy_accept::{ProxyProtocolMode, ProxyRefusal};
 pub use raw_session::{
-    CancelRequested, CancelSignal, RawFrame, RawFrameError, RawSession, ShutdownWatch, peek_frame,
+    CancelRequested, CancelSignal, RawFrame, RawFrameError, RawSession, ShutdownWatch,
+    TerminateHandle, peek_frame,
 };
 #[cfg(feature = "tls")]
 pub use tls::TlsAcceptor;

@@ -322,6 +322,38 @@ where
             shared: self.shared.clone(),
         }
     }
+
+    /// A handle that ends this session from elsewhere (an admin command,
+    /// as PostgreSQL's `pg_terminate_backend`): the session's
+    /// [`CancelSignal`] wait completes, and [`is_terminating`](Self::is_terminating)
+    /// then tells it to end rather than cancel.
+    pub fn terminate_handle(&self) -> TerminateHandle {
+        TerminateHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Whether the session was asked to end ([`TerminateHandle::terminate`],
+    /// or the server's shutdown past its grace period): the caller sends
+    /// FATAL 57P01 and closes.
+    pub fn is_terminating(&self) -> bool {
+        self.shared.is_terminating()
+    }
+}
+
+/// Ends a [`RawSession`] from elsewhere; from
+/// [`RawSession::terminate_handle`].
+#[derive(Debug, Clone)]
+pub struct TerminateHandle {
+    shared: Arc<SessionShared>,
+}
+
+impl TerminateHandle {
+    /// Asks the session to end: its [`CancelSignal`] wait completes (now or
+    /// at its next poll) and [`RawSession::is_terminating`] is true.
+    pub fn terminate(&self) {
+        self.shared.request_terminate();
+    }
 }
 
 impl<H: ServerHandlers, S> RawSession<H, S> {
