@@ -815,6 +815,7 @@ async fn transaction_pooling_primary_and_standby() {
         })
         .sum();
     assert!(queries > 400, "SHOW STATS counts queries: {queries}");
+    check_prometheus_exporter(&proxy).await;
     check_clients_and_servers(&cluster).await;
     check_graceful_shutdown(&cluster, PoolMode::Transaction).await;
     check_max_clients(&cluster).await;
@@ -892,6 +893,96 @@ async fn admin_rows(
             _ => None,
         })
         .collect()
+}
+
+/// PgBouncer's Prometheus exporter (`prometheus-pgbouncer-exporter` from
+/// PyPI) reads the admin console as it reads PgBouncer's: `SHOW STATS`,
+/// `SHOW POOLS` (its `maxwait` arithmetic needs numbers), `SHOW DATABASES`
+/// and `SHOW CONFIG` all answer, so it reports `pgbouncer_up 1`, with
+/// appdb's pool among its gauges.
+async fn check_prometheus_exporter(proxy: &RunningProxy) {
+    if !Command::new("python3")
+        .args(["-c", "import prometheus_pgbouncer_exporter.cli"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("SKIPPED exporter part: prometheus-pgbouncer-exporter is not installed");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("pgwire-exporter-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("exporter.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "exporter_host: 127.0.0.1\nexporter_port: {port}\npgbouncers:\n  - dsn: \
+             postgresql://{USER}:{PASSWORD}@127.0.0.1:{}/pgwire?sslmode=disable\n    \
+             connect_timeout: 5\n",
+            proxy.addr.port()
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _exporter = Kill(
+        Command::new("python3")
+            .args([
+                "-c",
+                "import sys; from prometheus_pgbouncer_exporter.cli import main; main()",
+                "--config",
+            ])
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the exporter"),
+    );
+    let scrape = || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .ok()?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).ok()?;
+        Some(body)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let metrics = loop {
+        if let Some(body) = scrape() {
+            if body.contains("pgbouncer_up ") {
+                break body;
+            }
+        }
+        assert!(Instant::now() < deadline, "the exporter did not answer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        metrics.lines().any(|l| l == "pgbouncer_up 1.0"),
+        "the exporter read every console command: {metrics}"
+    );
+    assert!(
+        metrics.lines().any(|l| l.starts_with(
+            "pgbouncer_pools_server_idle_connections{database=\"appdb\",user=\"app\"}"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("pgbouncer_stats_queries_total{database=\"appdb\"}")),
+        "{metrics}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `SHOW CLIENTS` and `SHOW SERVERS` on a proxy of its own (pool of 2): a

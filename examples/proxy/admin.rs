@@ -272,6 +272,7 @@ impl Command {
             Command::Users => show_users(pools),
             Command::Version => Table {
                 columns: &["version"],
+                integers: &[],
                 rows: vec![vec![format!("pgwire proxy {}", env!("CARGO_PKG_VERSION"))]],
             },
             Command::Pause(_)
@@ -381,7 +382,20 @@ fn not_paused(message: &'static str) -> ErrorInfo {
 /// A result: text columns.
 struct Table {
     columns: &'static [&'static str],
+    /// The columns sent as `int8` (PgBouncer's counters are numbers, and
+    /// monitoring written for it computes with them); an empty value is
+    /// NULL. Fixed per table, so a Describe and an Execute agree.
+    integers: &'static [&'static str],
     rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Whether column `i` is sent as `int8`.
+    fn is_integer(&self, i: usize) -> bool {
+        self.columns
+            .get(i)
+            .is_some_and(|c| self.integers.contains(c))
+    }
 }
 
 /// One console client's extended-protocol state, so that drivers that
@@ -459,8 +473,8 @@ impl Console {
                 for command in commands {
                     match command.clone().run(pools) {
                         Some(table) => {
-                            put_row_description(out, table.columns, &[]);
-                            put_rows(out, &table);
+                            put_row_description(out, &table, &[]);
+                            put_rows(out, &table, &[]);
                         }
                         None => {
                             if let Some(database) = command.act(pools, self.may_control, out)? {
@@ -520,20 +534,20 @@ impl Console {
                         .ok_or_else(|| no_such("portal", name))?
                 };
                 match command.run(pools) {
-                    Some(table) => put_row_description(out, table.columns, &formats),
+                    Some(table) => put_row_description(out, &table, &formats),
                     // PAUSE and RESUME are not run by a Describe.
                     None => out.put_slice(b"n\0\0\0\x04"),
                 }
             }
             b'E' => {
                 let (name, _) = cstr(body).ok_or_else(malformed)?;
-                let (command, _) = self
+                let (command, formats) = self
                     .portals
                     .get(name)
+                    .cloned()
                     .ok_or_else(|| no_such("portal", name))?;
-                let command = command.clone();
                 match command.clone().run(pools) {
-                    Some(table) => put_rows(out, &table),
+                    Some(table) => put_rows(out, &table, &formats),
                     None => {
                         if let Some(database) = command.act(pools, self.may_control, out)? {
                             return Ok(Some(Pausing {
@@ -667,6 +681,16 @@ fn show_pools(pools: &Pools) -> Table {
             "paused",
             "replay_lag_s",
         ],
+        integers: &[
+            "pool_size",
+            "cl_active",
+            "cl_waiting",
+            "sv_active",
+            "sv_idle",
+            "sv_open",
+            "maxwait",
+            "maxwait_us",
+        ],
         rows,
     }
 }
@@ -699,7 +723,16 @@ fn show_stats(pools: &Pools) -> Table {
             "total_xact_count",
             "total_query_count",
             "total_waits",
-            "total_wait_time_us",
+            "total_wait_time",
+            "total_wait_timeouts",
+            "total_server_connects",
+            "total_server_broken",
+        ],
+        integers: &[
+            "total_xact_count",
+            "total_query_count",
+            "total_waits",
+            "total_wait_time",
             "total_wait_timeouts",
             "total_server_connects",
             "total_server_broken",
@@ -811,6 +844,13 @@ fn show_databases(pools: &Pools) -> Table {
             "current_connections",
             "paused",
         ],
+        integers: &[
+            "port",
+            "pool_size",
+            "max_connections",
+            "current_connections",
+            "paused",
+        ],
         rows,
     }
 }
@@ -833,6 +873,7 @@ fn show_users(pools: &Pools) -> Table {
         .collect();
     Table {
         columns: &["name", "source", "pool_mode"],
+        integers: &[],
         rows,
     }
 }
@@ -888,6 +929,7 @@ fn show_config(pools: &Pools) -> Table {
     ];
     Table {
         columns: &["key", "value"],
+        integers: &[],
         rows: rows.drain(..).map(|(k, v)| vec![k.to_owned(), v]).collect(),
     }
 }
@@ -951,6 +993,7 @@ fn show_help() -> Table {
         .collect();
     Table {
         columns: &["command", "shows"],
+        integers: &[],
         rows,
     }
 }
@@ -994,6 +1037,7 @@ fn show_clients(pools: &Pools) -> Table {
             "server_pid",
             "pinned",
         ],
+        integers: &["port", "pid", "server_pid"],
         rows,
     }
 }
@@ -1043,45 +1087,69 @@ fn show_servers(pools: &Pools) -> Table {
             "client_port",
             "client_pid",
         ],
+        integers: &["pid", "client_pid", "client_port"],
         rows,
     }
 }
 
 /// RowDescription: every column `text`, in the given result formats
 /// (none: all text; one: all in it; else one per column).
-fn put_row_description(out: &mut BytesMut, columns: &[&str], formats: &[i16]) {
+/// The result format of column `i` under Bind's result `formats`.
+fn format_of(formats: &[i16], i: usize) -> i16 {
+    match formats {
+        [] => 0,
+        [one] => *one,
+        many => many.get(i).copied().unwrap_or(0),
+    }
+}
+
+fn put_row_description(out: &mut BytesMut, table: &Table, formats: &[i16]) {
     let at = out.len();
     out.put_u8(b'T');
     out.put_u32(0);
-    out.put_u16(columns.len() as u16);
-    for (i, c) in columns.iter().enumerate() {
-        let format = match formats {
-            [] => 0,
-            [one] => *one,
-            many => many.get(i).copied().unwrap_or(0),
-        };
+    out.put_u16(table.columns.len() as u16);
+    for (i, c) in table.columns.iter().enumerate() {
         out.put_slice(c.as_bytes());
         out.put_u8(0);
         out.put_u32(0);
         out.put_i16(0);
-        out.put_u32(25);
-        out.put_i16(-1);
+        if table.is_integer(i) {
+            out.put_u32(20);
+            out.put_i16(8);
+        } else {
+            out.put_u32(25);
+            out.put_i16(-1);
+        }
         out.put_i32(-1);
-        out.put_i16(format);
+        out.put_i16(format_of(formats, i));
     }
     patch_len(out, at);
 }
 
-/// The DataRows and CommandComplete of `table`.
-fn put_rows(out: &mut BytesMut, table: &Table) {
+/// The DataRows (in the result `formats`) and CommandComplete of `table`.
+fn put_rows(out: &mut BytesMut, table: &Table, formats: &[i16]) {
     for row in &table.rows {
         let at = out.len();
         out.put_u8(b'D');
         out.put_u32(0);
         out.put_u16(row.len() as u16);
-        for v in row {
-            out.put_u32(v.len() as u32);
-            out.put_slice(v.as_bytes());
+        for (i, v) in row.iter().enumerate() {
+            if !table.is_integer(i) {
+                out.put_u32(v.len() as u32);
+                out.put_slice(v.as_bytes());
+                continue;
+            }
+            match v.parse::<i64>() {
+                Err(_) => out.put_i32(-1),
+                Ok(n) if format_of(formats, i) == 1 => {
+                    out.put_u32(8);
+                    out.put_i64(n);
+                }
+                Ok(_) => {
+                    out.put_u32(v.len() as u32);
+                    out.put_slice(v.as_bytes());
+                }
+            }
         }
         patch_len(out, at);
     }
