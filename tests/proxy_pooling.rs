@@ -56,6 +56,35 @@ fn primary_config(cluster: &Replicated) -> ProxyConfig {
     .user(USER, PASSWORD)
 }
 
+/// A port free on 127.0.0.1 now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Writes `text` to `file` in a temporary directory named after `name`;
+/// returns the directory (for the caller to remove) and the file.
+fn temp_file(name: &str, file: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("pgwire-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
 fn start_proxy_with(config: ProxyConfig) -> RunningProxy {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let addr = spawn_proxy(move |listener| async move {
@@ -909,32 +938,18 @@ async fn check_prometheus_exporter(proxy: &RunningProxy) {
         eprintln!("SKIPPED exporter part: prometheus-pgbouncer-exporter is not installed");
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = std::env::temp_dir().join(format!("pgwire-exporter-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("exporter.yml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let port = free_port();
+    let (dir, cfg) = temp_file(
+        "exporter",
+        "exporter.yml",
+        &format!(
             "exporter_host: 127.0.0.1\nexporter_port: {port}\npgbouncers:\n  - dsn: \
              postgresql://{USER}:{PASSWORD}@127.0.0.1:{}/pgwire?sslmode=disable\n    \
              connect_timeout: 5\n",
             proxy.addr.port()
         ),
-    )
-    .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _exporter = Kill(
+    );
+    let _exporter = KillOnDrop(
         Command::new("python3")
             .args([
                 "-c",
@@ -1693,33 +1708,19 @@ async fn check_proxy_protocol(cluster: &Replicated) {
     config.proxy_trusted.push("127.0.0.1/32".parse().unwrap());
     let proxy = start_proxy_with(config);
 
-    let front = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = std::env::temp_dir().join(format!("pgwire-proxy-haproxy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("haproxy.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
+    let front = free_port();
+    let (dir, cfg) = temp_file(
+        "proxy-haproxy",
+        "haproxy.cfg",
+        &format!(
             "global\n    maxconn 100\n\ndefaults\n    mode tcp\n    timeout connect 5s\n    \
              timeout client 60s\n    timeout server 60s\n\nfrontend pg\n    \
              bind 127.0.0.1:{front}\n    default_backend pooler\n\nbackend pooler\n    \
              server proxy {} send-proxy-v2\n",
             proxy.addr
         ),
-    )
-    .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _haproxy = Kill(
+    );
+    let _haproxy = KillOnDrop(
         Command::new("haproxy")
             .arg("-f")
             .arg(&cfg)
@@ -2575,19 +2576,7 @@ async fn check_pause_and_restart(cluster: &Replicated) {
         "another database goes on"
     );
     other.batch_execute("COMMIT").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!held.is_finished(), "appdb's client waits");
-    admin
-        .simple_query("RESUME appdb")
-        .await
-        .expect("RESUME appdb");
-    assert_eq!(
-        tokio::time::timeout(Duration::from_secs(5), held)
-            .await
-            .expect("served after RESUME appdb")
-            .unwrap(),
-        7
-    );
+    assert_eq!(held_until_resumed(&admin, "RESUME appdb", held).await, 7);
     let err = admin.simple_query("RESUME appdb").await.unwrap_err();
     assert_eq!(
         err.code(),
@@ -2617,20 +2606,28 @@ async fn check_pause_and_restart(cluster: &Replicated) {
             .get(0);
         n
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!late.is_finished(), "a new appdb client waits after KILL");
-    admin
-        .simple_query("RESUME appdb")
-        .await
-        .expect("RESUME appdb");
     assert_eq!(
-        tokio::time::timeout(Duration::from_secs(5), late)
-            .await
-            .expect("served after RESUME appdb")
-            .unwrap(),
+        held_until_resumed(&admin, "RESUME appdb", late).await,
         0,
         "the killed transaction rolled back"
     );
+}
+
+/// Asserts that `task` (a client's query) still waits after 300 ms,
+/// sends `resume` on the admin console, and returns what `task` gives
+/// once served (within 5 s).
+async fn held_until_resumed<T>(
+    admin: &tokio_postgres::Client,
+    resume: &str,
+    task: tokio::task::JoinHandle<T>,
+) -> T {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!task.is_finished(), "the client waits until {resume}");
+    admin.simple_query(resume).await.expect(resume);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap_or_else(|_| panic!("served after {resume}"))
+        .unwrap()
 }
 
 /// psycopg 3 with server-side prepared statements from the first use
